@@ -1,0 +1,14 @@
+//! Accord's domain: the types and rules of a collaborative relationship.
+//!
+//! Pure: no I/O, no async, no SQL. Time comes in through [`clock::Clock`], ids through
+//! [`id::new_id`], so every rule here can be tested with values a test chooses.
+
+pub mod audit;
+pub mod clock;
+pub mod id;
+pub mod invalid;
+pub mod membership;
+pub mod relationship;
+pub mod text;
+
+pub use invalid::{FieldError, Invalid};

@@ -1,0 +1,911 @@
+//! SQLite storage through rusqlite, on a small r2d2 pool; every call runs in `spawn_blocking` so
+//! a query never stalls the async workers.
+
+mod pool;
+
+use accord_domain::audit::{self, ChainHead, Draft, Event, GENESIS_HASH};
+use accord_domain::id::{new_id, parse_id};
+use accord_domain::membership::{self, CurrentMember, MembershipError, Role};
+use accord_domain::relationship::{NewRelationship, Status};
+use accord_domain::text::{Email, Name};
+use accord_store::*;
+use async_trait::async_trait;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use serde_json::json;
+use std::path::Path;
+use uuid::Uuid;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+pub struct SqliteStore {
+    pool: r2d2::Pool<pool::Manager>,
+}
+
+/// The error inside a blocking call: `?` works on rusqlite's errors and on ours alike.
+struct Fail(StoreError);
+
+impl From<rusqlite::Error> for Fail {
+    fn from(e: rusqlite::Error) -> Fail {
+        Fail(StoreError::Backend(e.to_string()))
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Fail {
+        Fail(e)
+    }
+}
+
+type R<T> = Result<T, Fail>;
+
+fn not_found(what: &'static str) -> Fail {
+    Fail(StoreError::NotFound(what))
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> Fail {
+    Fail(StoreError::invalid(field, message))
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+/// Maps a unique-key violation to a field error; anything else stays a database error.
+fn unique_as(field: &'static str, message: &'static str) -> impl Fn(rusqlite::Error) -> Fail {
+    move |e| {
+        if is_unique_violation(&e) {
+            invalid(field, message)
+        } else {
+            Fail::from(e)
+        }
+    }
+}
+
+fn ts(micros: i64) -> Timestamp {
+    Timestamp::from_microsecond(micros).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn micros(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+fn conversion<E: std::error::Error + Send + Sync + 'static>(
+    column: usize,
+    e: E,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+}
+
+fn text_as<T>(
+    row: &Row,
+    column: usize,
+    parse: fn(&str) -> Result<T, String>,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(column)?;
+    parse(&text).map_err(|e| conversion(column, std::io::Error::other(e)))
+}
+
+fn date(row: &Row, column: usize) -> rusqlite::Result<Date> {
+    let text: String = row.get(column)?;
+    text.parse::<Date>().map_err(|e| conversion(column, e))
+}
+
+const ORGANISATION: &str = "SELECT organisation_id, name, created_at FROM organisation";
+
+fn organisation_row(r: &Row) -> rusqlite::Result<Organisation> {
+    Ok(Organisation {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        created_at: ts(r.get(2)?),
+    })
+}
+
+const USER: &str = "SELECT u.user_id, u.email, u.name, u.organisation_id, o.name, u.is_admin, u.disabled_at, u.created_at
+    FROM user_account u JOIN organisation o ON o.organisation_id = u.organisation_id";
+
+fn user_row(r: &Row) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        name: r.get(2)?,
+        organisation_id: r.get(3)?,
+        organisation_name: r.get(4)?,
+        is_admin: r.get(5)?,
+        disabled: r.get::<_, Option<i64>>(6)?.is_some(),
+        created_at: ts(r.get(7)?),
+    })
+}
+
+const RELATIONSHIP: &str = "SELECT r.relationship_id, r.name, r.purpose, r.start_date, r.status, r.time_zone, r.version, r.created_at, r.updated_at FROM relationship r";
+
+fn relationship_row(r: &Row) -> rusqlite::Result<Relationship> {
+    Ok(Relationship {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        purpose: r.get(2)?,
+        start_date: date(r, 3)?,
+        status: text_as(r, 4, Status::parse)?,
+        time_zone: r.get(5)?,
+        version: r.get(6)?,
+        created_at: ts(r.get(7)?),
+        updated_at: ts(r.get(8)?),
+    })
+}
+
+const MEMBER: &str = "SELECT m.membership_id, m.relationship_id, m.party_id, o.name, m.user_id, u.name, u.email, m.role, m.joined_at, m.left_at
+    FROM membership m
+    JOIN user_account u ON u.user_id = m.user_id
+    JOIN party p ON p.relationship_id = m.relationship_id AND p.party_id = m.party_id
+    JOIN organisation o ON o.organisation_id = p.organisation_id";
+
+const MEMBER_ORDER: &str = "ORDER BY p.joined_at, p.party_id, CASE m.role WHEN 'ser' THEN 0 WHEN 'jmt' THEN 1 WHEN 'contributor' THEN 2 ELSE 3 END, u.name";
+
+fn member_row(r: &Row) -> rusqlite::Result<Member> {
+    Ok(Member {
+        id: r.get(0)?,
+        relationship_id: r.get(1)?,
+        party_id: r.get(2)?,
+        organisation_name: r.get(3)?,
+        user_id: r.get(4)?,
+        name: r.get(5)?,
+        email: r.get(6)?,
+        role: text_as(r, 7, Role::parse)?,
+        joined_at: ts(r.get(8)?),
+        left_at: r.get::<_, Option<i64>>(9)?.map(ts),
+    })
+}
+
+const EVENT: &str = "SELECT position, v, occurred_at, actor_id, party_id, kind, subject, summary, prev_hash, hash FROM audit_event";
+
+fn event_row(r: &Row) -> rusqlite::Result<Event> {
+    let summary: String = r.get(7)?;
+    Ok(Event {
+        position: r.get(0)?,
+        v: r.get(1)?,
+        time: ts(r.get(2)?),
+        actor: r.get(3)?,
+        party: r.get(4)?,
+        kind: r.get(5)?,
+        subject: r.get(6)?,
+        summary: serde_json::from_str(&summary).map_err(|e| conversion(7, e))?,
+        prev_hash: r.get(8)?,
+        hash: r.get(9)?,
+    })
+}
+
+/// Appends `draft` to `chain`. The caller's IMMEDIATE transaction already serialises writers.
+fn append(tx: &Connection, chain: Uuid, draft: Draft, now: Timestamp) -> R<Event> {
+    let head: ChainHead = tx
+        .prepare_cached("SELECT position, hash FROM audit_head WHERE relationship_id = ?1")?
+        .query_row([chain], |r| {
+            Ok(ChainHead {
+                position: r.get(0)?,
+                hash: r.get(1)?,
+            })
+        })
+        .optional()?
+        .ok_or(not_found("audit chain"))?;
+    let event = audit::seal(draft, (head.position > 0).then_some(&head), now);
+    tx.prepare_cached(
+        "INSERT INTO audit_event (relationship_id, position, v, occurred_at, actor_id, party_id, kind, subject, summary, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        chain,
+        event.position,
+        event.v,
+        micros(event.time),
+        event.actor,
+        event.party,
+        event.kind,
+        event.subject,
+        event.summary.to_string(),
+        event.prev_hash,
+        event.hash
+    ])?;
+    tx.prepare_cached("UPDATE audit_head SET position = ?2, hash = ?3 WHERE relationship_id = ?1")?
+        .execute(params![chain, event.position, event.hash])?;
+    Ok(event)
+}
+
+fn by_name_or_id<T>(
+    conn: &Connection,
+    select: &str,
+    id_column: &str,
+    name_or_id: &str,
+    map: fn(&Row) -> rusqlite::Result<T>,
+    what: &'static str,
+) -> R<T> {
+    let found = match parse_id(name_or_id) {
+        Some(id) => conn
+            .prepare_cached(&format!("{select} WHERE {id_column} = ?1"))?
+            .query_row([id], map)
+            .optional()?,
+        None => conn
+            .prepare_cached(&format!("{select} WHERE name = ?1"))?
+            .query_row([name_or_id.trim()], map)
+            .optional()?,
+    };
+    found.ok_or(not_found(what))
+}
+
+fn get_user(conn: &Connection, id: Uuid) -> R<User> {
+    conn.prepare_cached(&format!("{USER} WHERE u.user_id = ?1"))?
+        .query_row([id], user_row)
+        .optional()?
+        .ok_or(not_found("user"))
+}
+
+fn get_relationship(conn: &Connection, id: Uuid) -> R<Relationship> {
+    conn.prepare_cached(&format!("{RELATIONSHIP} WHERE r.relationship_id = ?1"))?
+        .query_row([id], relationship_row)
+        .optional()?
+        .ok_or(not_found("relationship"))
+}
+
+fn current_membership(
+    conn: &Connection,
+    relationship_id: Uuid,
+    user_id: Uuid,
+) -> R<Option<Member>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "{MEMBER} WHERE m.relationship_id = ?1 AND m.user_id = ?2 AND m.left_at IS NULL"
+        ))?
+        .query_row([relationship_id, user_id], member_row)
+        .optional()?)
+}
+
+fn current_members(conn: &Connection, relationship_id: Uuid) -> R<Vec<CurrentMember>> {
+    let mut stmt = conn.prepare_cached("SELECT user_id, party_id, role FROM membership WHERE relationship_id = ?1 AND left_at IS NULL")?;
+    let rows = stmt.query_map([relationship_id], |r| {
+        Ok(CurrentMember {
+            user_id: r.get(0)?,
+            party_id: r.get(1)?,
+            role: text_as(r, 2, Role::parse)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn membership_refused(e: MembershipError) -> Fail {
+    let field = match e {
+        MembershipError::SecondSer
+        | MembershipError::SerMustHandOver
+        | MembershipError::AlreadySer => "role",
+        _ => "user",
+    };
+    invalid(field, e.to_string())
+}
+
+fn insert_membership(
+    tx: &Connection,
+    relationship_id: Uuid,
+    party_id: Uuid,
+    user_id: Uuid,
+    role: Role,
+    now: Timestamp,
+) -> R<Uuid> {
+    let id = new_id(now);
+    tx.prepare_cached("INSERT INTO membership (relationship_id, membership_id, party_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![relationship_id, id, party_id, user_id, role.as_str(), micros(now)])?;
+    Ok(id)
+}
+
+/// Ends the user's current membership period; with `role`, starts the next one with that role.
+fn end_period(
+    tx: &Connection,
+    relationship_id: Uuid,
+    member: &CurrentMember,
+    next_role: Option<Role>,
+    now: Timestamp,
+) -> R<()> {
+    tx.prepare_cached("UPDATE membership SET left_at = ?3 WHERE relationship_id = ?1 AND user_id = ?2 AND left_at IS NULL")?
+        .execute(params![relationship_id, member.user_id, micros(now)])?;
+    if let Some(role) = next_role {
+        insert_membership(
+            tx,
+            relationship_id,
+            member.party_id,
+            member.user_id,
+            role,
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+fn find_current(current: &[CurrentMember], user_id: Uuid) -> R<CurrentMember> {
+    current
+        .iter()
+        .find(|m| m.user_id == user_id)
+        .copied()
+        .ok_or(not_found("member"))
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file at `path`.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .min_idle(Some(1))
+            .build(pool::Manager::new(path))
+            .map_err(|e| {
+                StoreError::Backend(format!(
+                    "cannot open SQLite database {}: {e}",
+                    path.display()
+                ))
+            })?;
+        Ok(SqliteStore { pool })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> R<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| StoreError::Backend(e.to_string()))?;
+            f(&mut conn).map_err(|Fail(e)| e)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction: all of it is written, or none.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> R<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        self.run(|conn| {
+            embedded::migrations::runner()
+                .run(conn)
+                .map_err(|e| Fail(StoreError::Backend(format!("migration failed: {e}"))))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.run(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
+    async fn create_organisation(
+        &self,
+        name: Name,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<Organisation> {
+        self.write(move |tx| {
+            let id = new_id(now);
+            tx.execute(
+                "INSERT INTO organisation (organisation_id, name, created_at) VALUES (?1, ?2, ?3)",
+                params![id, name.as_str(), micros(now)],
+            )
+            .map_err(unique_as(
+                "name",
+                "an organisation with this name exists already",
+            ))?;
+            append(
+                tx,
+                SITE_CHAIN,
+                Draft::new(
+                    actor,
+                    "organisation.created",
+                    "organisation",
+                    id,
+                    json!({"name": name.as_str()}),
+                ),
+                now,
+            )?;
+            Ok(Organisation {
+                id,
+                name: name.into_string(),
+                created_at: ts(micros(now)),
+            })
+        })
+        .await
+    }
+
+    async fn organisation(&self, id: Uuid) -> StoreResult<Organisation> {
+        self.run(move |c| {
+            by_name_or_id(
+                c,
+                ORGANISATION,
+                "organisation_id",
+                &id.to_string(),
+                organisation_row,
+                "organisation",
+            )
+        })
+        .await
+    }
+
+    async fn find_organisation(&self, name_or_id: &str) -> StoreResult<Organisation> {
+        let key = name_or_id.to_owned();
+        self.run(move |c| {
+            by_name_or_id(
+                c,
+                ORGANISATION,
+                "organisation_id",
+                &key,
+                organisation_row,
+                "organisation",
+            )
+        })
+        .await
+    }
+
+    async fn list_organisations(&self, page: PageRequest) -> StoreResult<Page<Organisation>> {
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{ORGANISATION} WHERE organisation_id > ?1 ORDER BY organisation_id LIMIT ?2"
+            ))?;
+            let rows = stmt
+                .query_map(
+                    params![page.after.unwrap_or_default(), page.fetch()],
+                    organisation_row,
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::from_rows(rows, page, |o| o.id))
+        })
+        .await
+    }
+
+    async fn create_user(
+        &self,
+        user: NewUser,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<User> {
+        self.write(move |tx| {
+            let id = new_id(now);
+            tx.execute(
+                "INSERT INTO user_account (user_id, email, name, organisation_id, is_admin, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, user.email.as_str(), user.name.as_str(), user.organisation_id, user.is_admin, micros(now)],
+            )
+            .map_err(unique_as("email", "is already registered"))?;
+            if let Some(secret) = &user.password_hash {
+                tx.execute("INSERT INTO credential (user_id, kind, secret, updated_at) VALUES (?1, 'password', ?2, ?3)", params![id, secret, micros(now)])?;
+            }
+            let summary = json!({"organisation": user.organisation_id, "admin": user.is_admin});
+            append(tx, SITE_CHAIN, Draft::new(actor, "user.created", "user", id, summary), now)?;
+            get_user(tx, id)
+        })
+        .await
+    }
+
+    async fn user(&self, id: Uuid) -> StoreResult<User> {
+        self.run(move |c| get_user(c, id)).await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> StoreResult<User> {
+        let email = email.clone();
+        self.run(move |c| {
+            Ok(c.prepare_cached(&format!("{USER} WHERE u.email = ?1"))?
+                .query_row([email.as_str()], user_row)
+                .optional()?
+                .ok_or(not_found("user"))?)
+        })
+        .await
+    }
+
+    async fn list_users(&self, page: PageRequest) -> StoreResult<Page<User>> {
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{USER} WHERE u.user_id > ?1 ORDER BY u.user_id LIMIT ?2"
+            ))?;
+            let rows = stmt
+                .query_map(
+                    params![page.after.unwrap_or_default(), page.fetch()],
+                    user_row,
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::from_rows(rows, page, |u| u.id))
+        })
+        .await
+    }
+
+    async fn password_hash(&self, user_id: Uuid) -> StoreResult<Option<String>> {
+        self.run(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT secret FROM credential WHERE user_id = ?1 AND kind = 'password'",
+            )?
+            .query_row([user_id], |r| r.get(0))
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn create_token(
+        &self,
+        user_id: Uuid,
+        name: Name,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<ApiToken> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| {
+            get_user(tx, user_id)?;
+            let id = new_id(now);
+            tx.execute(
+                "INSERT INTO api_token (api_token_id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, user_id, name.as_str(), token_hash, micros(now)],
+            )?;
+            append(tx, SITE_CHAIN, Draft::new(Some(user_id), "token.created", "token", id, json!({"name": name.as_str()})), now)?;
+            Ok(ApiToken { id, name: name.into_string(), created_at: ts(micros(now)), revoked_at: None })
+        })
+        .await
+    }
+
+    async fn user_by_token(&self, token_hash: &str) -> StoreResult<User> {
+        let token_hash = token_hash.to_owned();
+        self.run(move |c| {
+            Ok(c.prepare_cached(&format!(
+                "{USER} JOIN api_token t ON t.user_id = u.user_id WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
+            ))?
+            .query_row([token_hash], user_row)
+            .optional()?
+            .ok_or(not_found("token"))?)
+        })
+        .await
+    }
+
+    async fn list_tokens(&self, user_id: Uuid) -> StoreResult<Vec<ApiToken>> {
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached("SELECT api_token_id, name, created_at, revoked_at FROM api_token WHERE user_id = ?1 ORDER BY api_token_id")?;
+            let rows = stmt.query_map([user_id], |r| {
+                Ok(ApiToken { id: r.get(0)?, name: r.get(1)?, created_at: ts(r.get(2)?), revoked_at: r.get::<_, Option<i64>>(3)?.map(ts) })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, user_id: Uuid, token_id: Uuid, now: Timestamp) -> StoreResult<()> {
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE api_token SET revoked_at = ?3 WHERE api_token_id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+                params![token_id, user_id, micros(now)],
+            )?;
+            if n == 0 {
+                return Err(not_found("token"));
+            }
+            append(tx, SITE_CHAIN, Draft::new(Some(user_id), "token.revoked", "token", token_id, json!({})), now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_relationship(
+        &self,
+        new: NewRelationship,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<Relationship> {
+        self.write(move |tx| {
+            let id = new_id(now);
+            tx.execute(
+                "INSERT INTO relationship (relationship_id, name, purpose, start_date, status, time_zone, version, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 'active', ?5, 1, ?6, ?6)",
+                params![id, new.name.as_str(), new.purpose, new.start_date.to_string(), new.time_zone, micros(now)],
+            )
+            .map_err(unique_as("name", "a relationship with this name exists already"))?;
+            tx.execute("INSERT INTO audit_head (relationship_id, position, hash) VALUES (?1, 0, ?2)", params![id, GENESIS_HASH])?;
+            for organisation_id in &new.parties {
+                tx.execute(
+                    "INSERT INTO party (relationship_id, party_id, organisation_id, joined_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, new_id(now), organisation_id, micros(now)],
+                )?;
+            }
+            let summary = json!({
+                "name": new.name.as_str(), "purpose": new.purpose, "start_date": new.start_date.to_string(),
+                "time_zone": new.time_zone, "parties": new.parties,
+            });
+            append(tx, id, Draft::new(actor, "relationship.created", "relationship", id, summary), now)?;
+            get_relationship(tx, id)
+        })
+        .await
+    }
+
+    async fn relationship(&self, id: Uuid) -> StoreResult<Relationship> {
+        self.run(move |c| get_relationship(c, id)).await
+    }
+
+    async fn find_relationship(&self, name_or_id: &str) -> StoreResult<Relationship> {
+        let key = name_or_id.to_owned();
+        self.run(move |c| {
+            by_name_or_id(
+                c,
+                RELATIONSHIP,
+                "relationship_id",
+                &key,
+                relationship_row,
+                "relationship",
+            )
+        })
+        .await
+    }
+
+    async fn update_relationship(
+        &self,
+        id: Uuid,
+        expected_version: i64,
+        change: RelationshipChange,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<Relationship> {
+        self.write(move |tx| {
+            let before = get_relationship(tx, id)?;
+            if before.version != expected_version {
+                return Err(Fail(StoreError::Stale { current: before.version }));
+            }
+            let name = change.name.as_ref().map_or(before.name.as_str(), Name::as_str);
+            let purpose = change.purpose.as_deref().unwrap_or(&before.purpose);
+            let status = change.status.unwrap_or(before.status);
+            tx.execute(
+                "UPDATE relationship SET name = ?2, purpose = ?3, status = ?4, version = version + 1, updated_at = ?5 WHERE relationship_id = ?1",
+                params![id, name, purpose, status.as_str(), micros(now)],
+            )
+            .map_err(unique_as("name", "a relationship with this name exists already"))?;
+            let summary = json!({
+                "before": {"name": before.name, "purpose": before.purpose, "status": before.status},
+                "after": {"name": name, "purpose": purpose, "status": status},
+            });
+            append(tx, id, Draft::new(actor, "relationship.updated", "relationship", id, summary), now)?;
+            get_relationship(tx, id)
+        })
+        .await
+    }
+
+    async fn list_relationships(
+        &self,
+        member: Option<Uuid>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Relationship>> {
+        self.run(move |c| {
+            let after = page.after.unwrap_or_default();
+            let rows = match member {
+                None => c
+                    .prepare_cached(&format!("{RELATIONSHIP} WHERE r.relationship_id > ?1 ORDER BY r.relationship_id LIMIT ?2"))?
+                    .query_map(params![after, page.fetch()], relationship_row)?
+                    .collect::<Result<Vec<_>, _>>()?,
+                Some(user_id) => c
+                    .prepare_cached(&format!(
+                        "{RELATIONSHIP} JOIN membership m ON m.relationship_id = r.relationship_id AND m.user_id = ?3 AND m.left_at IS NULL
+                         WHERE r.relationship_id > ?1 ORDER BY r.relationship_id LIMIT ?2"
+                    ))?
+                    .query_map(params![after, page.fetch(), user_id], relationship_row)?
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            Ok(Page::from_rows(rows, page, |r| r.id))
+        })
+        .await
+    }
+
+    async fn parties(&self, relationship_id: Uuid) -> StoreResult<Vec<Party>> {
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT p.party_id, p.relationship_id, p.organisation_id, o.name, p.joined_at FROM party p
+                 JOIN organisation o ON o.organisation_id = p.organisation_id WHERE p.relationship_id = ?1 ORDER BY p.joined_at, p.party_id",
+            )?;
+            let rows = stmt.query_map([relationship_id], |r| {
+                Ok(Party { id: r.get(0)?, relationship_id: r.get(1)?, organisation_id: r.get(2)?, organisation_name: r.get(3)?, joined_at: ts(r.get(4)?) })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn add_member(
+        &self,
+        relationship_id: Uuid,
+        user_id: Uuid,
+        role: Role,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<Member> {
+        self.write(move |tx| {
+            get_relationship(tx, relationship_id)?;
+            let user = get_user(tx, user_id)?;
+            let party_id: Uuid = tx
+                .prepare_cached("SELECT party_id FROM party WHERE relationship_id = ?1 AND organisation_id = ?2")?
+                .query_row([relationship_id, user.organisation_id], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| invalid("user", format!("belongs to {}, which is not a party to this relationship", user.organisation_name)))?;
+            let current = current_members(tx, relationship_id)?;
+            membership::check_join(&current, user_id, party_id, role).map_err(membership_refused)?;
+            insert_membership(tx, relationship_id, party_id, user_id, role, now)?;
+            let summary = json!({"user": user_id, "role": role});
+            append(tx, relationship_id, Draft::new(actor, "member.added", "user", user_id, summary).party(party_id), now)?;
+            current_membership(tx, relationship_id, user_id)?.ok_or(not_found("member"))
+        })
+        .await
+    }
+
+    async fn change_role(
+        &self,
+        relationship_id: Uuid,
+        user_id: Uuid,
+        role: Role,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<Member> {
+        self.write(move |tx| {
+            let current = current_members(tx, relationship_id)?;
+            let member = find_current(&current, user_id)?;
+            membership::check_role_change(&current, user_id, role).map_err(membership_refused)?;
+            if member.role != role {
+                end_period(tx, relationship_id, &member, Some(role), now)?;
+                let summary = json!({"user": user_id, "before": member.role, "after": role});
+                append(
+                    tx,
+                    relationship_id,
+                    Draft::new(actor, "member.role_changed", "user", user_id, summary)
+                        .party(member.party_id),
+                    now,
+                )?;
+            }
+            current_membership(tx, relationship_id, user_id)?.ok_or(not_found("member"))
+        })
+        .await
+    }
+
+    async fn remove_member(
+        &self,
+        relationship_id: Uuid,
+        user_id: Uuid,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(move |tx| {
+            let current = current_members(tx, relationship_id)?;
+            let member = find_current(&current, user_id)?;
+            membership::check_leave(&current, user_id).map_err(membership_refused)?;
+            end_period(tx, relationship_id, &member, None, now)?;
+            let summary = json!({"user": user_id, "role": member.role});
+            append(
+                tx,
+                relationship_id,
+                Draft::new(actor, "member.left", "user", user_id, summary).party(member.party_id),
+                now,
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn succeed_ser(
+        &self,
+        relationship_id: Uuid,
+        successor: Uuid,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<Member> {
+        self.write(move |tx| {
+            let current = current_members(tx, relationship_id)?;
+            let succession = membership::check_succession(&current, successor).map_err(membership_refused)?;
+            if let Some(predecessor) = succession.predecessor {
+                end_period(tx, relationship_id, &find_current(&current, predecessor)?, Some(Role::Jmt), now)?;
+            }
+            end_period(tx, relationship_id, &find_current(&current, successor)?, Some(Role::Ser), now)?;
+            let summary = json!({"party": succession.party_id, "predecessor": succession.predecessor, "successor": successor});
+            append(tx, relationship_id, Draft::new(actor, "ser.succeeded", "user", successor, summary).party(succession.party_id), now)?;
+            current_membership(tx, relationship_id, successor)?.ok_or(not_found("member"))
+        })
+        .await
+    }
+
+    async fn members(&self, relationship_id: Uuid) -> StoreResult<Vec<Member>> {
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{MEMBER} WHERE m.relationship_id = ?1 AND m.left_at IS NULL {MEMBER_ORDER}"
+            ))?;
+            Ok(stmt
+                .query_map([relationship_id], member_row)?
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn membership_history(&self, relationship_id: Uuid) -> StoreResult<Vec<Member>> {
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{MEMBER} WHERE m.relationship_id = ?1 ORDER BY m.membership_id"
+            ))?;
+            Ok(stmt
+                .query_map([relationship_id], member_row)?
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn membership(
+        &self,
+        relationship_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Option<Member>> {
+        self.run(move |c| current_membership(c, relationship_id, user_id))
+            .await
+    }
+
+    async fn audit_events(
+        &self,
+        chain: Uuid,
+        after_position: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>> {
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{EVENT} WHERE relationship_id = ?1 AND position > ?2 ORDER BY position LIMIT ?3"
+            ))?;
+            Ok(stmt
+                .query_map(params![chain, after_position, limit], event_row)?
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn recent_audit_events(
+        &self,
+        chain: Uuid,
+        before_position: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>> {
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&format!("{EVENT} WHERE relationship_id = ?1 AND position < ?2 ORDER BY position DESC LIMIT ?3"))?;
+            Ok(stmt.query_map(params![chain, before_position.unwrap_or(i64::MAX), limit], event_row)?.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn chain_head(&self, chain: Uuid) -> StoreResult<Option<ChainHead>> {
+        self.run(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT position, hash FROM audit_head WHERE relationship_id = ?1 AND position > 0",
+            )?
+            .query_row([chain], |r| {
+                Ok(ChainHead {
+                    position: r.get(0)?,
+                    hash: r.get(1)?,
+                })
+            })
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn audit_chains(&self) -> StoreResult<Vec<Uuid>> {
+        self.run(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT relationship_id FROM audit_head ORDER BY relationship_id",
+            )?;
+            Ok(stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+}

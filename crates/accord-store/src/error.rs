@@ -1,0 +1,25 @@
+use accord_domain::Invalid;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing asked for does not exist (or is not visible: callers answer 404 either way).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A rule or a uniqueness constraint refused the input; names the field.
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    /// The record changed since the caller read it.
+    #[error("changed by someone else since you read it (now at version {current})")]
+    Stale { current: i64 },
+    /// The database failed; not the user's fault.
+    #[error("database: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> StoreError {
+        StoreError::Invalid(Invalid::one(field, message))
+    }
+}

@@ -1,0 +1,127 @@
+use accord_domain::membership::Role;
+use accord_domain::relationship::Status;
+use accord_domain::text::{Email, Name};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Organisation {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: Email,
+    pub name: Name,
+    pub organisation_id: Uuid,
+    pub is_admin: bool,
+    /// An argon2id PHC string, or None for an account that signs in another way (an invitation).
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub organisation_id: Uuid,
+    pub organisation_name: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Relationship {
+    pub id: Uuid,
+    pub name: String,
+    pub purpose: String,
+    pub start_date: Date,
+    pub status: Status,
+    pub time_zone: String,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Party {
+    pub id: Uuid,
+    pub relationship_id: Uuid,
+    pub organisation_id: Uuid,
+    pub organisation_name: String,
+    pub joined_at: Timestamp,
+}
+
+/// One period of a user's membership with one role; a role change ends one and starts another.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Member {
+    pub id: Uuid,
+    pub relationship_id: Uuid,
+    pub party_id: Uuid,
+    pub organisation_name: String,
+    pub user_id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub joined_at: Timestamp,
+    pub left_at: Option<Timestamp>,
+}
+
+/// Keyset paging: the items after `after` (an id), at most `limit`.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub after: Option<Uuid>,
+    pub limit: u32,
+}
+
+impl PageRequest {
+    pub const MAX: u32 = 500;
+
+    pub fn first(limit: u32) -> PageRequest {
+        PageRequest {
+            after: None,
+            limit: limit.clamp(1, Self::MAX),
+        }
+    }
+
+    /// One more than the limit is fetched, to know whether there is a next page.
+    pub fn fetch(&self) -> i64 {
+        self.limit.clamp(1, Self::MAX) as i64 + 1
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<Uuid>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` rows fetched in key order.
+    pub fn from_rows(mut rows: Vec<T>, request: PageRequest, id: impl Fn(&T) -> Uuid) -> Page<T> {
+        let limit = request.limit.clamp(1, PageRequest::MAX) as usize;
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(&id)
+        } else {
+            None
+        };
+        Page {
+            items: rows,
+            next_cursor,
+        }
+    }
+}
