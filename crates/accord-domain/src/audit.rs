@@ -54,22 +54,24 @@ impl Draft {
 }
 
 /// A recorded event, as stored and exported.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
     pub v: u32,
     pub position: i64,
+    #[schema(value_type = String, format = DateTime)]
     pub time: Timestamp,
     pub actor: Option<Uuid>,
     pub party: Option<Uuid>,
     pub kind: String,
     pub subject: String,
+    #[schema(value_type = Object)]
     pub summary: Value,
     pub prev_hash: String,
     pub hash: String,
 }
 
 /// The last event of a chain: what a party writes down to witness history later.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChainHead {
     pub position: i64,
     pub hash: String,

@@ -1,1 +1,1114 @@
+//! PostgreSQL storage through tokio-postgres on a deadpool pool.
+//!
+//! The same behaviour as the SQLite store. What differs is how writers are kept apart: SQLite's
+//! IMMEDIATE transactions serialise every writer, here an append locks its chain's head row
+//! (`FOR UPDATE`), and a write that checks a rule before it writes takes that lock first.
 
+use accord_domain::audit::{self, ChainHead, Draft, Event, GENESIS_HASH};
+use accord_domain::id::{new_id, parse_id};
+use accord_domain::membership::{self, CurrentMember, MembershipError, Role};
+use accord_domain::relationship::{NewRelationship, Status};
+use accord_domain::text::{Email, Name};
+use accord_store::*;
+use async_trait::async_trait;
+use deadpool_postgres::{
+    Client, GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Transaction,
+};
+use jiff::Timestamp;
+use serde_json::json;
+use std::error::Error as _;
+use std::future::Future;
+use std::pin::Pin;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+use uuid::Uuid;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+pub struct PostgresStore {
+    pool: Pool,
+    /// Migrations run on a connection of their own, outside the pool.
+    config: tokio_postgres::Config,
+}
+
+/// The error inside a store call: `?` works on tokio-postgres's errors and on ours alike.
+struct Fail(StoreError);
+
+impl From<tokio_postgres::Error> for Fail {
+    fn from(e: tokio_postgres::Error) -> Fail {
+        Fail(StoreError::Backend(describe(&e)))
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Fail {
+        Fail(e)
+    }
+}
+
+type R<T> = Result<T, Fail>;
+type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+/// The work of one read or write: a future that borrows the connection or transaction.
+type Work<'c, T> = Pin<Box<dyn Future<Output = R<T>> + Send + 'c>>;
+
+/// tokio-postgres shows only "db error"; the reason is in the source.
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.source() {
+        Some(source) => format!("{e}: {source}"),
+        None => e.to_string(),
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> Fail {
+    Fail(StoreError::Backend(e.to_string()))
+}
+
+fn not_found(what: &'static str) -> Fail {
+    Fail(StoreError::NotFound(what))
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> Fail {
+    Fail(StoreError::invalid(field, message))
+}
+
+/// Maps a unique-key violation to a field error; anything else stays a database error.
+fn unique_as(field: &'static str, message: &'static str) -> impl Fn(tokio_postgres::Error) -> Fail {
+    move |e| {
+        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+            invalid(field, message)
+        } else {
+            Fail::from(e)
+        }
+    }
+}
+
+/// `now` as stored: timestamptz keeps microseconds, and the driver would round, not truncate
+/// (the audit chain truncates, and SQLite stores truncated microseconds).
+fn micros(t: Timestamp) -> Timestamp {
+    Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
+}
+
+async fn query_all<T>(
+    c: &impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+    map: fn(&Row) -> R<T>,
+) -> R<Vec<T>> {
+    let statement = c.prepare_cached(sql).await?;
+    c.query(&statement, params).await?.iter().map(map).collect()
+}
+
+async fn query_opt<T>(
+    c: &impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+    map: fn(&Row) -> R<T>,
+) -> R<Option<T>> {
+    let statement = c.prepare_cached(sql).await?;
+    c.query_opt(&statement, params)
+        .await?
+        .as_ref()
+        .map(map)
+        .transpose()
+}
+
+/// Returns the raw error, so that the caller can map a unique violation to a field.
+async fn execute(
+    c: &impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+) -> Result<u64, tokio_postgres::Error> {
+    let statement = c.prepare_cached(sql).await?;
+    c.execute(&statement, params).await
+}
+
+fn text_as<T>(r: &Row, column: usize, parse: fn(&str) -> Result<T, String>) -> R<T> {
+    parse(r.try_get(column)?).map_err(|e| backend(format!("column {column}: {e}")))
+}
+
+const ORGANISATION: &str = "SELECT o.organisation_id, o.name, o.created_at FROM organisation o";
+
+fn organisation_row(r: &Row) -> R<Organisation> {
+    Ok(Organisation {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        created_at: r.try_get(2)?,
+    })
+}
+
+const USER: &str = "SELECT u.user_id, u.email, u.name, u.organisation_id, o.name, u.is_admin, u.disabled_at, u.created_at
+    FROM user_account u JOIN organisation o ON o.organisation_id = u.organisation_id";
+
+fn user_row(r: &Row) -> R<User> {
+    Ok(User {
+        id: r.try_get(0)?,
+        email: r.try_get(1)?,
+        name: r.try_get(2)?,
+        organisation_id: r.try_get(3)?,
+        organisation_name: r.try_get(4)?,
+        is_admin: r.try_get(5)?,
+        disabled: r.try_get::<_, Option<Timestamp>>(6)?.is_some(),
+        created_at: r.try_get(7)?,
+    })
+}
+
+const RELATIONSHIP: &str = "SELECT r.relationship_id, r.name, r.purpose, r.start_date, r.status, r.time_zone, r.version, r.created_at, r.updated_at FROM relationship r";
+
+fn relationship_row(r: &Row) -> R<Relationship> {
+    Ok(Relationship {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        purpose: r.try_get(2)?,
+        start_date: r.try_get(3)?,
+        status: text_as(r, 4, Status::parse)?,
+        time_zone: r.try_get(5)?,
+        version: r.try_get(6)?,
+        created_at: r.try_get(7)?,
+        updated_at: r.try_get(8)?,
+    })
+}
+
+const PARTY: &str = "SELECT p.party_id, p.relationship_id, p.organisation_id, o.name, p.joined_at
+    FROM party p JOIN organisation o ON o.organisation_id = p.organisation_id";
+
+fn party_row(r: &Row) -> R<Party> {
+    Ok(Party {
+        id: r.try_get(0)?,
+        relationship_id: r.try_get(1)?,
+        organisation_id: r.try_get(2)?,
+        organisation_name: r.try_get(3)?,
+        joined_at: r.try_get(4)?,
+    })
+}
+
+const MEMBER: &str = "SELECT m.membership_id, m.relationship_id, m.party_id, o.name, m.user_id, u.name, u.email, m.role, m.joined_at, m.left_at
+    FROM membership m
+    JOIN user_account u ON u.user_id = m.user_id
+    JOIN party p ON p.relationship_id = m.relationship_id AND p.party_id = m.party_id
+    JOIN organisation o ON o.organisation_id = p.organisation_id";
+
+const MEMBER_ORDER: &str = "ORDER BY p.joined_at, p.party_id, CASE m.role WHEN 'ser' THEN 0 WHEN 'jmt' THEN 1 WHEN 'contributor' THEN 2 ELSE 3 END, u.name";
+
+fn member_row(r: &Row) -> R<Member> {
+    Ok(Member {
+        id: r.try_get(0)?,
+        relationship_id: r.try_get(1)?,
+        party_id: r.try_get(2)?,
+        organisation_name: r.try_get(3)?,
+        user_id: r.try_get(4)?,
+        name: r.try_get(5)?,
+        email: r.try_get(6)?,
+        role: text_as(r, 7, Role::parse)?,
+        joined_at: r.try_get(8)?,
+        left_at: r.try_get(9)?,
+    })
+}
+
+const TOKEN: &str = "SELECT api_token_id, name, created_at, revoked_at FROM api_token";
+
+fn token_row(r: &Row) -> R<ApiToken> {
+    Ok(ApiToken {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        created_at: r.try_get(2)?,
+        revoked_at: r.try_get(3)?,
+    })
+}
+
+const EVENT: &str = "SELECT position, v, occurred_at, actor_id, party_id, kind, subject, summary, prev_hash, hash FROM audit_event";
+
+fn event_row(r: &Row) -> R<Event> {
+    Ok(Event {
+        position: r.try_get(0)?,
+        v: u32::try_from(r.try_get::<_, i32>(1)?).map_err(backend)?,
+        time: r.try_get(2)?,
+        actor: r.try_get(3)?,
+        party: r.try_get(4)?,
+        kind: r.try_get(5)?,
+        subject: r.try_get(6)?,
+        summary: serde_json::from_str(r.try_get(7)?).map_err(backend)?,
+        prev_hash: r.try_get(8)?,
+        hash: r.try_get(9)?,
+    })
+}
+
+fn head_row(r: &Row) -> R<ChainHead> {
+    Ok(ChainHead {
+        position: r.try_get(0)?,
+        hash: r.try_get(1)?,
+    })
+}
+
+/// Appends `draft` to `chain`, holding the chain's head row locked until the transaction ends.
+async fn append(tx: &Transaction<'_>, chain: Uuid, draft: Draft, now: Timestamp) -> R<Event> {
+    let head = query_opt(
+        tx,
+        "SELECT position, hash FROM audit_head WHERE relationship_id = $1 FOR UPDATE",
+        &[&chain],
+        head_row,
+    )
+    .await?
+    .ok_or(not_found("audit chain"))?;
+    let event = audit::seal(draft, (head.position > 0).then_some(&head), now);
+    execute(
+        tx,
+        "INSERT INTO audit_event (relationship_id, position, v, occurred_at, actor_id, party_id, kind, subject, summary, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &[
+            &chain,
+            &event.position,
+            &i32::try_from(event.v).map_err(backend)?,
+            &event.time,
+            &event.actor,
+            &event.party,
+            &event.kind,
+            &event.subject,
+            &event.summary.to_string(),
+            &event.prev_hash,
+            &event.hash,
+        ],
+    )
+    .await?;
+    execute(
+        tx,
+        "UPDATE audit_head SET position = $2, hash = $3 WHERE relationship_id = $1",
+        &[&chain, &event.position, &event.hash],
+    )
+    .await?;
+    Ok(event)
+}
+
+/// Locks a relationship's chain before a rule is checked, so that no other writer changes what
+/// the rule saw (two SERs for one party, say) before this transaction ends.
+async fn lock_chain(tx: &Transaction<'_>, relationship_id: Uuid) -> R<()> {
+    execute(
+        tx,
+        "SELECT 1 FROM audit_head WHERE relationship_id = $1 FOR UPDATE",
+        &[&relationship_id],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn by_name_or_id<T>(
+    c: &impl GenericClient,
+    select: &str,
+    alias: &str,
+    id_column: &str,
+    name_or_id: &str,
+    map: fn(&Row) -> R<T>,
+    what: &'static str,
+) -> R<T> {
+    let found = match parse_id(name_or_id) {
+        Some(id) => {
+            let sql = format!("{select} WHERE {alias}.{id_column} = $1");
+            query_opt(c, &sql, &[&id], map).await?
+        }
+        None => {
+            let sql = format!("{select} WHERE lower({alias}.name) = lower($1)");
+            query_opt(c, &sql, &[&name_or_id.trim()], map).await?
+        }
+    };
+    found.ok_or(not_found(what))
+}
+
+async fn get_user(c: &impl GenericClient, id: Uuid) -> R<User> {
+    let sql = format!("{USER} WHERE u.user_id = $1");
+    query_opt(c, &sql, &[&id], user_row)
+        .await?
+        .ok_or(not_found("user"))
+}
+
+async fn get_relationship(c: &impl GenericClient, id: Uuid) -> R<Relationship> {
+    let sql = format!("{RELATIONSHIP} WHERE r.relationship_id = $1");
+    query_opt(c, &sql, &[&id], relationship_row)
+        .await?
+        .ok_or(not_found("relationship"))
+}
+
+async fn current_membership(
+    c: &impl GenericClient,
+    relationship_id: Uuid,
+    user_id: Uuid,
+) -> R<Option<Member>> {
+    let sql =
+        format!("{MEMBER} WHERE m.relationship_id = $1 AND m.user_id = $2 AND m.left_at IS NULL");
+    query_opt(c, &sql, &[&relationship_id, &user_id], member_row).await
+}
+
+async fn current_members(tx: &Transaction<'_>, relationship_id: Uuid) -> R<Vec<CurrentMember>> {
+    query_all(
+        tx,
+        "SELECT user_id, party_id, role FROM membership WHERE relationship_id = $1 AND left_at IS NULL",
+        &[&relationship_id],
+        |r| {
+            Ok(CurrentMember {
+                user_id: r.try_get(0)?,
+                party_id: r.try_get(1)?,
+                role: text_as(r, 2, Role::parse)?,
+            })
+        },
+    )
+    .await
+}
+
+fn membership_refused(e: MembershipError) -> Fail {
+    let field = match e {
+        MembershipError::SecondSer
+        | MembershipError::SerMustHandOver
+        | MembershipError::AlreadySer => "role",
+        _ => "user",
+    };
+    invalid(field, e.to_string())
+}
+
+async fn insert_membership(
+    tx: &Transaction<'_>,
+    relationship_id: Uuid,
+    party_id: Uuid,
+    user_id: Uuid,
+    role: Role,
+    now: Timestamp,
+) -> R<Uuid> {
+    let id = new_id(now);
+    execute(
+        tx,
+        "INSERT INTO membership (relationship_id, membership_id, party_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&relationship_id, &id, &party_id, &user_id, &role.as_str(), &now],
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Ends the user's current membership period; with `role`, starts the next one with that role.
+async fn end_period(
+    tx: &Transaction<'_>,
+    relationship_id: Uuid,
+    member: &CurrentMember,
+    next_role: Option<Role>,
+    now: Timestamp,
+) -> R<()> {
+    execute(
+        tx,
+        "UPDATE membership SET left_at = $3 WHERE relationship_id = $1 AND user_id = $2 AND left_at IS NULL",
+        &[&relationship_id, &member.user_id, &now],
+    )
+    .await?;
+    if let Some(role) = next_role {
+        insert_membership(
+            tx,
+            relationship_id,
+            member.party_id,
+            member.user_id,
+            role,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn find_current(current: &[CurrentMember], user_id: Uuid) -> R<CurrentMember> {
+    current
+        .iter()
+        .find(|m| m.user_id == user_id)
+        .copied()
+        .ok_or(not_found("member"))
+}
+
+impl PostgresStore {
+    /// A pool of up to 16 connections to the database at `url` (`postgres://user@host/db`),
+    /// checked by connecting once.
+    pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let store = PostgresStore { pool, config };
+        store
+            .ping()
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> R<Client> {
+        self.pool.get().await.map_err(|e| match e {
+            deadpool_postgres::PoolError::Backend(e) => Fail::from(e),
+            e => backend(e),
+        })
+    }
+
+    async fn read<T>(
+        &self,
+        f: impl for<'c> FnOnce(&'c Client) -> Work<'c, T> + Send,
+    ) -> StoreResult<T> {
+        let out = async {
+            let client = self.client().await?;
+            f(&client).await
+        };
+        out.await.map_err(|Fail(e)| e)
+    }
+
+    /// Runs `f` in one transaction: all of it is written, or none (a transaction dropped
+    /// without commit rolls back).
+    async fn write<T>(
+        &self,
+        f: impl for<'t> FnOnce(&'t Transaction<'t>) -> Work<'t, T> + Send,
+    ) -> StoreResult<T> {
+        let out = async {
+            let mut client = self.client().await?;
+            let tx = client.transaction().await?;
+            let out = f(&tx).await?;
+            tx.commit().await?;
+            Ok(out)
+        };
+        out.await.map_err(|Fail(e)| e)
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let out = async {
+            let (mut client, connection) = self.config.connect(NoTls).await?;
+            let connection = tokio::spawn(connection);
+            // Servers starting together take turns; the lock ends with the session.
+            client
+                .execute("SELECT pg_advisory_lock(4216001)", &[])
+                .await?;
+            let report = embedded::migrations::runner()
+                .run_async(&mut client)
+                .await
+                .map_err(|e| backend(format!("migration failed: {e}")));
+            drop(client);
+            let _ = connection.await;
+            report.map(|_| ())
+        };
+        out.await.map_err(|Fail(e)| e)
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| Box::pin(async move { Ok(c.simple_query("SELECT 1").await.map(|_| ())?) }))
+            .await
+    }
+
+    async fn create_organisation(
+        &self,
+        name: Name,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<Organisation> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                let id = new_id(now);
+                execute(
+                    tx,
+                    "INSERT INTO organisation (organisation_id, name, created_at) VALUES ($1, $2, $3)",
+                    &[&id, &name.as_str(), &now],
+                )
+                .await
+                .map_err(unique_as(
+                    "name",
+                    "an organisation with this name exists already",
+                ))?;
+                append(
+                    tx,
+                    SITE_CHAIN,
+                    Draft::new(
+                        actor,
+                        "organisation.created",
+                        "organisation",
+                        id,
+                        json!({"name": name.as_str()}),
+                    ),
+                    now,
+                )
+                .await?;
+                Ok(Organisation {
+                    id,
+                    name: name.into_string(),
+                    created_at: now,
+                })
+            })
+        })
+        .await
+    }
+
+    async fn organisation(&self, id: Uuid) -> StoreResult<Organisation> {
+        self.read(move |c| {
+            Box::pin(async move {
+                let sql = format!("{ORGANISATION} WHERE o.organisation_id = $1");
+                query_opt(c, &sql, &[&id], organisation_row)
+                    .await?
+                    .ok_or(not_found("organisation"))
+            })
+        })
+        .await
+    }
+
+    async fn find_organisation(&self, name_or_id: &str) -> StoreResult<Organisation> {
+        let key = name_or_id.to_owned();
+        self.read(move |c| {
+            Box::pin(async move {
+                by_name_or_id(
+                    c,
+                    ORGANISATION,
+                    "o",
+                    "organisation_id",
+                    &key,
+                    organisation_row,
+                    "organisation",
+                )
+                .await
+            })
+        })
+        .await
+    }
+
+    async fn list_organisations(&self, page: PageRequest) -> StoreResult<Page<Organisation>> {
+        self.read(move |c| {
+            Box::pin(async move {
+                let sql = format!(
+                    "{ORGANISATION} WHERE o.organisation_id > $1 ORDER BY o.organisation_id LIMIT $2"
+                );
+                let after = page.after.unwrap_or_default();
+                let rows = query_all(c, &sql, &[&after, &page.fetch()], organisation_row).await?;
+                Ok(Page::from_rows(rows, page, |o| o.id))
+            })
+        })
+        .await
+    }
+
+    async fn create_user(
+        &self,
+        user: NewUser,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<User> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                let id = new_id(now);
+                execute(
+                    tx,
+                    "INSERT INTO user_account (user_id, email, name, organisation_id, is_admin, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[&id, &user.email.as_str(), &user.name.as_str(), &user.organisation_id, &user.is_admin, &now],
+                )
+                .await
+                .map_err(unique_as("email", "is already registered"))?;
+                if let Some(secret) = &user.password_hash {
+                    execute(
+                        tx,
+                        "INSERT INTO credential (user_id, kind, secret, updated_at) VALUES ($1, 'password', $2, $3)",
+                        &[&id, secret, &now],
+                    )
+                    .await?;
+                }
+                let summary = json!({"organisation": user.organisation_id, "admin": user.is_admin});
+                append(tx, SITE_CHAIN, Draft::new(actor, "user.created", "user", id, summary), now).await?;
+                get_user(tx, id).await
+            })
+        })
+        .await
+    }
+
+    async fn user(&self, id: Uuid) -> StoreResult<User> {
+        self.read(move |c| Box::pin(get_user(c, id))).await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> StoreResult<User> {
+        let email = email.clone();
+        self.read(move |c| {
+            Box::pin(async move {
+                let sql = format!("{USER} WHERE u.email = $1");
+                query_opt(c, &sql, &[&email.as_str()], user_row)
+                    .await?
+                    .ok_or(not_found("user"))
+            })
+        })
+        .await
+    }
+
+    async fn list_users(&self, page: PageRequest) -> StoreResult<Page<User>> {
+        self.read(move |c| {
+            Box::pin(async move {
+                let sql = format!("{USER} WHERE u.user_id > $1 ORDER BY u.user_id LIMIT $2");
+                let after = page.after.unwrap_or_default();
+                let rows = query_all(c, &sql, &[&after, &page.fetch()], user_row).await?;
+                Ok(Page::from_rows(rows, page, |u| u.id))
+            })
+        })
+        .await
+    }
+
+    async fn password_hash(&self, user_id: Uuid) -> StoreResult<Option<String>> {
+        self.read(move |c| {
+            Box::pin(async move {
+                query_opt(
+                    c,
+                    "SELECT secret FROM credential WHERE user_id = $1 AND kind = 'password'",
+                    &[&user_id],
+                    |r| Ok(r.try_get(0)?),
+                )
+                .await
+            })
+        })
+        .await
+    }
+
+    async fn create_token(
+        &self,
+        user_id: Uuid,
+        name: Name,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<ApiToken> {
+        let token_hash = token_hash.to_owned();
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                get_user(tx, user_id).await?;
+                let id = new_id(now);
+                execute(
+                    tx,
+                    "INSERT INTO api_token (api_token_id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    &[&id, &user_id, &name.as_str(), &token_hash, &now],
+                )
+                .await?;
+                let summary = json!({"name": name.as_str()});
+                append(tx, SITE_CHAIN, Draft::new(Some(user_id), "token.created", "token", id, summary), now).await?;
+                Ok(ApiToken { id, name: name.into_string(), created_at: now, revoked_at: None })
+            })
+        })
+        .await
+    }
+
+    async fn user_by_token(&self, token_hash: &str) -> StoreResult<User> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| {
+            Box::pin(async move {
+                let sql = format!(
+                    "{USER} JOIN api_token t ON t.user_id = u.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
+                );
+                query_opt(c, &sql, &[&token_hash], user_row)
+                    .await?
+                    .ok_or(not_found("token"))
+            })
+        })
+        .await
+    }
+
+    async fn list_tokens(&self, user_id: Uuid) -> StoreResult<Vec<ApiToken>> {
+        self.read(move |c| {
+            Box::pin(async move {
+                let sql = format!("{TOKEN} WHERE user_id = $1 ORDER BY api_token_id");
+                query_all(c, &sql, &[&user_id], token_row).await
+            })
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, user_id: Uuid, token_id: Uuid, now: Timestamp) -> StoreResult<()> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                let n = execute(
+                    tx,
+                    "UPDATE api_token SET revoked_at = $3 WHERE api_token_id = $1 AND user_id = $2 AND revoked_at IS NULL",
+                    &[&token_id, &user_id, &now],
+                )
+                .await?;
+                if n == 0 {
+                    return Err(not_found("token"));
+                }
+                append(tx, SITE_CHAIN, Draft::new(Some(user_id), "token.revoked", "token", token_id, json!({})), now).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn create_relationship(
+        &self,
+        new: NewRelationship,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<Relationship> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                let id = new_id(now);
+                execute(
+                    tx,
+                    "INSERT INTO relationship (relationship_id, name, purpose, start_date, status, time_zone, version, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, 'active', $5, 1, $6, $6)",
+                    &[&id, &new.name.as_str(), &new.purpose, &new.start_date, &new.time_zone, &now],
+                )
+                .await
+                .map_err(unique_as("name", "a relationship with this name exists already"))?;
+                execute(
+                    tx,
+                    "INSERT INTO audit_head (relationship_id, position, hash) VALUES ($1, 0, $2)",
+                    &[&id, &GENESIS_HASH],
+                )
+                .await?;
+                for organisation_id in &new.parties {
+                    execute(
+                        tx,
+                        "INSERT INTO party (relationship_id, party_id, organisation_id, joined_at) VALUES ($1, $2, $3, $4)",
+                        &[&id, &new_id(now), organisation_id, &now],
+                    )
+                    .await?;
+                }
+                let summary = json!({
+                    "name": new.name.as_str(), "purpose": new.purpose, "start_date": new.start_date.to_string(),
+                    "time_zone": new.time_zone, "parties": new.parties,
+                });
+                append(tx, id, Draft::new(actor, "relationship.created", "relationship", id, summary), now).await?;
+                get_relationship(tx, id).await
+            })
+        })
+        .await
+    }
+
+    async fn relationship(&self, id: Uuid) -> StoreResult<Relationship> {
+        self.read(move |c| Box::pin(get_relationship(c, id))).await
+    }
+
+    async fn find_relationship(&self, name_or_id: &str) -> StoreResult<Relationship> {
+        let key = name_or_id.to_owned();
+        self.read(move |c| {
+            Box::pin(async move {
+                by_name_or_id(
+                    c,
+                    RELATIONSHIP,
+                    "r",
+                    "relationship_id",
+                    &key,
+                    relationship_row,
+                    "relationship",
+                )
+                .await
+            })
+        })
+        .await
+    }
+
+    async fn update_relationship(
+        &self,
+        id: Uuid,
+        expected_version: i64,
+        change: RelationshipChange,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<Relationship> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                // Locked, so that two writers who read the same version cannot both pass.
+                let sql = format!("{RELATIONSHIP} WHERE r.relationship_id = $1 FOR UPDATE");
+                let before = query_opt(tx, &sql, &[&id], relationship_row)
+                    .await?
+                    .ok_or(not_found("relationship"))?;
+                if before.version != expected_version {
+                    return Err(Fail(StoreError::Stale { current: before.version }));
+                }
+                let name = change.name.as_ref().map_or(before.name.as_str(), Name::as_str);
+                let purpose = change.purpose.as_deref().unwrap_or(&before.purpose);
+                let status = change.status.unwrap_or(before.status);
+                execute(
+                    tx,
+                    "UPDATE relationship SET name = $2, purpose = $3, status = $4, version = version + 1, updated_at = $5 WHERE relationship_id = $1",
+                    &[&id, &name, &purpose, &status.as_str(), &now],
+                )
+                .await
+                .map_err(unique_as("name", "a relationship with this name exists already"))?;
+                let summary = json!({
+                    "before": {"name": before.name, "purpose": before.purpose, "status": before.status},
+                    "after": {"name": name, "purpose": purpose, "status": status},
+                });
+                append(tx, id, Draft::new(actor, "relationship.updated", "relationship", id, summary), now).await?;
+                get_relationship(tx, id).await
+            })
+        })
+        .await
+    }
+
+    async fn list_relationships(
+        &self,
+        member: Option<Uuid>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Relationship>> {
+        self.read(move |c| {
+            Box::pin(async move {
+                let after = page.after.unwrap_or_default();
+                let rows = match member {
+                    None => {
+                        let sql = format!("{RELATIONSHIP} WHERE r.relationship_id > $1 ORDER BY r.relationship_id LIMIT $2");
+                        query_all(c, &sql, &[&after, &page.fetch()], relationship_row).await?
+                    }
+                    Some(user_id) => {
+                        let sql = format!(
+                            "{RELATIONSHIP} JOIN membership m ON m.relationship_id = r.relationship_id AND m.user_id = $3 AND m.left_at IS NULL
+                             WHERE r.relationship_id > $1 ORDER BY r.relationship_id LIMIT $2"
+                        );
+                        query_all(c, &sql, &[&after, &page.fetch(), &user_id], relationship_row).await?
+                    }
+                };
+                Ok(Page::from_rows(rows, page, |r| r.id))
+            })
+        })
+        .await
+    }
+
+    async fn parties(&self, relationship_id: Uuid) -> StoreResult<Vec<Party>> {
+        self.read(move |c| {
+            Box::pin(async move {
+                let sql = format!(
+                    "{PARTY} WHERE p.relationship_id = $1 ORDER BY p.joined_at, p.party_id"
+                );
+                query_all(c, &sql, &[&relationship_id], party_row).await
+            })
+        })
+        .await
+    }
+
+    async fn add_member(
+        &self,
+        relationship_id: Uuid,
+        user_id: Uuid,
+        role: Role,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<Member> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                get_relationship(tx, relationship_id).await?;
+                lock_chain(tx, relationship_id).await?;
+                let user = get_user(tx, user_id).await?;
+                let party_id: Uuid = query_opt(
+                    tx,
+                    "SELECT party_id FROM party WHERE relationship_id = $1 AND organisation_id = $2",
+                    &[&relationship_id, &user.organisation_id],
+                    |r| Ok(r.try_get(0)?),
+                )
+                .await?
+                .ok_or_else(|| invalid("user", format!("belongs to {}, which is not a party to this relationship", user.organisation_name)))?;
+                let current = current_members(tx, relationship_id).await?;
+                membership::check_join(&current, user_id, party_id, role).map_err(membership_refused)?;
+                insert_membership(tx, relationship_id, party_id, user_id, role, now).await?;
+                let summary = json!({"user": user_id, "role": role});
+                append(tx, relationship_id, Draft::new(actor, "member.added", "user", user_id, summary).party(party_id), now).await?;
+                current_membership(tx, relationship_id, user_id).await?.ok_or(not_found("member"))
+            })
+        })
+        .await
+    }
+
+    async fn change_role(
+        &self,
+        relationship_id: Uuid,
+        user_id: Uuid,
+        role: Role,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<Member> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                lock_chain(tx, relationship_id).await?;
+                let current = current_members(tx, relationship_id).await?;
+                let member = find_current(&current, user_id)?;
+                membership::check_role_change(&current, user_id, role)
+                    .map_err(membership_refused)?;
+                if member.role != role {
+                    end_period(tx, relationship_id, &member, Some(role), now).await?;
+                    let summary = json!({"user": user_id, "before": member.role, "after": role});
+                    append(
+                        tx,
+                        relationship_id,
+                        Draft::new(actor, "member.role_changed", "user", user_id, summary)
+                            .party(member.party_id),
+                        now,
+                    )
+                    .await?;
+                }
+                current_membership(tx, relationship_id, user_id)
+                    .await?
+                    .ok_or(not_found("member"))
+            })
+        })
+        .await
+    }
+
+    async fn remove_member(
+        &self,
+        relationship_id: Uuid,
+        user_id: Uuid,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                lock_chain(tx, relationship_id).await?;
+                let current = current_members(tx, relationship_id).await?;
+                let member = find_current(&current, user_id)?;
+                membership::check_leave(&current, user_id).map_err(membership_refused)?;
+                end_period(tx, relationship_id, &member, None, now).await?;
+                let summary = json!({"user": user_id, "role": member.role});
+                append(
+                    tx,
+                    relationship_id,
+                    Draft::new(actor, "member.left", "user", user_id, summary)
+                        .party(member.party_id),
+                    now,
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn succeed_ser(
+        &self,
+        relationship_id: Uuid,
+        successor: Uuid,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<Member> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                lock_chain(tx, relationship_id).await?;
+                let current = current_members(tx, relationship_id).await?;
+                let succession = membership::check_succession(&current, successor).map_err(membership_refused)?;
+                if let Some(predecessor) = succession.predecessor {
+                    end_period(tx, relationship_id, &find_current(&current, predecessor)?, Some(Role::Jmt), now).await?;
+                }
+                end_period(tx, relationship_id, &find_current(&current, successor)?, Some(Role::Ser), now).await?;
+                let summary = json!({"party": succession.party_id, "predecessor": succession.predecessor, "successor": successor});
+                append(tx, relationship_id, Draft::new(actor, "ser.succeeded", "user", successor, summary).party(succession.party_id), now).await?;
+                current_membership(tx, relationship_id, successor).await?.ok_or(not_found("member"))
+            })
+        })
+        .await
+    }
+
+    async fn members(&self, relationship_id: Uuid) -> StoreResult<Vec<Member>> {
+        self.read(move |c| {
+            Box::pin(async move {
+                let sql = format!(
+                    "{MEMBER} WHERE m.relationship_id = $1 AND m.left_at IS NULL {MEMBER_ORDER}"
+                );
+                query_all(c, &sql, &[&relationship_id], member_row).await
+            })
+        })
+        .await
+    }
+
+    async fn membership_history(&self, relationship_id: Uuid) -> StoreResult<Vec<Member>> {
+        self.read(move |c| {
+            Box::pin(async move {
+                let sql = format!("{MEMBER} WHERE m.relationship_id = $1 ORDER BY m.membership_id");
+                query_all(c, &sql, &[&relationship_id], member_row).await
+            })
+        })
+        .await
+    }
+
+    async fn membership(
+        &self,
+        relationship_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Option<Member>> {
+        self.read(move |c| Box::pin(current_membership(c, relationship_id, user_id)))
+            .await
+    }
+
+    async fn audit_events(
+        &self,
+        chain: Uuid,
+        after_position: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>> {
+        self.read(move |c| {
+            Box::pin(async move {
+                let sql = format!(
+                    "{EVENT} WHERE relationship_id = $1 AND position > $2 ORDER BY position LIMIT $3"
+                );
+                query_all(c, &sql, &[&chain, &after_position, &i64::from(limit)], event_row).await
+            })
+        })
+        .await
+    }
+
+    async fn recent_audit_events(
+        &self,
+        chain: Uuid,
+        before_position: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<Event>> {
+        self.read(move |c| {
+            Box::pin(async move {
+                let sql = format!(
+                    "{EVENT} WHERE relationship_id = $1 AND position < $2 ORDER BY position DESC LIMIT $3"
+                );
+                let before = before_position.unwrap_or(i64::MAX);
+                query_all(c, &sql, &[&chain, &before, &i64::from(limit)], event_row).await
+            })
+        })
+        .await
+    }
+
+    async fn chain_head(&self, chain: Uuid) -> StoreResult<Option<ChainHead>> {
+        self.read(move |c| {
+            Box::pin(async move {
+                query_opt(
+                    c,
+                    "SELECT position, hash FROM audit_head WHERE relationship_id = $1 AND position > 0",
+                    &[&chain],
+                    head_row,
+                )
+                .await
+            })
+        })
+        .await
+    }
+
+    async fn audit_chains(&self) -> StoreResult<Vec<Uuid>> {
+        self.read(|c| {
+            Box::pin(async move {
+                query_all(
+                    c,
+                    "SELECT relationship_id FROM audit_head ORDER BY relationship_id",
+                    &[],
+                    |r| Ok(r.try_get(0)?),
+                )
+                .await
+            })
+        })
+        .await
+    }
+}

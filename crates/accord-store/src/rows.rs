@@ -4,12 +4,14 @@ use accord_domain::text::{Email, Name};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Organisation {
     pub id: Uuid,
     pub name: String,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
@@ -23,7 +25,7 @@ pub struct NewUser {
     pub password_hash: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct User {
     pub id: Uuid,
     pub email: String,
@@ -32,41 +34,48 @@ pub struct User {
     pub organisation_name: String,
     pub is_admin: bool,
     pub disabled: bool,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ApiToken {
     pub id: Uuid,
     pub name: String,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub revoked_at: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Relationship {
     pub id: Uuid,
     pub name: String,
     pub purpose: String,
+    #[schema(value_type = String, format = Date)]
     pub start_date: Date,
     pub status: Status,
     pub time_zone: String,
     pub version: i64,
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Party {
     pub id: Uuid,
     pub relationship_id: Uuid,
     pub organisation_id: Uuid,
     pub organisation_name: String,
+    #[schema(value_type = String, format = DateTime)]
     pub joined_at: Timestamp,
 }
 
 /// One period of a user's membership with one role; a role change ends one and starts another.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Member {
     pub id: Uuid,
     pub relationship_id: Uuid,
@@ -76,7 +85,9 @@ pub struct Member {
     pub name: String,
     pub email: String,
     pub role: Role,
+    #[schema(value_type = String, format = DateTime)]
     pub joined_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub left_at: Option<Timestamp>,
 }
 
@@ -103,7 +114,7 @@ impl PageRequest {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<Uuid>,

@@ -1,1 +1,2 @@
-
+mod backends;
+mod store;

@@ -1,0 +1,164 @@
+//! The JSON API under `/api/v1`. Routes and their OpenAPI description are registered together
+//! (utoipa-axum), so the document at `/api/openapi.json` cannot drift from the code.
+
+mod audit;
+mod members;
+mod organisations;
+mod relationships;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use accord_domain::id::parse_id;
+use accord_store::PageRequest;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Accord API", description = "The joint record of a collaborative business relationship (ISO 44001). Authenticate with `Authorization: Bearer <personal API token>`; create one with `accord token create --email ...`."),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(ErrorBody)),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(organisations::list, organisations::create))
+        .routes(routes!(organisations::get))
+        .routes(routes!(relationships::list, relationships::create))
+        .routes(routes!(relationships::get, relationships::update))
+        .routes(routes!(relationships::parties))
+        .routes(routes!(members::list, members::add))
+        .routes(routes!(members::change_role, members::remove))
+        .routes(routes!(members::succeed))
+        .routes(routes!(audit::list))
+}
+
+/// A JSON body whose problems come back as our error body, naming the field where serde can.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> ApiResult<ApiJson<T>> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(JsonRejection::JsonDataError(e)) => Err(data_error(&e.body_text())),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::BadRequest(format!(
+                "The body is not valid JSON: {}",
+                e.body_text()
+            ))),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
+            Err(e) => Err(ApiError::BadRequest(e.body_text())),
+        }
+    }
+}
+
+/// Query parameters whose problems come back as our error body, naming the parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> ApiResult<ApiQuery<T>> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(e) => Err(data_error(&e.body_text())),
+        }
+    }
+}
+
+/// axum reports `path: reason at line L column C`; we answer 422 naming the path's field.
+fn data_error(text: &str) -> ApiError {
+    let detail = text
+        .split_once("target type: ")
+        .or_else(|| text.split_once("query string: "))
+        .map_or(text, |(_, d)| d);
+    let (path, reason) = match detail.split_once(": ") {
+        Some((path, reason)) if !path.contains(' ') && path != "." => (path.to_owned(), reason),
+        _ => (String::new(), detail),
+    };
+    let field = if path.is_empty() {
+        reason
+            .split('`')
+            .nth(1)
+            .filter(|_| reason.starts_with("missing field"))
+            .unwrap_or("body")
+            .to_owned()
+    } else {
+        path
+    };
+    let reason = reason.split(" at line ").next().unwrap_or(reason);
+    ApiError::invalid(&field, reason)
+}
+
+/// Keyset paging: `after` is the `next_cursor` of the page before.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// The `next_cursor` of the previous page.
+    pub after: Option<String>,
+    /// Items per page, 1 to 500 (default 50).
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    pub fn request(&self) -> ApiResult<PageRequest> {
+        let after = match self.after.as_deref().filter(|a| !a.is_empty()) {
+            None => None,
+            Some(a) => Some(parse_id(a).ok_or_else(|| {
+                ApiError::invalid("after", "is not a cursor from a previous page")
+            })?),
+        };
+        Ok(PageRequest {
+            after,
+            limit: self.limit.unwrap_or(50).clamp(1, PageRequest::MAX),
+        })
+    }
+}
+
+/// Parses an id from a path; a malformed id is simply not found.
+pub fn path_id(text: &str) -> ApiResult<uuid::Uuid> {
+    parse_id(text).ok_or(ApiError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_errors_name_their_field() {
+        let e = data_error(
+            "Failed to deserialize the JSON body into the target type: parties[0]: invalid type: integer `5`, expected a string at line 1 column 20",
+        );
+        assert_eq!(e.body().fields[0].field, "parties[0]");
+        let e = data_error(
+            "Failed to deserialize the JSON body into the target type: missing field `name` at line 1 column 2",
+        );
+        assert_eq!(e.body().fields[0].field, "name");
+    }
+}

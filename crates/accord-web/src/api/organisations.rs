@@ -1,0 +1,55 @@
+use super::{ApiJson, ApiQuery, PageQuery, path_id};
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::{ApiResult, ErrorBody};
+use accord_domain::text::Name;
+use accord_store::{Organisation, Page};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateOrganisation {
+    pub name: String,
+}
+
+/// Organisations known to this site, in creation order.
+#[utoipa::path(get, path = "/api/v1/organisations", tag = "organisations", params(PageQuery),
+    responses((status = 200, body = Page<Organisation>), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<Organisation>>> {
+    Ok(Json(state.store.list_organisations(q.request()?).await?))
+}
+
+/// Create an organisation (site administrators only).
+#[utoipa::path(post, path = "/api/v1/organisations", tag = "organisations", request_body = CreateOrganisation,
+    responses((status = 201, body = Organisation), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<CreateOrganisation>,
+) -> ApiResult<(StatusCode, Json<Organisation>)> {
+    user.require_admin()?;
+    let name = Name::parse(&body.name).map_err(|m| crate::error::ApiError::invalid("name", m))?;
+    let organisation = state
+        .store
+        .create_organisation(name, Some(user.0.id), state.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(organisation)))
+}
+
+#[utoipa::path(get, path = "/api/v1/organisations/{organisation_id}", tag = "organisations",
+    params(("organisation_id" = String, Path)),
+    responses((status = 200, body = Organisation), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Organisation>> {
+    Ok(Json(state.store.organisation(path_id(&id)?).await?))
+}

@@ -1,0 +1,165 @@
+use super::{ApiJson, ApiQuery, PageQuery};
+use crate::AppState;
+use crate::auth::{Access, CurrentUser};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use accord_domain::Invalid;
+use accord_domain::audit::ChainHead;
+use accord_domain::relationship::{NewRelationship, RelationshipInput, Status};
+use accord_domain::text::{Name, parse_long_text};
+use accord_store::{Page, Party, Relationship, RelationshipChange, StoreError};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateRelationship {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub purpose: String,
+    /// YYYY-MM-DD.
+    #[serde(default)]
+    pub start_date: String,
+    /// An IANA time zone, e.g. `Europe/London`.
+    #[serde(default)]
+    pub time_zone: String,
+    /// Two or more organisations, each by id or name.
+    #[serde(default)]
+    pub parties: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateRelationship {
+    /// The `version` you read; a stale version answers 409 and changes nothing.
+    pub version: i64,
+    pub name: Option<String>,
+    pub purpose: Option<String>,
+    pub status: Option<Status>,
+}
+
+/// A relationship with its parties and the head of its audit chain (to witness history).
+#[derive(Serialize, ToSchema)]
+pub struct RelationshipView {
+    #[serde(flatten)]
+    pub relationship: Relationship,
+    pub parties: Vec<Party>,
+    pub chain_head: Option<ChainHead>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PartyList {
+    pub items: Vec<Party>,
+    pub next_cursor: Option<String>,
+}
+
+/// Relationships you are a member of (all of them, for a site administrator).
+#[utoipa::path(get, path = "/api/v1/relationships", tag = "relationships", params(PageQuery),
+    responses((status = 200, body = Page<Relationship>), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<Relationship>>> {
+    let member = if user.is_admin { None } else { Some(user.id) };
+    Ok(Json(
+        state.store.list_relationships(member, q.request()?).await?,
+    ))
+}
+
+/// Create a relationship between two or more organisations (site administrators only).
+#[utoipa::path(post, path = "/api/v1/relationships", tag = "relationships", request_body = CreateRelationship,
+    responses((status = 201, body = RelationshipView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<CreateRelationship>,
+) -> ApiResult<(StatusCode, Json<RelationshipView>)> {
+    user.require_admin()?;
+    let mut invalid = Invalid::default();
+    let mut parties = Vec::new();
+    for (i, party) in body.parties.iter().enumerate() {
+        match state.store.find_organisation(party).await {
+            Ok(o) => parties.push(o.id),
+            Err(StoreError::NotFound(_)) => invalid.0.push(accord_domain::FieldError {
+                field: format!("parties[{i}]"),
+                message: format!("no organisation has the name or id {party:?}"),
+            }),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let resolved = invalid.0.is_empty().then_some(parties);
+    let input = RelationshipInput {
+        name: &body.name,
+        purpose: &body.purpose,
+        start_date: &body.start_date,
+        time_zone: &body.time_zone,
+    };
+    let new = NewRelationship::parse(input, resolved, invalid)?;
+    let relationship = state
+        .store
+        .create_relationship(new, Some(user.0.id), state.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(&state, relationship).await?)))
+}
+
+async fn view(state: &AppState, relationship: Relationship) -> ApiResult<RelationshipView> {
+    let parties = state.store.parties(relationship.id).await?;
+    let chain_head = state.store.chain_head(relationship.id).await?;
+    Ok(RelationshipView {
+        relationship,
+        parties,
+        chain_head,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/relationships/{relationship_id}", tag = "relationships",
+    params(("relationship_id" = String, Path)),
+    responses((status = 200, body = RelationshipView), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    access: Access,
+) -> ApiResult<Json<RelationshipView>> {
+    Ok(Json(view(&state, access.relationship).await?))
+}
+
+/// Change the name, purpose or status (SER or JMT member), guarded by `version`.
+#[utoipa::path(patch, path = "/api/v1/relationships/{relationship_id}", tag = "relationships",
+    params(("relationship_id" = String, Path)), request_body = UpdateRelationship,
+    responses((status = 200, body = RelationshipView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    access: Access,
+    ApiJson(body): ApiJson<UpdateRelationship>,
+) -> ApiResult<Json<RelationshipView>> {
+    access.manager()?;
+    let mut invalid = Invalid::default();
+    let change = RelationshipChange {
+        name: body
+            .name
+            .as_deref()
+            .and_then(|n| invalid.check("name", Name::parse(n))),
+        purpose: body
+            .purpose
+            .as_deref()
+            .and_then(|p| invalid.check("purpose", parse_long_text(p, 4000))),
+        status: body.status,
+    };
+    invalid.finish()?;
+    let relationship = state.store.update_relationship(access.id(), body.version, change, Some(access.user.id), state.now()).await.map_err(|e| match e {
+        StoreError::Stale { current } => ApiError::Conflict(format!("The relationship was changed by someone else (now version {current}); reload and try again.")),
+        e => e.into(),
+    })?;
+    Ok(Json(view(&state, relationship).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/relationships/{relationship_id}/parties", tag = "relationships",
+    params(("relationship_id" = String, Path)),
+    responses((status = 200, body = PartyList), (status = 404, body = ErrorBody)))]
+pub async fn parties(State(state): State<AppState>, access: Access) -> ApiResult<Json<PartyList>> {
+    Ok(Json(PartyList {
+        items: state.store.parties(access.id()).await?,
+        next_cursor: None,
+    }))
+}

@@ -1,0 +1,133 @@
+//! One error type for the web layer: it decides the status code and what a person or a program
+//! sees. Internal failures are logged with a reference and shown as a short apology.
+
+use accord_domain::{FieldError, Invalid};
+use accord_store::StoreError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// No credentials, or bad ones.
+    Unauthorized,
+    /// Known, but not allowed to do this.
+    Forbidden(&'static str),
+    /// Unknown, malformed, or not visible to the caller: indistinguishable on purpose.
+    NotFound,
+    /// Fields were refused.
+    Invalid(Invalid),
+    /// The record changed since the caller read it.
+    Conflict(String),
+    /// The request itself could not be read.
+    BadRequest(String),
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    /// Our fault: logged, never shown.
+    Internal(String),
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable code: `unauthorized`, `forbidden`, `not_found`, `invalid`, `conflict`, ...
+    pub error: &'static str,
+    /// A sentence for a person.
+    pub message: String,
+    /// One entry per refused field (for `invalid`).
+    #[schema(value_type = Vec<Object>)]
+    pub fields: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Invalid(Invalid::one(field, message))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        let (error, message, fields) = match self {
+            ApiError::Unauthorized => (
+                "unauthorized",
+                "Sign in, or send a valid API token as 'Authorization: Bearer <token>'.".into(),
+                vec![],
+            ),
+            ApiError::Forbidden(why) => ("forbidden", (*why).to_owned(), vec![]),
+            ApiError::NotFound => (
+                "not_found",
+                "Nothing here: the address is wrong, or it is not shared with you.".into(),
+                vec![],
+            ),
+            ApiError::Invalid(invalid) => (
+                "invalid",
+                format!("Please correct: {invalid}."),
+                invalid.0.clone(),
+            ),
+            ApiError::Conflict(message) => ("conflict", message.clone(), vec![]),
+            ApiError::BadRequest(message) => ("bad_request", message.clone(), vec![]),
+            ApiError::PayloadTooLarge => (
+                "payload_too_large",
+                "The request body is too large.".into(),
+                vec![],
+            ),
+            ApiError::UnsupportedMediaType => (
+                "unsupported_media_type",
+                "Send JSON with 'Content-Type: application/json'.".into(),
+                vec![],
+            ),
+            ApiError::Internal(_) => (
+                "internal",
+                "Something went wrong on our side; it has been logged.".into(),
+                vec![],
+            ),
+        };
+        ErrorBody {
+            error,
+            message,
+            fields,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::NotFound(_) => ApiError::NotFound,
+            StoreError::Invalid(invalid) => ApiError::Invalid(invalid),
+            StoreError::Stale { .. } => ApiError::Conflict(e.to_string()),
+            StoreError::Backend(message) => ApiError::Internal(message),
+        }
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> ApiError {
+        ApiError::Invalid(invalid)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "request failed");
+        }
+        (self.status(), Json(self.body())).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
