@@ -1,2 +1,4 @@
+mod api;
+mod app;
 mod backends;
 mod store;
