@@ -315,6 +315,21 @@ async fn by_name_or_id<T>(
     found.ok_or(not_found(what))
 }
 
+/// Refuses a reference to an organisation that does not exist, naming `field`.
+async fn require_organisation(c: &impl GenericClient, id: Uuid, field: &str) -> R<()> {
+    match query_opt(
+        c,
+        "SELECT 1 FROM organisation WHERE organisation_id = $1",
+        &[&id],
+        |_| Ok(()),
+    )
+    .await?
+    {
+        Some(()) => Ok(()),
+        None => Err(invalid(field, format!("no organisation has the id {id}"))),
+    }
+}
+
 async fn get_user(c: &impl GenericClient, id: Uuid) -> R<User> {
     let sql = format!("{USER} WHERE u.user_id = $1");
     query_opt(c, &sql, &[&id], user_row)
@@ -607,6 +622,7 @@ impl Store for PostgresStore {
         let now = micros(now);
         self.write(move |tx| {
             Box::pin(async move {
+                require_organisation(tx, user.organisation_id, "organisation").await?;
                 let id = new_id(now);
                 execute(
                     tx,
@@ -756,6 +772,9 @@ impl Store for PostgresStore {
         let now = micros(now);
         self.write(move |tx| {
             Box::pin(async move {
+                for organisation_id in &new.parties {
+                    require_organisation(tx, *organisation_id, "parties").await?;
+                }
                 let id = new_id(now);
                 execute(
                     tx,

@@ -233,6 +233,18 @@ fn by_name_or_id<T>(
     found.ok_or(not_found(what))
 }
 
+/// Refuses a reference to an organisation that does not exist, naming `field`.
+fn require_organisation(conn: &Connection, id: Uuid, field: &str) -> R<()> {
+    match conn
+        .prepare_cached("SELECT 1 FROM organisation WHERE organisation_id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+    {
+        Some(()) => Ok(()),
+        None => Err(invalid(field, format!("no organisation has the id {id}"))),
+    }
+}
+
 fn get_user(conn: &Connection, id: Uuid) -> R<User> {
     conn.prepare_cached(&format!("{USER} WHERE u.user_id = ?1"))?
         .query_row([id], user_row)
@@ -481,6 +493,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<User> {
         self.write(move |tx| {
+            require_organisation(tx, user.organisation_id, "organisation")?;
             let id = new_id(now);
             tx.execute(
                 "INSERT INTO user_account (user_id, email, name, organisation_id, is_admin, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -504,10 +517,10 @@ impl Store for SqliteStore {
     async fn user_by_email(&self, email: &Email) -> StoreResult<User> {
         let email = email.clone();
         self.run(move |c| {
-            Ok(c.prepare_cached(&format!("{USER} WHERE u.email = ?1"))?
+            c.prepare_cached(&format!("{USER} WHERE u.email = ?1"))?
                 .query_row([email.as_str()], user_row)
                 .optional()?
-                .ok_or(not_found("user"))?)
+                .ok_or(not_found("user"))
         })
         .await
     }
@@ -563,12 +576,12 @@ impl Store for SqliteStore {
     async fn user_by_token(&self, token_hash: &str) -> StoreResult<User> {
         let token_hash = token_hash.to_owned();
         self.run(move |c| {
-            Ok(c.prepare_cached(&format!(
+            c.prepare_cached(&format!(
                 "{USER} JOIN api_token t ON t.user_id = u.user_id WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
             ))?
             .query_row([token_hash], user_row)
             .optional()?
-            .ok_or(not_found("token"))?)
+            .ok_or(not_found("token"))
         })
         .await
     }
@@ -606,6 +619,9 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Relationship> {
         self.write(move |tx| {
+            for organisation_id in &new.parties {
+                require_organisation(tx, *organisation_id, "parties")?;
+            }
             let id = new_id(now);
             tx.execute(
                 "INSERT INTO relationship (relationship_id, name, purpose, start_date, status, time_zone, version, created_at, updated_at)

@@ -595,11 +595,18 @@ fn verify_names_the_first_broken_link_in_the_database() {
 fn http_get(addr: &str, path: &str) -> (String, String) {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
+    (
+        head.lines().next().unwrap_or_default().to_owned(),
+        body.to_owned(),
+    )
 }
 
 #[test]
@@ -607,7 +614,14 @@ fn serve_demo_seeds_a_relationship_and_says_how_to_sign_in() {
     use std::io::BufRead;
     let db = fresh_database("sqlite");
     let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
-        .args(["--database", &db, "serve", "--demo", "--addr", "127.0.0.1:0"])
+        .args([
+            "--database",
+            &db,
+            "serve",
+            "--demo",
+            "--addr",
+            "127.0.0.1:0",
+        ])
         .env("ACCORD_DEMO_PASSWORD", "demo password 42")
         .env("ACCORD_LOG", "warn")
         .stdout(Stdio::piped())
@@ -616,19 +630,33 @@ fn serve_demo_seeds_a_relationship_and_says_how_to_sign_in() {
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     let login = lines.next().unwrap().unwrap();
-    let addr = first.trim_start_matches("Accord is serving http://").to_owned();
+    let addr = first
+        .trim_start_matches("Accord is serving http://")
+        .to_owned();
     let (status, body) = http_get(&addr, "/healthz");
     let (doc_status, doc) = http_get(&addr, "/api/openapi.json");
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(first.starts_with("Accord is serving http://127.0.0.1:"), "{first}");
-    assert!(login.contains("alex.morgan@northshore.example") && login.contains("demo password 42"), "{login}");
+    assert!(
+        first.starts_with("Accord is serving http://127.0.0.1:"),
+        "{first}"
+    );
+    assert!(
+        login.contains("alex.morgan@northshore.example") && login.contains("demo password 42"),
+        "{login}"
+    );
     assert!(status.contains("200") && body.contains("ok"), "{status}");
     assert!(doc_status.contains("200") && doc.contains("/api/v1/relationships"));
     // The first account is the first party's SER; every party has an SER and JMT members.
     let users = ok(&db, &["user", "list"], "");
-    assert_eq!(users.lines().next(), Some("alex.morgan@northshore.example\tNorthshore Port Authority"));
+    assert_eq!(
+        users.lines().next(),
+        Some("alex.morgan@northshore.example\tNorthshore Port Authority")
+    );
     assert!(users.lines().count() >= 10);
     let verified = ok(&db, &["audit", "verify"], "");
-    assert!(verified.contains("ok: relationship Harbour Renewal Programme"), "{verified}");
+    assert!(
+        verified.contains("ok: relationship Harbour Renewal Programme"),
+        "{verified}"
+    );
 }

@@ -661,7 +661,7 @@ async fn a_failed_write_leaves_nothing_behind(db: TestDb) {
         .unwrap();
     let site_head = store.chain_head(SITE_CHAIN).await.unwrap();
 
-    // The relationship row and its chain are written before the unknown party fails.
+    // An unknown party is refused by name, and nothing is written.
     let ghost = Organisation {
         id: Uuid::from_u128(42),
         name: "Ghost".into(),
@@ -674,7 +674,10 @@ async fn a_failed_write_leaves_nothing_behind(db: TestDb) {
             clock.tick(),
         )
         .await;
-    assert!(matches!(failed, Err(StoreError::Backend(_))), "{failed:?}");
+    assert!(
+        matches!(&failed, Err(StoreError::Invalid(i)) if i.0[0].field == "parties"),
+        "{failed:?}"
+    );
     assert_eq!(
         not_found(store.find_relationship("North Sea Wind").await),
         "relationship"
