@@ -147,6 +147,19 @@ enum TokenCommand {
         #[arg(long, default_value = "cli")]
         name: String,
     },
+    /// List a person's tokens (id, created, revoked), never the tokens themselves.
+    List {
+        #[arg(long)]
+        email: String,
+    },
+    /// Revoke a token at once: requests carrying it answer 401 from then on.
+    Revoke {
+        #[arg(long)]
+        email: String,
+        /// The token's id, as printed by `token create` and `token list`.
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -356,6 +369,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             println!("{token}");
         }
+        Command::Token(TokenCommand::List { email }) => {
+            let user = user_by_email(store.as_ref(), &email).await?;
+            for t in store.list_tokens(user.id).await? {
+                let state = t
+                    .revoked_at
+                    .map_or("live".to_owned(), |at| format!("revoked {at}"));
+                println!("{}\t{}\t{}\t{state}", t.id, t.name, t.created_at);
+            }
+        }
+        Command::Token(TokenCommand::Revoke { email, id }) => {
+            let user = user_by_email(store.as_ref(), &email).await?;
+            let token_id = accord_domain::id::parse_id(&id)
+                .ok_or_else(|| anyhow!("--id: {id:?} is not a token id"))?;
+            store
+                .revoke_token(user.id, token_id, now)
+                .await
+                .map_err(|e| not_found(e, "--id", &id))?;
+            println!("revoked token {token_id} of {}", user.email);
+        }
         Command::Audit(AuditCommand::Verify { relationship, .. }) => {
             return verify_store(store.as_ref(), relationship.as_deref()).await;
         }
@@ -404,6 +436,14 @@ fn not_found(e: StoreError, flag: &str, value: &str) -> anyhow::Error {
 }
 
 /// Names the command-line flag behind each refused field.
+async fn user_by_email(store: &dyn Store, email: &str) -> anyhow::Result<accord_store::User> {
+    let email = Email::parse(email).map_err(|m| anyhow!("--email: {m}"))?;
+    store
+        .user_by_email(&email)
+        .await
+        .map_err(|e| not_found(e, "--email", email.as_str()))
+}
+
 fn flags(invalid: Invalid) -> String {
     let flag = |field: &str| match field.split('[').next().unwrap_or(field) {
         "parties" => "--party".to_owned(),
