@@ -31,20 +31,8 @@ pub struct Draft {
 }
 
 impl Draft {
-    pub fn new(
-        actor: Option<Uuid>,
-        kind: &str,
-        subject_type: &str,
-        subject_id: Uuid,
-        summary: Value,
-    ) -> Draft {
-        Draft {
-            actor,
-            party: None,
-            kind: kind.to_owned(),
-            subject: format!("{subject_type}:{subject_id}"),
-            summary,
-        }
+    pub fn new(actor: Option<Uuid>, kind: &str, subject_type: &str, subject_id: Uuid, summary: Value) -> Draft {
+        Draft { actor, party: None, kind: kind.to_owned(), subject: format!("{subject_type}:{subject_id}"), summary }
     }
 
     pub fn party(mut self, party: Uuid) -> Draft {
@@ -81,10 +69,7 @@ impl ChainHead {
     /// Parses `POS:HASH` as given on the command line.
     pub fn parse(text: &str) -> Result<ChainHead, String> {
         let (pos, hash) = text.split_once(':').ok_or("must be POSITION:HASH")?;
-        let position = pos
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| format!("position {pos:?} is not a whole number"))?;
+        let position = pos.trim().parse::<i64>().map_err(|_| format!("position {pos:?} is not a whole number"))?;
         let hash = hash.trim().to_lowercase();
         if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err("hash must be 64 hexadecimal digits".into());
@@ -120,10 +105,7 @@ pub fn seal(draft: Draft, prev: Option<&ChainHead>, now: Timestamp) -> Event {
 
 impl Event {
     pub fn head(&self) -> ChainHead {
-        ChainHead {
-            position: self.position,
-            hash: self.hash.clone(),
-        }
+        ChainHead { position: self.position, hash: self.hash.clone() }
     }
 
     /// The event as a JSON object, as one line of an export.
@@ -142,10 +124,7 @@ fn body_of(event: &Event) -> Value {
 
 /// SHA-256 over `prev_hash` and the canonical JSON of `body` (an event without its `hash`).
 fn hash_of(body: &Value) -> String {
-    let prev = body
-        .get("prev_hash")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let prev = body.get("prev_hash").and_then(Value::as_str).unwrap_or_default();
     let mut canonical = String::with_capacity(512);
     canonical_json(body, &mut canonical);
     let mut hasher = Sha256::new();
@@ -269,28 +248,19 @@ impl ChainVerifier {
         }
         let found = map.get("position").and_then(Value::as_i64);
         if found != Some(position) {
-            return Err(broken(format!(
-                "expected position {position}, found {}",
-                found.map_or("none".into(), |p| p.to_string())
-            )));
+            return Err(broken(format!("expected position {position}, found {}", found.map_or("none".into(), |p| p.to_string()))));
         }
         let expected_prev = self.head.as_ref().map_or(GENESIS_HASH, |h| h.hash.as_str());
         if map.get("prev_hash").and_then(Value::as_str) != Some(expected_prev) {
-            return Err(broken(
-                "prev_hash does not match the hash of the event before it".into(),
-            ));
+            return Err(broken("prev_hash does not match the hash of the event before it".into()));
         }
         if hash_of(&event) != hash {
-            return Err(broken(
-                "hash does not match the event's content (the event was changed)".into(),
-            ));
+            return Err(broken("hash does not match the event's content (the event was changed)".into()));
         }
         for (witness, seen) in &mut self.witnesses {
             if witness.position == position {
                 if witness.hash != hash {
-                    return Err(broken(format!(
-                        "differs from the witnessed event {witness}: history was rewritten"
-                    )));
+                    return Err(broken(format!("differs from the witnessed event {witness}: history was rewritten")));
                 }
                 *seen = true;
             }
@@ -308,9 +278,7 @@ impl ChainVerifier {
         if let Some((witness, _)) = self.witnesses.iter().find(|(_, seen)| !seen) {
             return Err(ChainBreak {
                 position: witness.position,
-                reason: format!(
-                    "the witnessed event {witness} is missing: the chain was cut short"
-                ),
+                reason: format!("the witnessed event {witness} is missing: the chain was cut short"),
             });
         }
         Ok(self.head)
@@ -326,13 +294,7 @@ mod tests {
     fn chain(summaries: &[Value]) -> Vec<Event> {
         let mut events: Vec<Event> = Vec::new();
         for (i, summary) in summaries.iter().enumerate() {
-            let draft = Draft::new(
-                Some(Uuid::from_u128(7)),
-                "thing.changed",
-                "thing",
-                Uuid::from_u128(i as u128),
-                summary.clone(),
-            );
+            let draft = Draft::new(Some(Uuid::from_u128(7)), "thing.changed", "thing", Uuid::from_u128(i as u128), summary.clone());
             let now = Timestamp::from_second(1_800_000_000 + i as i64).unwrap();
             let event = seal(draft, events.last().map(Event::head).as_ref(), now);
             events.push(event);
@@ -441,10 +403,7 @@ mod tests {
     fn a_witness_beyond_the_end_is_reported() {
         let events = chain(&[json!(1), json!(2)]);
         let mut v = ChainVerifier::new();
-        v.witness(ChainHead {
-            position: 5,
-            hash: "a".repeat(64),
-        });
+        v.witness(ChainHead { position: 5, hash: "a".repeat(64) });
         for e in &events {
             v.push(e).unwrap();
         }

@@ -14,10 +14,7 @@ pub struct Invalid(pub Vec<FieldError>);
 
 impl Invalid {
     pub fn one(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Invalid(vec![FieldError {
-            field: field.into(),
-            message: message.into(),
-        }])
+        Invalid(vec![FieldError { field: field.into(), message: message.into() }])
     }
 
     /// Records the error of `result` under `field`, passing an `Ok` value through.
@@ -25,10 +22,7 @@ impl Invalid {
         match result {
             Ok(value) => Some(value),
             Err(message) => {
-                self.0.push(FieldError {
-                    field: field.to_owned(),
-                    message,
-                });
+                self.0.push(FieldError { field: field.to_owned(), message });
                 None
             }
         }

@@ -4,19 +4,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    PartialOrd,
-    Ord,
-    utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Senior Executive Responsible: one per party, accountable for the relationship.
@@ -100,18 +88,11 @@ fn find(current: &[CurrentMember], user_id: Uuid) -> Option<&CurrentMember> {
 }
 
 fn ser_of(current: &[CurrentMember], party_id: Uuid) -> Option<&CurrentMember> {
-    current
-        .iter()
-        .find(|m| m.party_id == party_id && m.role == Role::Ser)
+    current.iter().find(|m| m.party_id == party_id && m.role == Role::Ser)
 }
 
 /// May `user_id` join `party_id` with `role`?
-pub fn check_join(
-    current: &[CurrentMember],
-    user_id: Uuid,
-    party_id: Uuid,
-    role: Role,
-) -> Result<(), MembershipError> {
+pub fn check_join(current: &[CurrentMember], user_id: Uuid, party_id: Uuid, role: Role) -> Result<(), MembershipError> {
     if find(current, user_id).is_some() {
         return Err(MembershipError::AlreadyMember);
     }
@@ -122,11 +103,7 @@ pub fn check_join(
 }
 
 /// May `user_id` change to `role`? Becoming or ceasing to be SER goes through succession.
-pub fn check_role_change(
-    current: &[CurrentMember],
-    user_id: Uuid,
-    role: Role,
-) -> Result<(), MembershipError> {
+pub fn check_role_change(current: &[CurrentMember], user_id: Uuid, role: Role) -> Result<(), MembershipError> {
     let member = find(current, user_id).ok_or(MembershipError::NotMember)?;
     if member.role == Role::Ser && role != Role::Ser {
         return Err(MembershipError::SerMustHandOver);
@@ -155,19 +132,12 @@ pub struct Succession {
 }
 
 /// `successor`, a current member of a party, becomes its SER; the previous SER stays as JMT member.
-pub fn check_succession(
-    current: &[CurrentMember],
-    successor: Uuid,
-) -> Result<Succession, MembershipError> {
+pub fn check_succession(current: &[CurrentMember], successor: Uuid) -> Result<Succession, MembershipError> {
     let member = find(current, successor).ok_or(MembershipError::NotMember)?;
     if member.role == Role::Ser {
         return Err(MembershipError::AlreadySer);
     }
-    Ok(Succession {
-        party_id: member.party_id,
-        successor,
-        predecessor: ser_of(current, member.party_id).map(|m| m.user_id),
-    })
+    Ok(Succession { party_id: member.party_id, successor, predecessor: ser_of(current, member.party_id).map(|m| m.user_id) })
 }
 
 #[cfg(test)]
@@ -204,20 +174,12 @@ mod tests {
         match *op {
             Op::Join(u, p, role) => {
                 if check_join(current, id(u), id(100 + p), role).is_ok() {
-                    current.push(CurrentMember {
-                        user_id: id(u),
-                        party_id: id(100 + p),
-                        role,
-                    });
+                    current.push(CurrentMember { user_id: id(u), party_id: id(100 + p), role });
                 }
             }
             Op::Change(u, role) => {
                 if check_role_change(current, id(u), role).is_ok() {
-                    current
-                        .iter_mut()
-                        .find(|m| m.user_id == id(u))
-                        .unwrap()
-                        .role = role;
+                    current.iter_mut().find(|m| m.user_id == id(u)).unwrap().role = role;
                 }
             }
             Op::Leave(u) => {
@@ -241,10 +203,7 @@ mod tests {
     }
 
     fn sers(current: &[CurrentMember], party: Uuid) -> usize {
-        current
-            .iter()
-            .filter(|m| m.party_id == party && m.role == Role::Ser)
-            .count()
+        current.iter().filter(|m| m.party_id == party && m.role == Role::Ser).count()
     }
 
     proptest! {
@@ -273,19 +232,9 @@ mod tests {
     #[test]
     fn a_second_ser_is_refused_with_a_reason() {
         let party = id(100);
-        let current = vec![CurrentMember {
-            user_id: id(1),
-            party_id: party,
-            role: Role::Ser,
-        }];
-        assert_eq!(
-            check_join(&current, id(2), party, Role::Ser),
-            Err(MembershipError::SecondSer)
-        );
+        let current = vec![CurrentMember { user_id: id(1), party_id: party, role: Role::Ser }];
+        assert_eq!(check_join(&current, id(2), party, Role::Ser), Err(MembershipError::SecondSer));
         assert_eq!(check_join(&current, id(2), id(101), Role::Ser), Ok(()));
-        assert_eq!(
-            check_leave(&current, id(1)),
-            Err(MembershipError::SerMustHandOver)
-        );
+        assert_eq!(check_leave(&current, id(1)), Err(MembershipError::SerMustHandOver));
     }
 }

@@ -56,9 +56,7 @@ pub struct RelationshipInput<'a> {
 }
 
 pub fn parse_date(text: &str) -> Result<Date, String> {
-    text.trim()
-        .parse::<Date>()
-        .map_err(|_| format!("{text:?} is not a date in the form YYYY-MM-DD"))
+    text.trim().parse::<Date>().map_err(|_| format!("{text:?} is not a date in the form YYYY-MM-DD"))
 }
 
 /// An IANA time zone name such as `Europe/London`.
@@ -66,9 +64,7 @@ pub fn parse_time_zone(text: &str) -> Result<String, String> {
     let text = text.trim();
     match jiff::tz::TimeZone::get(text) {
         Ok(_) if !text.is_empty() => Ok(text.to_owned()),
-        _ => Err(format!(
-            "{text:?} is not an IANA time zone such as Europe/London"
-        )),
+        _ => Err(format!("{text:?} is not an IANA time zone such as Europe/London")),
     }
 }
 
@@ -89,27 +85,15 @@ pub fn check_parties(parties: &[Uuid]) -> Result<(), String> {
 impl NewRelationship {
     /// Checks every field, reporting all that are wrong. `parties` is `None` when the caller could
     /// not resolve them (it has reported that under `parties` in `invalid` already).
-    pub fn parse(
-        input: RelationshipInput<'_>,
-        parties: Option<Vec<Uuid>>,
-        mut invalid: Invalid,
-    ) -> Result<NewRelationship, Invalid> {
+    pub fn parse(input: RelationshipInput<'_>, parties: Option<Vec<Uuid>>, mut invalid: Invalid) -> Result<NewRelationship, Invalid> {
         let name = invalid.check("name", Name::parse(input.name));
         let purpose = invalid.check("purpose", parse_long_text(input.purpose, 4000));
         let start_date = invalid.check("start_date", parse_date(input.start_date));
         let time_zone = invalid.check("time_zone", parse_time_zone(input.time_zone));
         let parties = parties.and_then(|p| invalid.check("parties", check_parties(&p).map(|_| p)));
         match (name, purpose, start_date, time_zone, parties) {
-            (Some(name), Some(purpose), Some(start_date), Some(time_zone), Some(parties))
-                if invalid.0.is_empty() =>
-            {
-                Ok(NewRelationship {
-                    name,
-                    purpose,
-                    start_date,
-                    time_zone,
-                    parties,
-                })
+            (Some(name), Some(purpose), Some(start_date), Some(time_zone), Some(parties)) if invalid.0.is_empty() => {
+                Ok(NewRelationship { name, purpose, start_date, time_zone, parties })
             }
             _ => Err(invalid),
         }
@@ -122,32 +106,16 @@ mod tests {
 
     #[test]
     fn every_bad_field_is_named() {
-        let input = RelationshipInput {
-            name: " ",
-            purpose: "",
-            start_date: "2026-13-01",
-            time_zone: "Mars/Olympus",
-        };
-        let err = NewRelationship::parse(input, Some(vec![Uuid::from_u128(1)]), Invalid::default())
-            .unwrap_err();
+        let input = RelationshipInput { name: " ", purpose: "", start_date: "2026-13-01", time_zone: "Mars/Olympus" };
+        let err = NewRelationship::parse(input, Some(vec![Uuid::from_u128(1)]), Invalid::default()).unwrap_err();
         let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["name", "start_date", "time_zone", "parties"]);
     }
 
     #[test]
     fn a_good_relationship_parses() {
-        let input = RelationshipInput {
-            name: "Harbour",
-            purpose: "Build it",
-            start_date: "2026-01-05",
-            time_zone: "Europe/London",
-        };
-        let r = NewRelationship::parse(
-            input,
-            Some(vec![Uuid::from_u128(1), Uuid::from_u128(2)]),
-            Invalid::default(),
-        )
-        .unwrap();
+        let input = RelationshipInput { name: "Harbour", purpose: "Build it", start_date: "2026-01-05", time_zone: "Europe/London" };
+        let r = NewRelationship::parse(input, Some(vec![Uuid::from_u128(1), Uuid::from_u128(2)]), Invalid::default()).unwrap();
         assert_eq!(r.time_zone, "Europe/London");
         assert!(check_parties(&[Uuid::from_u128(1), Uuid::from_u128(1)]).is_err());
     }

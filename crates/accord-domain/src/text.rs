@@ -17,9 +17,7 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && domain
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+            && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
         let local_ok = !local.is_empty()
             && !local.contains(char::is_whitespace)
             && !local.contains(['<', '>', '"', ',', ';', '(', ')', '[', ']', '\\']);
@@ -95,30 +93,15 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(
-            Email::parse(" Ann@Example.ORG ").unwrap().as_str(),
-            "ann@example.org"
-        );
-        for bad in [
-            "",
-            "ann",
-            "ann@",
-            "@example.org",
-            "ann@example",
-            "a b@example.org",
-            "ann@exa mple.org",
-            "ann@.org",
-        ] {
+        assert_eq!(Email::parse(" Ann@Example.ORG ").unwrap().as_str(), "ann@example.org");
+        for bad in ["", "ann", "ann@", "@example.org", "ann@example", "a b@example.org", "ann@exa mple.org", "ann@.org"] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
     }
 
     #[test]
     fn names() {
-        assert_eq!(
-            Name::parse("  North Sea Wind  ").unwrap().as_str(),
-            "North Sea Wind"
-        );
+        assert_eq!(Name::parse("  North Sea Wind  ").unwrap().as_str(), "North Sea Wind");
         assert!(Name::parse("   ").is_err());
         assert!(Name::parse(&"x".repeat(201)).is_err());
         assert!(Name::parse("a\u{7}b").is_err());

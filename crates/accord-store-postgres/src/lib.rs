@@ -11,9 +11,7 @@ use accord_domain::relationship::{NewRelationship, Status};
 use accord_domain::text::{Email, Name};
 use accord_store::*;
 use async_trait::async_trait;
-use deadpool_postgres::{
-    Client, GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Transaction,
-};
+use deadpool_postgres::{Client, GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use jiff::Timestamp;
 use serde_json::json;
 use std::error::Error as _;
@@ -62,6 +60,18 @@ fn describe(e: &tokio_postgres::Error) -> String {
     }
 }
 
+/// An error and its sources, as one line (refinery, like tokio-postgres, keeps the reason in a source).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 fn backend(e: impl std::fmt::Display) -> Fail {
     Fail(StoreError::Backend(e.to_string()))
 }
@@ -77,11 +87,7 @@ fn invalid(field: &str, message: impl Into<String>) -> Fail {
 /// Maps a unique-key violation to a field error; anything else stays a database error.
 fn unique_as(field: &'static str, message: &'static str) -> impl Fn(tokio_postgres::Error) -> Fail {
     move |e| {
-        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-            invalid(field, message)
-        } else {
-            Fail::from(e)
-        }
+        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) { invalid(field, message) } else { Fail::from(e) }
     }
 }
 
@@ -91,36 +97,18 @@ fn micros(t: Timestamp) -> Timestamp {
     Timestamp::from_microsecond(t.as_microsecond()).unwrap_or(t)
 }
 
-async fn query_all<T>(
-    c: &impl GenericClient,
-    sql: &str,
-    params: Params<'_>,
-    map: fn(&Row) -> R<T>,
-) -> R<Vec<T>> {
+async fn query_all<T>(c: &impl GenericClient, sql: &str, params: Params<'_>, map: fn(&Row) -> R<T>) -> R<Vec<T>> {
     let statement = c.prepare_cached(sql).await?;
     c.query(&statement, params).await?.iter().map(map).collect()
 }
 
-async fn query_opt<T>(
-    c: &impl GenericClient,
-    sql: &str,
-    params: Params<'_>,
-    map: fn(&Row) -> R<T>,
-) -> R<Option<T>> {
+async fn query_opt<T>(c: &impl GenericClient, sql: &str, params: Params<'_>, map: fn(&Row) -> R<T>) -> R<Option<T>> {
     let statement = c.prepare_cached(sql).await?;
-    c.query_opt(&statement, params)
-        .await?
-        .as_ref()
-        .map(map)
-        .transpose()
+    c.query_opt(&statement, params).await?.as_ref().map(map).transpose()
 }
 
 /// Returns the raw error, so that the caller can map a unique violation to a field.
-async fn execute(
-    c: &impl GenericClient,
-    sql: &str,
-    params: Params<'_>,
-) -> Result<u64, tokio_postgres::Error> {
+async fn execute(c: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error> {
     let statement = c.prepare_cached(sql).await?;
     c.execute(&statement, params).await
 }
@@ -132,11 +120,7 @@ fn text_as<T>(r: &Row, column: usize, parse: fn(&str) -> Result<T, String>) -> R
 const ORGANISATION: &str = "SELECT o.organisation_id, o.name, o.created_at FROM organisation o";
 
 fn organisation_row(r: &Row) -> R<Organisation> {
-    Ok(Organisation {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        created_at: r.try_get(2)?,
-    })
+    Ok(Organisation { id: r.try_get(0)?, name: r.try_get(1)?, created_at: r.try_get(2)? })
 }
 
 const USER: &str = "SELECT u.user_id, u.email, u.name, u.organisation_id, o.name, u.is_admin, u.disabled_at, u.created_at
@@ -184,13 +168,15 @@ fn party_row(r: &Row) -> R<Party> {
     })
 }
 
-const MEMBER: &str = "SELECT m.membership_id, m.relationship_id, m.party_id, o.name, m.user_id, u.name, u.email, m.role, m.joined_at, m.left_at
+const MEMBER: &str =
+    "SELECT m.membership_id, m.relationship_id, m.party_id, o.name, m.user_id, u.name, u.email, m.role, m.joined_at, m.left_at
     FROM membership m
     JOIN user_account u ON u.user_id = m.user_id
     JOIN party p ON p.relationship_id = m.relationship_id AND p.party_id = m.party_id
     JOIN organisation o ON o.organisation_id = p.organisation_id";
 
-const MEMBER_ORDER: &str = "ORDER BY p.joined_at, p.party_id, CASE m.role WHEN 'ser' THEN 0 WHEN 'jmt' THEN 1 WHEN 'contributor' THEN 2 ELSE 3 END, u.name";
+const MEMBER_ORDER: &str =
+    "ORDER BY p.joined_at, p.party_id, CASE m.role WHEN 'ser' THEN 0 WHEN 'jmt' THEN 1 WHEN 'contributor' THEN 2 ELSE 3 END, u.name";
 
 fn member_row(r: &Row) -> R<Member> {
     Ok(Member {
@@ -210,12 +196,7 @@ fn member_row(r: &Row) -> R<Member> {
 const TOKEN: &str = "SELECT api_token_id, name, created_at, revoked_at FROM api_token";
 
 fn token_row(r: &Row) -> R<ApiToken> {
-    Ok(ApiToken {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        created_at: r.try_get(2)?,
-        revoked_at: r.try_get(3)?,
-    })
+    Ok(ApiToken { id: r.try_get(0)?, name: r.try_get(1)?, created_at: r.try_get(2)?, revoked_at: r.try_get(3)? })
 }
 
 const EVENT: &str = "SELECT position, v, occurred_at, actor_id, party_id, kind, subject, summary, prev_hash, hash FROM audit_event";
@@ -236,22 +217,14 @@ fn event_row(r: &Row) -> R<Event> {
 }
 
 fn head_row(r: &Row) -> R<ChainHead> {
-    Ok(ChainHead {
-        position: r.try_get(0)?,
-        hash: r.try_get(1)?,
-    })
+    Ok(ChainHead { position: r.try_get(0)?, hash: r.try_get(1)? })
 }
 
 /// Appends `draft` to `chain`, holding the chain's head row locked until the transaction ends.
 async fn append(tx: &Transaction<'_>, chain: Uuid, draft: Draft, now: Timestamp) -> R<Event> {
-    let head = query_opt(
-        tx,
-        "SELECT position, hash FROM audit_head WHERE relationship_id = $1 FOR UPDATE",
-        &[&chain],
-        head_row,
-    )
-    .await?
-    .ok_or(not_found("audit chain"))?;
+    let head = query_opt(tx, "SELECT position, hash FROM audit_head WHERE relationship_id = $1 FOR UPDATE", &[&chain], head_row)
+        .await?
+        .ok_or(not_found("audit chain"))?;
     let event = audit::seal(draft, (head.position > 0).then_some(&head), now);
     execute(
         tx,
@@ -272,24 +245,15 @@ async fn append(tx: &Transaction<'_>, chain: Uuid, draft: Draft, now: Timestamp)
         ],
     )
     .await?;
-    execute(
-        tx,
-        "UPDATE audit_head SET position = $2, hash = $3 WHERE relationship_id = $1",
-        &[&chain, &event.position, &event.hash],
-    )
-    .await?;
+    execute(tx, "UPDATE audit_head SET position = $2, hash = $3 WHERE relationship_id = $1", &[&chain, &event.position, &event.hash])
+        .await?;
     Ok(event)
 }
 
 /// Locks a relationship's chain before a rule is checked, so that no other writer changes what
 /// the rule saw (two SERs for one party, say) before this transaction ends.
 async fn lock_chain(tx: &Transaction<'_>, relationship_id: Uuid) -> R<()> {
-    execute(
-        tx,
-        "SELECT 1 FROM audit_head WHERE relationship_id = $1 FOR UPDATE",
-        &[&relationship_id],
-    )
-    .await?;
+    execute(tx, "SELECT 1 FROM audit_head WHERE relationship_id = $1 FOR UPDATE", &[&relationship_id]).await?;
     Ok(())
 }
 
@@ -317,14 +281,7 @@ async fn by_name_or_id<T>(
 
 /// Refuses a reference to an organisation that does not exist, naming `field`.
 async fn require_organisation(c: &impl GenericClient, id: Uuid, field: &str) -> R<()> {
-    match query_opt(
-        c,
-        "SELECT 1 FROM organisation WHERE organisation_id = $1",
-        &[&id],
-        |_| Ok(()),
-    )
-    .await?
-    {
+    match query_opt(c, "SELECT 1 FROM organisation WHERE organisation_id = $1", &[&id], |_| Ok(())).await? {
         Some(()) => Ok(()),
         None => Err(invalid(field, format!("no organisation has the id {id}"))),
     }
@@ -332,25 +289,16 @@ async fn require_organisation(c: &impl GenericClient, id: Uuid, field: &str) -> 
 
 async fn get_user(c: &impl GenericClient, id: Uuid) -> R<User> {
     let sql = format!("{USER} WHERE u.user_id = $1");
-    query_opt(c, &sql, &[&id], user_row)
-        .await?
-        .ok_or(not_found("user"))
+    query_opt(c, &sql, &[&id], user_row).await?.ok_or(not_found("user"))
 }
 
 async fn get_relationship(c: &impl GenericClient, id: Uuid) -> R<Relationship> {
     let sql = format!("{RELATIONSHIP} WHERE r.relationship_id = $1");
-    query_opt(c, &sql, &[&id], relationship_row)
-        .await?
-        .ok_or(not_found("relationship"))
+    query_opt(c, &sql, &[&id], relationship_row).await?.ok_or(not_found("relationship"))
 }
 
-async fn current_membership(
-    c: &impl GenericClient,
-    relationship_id: Uuid,
-    user_id: Uuid,
-) -> R<Option<Member>> {
-    let sql =
-        format!("{MEMBER} WHERE m.relationship_id = $1 AND m.user_id = $2 AND m.left_at IS NULL");
+async fn current_membership(c: &impl GenericClient, relationship_id: Uuid, user_id: Uuid) -> R<Option<Member>> {
+    let sql = format!("{MEMBER} WHERE m.relationship_id = $1 AND m.user_id = $2 AND m.left_at IS NULL");
     query_opt(c, &sql, &[&relationship_id, &user_id], member_row).await
 }
 
@@ -359,22 +307,14 @@ async fn current_members(tx: &Transaction<'_>, relationship_id: Uuid) -> R<Vec<C
         tx,
         "SELECT user_id, party_id, role FROM membership WHERE relationship_id = $1 AND left_at IS NULL",
         &[&relationship_id],
-        |r| {
-            Ok(CurrentMember {
-                user_id: r.try_get(0)?,
-                party_id: r.try_get(1)?,
-                role: text_as(r, 2, Role::parse)?,
-            })
-        },
+        |r| Ok(CurrentMember { user_id: r.try_get(0)?, party_id: r.try_get(1)?, role: text_as(r, 2, Role::parse)? }),
     )
     .await
 }
 
 fn membership_refused(e: MembershipError) -> Fail {
     let field = match e {
-        MembershipError::SecondSer
-        | MembershipError::SerMustHandOver
-        | MembershipError::AlreadySer => "role",
+        MembershipError::SecondSer | MembershipError::SerMustHandOver | MembershipError::AlreadySer => "role",
         _ => "user",
     };
     invalid(field, e.to_string())
@@ -399,13 +339,7 @@ async fn insert_membership(
 }
 
 /// Ends the user's current membership period; with `role`, starts the next one with that role.
-async fn end_period(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    member: &CurrentMember,
-    next_role: Option<Role>,
-    now: Timestamp,
-) -> R<()> {
+async fn end_period(tx: &Transaction<'_>, relationship_id: Uuid, member: &CurrentMember, next_role: Option<Role>, now: Timestamp) -> R<()> {
     execute(
         tx,
         "UPDATE membership SET left_at = $3 WHERE relationship_id = $1 AND user_id = $2 AND left_at IS NULL",
@@ -413,50 +347,129 @@ async fn end_period(
     )
     .await?;
     if let Some(role) = next_role {
-        insert_membership(
-            tx,
-            relationship_id,
-            member.party_id,
-            member.user_id,
-            role,
-            now,
-        )
-        .await?;
+        insert_membership(tx, relationship_id, member.party_id, member.user_id, role, now).await?;
     }
     Ok(())
 }
 
 fn find_current(current: &[CurrentMember], user_id: Uuid) -> R<CurrentMember> {
-    current
-        .iter()
-        .find(|m| m.user_id == user_id)
-        .copied()
-        .ok_or(not_found("member"))
+    current.iter().find(|m| m.user_id == user_id).copied().ok_or(not_found("member"))
 }
+
+/// The user, their row locked until the transaction ends (`FOR UPDATE`, or `FOR SHARE` when
+/// `share`), so that a change of the account waits for this writer, or this writer for it.
+async fn lock_user(tx: &Transaction<'_>, id: Uuid, share: bool) -> R<User> {
+    let sql = format!("{USER} WHERE u.user_id = $1 FOR {} OF u", if share { "SHARE" } else { "UPDATE" });
+    query_opt(tx, &sql, &[&id], user_row).await?.ok_or(not_found("user"))
+}
+
+async fn insert_user(tx: &Transaction<'_>, user: &NewUser, actor: Option<Uuid>, now: Timestamp) -> R<Uuid> {
+    require_organisation(tx, user.organisation_id, "organisation").await?;
+    let id = new_id(now);
+    execute(
+        tx,
+        "INSERT INTO user_account (user_id, email, name, organisation_id, is_admin, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&id, &user.email.as_str(), &user.name.as_str(), &user.organisation_id, &user.is_admin, &now],
+    )
+    .await
+    .map_err(unique_as("email", "is already registered"))?;
+    if let Some(secret) = &user.password_hash {
+        execute(tx, "INSERT INTO credential (user_id, kind, secret, updated_at) VALUES ($1, 'password', $2, $3)", &[&id, secret, &now])
+            .await?;
+    }
+    let summary = json!({"organisation": user.organisation_id, "admin": user.is_admin});
+    append(tx, SITE_CHAIN, Draft::new(actor, "user.created", "user", id, summary), now).await?;
+    Ok(id)
+}
+
+async fn add_member(
+    tx: &Transaction<'_>,
+    relationship_id: Uuid,
+    user_id: Uuid,
+    role: Role,
+    actor: Option<Uuid>,
+    now: Timestamp,
+) -> R<Member> {
+    get_relationship(tx, relationship_id).await?;
+    lock_chain(tx, relationship_id).await?;
+    let user = get_user(tx, user_id).await?;
+    let party_id: Uuid = query_opt(
+        tx,
+        "SELECT party_id FROM party WHERE relationship_id = $1 AND organisation_id = $2",
+        &[&relationship_id, &user.organisation_id],
+        |r| Ok(r.try_get(0)?),
+    )
+    .await?
+    .ok_or_else(|| invalid("user", format!("belongs to {}, which is not a party to this relationship", user.organisation_name)))?;
+    let current = current_members(tx, relationship_id).await?;
+    membership::check_join(&current, user_id, party_id, role).map_err(membership_refused)?;
+    insert_membership(tx, relationship_id, party_id, user_id, role, now).await?;
+    let summary = json!({"user": user_id, "role": role});
+    append(tx, relationship_id, Draft::new(actor, "member.added", "user", user_id, summary).party(party_id), now).await?;
+    current_membership(tx, relationship_id, user_id).await?.ok_or(not_found("member"))
+}
+
+async fn end_sessions(tx: &Transaction<'_>, user_id: Uuid) -> R<()> {
+    execute(tx, "DELETE FROM session WHERE user_id = $1", &[&user_id]).await?;
+    Ok(())
+}
+
+async fn write_password(tx: &Transaction<'_>, user_id: Uuid, password_hash: &str, actor: Option<Uuid>, now: Timestamp) -> R<()> {
+    execute(
+        tx,
+        "INSERT INTO credential (user_id, kind, secret, updated_at) VALUES ($1, 'password', $2, $3)
+         ON CONFLICT (user_id, kind) DO UPDATE SET secret = excluded.secret, updated_at = excluded.updated_at",
+        &[&user_id, &password_hash, &now],
+    )
+    .await?;
+    append(tx, SITE_CHAIN, Draft::new(actor, "user.password_set", "user", user_id, json!({})), now).await?;
+    Ok(())
+}
+
+const INVITATION: &str = "SELECT i.invitation_id, i.relationship_id, r.name, i.party_id, p.organisation_id, o.name, i.email, i.role, i.invited_by, u.name, i.created_at, i.expires_at
+    FROM invitation i
+    JOIN relationship r ON r.relationship_id = i.relationship_id
+    JOIN party p ON p.relationship_id = i.relationship_id AND p.party_id = i.party_id
+    JOIN organisation o ON o.organisation_id = p.organisation_id
+    JOIN user_account u ON u.user_id = i.invited_by";
+
+fn invitation_row(r: &Row) -> R<Invitation> {
+    Ok(Invitation {
+        id: r.try_get(0)?,
+        relationship_id: r.try_get(1)?,
+        relationship_name: r.try_get(2)?,
+        party_id: r.try_get(3)?,
+        organisation_id: r.try_get(4)?,
+        organisation_name: r.try_get(5)?,
+        email: r.try_get(6)?,
+        role: text_as(r, 7, Role::parse)?,
+        invited_by: r.try_get(8)?,
+        invited_by_name: r.try_get(9)?,
+        created_at: r.try_get(10)?,
+        expires_at: r.try_get(11)?,
+    })
+}
+
+async fn pending_invitation(c: &impl GenericClient, token_hash: &str, now: Timestamp) -> R<Invitation> {
+    let sql = format!("{INVITATION} WHERE i.token_hash = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2");
+    query_opt(c, &sql, &[&token_hash, &now], invitation_row).await?.ok_or(not_found("invitation"))
+}
+
+const SESSION: &str = "SELECT u.user_id, u.email, u.name, u.organisation_id, o.name, u.is_admin, u.disabled_at, u.created_at,
+        s.idle_expires_at, s.absolute_expires_at
+    FROM session s
+    JOIN user_account u ON u.user_id = s.user_id
+    JOIN organisation o ON o.organisation_id = u.organisation_id";
 
 impl PostgresStore {
     /// A pool of up to 16 connections to the database at `url` (`postgres://user@host/db`),
     /// checked by connecting once.
     pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
-        let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(16)
-            .build()
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+        let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager).max_size(16).build().map_err(|e| StoreError::Backend(e.to_string()))?;
         let store = PostgresStore { pool, config };
-        store
-            .ping()
-            .await
-            .map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
+        store.ping().await.map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
         Ok(store)
     }
 
@@ -467,10 +480,7 @@ impl PostgresStore {
         })
     }
 
-    async fn read<T>(
-        &self,
-        f: impl for<'c> FnOnce(&'c Client) -> Work<'c, T> + Send,
-    ) -> StoreResult<T> {
+    async fn read<T>(&self, f: impl for<'c> FnOnce(&'c Client) -> Work<'c, T> + Send) -> StoreResult<T> {
         let out = async {
             let client = self.client().await?;
             f(&client).await
@@ -480,10 +490,7 @@ impl PostgresStore {
 
     /// Runs `f` in one transaction: all of it is written, or none (a transaction dropped
     /// without commit rolls back).
-    async fn write<T>(
-        &self,
-        f: impl for<'t> FnOnce(&'t Transaction<'t>) -> Work<'t, T> + Send,
-    ) -> StoreResult<T> {
+    async fn write<T>(&self, f: impl for<'t> FnOnce(&'t Transaction<'t>) -> Work<'t, T> + Send) -> StoreResult<T> {
         let out = async {
             let mut client = self.client().await?;
             let tx = client.transaction().await?;
@@ -506,13 +513,11 @@ impl Store for PostgresStore {
             let (mut client, connection) = self.config.connect(NoTls).await?;
             let connection = tokio::spawn(connection);
             // Servers starting together take turns; the lock ends with the session.
-            client
-                .execute("SELECT pg_advisory_lock(4216001)", &[])
-                .await?;
+            client.execute("SELECT pg_advisory_lock(4216001)", &[]).await?;
             let report = embedded::migrations::runner()
                 .run_async(&mut client)
                 .await
-                .map_err(|e| backend(format!("migration failed: {e}")));
+                .map_err(|e| backend(format!("migration failed: {}", chain(&e))));
             drop(client);
             let _ = connection.await;
             report.map(|_| ())
@@ -521,16 +526,10 @@ impl Store for PostgresStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.read(|c| Box::pin(async move { Ok(c.simple_query("SELECT 1").await.map(|_| ())?) }))
-            .await
+        self.read(|c| Box::pin(async move { Ok(c.simple_query("SELECT 1").await.map(|_| ())?) })).await
     }
 
-    async fn create_organisation(
-        &self,
-        name: Name,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<Organisation> {
+    async fn create_organisation(&self, name: Name, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Organisation> {
         let now = micros(now);
         self.write(move |tx| {
             Box::pin(async move {
@@ -541,28 +540,10 @@ impl Store for PostgresStore {
                     &[&id, &name.as_str(), &now],
                 )
                 .await
-                .map_err(unique_as(
-                    "name",
-                    "an organisation with this name exists already",
-                ))?;
-                append(
-                    tx,
-                    SITE_CHAIN,
-                    Draft::new(
-                        actor,
-                        "organisation.created",
-                        "organisation",
-                        id,
-                        json!({"name": name.as_str()}),
-                    ),
-                    now,
-                )
-                .await?;
-                Ok(Organisation {
-                    id,
-                    name: name.into_string(),
-                    created_at: now,
-                })
+                .map_err(unique_as("name", "an organisation with this name exists already"))?;
+                append(tx, SITE_CHAIN, Draft::new(actor, "organisation.created", "organisation", id, json!({"name": name.as_str()})), now)
+                    .await?;
+                Ok(Organisation { id, name: name.into_string(), created_at: now })
             })
         })
         .await
@@ -572,9 +553,7 @@ impl Store for PostgresStore {
         self.read(move |c| {
             Box::pin(async move {
                 let sql = format!("{ORGANISATION} WHERE o.organisation_id = $1");
-                query_opt(c, &sql, &[&id], organisation_row)
-                    .await?
-                    .ok_or(not_found("organisation"))
+                query_opt(c, &sql, &[&id], organisation_row).await?.ok_or(not_found("organisation"))
             })
         })
         .await
@@ -583,18 +562,7 @@ impl Store for PostgresStore {
     async fn find_organisation(&self, name_or_id: &str) -> StoreResult<Organisation> {
         let key = name_or_id.to_owned();
         self.read(move |c| {
-            Box::pin(async move {
-                by_name_or_id(
-                    c,
-                    ORGANISATION,
-                    "o",
-                    "organisation_id",
-                    &key,
-                    organisation_row,
-                    "organisation",
-                )
-                .await
-            })
+            Box::pin(async move { by_name_or_id(c, ORGANISATION, "o", "organisation_id", &key, organisation_row, "organisation").await })
         })
         .await
     }
@@ -602,9 +570,7 @@ impl Store for PostgresStore {
     async fn list_organisations(&self, page: PageRequest) -> StoreResult<Page<Organisation>> {
         self.read(move |c| {
             Box::pin(async move {
-                let sql = format!(
-                    "{ORGANISATION} WHERE o.organisation_id > $1 ORDER BY o.organisation_id LIMIT $2"
-                );
+                let sql = format!("{ORGANISATION} WHERE o.organisation_id > $1 ORDER BY o.organisation_id LIMIT $2");
                 let after = page.after.unwrap_or_default();
                 let rows = query_all(c, &sql, &[&after, &page.fetch()], organisation_row).await?;
                 Ok(Page::from_rows(rows, page, |o| o.id))
@@ -613,34 +579,11 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn create_user(
-        &self,
-        user: NewUser,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<User> {
+    async fn create_user(&self, user: NewUser, actor: Option<Uuid>, now: Timestamp) -> StoreResult<User> {
         let now = micros(now);
         self.write(move |tx| {
             Box::pin(async move {
-                require_organisation(tx, user.organisation_id, "organisation").await?;
-                let id = new_id(now);
-                execute(
-                    tx,
-                    "INSERT INTO user_account (user_id, email, name, organisation_id, is_admin, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                    &[&id, &user.email.as_str(), &user.name.as_str(), &user.organisation_id, &user.is_admin, &now],
-                )
-                .await
-                .map_err(unique_as("email", "is already registered"))?;
-                if let Some(secret) = &user.password_hash {
-                    execute(
-                        tx,
-                        "INSERT INTO credential (user_id, kind, secret, updated_at) VALUES ($1, 'password', $2, $3)",
-                        &[&id, secret, &now],
-                    )
-                    .await?;
-                }
-                let summary = json!({"organisation": user.organisation_id, "admin": user.is_admin});
-                append(tx, SITE_CHAIN, Draft::new(actor, "user.created", "user", id, summary), now).await?;
+                let id = insert_user(tx, &user, actor, now).await?;
                 get_user(tx, id).await
             })
         })
@@ -656,9 +599,7 @@ impl Store for PostgresStore {
         self.read(move |c| {
             Box::pin(async move {
                 let sql = format!("{USER} WHERE u.email = $1");
-                query_opt(c, &sql, &[&email.as_str()], user_row)
-                    .await?
-                    .ok_or(not_found("user"))
+                query_opt(c, &sql, &[&email.as_str()], user_row).await?.ok_or(not_found("user"))
             })
         })
         .await
@@ -679,25 +620,14 @@ impl Store for PostgresStore {
     async fn password_hash(&self, user_id: Uuid) -> StoreResult<Option<String>> {
         self.read(move |c| {
             Box::pin(async move {
-                query_opt(
-                    c,
-                    "SELECT secret FROM credential WHERE user_id = $1 AND kind = 'password'",
-                    &[&user_id],
-                    |r| Ok(r.try_get(0)?),
-                )
-                .await
+                query_opt(c, "SELECT secret FROM credential WHERE user_id = $1 AND kind = 'password'", &[&user_id], |r| Ok(r.try_get(0)?))
+                    .await
             })
         })
         .await
     }
 
-    async fn create_token(
-        &self,
-        user_id: Uuid,
-        name: Name,
-        token_hash: &str,
-        now: Timestamp,
-    ) -> StoreResult<ApiToken> {
+    async fn create_token(&self, user_id: Uuid, name: Name, token_hash: &str, now: Timestamp) -> StoreResult<ApiToken> {
         let token_hash = token_hash.to_owned();
         let now = micros(now);
         self.write(move |tx| {
@@ -763,12 +693,7 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn create_relationship(
-        &self,
-        new: NewRelationship,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<Relationship> {
+    async fn create_relationship(&self, new: NewRelationship, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Relationship> {
         let now = micros(now);
         self.write(move |tx| {
             Box::pin(async move {
@@ -816,18 +741,7 @@ impl Store for PostgresStore {
     async fn find_relationship(&self, name_or_id: &str) -> StoreResult<Relationship> {
         let key = name_or_id.to_owned();
         self.read(move |c| {
-            Box::pin(async move {
-                by_name_or_id(
-                    c,
-                    RELATIONSHIP,
-                    "r",
-                    "relationship_id",
-                    &key,
-                    relationship_row,
-                    "relationship",
-                )
-                .await
-            })
+            Box::pin(async move { by_name_or_id(c, RELATIONSHIP, "r", "relationship_id", &key, relationship_row, "relationship").await })
         })
         .await
     }
@@ -872,11 +786,7 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn list_relationships(
-        &self,
-        member: Option<Uuid>,
-        page: PageRequest,
-    ) -> StoreResult<Page<Relationship>> {
+    async fn list_relationships(&self, member: Option<Uuid>, page: PageRequest) -> StoreResult<Page<Relationship>> {
         self.read(move |c| {
             Box::pin(async move {
                 let after = page.after.unwrap_or_default();
@@ -902,9 +812,7 @@ impl Store for PostgresStore {
     async fn parties(&self, relationship_id: Uuid) -> StoreResult<Vec<Party>> {
         self.read(move |c| {
             Box::pin(async move {
-                let sql = format!(
-                    "{PARTY} WHERE p.relationship_id = $1 ORDER BY p.joined_at, p.party_id"
-                );
+                let sql = format!("{PARTY} WHERE p.relationship_id = $1 ORDER BY p.joined_at, p.party_id");
                 query_all(c, &sql, &[&relationship_id], party_row).await
             })
         })
@@ -920,28 +828,7 @@ impl Store for PostgresStore {
         now: Timestamp,
     ) -> StoreResult<Member> {
         let now = micros(now);
-        self.write(move |tx| {
-            Box::pin(async move {
-                get_relationship(tx, relationship_id).await?;
-                lock_chain(tx, relationship_id).await?;
-                let user = get_user(tx, user_id).await?;
-                let party_id: Uuid = query_opt(
-                    tx,
-                    "SELECT party_id FROM party WHERE relationship_id = $1 AND organisation_id = $2",
-                    &[&relationship_id, &user.organisation_id],
-                    |r| Ok(r.try_get(0)?),
-                )
-                .await?
-                .ok_or_else(|| invalid("user", format!("belongs to {}, which is not a party to this relationship", user.organisation_name)))?;
-                let current = current_members(tx, relationship_id).await?;
-                membership::check_join(&current, user_id, party_id, role).map_err(membership_refused)?;
-                insert_membership(tx, relationship_id, party_id, user_id, role, now).await?;
-                let summary = json!({"user": user_id, "role": role});
-                append(tx, relationship_id, Draft::new(actor, "member.added", "user", user_id, summary).party(party_id), now).await?;
-                current_membership(tx, relationship_id, user_id).await?.ok_or(not_found("member"))
-            })
-        })
-        .await
+        self.write(move |tx| Box::pin(add_member(tx, relationship_id, user_id, role, actor, now))).await
     }
 
     async fn change_role(
@@ -958,35 +845,25 @@ impl Store for PostgresStore {
                 lock_chain(tx, relationship_id).await?;
                 let current = current_members(tx, relationship_id).await?;
                 let member = find_current(&current, user_id)?;
-                membership::check_role_change(&current, user_id, role)
-                    .map_err(membership_refused)?;
+                membership::check_role_change(&current, user_id, role).map_err(membership_refused)?;
                 if member.role != role {
                     end_period(tx, relationship_id, &member, Some(role), now).await?;
                     let summary = json!({"user": user_id, "before": member.role, "after": role});
                     append(
                         tx,
                         relationship_id,
-                        Draft::new(actor, "member.role_changed", "user", user_id, summary)
-                            .party(member.party_id),
+                        Draft::new(actor, "member.role_changed", "user", user_id, summary).party(member.party_id),
                         now,
                     )
                     .await?;
                 }
-                current_membership(tx, relationship_id, user_id)
-                    .await?
-                    .ok_or(not_found("member"))
+                current_membership(tx, relationship_id, user_id).await?.ok_or(not_found("member"))
             })
         })
         .await
     }
 
-    async fn remove_member(
-        &self,
-        relationship_id: Uuid,
-        user_id: Uuid,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<()> {
+    async fn remove_member(&self, relationship_id: Uuid, user_id: Uuid, actor: Option<Uuid>, now: Timestamp) -> StoreResult<()> {
         let now = micros(now);
         self.write(move |tx| {
             Box::pin(async move {
@@ -996,27 +873,14 @@ impl Store for PostgresStore {
                 membership::check_leave(&current, user_id).map_err(membership_refused)?;
                 end_period(tx, relationship_id, &member, None, now).await?;
                 let summary = json!({"user": user_id, "role": member.role});
-                append(
-                    tx,
-                    relationship_id,
-                    Draft::new(actor, "member.left", "user", user_id, summary)
-                        .party(member.party_id),
-                    now,
-                )
-                .await?;
+                append(tx, relationship_id, Draft::new(actor, "member.left", "user", user_id, summary).party(member.party_id), now).await?;
                 Ok(())
             })
         })
         .await
     }
 
-    async fn succeed_ser(
-        &self,
-        relationship_id: Uuid,
-        successor: Uuid,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<Member> {
+    async fn succeed_ser(&self, relationship_id: Uuid, successor: Uuid, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Member> {
         let now = micros(now);
         self.write(move |tx| {
             Box::pin(async move {
@@ -1028,7 +892,8 @@ impl Store for PostgresStore {
                 }
                 end_period(tx, relationship_id, &find_current(&current, successor)?, Some(Role::Ser), now).await?;
                 let summary = json!({"party": succession.party_id, "predecessor": succession.predecessor, "successor": successor});
-                append(tx, relationship_id, Draft::new(actor, "ser.succeeded", "user", successor, summary).party(succession.party_id), now).await?;
+                append(tx, relationship_id, Draft::new(actor, "ser.succeeded", "user", successor, summary).party(succession.party_id), now)
+                    .await?;
                 current_membership(tx, relationship_id, successor).await?.ok_or(not_found("member"))
             })
         })
@@ -1038,9 +903,7 @@ impl Store for PostgresStore {
     async fn members(&self, relationship_id: Uuid) -> StoreResult<Vec<Member>> {
         self.read(move |c| {
             Box::pin(async move {
-                let sql = format!(
-                    "{MEMBER} WHERE m.relationship_id = $1 AND m.left_at IS NULL {MEMBER_ORDER}"
-                );
+                let sql = format!("{MEMBER} WHERE m.relationship_id = $1 AND m.left_at IS NULL {MEMBER_ORDER}");
                 query_all(c, &sql, &[&relationship_id], member_row).await
             })
         })
@@ -1057,43 +920,410 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn membership(
-        &self,
-        relationship_id: Uuid,
-        user_id: Uuid,
-    ) -> StoreResult<Option<Member>> {
-        self.read(move |c| Box::pin(current_membership(c, relationship_id, user_id)))
-            .await
+    async fn membership(&self, relationship_id: Uuid, user_id: Uuid) -> StoreResult<Option<Member>> {
+        self.read(move |c| Box::pin(current_membership(c, relationship_id, user_id))).await
     }
 
-    async fn audit_events(
+    async fn create_session(
         &self,
-        chain: Uuid,
-        after_position: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<Event>> {
+        session_hash: &str,
+        user_id: Uuid,
+        now: Timestamp,
+        idle_until: Timestamp,
+        absolute_until: Timestamp,
+    ) -> StoreResult<()> {
+        let session_hash = session_hash.to_owned();
+        let (now, idle_until, absolute_until) = (micros(now), micros(idle_until), micros(absolute_until));
+        self.write(move |tx| {
+            Box::pin(async move {
+                // Shared lock: a concurrent disabling either waits for this session (and ends it)
+                // or has committed already (and the session is refused).
+                if lock_user(tx, user_id, true).await?.disabled {
+                    return Err(not_found("user"));
+                }
+                // The user's expired sessions go as a new one comes, so the table does not grow forever.
+                execute(
+                    tx,
+                    "DELETE FROM session WHERE user_id = $1 AND (idle_expires_at <= $2 OR absolute_expires_at <= $2)",
+                    &[&user_id, &now],
+                )
+                .await?;
+                execute(
+                    tx,
+                    "INSERT INTO session (session_hash, user_id, created_at, idle_expires_at, absolute_expires_at) VALUES ($1, $2, $3, $4, $5)",
+                    &[&session_hash, &user_id, &now, &idle_until, &absolute_until],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn session(&self, session_hash: &str, now: Timestamp) -> StoreResult<Session> {
+        let session_hash = session_hash.to_owned();
+        let now = micros(now);
         self.read(move |c| {
             Box::pin(async move {
                 let sql = format!(
-                    "{EVENT} WHERE relationship_id = $1 AND position > $2 ORDER BY position LIMIT $3"
+                    "{SESSION} WHERE s.session_hash = $1 AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2 AND u.disabled_at IS NULL"
                 );
+                query_opt(c, &sql, &[&session_hash, &now], |r| {
+                    Ok(Session { user: user_row(r)?, idle_expires_at: r.try_get(8)?, absolute_expires_at: r.try_get(9)? })
+                })
+                .await?
+                .ok_or(not_found("session"))
+            })
+        })
+        .await
+    }
+
+    async fn touch_session(&self, session_hash: &str, idle_until: Timestamp) -> StoreResult<()> {
+        let session_hash = session_hash.to_owned();
+        let idle_until = micros(idle_until);
+        self.write(move |tx| {
+            Box::pin(async move {
+                execute(
+                    tx,
+                    "UPDATE session SET idle_expires_at = LEAST($2, absolute_expires_at) WHERE session_hash = $1",
+                    &[&session_hash, &idle_until],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn end_session(&self, session_hash: &str) -> StoreResult<()> {
+        let session_hash = session_hash.to_owned();
+        self.write(move |tx| {
+            Box::pin(async move {
+                execute(tx, "DELETE FROM session WHERE session_hash = $1", &[&session_hash]).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn sign_in_failures(&self, email: &str, since: Timestamp) -> StoreResult<u32> {
+        let email = email.to_owned();
+        let since = micros(since);
+        self.read(move |c| {
+            Box::pin(async move {
+                let n: i64 =
+                    query_opt(c, "SELECT count(*) FROM sign_in_failure WHERE email = $1 AND failed_at > $2", &[&email, &since], |r| {
+                        Ok(r.try_get(0)?)
+                    })
+                    .await?
+                    .unwrap_or(0);
+                u32::try_from(n).map_err(backend)
+            })
+        })
+        .await
+    }
+
+    async fn record_sign_in_failure(&self, email: &str, now: Timestamp, forget_before: Timestamp) -> StoreResult<()> {
+        let email = email.to_owned();
+        let (now, forget_before) = (micros(now), micros(forget_before));
+        self.write(move |tx| {
+            Box::pin(async move {
+                execute(tx, "DELETE FROM sign_in_failure WHERE email = $1 AND failed_at <= $2", &[&email, &forget_before]).await?;
+                execute(tx, "INSERT INTO sign_in_failure (email, failed_at) VALUES ($1, $2)", &[&email, &now]).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn clear_sign_in_failures(&self, email: &str) -> StoreResult<()> {
+        let email = email.to_owned();
+        self.write(move |tx| {
+            Box::pin(async move {
+                execute(tx, "DELETE FROM sign_in_failure WHERE email = $1", &[&email]).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn set_password(&self, user_id: Uuid, password_hash: &str, actor: Option<Uuid>, now: Timestamp) -> StoreResult<()> {
+        let password_hash = password_hash.to_owned();
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                lock_user(tx, user_id, false).await?;
+                write_password(tx, user_id, &password_hash, actor, now).await
+            })
+        })
+        .await
+    }
+
+    async fn set_user_disabled(&self, user_id: Uuid, disabled: bool, actor: Option<Uuid>, now: Timestamp) -> StoreResult<User> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                // Locked, so that two admins who both see the account enabled do not both disable it.
+                let before = lock_user(tx, user_id, false).await?;
+                if before.disabled != disabled {
+                    execute(tx, "UPDATE user_account SET disabled_at = $2 WHERE user_id = $1", &[&user_id, &disabled.then_some(now)])
+                        .await?;
+                    end_sessions(tx, user_id).await?;
+                    let kind = if disabled { "user.disabled" } else { "user.enabled" };
+                    append(tx, SITE_CHAIN, Draft::new(actor, kind, "user", user_id, json!({})), now).await?;
+                }
+                get_user(tx, user_id).await
+            })
+        })
+        .await
+    }
+
+    async fn create_password_reset(
+        &self,
+        user_id: Uuid,
+        token_hash: &str,
+        expires_at: Timestamp,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                // Locked, so that two links issued at once cannot both stay live.
+                lock_user(tx, user_id, false).await?;
+                // A new link replaces any earlier one not yet used.
+                execute(tx, "UPDATE password_reset SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL", &[&user_id, &now]).await?;
+                execute(
+                    tx,
+                    "INSERT INTO password_reset (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                    &[&token_hash, &user_id, &now, &micros(expires_at)],
+                )
+                .await?;
+                let summary = json!({"expires_at": expires_at.to_string()});
+                append(tx, SITE_CHAIN, Draft::new(actor, "user.password_reset_issued", "user", user_id, summary), now).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn password_reset_user(&self, token_hash: &str, now: Timestamp) -> StoreResult<User> {
+        let token_hash = token_hash.to_owned();
+        let now = micros(now);
+        self.read(move |c| {
+            Box::pin(async move {
+                let sql = format!(
+                    "{USER} JOIN password_reset t ON t.user_id = u.user_id
+                     WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > $2 AND u.disabled_at IS NULL"
+                );
+                query_opt(c, &sql, &[&token_hash, &now], user_row).await?.ok_or(not_found("password reset link"))
+            })
+        })
+        .await
+    }
+
+    async fn use_password_reset(&self, token_hash: &str, password_hash: &str, now: Timestamp) -> StoreResult<User> {
+        let (token_hash, password_hash) = (token_hash.to_owned(), password_hash.to_owned());
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                // One statement finds and uses the link: of two uses at once, the second waits for
+                // the first, then finds the link used.
+                let user_id: Uuid = query_opt(
+                    tx,
+                    "UPDATE password_reset t SET used_at = $2 FROM user_account u
+                     WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > $2 AND u.user_id = t.user_id AND u.disabled_at IS NULL
+                     RETURNING t.user_id",
+                    &[&token_hash, &now],
+                    |r| Ok(r.try_get(0)?),
+                )
+                .await?
+                .ok_or(not_found("password reset link"))?;
+                write_password(tx, user_id, &password_hash, Some(user_id), now).await?;
+                end_sessions(tx, user_id).await?;
+                get_user(tx, user_id).await
+            })
+        })
+        .await
+    }
+
+    async fn create_invitation(&self, new: NewInvitation, actor: Uuid, now: Timestamp) -> StoreResult<Invitation> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                get_relationship(tx, new.relationship_id).await?;
+                lock_chain(tx, new.relationship_id).await?;
+                let organisation_id: Uuid = query_opt(
+                    tx,
+                    "SELECT organisation_id FROM party WHERE relationship_id = $1 AND party_id = $2",
+                    &[&new.relationship_id, &new.party_id],
+                    |r| Ok(r.try_get(0)?),
+                )
+                .await?
+                .ok_or(not_found("party"))?;
+                let sql = format!("{USER} WHERE u.email = $1");
+                let existing = query_opt(tx, &sql, &[&new.email.as_str()], user_row).await?;
+                let current = current_members(tx, new.relationship_id).await?;
+                if let Some(user) = &existing {
+                    if user.organisation_id != organisation_id {
+                        return Err(invalid("email", format!("belongs to an account of {}, not of this party", user.organisation_name)));
+                    }
+                    if current.iter().any(|m| m.user_id == user.id) {
+                        return Err(invalid("email", "is already a member of this relationship"));
+                    }
+                }
+                if new.role == Role::Ser && current.iter().any(|m| m.party_id == new.party_id && m.role == Role::Ser) {
+                    return Err(membership_refused(MembershipError::SecondSer));
+                }
+                let id = new_id(now);
+                execute(
+                    tx,
+                    "INSERT INTO invitation (relationship_id, invitation_id, party_id, email, role, token_hash, invited_by, created_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    &[
+                        &new.relationship_id,
+                        &id,
+                        &new.party_id,
+                        &new.email.as_str(),
+                        &new.role.as_str(),
+                        &new.token_hash,
+                        &actor,
+                        &now,
+                        &micros(new.expires_at),
+                    ],
+                )
+                .await?;
+                let summary = json!({"invitation": id, "role": new.role});
+                let draft = Draft::new(Some(actor), "invitation.created", "invitation", id, summary).party(new.party_id);
+                append(tx, new.relationship_id, draft, now).await?;
+                pending_invitation(tx, &new.token_hash, now).await
+            })
+        })
+        .await
+    }
+
+    async fn invitation(&self, token_hash: &str, now: Timestamp) -> StoreResult<Invitation> {
+        let token_hash = token_hash.to_owned();
+        let now = micros(now);
+        self.read(move |c| Box::pin(async move { pending_invitation(c, &token_hash, now).await })).await
+    }
+
+    async fn pending_invitations(&self, relationship_id: Uuid, now: Timestamp) -> StoreResult<Vec<Invitation>> {
+        let now = micros(now);
+        self.read(move |c| {
+            Box::pin(async move {
+                let sql = format!(
+                    "{INVITATION} WHERE i.relationship_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2
+                     ORDER BY i.invitation_id"
+                );
+                query_all(c, &sql, &[&relationship_id, &now], invitation_row).await
+            })
+        })
+        .await
+    }
+
+    async fn accept_invitation(&self, token_hash: &str, account: InvitationAccount, now: Timestamp) -> StoreResult<Member> {
+        let token_hash = token_hash.to_owned();
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                // The chain first, then the invitation: of two acceptances at once, the second
+                // waits for the first and then finds the invitation used up.
+                let relationship_id: Uuid =
+                    query_opt(tx, "SELECT relationship_id FROM invitation WHERE token_hash = $1", &[&token_hash], |r| Ok(r.try_get(0)?))
+                        .await?
+                        .ok_or(not_found("invitation"))?;
+                lock_chain(tx, relationship_id).await?;
+                let invitation = pending_invitation(tx, &token_hash, now).await?;
+                let user_id = match account {
+                    InvitationAccount::Existing(user_id) => {
+                        let user = get_user(tx, user_id).await?;
+                        if user.email != invitation.email {
+                            return Err(invalid(
+                                "email",
+                                format!("this invitation is for {}; sign in with that address", invitation.email),
+                            ));
+                        }
+                        if user.organisation_id != invitation.organisation_id {
+                            return Err(invalid(
+                                "email",
+                                format!("belongs to an account of {}, not of this party", user.organisation_name),
+                            ));
+                        }
+                        user_id
+                    }
+                    InvitationAccount::New { name, password_hash } => {
+                        let email = Email::parse(&invitation.email).map_err(|m| invalid("email", m))?;
+                        let user = NewUser {
+                            email,
+                            name,
+                            organisation_id: invitation.organisation_id,
+                            is_admin: false,
+                            password_hash: Some(password_hash),
+                        };
+                        insert_user(tx, &user, None, now).await.map_err(|Fail(e)| match e {
+                            StoreError::Invalid(_) => invalid("email", "an account with this address exists already: sign in to accept"),
+                            e => Fail(e),
+                        })?
+                    }
+                };
+                execute(
+                    tx,
+                    "UPDATE invitation SET accepted_at = $3 WHERE relationship_id = $1 AND invitation_id = $2",
+                    &[&invitation.relationship_id, &invitation.id, &now],
+                )
+                .await?;
+                let draft = Draft::new(Some(user_id), "invitation.accepted", "invitation", invitation.id, json!({"user": user_id}));
+                append(tx, invitation.relationship_id, draft.party(invitation.party_id), now).await?;
+                add_member(tx, invitation.relationship_id, user_id, invitation.role, Some(invitation.invited_by), now).await
+            })
+        })
+        .await
+    }
+
+    async fn revoke_invitation(&self, relationship_id: Uuid, invitation_id: Uuid, actor: Uuid, now: Timestamp) -> StoreResult<()> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                // Locked first, so that an acceptance under way finishes before this looks.
+                lock_chain(tx, relationship_id).await?;
+                let party_id: Uuid = query_opt(
+                    tx,
+                    "SELECT party_id FROM invitation WHERE relationship_id = $1 AND invitation_id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+                    &[&relationship_id, &invitation_id],
+                    |r| Ok(r.try_get(0)?),
+                )
+                .await?
+                .ok_or(not_found("invitation"))?;
+                execute(
+                    tx,
+                    "UPDATE invitation SET revoked_at = $3 WHERE relationship_id = $1 AND invitation_id = $2",
+                    &[&relationship_id, &invitation_id, &now],
+                )
+                .await?;
+                let draft = Draft::new(Some(actor), "invitation.revoked", "invitation", invitation_id, json!({}));
+                append(tx, relationship_id, draft.party(party_id), now).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn audit_events(&self, chain: Uuid, after_position: i64, limit: u32) -> StoreResult<Vec<Event>> {
+        self.read(move |c| {
+            Box::pin(async move {
+                let sql = format!("{EVENT} WHERE relationship_id = $1 AND position > $2 ORDER BY position LIMIT $3");
                 query_all(c, &sql, &[&chain, &after_position, &i64::from(limit)], event_row).await
             })
         })
         .await
     }
 
-    async fn recent_audit_events(
-        &self,
-        chain: Uuid,
-        before_position: Option<i64>,
-        limit: u32,
-    ) -> StoreResult<Vec<Event>> {
+    async fn recent_audit_events(&self, chain: Uuid, before_position: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
         self.read(move |c| {
             Box::pin(async move {
-                let sql = format!(
-                    "{EVENT} WHERE relationship_id = $1 AND position < $2 ORDER BY position DESC LIMIT $3"
-                );
+                let sql = format!("{EVENT} WHERE relationship_id = $1 AND position < $2 ORDER BY position DESC LIMIT $3");
                 let before = before_position.unwrap_or(i64::MAX);
                 query_all(c, &sql, &[&chain, &before, &i64::from(limit)], event_row).await
             })
@@ -1104,13 +1334,7 @@ impl Store for PostgresStore {
     async fn chain_head(&self, chain: Uuid) -> StoreResult<Option<ChainHead>> {
         self.read(move |c| {
             Box::pin(async move {
-                query_opt(
-                    c,
-                    "SELECT position, hash FROM audit_head WHERE relationship_id = $1 AND position > 0",
-                    &[&chain],
-                    head_row,
-                )
-                .await
+                query_opt(c, "SELECT position, hash FROM audit_head WHERE relationship_id = $1 AND position > 0", &[&chain], head_row).await
             })
         })
         .await
@@ -1119,13 +1343,7 @@ impl Store for PostgresStore {
     async fn audit_chains(&self) -> StoreResult<Vec<Uuid>> {
         self.read(|c| {
             Box::pin(async move {
-                query_all(
-                    c,
-                    "SELECT relationship_id FROM audit_head ORDER BY relationship_id",
-                    &[],
-                    |r| Ok(r.try_get(0)?),
-                )
-                .await
+                query_all(c, "SELECT relationship_id FROM audit_head ORDER BY relationship_id", &[], |r| Ok(r.try_get(0)?)).await
             })
         })
         .await

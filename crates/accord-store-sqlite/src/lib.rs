@@ -57,11 +57,7 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 /// Maps a unique-key violation to a field error; anything else stays a database error.
 fn unique_as(field: &'static str, message: &'static str) -> impl Fn(rusqlite::Error) -> Fail {
     move |e| {
-        if is_unique_violation(&e) {
-            invalid(field, message)
-        } else {
-            Fail::from(e)
-        }
+        if is_unique_violation(&e) { invalid(field, message) } else { Fail::from(e) }
     }
 }
 
@@ -73,18 +69,11 @@ fn micros(t: Timestamp) -> i64 {
     t.as_microsecond()
 }
 
-fn conversion<E: std::error::Error + Send + Sync + 'static>(
-    column: usize,
-    e: E,
-) -> rusqlite::Error {
+fn conversion<E: std::error::Error + Send + Sync + 'static>(column: usize, e: E) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
 }
 
-fn text_as<T>(
-    row: &Row,
-    column: usize,
-    parse: fn(&str) -> Result<T, String>,
-) -> rusqlite::Result<T> {
+fn text_as<T>(row: &Row, column: usize, parse: fn(&str) -> Result<T, String>) -> rusqlite::Result<T> {
     let text: String = row.get(column)?;
     parse(&text).map_err(|e| conversion(column, std::io::Error::other(e)))
 }
@@ -97,11 +86,7 @@ fn date(row: &Row, column: usize) -> rusqlite::Result<Date> {
 const ORGANISATION: &str = "SELECT organisation_id, name, created_at FROM organisation";
 
 fn organisation_row(r: &Row) -> rusqlite::Result<Organisation> {
-    Ok(Organisation {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        created_at: ts(r.get(2)?),
-    })
+    Ok(Organisation { id: r.get(0)?, name: r.get(1)?, created_at: ts(r.get(2)?) })
 }
 
 const USER: &str = "SELECT u.user_id, u.email, u.name, u.organisation_id, o.name, u.is_admin, u.disabled_at, u.created_at
@@ -136,13 +121,15 @@ fn relationship_row(r: &Row) -> rusqlite::Result<Relationship> {
     })
 }
 
-const MEMBER: &str = "SELECT m.membership_id, m.relationship_id, m.party_id, o.name, m.user_id, u.name, u.email, m.role, m.joined_at, m.left_at
+const MEMBER: &str =
+    "SELECT m.membership_id, m.relationship_id, m.party_id, o.name, m.user_id, u.name, u.email, m.role, m.joined_at, m.left_at
     FROM membership m
     JOIN user_account u ON u.user_id = m.user_id
     JOIN party p ON p.relationship_id = m.relationship_id AND p.party_id = m.party_id
     JOIN organisation o ON o.organisation_id = p.organisation_id";
 
-const MEMBER_ORDER: &str = "ORDER BY p.joined_at, p.party_id, CASE m.role WHEN 'ser' THEN 0 WHEN 'jmt' THEN 1 WHEN 'contributor' THEN 2 ELSE 3 END, u.name";
+const MEMBER_ORDER: &str =
+    "ORDER BY p.joined_at, p.party_id, CASE m.role WHEN 'ser' THEN 0 WHEN 'jmt' THEN 1 WHEN 'contributor' THEN 2 ELSE 3 END, u.name";
 
 fn member_row(r: &Row) -> rusqlite::Result<Member> {
     Ok(Member {
@@ -181,12 +168,7 @@ fn event_row(r: &Row) -> rusqlite::Result<Event> {
 fn append(tx: &Connection, chain: Uuid, draft: Draft, now: Timestamp) -> R<Event> {
     let head: ChainHead = tx
         .prepare_cached("SELECT position, hash FROM audit_head WHERE relationship_id = ?1")?
-        .query_row([chain], |r| {
-            Ok(ChainHead {
-                position: r.get(0)?,
-                hash: r.get(1)?,
-            })
-        })
+        .query_row([chain], |r| Ok(ChainHead { position: r.get(0)?, hash: r.get(1)? }))
         .optional()?
         .ok_or(not_found("audit chain"))?;
     let event = audit::seal(draft, (head.position > 0).then_some(&head), now);
@@ -207,8 +189,11 @@ fn append(tx: &Connection, chain: Uuid, draft: Draft, now: Timestamp) -> R<Event
         event.prev_hash,
         event.hash
     ])?;
-    tx.prepare_cached("UPDATE audit_head SET position = ?2, hash = ?3 WHERE relationship_id = ?1")?
-        .execute(params![chain, event.position, event.hash])?;
+    tx.prepare_cached("UPDATE audit_head SET position = ?2, hash = ?3 WHERE relationship_id = ?1")?.execute(params![
+        chain,
+        event.position,
+        event.hash
+    ])?;
     Ok(event)
 }
 
@@ -221,35 +206,22 @@ fn by_name_or_id<T>(
     what: &'static str,
 ) -> R<T> {
     let found = match parse_id(name_or_id) {
-        Some(id) => conn
-            .prepare_cached(&format!("{select} WHERE {id_column} = ?1"))?
-            .query_row([id], map)
-            .optional()?,
-        None => conn
-            .prepare_cached(&format!("{select} WHERE name = ?1"))?
-            .query_row([name_or_id.trim()], map)
-            .optional()?,
+        Some(id) => conn.prepare_cached(&format!("{select} WHERE {id_column} = ?1"))?.query_row([id], map).optional()?,
+        None => conn.prepare_cached(&format!("{select} WHERE name = ?1"))?.query_row([name_or_id.trim()], map).optional()?,
     };
     found.ok_or(not_found(what))
 }
 
 /// Refuses a reference to an organisation that does not exist, naming `field`.
 fn require_organisation(conn: &Connection, id: Uuid, field: &str) -> R<()> {
-    match conn
-        .prepare_cached("SELECT 1 FROM organisation WHERE organisation_id = ?1")?
-        .query_row([id], |_| Ok(()))
-        .optional()?
-    {
+    match conn.prepare_cached("SELECT 1 FROM organisation WHERE organisation_id = ?1")?.query_row([id], |_| Ok(())).optional()? {
         Some(()) => Ok(()),
         None => Err(invalid(field, format!("no organisation has the id {id}"))),
     }
 }
 
 fn get_user(conn: &Connection, id: Uuid) -> R<User> {
-    conn.prepare_cached(&format!("{USER} WHERE u.user_id = ?1"))?
-        .query_row([id], user_row)
-        .optional()?
-        .ok_or(not_found("user"))
+    conn.prepare_cached(&format!("{USER} WHERE u.user_id = ?1"))?.query_row([id], user_row).optional()?.ok_or(not_found("user"))
 }
 
 fn get_relationship(conn: &Connection, id: Uuid) -> R<Relationship> {
@@ -259,15 +231,9 @@ fn get_relationship(conn: &Connection, id: Uuid) -> R<Relationship> {
         .ok_or(not_found("relationship"))
 }
 
-fn current_membership(
-    conn: &Connection,
-    relationship_id: Uuid,
-    user_id: Uuid,
-) -> R<Option<Member>> {
+fn current_membership(conn: &Connection, relationship_id: Uuid, user_id: Uuid) -> R<Option<Member>> {
     Ok(conn
-        .prepare_cached(&format!(
-            "{MEMBER} WHERE m.relationship_id = ?1 AND m.user_id = ?2 AND m.left_at IS NULL"
-        ))?
+        .prepare_cached(&format!("{MEMBER} WHERE m.relationship_id = ?1 AND m.user_id = ?2 AND m.left_at IS NULL"))?
         .query_row([relationship_id, user_id], member_row)
         .optional()?)
 }
@@ -275,69 +241,128 @@ fn current_membership(
 fn current_members(conn: &Connection, relationship_id: Uuid) -> R<Vec<CurrentMember>> {
     let mut stmt = conn.prepare_cached("SELECT user_id, party_id, role FROM membership WHERE relationship_id = ?1 AND left_at IS NULL")?;
     let rows = stmt.query_map([relationship_id], |r| {
-        Ok(CurrentMember {
-            user_id: r.get(0)?,
-            party_id: r.get(1)?,
-            role: text_as(r, 2, Role::parse)?,
-        })
+        Ok(CurrentMember { user_id: r.get(0)?, party_id: r.get(1)?, role: text_as(r, 2, Role::parse)? })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 fn membership_refused(e: MembershipError) -> Fail {
     let field = match e {
-        MembershipError::SecondSer
-        | MembershipError::SerMustHandOver
-        | MembershipError::AlreadySer => "role",
+        MembershipError::SecondSer | MembershipError::SerMustHandOver | MembershipError::AlreadySer => "role",
         _ => "user",
     };
     invalid(field, e.to_string())
 }
 
-fn insert_membership(
-    tx: &Connection,
-    relationship_id: Uuid,
-    party_id: Uuid,
-    user_id: Uuid,
-    role: Role,
-    now: Timestamp,
-) -> R<Uuid> {
+fn insert_membership(tx: &Connection, relationship_id: Uuid, party_id: Uuid, user_id: Uuid, role: Role, now: Timestamp) -> R<Uuid> {
     let id = new_id(now);
-    tx.prepare_cached("INSERT INTO membership (relationship_id, membership_id, party_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![relationship_id, id, party_id, user_id, role.as_str(), micros(now)])?;
+    tx.prepare_cached(
+        "INSERT INTO membership (relationship_id, membership_id, party_id, user_id, role, joined_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![relationship_id, id, party_id, user_id, role.as_str(), micros(now)])?;
     Ok(id)
 }
 
 /// Ends the user's current membership period; with `role`, starts the next one with that role.
-fn end_period(
-    tx: &Connection,
-    relationship_id: Uuid,
-    member: &CurrentMember,
-    next_role: Option<Role>,
-    now: Timestamp,
-) -> R<()> {
+fn end_period(tx: &Connection, relationship_id: Uuid, member: &CurrentMember, next_role: Option<Role>, now: Timestamp) -> R<()> {
     tx.prepare_cached("UPDATE membership SET left_at = ?3 WHERE relationship_id = ?1 AND user_id = ?2 AND left_at IS NULL")?
         .execute(params![relationship_id, member.user_id, micros(now)])?;
     if let Some(role) = next_role {
-        insert_membership(
-            tx,
-            relationship_id,
-            member.party_id,
-            member.user_id,
-            role,
-            now,
-        )?;
+        insert_membership(tx, relationship_id, member.party_id, member.user_id, role, now)?;
     }
     Ok(())
 }
 
 fn find_current(current: &[CurrentMember], user_id: Uuid) -> R<CurrentMember> {
-    current
-        .iter()
-        .find(|m| m.user_id == user_id)
-        .copied()
-        .ok_or(not_found("member"))
+    current.iter().find(|m| m.user_id == user_id).copied().ok_or(not_found("member"))
 }
+
+fn insert_user(tx: &Connection, user: &NewUser, actor: Option<Uuid>, now: Timestamp) -> R<Uuid> {
+    require_organisation(tx, user.organisation_id, "organisation")?;
+    let id = new_id(now);
+    tx.prepare_cached(
+        "INSERT INTO user_account (user_id, email, name, organisation_id, is_admin, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![id, user.email.as_str(), user.name.as_str(), user.organisation_id, user.is_admin, micros(now)])
+    .map_err(unique_as("email", "is already registered"))?;
+    if let Some(secret) = &user.password_hash {
+        tx.prepare_cached("INSERT INTO credential (user_id, kind, secret, updated_at) VALUES (?1, 'password', ?2, ?3)")?
+            .execute(params![id, secret, micros(now)])?;
+    }
+    let summary = json!({"organisation": user.organisation_id, "admin": user.is_admin});
+    append(tx, SITE_CHAIN, Draft::new(actor, "user.created", "user", id, summary), now)?;
+    Ok(id)
+}
+
+fn add_member(tx: &Connection, relationship_id: Uuid, user_id: Uuid, role: Role, actor: Option<Uuid>, now: Timestamp) -> R<Member> {
+    get_relationship(tx, relationship_id)?;
+    let user = get_user(tx, user_id)?;
+    let party_id: Uuid = tx
+        .prepare_cached("SELECT party_id FROM party WHERE relationship_id = ?1 AND organisation_id = ?2")?
+        .query_row([relationship_id, user.organisation_id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| invalid("user", format!("belongs to {}, which is not a party to this relationship", user.organisation_name)))?;
+    let current = current_members(tx, relationship_id)?;
+    membership::check_join(&current, user_id, party_id, role).map_err(membership_refused)?;
+    insert_membership(tx, relationship_id, party_id, user_id, role, now)?;
+    let summary = json!({"user": user_id, "role": role});
+    append(tx, relationship_id, Draft::new(actor, "member.added", "user", user_id, summary).party(party_id), now)?;
+    current_membership(tx, relationship_id, user_id)?.ok_or(not_found("member"))
+}
+
+fn end_sessions(tx: &Connection, user_id: Uuid) -> R<()> {
+    tx.prepare_cached("DELETE FROM session WHERE user_id = ?1")?.execute([user_id])?;
+    Ok(())
+}
+
+fn write_password(tx: &Connection, user_id: Uuid, password_hash: &str, actor: Option<Uuid>, now: Timestamp) -> R<()> {
+    tx.prepare_cached(
+        "INSERT INTO credential (user_id, kind, secret, updated_at) VALUES (?1, 'password', ?2, ?3)
+         ON CONFLICT (user_id, kind) DO UPDATE SET secret = excluded.secret, updated_at = excluded.updated_at",
+    )?
+    .execute(params![user_id, password_hash, micros(now)])?;
+    append(tx, SITE_CHAIN, Draft::new(actor, "user.password_set", "user", user_id, json!({})), now)?;
+    Ok(())
+}
+
+const INVITATION: &str = "SELECT i.invitation_id, i.relationship_id, r.name, i.party_id, p.organisation_id, o.name, i.email, i.role, i.invited_by, u.name, i.created_at, i.expires_at
+    FROM invitation i
+    JOIN relationship r ON r.relationship_id = i.relationship_id
+    JOIN party p ON p.relationship_id = i.relationship_id AND p.party_id = i.party_id
+    JOIN organisation o ON o.organisation_id = p.organisation_id
+    JOIN user_account u ON u.user_id = i.invited_by";
+
+fn invitation_row(r: &Row) -> rusqlite::Result<Invitation> {
+    Ok(Invitation {
+        id: r.get(0)?,
+        relationship_id: r.get(1)?,
+        relationship_name: r.get(2)?,
+        party_id: r.get(3)?,
+        organisation_id: r.get(4)?,
+        organisation_name: r.get(5)?,
+        email: r.get(6)?,
+        role: text_as(r, 7, Role::parse)?,
+        invited_by: r.get(8)?,
+        invited_by_name: r.get(9)?,
+        created_at: ts(r.get(10)?),
+        expires_at: ts(r.get(11)?),
+    })
+}
+
+fn pending_invitation(tx: &Connection, token_hash: &str, now: Timestamp) -> R<Invitation> {
+    tx.prepare_cached(&format!(
+        "{INVITATION} WHERE i.token_hash = ?1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ?2"
+    ))?
+    .query_row(params![token_hash, micros(now)], invitation_row)
+    .optional()?
+    .ok_or(not_found("invitation"))
+}
+
+const SESSION: &str = "SELECT u.user_id, u.email, u.name, u.organisation_id, o.name, u.is_admin, u.disabled_at, u.created_at,
+        s.idle_expires_at, s.absolute_expires_at
+    FROM session s
+    JOIN user_account u ON u.user_id = s.user_id
+    JOIN organisation o ON o.organisation_id = u.organisation_id";
 
 impl SqliteStore {
     /// Opens (creating if missing) the database file at `path`.
@@ -346,19 +371,11 @@ impl SqliteStore {
             .max_size(8)
             .min_idle(Some(1))
             .build(pool::Manager::new(path))
-            .map_err(|e| {
-                StoreError::Backend(format!(
-                    "cannot open SQLite database {}: {e}",
-                    path.display()
-                ))
-            })?;
+            .map_err(|e| StoreError::Backend(format!("cannot open SQLite database {}: {e}", path.display())))?;
         Ok(SqliteStore { pool })
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> R<T> + Send + 'static,
-    ) -> StoreResult<T> {
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce(&mut Connection) -> R<T> + Send + 'static) -> StoreResult<T> {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| StoreError::Backend(e.to_string()))?;
@@ -369,10 +386,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` in one IMMEDIATE transaction: all of it is written, or none.
-    async fn write<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Connection) -> R<T> + Send + 'static,
-    ) -> StoreResult<T> {
+    async fn write<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> R<T> + Send + 'static) -> StoreResult<T> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
@@ -391,120 +405,52 @@ impl Store for SqliteStore {
 
     async fn migrate(&self) -> StoreResult<()> {
         self.run(|conn| {
-            embedded::migrations::runner()
-                .run(conn)
-                .map_err(|e| Fail(StoreError::Backend(format!("migration failed: {e}"))))?;
+            embedded::migrations::runner().run(conn).map_err(|e| Fail(StoreError::Backend(format!("migration failed: {e}"))))?;
             Ok(())
         })
         .await
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.run(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
-            .await
+        self.run(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
     }
 
-    async fn create_organisation(
-        &self,
-        name: Name,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<Organisation> {
+    async fn create_organisation(&self, name: Name, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Organisation> {
         self.write(move |tx| {
             let id = new_id(now);
             tx.execute(
                 "INSERT INTO organisation (organisation_id, name, created_at) VALUES (?1, ?2, ?3)",
                 params![id, name.as_str(), micros(now)],
             )
-            .map_err(unique_as(
-                "name",
-                "an organisation with this name exists already",
-            ))?;
-            append(
-                tx,
-                SITE_CHAIN,
-                Draft::new(
-                    actor,
-                    "organisation.created",
-                    "organisation",
-                    id,
-                    json!({"name": name.as_str()}),
-                ),
-                now,
-            )?;
-            Ok(Organisation {
-                id,
-                name: name.into_string(),
-                created_at: ts(micros(now)),
-            })
+            .map_err(unique_as("name", "an organisation with this name exists already"))?;
+            append(tx, SITE_CHAIN, Draft::new(actor, "organisation.created", "organisation", id, json!({"name": name.as_str()})), now)?;
+            Ok(Organisation { id, name: name.into_string(), created_at: ts(micros(now)) })
         })
         .await
     }
 
     async fn organisation(&self, id: Uuid) -> StoreResult<Organisation> {
-        self.run(move |c| {
-            by_name_or_id(
-                c,
-                ORGANISATION,
-                "organisation_id",
-                &id.to_string(),
-                organisation_row,
-                "organisation",
-            )
-        })
-        .await
+        self.run(move |c| by_name_or_id(c, ORGANISATION, "organisation_id", &id.to_string(), organisation_row, "organisation")).await
     }
 
     async fn find_organisation(&self, name_or_id: &str) -> StoreResult<Organisation> {
         let key = name_or_id.to_owned();
-        self.run(move |c| {
-            by_name_or_id(
-                c,
-                ORGANISATION,
-                "organisation_id",
-                &key,
-                organisation_row,
-                "organisation",
-            )
-        })
-        .await
+        self.run(move |c| by_name_or_id(c, ORGANISATION, "organisation_id", &key, organisation_row, "organisation")).await
     }
 
     async fn list_organisations(&self, page: PageRequest) -> StoreResult<Page<Organisation>> {
         self.run(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "{ORGANISATION} WHERE organisation_id > ?1 ORDER BY organisation_id LIMIT ?2"
-            ))?;
-            let rows = stmt
-                .query_map(
-                    params![page.after.unwrap_or_default(), page.fetch()],
-                    organisation_row,
-                )?
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut stmt = c.prepare_cached(&format!("{ORGANISATION} WHERE organisation_id > ?1 ORDER BY organisation_id LIMIT ?2"))?;
+            let rows =
+                stmt.query_map(params![page.after.unwrap_or_default(), page.fetch()], organisation_row)?.collect::<Result<Vec<_>, _>>()?;
             Ok(Page::from_rows(rows, page, |o| o.id))
         })
         .await
     }
 
-    async fn create_user(
-        &self,
-        user: NewUser,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<User> {
+    async fn create_user(&self, user: NewUser, actor: Option<Uuid>, now: Timestamp) -> StoreResult<User> {
         self.write(move |tx| {
-            require_organisation(tx, user.organisation_id, "organisation")?;
-            let id = new_id(now);
-            tx.execute(
-                "INSERT INTO user_account (user_id, email, name, organisation_id, is_admin, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, user.email.as_str(), user.name.as_str(), user.organisation_id, user.is_admin, micros(now)],
-            )
-            .map_err(unique_as("email", "is already registered"))?;
-            if let Some(secret) = &user.password_hash {
-                tx.execute("INSERT INTO credential (user_id, kind, secret, updated_at) VALUES (?1, 'password', ?2, ?3)", params![id, secret, micros(now)])?;
-            }
-            let summary = json!({"organisation": user.organisation_id, "admin": user.is_admin});
-            append(tx, SITE_CHAIN, Draft::new(actor, "user.created", "user", id, summary), now)?;
+            let id = insert_user(tx, &user, actor, now)?;
             get_user(tx, id)
         })
         .await
@@ -527,15 +473,8 @@ impl Store for SqliteStore {
 
     async fn list_users(&self, page: PageRequest) -> StoreResult<Page<User>> {
         self.run(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "{USER} WHERE u.user_id > ?1 ORDER BY u.user_id LIMIT ?2"
-            ))?;
-            let rows = stmt
-                .query_map(
-                    params![page.after.unwrap_or_default(), page.fetch()],
-                    user_row,
-                )?
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut stmt = c.prepare_cached(&format!("{USER} WHERE u.user_id > ?1 ORDER BY u.user_id LIMIT ?2"))?;
+            let rows = stmt.query_map(params![page.after.unwrap_or_default(), page.fetch()], user_row)?.collect::<Result<Vec<_>, _>>()?;
             Ok(Page::from_rows(rows, page, |u| u.id))
         })
         .await
@@ -543,22 +482,14 @@ impl Store for SqliteStore {
 
     async fn password_hash(&self, user_id: Uuid) -> StoreResult<Option<String>> {
         self.run(move |c| {
-            Ok(c.prepare_cached(
-                "SELECT secret FROM credential WHERE user_id = ?1 AND kind = 'password'",
-            )?
-            .query_row([user_id], |r| r.get(0))
-            .optional()?)
+            Ok(c.prepare_cached("SELECT secret FROM credential WHERE user_id = ?1 AND kind = 'password'")?
+                .query_row([user_id], |r| r.get(0))
+                .optional()?)
         })
         .await
     }
 
-    async fn create_token(
-        &self,
-        user_id: Uuid,
-        name: Name,
-        token_hash: &str,
-        now: Timestamp,
-    ) -> StoreResult<ApiToken> {
+    async fn create_token(&self, user_id: Uuid, name: Name, token_hash: &str, now: Timestamp) -> StoreResult<ApiToken> {
         let token_hash = token_hash.to_owned();
         self.write(move |tx| {
             get_user(tx, user_id)?;
@@ -588,7 +519,9 @@ impl Store for SqliteStore {
 
     async fn list_tokens(&self, user_id: Uuid) -> StoreResult<Vec<ApiToken>> {
         self.run(move |c| {
-            let mut stmt = c.prepare_cached("SELECT api_token_id, name, created_at, revoked_at FROM api_token WHERE user_id = ?1 ORDER BY api_token_id")?;
+            let mut stmt = c.prepare_cached(
+                "SELECT api_token_id, name, created_at, revoked_at FROM api_token WHERE user_id = ?1 ORDER BY api_token_id",
+            )?;
             let rows = stmt.query_map([user_id], |r| {
                 Ok(ApiToken { id: r.get(0)?, name: r.get(1)?, created_at: ts(r.get(2)?), revoked_at: r.get::<_, Option<i64>>(3)?.map(ts) })
             })?;
@@ -612,12 +545,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_relationship(
-        &self,
-        new: NewRelationship,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<Relationship> {
+    async fn create_relationship(&self, new: NewRelationship, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Relationship> {
         self.write(move |tx| {
             for organisation_id in &new.parties {
                 require_organisation(tx, *organisation_id, "parties")?;
@@ -652,17 +580,7 @@ impl Store for SqliteStore {
 
     async fn find_relationship(&self, name_or_id: &str) -> StoreResult<Relationship> {
         let key = name_or_id.to_owned();
-        self.run(move |c| {
-            by_name_or_id(
-                c,
-                RELATIONSHIP,
-                "relationship_id",
-                &key,
-                relationship_row,
-                "relationship",
-            )
-        })
-        .await
+        self.run(move |c| by_name_or_id(c, RELATIONSHIP, "relationship_id", &key, relationship_row, "relationship")).await
     }
 
     async fn update_relationship(
@@ -696,11 +614,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_relationships(
-        &self,
-        member: Option<Uuid>,
-        page: PageRequest,
-    ) -> StoreResult<Page<Relationship>> {
+    async fn list_relationships(&self, member: Option<Uuid>, page: PageRequest) -> StoreResult<Page<Relationship>> {
         self.run(move |c| {
             let after = page.after.unwrap_or_default();
             let rows = match member {
@@ -743,22 +657,7 @@ impl Store for SqliteStore {
         actor: Option<Uuid>,
         now: Timestamp,
     ) -> StoreResult<Member> {
-        self.write(move |tx| {
-            get_relationship(tx, relationship_id)?;
-            let user = get_user(tx, user_id)?;
-            let party_id: Uuid = tx
-                .prepare_cached("SELECT party_id FROM party WHERE relationship_id = ?1 AND organisation_id = ?2")?
-                .query_row([relationship_id, user.organisation_id], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| invalid("user", format!("belongs to {}, which is not a party to this relationship", user.organisation_name)))?;
-            let current = current_members(tx, relationship_id)?;
-            membership::check_join(&current, user_id, party_id, role).map_err(membership_refused)?;
-            insert_membership(tx, relationship_id, party_id, user_id, role, now)?;
-            let summary = json!({"user": user_id, "role": role});
-            append(tx, relationship_id, Draft::new(actor, "member.added", "user", user_id, summary).party(party_id), now)?;
-            current_membership(tx, relationship_id, user_id)?.ok_or(not_found("member"))
-        })
-        .await
+        self.write(move |tx| add_member(tx, relationship_id, user_id, role, actor, now)).await
     }
 
     async fn change_role(
@@ -779,8 +678,7 @@ impl Store for SqliteStore {
                 append(
                     tx,
                     relationship_id,
-                    Draft::new(actor, "member.role_changed", "user", user_id, summary)
-                        .party(member.party_id),
+                    Draft::new(actor, "member.role_changed", "user", user_id, summary).party(member.party_id),
                     now,
                 )?;
             }
@@ -789,37 +687,20 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn remove_member(
-        &self,
-        relationship_id: Uuid,
-        user_id: Uuid,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<()> {
+    async fn remove_member(&self, relationship_id: Uuid, user_id: Uuid, actor: Option<Uuid>, now: Timestamp) -> StoreResult<()> {
         self.write(move |tx| {
             let current = current_members(tx, relationship_id)?;
             let member = find_current(&current, user_id)?;
             membership::check_leave(&current, user_id).map_err(membership_refused)?;
             end_period(tx, relationship_id, &member, None, now)?;
             let summary = json!({"user": user_id, "role": member.role});
-            append(
-                tx,
-                relationship_id,
-                Draft::new(actor, "member.left", "user", user_id, summary).party(member.party_id),
-                now,
-            )?;
+            append(tx, relationship_id, Draft::new(actor, "member.left", "user", user_id, summary).party(member.party_id), now)?;
             Ok(())
         })
         .await
     }
 
-    async fn succeed_ser(
-        &self,
-        relationship_id: Uuid,
-        successor: Uuid,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<Member> {
+    async fn succeed_ser(&self, relationship_id: Uuid, successor: Uuid, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Member> {
         self.write(move |tx| {
             let current = current_members(tx, relationship_id)?;
             let succession = membership::check_succession(&current, successor).map_err(membership_refused)?;
@@ -836,62 +717,323 @@ impl Store for SqliteStore {
 
     async fn members(&self, relationship_id: Uuid) -> StoreResult<Vec<Member>> {
         self.run(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "{MEMBER} WHERE m.relationship_id = ?1 AND m.left_at IS NULL {MEMBER_ORDER}"
-            ))?;
-            Ok(stmt
-                .query_map([relationship_id], member_row)?
-                .collect::<Result<_, _>>()?)
+            let mut stmt = c.prepare_cached(&format!("{MEMBER} WHERE m.relationship_id = ?1 AND m.left_at IS NULL {MEMBER_ORDER}"))?;
+            Ok(stmt.query_map([relationship_id], member_row)?.collect::<Result<_, _>>()?)
         })
         .await
     }
 
     async fn membership_history(&self, relationship_id: Uuid) -> StoreResult<Vec<Member>> {
         self.run(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "{MEMBER} WHERE m.relationship_id = ?1 ORDER BY m.membership_id"
-            ))?;
-            Ok(stmt
-                .query_map([relationship_id], member_row)?
-                .collect::<Result<_, _>>()?)
+            let mut stmt = c.prepare_cached(&format!("{MEMBER} WHERE m.relationship_id = ?1 ORDER BY m.membership_id"))?;
+            Ok(stmt.query_map([relationship_id], member_row)?.collect::<Result<_, _>>()?)
         })
         .await
     }
 
-    async fn membership(
+    async fn membership(&self, relationship_id: Uuid, user_id: Uuid) -> StoreResult<Option<Member>> {
+        self.run(move |c| current_membership(c, relationship_id, user_id)).await
+    }
+
+    async fn create_session(
         &self,
-        relationship_id: Uuid,
+        session_hash: &str,
         user_id: Uuid,
-    ) -> StoreResult<Option<Member>> {
-        self.run(move |c| current_membership(c, relationship_id, user_id))
-            .await
-    }
-
-    async fn audit_events(
-        &self,
-        chain: Uuid,
-        after_position: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<Event>> {
-        self.run(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "{EVENT} WHERE relationship_id = ?1 AND position > ?2 ORDER BY position LIMIT ?3"
-            ))?;
-            Ok(stmt
-                .query_map(params![chain, after_position, limit], event_row)?
-                .collect::<Result<_, _>>()?)
+        now: Timestamp,
+        idle_until: Timestamp,
+        absolute_until: Timestamp,
+    ) -> StoreResult<()> {
+        let session_hash = session_hash.to_owned();
+        self.write(move |tx| {
+            // A disabled account gets none: one made now would come back when it is enabled again.
+            if get_user(tx, user_id)?.disabled {
+                return Err(not_found("user"));
+            }
+            // The user's expired sessions go as a new one comes, so the table does not grow forever.
+            tx.prepare_cached("DELETE FROM session WHERE user_id = ?1 AND (idle_expires_at <= ?2 OR absolute_expires_at <= ?2)")?
+                .execute(params![user_id, micros(now)])?;
+            tx.prepare_cached(
+                "INSERT INTO session (session_hash, user_id, created_at, idle_expires_at, absolute_expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![session_hash, user_id, micros(now), micros(idle_until), micros(absolute_until)])?;
+            Ok(())
         })
         .await
     }
 
-    async fn recent_audit_events(
-        &self,
-        chain: Uuid,
-        before_position: Option<i64>,
-        limit: u32,
-    ) -> StoreResult<Vec<Event>> {
+    async fn session(&self, session_hash: &str, now: Timestamp) -> StoreResult<Session> {
+        let session_hash = session_hash.to_owned();
         self.run(move |c| {
-            let mut stmt = c.prepare_cached(&format!("{EVENT} WHERE relationship_id = ?1 AND position < ?2 ORDER BY position DESC LIMIT ?3"))?;
+            c.prepare_cached(&format!(
+                "{SESSION} WHERE s.session_hash = ?1 AND s.idle_expires_at > ?2 AND s.absolute_expires_at > ?2 AND u.disabled_at IS NULL"
+            ))?
+            .query_row(params![session_hash, micros(now)], |r| {
+                Ok(Session { user: user_row(r)?, idle_expires_at: ts(r.get(8)?), absolute_expires_at: ts(r.get(9)?) })
+            })
+            .optional()?
+            .ok_or(not_found("session"))
+        })
+        .await
+    }
+
+    async fn touch_session(&self, session_hash: &str, idle_until: Timestamp) -> StoreResult<()> {
+        let session_hash = session_hash.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached("UPDATE session SET idle_expires_at = MIN(?2, absolute_expires_at) WHERE session_hash = ?1")?
+                .execute(params![session_hash, micros(idle_until)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn end_session(&self, session_hash: &str) -> StoreResult<()> {
+        let session_hash = session_hash.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM session WHERE session_hash = ?1")?.execute([session_hash])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn sign_in_failures(&self, email: &str, since: Timestamp) -> StoreResult<u32> {
+        let email = email.to_owned();
+        self.run(move |c| {
+            Ok(c.prepare_cached("SELECT count(*) FROM sign_in_failure WHERE email = ?1 AND failed_at > ?2")?
+                .query_row(params![email, micros(since)], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    async fn record_sign_in_failure(&self, email: &str, now: Timestamp, forget_before: Timestamp) -> StoreResult<()> {
+        let email = email.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM sign_in_failure WHERE email = ?1 AND failed_at <= ?2")?
+                .execute(params![email, micros(forget_before)])?;
+            tx.prepare_cached("INSERT INTO sign_in_failure (email, failed_at) VALUES (?1, ?2)")?.execute(params![email, micros(now)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn clear_sign_in_failures(&self, email: &str) -> StoreResult<()> {
+        let email = email.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM sign_in_failure WHERE email = ?1")?.execute([email])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_password(&self, user_id: Uuid, password_hash: &str, actor: Option<Uuid>, now: Timestamp) -> StoreResult<()> {
+        let password_hash = password_hash.to_owned();
+        self.write(move |tx| {
+            get_user(tx, user_id)?;
+            write_password(tx, user_id, &password_hash, actor, now)
+        })
+        .await
+    }
+
+    async fn set_user_disabled(&self, user_id: Uuid, disabled: bool, actor: Option<Uuid>, now: Timestamp) -> StoreResult<User> {
+        self.write(move |tx| {
+            let before = get_user(tx, user_id)?;
+            if before.disabled != disabled {
+                tx.prepare_cached("UPDATE user_account SET disabled_at = ?2 WHERE user_id = ?1")?
+                    .execute(params![user_id, disabled.then_some(micros(now))])?;
+                end_sessions(tx, user_id)?;
+                let kind = if disabled { "user.disabled" } else { "user.enabled" };
+                append(tx, SITE_CHAIN, Draft::new(actor, kind, "user", user_id, json!({})), now)?;
+            }
+            get_user(tx, user_id)
+        })
+        .await
+    }
+
+    async fn create_password_reset(
+        &self,
+        user_id: Uuid,
+        token_hash: &str,
+        expires_at: Timestamp,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| {
+            get_user(tx, user_id)?;
+            // A new link replaces any earlier one not yet used.
+            tx.prepare_cached("UPDATE password_reset SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL")?
+                .execute(params![user_id, micros(now)])?;
+            tx.prepare_cached("INSERT INTO password_reset (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![token_hash, user_id, micros(now), micros(expires_at)])?;
+            let summary = json!({"expires_at": expires_at.to_string()});
+            append(tx, SITE_CHAIN, Draft::new(actor, "user.password_reset_issued", "user", user_id, summary), now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn password_reset_user(&self, token_hash: &str, now: Timestamp) -> StoreResult<User> {
+        let token_hash = token_hash.to_owned();
+        self.run(move |c| {
+            c.prepare_cached(&format!(
+                "{USER} JOIN password_reset t ON t.user_id = u.user_id
+                 WHERE t.token_hash = ?1 AND t.used_at IS NULL AND t.expires_at > ?2 AND u.disabled_at IS NULL"
+            ))?
+            .query_row(params![token_hash, micros(now)], user_row)
+            .optional()?
+            .ok_or(not_found("password reset link"))
+        })
+        .await
+    }
+
+    async fn use_password_reset(&self, token_hash: &str, password_hash: &str, now: Timestamp) -> StoreResult<User> {
+        let (token_hash, password_hash) = (token_hash.to_owned(), password_hash.to_owned());
+        self.write(move |tx| {
+            let user_id: Uuid = tx
+                .prepare_cached(
+                    "SELECT t.user_id FROM password_reset t JOIN user_account u ON u.user_id = t.user_id
+                     WHERE t.token_hash = ?1 AND t.used_at IS NULL AND t.expires_at > ?2 AND u.disabled_at IS NULL",
+                )?
+                .query_row(params![token_hash, micros(now)], |r| r.get(0))
+                .optional()?
+                .ok_or(not_found("password reset link"))?;
+            tx.prepare_cached("UPDATE password_reset SET used_at = ?2 WHERE token_hash = ?1")?.execute(params![token_hash, micros(now)])?;
+            write_password(tx, user_id, &password_hash, Some(user_id), now)?;
+            end_sessions(tx, user_id)?;
+            get_user(tx, user_id)
+        })
+        .await
+    }
+
+    async fn create_invitation(&self, new: NewInvitation, actor: Uuid, now: Timestamp) -> StoreResult<Invitation> {
+        self.write(move |tx| {
+            get_relationship(tx, new.relationship_id)?;
+            let organisation_id: Uuid = tx
+                .prepare_cached("SELECT organisation_id FROM party WHERE relationship_id = ?1 AND party_id = ?2")?
+                .query_row([new.relationship_id, new.party_id], |r| r.get(0))
+                .optional()?
+                .ok_or(not_found("party"))?;
+            let existing = tx.prepare_cached(&format!("{USER} WHERE u.email = ?1"))?.query_row([new.email.as_str()], user_row).optional()?;
+            let current = current_members(tx, new.relationship_id)?;
+            if let Some(user) = &existing {
+                if user.organisation_id != organisation_id {
+                    return Err(invalid("email", format!("belongs to an account of {}, not of this party", user.organisation_name)));
+                }
+                if current.iter().any(|m| m.user_id == user.id) {
+                    return Err(invalid("email", "is already a member of this relationship"));
+                }
+            }
+            if new.role == Role::Ser && current.iter().any(|m| m.party_id == new.party_id && m.role == Role::Ser) {
+                return Err(membership_refused(MembershipError::SecondSer));
+            }
+            let id = new_id(now);
+            tx.prepare_cached(
+                "INSERT INTO invitation (relationship_id, invitation_id, party_id, email, role, token_hash, invited_by, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                new.relationship_id,
+                id,
+                new.party_id,
+                new.email.as_str(),
+                new.role.as_str(),
+                new.token_hash,
+                actor,
+                micros(now),
+                micros(new.expires_at)
+            ])?;
+            let summary = json!({"invitation": id, "role": new.role});
+            append(tx, new.relationship_id, Draft::new(Some(actor), "invitation.created", "invitation", id, summary).party(new.party_id), now)?;
+            pending_invitation(tx, &new.token_hash, now)
+        })
+        .await
+    }
+
+    async fn invitation(&self, token_hash: &str, now: Timestamp) -> StoreResult<Invitation> {
+        let token_hash = token_hash.to_owned();
+        self.run(move |c| pending_invitation(c, &token_hash, now)).await
+    }
+
+    async fn pending_invitations(&self, relationship_id: Uuid, now: Timestamp) -> StoreResult<Vec<Invitation>> {
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{INVITATION} WHERE i.relationship_id = ?1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ?2
+                 ORDER BY i.invitation_id"
+            ))?;
+            Ok(stmt.query_map(params![relationship_id, micros(now)], invitation_row)?.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn accept_invitation(&self, token_hash: &str, account: InvitationAccount, now: Timestamp) -> StoreResult<Member> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| {
+            let invitation = pending_invitation(tx, &token_hash, now)?;
+            let user_id = match account {
+                InvitationAccount::Existing(user_id) => {
+                    let user = get_user(tx, user_id)?;
+                    if user.email != invitation.email {
+                        return Err(invalid("email", format!("this invitation is for {}; sign in with that address", invitation.email)));
+                    }
+                    // An account made for the address since, in another organisation, would join its own party.
+                    if user.organisation_id != invitation.organisation_id {
+                        return Err(invalid("email", format!("belongs to an account of {}, not of this party", user.organisation_name)));
+                    }
+                    user_id
+                }
+                InvitationAccount::New { name, password_hash } => {
+                    let email = Email::parse(&invitation.email).map_err(|m| invalid("email", m))?;
+                    let user = NewUser {
+                        email,
+                        name,
+                        organisation_id: invitation.organisation_id,
+                        is_admin: false,
+                        password_hash: Some(password_hash),
+                    };
+                    insert_user(tx, &user, None, now).map_err(|Fail(e)| match e {
+                        StoreError::Invalid(_) => invalid("email", "an account with this address exists already: sign in to accept"),
+                        e => Fail(e),
+                    })?
+                }
+            };
+            tx.prepare_cached("UPDATE invitation SET accepted_at = ?3 WHERE relationship_id = ?1 AND invitation_id = ?2")?
+                .execute(params![invitation.relationship_id, invitation.id, micros(now)])?;
+            let draft = Draft::new(Some(user_id), "invitation.accepted", "invitation", invitation.id, json!({"user": user_id}));
+            append(tx, invitation.relationship_id, draft.party(invitation.party_id), now)?;
+            add_member(tx, invitation.relationship_id, user_id, invitation.role, Some(invitation.invited_by), now)
+        })
+        .await
+    }
+
+    async fn revoke_invitation(&self, relationship_id: Uuid, invitation_id: Uuid, actor: Uuid, now: Timestamp) -> StoreResult<()> {
+        self.write(move |tx| {
+            let party_id: Uuid = tx
+                .prepare_cached(
+                    "SELECT party_id FROM invitation WHERE relationship_id = ?1 AND invitation_id = ?2 AND accepted_at IS NULL AND revoked_at IS NULL",
+                )?
+                .query_row([relationship_id, invitation_id], |r| r.get(0))
+                .optional()?
+                .ok_or(not_found("invitation"))?;
+            tx.prepare_cached("UPDATE invitation SET revoked_at = ?3 WHERE relationship_id = ?1 AND invitation_id = ?2")?
+                .execute(params![relationship_id, invitation_id, micros(now)])?;
+            let draft = Draft::new(Some(actor), "invitation.revoked", "invitation", invitation_id, json!({}));
+            append(tx, relationship_id, draft.party(party_id), now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit_events(&self, chain: Uuid, after_position: i64, limit: u32) -> StoreResult<Vec<Event>> {
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&format!("{EVENT} WHERE relationship_id = ?1 AND position > ?2 ORDER BY position LIMIT ?3"))?;
+            Ok(stmt.query_map(params![chain, after_position, limit], event_row)?.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn recent_audit_events(&self, chain: Uuid, before_position: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
+        self.run(move |c| {
+            let mut stmt =
+                c.prepare_cached(&format!("{EVENT} WHERE relationship_id = ?1 AND position < ?2 ORDER BY position DESC LIMIT ?3"))?;
             Ok(stmt.query_map(params![chain, before_position.unwrap_or(i64::MAX), limit], event_row)?.collect::<Result<_, _>>()?)
         })
         .await
@@ -899,28 +1041,17 @@ impl Store for SqliteStore {
 
     async fn chain_head(&self, chain: Uuid) -> StoreResult<Option<ChainHead>> {
         self.run(move |c| {
-            Ok(c.prepare_cached(
-                "SELECT position, hash FROM audit_head WHERE relationship_id = ?1 AND position > 0",
-            )?
-            .query_row([chain], |r| {
-                Ok(ChainHead {
-                    position: r.get(0)?,
-                    hash: r.get(1)?,
-                })
-            })
-            .optional()?)
+            Ok(c.prepare_cached("SELECT position, hash FROM audit_head WHERE relationship_id = ?1 AND position > 0")?
+                .query_row([chain], |r| Ok(ChainHead { position: r.get(0)?, hash: r.get(1)? }))
+                .optional()?)
         })
         .await
     }
 
     async fn audit_chains(&self) -> StoreResult<Vec<Uuid>> {
         self.run(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT relationship_id FROM audit_head ORDER BY relationship_id",
-            )?;
-            Ok(stmt
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?)
+            let mut stmt = c.prepare_cached("SELECT relationship_id FROM audit_head ORDER BY relationship_id")?;
+            Ok(stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?)
         })
         .await
     }

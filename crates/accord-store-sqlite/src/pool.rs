@@ -8,9 +8,7 @@ pub struct Manager {
 
 impl Manager {
     pub fn new(path: &Path) -> Manager {
-        Manager {
-            path: path.to_owned(),
-        }
+        Manager { path: path.to_owned() }
     }
 }
 

@@ -102,10 +102,7 @@ impl PageRequest {
     pub const MAX: u32 = 500;
 
     pub fn first(limit: u32) -> PageRequest {
-        PageRequest {
-            after: None,
-            limit: limit.clamp(1, Self::MAX),
-        }
+        PageRequest { after: None, limit: limit.clamp(1, Self::MAX) }
     }
 
     /// One more than the limit is fetched, to know whether there is a next page.
@@ -130,9 +127,50 @@ impl<T> Page<T> {
         } else {
             None
         };
-        Page {
-            items: rows,
-            next_cursor,
-        }
+        Page { items: rows, next_cursor }
     }
+}
+
+/// A live session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub user: User,
+    pub idle_expires_at: Timestamp,
+    pub absolute_expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    pub relationship_id: Uuid,
+    pub party_id: Uuid,
+    pub email: Email,
+    pub role: Role,
+    pub token_hash: String,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub relationship_id: Uuid,
+    pub relationship_name: String,
+    pub party_id: Uuid,
+    pub organisation_id: Uuid,
+    pub organisation_name: String,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: Uuid,
+    pub invited_by_name: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+}
+
+/// Who accepts an invitation: a person who already has an account (signed in as the invited
+/// address), or a new account made from the invitation.
+#[derive(Debug, Clone)]
+pub enum InvitationAccount {
+    Existing(Uuid),
+    New { name: Name, password_hash: String },
 }

@@ -1,47 +1,117 @@
 //! Who is asking, and what they may see: resolved once per request, here and nowhere else.
+//!
+//! A request is authenticated by a personal API token (`Authorization: Bearer ...`) or by the
+//! session cookie. Rejections answer in the request's language: JSON under `/api/`, and for pages
+//! a redirect to the sign-in form (401) or an HTML error page.
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, PageError};
 use crate::secrets::token_hash;
+use crate::session;
 use accord_domain::id::parse_id;
 use accord_store::{Member, Relationship, StoreError, User};
 use axum::extract::{FromRequestParts, Path};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
 use std::collections::HashMap;
 
-/// The signed-in user (for now: by personal API token).
+/// An extractor's refusal, answered as JSON or as a page depending on the path.
+pub struct Rejected {
+    error: ApiError,
+    page: Option<String>,
+}
+
+impl Rejected {
+    fn new(parts: &Parts, error: ApiError) -> Rejected {
+        let path = parts.uri.path();
+        let page = (!path.starts_with("/api/")).then(|| parts.uri.path_and_query().map_or(path, |p| p.as_str()).to_owned());
+        Rejected { error, page }
+    }
+}
+
+impl IntoResponse for Rejected {
+    fn into_response(self) -> Response {
+        match (self.page, self.error) {
+            (Some(next), ApiError::Unauthorized) => Redirect::to(&format!("/login?next={}", urlencode(&next))).into_response(),
+            (Some(_), error) => PageError(error).into_response(),
+            (None, error) => error.into_response(),
+        }
+    }
+}
+
+pub fn urlencode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// How the request proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Token,
+    Session,
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<(User, Via)>, ApiError> {
+    if let Some(header) = parts.headers.get(AUTHORIZATION) {
+        let token = header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).ok_or(ApiError::Unauthorized)?;
+        return match state.store.user_by_token(&token_hash(token)).await {
+            Ok(user) => Ok(Some((user, Via::Token))),
+            Err(StoreError::NotFound(_)) => Err(ApiError::Unauthorized),
+            Err(e) => Err(e.into()),
+        };
+    }
+    let Some(session) = session::resolve(state, &parts.headers).await? else { return Ok(None) };
+    // A browser's state-changing API call must echo the CSRF cookie in a header; forms carry it
+    // in a field instead (see `forms::CsrfForm`).
+    if parts.uri.path().starts_with("/api/") && !parts.method.is_safe() {
+        let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+        if sent.is_none() || sent != session::cookie(&parts.headers, state.cookies.csrf_name()) {
+            return Err(ApiError::Forbidden("A signed-in browser must send the CSRF token in the X-CSRF-Token header."));
+        }
+    }
+    Ok(Some((session.user, Via::Session)))
+}
+
+/// The signed-in user.
 pub struct CurrentUser(pub User);
 
 impl FromRequestParts<AppState> for CurrentUser {
-    type Rejection = ApiError;
+    type Rejection = Rejected;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<CurrentUser> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .ok_or(ApiError::Unauthorized)?;
-        match state.store.user_by_token(&token_hash(token)).await {
-            Ok(user) => Ok(CurrentUser(user)),
-            Err(StoreError::NotFound(_)) => Err(ApiError::Unauthorized),
-            Err(e) => Err(e.into()),
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<CurrentUser, Rejected> {
+        match authenticate(parts, state).await {
+            Ok(Some((user, _))) => Ok(CurrentUser(user)),
+            Ok(None) => Err(Rejected::new(parts, ApiError::Unauthorized)),
+            Err(e) => Err(Rejected::new(parts, e)),
+        }
+    }
+}
+
+/// The signed-in user, if any (sign-in page, invitations).
+pub struct MaybeUser(pub Option<User>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = Rejected;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<MaybeUser, Rejected> {
+        match authenticate(parts, state).await {
+            Ok(found) => Ok(MaybeUser(found.map(|(user, _)| user))),
+            Err(ApiError::Unauthorized) => Ok(MaybeUser(None)),
+            Err(e) => Err(Rejected::new(parts, e)),
         }
     }
 }
 
 impl CurrentUser {
-    pub fn require_admin(&self) -> ApiResult<()> {
-        if self.0.is_admin {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(
-                "Only a site administrator may do this.",
-            ))
-        }
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.0.is_admin { Ok(()) } else { Err(ApiError::Forbidden("Only a site administrator may do this.")) }
     }
 }
 
@@ -57,45 +127,62 @@ pub struct Access {
 }
 
 impl FromRequestParts<AppState> for Access {
-    type Rejection = ApiError;
+    type Rejection = Rejected;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Access> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Access, Rejected> {
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
-        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::NotFound)?;
-        let id = params
-            .get("relationship_id")
-            .and_then(|p| parse_id(p))
-            .ok_or(ApiError::NotFound)?;
-        let member = state.store.membership(id, user.id).await?;
-        if member.is_none() && !user.is_admin {
-            return Err(ApiError::NotFound);
+        let resolve = async {
+            let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
+            let id = params.get("relationship_id").and_then(|p| parse_id(p)).ok_or(ApiError::NotFound)?;
+            let member = state.store.membership(id, user.id).await?;
+            if member.is_none() && !user.is_admin {
+                return Err(ApiError::NotFound);
+            }
+            let relationship = state.store.relationship(id).await?;
+            Ok((relationship, member))
+        };
+        match resolve.await {
+            Ok((relationship, member)) => Ok(Access { user, relationship, member }),
+            Err(e) => Err(Rejected::new(parts, e)),
         }
-        let relationship = state.store.relationship(id).await?;
-        Ok(Access {
-            user,
-            relationship,
-            member,
-        })
     }
 }
 
 impl Access {
     /// Relationship content is for members only.
-    pub fn member(&self) -> ApiResult<&Member> {
+    pub fn member(&self) -> Result<&Member, ApiError> {
         self.member.as_ref().ok_or(ApiError::NotFound)
     }
 
     /// SERs and JMT members define and manage.
-    pub fn manager(&self) -> ApiResult<&Member> {
+    pub fn manager(&self) -> Result<&Member, ApiError> {
         let member = self.member()?;
-        if member.role.manages() {
-            Ok(member)
+        if member.role.manages() { Ok(member) } else { Err(ApiError::Forbidden("Only an SER or a JMT member may do this.")) }
+    }
+
+    /// Everyone but observers records things.
+    pub fn writer(&self) -> Result<&Member, ApiError> {
+        let member = self.member()?;
+        if member.role.writes() { Ok(member) } else { Err(ApiError::Forbidden("Observers read only.")) }
+    }
+
+    /// May the caller manage the memberships of `party_id`? Site admins may; an SER or JMT member
+    /// may for their own party only.
+    pub fn may_manage_party(&self, party_id: uuid::Uuid) -> Result<(), ApiError> {
+        if self.user.is_admin {
+            return Ok(());
+        }
+        let me = self.manager()?;
+        if me.party_id == party_id { Ok(()) } else { Err(ApiError::Forbidden("You manage the members of your own party only.")) }
+    }
+
+    /// Only a party's SER (or a site admin) names the party's next SER.
+    pub fn may_hand_over(&self, party_id: uuid::Uuid) -> Result<(), ApiError> {
+        let is_party_ser = self.member.as_ref().is_some_and(|m| m.party_id == party_id && m.role == accord_domain::membership::Role::Ser);
+        if self.user.is_admin || is_party_ser {
+            Ok(())
         } else {
-            Err(ApiError::Forbidden(
-                "Only the party's SER or a JMT member may do this.",
-            ))
+            Err(ApiError::Forbidden("Only the party's SER (or a site administrator) names a successor."))
         }
     }
 

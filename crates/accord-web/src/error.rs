@@ -62,45 +62,19 @@ impl ApiError {
 
     pub fn body(&self) -> ErrorBody {
         let (error, message, fields) = match self {
-            ApiError::Unauthorized => (
-                "unauthorized",
-                "Sign in, or send a valid API token as 'Authorization: Bearer <token>'.".into(),
-                vec![],
-            ),
+            ApiError::Unauthorized => {
+                ("unauthorized", "Sign in, or send a valid API token as 'Authorization: Bearer <token>'.".into(), vec![])
+            }
             ApiError::Forbidden(why) => ("forbidden", (*why).to_owned(), vec![]),
-            ApiError::NotFound => (
-                "not_found",
-                "Nothing here: the address is wrong, or it is not shared with you.".into(),
-                vec![],
-            ),
-            ApiError::Invalid(invalid) => (
-                "invalid",
-                format!("Please correct: {invalid}."),
-                invalid.0.clone(),
-            ),
+            ApiError::NotFound => ("not_found", "Nothing here: the address is wrong, or it is not shared with you.".into(), vec![]),
+            ApiError::Invalid(invalid) => ("invalid", format!("Please correct: {invalid}."), invalid.0.clone()),
             ApiError::Conflict(message) => ("conflict", message.clone(), vec![]),
             ApiError::BadRequest(message) => ("bad_request", message.clone(), vec![]),
-            ApiError::PayloadTooLarge => (
-                "payload_too_large",
-                "The request body is too large.".into(),
-                vec![],
-            ),
-            ApiError::UnsupportedMediaType => (
-                "unsupported_media_type",
-                "Send JSON with 'Content-Type: application/json'.".into(),
-                vec![],
-            ),
-            ApiError::Internal(_) => (
-                "internal",
-                "Something went wrong on our side; it has been logged.".into(),
-                vec![],
-            ),
+            ApiError::PayloadTooLarge => ("payload_too_large", "The request body is too large.".into(), vec![]),
+            ApiError::UnsupportedMediaType => ("unsupported_media_type", "Send JSON with 'Content-Type: application/json'.".into(), vec![]),
+            ApiError::Internal(_) => ("internal", "Something went wrong on our side; it has been logged.".into(), vec![]),
         };
-        ErrorBody {
-            error,
-            message,
-            fields,
-        }
+        ErrorBody { error, message, fields }
     }
 }
 
@@ -131,3 +105,51 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// An error on a page: the same decisions as [`ApiError`], answered as HTML.
+#[derive(Debug)]
+pub struct PageError(pub ApiError);
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> PageError {
+        PageError(e)
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> PageError {
+        PageError(e.into())
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    shell: crate::pages::Shell,
+    status: u16,
+    title: &'static str,
+    message: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        use askama::Template;
+        let status = self.0.status();
+        if let ApiError::Internal(detail) = &self.0 {
+            tracing::error!(%detail, "page failed");
+        }
+        let title = match &self.0 {
+            ApiError::NotFound => "Not found",
+            ApiError::Forbidden(_) => "Not allowed",
+            ApiError::Unauthorized => "Please sign in",
+            ApiError::Internal(_) => "Something went wrong",
+            ApiError::Conflict(_) => "Changed by someone else",
+            _ => "That did not work",
+        };
+        let page = ErrorPage { shell: crate::pages::Shell::plain(), status: status.as_u16(), title, message: self.0.body().message };
+        let html = page.render().unwrap_or_else(|_| title.to_owned());
+        (status, axum::response::Html(html)).into_response()
+    }
+}
+
+pub type PageResult<T = Response> = Result<T, PageError>;

@@ -4,8 +4,11 @@
 pub mod api;
 pub mod auth;
 pub mod error;
-mod pages;
+mod forms;
+mod limiter;
+pub mod pages;
 pub mod secrets;
+pub mod session;
 
 use accord_domain::clock::Clock;
 use accord_store::Store;
@@ -25,14 +28,24 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Set once migrations and demo seeding are done; `/healthz` answers 503 until then.
     pub ready: Arc<AtomicBool>,
+    /// Where people reach the site, for links in invitations and e-mails (no trailing slash).
+    pub public_url: Arc<str>,
+    pub cookies: session::Cookies,
+    /// Sign-in attempts per client address (this server's memory; sign-in only).
+    pub sign_in_limiter: Arc<limiter::AddressLimiter>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> AppState {
+    /// `public_url` is how people reach the site, e.g. `https://accord.example.org`.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, public_url: &str) -> AppState {
+        let public_url = public_url.trim_end_matches('/');
         AppState {
             store,
             clock,
             ready: Arc::new(AtomicBool::new(false)),
+            cookies: session::Cookies { secure: public_url.starts_with("https://") },
+            public_url: public_url.into(),
+            sign_in_limiter: Arc::new(limiter::AddressLimiter::new(SIGN_IN_PER_ADDRESS, jiff::SignedDuration::from_mins(5))),
         }
     }
 
@@ -40,6 +53,9 @@ impl AppState {
         self.clock.now()
     }
 }
+
+/// Sign-in attempts one client address may make in five minutes.
+pub const SIGN_IN_PER_ADDRESS: u32 = 30;
 
 /// The largest request body accepted (imports will raise it for their own routes).
 pub const BODY_LIMIT: usize = 1 << 20;
@@ -49,30 +65,19 @@ pub fn router(state: AppState) -> Router {
     let openapi = Arc::new(openapi.to_json().unwrap_or_default());
     Router::new()
         .merge(api)
-        .route(
-            "/api/openapi.json",
-            get(move || async move {
-                (
-                    [(header::CONTENT_TYPE, "application/json")],
-                    openapi.as_str().to_owned(),
-                )
-            }),
-        )
+        .route("/api/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi.as_str().to_owned()) }))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(pages::router())
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), session::csrf_cookie))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    if state.ready.load(Ordering::Acquire) {
-        (StatusCode::OK, "ok\n")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "starting\n")
-    }
+    if state.ready.load(Ordering::Acquire) { (StatusCode::OK, "ok\n") } else { (StatusCode::SERVICE_UNAVAILABLE, "starting\n") }
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
@@ -105,23 +110,18 @@ async fn security_headers(request: Request, next: Next) -> Response {
 
 /// Serves `router` on `listener` until ctrl-c or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        let term = async {
-            if let Ok(mut s) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            {
-                s.recv().await;
-            }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    })
-    .await
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async {
+            let ctrl_c = tokio::signal::ctrl_c();
+            #[cfg(unix)]
+            let term = async {
+                if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    s.recv().await;
+                }
+            };
+            #[cfg(not(unix))]
+            let term = std::future::pending::<()>();
+            tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        })
+        .await
 }

@@ -28,12 +28,7 @@ use std::sync::atomic::Ordering;
 )]
 struct Cli {
     /// The database: `sqlite://PATH` (created if missing) or `postgres://USER@HOST/DB`.
-    #[arg(
-        long,
-        global = true,
-        env = "DATABASE_URL",
-        default_value = "sqlite://accord.db"
-    )]
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = "sqlite://accord.db")]
     database: String,
     #[command(subcommand)]
     command: Command,
@@ -73,6 +68,10 @@ struct Serve {
     /// On an empty database, create a demo relationship with realistic data and print how to sign in.
     #[arg(long)]
     demo: bool,
+    /// How people reach the site (for links in invitations); with https, cookies get `Secure`
+    /// and the `__Host-` prefix. Default: http://ADDR.
+    #[arg(long, env = "ACCORD_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -92,6 +91,19 @@ enum UserCommand {
     },
     /// One line per account, `EMAIL<TAB>ORGANISATION`, in creation order.
     List,
+    /// Print a single-use link (valid 7 days) with which the person sets a new password.
+    ResetLink {
+        #[arg(long)]
+        email: String,
+        /// The site's address as people reach it.
+        #[arg(long, env = "ACCORD_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+        public_url: String,
+    },
+    /// Disable an account: its sessions end and its tokens stop working at once.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -191,16 +203,10 @@ enum AuditCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ACCORD_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ACCORD_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -218,41 +224,23 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    if let Command::Audit(AuditCommand::Verify {
-        file: Some(file),
-        witness,
-        ..
-    }) = &cli.command
-    {
+    if let Command::Audit(AuditCommand::Verify { file: Some(file), witness, .. }) = &cli.command {
         return verify_file(file, witness);
     }
-    let store = open_store(&cli.database)
-        .await
-        .with_context(|| format!("cannot open the database {}", cli.database))?;
+    let store = open_store(&cli.database).await.with_context(|| format!("cannot open the database {}", cli.database))?;
     store.migrate().await?;
     let now = clock.now();
     match cli.command {
         Command::Serve(args) => return serve(store, clock, args).await,
         Command::Migrate => println!("database is up to date ({})", store.backend()),
-        Command::User(UserCommand::Create {
-            email,
-            name,
-            org,
-            admin,
-        }) => {
+        Command::User(UserCommand::Create { email, name, org, admin }) => {
             let mut invalid = Invalid::default();
             let email = invalid.check("--email", Email::parse(&email));
             let name = invalid.check("--name", Name::parse(&name));
             invalid.finish().map_err(|e| anyhow!("{e}"))?;
-            let organisation = store
-                .find_organisation(&org)
-                .await
-                .map_err(|e| not_found(e, "--org", &org))?;
+            let organisation = store.find_organisation(&org).await.map_err(|e| not_found(e, "--org", &org))?;
             let password = read_password()?;
-            let password_hash =
-                tokio::task::spawn_blocking(move || secrets::hash_password(&password))
-                    .await?
-                    .map_err(|e| anyhow!(e))?;
+            let password_hash = tokio::task::spawn_blocking(move || secrets::hash_password(&password)).await?.map_err(|e| anyhow!(e))?;
             let user = NewUser {
                 email: email.unwrap(),
                 name: name.unwrap(),
@@ -260,14 +248,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 is_admin: admin,
                 password_hash: Some(password_hash),
             };
-            let user = store
-                .create_user(user, None, now)
-                .await
-                .map_err(cli_error)?;
-            println!(
-                "created user {} ({}) in {}",
-                user.email, user.id, user.organisation_name
-            );
+            let user = store.create_user(user, None, now).await.map_err(cli_error)?;
+            println!("created user {} ({}) in {}", user.email, user.id, user.organisation_name);
         }
         Command::User(UserCommand::List) => {
             let mut out = BufWriter::new(std::io::stdout().lock());
@@ -284,30 +266,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             out.flush()?;
         }
+        Command::User(UserCommand::ResetLink { email, public_url }) => {
+            let user = user_by_email(store.as_ref(), &email).await?;
+            let (token, hash) = secrets::new_token();
+            store.create_password_reset(user.id, &hash, now + accord_web::pages::RESET_VALID, None, now).await?;
+            println!("{}/reset/{token}", public_url.trim_end_matches('/'));
+        }
+        Command::User(UserCommand::Disable { email }) => {
+            let user = user_by_email(store.as_ref(), &email).await?;
+            store.set_user_disabled(user.id, true, None, now).await?;
+            println!("disabled {}", user.email);
+        }
         Command::Org(OrgCommand::Create { name }) => {
             let name = Name::parse(&name).map_err(|m| anyhow!("--name: {m}"))?;
-            let org = store
-                .create_organisation(name, None, now)
-                .await
-                .map_err(cli_error)?;
+            let org = store.create_organisation(name, None, now).await.map_err(cli_error)?;
             println!("created organisation {} ({})", org.name, org.id);
         }
-        Command::Relationship(RelationshipCommand::Create {
-            name,
-            parties,
-            purpose,
-            start_date,
-            time_zone,
-        }) => {
+        Command::Relationship(RelationshipCommand::Create { name, parties, purpose, start_date, time_zone }) => {
             let mut ids = Vec::new();
             for party in &parties {
-                ids.push(
-                    store
-                        .find_organisation(party)
-                        .await
-                        .map_err(|e| not_found(e, "--party", party))?
-                        .id,
-                );
+                ids.push(store.find_organisation(party).await.map_err(|e| not_found(e, "--party", party))?.id);
             }
             let today = now.to_zoned(jiff::tz::TimeZone::UTC).date().to_string();
             let input = RelationshipInput {
@@ -316,108 +294,54 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 start_date: start_date.as_deref().unwrap_or(&today),
                 time_zone: &time_zone,
             };
-            let new = NewRelationship::parse(input, Some(ids), Invalid::default())
-                .map_err(|e| anyhow!("{}", flags(e)))?;
-            let r = store
-                .create_relationship(new, None, now)
-                .await
-                .map_err(cli_error)?;
+            let new = NewRelationship::parse(input, Some(ids), Invalid::default()).map_err(|e| anyhow!("{}", flags(e)))?;
+            let r = store.create_relationship(new, None, now).await.map_err(cli_error)?;
             println!("created relationship {} ({})", r.name, r.id);
         }
-        Command::Member(MemberCommand::Add {
-            relationship,
-            email,
-            role,
-        }) => {
+        Command::Member(MemberCommand::Add { relationship, email, role }) => {
             let role = Role::parse(&role).map_err(|m| anyhow!("--role: {m}"))?;
             let email = Email::parse(&email).map_err(|m| anyhow!("--email: {m}"))?;
-            let r = store
-                .find_relationship(&relationship)
-                .await
-                .map_err(|e| not_found(e, "--relationship", &relationship))?;
-            let user = store
-                .user_by_email(&email)
-                .await
-                .map_err(|e| not_found(e, "--email", email.as_str()))?;
-            let m = store
-                .add_member(r.id, user.id, role, None, now)
-                .await
-                .map_err(cli_error)?;
-            println!(
-                "{} is now {} in {} for {}",
-                m.email,
-                m.role.label(),
-                r.name,
-                m.organisation_name
-            );
+            let r = store.find_relationship(&relationship).await.map_err(|e| not_found(e, "--relationship", &relationship))?;
+            let user = store.user_by_email(&email).await.map_err(|e| not_found(e, "--email", email.as_str()))?;
+            let m = store.add_member(r.id, user.id, role, None, now).await.map_err(cli_error)?;
+            println!("{} is now {} in {} for {}", m.email, m.role.label(), r.name, m.organisation_name);
         }
         Command::Token(TokenCommand::Create { email, name }) => {
             let email = Email::parse(&email).map_err(|m| anyhow!("--email: {m}"))?;
             let name = Name::parse(&name).map_err(|m| anyhow!("--name: {m}"))?;
-            let user = store
-                .user_by_email(&email)
-                .await
-                .map_err(|e| not_found(e, "--email", email.as_str()))?;
+            let user = store.user_by_email(&email).await.map_err(|e| not_found(e, "--email", email.as_str()))?;
             let (token, hash) = secrets::new_token();
-            let t = store
-                .create_token(user.id, name, &hash, now)
-                .await
-                .map_err(cli_error)?;
-            println!(
-                "created API token {} for {}; it is shown once:",
-                t.id, user.email
-            );
+            let t = store.create_token(user.id, name, &hash, now).await.map_err(cli_error)?;
+            println!("created API token {} for {}; it is shown once:", t.id, user.email);
             println!("{token}");
         }
         Command::Token(TokenCommand::List { email }) => {
             let user = user_by_email(store.as_ref(), &email).await?;
             for t in store.list_tokens(user.id).await? {
-                let state = t
-                    .revoked_at
-                    .map_or("live".to_owned(), |at| format!("revoked {at}"));
+                let state = t.revoked_at.map_or("live".to_owned(), |at| format!("revoked {at}"));
                 println!("{}\t{}\t{}\t{state}", t.id, t.name, t.created_at);
             }
         }
         Command::Token(TokenCommand::Revoke { email, id }) => {
             let user = user_by_email(store.as_ref(), &email).await?;
-            let token_id = accord_domain::id::parse_id(&id)
-                .ok_or_else(|| anyhow!("--id: {id:?} is not a token id"))?;
-            store
-                .revoke_token(user.id, token_id, now)
-                .await
-                .map_err(|e| not_found(e, "--id", &id))?;
+            let token_id = accord_domain::id::parse_id(&id).ok_or_else(|| anyhow!("--id: {id:?} is not a token id"))?;
+            store.revoke_token(user.id, token_id, now).await.map_err(|e| not_found(e, "--id", &id))?;
             println!("revoked token {token_id} of {}", user.email);
         }
         Command::Audit(AuditCommand::Verify { relationship, .. }) => {
             return verify_store(store.as_ref(), relationship.as_deref()).await;
         }
         Command::Audit(AuditCommand::Export { relationship, out }) => {
-            let r = store
-                .find_relationship(&relationship)
-                .await
-                .map_err(|e| not_found(e, "--relationship", &relationship))?;
+            let r = store.find_relationship(&relationship).await.map_err(|e| not_found(e, "--relationship", &relationship))?;
             let count = match &out {
                 Some(path) => {
-                    let file = std::fs::File::create(path)
-                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    let file = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
                     export(store.as_ref(), r.id, BufWriter::new(file)).await?
                 }
-                None => {
-                    export(
-                        store.as_ref(),
-                        r.id,
-                        BufWriter::new(std::io::stdout().lock()),
-                    )
-                    .await?
-                }
+                None => export(store.as_ref(), r.id, BufWriter::new(std::io::stdout().lock())).await?,
             };
             if let Some(path) = out {
-                eprintln!(
-                    "wrote {} events of {} to {}",
-                    count.0,
-                    r.name,
-                    path.display()
-                );
+                eprintln!("wrote {} events of {} to {}", count.0, r.name, path.display());
             }
             if let Some(head) = count.1 {
                 eprintln!("chain head {head}");
@@ -438,10 +362,7 @@ fn not_found(e: StoreError, flag: &str, value: &str) -> anyhow::Error {
 /// Names the command-line flag behind each refused field.
 async fn user_by_email(store: &dyn Store, email: &str) -> anyhow::Result<accord_store::User> {
     let email = Email::parse(email).map_err(|m| anyhow!("--email: {m}"))?;
-    store
-        .user_by_email(&email)
-        .await
-        .map_err(|e| not_found(e, "--email", email.as_str()))
+    store.user_by_email(&email).await.map_err(|e| not_found(e, "--email", email.as_str()))
 }
 
 fn flags(invalid: Invalid) -> String {
@@ -450,12 +371,7 @@ fn flags(invalid: Invalid) -> String {
         "user" => "--email".to_owned(),
         other => format!("--{}", other.replace('_', "-")),
     };
-    invalid
-        .0
-        .iter()
-        .map(|f| format!("{}: {}", flag(&f.field), f.message))
-        .collect::<Vec<_>>()
-        .join("; ")
+    invalid.0.iter().map(|f| format!("{}: {}", flag(&f.field), f.message)).collect::<Vec<_>>().join("; ")
 }
 
 fn cli_error(e: StoreError) -> anyhow::Error {
@@ -467,38 +383,21 @@ fn cli_error(e: StoreError) -> anyhow::Error {
 
 fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("cannot read the password from standard input")?;
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
-    secrets::check_password(&password)
-        .map_err(|m| anyhow!("password (read from standard input) {m}"))?;
+    secrets::check_password(&password).map_err(|m| anyhow!("password (read from standard input) {m}"))?;
     Ok(password)
 }
 
-async fn serve(
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    args: Serve,
-) -> anyhow::Result<ExitCode> {
-    let seeded = if args.demo {
-        demo::seed_if_empty(store.as_ref(), clock.as_ref()).await?
-    } else {
-        None
-    };
-    let state = AppState::new(store, clock);
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.addr))?;
+async fn serve(store: Arc<dyn Store>, clock: Arc<dyn Clock>, args: Serve) -> anyhow::Result<ExitCode> {
+    let seeded = if args.demo { demo::seed_if_empty(store.as_ref(), clock.as_ref()).await? } else { None };
+    let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = listener.local_addr()?;
+    let state = AppState::new(store, clock, args.public_url.as_deref().unwrap_or(&format!("http://{addr}")));
     state.ready.store(true, Ordering::Release);
     println!("Accord is serving http://{addr}");
     if let Some(login) = seeded {
-        println!(
-            "Demo relationship created. Sign in as {} with the password {}",
-            login.email, login.password
-        );
+        println!("Demo relationship created. Sign in as {} with the password {}", login.email, login.password);
         println!("(every demo account has that password; `accord user list` lists them)");
     }
     accord_web::serve(listener, accord_web::router(state)).await?;
@@ -506,11 +405,7 @@ async fn serve(
 }
 
 /// Writes the chain of `chain` as JSON Lines; returns the count and the head.
-async fn export(
-    store: &dyn Store,
-    chain: uuid::Uuid,
-    mut out: impl Write,
-) -> anyhow::Result<(u64, Option<ChainHead>)> {
+async fn export(store: &dyn Store, chain: uuid::Uuid, mut out: impl Write) -> anyhow::Result<(u64, Option<ChainHead>)> {
     let (mut after, mut count, mut head) = (0, 0, None);
     loop {
         let events = store.audit_events(chain, after, 10_000).await?;
@@ -532,16 +427,14 @@ fn verify_file(path: &PathBuf, witnesses: &[String]) -> anyhow::Result<ExitCode>
     for w in witnesses {
         verifier.witness(ChainHead::parse(w).map_err(|m| anyhow!("--witness {w:?}: {m}"))?);
     }
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let broken = |line: usize, e: ChainBreak| {
         eprintln!("BROKEN: {}, line {line}: {e}", path.display());
         Ok(ExitCode::FAILURE)
     };
     let mut lines = 0;
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line =
-            line.with_context(|| format!("cannot read {} line {}", path.display(), i + 1))?;
+        let line = line.with_context(|| format!("cannot read {} line {}", path.display(), i + 1))?;
         if line.trim().is_empty() {
             continue;
         }
@@ -549,13 +442,7 @@ fn verify_file(path: &PathBuf, witnesses: &[String]) -> anyhow::Result<ExitCode>
         let event = match serde_json::from_str(&line) {
             Ok(v) => v,
             Err(e) => {
-                return broken(
-                    i + 1,
-                    ChainBreak {
-                        position: 0,
-                        reason: format!("not JSON ({e}, column {})", e.column()),
-                    },
-                );
+                return broken(i + 1, ChainBreak { position: 0, reason: format!("not JSON ({e}, column {})", e.column()) });
             }
         };
         if let Err(e) = verifier.push_json(event) {
@@ -568,11 +455,7 @@ fn verify_file(path: &PathBuf, witnesses: &[String]) -> anyhow::Result<ExitCode>
             println!(
                 "ok: {} holds an unbroken chain of {lines} events, {head}{}",
                 path.display(),
-                if witnesses.is_empty() {
-                    ""
-                } else {
-                    ", witnesses found"
-                }
+                if witnesses.is_empty() { "" } else { ", witnesses found" }
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -582,13 +465,7 @@ fn verify_file(path: &PathBuf, witnesses: &[String]) -> anyhow::Result<ExitCode>
 
 async fn verify_store(store: &dyn Store, relationship: Option<&str>) -> anyhow::Result<ExitCode> {
     let chains = match relationship {
-        Some(r) => vec![
-            store
-                .find_relationship(r)
-                .await
-                .map_err(|e| not_found(e, "--relationship", r))?
-                .id,
-        ],
+        Some(r) => vec![store.find_relationship(r).await.map_err(|e| not_found(e, "--relationship", r))?.id],
         None => store.audit_chains().await?,
     };
     let mut failed = false;
@@ -596,14 +473,7 @@ async fn verify_store(store: &dyn Store, relationship: Option<&str>) -> anyhow::
         let label = if chain == SITE_CHAIN {
             "site".to_owned()
         } else {
-            format!(
-                "relationship {}",
-                store
-                    .relationship(chain)
-                    .await
-                    .map(|r| r.name)
-                    .unwrap_or_default()
-            )
+            format!("relationship {}", store.relationship(chain).await.map(|r| r.name).unwrap_or_default())
         };
         let mut verifier = ChainVerifier::new();
         let mut after = 0;
@@ -622,20 +492,12 @@ async fn verify_store(store: &dyn Store, relationship: Option<&str>) -> anyhow::
         let stored_head = store.chain_head(chain).await?;
         match result.and_then(|_| verifier.finish()) {
             Ok(head) if head == stored_head => {
-                let head = head.map_or("no events".into(), |h| {
-                    format!("{} events, head {h}", h.position)
-                });
+                let head = head.map_or("no events".into(), |h| format!("{} events, head {h}", h.position));
                 println!("ok: {label} ({chain}): {head}");
             }
             Ok(head) => {
                 failed = true;
-                bail_print(
-                    &label,
-                    chain,
-                    &format!(
-                        "the recorded head {stored_head:?} is not the chain's last event {head:?}"
-                    ),
-                );
+                bail_print(&label, chain, &format!("the recorded head {stored_head:?} is not the chain's last event {head:?}"));
             }
             Err(e) => {
                 failed = true;
@@ -643,11 +505,7 @@ async fn verify_store(store: &dyn Store, relationship: Option<&str>) -> anyhow::
             }
         }
     }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 fn bail_print(label: &str, chain: uuid::Uuid, why: &str) {

@@ -33,16 +33,8 @@ const PARTIES: [(&str, &[Person]); 3] = [
             p("Alex Morgan", "alex.morgan@northshore.example", Role::Ser),
             p("Priya Raman", "priya.raman@northshore.example", Role::Jmt),
             p("Tom Fletcher", "tom.fletcher@northshore.example", Role::Jmt),
-            p(
-                "Hannah Okafor",
-                "hannah.okafor@northshore.example",
-                Role::Contributor,
-            ),
-            p(
-                "Gareth Lewis",
-                "gareth.lewis@northshore.example",
-                Role::Observer,
-            ),
+            p("Hannah Okafor", "hannah.okafor@northshore.example", Role::Contributor),
+            p("Gareth Lewis", "gareth.lewis@northshore.example", Role::Observer),
         ],
     ),
     (
@@ -51,47 +43,23 @@ const PARTIES: [(&str, &[Person]); 3] = [
             p("Sofia Marquez", "sofia.marquez@keystone.example", Role::Ser),
             p("Daniel Brooks", "daniel.brooks@keystone.example", Role::Jmt),
             p("Aisha Khan", "aisha.khan@keystone.example", Role::Jmt),
-            p(
-                "Liam O'Connor",
-                "liam.oconnor@keystone.example",
-                Role::Contributor,
-            ),
+            p("Liam O'Connor", "liam.oconnor@keystone.example", Role::Contributor),
             p("Mei Chen", "mei.chen@keystone.example", Role::Contributor),
         ],
     ),
     (
         "Tidewater Marine Engineering",
         &[
-            p(
-                "Erik Johansson",
-                "erik.johansson@tidewater.example",
-                Role::Ser,
-            ),
-            p(
-                "Grace Adeyemi",
-                "grace.adeyemi@tidewater.example",
-                Role::Jmt,
-            ),
-            p(
-                "Noah Williams",
-                "noah.williams@tidewater.example",
-                Role::Contributor,
-            ),
+            p("Erik Johansson", "erik.johansson@tidewater.example", Role::Ser),
+            p("Grace Adeyemi", "grace.adeyemi@tidewater.example", Role::Jmt),
+            p("Noah Williams", "noah.williams@tidewater.example", Role::Contributor),
         ],
     ),
 ];
 
 /// Seeds the demo unless the database already has organisations; returns how to sign in.
-pub async fn seed_if_empty(
-    store: &dyn Store,
-    clock: &dyn Clock,
-) -> anyhow::Result<Option<DemoLogin>> {
-    if !store
-        .list_organisations(PageRequest::first(1))
-        .await?
-        .items
-        .is_empty()
-    {
+pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Result<Option<DemoLogin>> {
+    if !store.list_organisations(PageRequest::first(1)).await?.items.is_empty() {
         return Ok(None);
     }
     let password = match std::env::var("ACCORD_DEMO_PASSWORD") {
@@ -101,18 +69,12 @@ pub async fn seed_if_empty(
     secrets::check_password(&password).map_err(|m| anyhow!("ACCORD_DEMO_PASSWORD {m}"))?;
     let pw = password.clone();
     // One hash for every demo account: hashing is deliberately slow, and these are demo accounts.
-    let password_hash = tokio::task::spawn_blocking(move || secrets::hash_password(&pw))
-        .await?
-        .map_err(|e| anyhow!(e))?;
+    let password_hash = tokio::task::spawn_blocking(move || secrets::hash_password(&pw)).await?.map_err(|e| anyhow!(e))?;
     let name = |s: &str| Name::parse(s).map_err(|m| anyhow!("{s}: {m}"));
 
     let mut organisations = Vec::new();
     for (org, _) in &PARTIES {
-        organisations.push(
-            store
-                .create_organisation(name(org)?, None, clock.now())
-                .await?,
-        );
+        organisations.push(store.create_organisation(name(org)?, None, clock.now()).await?);
     }
     let mut users = Vec::new();
     for ((_, people), org) in PARTIES.iter().zip(&organisations) {
@@ -124,10 +86,7 @@ pub async fn seed_if_empty(
                 is_admin: false,
                 password_hash: Some(password_hash.clone()),
             };
-            users.push((
-                store.create_user(user, None, clock.now()).await?,
-                person.role,
-            ));
+            users.push((store.create_user(user, None, clock.now()).await?, person.role));
         }
     }
     let admin = NewUser {
@@ -146,21 +105,11 @@ pub async fn seed_if_empty(
         start_date: "2024-04-01",
         time_zone: "Europe/London",
     };
-    let new = NewRelationship::parse(
-        input,
-        Some(organisations.iter().map(|o| o.id).collect()),
-        Invalid::default(),
-    )
-    .map_err(|e| anyhow!("{e}"))?;
+    let new = NewRelationship::parse(input, Some(organisations.iter().map(|o| o.id).collect()), Invalid::default())
+        .map_err(|e| anyhow!("{e}"))?;
     let relationship = store.create_relationship(new, None, clock.now()).await?;
     for (user, role) in &users {
-        store
-            .add_member(relationship.id, user.id, *role, None, clock.now())
-            .await
-            .context("demo membership")?;
+        store.add_member(relationship.id, user.id, *role, None, clock.now()).await.context("demo membership")?;
     }
-    Ok(Some(DemoLogin {
-        email: PARTIES[0].1[0].email.to_owned(),
-        password,
-    }))
+    Ok(Some(DemoLogin { email: PARTIES[0].1[0].email.to_owned(), password }))
 }

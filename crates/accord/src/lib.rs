@@ -15,15 +15,10 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Arc::new(PostgresStore::connect(url).await?));
     }
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
     let path = PathBuf::from(path.split('?').next().unwrap_or(path));
     if path.as_os_str().is_empty() {
-        return Err(StoreError::Backend(format!(
-            "{url:?} names no database file"
-        )));
+        return Err(StoreError::Backend(format!("{url:?} names no database file")));
     }
     Ok(Arc::new(SqliteStore::open(&path)?))
 }

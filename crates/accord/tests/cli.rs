@@ -7,11 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 /// A fresh database URL for `backend`.
 fn fresh_database(backend: &str) -> String {
-    let name = format!(
-        "accord_cli_{}",
-        std::process::id() as u64 * 1000
-            + COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-    );
+    let name = format!("accord_cli_{}", std::process::id() as u64 * 1000 + COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
     match backend {
         "sqlite" => {
             let dir = std::env::temp_dir().join(&name);
@@ -19,21 +15,12 @@ fn fresh_database(backend: &str) -> String {
             format!("sqlite://{}", dir.join("accord.db").display())
         }
         _ => {
-            let admin = std::env::var("ACCORD_TEST_PG")
-                .expect("ACCORD_TEST_PG is not set: run ./scripts/test, which starts PostgreSQL");
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let admin = std::env::var("ACCORD_TEST_PG").expect("ACCORD_TEST_PG is not set: run ./scripts/test, which starts PostgreSQL");
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
-                let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
+                let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.unwrap();
                 tokio::spawn(conn);
-                client
-                    .batch_execute(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .unwrap();
+                client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
             });
             let (base, _) = admin.rsplit_once('/').unwrap();
             format!("{base}/{name}")
@@ -54,99 +41,43 @@ fn accord(db: &str, args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
 
 fn ok(db: &str, args: &[&str], stdin: &str) -> String {
     let out = accord(db, args, stdin);
-    assert!(
-        out.status.success(),
-        "accord {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "accord {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
 /// Runs a command that must fail; returns its standard error.
 fn fails(db: &str, args: &[&str], stdin: &str) -> String {
     let out = accord(db, args, stdin);
-    assert!(
-        !out.status.success(),
-        "accord {args:?} should have failed: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert!(!out.status.success(), "accord {args:?} should have failed: {}", String::from_utf8_lossy(&out.stdout));
     String::from_utf8(out.stderr).unwrap()
 }
 
 /// Sets up two organisations, three users and a relationship; returns its id.
 fn story(db: &str) -> String {
     ok(db, &["migrate"], "");
-    ok(
-        db,
-        &["org", "create", "--name", "Northshore Port Authority"],
-        "",
-    );
-    ok(
-        db,
-        &["org", "create", "--name", "Keystone Construction"],
-        "",
-    );
+    ok(db, &["org", "create", "--name", "Northshore Port Authority"], "");
+    ok(db, &["org", "create", "--name", "Keystone Construction"], "");
     ok(db, &["org", "create", "--name", "Bystander Ltd"], "");
-    assert!(
-        fails(
-            db,
-            &["org", "create", "--name", "keystone construction"],
-            ""
-        )
-        .contains("--name")
-    );
+    assert!(fails(db, &["org", "create", "--name", "keystone construction"], "").contains("--name"));
     ok(
         db,
-        &[
-            "user",
-            "create",
-            "--email",
-            "ann@northshore.example",
-            "--name",
-            "Ann Lee",
-            "--org",
-            "Northshore Port Authority",
-            "--admin",
-        ],
+        &["user", "create", "--email", "ann@northshore.example", "--name", "Ann Lee", "--org", "Northshore Port Authority", "--admin"],
         "a long password\n",
     );
     ok(
         db,
-        &[
-            "user",
-            "create",
-            "--email",
-            "bo@keystone.example",
-            "--name",
-            "Bo Park",
-            "--org",
-            "keystone construction",
-        ],
+        &["user", "create", "--email", "bo@keystone.example", "--name", "Bo Park", "--org", "keystone construction"],
         "a long password\n",
     );
     ok(
         db,
-        &[
-            "user",
-            "create",
-            "--email",
-            "cy@northshore.example",
-            "--name",
-            "Cy Diaz",
-            "--org",
-            "Northshore Port Authority",
-        ],
+        &["user", "create", "--email", "cy@northshore.example", "--name", "Cy Diaz", "--org", "Northshore Port Authority"],
         "a long password\n",
     );
     assert_eq!(
@@ -169,41 +100,9 @@ fn story(db: &str) -> String {
         ],
         "",
     );
-    let id = created
-        .trim()
-        .rsplit_once('(')
-        .unwrap()
-        .1
-        .trim_end_matches(')')
-        .to_owned();
-    ok(
-        db,
-        &[
-            "member",
-            "add",
-            "--relationship",
-            "Harbour Renewal",
-            "--email",
-            "ann@northshore.example",
-            "--role",
-            "ser",
-        ],
-        "",
-    );
-    ok(
-        db,
-        &[
-            "member",
-            "add",
-            "--relationship",
-            &id,
-            "--email",
-            "bo@keystone.example",
-            "--role",
-            "ser",
-        ],
-        "",
-    );
+    let id = created.trim().rsplit_once('(').unwrap().1.trim_end_matches(')').to_owned();
+    ok(db, &["member", "add", "--relationship", "Harbour Renewal", "--email", "ann@northshore.example", "--role", "ser"], "");
+    ok(db, &["member", "add", "--relationship", &id, "--email", "bo@keystone.example", "--role", "ser"], "");
     id
 }
 
@@ -212,121 +111,36 @@ fn story_on(backend: &str) {
     story(&db);
     // Bad input: each error names the flag, and nothing is written.
     assert!(
-        fails(
-            &db,
-            &[
-                "member",
-                "add",
-                "--relationship",
-                "Harbour Renewal",
-                "--email",
-                "cy@northshore.example",
-                "--role",
-                "ser"
-            ],
-            ""
-        )
-        .contains("--role: this party already has an SER")
+        fails(&db, &["member", "add", "--relationship", "Harbour Renewal", "--email", "cy@northshore.example", "--role", "ser"], "")
+            .contains("--role: this party already has an SER")
+    );
+    assert!(
+        fails(&db, &["member", "add", "--relationship", "Harbour Renewal", "--email", "cy@northshore.example", "--role", "boss"], "")
+            .contains("--role")
+    );
+    assert!(
+        fails(&db, &["user", "create", "--email", "not-an-email", "--name", "X", "--org", "Keystone Construction"], "a long password\n")
+            .contains("--email")
     );
     assert!(
         fails(
             &db,
-            &[
-                "member",
-                "add",
-                "--relationship",
-                "Harbour Renewal",
-                "--email",
-                "cy@northshore.example",
-                "--role",
-                "boss"
-            ],
-            ""
-        )
-        .contains("--role")
-    );
-    assert!(
-        fails(
-            &db,
-            &[
-                "user",
-                "create",
-                "--email",
-                "not-an-email",
-                "--name",
-                "X",
-                "--org",
-                "Keystone Construction"
-            ],
-            "a long password\n"
-        )
-        .contains("--email")
-    );
-    assert!(
-        fails(
-            &db,
-            &[
-                "user",
-                "create",
-                "--email",
-                "ann@northshore.example",
-                "--name",
-                "X",
-                "--org",
-                "Keystone Construction"
-            ],
+            &["user", "create", "--email", "ann@northshore.example", "--name", "X", "--org", "Keystone Construction"],
             "a long password\n"
         )
         .contains("--email: is already registered")
     );
     assert!(
-        fails(
-            &db,
-            &[
-                "user",
-                "create",
-                "--email",
-                "dee@x.example",
-                "--name",
-                "Dee",
-                "--org",
-                "Nowhere Inc"
-            ],
-            "a long password\n"
-        )
-        .contains("--org: no organisation")
+        fails(&db, &["user", "create", "--email", "dee@x.example", "--name", "Dee", "--org", "Nowhere Inc"], "a long password\n")
+            .contains("--org: no organisation")
     );
     assert!(
-        fails(
-            &db,
-            &[
-                "user",
-                "create",
-                "--email",
-                "dee@x.example",
-                "--name",
-                "Dee",
-                "--org",
-                "Bystander Ltd"
-            ],
-            "short\n"
-        )
-        .contains("password")
+        fails(&db, &["user", "create", "--email", "dee@x.example", "--name", "Dee", "--org", "Bystander Ltd"], "short\n")
+            .contains("password")
     );
     assert!(
-        fails(
-            &db,
-            &[
-                "relationship",
-                "create",
-                "--name",
-                "Solo",
-                "--party",
-                "Keystone Construction"
-            ],
-            ""
-        )
-        .contains("--party: a relationship needs at least two parties")
+        fails(&db, &["relationship", "create", "--name", "Solo", "--party", "Keystone Construction"], "")
+            .contains("--party: a relationship needs at least two parties")
     );
     assert!(
         fails(
@@ -347,54 +161,18 @@ fn story_on(backend: &str) {
         )
         .contains("--time-zone")
     );
-    ok(
-        &db,
-        &[
-            "user",
-            "create",
-            "--email",
-            "dee@bystander.example",
-            "--name",
-            "Dee",
-            "--org",
-            "Bystander Ltd",
-        ],
-        "a long password\n",
-    );
+    ok(&db, &["user", "create", "--email", "dee@bystander.example", "--name", "Dee", "--org", "Bystander Ltd"], "a long password\n");
     assert!(
-        fails(
-            &db,
-            &[
-                "member",
-                "add",
-                "--relationship",
-                "Harbour Renewal",
-                "--email",
-                "dee@bystander.example",
-                "--role",
-                "jmt"
-            ],
-            ""
-        )
-        .contains("--email: belongs to Bystander Ltd, which is not a party")
+        fails(&db, &["member", "add", "--relationship", "Harbour Renewal", "--email", "dee@bystander.example", "--role", "jmt"], "")
+            .contains("--email: belongs to Bystander Ltd, which is not a party")
     );
     assert_eq!(ok(&db, &["user", "list"], "").lines().count(), 4);
 
-    let token = ok(
-        &db,
-        &["token", "create", "--email", "bo@keystone.example"],
-        "",
-    );
-    assert!(
-        token.lines().last().unwrap().starts_with("acc_")
-            && token.lines().last().unwrap().len() == 68
-    );
+    let token = ok(&db, &["token", "create", "--email", "bo@keystone.example"], "");
+    assert!(token.lines().last().unwrap().starts_with("acc_") && token.lines().last().unwrap().len() == 68);
 
     let verified = ok(&db, &["audit", "verify"], "");
-    assert!(
-        verified.contains("ok: relationship Harbour Renewal") && verified.contains("ok: site"),
-        "{verified}"
-    );
+    assert!(verified.contains("ok: relationship Harbour Renewal") && verified.contains("ok: site"), "{verified}");
 }
 
 #[test]
@@ -409,23 +187,8 @@ fn cli_story_on_postgres() {
 
 fn export(db: &str, relationship: &str) -> (PathBuf, Vec<String>) {
     let path = PathBuf::from(db.trim_start_matches("sqlite://")).with_file_name("export.jsonl");
-    ok(
-        db,
-        &[
-            "audit",
-            "export",
-            "--relationship",
-            relationship,
-            "--out",
-            path.to_str().unwrap(),
-        ],
-        "",
-    );
-    let lines = std::fs::read_to_string(&path)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    ok(db, &["audit", "export", "--relationship", relationship, "--out", path.to_str().unwrap()], "");
+    let lines = std::fs::read_to_string(&path).unwrap().lines().map(str::to_owned).collect();
     (path, lines)
 }
 
@@ -433,137 +196,44 @@ fn export(db: &str, relationship: &str) -> (PathBuf, Vec<String>) {
 fn a_tampered_export_fails_verification_at_the_changed_event() {
     let db = fresh_database("sqlite");
     let id = story(&db);
-    ok(
-        &db,
-        &[
-            "member",
-            "add",
-            "--relationship",
-            &id,
-            "--email",
-            "cy@northshore.example",
-            "--role",
-            "jmt",
-        ],
-        "",
-    );
+    ok(&db, &["member", "add", "--relationship", &id, "--email", "cy@northshore.example", "--role", "jmt"], "");
     let (path, lines) = export(&db, &id);
     assert_eq!(lines.len(), 4, "created + three members");
     let first: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
-    let mut keys: Vec<&str> = first
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let mut keys: Vec<&str> = first.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort();
-    assert_eq!(
-        keys,
-        [
-            "actor",
-            "hash",
-            "kind",
-            "party",
-            "position",
-            "prev_hash",
-            "subject",
-            "summary",
-            "time",
-            "v"
-        ]
-    );
-    assert!(
-        lines[0].starts_with("{\"v\":1,\"position\":1,\"time\":"),
-        "{}",
-        lines[0]
-    );
-    let verified = ok(
-        &db,
-        &["audit", "verify", "--file", path.to_str().unwrap()],
-        "",
-    );
-    assert!(
-        verified.contains("unbroken chain of 4 events"),
-        "{verified}"
-    );
+    assert_eq!(keys, ["actor", "hash", "kind", "party", "position", "prev_hash", "subject", "summary", "time", "v"]);
+    assert!(lines[0].starts_with("{\"v\":1,\"position\":1,\"time\":"), "{}", lines[0]);
+    let verified = ok(&db, &["audit", "verify", "--file", path.to_str().unwrap()], "");
+    assert!(verified.contains("unbroken chain of 4 events"), "{verified}");
 
     // Change the role recorded in event 3: verification fails there, naming line and position.
     let mut tampered = lines.clone();
     assert!(tampered[2].contains("\"role\":\"ser\""));
     tampered[2] = tampered[2].replace("\"role\":\"ser\"", "\"role\":\"observer\"");
     std::fs::write(&path, tampered.join("\n")).unwrap();
-    let err = fails(
-        &db,
-        &["audit", "verify", "--file", path.to_str().unwrap()],
-        "",
-    );
-    assert!(
-        err.contains("line 3") && err.contains("position 3") && err.contains("hash does not match"),
-        "{err}"
-    );
+    let err = fails(&db, &["audit", "verify", "--file", path.to_str().unwrap()], "");
+    assert!(err.contains("line 3") && err.contains("position 3") && err.contains("hash does not match"), "{err}");
 
     // Drop event 2: the gap is named.
     let mut dropped = lines.clone();
     dropped.remove(1);
     std::fs::write(&path, dropped.join("\n")).unwrap();
-    let err = fails(
-        &db,
-        &["audit", "verify", "--file", path.to_str().unwrap()],
-        "",
-    );
-    assert!(
-        err.contains("line 2") && err.contains("expected position 2, found 3"),
-        "{err}"
-    );
+    let err = fails(&db, &["audit", "verify", "--file", path.to_str().unwrap()], "");
+    assert!(err.contains("line 2") && err.contains("expected position 2, found 3"), "{err}");
 
     // A witness of the head: a shortened export no longer holds it.
     let head: serde_json::Value = serde_json::from_str(&lines[3]).unwrap();
     let witness = format!("4:{}", head["hash"].as_str().unwrap());
     std::fs::write(&path, lines.join("\n")).unwrap();
-    ok(
-        &db,
-        &[
-            "audit",
-            "verify",
-            "--file",
-            path.to_str().unwrap(),
-            "--witness",
-            &witness,
-        ],
-        "",
-    );
+    ok(&db, &["audit", "verify", "--file", path.to_str().unwrap(), "--witness", &witness], "");
     std::fs::write(&path, lines[..3].join("\n")).unwrap();
-    let err = fails(
-        &db,
-        &[
-            "audit",
-            "verify",
-            "--file",
-            path.to_str().unwrap(),
-            "--witness",
-            &witness,
-        ],
-        "",
-    );
+    let err = fails(&db, &["audit", "verify", "--file", path.to_str().unwrap(), "--witness", &witness], "");
     assert!(err.contains("missing"), "{err}");
     let wrong = format!("2:{}", "0".repeat(64));
     std::fs::write(&path, lines.join("\n")).unwrap();
-    let err = fails(
-        &db,
-        &[
-            "audit",
-            "verify",
-            "--file",
-            path.to_str().unwrap(),
-            "--witness",
-            &wrong,
-        ],
-        "",
-    );
-    assert!(
-        err.contains("position 2") && err.contains("rewritten"),
-        "{err}"
-    );
+    let err = fails(&db, &["audit", "verify", "--file", path.to_str().unwrap(), "--witness", &wrong], "");
+    assert!(err.contains("position 2") && err.contains("rewritten"), "{err}");
 }
 
 #[test]
@@ -574,39 +244,22 @@ fn verify_names_the_first_broken_link_in_the_database() {
     // Someone with write access to the file drops the guard and edits history.
     let conn = rusqlite::Connection::open(db.trim_start_matches("sqlite://")).unwrap();
     let refused = conn.execute("UPDATE audit_event SET kind = 'x' WHERE position = 2", []);
-    assert!(
-        refused.is_err(),
-        "the database must refuse updates to audit_event"
-    );
-    assert!(
-        conn.execute("DELETE FROM audit_event WHERE position = 2", [])
-            .is_err(),
-        "and deletes"
-    );
+    assert!(refused.is_err(), "the database must refuse updates to audit_event");
+    assert!(conn.execute("DELETE FROM audit_event WHERE position = 2", []).is_err(), "and deletes");
     conn.execute_batch("DROP TRIGGER audit_event_no_update; UPDATE audit_event SET summary = '{\"role\":\"observer\"}' WHERE position = 2 AND kind = 'member.added';").unwrap();
     let err = fails(&db, &["audit", "verify"], "");
-    assert!(
-        err.contains("BROKEN: relationship Harbour Renewal") && err.contains("position 2"),
-        "{err}"
-    );
+    assert!(err.contains("BROKEN: relationship Harbour Renewal") && err.contains("position 2"), "{err}");
 }
 
 /// A plain HTTP GET over a socket; returns the status line and the body.
 fn http_get(addr: &str, path: &str) -> (String, String) {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    (
-        head.lines().next().unwrap_or_default().to_owned(),
-        body.to_owned(),
-    )
+    (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
 }
 
 #[test]
@@ -614,14 +267,7 @@ fn serve_demo_seeds_a_relationship_and_says_how_to_sign_in() {
     use std::io::BufRead;
     let db = fresh_database("sqlite");
     let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
-        .args([
-            "--database",
-            &db,
-            "serve",
-            "--demo",
-            "--addr",
-            "127.0.0.1:0",
-        ])
+        .args(["--database", &db, "serve", "--demo", "--addr", "127.0.0.1:0"])
         .env("ACCORD_DEMO_PASSWORD", "demo password 42")
         .env("ACCORD_LOG", "warn")
         .stdout(Stdio::piped())
@@ -630,33 +276,19 @@ fn serve_demo_seeds_a_relationship_and_says_how_to_sign_in() {
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     let login = lines.next().unwrap().unwrap();
-    let addr = first
-        .trim_start_matches("Accord is serving http://")
-        .to_owned();
+    let addr = first.trim_start_matches("Accord is serving http://").to_owned();
     let (status, body) = http_get(&addr, "/healthz");
     let (doc_status, doc) = http_get(&addr, "/api/openapi.json");
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(
-        first.starts_with("Accord is serving http://127.0.0.1:"),
-        "{first}"
-    );
-    assert!(
-        login.contains("alex.morgan@northshore.example") && login.contains("demo password 42"),
-        "{login}"
-    );
+    assert!(first.starts_with("Accord is serving http://127.0.0.1:"), "{first}");
+    assert!(login.contains("alex.morgan@northshore.example") && login.contains("demo password 42"), "{login}");
     assert!(status.contains("200") && body.contains("ok"), "{status}");
     assert!(doc_status.contains("200") && doc.contains("/api/v1/relationships"));
     // The first account is the first party's SER; every party has an SER and JMT members.
     let users = ok(&db, &["user", "list"], "");
-    assert_eq!(
-        users.lines().next(),
-        Some("alex.morgan@northshore.example\tNorthshore Port Authority")
-    );
+    assert_eq!(users.lines().next(), Some("alex.morgan@northshore.example\tNorthshore Port Authority"));
     assert!(users.lines().count() >= 10);
     let verified = ok(&db, &["audit", "verify"], "");
-    assert!(
-        verified.contains("ok: relationship Harbour Renewal Programme"),
-        "{verified}"
-    );
+    assert!(verified.contains("ok: relationship Harbour Renewal Programme"), "{verified}");
 }

@@ -7,11 +7,7 @@ use accord_domain::membership::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-on_both_backends!(
-    api_story,
-    api_refuses_bad_input_clearly,
-    keyset_paging_visits_everything_once
-);
+on_both_backends!(api_story, api_refuses_bad_input_clearly, keyset_paging_visits_everything_once);
 
 /// Two relationships: "Harbour" (Northshore, Keystone, Tidewater) and "Other" (Keystone, Bystander).
 struct World {
@@ -43,10 +39,15 @@ async fn world(db: TestDb) -> World {
     app.user("new@keystone.example", &b, false).await;
 
     let (status, harbour) = app
-        .call(Method::POST, "/api/v1/relationships", Some(&admin), Some(json!({
-            "name": "Harbour Renewal", "purpose": "Renew the quays", "start_date": "2026-01-05",
-            "time_zone": "Europe/London", "parties": ["Northshore Port Authority", b.id, "tidewater marine"],
-        })))
+        .call(
+            Method::POST,
+            "/api/v1/relationships",
+            Some(&admin),
+            Some(json!({
+                "name": "Harbour Renewal", "purpose": "Renew the quays", "start_date": "2026-01-05",
+                "time_zone": "Europe/London", "parties": ["Northshore Port Authority", b.id, "tidewater marine"],
+            })),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{harbour}");
     let id: uuid::Uuid = harbour["id"].as_str().unwrap().parse().unwrap();
@@ -58,17 +59,7 @@ async fn world(db: TestDb) -> World {
     app.member(&r, &ser_b_user, Role::Ser).await;
     let other = app.relationship("Other", &[&b, &d]).await;
     app.member(&other, &outsider_user, Role::Ser).await;
-    World {
-        app,
-        admin,
-        ser_a,
-        jmt_a,
-        contributor_a,
-        observer_a,
-        ser_b,
-        outsider,
-        harbour,
-    }
+    World { app, admin, ser_a, jmt_a, contributor_a, observer_a, ser_b, outsider, harbour }
 }
 
 async fn api_story(db: TestDb) {
@@ -88,256 +79,87 @@ async fn api_story(db: TestDb) {
         "/api/v1/relationships/{relationship_id}/audit-events",
         "/api/v1/organisations",
     ] {
-        assert!(
-            doc["paths"][p].is_object(),
-            "{p} missing from the OpenAPI document"
-        );
+        assert!(doc["paths"][p].is_object(), "{p} missing from the OpenAPI document");
     }
-    assert_eq!(
-        app.call(Method::GET, "/healthz", None, None).await.0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.call(Method::GET, "/readyz", None, None).await.0,
-        StatusCode::OK
-    );
+    assert_eq!(app.call(Method::GET, "/healthz", None, None).await.0, StatusCode::OK);
+    assert_eq!(app.call(Method::GET, "/readyz", None, None).await.0, StatusCode::OK);
 
     // Who sees the relationship.
-    let (status, body) = app
-        .call(Method::GET, &path, Some(&w.contributor_a), None)
-        .await;
+    let (status, body) = app.call(Method::GET, &path, Some(&w.contributor_a), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["name"], "Harbour Renewal");
     assert_eq!(body["parties"].as_array().unwrap().len(), 3);
     assert_eq!(body["chain_head"]["position"], 6, "created + five members");
-    assert_eq!(
-        app.call(Method::GET, &path, Some(&w.outsider), None)
-            .await
-            .0,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        app.call(Method::GET, &path, None, None).await.0,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.call(Method::GET, &path, Some("acc_not_a_token"), None)
-            .await
-            .0,
-        StatusCode::UNAUTHORIZED
-    );
-    let (status, body) = app
-        .call(
-            Method::GET,
-            "/api/v1/relationships/not-an-id",
-            Some(&w.ser_a),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
+    assert_eq!(app.call(Method::GET, &path, Some(&w.outsider), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.call(Method::GET, &path, None, None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.call(Method::GET, &path, Some("acc_not_a_token"), None).await.0, StatusCode::UNAUTHORIZED);
+    let (status, body) = app.call(Method::GET, "/api/v1/relationships/not-an-id", Some(&w.ser_a), None).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
     let unknown = format!("/api/v1/relationships/{}", uuid::Uuid::now_v7());
-    assert_eq!(
-        app.call(Method::GET, &unknown, Some(&w.admin), None)
-            .await
-            .0,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.call(Method::GET, &unknown, Some(&w.admin), None).await.0, StatusCode::NOT_FOUND);
 
     // Lists: mine, or all for the site admin.
-    let (_, mine) = app
-        .call(
-            Method::GET,
-            "/api/v1/relationships",
-            Some(&w.outsider),
-            None,
-        )
-        .await;
-    assert_eq!(
-        mine["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["name"].as_str().unwrap())
-            .collect::<Vec<_>>(),
-        ["Other"]
-    );
-    let (_, all) = app
-        .call(Method::GET, "/api/v1/relationships", Some(&w.admin), None)
-        .await;
+    let (_, mine) = app.call(Method::GET, "/api/v1/relationships", Some(&w.outsider), None).await;
+    assert_eq!(mine["items"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect::<Vec<_>>(), ["Other"]);
+    let (_, all) = app.call(Method::GET, "/api/v1/relationships", Some(&w.admin), None).await;
     assert_eq!(all["items"].as_array().unwrap().len(), 2);
     assert!(all["next_cursor"].is_null());
 
     // Optimistic concurrency: a stale version answers 409 and changes nothing.
     let (status, body) = app
-        .call(
-            Method::PATCH,
-            &path,
-            Some(&w.jmt_a),
-            Some(json!({"version": 1, "purpose": "Renew the quays and the ferry terminal"})),
-        )
+        .call(Method::PATCH, &path, Some(&w.jmt_a), Some(json!({"version": 1, "purpose": "Renew the quays and the ferry terminal"})))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["version"], 2);
-    let (status, body) = app
-        .call(
-            Method::PATCH,
-            &path,
-            Some(&w.ser_b),
-            Some(json!({"version": 1, "name": "Renamed"})),
-        )
-        .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::CONFLICT, Some("conflict"))
-    );
+    let (status, body) = app.call(Method::PATCH, &path, Some(&w.ser_b), Some(json!({"version": 1, "name": "Renamed"}))).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
     let (_, now) = app.call(Method::GET, &path, Some(&w.ser_b), None).await;
+    assert_eq!((now["name"].as_str(), now["version"].as_i64()), (Some("Harbour Renewal"), Some(2)));
     assert_eq!(
-        (now["name"].as_str(), now["version"].as_i64()),
-        (Some("Harbour Renewal"), Some(2))
-    );
-    assert_eq!(
-        app.call(
-            Method::PATCH,
-            &path,
-            Some(&w.observer_a),
-            Some(json!({"version": 2, "name": "X"}))
-        )
-        .await
-        .0,
+        app.call(Method::PATCH, &path, Some(&w.observer_a), Some(json!({"version": 2, "name": "X"}))).await.0,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        app.call(
-            Method::PATCH,
-            &path,
-            Some(&w.contributor_a),
-            Some(json!({"version": 2, "name": "X"}))
-        )
-        .await
-        .0,
+        app.call(Method::PATCH, &path, Some(&w.contributor_a), Some(json!({"version": 2, "name": "X"}))).await.0,
         StatusCode::FORBIDDEN
     );
 
     // Members: an SER adds people of their own party only; one SER per party.
     let members = format!("{path}/members");
-    let (status, body) = app
-        .call(
-            Method::POST,
-            &members,
-            Some(&w.ser_a),
-            Some(json!({"email": "new@northshore.example", "role": "contributor"})),
-        )
-        .await;
+    let (status, body) =
+        app.call(Method::POST, &members, Some(&w.ser_a), Some(json!({"email": "new@northshore.example", "role": "contributor"}))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["role"], "contributor");
-    let (status, _) = app
-        .call(
-            Method::POST,
-            &members,
-            Some(&w.ser_a),
-            Some(json!({"email": "new@keystone.example", "role": "jmt"})),
-        )
-        .await;
+    let (status, _) = app.call(Method::POST, &members, Some(&w.ser_a), Some(json!({"email": "new@keystone.example", "role": "jmt"}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, body) = app
-        .call(
-            Method::POST,
-            &members,
-            Some(&w.ser_b),
-            Some(json!({"email": "new@keystone.example", "role": "ser"})),
-        )
-        .await;
+    let (status, body) =
+        app.call(Method::POST, &members, Some(&w.ser_b), Some(json!({"email": "new@keystone.example", "role": "ser"}))).await;
+    assert_eq!((status, body["fields"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("role")), "{body}");
+    let (status, body) =
+        app.call(Method::POST, &members, Some(&w.ser_b), Some(json!({"email": "someone@bystander.example", "role": "jmt"}))).await;
+    assert_eq!((status, body["fields"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("email")), "{body}");
     assert_eq!(
-        (status, body["fields"][0]["field"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("role")),
-        "{body}"
-    );
-    let (status, body) = app
-        .call(
-            Method::POST,
-            &members,
-            Some(&w.ser_b),
-            Some(json!({"email": "someone@bystander.example", "role": "jmt"})),
-        )
-        .await;
-    assert_eq!(
-        (status, body["fields"][0]["field"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("email")),
-        "{body}"
-    );
-    assert_eq!(
-        app.call(
-            Method::POST,
-            &members,
-            Some(&w.observer_a),
-            Some(json!({"email": "new@keystone.example", "role": "jmt"}))
-        )
-        .await
-        .0,
+        app.call(Method::POST, &members, Some(&w.observer_a), Some(json!({"email": "new@keystone.example", "role": "jmt"}))).await.0,
         StatusCode::FORBIDDEN
     );
-    let (_, list) = app
-        .call(Method::GET, &members, Some(&w.observer_a), None)
-        .await;
+    let (_, list) = app.call(Method::GET, &members, Some(&w.observer_a), None).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 6);
     assert_eq!(list["items"][0]["role"], "ser");
 
     // Succession: the SER hands over to their JMT member; the old SER stays as JMT.
-    let jmt_id = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["email"] == "jmt@northshore.example")
-        .unwrap()["user_id"]
+    let jmt_id = list["items"].as_array().unwrap().iter().find(|m| m["email"] == "jmt@northshore.example").unwrap()["user_id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let (status, body) = app
-        .call(
-            Method::POST,
-            &format!("{members}/{jmt_id}/succession"),
-            Some(&w.jmt_a),
-            None,
-        )
-        .await;
-    assert_eq!(
-        status,
-        StatusCode::FORBIDDEN,
-        "only the SER hands over: {body}"
-    );
-    let (status, body) = app
-        .call(
-            Method::POST,
-            &format!("{members}/{jmt_id}/succession"),
-            Some(&w.ser_a),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, body["role"].as_str()),
-        (StatusCode::OK, Some("ser")),
-        "{body}"
-    );
+    let (status, body) = app.call(Method::POST, &format!("{members}/{jmt_id}/succession"), Some(&w.jmt_a), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only the SER hands over: {body}");
+    let (status, body) = app.call(Method::POST, &format!("{members}/{jmt_id}/succession"), Some(&w.ser_a), None).await;
+    assert_eq!((status, body["role"].as_str()), (StatusCode::OK, Some("ser")), "{body}");
 
     // The audit trail: every change above, in one verifiable chain.
-    let (status, events) = app
-        .call(
-            Method::GET,
-            &format!("{path}/audit-events?limit=100"),
-            Some(&w.observer_a),
-            None,
-        )
-        .await;
+    let (status, events) = app.call(Method::GET, &format!("{path}/audit-events?limit=100"), Some(&w.observer_a), None).await;
     assert_eq!(status, StatusCode::OK);
-    let kinds: Vec<&str> = events["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds: Vec<&str> = events["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
         [
@@ -358,19 +180,9 @@ async fn api_story(db: TestDb) {
     }
     let head = verifier.finish().unwrap().unwrap();
     let (_, body) = app.call(Method::GET, &path, Some(&w.ser_a), None).await;
+    assert_eq!(body["chain_head"]["hash"].as_str(), Some(head.hash.as_str()));
     assert_eq!(
-        body["chain_head"]["hash"].as_str(),
-        Some(head.hash.as_str())
-    );
-    assert_eq!(
-        app.call(
-            Method::GET,
-            &format!("{path}/audit-events"),
-            Some(&w.admin),
-            None
-        )
-        .await
-        .0,
+        app.call(Method::GET, &format!("{path}/audit-events"), Some(&w.admin), None).await.0,
         StatusCode::NOT_FOUND,
         "the site admin sees no content"
     );
@@ -379,101 +191,39 @@ async fn api_story(db: TestDb) {
 async fn api_refuses_bad_input_clearly(db: TestDb) {
     let w = world(db).await;
     let app = &w.app;
-    let create = |body: Value| {
-        app.call(
-            Method::POST,
-            "/api/v1/relationships",
-            Some(&w.admin),
-            Some(body),
-        )
-    };
-    let fields = |body: &Value| {
-        body["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["field"].as_str().unwrap().to_owned())
-            .collect::<Vec<_>>()
-    };
+    let create = |body: Value| app.call(Method::POST, "/api/v1/relationships", Some(&w.admin), Some(body));
+    let fields =
+        |body: &Value| body["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
 
-    let (status, body) = create(json!({"name": "Solo", "start_date": "2026-01-01", "time_zone": "UTC", "parties": ["Keystone Construction"]})).await;
+    let (status, body) =
+        create(json!({"name": "Solo", "start_date": "2026-01-01", "time_zone": "UTC", "parties": ["Keystone Construction"]})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(fields(&body), ["parties"]);
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("at least two parties")
-    );
-    let (status, body) = create(json!({"name": "X", "start_date": "2026-01-01", "time_zone": "UTC", "parties": ["Keystone Construction", "Nobody Inc"]})).await;
+    assert!(body["message"].as_str().unwrap().contains("at least two parties"));
+    let (status, body) =
+        create(json!({"name": "X", "start_date": "2026-01-01", "time_zone": "UTC", "parties": ["Keystone Construction", "Nobody Inc"]}))
+            .await;
+    assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["parties[1]".to_owned()]));
+    let (status, body) = create(json!({"name": " ", "start_date": "someday", "time_zone": "Mars/Base", "parties": []})).await;
     assert_eq!(
         (status, fields(&body)),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            vec!["parties[1]".to_owned()]
-        )
-    );
-    let (status, body) = create(
-        json!({"name": " ", "start_date": "someday", "time_zone": "Mars/Base", "parties": []}),
-    )
-    .await;
-    assert_eq!(
-        (status, fields(&body)),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            vec![
-                "name".to_owned(),
-                "start_date".into(),
-                "time_zone".into(),
-                "parties".into()
-            ]
-        )
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned(), "start_date".into(), "time_zone".into(), "parties".into()])
     );
     let (status, body) = create(json!({"name": "Harbour renewal", "start_date": "2026-01-01", "time_zone": "UTC", "parties": ["Keystone Construction", "Bystander Ltd"]})).await;
-    assert_eq!(
-        (status, fields(&body)),
-        (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()]),
-        "names are unique regardless of case"
-    );
+    assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()]), "names are unique regardless of case");
     let (status, body) = create(json!({"name": 5})).await;
-    assert_eq!(
-        (status, fields(&body)),
-        (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()])
-    );
-    assert_eq!(
-        create(json!({"name": "X"})).await.0,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
-    let (status, _) = app
-        .call(
-            Method::POST,
-            "/api/v1/relationships",
-            Some(&w.ser_a),
-            Some(json!({"name": "Mine"})),
-        )
-        .await;
-    assert_eq!(
-        status,
-        StatusCode::FORBIDDEN,
-        "only a site admin creates relationships"
-    );
+    assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()]));
+    assert_eq!(create(json!({"name": "X"})).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app.call(Method::POST, "/api/v1/relationships", Some(&w.ser_a), Some(json!({"name": "Mine"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only a site admin creates relationships");
 
     let raw = |body: &'static str, content_type: &'static str| {
-        app.request(Method::POST, "/api/v1/organisations", Some(&w.admin))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
+        app.request(Method::POST, "/api/v1/organisations", Some(&w.admin)).header("content-type", content_type).body(body).send()
     };
     let response = raw("{not json", "application/json").await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        response.json::<Value>().await.unwrap()["error"],
-        "bad_request"
-    );
-    assert_eq!(
-        raw("{}", "text/plain").await.unwrap().status(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE
-    );
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "bad_request");
+    assert_eq!(raw("{}", "text/plain").await.unwrap().status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(2 << 20));
     let response = app
         .request(Method::POST, "/api/v1/organisations", Some(&w.admin))
@@ -483,79 +233,22 @@ async fn api_refuses_bad_input_clearly(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(
-        response.json::<Value>().await.unwrap()["error"],
-        "payload_too_large"
-    );
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/api/v1/organisations",
-            Some(&w.admin),
-            Some(json!({"name": "keystone construction"})),
-        )
-        .await;
-    assert_eq!(
-        (status, fields(&body)),
-        (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()])
-    );
-    let (status, body) = app
-        .call(
-            Method::GET,
-            "/api/v1/organisations?after=nonsense",
-            Some(&w.admin),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, fields(&body)),
-        (StatusCode::UNPROCESSABLE_ENTITY, vec!["after".to_owned()])
-    );
-    let (status, body) = app
-        .call(
-            Method::GET,
-            "/api/v1/organisations?limit=many",
-            Some(&w.admin),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, fields(&body)),
-        (StatusCode::UNPROCESSABLE_ENTITY, vec!["limit".to_owned()]),
-        "{body}"
-    );
-    let (status, body) = app
-        .call(Method::GET, "/api/v1/nothing-here", Some(&w.admin), None)
-        .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "payload_too_large");
+    let (status, body) =
+        app.call(Method::POST, "/api/v1/organisations", Some(&w.admin), Some(json!({"name": "keystone construction"}))).await;
+    assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()]));
+    let (status, body) = app.call(Method::GET, "/api/v1/organisations?after=nonsense", Some(&w.admin), None).await;
+    assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["after".to_owned()]));
+    let (status, body) = app.call(Method::GET, "/api/v1/organisations?limit=many", Some(&w.admin), None).await;
+    assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["limit".to_owned()]), "{body}");
+    let (status, body) = app.call(Method::GET, "/api/v1/nothing-here", Some(&w.admin), None).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
 
     // Nothing half-written: the refused requests left the site chain where it was.
-    let head = app
-        .store()
-        .chain_head(accord_store::SITE_CHAIN)
-        .await
-        .unwrap()
-        .unwrap();
-    let (status, _) = app
-        .call(
-            Method::POST,
-            "/api/v1/organisations",
-            Some(&w.admin),
-            Some(json!({"name": "  "})),
-        )
-        .await;
+    let head = app.store().chain_head(accord_store::SITE_CHAIN).await.unwrap().unwrap();
+    let (status, _) = app.call(Method::POST, "/api/v1/organisations", Some(&w.admin), Some(json!({"name": "  "}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        app.store()
-            .chain_head(accord_store::SITE_CHAIN)
-            .await
-            .unwrap()
-            .unwrap(),
-        head
-    );
+    assert_eq!(app.store().chain_head(accord_store::SITE_CHAIN).await.unwrap().unwrap(), head);
 }
 
 async fn keyset_paging_visits_everything_once(db: TestDb) {
@@ -568,14 +261,7 @@ async fn keyset_paging_visits_everything_once(db: TestDb) {
     let mut seen = Vec::new();
     let mut after = String::new();
     loop {
-        let (status, page) = app
-            .call(
-                Method::GET,
-                &format!("/api/v1/organisations?limit=5&after={after}"),
-                Some(&admin),
-                None,
-            )
-            .await;
+        let (status, page) = app.call(Method::GET, &format!("/api/v1/organisations?limit=5&after={after}"), Some(&admin), None).await;
         assert_eq!(status, StatusCode::OK);
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 5);

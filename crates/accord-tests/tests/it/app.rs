@@ -22,20 +22,13 @@ pub struct App {
 }
 
 pub async fn spawn_app(db: TestDb) -> App {
-    let clock = Arc::new(ManualClock::new(
-        "2026-03-02T09:00:00Z".parse::<Timestamp>().unwrap(),
-    ));
-    let state = AppState::new(db.store.clone(), clock.clone());
-    state.ready.store(true, Ordering::Release);
+    let clock = Arc::new(ManualClock::new("2026-03-02T09:00:00Z".parse::<Timestamp>().unwrap()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(db.store.clone(), clock.clone(), &base);
+    state.ready.store(true, Ordering::Release);
     tokio::spawn(accord_web::serve(listener, accord_web::router(state)));
-    App {
-        base,
-        http: reqwest::Client::new(),
-        db,
-        clock,
-    }
+    App { base, http: reqwest::Client::new(), db, clock }
 }
 
 impl App {
@@ -57,13 +50,7 @@ impl App {
     }
 
     /// Sends a request and returns the status and the JSON body (Null when there is none).
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
         let mut r = self.request(method, path, token);
         if let Some(body) = body {
             r = r.json(&body);
@@ -75,19 +62,11 @@ impl App {
     }
 
     pub async fn organisation(&self, name: &str) -> Organisation {
-        self.store()
-            .create_organisation(Name::parse(name).unwrap(), None, self.now())
-            .await
-            .unwrap()
+        self.store().create_organisation(Name::parse(name).unwrap(), None, self.now()).await.unwrap()
     }
 
     /// A user with a password ("a long password") and an API token; returns both.
-    pub async fn user(
-        &self,
-        email: &str,
-        organisation: &Organisation,
-        admin: bool,
-    ) -> (User, String) {
+    pub async fn user(&self, email: &str, organisation: &Organisation, admin: bool) -> (User, String) {
         let new = NewUser {
             email: Email::parse(email).unwrap(),
             name: Name::parse(email.split('@').next().unwrap()).unwrap(),
@@ -95,43 +74,20 @@ impl App {
             is_admin: admin,
             password_hash: Some(TEST_PASSWORD_HASH.with(|h| h.clone())),
         };
-        let user = self
-            .store()
-            .create_user(new, None, self.now())
-            .await
-            .unwrap();
+        let user = self.store().create_user(new, None, self.now()).await.unwrap();
         let (token, hash) = secrets::new_token();
-        self.store()
-            .create_token(user.id, Name::parse("test").unwrap(), &hash, self.now())
-            .await
-            .unwrap();
+        self.store().create_token(user.id, Name::parse("test").unwrap(), &hash, self.now()).await.unwrap();
         (user, token)
     }
 
     pub async fn relationship(&self, name: &str, parties: &[&Organisation]) -> Relationship {
-        let input = RelationshipInput {
-            name,
-            purpose: "Work together",
-            start_date: "2026-01-05",
-            time_zone: "Europe/London",
-        };
-        let new = NewRelationship::parse(
-            input,
-            Some(parties.iter().map(|o| o.id).collect()),
-            Invalid::default(),
-        )
-        .unwrap();
-        self.store()
-            .create_relationship(new, None, self.now())
-            .await
-            .unwrap()
+        let input = RelationshipInput { name, purpose: "Work together", start_date: "2026-01-05", time_zone: "Europe/London" };
+        let new = NewRelationship::parse(input, Some(parties.iter().map(|o| o.id).collect()), Invalid::default()).unwrap();
+        self.store().create_relationship(new, None, self.now()).await.unwrap()
     }
 
     pub async fn member(&self, relationship: &Relationship, user: &User, role: Role) {
-        self.store()
-            .add_member(relationship.id, user.id, role, None, self.now())
-            .await
-            .unwrap();
+        self.store().add_member(relationship.id, user.id, role, None, self.now()).await.unwrap();
     }
 }
 

@@ -28,15 +28,8 @@ pub(crate) use on_both_backends;
 
 /// Where the test's database lives, for a raw connection that goes around the store.
 enum Place {
-    Sqlite {
-        dir: PathBuf,
-        file: PathBuf,
-    },
-    Postgres {
-        admin_url: String,
-        url: String,
-        database: String,
-    },
+    Sqlite { dir: PathBuf, file: PathBuf },
+    Postgres { admin_url: String, url: String, database: String },
 }
 
 /// A store on a database of its own, removed when the test passes (kept when it fails, to look at).
@@ -53,36 +46,19 @@ impl TestDb {
         let file = dir.join("accord.db");
         let store = SqliteStore::open(&file).expect("open SQLite");
         store.migrate().await.expect("migrate SQLite");
-        TestDb {
-            store: Arc::new(store),
-            place: Place::Sqlite { dir, file },
-        }
+        TestDb { store: Arc::new(store), place: Place::Sqlite { dir, file } }
     }
 
     /// A new database on the server named by `ACCORD_TEST_PG` (an administrator's URL).
     pub async fn postgres() -> TestDb {
-        let admin_url = std::env::var("ACCORD_TEST_PG").unwrap_or_else(|_| {
-            panic!("ACCORD_TEST_PG is not set: run ./scripts/test, which starts PostgreSQL")
-        });
+        let admin_url = std::env::var("ACCORD_TEST_PG")
+            .unwrap_or_else(|_| panic!("ACCORD_TEST_PG is not set: run ./scripts/test, which starts PostgreSQL"));
         let database = format!("accord_test_{}", Uuid::now_v7().simple());
-        raw_postgres(&admin_url)
-            .await
-            .batch_execute(&format!("CREATE DATABASE {database}"))
-            .await
-            .expect("create the test database");
+        raw_postgres(&admin_url).await.batch_execute(&format!("CREATE DATABASE {database}")).await.expect("create the test database");
         let url = with_database(&admin_url, &database);
-        let store = PostgresStore::connect(&url)
-            .await
-            .expect("connect to PostgreSQL");
+        let store = PostgresStore::connect(&url).await.expect("connect to PostgreSQL");
         store.migrate().await.expect("migrate PostgreSQL");
-        TestDb {
-            store: Arc::new(store),
-            place: Place::Postgres {
-                admin_url,
-                url,
-                database,
-            },
-        }
+        TestDb { store: Arc::new(store), place: Place::Postgres { admin_url, url, database } }
     }
 
     pub fn backend(&self) -> &'static str {
@@ -95,20 +71,12 @@ impl TestDb {
         match &self.place {
             Place::Sqlite { file, .. } => {
                 let conn = rusqlite::Connection::open(file).map_err(|e| e.to_string())?;
-                conn.execute(sql, [])
-                    .map(|n| n as u64)
-                    .map_err(|e| e.to_string())
+                conn.execute(sql, []).map(|n| n as u64).map_err(|e| e.to_string())
             }
-            Place::Postgres { url, .. } => {
-                raw_postgres(url)
-                    .await
-                    .execute(sql, &[])
-                    .await
-                    .map_err(|e| match e.as_db_error() {
-                        Some(db) => db.to_string(),
-                        None => e.to_string(),
-                    })
-            }
+            Place::Postgres { url, .. } => raw_postgres(url).await.execute(sql, &[]).await.map_err(|e| match e.as_db_error() {
+                Some(db) => db.to_string(),
+                None => e.to_string(),
+            }),
         }
     }
 }
@@ -122,11 +90,7 @@ impl Drop for TestDb {
             Place::Sqlite { dir, .. } => {
                 let _ = std::fs::remove_dir_all(dir);
             }
-            Place::Postgres {
-                admin_url,
-                database,
-                ..
-            } => {
+            Place::Postgres { admin_url, database, .. } => {
                 // Drop runs inside the test's runtime, which cannot block on a future: use a
                 // thread with a runtime of its own. FORCE ends the pool's connections.
                 let admin_url = admin_url.clone();
@@ -136,9 +100,7 @@ impl Drop for TestDb {
                         .enable_all()
                         .build()
                         .expect("a runtime")
-                        .block_on(async {
-                            raw_postgres(&admin_url).await.batch_execute(&sql).await
-                        })
+                        .block_on(async { raw_postgres(&admin_url).await.batch_execute(&sql).await })
                 })
                 .join();
                 if let Ok(Err(e)) = dropped {
@@ -151,9 +113,8 @@ impl Drop for TestDb {
 
 /// A plain tokio-postgres client, its connection driven by a task of the current runtime.
 pub async fn raw_postgres(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to PostgreSQL at {url}: {e}"));
+    let (client, connection) =
+        tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap_or_else(|e| panic!("cannot connect to PostgreSQL at {url}: {e}"));
     tokio::spawn(connection);
     client
 }
@@ -167,20 +128,12 @@ fn with_database(url: &str, database: &str) -> String {
         Some(i) => url.split_at(i),
         None => (url, ""),
     };
-    let authority_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
+    let authority_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
     format!("{}/{database}{query}", &base[..authority_end])
 }
 
 #[test]
 fn the_database_in_a_url_is_replaced() {
-    assert_eq!(
-        with_database("postgres://postgres@127.0.0.1:5433/postgres", "t1"),
-        "postgres://postgres@127.0.0.1:5433/t1"
-    );
-    assert_eq!(
-        with_database("postgres://u:p@h?sslmode=disable", "t1"),
-        "postgres://u:p@h/t1?sslmode=disable"
-    );
+    assert_eq!(with_database("postgres://postgres@127.0.0.1:5433/postgres", "t1"), "postgres://postgres@127.0.0.1:5433/t1");
+    assert_eq!(with_database("postgres://u:p@h?sslmode=disable", "t1"), "postgres://u:p@h/t1?sslmode=disable");
 }

@@ -28,17 +28,10 @@ pub struct EventList {
 #[utoipa::path(get, path = "/api/v1/relationships/{relationship_id}/audit-events", tag = "audit",
     params(("relationship_id" = String, Path), EventQuery),
     responses((status = 200, body = EventList), (status = 404, body = ErrorBody)))]
-pub async fn list(
-    State(state): State<AppState>,
-    access: Access,
-    ApiQuery(q): ApiQuery<EventQuery>,
-) -> ApiResult<Json<EventList>> {
+pub async fn list(State(state): State<AppState>, access: Access, ApiQuery(q): ApiQuery<EventQuery>) -> ApiResult<Json<EventList>> {
     access.member()?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let mut items = state
-        .store
-        .audit_events(access.id(), q.after.unwrap_or(0), limit + 1)
-        .await?;
+    let mut items = state.store.audit_events(access.id(), q.after.unwrap_or(0), limit + 1).await?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items.last().map(|e| e.position.to_string())

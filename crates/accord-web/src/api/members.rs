@@ -34,44 +34,16 @@ pub struct ChangeRole {
     params(("relationship_id" = String, Path)),
     responses((status = 200, body = MemberList), (status = 404, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, access: Access) -> ApiResult<Json<MemberList>> {
-    Ok(Json(MemberList {
-        items: state.store.members(access.id()).await?,
-        next_cursor: None,
-    }))
+    Ok(Json(MemberList { items: state.store.members(access.id()).await?, next_cursor: None }))
 }
 
-/// May the caller manage the membership of someone in `party_id`? Site admins may; an SER or JMT
-/// member may for their own party only.
-fn may_manage(access: &Access, party_id: uuid::Uuid) -> ApiResult<()> {
-    if access.user.is_admin {
-        return Ok(());
-    }
-    let me = access.manager()?;
-    if me.party_id == party_id {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "You manage the members of your own party only.",
-        ))
-    }
-}
-
-async fn party_of(
-    state: &AppState,
-    access: &Access,
-    organisation_id: uuid::Uuid,
-) -> ApiResult<uuid::Uuid> {
+async fn party_of(state: &AppState, access: &Access, organisation_id: uuid::Uuid) -> ApiResult<uuid::Uuid> {
     let parties = state.store.parties(access.id()).await?;
     parties
         .iter()
         .find(|p| p.organisation_id == organisation_id)
         .map(|p| p.id)
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "email",
-                "this person's organisation is not a party to the relationship",
-            )
-        })
+        .ok_or_else(|| ApiError::invalid("email", "this person's organisation is not a party to the relationship"))
 }
 
 /// Add an existing account to the relationship, for the party of their organisation.
@@ -87,31 +59,13 @@ pub async fn add(
         access.manager()?;
     }
     let email = Email::parse(&body.email).map_err(|m| ApiError::invalid("email", m))?;
-    let user = state
-        .store
-        .user_by_email(&email)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound(_) => {
-                ApiError::invalid("email", "no account has this e-mail address")
-            }
-            e => e.into(),
-        })?;
-    may_manage(
-        &access,
-        party_of(&state, &access, user.organisation_id).await?,
-    )?;
-    let member = state
-        .store
-        .add_member(
-            access.id(),
-            user.id,
-            body.role,
-            Some(access.user.id),
-            state.now(),
-        )
-        .await
-        .map_err(field_for_user)?;
+    let user = state.store.user_by_email(&email).await.map_err(|e| match e {
+        StoreError::NotFound(_) => ApiError::invalid("email", "no account has this e-mail address"),
+        e => e.into(),
+    })?;
+    access.may_manage_party(party_of(&state, &access, user.organisation_id).await?)?;
+    let member =
+        state.store.add_member(access.id(), user.id, body.role, Some(access.user.id), state.now()).await.map_err(field_for_user)?;
     Ok((StatusCode::CREATED, Json(member)))
 }
 
@@ -131,11 +85,7 @@ fn field_for_user(e: StoreError) -> ApiError {
 }
 
 async fn current(state: &AppState, access: &Access, user_id: &str) -> ApiResult<Member> {
-    state
-        .store
-        .membership(access.id(), path_id(user_id)?)
-        .await?
-        .ok_or(ApiError::NotFound)
+    state.store.membership(access.id(), path_id(user_id)?).await?.ok_or(ApiError::NotFound)
 }
 
 /// Change a member's role. Becoming or ceasing to be SER goes through succession instead.
@@ -149,43 +99,20 @@ pub async fn change_role(
     ApiJson(body): ApiJson<ChangeRole>,
 ) -> ApiResult<Json<Member>> {
     let member = current(&state, &access, &user_id).await?;
-    may_manage(&access, member.party_id)?;
-    Ok(Json(
-        state
-            .store
-            .change_role(
-                access.id(),
-                member.user_id,
-                body.role,
-                Some(access.user.id),
-                state.now(),
-            )
-            .await?,
-    ))
+    access.may_manage_party(member.party_id)?;
+    Ok(Json(state.store.change_role(access.id(), member.user_id, body.role, Some(access.user.id), state.now()).await?))
 }
 
 /// End a membership (the history keeps it). An SER hands over first.
 #[utoipa::path(delete, path = "/api/v1/relationships/{relationship_id}/members/{user_id}", tag = "members",
     params(("relationship_id" = String, Path), ("user_id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn remove(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, user_id)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
+pub async fn remove(State(state): State<AppState>, access: Access, Path((_, user_id)): Path<(String, String)>) -> ApiResult<StatusCode> {
     let member = current(&state, &access, &user_id).await?;
     if access.user.id != member.user_id {
-        may_manage(&access, member.party_id)?;
+        access.may_manage_party(member.party_id)?;
     }
-    state
-        .store
-        .remove_member(
-            access.id(),
-            member.user_id,
-            Some(access.user.id),
-            state.now(),
-        )
-        .await?;
+    state.store.remove_member(access.id(), member.user_id, Some(access.user.id), state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -193,31 +120,8 @@ pub async fn remove(
 #[utoipa::path(post, path = "/api/v1/relationships/{relationship_id}/members/{user_id}/succession", tag = "members",
     params(("relationship_id" = String, Path), ("user_id" = String, Path)),
     responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn succeed(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, user_id)): Path<(String, String)>,
-) -> ApiResult<Json<Member>> {
+pub async fn succeed(State(state): State<AppState>, access: Access, Path((_, user_id)): Path<(String, String)>) -> ApiResult<Json<Member>> {
     let member = current(&state, &access, &user_id).await?;
-    // Only the outgoing SER (or a site admin) hands the party over.
-    let is_party_ser = access
-        .member
-        .as_ref()
-        .is_some_and(|m| m.party_id == member.party_id && m.role == Role::Ser);
-    if !access.user.is_admin && !is_party_ser {
-        return Err(ApiError::Forbidden(
-            "Only the party's SER (or a site administrator) names a successor.",
-        ));
-    }
-    Ok(Json(
-        state
-            .store
-            .succeed_ser(
-                access.id(),
-                member.user_id,
-                Some(access.user.id),
-                state.now(),
-            )
-            .await?,
-    ))
+    access.may_hand_over(member.party_id)?;
+    Ok(Json(state.store.succeed_ser(access.id(), member.user_id, Some(access.user.id), state.now()).await?))
 }

@@ -34,10 +34,7 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }
 }
 
@@ -64,10 +61,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(JsonRejection::JsonDataError(e)) => Err(data_error(&e.body_text())),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::BadRequest(format!(
-                "The body is not valid JSON: {}",
-                e.body_text()
-            ))),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::BadRequest(format!("The body is not valid JSON: {}", e.body_text()))),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType),
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
@@ -81,10 +75,7 @@ pub struct ApiQuery<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> ApiResult<ApiQuery<T>> {
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> ApiResult<ApiQuery<T>> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
             Err(e) => Err(data_error(&e.body_text())),
@@ -94,21 +85,13 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
 
 /// axum reports `path: reason at line L column C`; we answer 422 naming the path's field.
 fn data_error(text: &str) -> ApiError {
-    let detail = text
-        .split_once("target type: ")
-        .or_else(|| text.split_once("query string: "))
-        .map_or(text, |(_, d)| d);
+    let detail = text.split_once("target type: ").or_else(|| text.split_once("query string: ")).map_or(text, |(_, d)| d);
     let (path, reason) = match detail.split_once(": ") {
         Some((path, reason)) if !path.contains(' ') && path != "." => (path.to_owned(), reason),
         _ => (String::new(), detail),
     };
     let field = if path.is_empty() {
-        reason
-            .split('`')
-            .nth(1)
-            .filter(|_| reason.starts_with("missing field"))
-            .unwrap_or("body")
-            .to_owned()
+        reason.split('`').nth(1).filter(|_| reason.starts_with("missing field")).unwrap_or("body").to_owned()
     } else {
         path
     };
@@ -130,14 +113,9 @@ impl PageQuery {
     pub fn request(&self) -> ApiResult<PageRequest> {
         let after = match self.after.as_deref().filter(|a| !a.is_empty()) {
             None => None,
-            Some(a) => Some(parse_id(a).ok_or_else(|| {
-                ApiError::invalid("after", "is not a cursor from a previous page")
-            })?),
+            Some(a) => Some(parse_id(a).ok_or_else(|| ApiError::invalid("after", "is not a cursor from a previous page"))?),
         };
-        Ok(PageRequest {
-            after,
-            limit: self.limit.unwrap_or(50).clamp(1, PageRequest::MAX),
-        })
+        Ok(PageRequest { after, limit: self.limit.unwrap_or(50).clamp(1, PageRequest::MAX) })
     }
 }
 
@@ -156,9 +134,7 @@ mod tests {
             "Failed to deserialize the JSON body into the target type: parties[0]: invalid type: integer `5`, expected a string at line 1 column 20",
         );
         assert_eq!(e.body().fields[0].field, "parties[0]");
-        let e = data_error(
-            "Failed to deserialize the JSON body into the target type: missing field `name` at line 1 column 2",
-        );
+        let e = data_error("Failed to deserialize the JSON body into the target type: missing field `name` at line 1 column 2");
         assert_eq!(e.body().fields[0].field, "name");
     }
 }

@@ -36,20 +36,13 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Organisation>)> {
     user.require_admin()?;
     let name = Name::parse(&body.name).map_err(|m| crate::error::ApiError::invalid("name", m))?;
-    let organisation = state
-        .store
-        .create_organisation(name, Some(user.0.id), state.now())
-        .await?;
+    let organisation = state.store.create_organisation(name, Some(user.0.id), state.now()).await?;
     Ok((StatusCode::CREATED, Json(organisation)))
 }
 
 #[utoipa::path(get, path = "/api/v1/organisations/{organisation_id}", tag = "organisations",
     params(("organisation_id" = String, Path)),
     responses((status = 200, body = Organisation), (status = 404, body = ErrorBody)))]
-pub async fn get(
-    State(state): State<AppState>,
-    _user: CurrentUser,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Organisation>> {
+pub async fn get(State(state): State<AppState>, _user: CurrentUser, Path(id): Path<String>) -> ApiResult<Json<Organisation>> {
     Ok(Json(state.store.organisation(path_id(&id)?).await?))
 }

@@ -63,9 +63,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<Relationship>>> {
     let member = if user.is_admin { None } else { Some(user.id) };
-    Ok(Json(
-        state.store.list_relationships(member, q.request()?).await?,
-    ))
+    Ok(Json(state.store.list_relationships(member, q.request()?).await?))
 }
 
 /// Create a relationship between two or more organisations (site administrators only).
@@ -90,37 +88,22 @@ pub async fn create(
         }
     }
     let resolved = invalid.0.is_empty().then_some(parties);
-    let input = RelationshipInput {
-        name: &body.name,
-        purpose: &body.purpose,
-        start_date: &body.start_date,
-        time_zone: &body.time_zone,
-    };
+    let input = RelationshipInput { name: &body.name, purpose: &body.purpose, start_date: &body.start_date, time_zone: &body.time_zone };
     let new = NewRelationship::parse(input, resolved, invalid)?;
-    let relationship = state
-        .store
-        .create_relationship(new, Some(user.0.id), state.now())
-        .await?;
+    let relationship = state.store.create_relationship(new, Some(user.0.id), state.now()).await?;
     Ok((StatusCode::CREATED, Json(view(&state, relationship).await?)))
 }
 
 async fn view(state: &AppState, relationship: Relationship) -> ApiResult<RelationshipView> {
     let parties = state.store.parties(relationship.id).await?;
     let chain_head = state.store.chain_head(relationship.id).await?;
-    Ok(RelationshipView {
-        relationship,
-        parties,
-        chain_head,
-    })
+    Ok(RelationshipView { relationship, parties, chain_head })
 }
 
 #[utoipa::path(get, path = "/api/v1/relationships/{relationship_id}", tag = "relationships",
     params(("relationship_id" = String, Path)),
     responses((status = 200, body = RelationshipView), (status = 404, body = ErrorBody)))]
-pub async fn get(
-    State(state): State<AppState>,
-    access: Access,
-) -> ApiResult<Json<RelationshipView>> {
+pub async fn get(State(state): State<AppState>, access: Access) -> ApiResult<Json<RelationshipView>> {
     Ok(Json(view(&state, access.relationship).await?))
 }
 
@@ -136,21 +119,20 @@ pub async fn update(
     access.manager()?;
     let mut invalid = Invalid::default();
     let change = RelationshipChange {
-        name: body
-            .name
-            .as_deref()
-            .and_then(|n| invalid.check("name", Name::parse(n))),
-        purpose: body
-            .purpose
-            .as_deref()
-            .and_then(|p| invalid.check("purpose", parse_long_text(p, 4000))),
+        name: body.name.as_deref().and_then(|n| invalid.check("name", Name::parse(n))),
+        purpose: body.purpose.as_deref().and_then(|p| invalid.check("purpose", parse_long_text(p, 4000))),
         status: body.status,
     };
     invalid.finish()?;
-    let relationship = state.store.update_relationship(access.id(), body.version, change, Some(access.user.id), state.now()).await.map_err(|e| match e {
-        StoreError::Stale { current } => ApiError::Conflict(format!("The relationship was changed by someone else (now version {current}); reload and try again.")),
-        e => e.into(),
-    })?;
+    let relationship =
+        state.store.update_relationship(access.id(), body.version, change, Some(access.user.id), state.now()).await.map_err(
+            |e| match e {
+                StoreError::Stale { current } => ApiError::Conflict(format!(
+                    "The relationship was changed by someone else (now version {current}); reload and try again."
+                )),
+                e => e.into(),
+            },
+        )?;
     Ok(Json(view(&state, relationship).await?))
 }
 
@@ -158,8 +140,5 @@ pub async fn update(
     params(("relationship_id" = String, Path)),
     responses((status = 200, body = PartyList), (status = 404, body = ErrorBody)))]
 pub async fn parties(State(state): State<AppState>, access: Access) -> ApiResult<Json<PartyList>> {
-    Ok(Json(PartyList {
-        items: state.store.parties(access.id()).await?,
-        next_cursor: None,
-    }))
+    Ok(Json(PartyList { items: state.store.parties(access.id()).await?, next_cursor: None }))
 }

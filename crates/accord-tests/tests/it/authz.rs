@@ -1,0 +1,370 @@
+//! The authorization matrix: every route (pages, API, probes) for every kind of caller, with the
+//! expected status of each cell in one table. A route without a row fails the test, so a new
+//! route cannot be added without deciding who may use it.
+//!
+//! Each cell runs against its own copy of one prepared SQLite database, so that a request that
+//! changes something cannot disturb the next cell.
+
+use accord_domain::Invalid;
+use accord_domain::clock::ManualClock;
+use accord_domain::membership::Role;
+use accord_domain::relationship::{NewRelationship, RelationshipInput};
+use accord_domain::text::{Email, Name};
+use accord_store::{NewInvitation, NewUser, Store};
+use accord_store_sqlite::SqliteStore;
+use accord_web::{AppState, secrets};
+use jiff::{SignedDuration, Timestamp};
+use reqwest::Method;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use uuid::Uuid;
+
+/// The callers, in the order of the table's columns.
+const WHO: [&str; 8] = ["anonymous", "non-member", "other relationship", "observer", "contributor", "jmt", "ser", "site admin"];
+
+/// (method, path, expected status for each caller in `WHO` order).
+const MATRIX: &[(&str, &str, [u16; 8])] = &[
+    // Probes and the API document: public.
+    ("get", "/healthz", [200; 8]),
+    ("get", "/readyz", [200; 8]),
+    ("get", "/api/openapi.json", [200; 8]),
+    ("get", "/static/style.css", [200; 8]),
+    // API: site level.
+    ("get", "/api/v1/organisations", [401, 200, 200, 200, 200, 200, 200, 200]),
+    ("post", "/api/v1/organisations", [401, 403, 403, 403, 403, 403, 403, 201]),
+    ("get", "/api/v1/organisations/{organisation_id}", [401, 200, 200, 200, 200, 200, 200, 200]),
+    ("get", "/api/v1/relationships", [401, 200, 200, 200, 200, 200, 200, 200]),
+    ("post", "/api/v1/relationships", [401, 403, 403, 403, 403, 403, 403, 201]),
+    // API: relationship level. A site admin sees the frame (parties, members), not the content.
+    ("get", "/api/v1/relationships/{relationship_id}", [401, 404, 404, 200, 200, 200, 200, 200]),
+    ("patch", "/api/v1/relationships/{relationship_id}", [401, 404, 404, 403, 403, 200, 200, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/parties", [401, 404, 404, 200, 200, 200, 200, 200]),
+    ("get", "/api/v1/relationships/{relationship_id}/members", [401, 404, 404, 200, 200, 200, 200, 200]),
+    ("post", "/api/v1/relationships/{relationship_id}/members", [401, 404, 404, 403, 403, 201, 201, 201]),
+    ("put", "/api/v1/relationships/{relationship_id}/members/{user_id}", [401, 404, 404, 403, 403, 200, 200, 200]),
+    ("delete", "/api/v1/relationships/{relationship_id}/members/{user_id}", [401, 404, 404, 403, 403, 204, 204, 204]),
+    ("post", "/api/v1/relationships/{relationship_id}/members/{user_id}/succession", [401, 404, 404, 403, 403, 403, 200, 200]),
+    ("get", "/api/v1/relationships/{relationship_id}/audit-events", [401, 404, 404, 200, 200, 200, 200, 404]),
+    // Pages open to anyone (a signed-in person on /login goes home).
+    ("get", "/login", [200, 303, 303, 303, 303, 303, 303, 303]),
+    ("post", "/login", [401; 8]),
+    ("post", "/logout", [303; 8]),
+    ("get", "/reset/{token}", [200; 8]),
+    ("post", "/reset/{token}", [303; 8]),
+    ("get", "/invitations/{token}", [200; 8]),
+    ("post", "/invitations/{token}", [303, 422, 422, 422, 422, 422, 422, 422]),
+    // Pages for anyone signed in; anonymous callers are sent to sign in (303).
+    ("get", "/", [303, 200, 200, 200, 200, 200, 200, 200]),
+    ("get", "/account", [303, 200, 200, 200, 200, 200, 200, 200]),
+    ("post", "/account/password", [303, 422, 422, 422, 422, 422, 422, 422]),
+    ("post", "/account/tokens", [303, 200, 200, 200, 200, 200, 200, 200]),
+    ("post", "/account/tokens/{token_id}/revoke", [303; 8]),
+    // Administration.
+    ("get", "/admin/organisations", [303, 403, 403, 403, 403, 403, 403, 200]),
+    ("post", "/admin/organisations", [303, 403, 403, 403, 403, 403, 403, 303]),
+    ("get", "/admin/users", [303, 403, 403, 403, 403, 403, 403, 200]),
+    ("post", "/admin/users", [303, 403, 403, 403, 403, 403, 403, 200]),
+    ("post", "/admin/users/{user_id}/disable", [303, 403, 403, 403, 403, 403, 403, 303]),
+    ("post", "/admin/users/{user_id}/enable", [303, 403, 403, 403, 403, 403, 403, 303]),
+    ("post", "/admin/users/{user_id}/reset-link", [303, 403, 403, 403, 403, 403, 403, 200]),
+    // Relationship pages.
+    ("get", "/relationships/{relationship_id}", [303, 404, 404, 200, 200, 200, 200, 200]),
+    ("get", "/relationships/{relationship_id}/members", [303, 404, 404, 200, 200, 200, 200, 200]),
+    ("post", "/relationships/{relationship_id}/invitations", [303, 404, 404, 403, 403, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/invitations/{invitation_id}/revoke", [303, 404, 404, 403, 403, 303, 303, 404]),
+    ("post", "/relationships/{relationship_id}/members/{user_id}/role", [303, 404, 404, 403, 403, 303, 303, 303]),
+    ("post", "/relationships/{relationship_id}/members/{user_id}/remove", [303, 404, 404, 403, 403, 303, 303, 303]),
+    ("post", "/relationships/{relationship_id}/members/{user_id}/succession", [303, 404, 404, 403, 403, 403, 303, 303]),
+];
+
+/// What a request needs to be well-formed, so that only authorization decides its answer.
+fn body(method: &str, path: &str) -> Option<(&'static str, String)> {
+    let json = |v: serde_json::Value| Some(("application/json", v.to_string()));
+    let form = |f: &str| Some(("application/x-www-form-urlencoded", format!("csrf={CSRF}&{f}")));
+    match (method, path) {
+        ("post", "/api/v1/organisations") => json(serde_json::json!({"name": "Brand New Ltd"})),
+        ("post", "/api/v1/relationships") => json(serde_json::json!({
+            "name": "Brand new", "start_date": "2026-01-01", "time_zone": "UTC", "parties": ["Northshore", "Keystone"]})),
+        ("patch", "/api/v1/relationships/{relationship_id}") => json(serde_json::json!({"version": 1, "purpose": "Changed"})),
+        ("post", "/api/v1/relationships/{relationship_id}/members") => {
+            json(serde_json::json!({"email": "spare@northshore.example", "role": "contributor"}))
+        }
+        ("put", "/api/v1/relationships/{relationship_id}/members/{user_id}") => json(serde_json::json!({"role": "observer"})),
+        (_, "/login") if method == "post" => form("email=ser%40northshore.example&password=wrong"),
+        (_, "/reset/{token}") if method == "post" => form("password=a+new+long+password&confirm=a+new+long+password"),
+        (_, "/invitations/{token}") if method == "post" => form("name=New+Person&password=a+new+long+password&confirm=a+new+long+password"),
+        (_, "/account/password") => form("current=wrong&password=a+new+long+password&confirm=a+new+long+password"),
+        (_, "/account/tokens") => form("name=script"),
+        (_, "/admin/organisations") if method == "post" => form("name=Brand+New+Ltd"),
+        (_, "/admin/users") if method == "post" => {
+            form("email=brand.new%40northshore.example&name=Brand+New&organisation={organisation_id}")
+        }
+        (_, "/relationships/{relationship_id}/invitations") => form("email=another%40northshore.example&role=contributor"),
+        (_, "/relationships/{relationship_id}/members/{user_id}/role") => form("role=observer"),
+        ("post", _) if !path.starts_with("/api/") => form(""),
+        _ => None,
+    }
+}
+
+const CSRF: &str = "0123456789abcdef0123456789abcdef";
+
+/// One caller's credentials in the prepared database.
+struct Caller {
+    token: String,
+    token_id: Uuid,
+    session: String,
+}
+
+/// The prepared database and the ids its routes need.
+struct World {
+    file: PathBuf,
+    callers: Vec<Option<Caller>>,
+    params: HashMap<&'static str, String>,
+}
+
+fn at(minutes: i64) -> Timestamp {
+    "2026-03-02T09:00:00Z".parse::<Timestamp>().unwrap() + SignedDuration::from_mins(minutes)
+}
+
+async fn prepare(dir: &Path) -> World {
+    let file = dir.join("template.db");
+    let store = SqliteStore::open(&file).unwrap();
+    store.migrate().await.unwrap();
+    let now = at(0);
+    let org = |name: &str| store.create_organisation(Name::parse(name).unwrap(), None, now);
+    let (a, b, d) = (org("Northshore").await.unwrap(), org("Keystone").await.unwrap(), org("Distant").await.unwrap());
+    let hash = secrets::hash_password("a long password").unwrap();
+    let mut users = HashMap::new();
+    for (key, email, org_id, admin) in [
+        ("non-member", "outsider@northshore.example", a.id, false),
+        ("other relationship", "other@distant.example", d.id, false),
+        ("observer", "observer@northshore.example", a.id, false),
+        ("contributor", "contributor@northshore.example", a.id, false),
+        ("jmt", "jmt@northshore.example", a.id, false),
+        ("ser", "ser@northshore.example", a.id, false),
+        ("site admin", "admin@site.example", a.id, true),
+        ("target", "target@northshore.example", a.id, false),
+        ("spare", "spare@northshore.example", a.id, false),
+        ("ser b", "ser@keystone.example", b.id, false),
+    ] {
+        let new = NewUser {
+            email: Email::parse(email).unwrap(),
+            name: Name::parse(key).unwrap(),
+            organisation_id: org_id,
+            is_admin: admin,
+            password_hash: Some(hash.clone()),
+        };
+        users.insert(key, store.create_user(new, None, now).await.unwrap());
+    }
+    let relationship = |name: &'static str, parties: Vec<Uuid>| {
+        let input = RelationshipInput { name, purpose: "", start_date: "2026-01-01", time_zone: "Europe/London" };
+        NewRelationship::parse(input, Some(parties), Invalid::default()).unwrap()
+    };
+    let harbour = store.create_relationship(relationship("Harbour", vec![a.id, b.id]), None, now).await.unwrap();
+    let other = store.create_relationship(relationship("Other", vec![b.id, d.id]), None, now).await.unwrap();
+    for (key, role) in [
+        ("observer", Role::Observer),
+        ("contributor", Role::Contributor),
+        ("jmt", Role::Jmt),
+        ("ser", Role::Ser),
+        ("target", Role::Contributor),
+        ("ser b", Role::Ser),
+    ] {
+        store.add_member(harbour.id, users[key].id, role, None, now).await.unwrap();
+    }
+    store.add_member(other.id, users["other relationship"].id, Role::Ser, None, now).await.unwrap();
+
+    let mut callers = vec![None];
+    for who in &WHO[1..] {
+        let user = &users[who];
+        let (token, token_hash) = secrets::new_token();
+        let token_id = store.create_token(user.id, Name::parse("t").unwrap(), &token_hash, now).await.unwrap().id;
+        let session = secrets::random_hex::<32>();
+        store.create_session(&secrets::token_hash(&session), user.id, now, at(600), at(6000)).await.unwrap();
+        callers.push(Some(Caller { token, token_id, session }));
+    }
+    let (invitation_token, invitation_hash) = secrets::new_token();
+    let invitation = NewInvitation {
+        relationship_id: harbour.id,
+        party_id: store.parties(harbour.id).await.unwrap()[0].id,
+        email: Email::parse("invitee@northshore.example").unwrap(),
+        role: Role::Contributor,
+        token_hash: invitation_hash,
+        expires_at: at(60 * 24),
+    };
+    let invitation = store.create_invitation(invitation, users["jmt"].id, now).await.unwrap();
+    let (reset_token, reset_hash) = secrets::new_token();
+    store.create_password_reset(users["spare"].id, &reset_hash, at(600), None, now).await.unwrap();
+    drop(store);
+    // Fold the write-ahead log into the file, so that a copy of the file alone is complete.
+    rusqlite::Connection::open(&file).unwrap().execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;").unwrap();
+
+    let params = HashMap::from([
+        ("{relationship_id}", harbour.id.to_string()),
+        ("{organisation_id}", a.id.to_string()),
+        ("{user_id}", users["target"].id.to_string()),
+        ("{invitation_id}", invitation.id.to_string()),
+    ]);
+    let mut world = World { file, callers, params };
+    world.params.insert("{invitation_token}", invitation_token);
+    world.params.insert("{reset_token}", reset_token);
+    world
+}
+
+/// The status one caller gets for one route, on a fresh copy of the prepared database.
+async fn status(world: &World, dir: &Path, cell: usize, who: usize, method: &str, path: &str) -> u16 {
+    let file = dir.join(format!("cell-{cell}.db"));
+    std::fs::copy(&world.file, &file).unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&file).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(store, Arc::new(ManualClock::new(at(1))), &base);
+    state.ready.store(true, Ordering::Release);
+    let server = tokio::spawn(accord_web::serve(listener, accord_web::router(state)));
+
+    let mut url = path.to_owned();
+    for (key, value) in &world.params {
+        url = url.replace(key, value);
+    }
+    let token = if path.starts_with("/reset/") { &world.params["{reset_token}"] } else { &world.params["{invitation_token}"] };
+    url = url.replace("{token}", token);
+    if let Some(caller) = &world.callers[who] {
+        url = url.replace("{token_id}", &caller.token_id.to_string());
+    }
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut request = client.request(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(), format!("{base}{url}"));
+    let mut cookies = format!("accord_csrf={CSRF}");
+    if let Some(caller) = &world.callers[who] {
+        if path.starts_with("/api/") {
+            request = request.bearer_auth(&caller.token);
+        } else {
+            cookies.push_str(&format!("; accord_session={}", caller.session));
+        }
+    }
+    request = request.header("cookie", cookies);
+    if let Some((content_type, body)) = body(method, path) {
+        request = request.header("content-type", content_type).body(body.replace("{organisation_id}", &world.params["{organisation_id}"]));
+    }
+    let status = request.send().await.unwrap().status().as_u16();
+    server.abort();
+    let _ = std::fs::remove_file(&file);
+    status
+}
+
+/// Every route the server has: the page list, the OpenAPI document's paths, and the probes.
+fn all_routes() -> Vec<(String, String)> {
+    let mut routes: Vec<(String, String)> = accord_web::pages::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let (_, openapi) = accord_web::api::router().split_for_parts();
+    for (path, item) in openapi.paths.paths {
+        for (method, op) in [("get", &item.get), ("post", &item.post), ("put", &item.put), ("patch", &item.patch), ("delete", &item.delete)]
+        {
+            if op.is_some() {
+                routes.push((method.to_owned(), path.clone()));
+            }
+        }
+    }
+    routes.extend([("get", "/healthz"), ("get", "/readyz"), ("get", "/api/openapi.json")].map(|(m, p)| (m.to_owned(), p.to_owned())));
+    routes
+}
+
+#[tokio::test]
+async fn every_route_has_a_row_and_every_row_a_route() {
+    let routes = all_routes();
+    let missing: Vec<_> = routes.iter().filter(|(m, p)| !MATRIX.iter().any(|(mm, pp, _)| mm == m && pp == p)).collect();
+    assert!(missing.is_empty(), "routes without a row in the authorization matrix: {missing:?}");
+    let stale: Vec<_> =
+        MATRIX.iter().filter(|(m, p, _)| !routes.iter().any(|(mm, pp)| mm == m && pp == p)).map(|(m, p, _)| (m, p)).collect();
+    assert!(stale.is_empty(), "rows for routes that no longer exist: {stale:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_answers_every_caller_as_the_matrix_says() {
+    let dir = std::env::temp_dir().join(format!("accord-authz-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let world = prepare(&dir).await;
+    let mut wrong = Vec::new();
+    let mut cell = 0;
+    for (method, path, expected) in MATRIX {
+        for (who, want) in expected.iter().enumerate() {
+            cell += 1;
+            let got = status(&world, &dir, cell, who, method, path).await;
+            if got != *want {
+                wrong.push(format!("{} {path} as {}: expected {want}, got {got}", method.to_uppercase(), WHO[who]));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(wrong.is_empty(), "{} of {cell} cells differ:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_form_refuses_a_post_without_the_csrf_token() {
+    let dir = std::env::temp_dir().join(format!("accord-csrf-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let world = prepare(&dir).await;
+    let ser = world.callers[6].as_ref().unwrap();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&world.file).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(store, Arc::new(ManualClock::new(at(1))), &base);
+    tokio::spawn(accord_web::serve(listener, accord_web::router(state)));
+    let mut checked = 0;
+    for (method, path) in accord_web::pages::ROUTES.iter().filter(|(m, _)| *m == "post") {
+        let mut url = path.to_string();
+        for (key, value) in &world.params {
+            url = url.replace(key, value);
+        }
+        url = url.replace("{token}", &world.params["{invitation_token}"]).replace("{token_id}", &ser.token_id.to_string());
+        for (cookie, sent) in [
+            (format!("accord_session={}", ser.session), "csrf=forged"),
+            (format!("accord_session={}; accord_csrf={CSRF}", ser.session), "csrf=forged"),
+            (format!("accord_session={}; accord_csrf={CSRF}", ser.session), ""),
+        ] {
+            let response = client
+                .post(format!("{base}{url}"))
+                .header("cookie", cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(sent.to_owned())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 403, "{method} {path} with cookie/field mismatch ({sent:?})");
+        }
+        // A form posted from another site is refused even with the right token.
+        let response = client
+            .post(format!("{base}{url}"))
+            .header("cookie", format!("accord_session={}; accord_csrf={CSRF}", ser.session))
+            .header("origin", "https://evil.example")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={CSRF}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{method} {path} from another origin");
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} forms checked");
+    // A browser session's state-changing API call needs the CSRF header too.
+    let api = format!("{base}/api/v1/relationships/{}", world.params["{relationship_id}"]);
+    let response = client
+        .patch(&api)
+        .header("cookie", format!("accord_session={}; accord_csrf={CSRF}", ser.session))
+        .json(&serde_json::json!({"version": 1, "purpose": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let response = client
+        .patch(&api)
+        .header("cookie", format!("accord_session={}; accord_csrf={CSRF}", ser.session))
+        .header("x-csrf-token", CSRF)
+        .json(&serde_json::json!({"version": 1, "purpose": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}

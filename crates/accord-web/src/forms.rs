@@ -1,0 +1,74 @@
+//! Forms posted by pages: every one carries the CSRF token, and a cross-site post is refused.
+
+use crate::AppState;
+use crate::error::{ApiError, PageError};
+use crate::session::CsrfToken;
+use axum::extract::{FromRequest, Request};
+use axum::http::HeaderMap;
+use axum::http::header::{HOST, ORIGIN};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+#[derive(Deserialize)]
+struct WithCsrf<T> {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    form: T,
+}
+
+/// An urlencoded form whose `csrf` field matches the CSRF cookie, from this site's own pages.
+pub struct CsrfForm<T>(pub T);
+
+/// Browsers say where a request comes from; a form posted from another site is refused.
+fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && site != "same-origin"
+        && site != "none"
+    {
+        return false;
+    }
+    match (headers.get(ORIGIN).and_then(|v| v.to_str().ok()), headers.get(HOST).and_then(|v| v.to_str().ok())) {
+        (Some(origin), Some(host)) => origin.split_once("://").is_some_and(|(_, rest)| rest == host),
+        _ => true,
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<CsrfForm<T>, PageError> {
+        if !same_origin(request.headers()) {
+            return Err(ApiError::Forbidden("This form was sent from another site.").into());
+        }
+        let expected = request.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+        let axum::Form(WithCsrf { csrf, form }) = axum::Form::<WithCsrf<T>>::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("The form could not be read: {}", e.body_text())))?;
+        // The cookie existed before this page was rendered; a missing or different token means
+        // the form did not come from one of our pages (or the page is very old).
+        if csrf.is_empty() || csrf != expected {
+            return Err(ApiError::Forbidden("This form has expired or did not come from this site. Reload the page and try again.").into());
+        }
+        Ok(CsrfForm(form))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cross_site_posts_are_refused() {
+        let mut h = HeaderMap::new();
+        h.insert(HOST, "accord.example:8080".parse().unwrap());
+        assert!(same_origin(&h));
+        h.insert(ORIGIN, "http://accord.example:8080".parse().unwrap());
+        assert!(same_origin(&h));
+        h.insert(ORIGIN, "https://evil.example".parse().unwrap());
+        assert!(!same_origin(&h));
+        h.remove(ORIGIN);
+        h.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(!same_origin(&h));
+    }
+}

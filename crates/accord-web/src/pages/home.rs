@@ -1,0 +1,116 @@
+//! "My relationships" and a relationship's overview.
+
+use super::{Shell, ok};
+use crate::AppState;
+use crate::auth::{Access, CurrentUser};
+use crate::error::PageResult;
+use crate::session::CsrfToken;
+use accord_domain::audit::{ChainHead, Event};
+use accord_domain::membership::Role;
+use accord_store::{Member, PageRequest, Party, Relationship};
+use askama::Template;
+use axum::Extension;
+use axum::extract::State;
+use std::collections::HashMap;
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    shell: Shell,
+    relationships: Vec<Relationship>,
+    is_admin: bool,
+}
+
+pub async fn my_relationships(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Extension(csrf): Extension<CsrfToken>,
+) -> PageResult {
+    let relationships = state.store.list_relationships(Some(user.id), PageRequest::first(PageRequest::MAX)).await?.items;
+    ok(&HomePage { shell: Shell::new(Some(&user), &csrf, "relationships"), relationships, is_admin: user.is_admin })
+}
+
+pub struct PartyCard {
+    pub party: Party,
+    pub ser: Option<Member>,
+    pub jmt: Vec<Member>,
+    pub members: usize,
+}
+
+/// Parties with their SER and JMT members, from the current members.
+pub fn party_cards(parties: Vec<Party>, members: &[Member]) -> Vec<PartyCard> {
+    parties
+        .into_iter()
+        .map(|party| {
+            let of_party = || members.iter().filter(move |m| m.party_id == party.id);
+            PartyCard {
+                ser: of_party().find(|m| m.role == Role::Ser).cloned(),
+                jmt: of_party().filter(|m| m.role == Role::Jmt).cloned().collect(),
+                members: of_party().count(),
+                party,
+            }
+        })
+        .collect()
+}
+
+pub struct Activity {
+    pub event: Event,
+    pub actor: String,
+}
+
+#[derive(Template)]
+#[template(path = "relationship.html")]
+struct RelationshipPage {
+    shell: Shell,
+    relationship: Relationship,
+    parties: Vec<PartyCard>,
+    me: Option<Member>,
+    activity: Vec<Activity>,
+    head: Option<ChainHead>,
+}
+
+pub async fn relationship(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
+    let id = access.id();
+    let (parties, members) = (state.store.parties(id).await?, state.store.members(id).await?);
+    // Recent activity is relationship content: members only (a site admin sees the frame).
+    let (activity, head) = if access.member.is_some() {
+        let events = state.store.recent_audit_events(id, None, 12).await?;
+        let names: HashMap<uuid::Uuid, String> =
+            state.store.membership_history(id).await?.into_iter().map(|m| (m.user_id, m.name)).collect();
+        let activity = events
+            .into_iter()
+            .map(|event| {
+                let actor = event.actor.and_then(|a| names.get(&a).cloned()).unwrap_or_else(|| "Site operator".into());
+                Activity { event, actor }
+            })
+            .collect();
+        (activity, state.store.chain_head(id).await?)
+    } else {
+        (Vec::new(), None)
+    };
+    let page = RelationshipPage {
+        shell: Shell::new(Some(&access.user), &csrf, "overview").within(&access.relationship),
+        parties: party_cards(parties, &members),
+        me: access.member.clone(),
+        activity,
+        head,
+        relationship: access.relationship,
+    };
+    ok(&page)
+}
+
+/// A person-readable line for an audit event kind.
+pub fn describe(kind: &str) -> &'static str {
+    match kind {
+        "relationship.created" => "created the relationship",
+        "relationship.updated" => "updated the relationship",
+        "member.added" => "added a member",
+        "member.role_changed" => "changed a member's role",
+        "member.left" => "ended a membership",
+        "ser.succeeded" => "handed over as SER",
+        "invitation.created" => "invited someone",
+        "invitation.accepted" => "accepted an invitation",
+        "invitation.revoked" => "withdrew an invitation",
+        _ => "made a change",
+    }
+}

@@ -1,0 +1,144 @@
+//! Server-rendered pages. Every page works without JavaScript; authorization comes from the
+//! extractors in `auth`, never from templates.
+
+mod account;
+mod admin;
+pub use admin::RESET_VALID;
+mod home;
+mod invitation;
+mod members;
+mod sign_in;
+
+use crate::AppState;
+use crate::error::{ApiError, PageError};
+use crate::session::CsrfToken;
+use accord_store::{Relationship, User};
+use askama::Template;
+use axum::Router;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+
+/// Declares the page routes once: the router is built from this list, and the authorization
+/// matrix test reads the same list, so a new page cannot go untested.
+macro_rules! pages {
+    ($($method:ident $path:literal => $handler:path;)*) => {
+        /// Every page route as (method, path).
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        pub fn router() -> Router<AppState> {
+            Router::new()$(.route($path, axum::routing::$method($handler)))*
+        }
+    };
+}
+
+pages! {
+    get "/" => home::my_relationships;
+    get "/login" => sign_in::form;
+    post "/login" => sign_in::submit;
+    post "/logout" => sign_in::logout;
+    get "/reset/{token}" => sign_in::reset_form;
+    post "/reset/{token}" => sign_in::reset_submit;
+    get "/invitations/{token}" => invitation::show;
+    post "/invitations/{token}" => invitation::accept;
+    get "/account" => account::show;
+    post "/account/password" => account::change_password;
+    post "/account/tokens" => account::create_token;
+    post "/account/tokens/{token_id}/revoke" => account::revoke_token;
+    get "/admin/organisations" => admin::organisations;
+    post "/admin/organisations" => admin::create_organisation;
+    get "/admin/users" => admin::users;
+    post "/admin/users" => admin::create_user;
+    post "/admin/users/{user_id}/disable" => admin::disable_user;
+    post "/admin/users/{user_id}/enable" => admin::enable_user;
+    post "/admin/users/{user_id}/reset-link" => admin::reset_link;
+    get "/relationships/{relationship_id}" => home::relationship;
+    get "/relationships/{relationship_id}/members" => members::show;
+    post "/relationships/{relationship_id}/invitations" => members::invite;
+    post "/relationships/{relationship_id}/invitations/{invitation_id}/revoke" => members::revoke_invitation;
+    post "/relationships/{relationship_id}/members/{user_id}/role" => members::change_role;
+    post "/relationships/{relationship_id}/members/{user_id}/remove" => members::remove;
+    post "/relationships/{relationship_id}/members/{user_id}/succession" => members::succession;
+    get "/static/style.css" => stylesheet;
+}
+
+const STYLESHEET: &str = include_str!("../../static/style.css");
+
+/// A fingerprint of the stylesheet for its URL, so browsers may cache it for long and still see
+/// a new one at once.
+pub fn style_version() -> &'static str {
+    static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| crate::secrets::token_hash(STYLESHEET)[..12].to_owned());
+    &VERSION
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css"), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")], STYLESHEET)
+}
+
+pub struct ShellUser {
+    pub name: String,
+    pub is_admin: bool,
+}
+
+pub struct ShellRelationship {
+    pub id: uuid::Uuid,
+    pub name: String,
+}
+
+/// What the layout needs: who is signed in, the CSRF token for its forms, where we are.
+pub struct Shell {
+    pub user: Option<ShellUser>,
+    pub csrf: String,
+    pub relationship: Option<ShellRelationship>,
+    pub section: &'static str,
+}
+
+impl Shell {
+    pub fn plain() -> Shell {
+        Shell { user: None, csrf: String::new(), relationship: None, section: "" }
+    }
+
+    pub fn new(user: Option<&User>, csrf: &CsrfToken, section: &'static str) -> Shell {
+        Shell {
+            user: user.map(|u| ShellUser { name: u.name.clone(), is_admin: u.is_admin }),
+            csrf: csrf.0.clone(),
+            relationship: None,
+            section,
+        }
+    }
+
+    pub fn within(mut self, relationship: &Relationship) -> Shell {
+        self.relationship = Some(ShellRelationship { id: relationship.id, name: relationship.name.clone() });
+        self
+    }
+}
+
+/// Renders a template with a status.
+pub fn render(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => PageError(ApiError::Internal(format!("template: {e}"))).into_response(),
+    }
+}
+
+pub fn ok(template: &impl Template) -> Result<Response, PageError> {
+    Ok(render(StatusCode::OK, template))
+}
+
+pub async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") { ApiError::NotFound.into_response() } else { PageError(ApiError::NotFound).into_response() }
+}
+
+/// A field's error message for a form, from a refusal that names fields.
+pub fn field_message(error: &ApiError) -> String {
+    match error {
+        ApiError::Invalid(invalid) => {
+            invalid.0.iter().map(|f| format!("{}: {}", f.field.replace('_', " "), f.message)).collect::<Vec<_>>().join("; ")
+        }
+        other => other.body().message,
+    }
+}
+
+/// Local paths only, so that `?next=` cannot send anyone to another site.
+pub fn local_path(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") { next } else { "/" }
+}
