@@ -2,4 +2,5 @@ mod api;
 mod app;
 mod authz;
 mod backends;
+mod people;
 mod store;
