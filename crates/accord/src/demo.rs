@@ -6,7 +6,7 @@ use accord_domain::clock::Clock;
 use accord_domain::membership::Role;
 use accord_domain::relationship::{NewRelationship, RelationshipInput};
 use accord_domain::text::{Email, Name};
-use accord_store::{NewUser, PageRequest, Store};
+use accord_store::{NewInvitation, NewUser, PageRequest, Store};
 use accord_web::secrets;
 use anyhow::{Context, anyhow};
 
@@ -108,8 +108,26 @@ pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resu
     let new = NewRelationship::parse(input, Some(organisations.iter().map(|o| o.id).collect()), Invalid::default())
         .map_err(|e| anyhow!("{e}"))?;
     let relationship = store.create_relationship(new, None, clock.now()).await?;
+    // Each party's SER joins first and adds the rest of their party.
+    let mut ser = None;
     for (user, role) in &users {
-        store.add_member(relationship.id, user.id, *role, None, clock.now()).await.context("demo membership")?;
+        if *role == Role::Ser {
+            ser = Some(user.id);
+        }
+        let actor = if *role == Role::Ser { None } else { ser };
+        store.add_member(relationship.id, user.id, *role, actor, clock.now()).await.context("demo membership")?;
     }
+    // A newcomer invited by a JMT member, not yet joined.
+    let party = store.parties(relationship.id).await?[0].id;
+    let (_, token_hash) = secrets::new_token();
+    let invitation = NewInvitation {
+        relationship_id: relationship.id,
+        party_id: party,
+        email: Email::parse("sam.taylor@northshore.example").map_err(|m| anyhow!(m))?,
+        role: Role::Contributor,
+        token_hash,
+        expires_at: clock.now() + jiff::SignedDuration::from_hours(24 * 14),
+    };
+    store.create_invitation(invitation, users[1].0.id, clock.now()).await?;
     Ok(Some(DemoLogin { email: PARTIES[0].1[0].email.to_owned(), password }))
 }
