@@ -2,5 +2,6 @@ mod api;
 mod app;
 mod authz;
 mod backends;
+mod browser;
 mod people;
 mod store;

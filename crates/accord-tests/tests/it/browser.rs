@@ -1,0 +1,406 @@
+//! The pages as a person uses them: headless Chromium, driven through chromedriver (WebDriver).
+//!
+//! Each test starts its own chromedriver on a free port and, on drop, kills it and every process
+//! it started, so no chromedriver or Chromium outlives a test, even one that fails.
+//! Each browser has its own profile directory, so two browsers in one test have separate cookies.
+//!
+//! With `ACCORD_SCREENSHOTS=DIR`, the main story saves a PNG at each step into `DIR/<test>-<backend>/`.
+
+use crate::app::{App, TEST_PASSWORD, spawn_app};
+use crate::backends::{TestDb, on_both_backends};
+use accord_domain::membership::Role;
+use fantoccini::elements::Element;
+use fantoccini::wd::Capabilities;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// How long to wait for a page to show what a step expects before the test fails.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A chromedriver child process; dropping it kills chromedriver and every browser it started,
+/// and removes the browsers' profile directories.
+struct Chromedriver {
+    child: Child,
+    url: String,
+    profiles: PathBuf,
+    browsers: usize,
+}
+
+impl Chromedriver {
+    async fn start() -> Chromedriver {
+        let port = free_port();
+        let profiles = std::env::temp_dir().join(format!("accord-browser-{}", Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&profiles).expect("create the browsers' profile directory");
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}"));
+        let mut driver = Chromedriver { child, url: format!("http://127.0.0.1:{port}"), profiles, browsers: 0 };
+        driver.wait_until_ready().await;
+        driver
+    }
+
+    /// Polls `/status` until chromedriver says it is ready (or exits, or takes too long).
+    async fn wait_until_ready(&mut self) {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("chromedriver's status") {
+                panic!("chromedriver exited before it was ready: {status}");
+            }
+            if let Ok(response) = http.get(format!("{}/status", self.url)).send().await {
+                let body: serde_json::Value = response.json().await.unwrap_or_default();
+                if body["value"]["ready"] == json!(true) {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not answer on {} within {PATIENCE:?}", self.url);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A new browser session with a fresh profile: its cookies are its own.
+    async fn browser(&mut self, app: &App, shots: Shots) -> Browser {
+        self.browsers += 1;
+        let profile = self.profiles.join(format!("profile-{}", self.browsers));
+        let mut capabilities = Capabilities::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    "--window-size=1280,1000",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            }),
+        );
+        let client = ClientBuilder::rustls()
+            .expect("a rustls connector")
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open a browser session through chromedriver: {e}"));
+        Browser { client, base: app.base.clone(), shots }
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        // Normally the sessions were closed and chromedriver ended its browsers; after a failure,
+        // kill chromedriver and everything it started, by process id.
+        let mut pids = descendants(self.child.id());
+        pids.push(self.child.id());
+        let _ = Command::new("kill").arg("-KILL").args(pids.iter().map(u32::to_string)).stderr(Stdio::null()).status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profiles);
+    }
+}
+
+/// Every process descended from `root`, from the parent ids in `/proc`, gathered before any is
+/// killed (a killed parent's children move to another parent).
+fn descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse::<u32>().ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(parents.iter().filter(|(_, ppid)| *ppid == parent).map(|(pid, _)| *pid));
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().unwrap().port()
+}
+
+/// Where screenshots go, if anywhere.
+#[derive(Clone)]
+struct Shots(Option<PathBuf>);
+
+impl Shots {
+    /// `$ACCORD_SCREENSHOTS/<name>/`, when the variable is set.
+    fn named(name: &str) -> Shots {
+        Shots(std::env::var_os("ACCORD_SCREENSHOTS").map(|dir| {
+            let dir = Path::new(&dir).join(name);
+            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+            dir
+        }))
+    }
+
+    fn none() -> Shots {
+        Shots(None)
+    }
+}
+
+/// One browser session on the app under test.
+struct Browser {
+    client: Client,
+    base: String,
+    shots: Shots,
+}
+
+impl Browser {
+    fn url(&self, path: &str) -> reqwest::Url {
+        format!("{}{path}", self.base).parse().unwrap()
+    }
+
+    /// Opens a page of the app and waits for it to load (following redirects).
+    async fn open(&self, path: &str) {
+        self.client.goto(&format!("{}{path}", self.base)).await.unwrap_or_else(|e| panic!("cannot open {path}: {e}"));
+    }
+
+    /// The path (and query, if any) the browser shows now.
+    async fn location(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    async fn wait_for_path(&self, path: &str) {
+        if let Err(e) = self.client.wait().at_most(PATIENCE).for_url(&self.url(path)).await {
+            panic!("expected to arrive at {path}, but the browser is at {}: {e}", self.location().await);
+        }
+    }
+
+    /// Waits until an element appears (a page loaded after a click or a submit).
+    async fn wait_for(&self, css: &str) -> Element {
+        match self.client.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await {
+            Ok(element) => element,
+            Err(e) => panic!("no `{css}` appeared on {}: {e}", self.location().await),
+        }
+    }
+
+    async fn find(&self, css: &str) -> Element {
+        match self.client.find(Locator::Css(css)).await {
+            Ok(element) => element,
+            Err(e) => panic!("no `{css}` on {}: {e}", self.location().await),
+        }
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.unwrap()
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let field = self.find(css).await;
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
+    }
+
+    /// The name in the header's account link: who this browser is signed in as.
+    async fn signed_in_as(&self) -> String {
+        self.text("header .who a[href='/account']").await
+    }
+
+    async fn has_session_cookie(&self) -> bool {
+        self.client.get_all_cookies().await.unwrap().iter().any(|c| c.name() == "accord_session")
+    }
+
+    /// Fills and submits the sign-in form; does not wait for the answer.
+    async fn submit_sign_in(&self, email: &str, password: &str) {
+        self.open("/login").await;
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.click("form[action='/login'] button[type='submit']").await;
+    }
+
+    async fn sign_in(&self, email: &str, password: &str) {
+        self.submit_sign_in(email, password).await;
+        self.wait_for_path("/").await;
+    }
+
+    async fn screenshot(&self, name: &str) {
+        if let Some(dir) = &self.shots.0 {
+            let png = self.client.screenshot().await.expect("a screenshot");
+            let file = dir.join(format!("{name}.png"));
+            std::fs::write(&file, png).unwrap_or_else(|e| panic!("cannot write {}: {e}", file.display()));
+        }
+    }
+
+    async fn close(self) {
+        self.client.close().await.expect("close the browser session");
+    }
+}
+
+/// The texts of a table's body cells, row by row.
+async fn table_rows(browser: &Browser, css: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for row in browser.find(css).await.find_all(Locator::Css("tbody tr")).await.unwrap() {
+        let mut cells = Vec::new();
+        for cell in row.find_all(Locator::Css("td")).await.unwrap() {
+            cells.push(cell.text().await.unwrap());
+        }
+        rows.push(cells);
+    }
+    rows
+}
+
+on_both_backends!(sign_in_invite_and_accept);
+
+/// An SER signs in, invites a colleague as JMT member, and the colleague joins through the link
+/// in a browser of their own; the SER then sees them among the members.
+async fn sign_in_invite_and_accept(db: TestDb) {
+    let backend = db.backend();
+    let app = spawn_app(db).await;
+    let port = app.organisation("Northshore Port Authority").await;
+    let partner = app.organisation("Harbour Freight Cooperative").await;
+    let relationship = app.relationship("Northshore Harbour Renewal", &[&port, &partner]).await;
+    let (ser, _) = app.user("morgan.ellis@northshore.example", &port, false).await;
+    app.member(&relationship, &ser, Role::Ser).await;
+    let id = relationship.id;
+    let invitee_email = "jamie.okafor@northshore.example";
+    let invitee_name = "Jamie Okafor";
+
+    let mut driver = Chromedriver::start().await;
+    let shots = Shots::named(&format!("sign_in_invite_and_accept-{backend}"));
+    let ser_browser = driver.browser(&app, shots.clone()).await;
+
+    // Sign in: the form, then "My relationships".
+    ser_browser.open("/login").await;
+    assert_eq!(ser_browser.text("h1").await, "Sign in to Accord");
+    ser_browser.screenshot("01-login").await;
+    ser_browser.sign_in(&ser.email, TEST_PASSWORD).await;
+    assert_eq!(ser_browser.text("main h1").await, "My relationships");
+    assert_eq!(ser_browser.signed_in_as().await, ser.name);
+
+    // The relationship's card leads to its page.
+    let card = ser_browser.find(&format!("main a.card-link[href='/relationships/{id}']")).await;
+    assert!(card.text().await.unwrap().contains("Northshore Harbour Renewal"), "the card names the relationship");
+    card.click().await.unwrap();
+    ser_browser.wait_for_path(&format!("/relationships/{id}")).await;
+    assert!(ser_browser.text("main h1").await.starts_with("Northshore Harbour Renewal"));
+    assert_eq!(ser_browser.text("p.you strong").await, "SER");
+    ser_browser.screenshot("02-relationship").await;
+
+    // The Members tab: invite a colleague of the same party as JMT member.
+    ser_browser.client.find(Locator::LinkText("Members")).await.unwrap().click().await.unwrap();
+    ser_browser.wait_for_path(&format!("/relationships/{id}/members")).await;
+    ser_browser.fill("#invite-email", invitee_email).await;
+    ser_browser.find("#invite-role").await.select_by_label("JMT member").await.unwrap();
+    ser_browser.click("form[action$='/invitations'] button[type='submit']").await;
+    let link = ser_browser.wait_for("#invitation-link").await.text().await.unwrap();
+    assert!(link.starts_with(&format!("{}/invitations/", app.base)), "an invitation link on this site: {link}");
+    let pending = table_rows(&ser_browser, "section[aria-labelledby='pending-h'] table").await;
+    assert!(
+        pending.iter().any(|row| row[0] == invitee_email && row[2] == "JMT member"),
+        "the invitation is pending as JMT member: {pending:?}"
+    );
+    ser_browser.screenshot("03-members-invited").await;
+
+    // The invitee, in a browser of their own, opens the link and creates their account.
+    let invitee_browser = driver.browser(&app, shots.clone()).await;
+    invitee_browser.client.goto(&link).await.unwrap();
+    assert_eq!(invitee_browser.text("main h1").await, "Join Northshore Harbour Renewal");
+    let offer = invitee_browser.text("main .auth-card > p:nth-of-type(2)").await;
+    assert!(offer.contains(invitee_email) && offer.contains("JMT member"), "the invitation says who and what: {offer}");
+    assert!(!invitee_browser.has_session_cookie().await, "the invitee's browser shares no session with the SER's");
+    invitee_browser.fill("#name", invitee_name).await;
+    invitee_browser.fill("#password", "harbour lights at dusk").await;
+    invitee_browser.fill("#confirm", "harbour lights at dusk").await;
+    invitee_browser.screenshot("04-invitation").await;
+    invitee_browser.click("main form button[type='submit']").await;
+    invitee_browser.wait_for_path(&format!("/relationships/{id}")).await;
+    assert_eq!(invitee_browser.signed_in_as().await, invitee_name);
+    assert!(invitee_browser.text("main h1").await.starts_with("Northshore Harbour Renewal"));
+    assert_eq!(invitee_browser.text("p.you strong").await, "JMT member");
+
+    // The SER's Members page now lists them, and the invitation is no longer pending.
+    ser_browser.open(&format!("/relationships/{id}/members")).await;
+    assert_eq!(ser_browser.signed_in_as().await, ser.name, "the SER's browser is still the SER's");
+    let members = table_rows(&ser_browser, "#members").await;
+    let row =
+        members.iter().find(|row| row[0].starts_with(invitee_name)).unwrap_or_else(|| panic!("{invitee_name} is not listed: {members:?}"));
+    assert!(row[0].contains(invitee_email), "{row:?}");
+    assert_eq!(row[1], "Northshore Port Authority");
+    assert_eq!(row[2], "JMT member");
+    assert!(
+        ser_browser.client.find(Locator::Css("section[aria-labelledby='pending-h']")).await.is_err(),
+        "no invitation is pending any more"
+    );
+    ser_browser.screenshot("05-members-joined").await;
+
+    invitee_browser.close().await;
+    ser_browser.close().await;
+}
+
+#[tokio::test]
+async fn wrong_password_shows_an_error_and_no_session() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let port = app.organisation("Northshore Port Authority").await;
+    let (user, _) = app.user("morgan.ellis@northshore.example", &port, false).await;
+    let mut driver = Chromedriver::start().await;
+    let browser = driver.browser(&app, Shots::none()).await;
+
+    browser.submit_sign_in(&user.email, "not the password at all").await;
+    let error = browser.wait_for("#login-error").await.text().await.unwrap();
+    assert!(error.contains("do not match"), "the error says why: {error:?}");
+    assert_eq!(browser.location().await, "/login");
+    assert_eq!(browser.find("#email").await.prop("value").await.unwrap().as_deref(), Some(user.email.as_str()), "the address is kept");
+    assert!(browser.client.find(Locator::Css("header .who")).await.is_err(), "nobody is shown as signed in");
+    assert!(!browser.has_session_cookie().await, "no session cookie after a failed sign-in");
+
+    browser.open("/").await;
+    assert_eq!(browser.location().await, "/login?next=/", "without a session, / sends the browser to sign in");
+    assert!(!browser.has_session_cookie().await);
+
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let port = app.organisation("Northshore Port Authority").await;
+    let (user, _) = app.user("morgan.ellis@northshore.example", &port, false).await;
+    let mut driver = Chromedriver::start().await;
+    let browser = driver.browser(&app, Shots::none()).await;
+
+    browser.sign_in(&user.email, TEST_PASSWORD).await;
+    assert_eq!(browser.signed_in_as().await, user.name);
+    assert!(browser.has_session_cookie().await, "signed in, the browser holds a session cookie");
+
+    browser.click("header button.signout").await;
+    browser.wait_for_path("/login").await;
+    assert!(!browser.has_session_cookie().await, "signing out clears the session cookie");
+    browser.open("/").await;
+    assert_eq!(browser.location().await, "/login?next=/", "after signing out, / sends the browser to sign in");
+    assert!(browser.client.find(Locator::Css("header .who")).await.is_err(), "nobody is shown as signed in");
+
+    browser.close().await;
+}
