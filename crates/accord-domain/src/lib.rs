@@ -7,6 +7,7 @@ pub mod audit;
 pub mod clock;
 pub mod id;
 pub mod invalid;
+pub mod measure;
 pub mod membership;
 pub mod relationship;
 pub mod text;

@@ -4,8 +4,11 @@
 //! IMMEDIATE transactions serialise every writer, here an append locks its chain's head row
 //! (`FOR UPDATE`), and a write that checks a rule before it writes takes that lock first.
 
+mod measures;
+
 use accord_domain::audit::{self, ChainHead, Draft, Event, GENESIS_HASH};
 use accord_domain::id::{new_id, parse_id};
+use accord_domain::measure::Thresholds;
 use accord_domain::membership::{self, CurrentMember, MembershipError, Role};
 use accord_domain::relationship::{NewRelationship, Status};
 use accord_domain::text::{Email, Name};
@@ -13,6 +16,7 @@ use accord_store::*;
 use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use jiff::Timestamp;
+use jiff::civil::Date;
 use serde_json::json;
 use std::error::Error as _;
 use std::future::Future;
@@ -757,8 +761,10 @@ impl Store for PostgresStore {
         let now = micros(now);
         self.write(move |tx| {
             Box::pin(async move {
-                // Locked, so that two writers who read the same version cannot both pass.
-                let sql = format!("{RELATIONSHIP} WHERE r.relationship_id = $1 FOR UPDATE");
+                // Locked, so that two writers who read the same version cannot both pass. NO KEY:
+                // inserts that reference the relationship (their foreign-key checks take KEY SHARE)
+                // need not wait, so one that already holds the chain cannot deadlock with this.
+                let sql = format!("{RELATIONSHIP} WHERE r.relationship_id = $1 FOR NO KEY UPDATE");
                 let before = query_opt(tx, &sql, &[&id], relationship_row)
                     .await?
                     .ok_or(not_found("relationship"))?;
@@ -1308,6 +1314,180 @@ impl Store for PostgresStore {
             })
         })
         .await
+    }
+
+    async fn create_objective(&self, new: NewObjective, actor: Uuid, now: Timestamp) -> StoreResult<Objective> {
+        let now = micros(now);
+        self.write(move |tx| Box::pin(async move { measures::create_objective(tx, &new, actor, now).await })).await
+    }
+
+    async fn objectives(&self, relationship_id: Uuid) -> StoreResult<Vec<Objective>> {
+        self.read(move |c| Box::pin(measures::objectives(c, relationship_id))).await
+    }
+
+    async fn objective(&self, relationship_id: Uuid, objective_id: Uuid) -> StoreResult<Objective> {
+        self.read(move |c| Box::pin(measures::objective(c, relationship_id, objective_id))).await
+    }
+
+    async fn review_objective(
+        &self,
+        relationship_id: Uuid,
+        objective_id: Uuid,
+        review: ObjectiveReview,
+        expected_version: i64,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Objective> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(
+                async move { measures::review_objective(tx, relationship_id, objective_id, &review, expected_version, actor, now).await },
+            )
+        })
+        .await
+    }
+
+    async fn objective_reviews(&self, relationship_id: Uuid, objective_id: Uuid) -> StoreResult<Vec<ObjectiveReviewRecord>> {
+        self.read(move |c| Box::pin(measures::objective_reviews(c, relationship_id, objective_id))).await
+    }
+
+    async fn create_kpi(&self, new: NewKpi, actor: Uuid, now: Timestamp) -> StoreResult<Kpi> {
+        let now = micros(now);
+        self.write(move |tx| Box::pin(async move { measures::create_kpi(tx, &new, actor, now).await })).await
+    }
+
+    async fn kpis(&self, relationship_id: Uuid) -> StoreResult<Vec<Kpi>> {
+        self.read(move |c| Box::pin(measures::kpis(c, relationship_id))).await
+    }
+
+    async fn kpi(&self, relationship_id: Uuid, kpi_id: Uuid) -> StoreResult<Kpi> {
+        self.read(move |c| Box::pin(measures::kpi(c, relationship_id, kpi_id))).await
+    }
+
+    async fn kpi_versions(&self, relationship_id: Uuid, kpi_id: Uuid) -> StoreResult<Vec<KpiVersion>> {
+        self.read(move |c| Box::pin(measures::kpi_versions(c, relationship_id, kpi_id))).await
+    }
+
+    async fn add_kpi_version(
+        &self,
+        relationship_id: Uuid,
+        kpi_id: Uuid,
+        effective_from: Date,
+        thresholds: Thresholds,
+        expected_version: i64,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Kpi> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                measures::add_kpi_version(tx, relationship_id, kpi_id, effective_from, &thresholds, expected_version, actor, now).await
+            })
+        })
+        .await
+    }
+
+    async fn record_measurement(
+        &self,
+        relationship_id: Uuid,
+        input: MeasurementInput,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Measurement> {
+        let now = micros(now);
+        self.write(move |tx| Box::pin(async move { measures::record_measurement(tx, relationship_id, &input, actor, now).await })).await
+    }
+
+    async fn measurements(&self, relationship_id: Uuid, kpi_id: Uuid, before: Option<Date>, limit: u32) -> StoreResult<Vec<Measurement>> {
+        self.read(move |c| Box::pin(measures::measurements(c, relationship_id, kpi_id, before, limit))).await
+    }
+
+    async fn measurement_history(&self, relationship_id: Uuid, kpi_id: Uuid, period_start: Date) -> StoreResult<Vec<Measurement>> {
+        self.read(move |c| Box::pin(measures::measurement_history(c, relationship_id, kpi_id, period_start))).await
+    }
+
+    async fn recent_measurements(&self, relationship_id: Uuid, per_kpi: u32) -> StoreResult<Vec<Measurement>> {
+        self.read(move |c| Box::pin(measures::recent_measurements(c, relationship_id, per_kpi))).await
+    }
+
+    async fn import_measurements(
+        &self,
+        relationship_id: Uuid,
+        rows: Vec<MeasurementInput>,
+        file_sha256: &str,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<ImportSummary> {
+        let sha = file_sha256.to_owned();
+        let now = micros(now);
+        self.write(move |tx| Box::pin(async move { measures::import_measurements(tx, relationship_id, &rows, &sha, actor, now).await }))
+            .await
+    }
+
+    async fn create_obligation(&self, new: NewObligation, actor: Uuid, now: Timestamp) -> StoreResult<Obligation> {
+        let now = micros(now);
+        self.write(move |tx| Box::pin(async move { measures::create_obligation(tx, &new, actor, now).await })).await
+    }
+
+    async fn update_obligation(
+        &self,
+        relationship_id: Uuid,
+        obligation_id: Uuid,
+        change: ObligationChange,
+        expected_version: i64,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Obligation> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(
+                async move { measures::update_obligation(tx, relationship_id, obligation_id, &change, expected_version, actor, now).await },
+            )
+        })
+        .await
+    }
+
+    async fn obligations(&self, relationship_id: Uuid) -> StoreResult<Vec<Obligation>> {
+        self.read(move |c| Box::pin(measures::obligations(c, relationship_id))).await
+    }
+
+    async fn obligation(&self, relationship_id: Uuid, obligation_id: Uuid) -> StoreResult<Obligation> {
+        self.read(move |c| Box::pin(measures::obligation(c, relationship_id, obligation_id))).await
+    }
+
+    async fn create_action(&self, new: NewAction, actor: Uuid, now: Timestamp) -> StoreResult<Action> {
+        let now = micros(now);
+        self.write(move |tx| Box::pin(async move { measures::create_action(tx, &new, actor, now).await })).await
+    }
+
+    async fn update_action(
+        &self,
+        relationship_id: Uuid,
+        action_id: Uuid,
+        change: ActionChange,
+        expected_version: i64,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Action> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move { measures::update_action(tx, relationship_id, action_id, &change, expected_version, actor, now).await })
+        })
+        .await
+    }
+
+    async fn action(&self, relationship_id: Uuid, action_id: Uuid) -> StoreResult<Action> {
+        self.read(move |c| Box::pin(measures::action(c, relationship_id, action_id))).await
+    }
+
+    async fn actions(
+        &self,
+        relationship_id: Uuid,
+        filter: ActionFilter,
+        after: Option<(Date, Uuid)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Action>> {
+        self.read(move |c| Box::pin(measures::actions(c, relationship_id, filter, after, limit))).await
     }
 
     async fn audit_events(&self, chain: Uuid, after_position: i64, limit: u32) -> StoreResult<Vec<Event>> {

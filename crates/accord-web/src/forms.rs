@@ -6,16 +6,7 @@ use crate::session::CsrfToken;
 use axum::extract::{FromRequest, Request};
 use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-
-#[derive(Deserialize)]
-struct WithCsrf<T> {
-    #[serde(default)]
-    csrf: String,
-    #[serde(flatten)]
-    form: T,
-}
 
 /// An urlencoded form whose `csrf` field matches the CSRF cookie, from this site's own pages.
 pub struct CsrfForm<T>(pub T);
@@ -42,14 +33,34 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             return Err(ApiError::Forbidden("This form was sent from another site.").into());
         }
         let expected = request.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
-        let axum::Form(WithCsrf { csrf, form }) = axum::Form::<WithCsrf<T>>::from_request(request, state)
+        let axum::Form(pairs) = axum::Form::<Vec<(String, String)>>::from_request(request, state)
             .await
             .map_err(|e| ApiError::BadRequest(format!("The form could not be read: {}", e.body_text())))?;
+        // Fields named more than once (check boxes) arrive joined by commas.
+        let mut fields = serde_json::Map::new();
+        let mut csrf = String::new();
+        for (key, value) in pairs {
+            if key == "csrf" {
+                csrf = value;
+                continue;
+            }
+            match fields.get_mut(&key) {
+                Some(serde_json::Value::String(existing)) => {
+                    existing.push(',');
+                    existing.push_str(&value);
+                }
+                _ => {
+                    fields.insert(key, serde_json::Value::String(value));
+                }
+            }
+        }
         // The cookie existed before this page was rendered; a missing or different token means
         // the form did not come from one of our pages (or the page is very old).
         if csrf.is_empty() || csrf != expected {
             return Err(ApiError::Forbidden("This form has expired or did not come from this site. Reload the page and try again.").into());
         }
+        let form = serde_json::from_value(serde_json::Value::Object(fields))
+            .map_err(|e| ApiError::BadRequest(format!("The form could not be read: {e}")))?;
         Ok(CsrfForm(form))
     }
 }

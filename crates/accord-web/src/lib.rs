@@ -3,9 +3,11 @@
 
 pub mod api;
 pub mod auth;
+pub mod charts;
 pub mod error;
 mod forms;
 mod limiter;
+pub mod measures;
 pub mod pages;
 pub mod secrets;
 pub mod session;

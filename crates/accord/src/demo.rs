@@ -129,5 +129,452 @@ pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resu
         expires_at: clock.now() + jiff::SignedDuration::from_hours(24 * 14),
     };
     store.create_invitation(invitation, users[1].0.id, clock.now()).await?;
+    let people: Vec<uuid::Uuid> = users.iter().map(|(u, _)| u.id).collect();
+    seed_measures(store, clock, relationship.id, &people).await?;
     Ok(Some(DemoLogin { email: PARTIES[0].1[0].email.to_owned(), password }))
+}
+
+/// Objectives, a dozen KPIs with two years of monthly history (some red, some amber),
+/// obligations for every party, open and overdue actions.
+async fn seed_measures(store: &dyn Store, clock: &dyn Clock, relationship_id: uuid::Uuid, people: &[uuid::Uuid]) -> anyhow::Result<()> {
+    use accord_domain::measure::{Cadence, Direction, Period, Thresholds};
+    use accord_store::{
+        ActionSource, MeasurementInput, NewAction, NewKpi, NewObjective, NewObligation, ObligationChange, ObligationStatus,
+    };
+    use jiff::ToSpan;
+
+    let now = clock.now();
+    let today = now.to_zoned(jiff::tz::TimeZone::get("Europe/London")?).date();
+    let parties: Vec<uuid::Uuid> = store.parties(relationship_id).await?.iter().map(|p| p.id).collect();
+    // people: 0 Alex (SER, port), 1 Priya (JMT), 2 Tom (JMT), 3 Hannah, 4 Gareth (observer),
+    // 5 Sofia (SER, contractor), 6 Daniel, 7 Aisha, 8 Liam, 9 Mei, 10 Erik (SER, marine), 11 Grace, 12 Noah.
+    let (port, contractor, marine) = (parties[0], parties[1], parties[2]);
+    let objective = |title: &str, description: &str, owners: Vec<uuid::Uuid>, months: i32, next_review: jiff::civil::Date| NewObjective {
+        relationship_id,
+        title: title.into(),
+        description: description.into(),
+        parties: owners,
+        review_months: months,
+        next_review,
+    };
+    let objectives = [
+        objective(
+            "Deliver the quay works safely",
+            "Zero harm to workers, port users and the public during the renewal.",
+            parties.clone(),
+            6,
+            today.checked_add(2.months())?,
+        ),
+        objective(
+            "Keep the port open for business",
+            "Ferry and cargo operations continue throughout construction with minimal disruption.",
+            vec![port, contractor],
+            6,
+            today.checked_sub(5.days())?,
+        ),
+        objective(
+            "Deliver on programme and budget",
+            "Complete each phase within the agreed programme and the joint cost envelope.",
+            vec![contractor, marine],
+            3,
+            today.checked_add(1.months())?,
+        ),
+        objective(
+            "Leave a lower-carbon harbour",
+            "Cut embodied and operational carbon against the 2023 baseline.",
+            parties.clone(),
+            12,
+            today.checked_add(7.months())?,
+        ),
+    ];
+    let mut objective_ids = Vec::new();
+    for o in objectives {
+        objective_ids.push(store.create_objective(o, people[1], clock.now()).await?.id);
+    }
+
+    // Two years of months, up to last month.
+    let months = Period::containing(Cadence::Monthly, today).previous().last_n(24);
+    let first = months[0];
+    struct Spec {
+        name: &'static str,
+        definition: &'static str,
+        unit: &'static str,
+        direction: Direction,
+        t: (f64, f64, f64),
+        party: Option<usize>,
+        reporter: usize,
+        objective: usize,
+        // A base level, a drift per month, a swing, and how the last months go.
+        base: f64,
+        drift: f64,
+        swing: f64,
+        recent: f64,
+    }
+    let h = Direction::Higher;
+    let l = Direction::Lower;
+    let specs = [
+        Spec {
+            name: "Lost-time injury frequency rate",
+            definition: "Lost-time injuries per 100,000 hours worked, rolling 12 months",
+            unit: "",
+            direction: l,
+            t: (0.5, 1.0, 2.0),
+            party: None,
+            reporter: 6,
+            objective: 0,
+            base: 1.1,
+            drift: -0.02,
+            swing: 0.35,
+            recent: 0.0,
+        },
+        Spec {
+            name: "Safety observations closed on time",
+            definition: "Share of safety observations closed within 7 days",
+            unit: "%",
+            direction: h,
+            t: (95.0, 90.0, 80.0),
+            party: Some(1),
+            reporter: 7,
+            objective: 0,
+            base: 88.0,
+            drift: 0.35,
+            swing: 4.0,
+            recent: 0.0,
+        },
+        Spec {
+            name: "Ferry sailings disrupted by works",
+            definition: "Sailings delayed over 15 minutes or cancelled because of construction",
+            unit: "sailings",
+            direction: l,
+            t: (2.0, 5.0, 10.0),
+            party: Some(1),
+            reporter: 8,
+            objective: 1,
+            base: 6.0,
+            drift: -0.1,
+            swing: 3.0,
+            recent: 10.0,
+        },
+        Spec {
+            name: "Berth availability",
+            definition: "Share of scheduled berth hours available to port operations",
+            unit: "%",
+            direction: h,
+            t: (98.0, 95.0, 90.0),
+            party: Some(0),
+            reporter: 3,
+            objective: 1,
+            base: 96.5,
+            drift: 0.05,
+            swing: 2.0,
+            recent: -1.5,
+        },
+        Spec {
+            name: "Programme milestones met",
+            definition: "Milestones completed by their baseline date, cumulative",
+            unit: "%",
+            direction: h,
+            t: (95.0, 85.0, 75.0),
+            party: Some(1),
+            reporter: 6,
+            objective: 2,
+            base: 84.0,
+            drift: 0.2,
+            swing: 5.0,
+            recent: -16.0,
+        },
+        Spec {
+            name: "Cost performance index",
+            definition: "Earned value divided by actual cost",
+            unit: "",
+            direction: h,
+            t: (1.0, 0.95, 0.9),
+            party: None,
+            reporter: 7,
+            objective: 2,
+            base: 0.97,
+            drift: 0.002,
+            swing: 0.03,
+            recent: 0.0,
+        },
+        Spec {
+            name: "Design deliverables on time",
+            definition: "Marine design packages issued by their agreed date",
+            unit: "%",
+            direction: h,
+            t: (95.0, 90.0, 80.0),
+            party: Some(2),
+            reporter: 11,
+            objective: 2,
+            base: 91.0,
+            drift: 0.1,
+            swing: 5.0,
+            recent: 0.0,
+        },
+        Spec {
+            name: "Dredging volume against plan",
+            definition: "Cubic metres dredged as a share of the month's plan",
+            unit: "%",
+            direction: h,
+            t: (100.0, 92.0, 85.0),
+            party: Some(2),
+            reporter: 12,
+            objective: 2,
+            base: 95.0,
+            drift: 0.15,
+            swing: 6.0,
+            recent: 0.0,
+        },
+        Spec {
+            name: "Open non-conformance reports",
+            definition: "Quality non-conformances open at month end",
+            unit: "NCRs",
+            direction: l,
+            t: (5.0, 10.0, 15.0),
+            party: None,
+            reporter: 8,
+            objective: 2,
+            base: 9.0,
+            drift: -0.15,
+            swing: 3.0,
+            recent: 0.0,
+        },
+        Spec {
+            name: "Payment applications certified on time",
+            definition: "Contractor payment applications certified within 14 days",
+            unit: "%",
+            direction: h,
+            t: (100.0, 90.0, 80.0),
+            party: Some(0),
+            reporter: 2,
+            objective: 2,
+            base: 93.0,
+            drift: 0.1,
+            swing: 5.0,
+            recent: 0.0,
+        },
+        Spec {
+            name: "Site carbon emissions",
+            definition: "tCO2e from plant, vessels and site energy",
+            unit: "tCO2e",
+            direction: l,
+            t: (180.0, 220.0, 260.0),
+            party: None,
+            reporter: 9,
+            objective: 3,
+            base: 240.0,
+            drift: -2.0,
+            swing: 20.0,
+            recent: 0.0,
+        },
+        Spec {
+            name: "Waste diverted from landfill",
+            definition: "Share of construction waste reused or recycled",
+            unit: "%",
+            direction: h,
+            t: (90.0, 85.0, 75.0),
+            party: Some(1),
+            reporter: 9,
+            objective: 3,
+            base: 82.0,
+            drift: 0.3,
+            swing: 4.0,
+            recent: 0.0,
+        },
+    ];
+    let mut rows = Vec::new();
+    let mut recent = Vec::new();
+    let mut kpi_ids = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let thresholds =
+            Thresholds::new(spec.direction, spec.t.0, spec.t.1, spec.t.2).map_err(|(f, m)| anyhow!("{}: {f}: {m}", spec.name))?;
+        let new = NewKpi {
+            relationship_id,
+            name: spec.name.into(),
+            definition: spec.definition.into(),
+            unit: spec.unit.into(),
+            cadence: Cadence::Monthly,
+            party_id: spec.party.map(|p| parties[p]),
+            reporter_id: Some(people[spec.reporter]),
+            objectives: vec![objective_ids[spec.objective]],
+            thresholds,
+            effective_from: first.start,
+        };
+        let kpi = store.create_kpi(new, people[1], clock.now()).await?;
+        kpi_ids.push(kpi.id);
+        // A deterministic wobble per KPI, so that the demo looks the same every time.
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1);
+        for (m, period) in months.iter().enumerate() {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let noise = ((seed >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 2.0 * spec.swing;
+            let late = if m >= 21 { spec.recent } else { 0.0 };
+            let mut value = spec.base + spec.drift * m as f64 + noise + late;
+            if spec.unit == "%" {
+                value = value.min(100.0);
+            }
+            let value = (value * 100.0).round() / 100.0;
+            // The latest month of one KPI is still missing; the last two months are entered by hand.
+            if m == 23 && i == 9 {
+                continue;
+            }
+            let input = MeasurementInput { kpi_id: kpi.id, period_start: period.start, value: value.max(0.0), comment: String::new() };
+            if m >= 22 { recent.push((spec.reporter, input)) } else { rows.push(input) }
+        }
+    }
+    store.import_measurements(relationship_id, rows, "demo-history", Some(people[1]), clock.now()).await?;
+    for (reporter, mut input) in recent {
+        if input.kpi_id == kpi_ids[2] {
+            input.comment = "Crane outage on the north quay forced two tide windows to be missed.".into();
+        }
+        store.record_measurement(relationship_id, input, people[reporter], clock.now()).await?;
+    }
+    // The joint team raised the bar on safety observations from next month.
+    let next = Period::containing(Cadence::Monthly, today).next().start;
+    store
+        .add_kpi_version(
+            relationship_id,
+            kpi_ids[1],
+            next,
+            Thresholds::new(Direction::Higher, 97.0, 93.0, 85.0).map_err(|(_, m)| anyhow!(m))?,
+            1,
+            people[0],
+            clock.now(),
+        )
+        .await?;
+
+    let obligation = |party: uuid::Uuid, title: &str, description: &str, recurrence: &str, due: jiff::civil::Date| NewObligation {
+        relationship_id,
+        party_id: party,
+        title: title.into(),
+        description: description.into(),
+        recurrence: recurrence.into(),
+        due_date: due,
+    };
+    let obligations = [
+        (
+            obligation(
+                port,
+                "Provide berth windows four weeks ahead",
+                "Publish the berth plan for contractor vessel access",
+                "monthly",
+                today.checked_add(9.days())?,
+            ),
+            ObligationStatus::OnTrack,
+            "March and April plans issued on time",
+        ),
+        (
+            obligation(port, "Certify payment applications within 14 days", "", "monthly", today.checked_sub(3.days())?),
+            ObligationStatus::AtRisk,
+            "February certificate issued on day 16",
+        ),
+        (
+            obligation(port, "Approve temporary works designs within 10 days", "", "once", today.checked_sub(20.days())?),
+            ObligationStatus::Delivered,
+            "Approval letter ref. NPA-TW-014",
+        ),
+        (
+            obligation(
+                contractor,
+                "Submit the monthly progress report",
+                "Programme, cost, risks and safety statistics",
+                "monthly",
+                today.checked_add(5.days())?,
+            ),
+            ObligationStatus::OnTrack,
+            "",
+        ),
+        (
+            obligation(
+                contractor,
+                "Maintain the joint risk register",
+                "Review with the JMT every month",
+                "monthly",
+                today.checked_sub(8.days())?,
+            ),
+            ObligationStatus::NotStarted,
+            "",
+        ),
+        (
+            obligation(
+                contractor,
+                "Keep ferry access routes open",
+                "Two-lane access to the ferry terminal at all times",
+                "weekly",
+                today.checked_add(2.days())?,
+            ),
+            ObligationStatus::AtRisk,
+            "Lane closure on 3 days last week",
+        ),
+        (
+            obligation(marine, "Issue marine design packages on the agreed dates", "", "monthly", today.checked_add(12.days())?),
+            ObligationStatus::OnTrack,
+            "",
+        ),
+        (
+            obligation(
+                marine,
+                "Provide dredging survey data within 48 hours",
+                "Bathymetric surveys after each campaign",
+                "weekly",
+                today.checked_sub(1.days())?,
+            ),
+            ObligationStatus::Missed,
+            "Survey 12 delivered after 5 days",
+        ),
+        (
+            obligation(marine, "Share lessons learned after each phase", "", "quarterly", today.checked_add(40.days())?),
+            ObligationStatus::NotStarted,
+            "",
+        ),
+    ];
+    for (new, status, evidence) in obligations {
+        let party = new.party_id;
+        let created = store.create_obligation(new, people[1], clock.now()).await?;
+        if status != ObligationStatus::NotStarted {
+            let actor = if party == port {
+                people[2]
+            } else if party == contractor {
+                people[6]
+            } else {
+                people[11]
+            };
+            let change = ObligationChange { status, evidence: evidence.into(), due_date: created.due_date };
+            store.update_obligation(relationship_id, created.id, change, created.version, actor, clock.now()).await?;
+        }
+    }
+
+    let action = |title: &str, owner: usize, party: uuid::Uuid, due: jiff::civil::Date, source: Option<ActionSource>| NewAction {
+        relationship_id,
+        title: title.into(),
+        description: String::new(),
+        owner_id: Some(people[owner]),
+        party_id: party,
+        due_date: due,
+        source,
+    };
+    let milestone_red = Period::containing(Cadence::Monthly, today).previous();
+    let actions = [
+        action(
+            "Recovery plan for the north quay milestones",
+            6,
+            contractor,
+            today.checked_sub(4.days())?,
+            Some(ActionSource { kind: "kpi_period".into(), id: kpi_ids[4], period: Some(milestone_red.start) }),
+        ),
+        action(
+            "Agree ferry timetable changes for the crane works",
+            2,
+            port,
+            today.checked_add(6.days())?,
+            Some(ActionSource { kind: "kpi_period".into(), id: kpi_ids[2], period: Some(milestone_red.start) }),
+        ),
+        action("Speed up certification: add a second certifier", 1, port, today.checked_sub(2.days())?, None),
+        action("Bring the risk register review into the JMT agenda", 7, contractor, today.checked_add(10.days())?, None),
+        action("Survey turnaround: agree a 48-hour process", 11, marine, today.checked_add(3.days())?, None),
+        action("Carbon dashboard for plant fuel use", 9, contractor, today.checked_add(21.days())?, None),
+    ];
+    for new in actions {
+        store.create_action(new, people[1], clock.now()).await?;
+    }
+    Ok(())
 }

@@ -7,10 +7,11 @@
 
 use accord_domain::Invalid;
 use accord_domain::clock::ManualClock;
+use accord_domain::measure::{Cadence, Direction, Thresholds};
 use accord_domain::membership::Role;
 use accord_domain::relationship::{NewRelationship, RelationshipInput};
 use accord_domain::text::{Email, Name};
-use accord_store::{NewInvitation, NewUser, Store};
+use accord_store::{NewAction, NewInvitation, NewKpi, NewObjective, NewObligation, NewUser, Store};
 use accord_store_sqlite::SqliteStore;
 use accord_web::{AppState, secrets};
 use jiff::{SignedDuration, Timestamp};
@@ -47,6 +48,24 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("delete", "/api/v1/relationships/{relationship_id}/members/{user_id}", [401, 404, 404, 403, 403, 204, 204, 204]),
     ("post", "/api/v1/relationships/{relationship_id}/members/{user_id}/succession", [401, 404, 404, 403, 403, 403, 200, 200]),
     ("get", "/api/v1/relationships/{relationship_id}/audit-events", [401, 404, 404, 200, 200, 200, 200, 404]),
+    // API: measures. Contributors record their own party's KPIs (this one is another party's).
+    ("get", "/api/v1/relationships/{relationship_id}/objectives", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/objectives", [401, 404, 404, 403, 403, 201, 201, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/objectives/{objective_id}", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/objectives/{objective_id}/reviews", [401, 404, 404, 403, 403, 200, 200, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/kpis", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/kpis", [401, 404, 404, 403, 403, 201, 201, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/kpis/{kpi_id}", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/kpis/{kpi_id}/versions", [401, 404, 404, 403, 403, 200, 200, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/measurements", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/measurements", [401, 404, 404, 403, 403, 201, 201, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/obligations", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/obligations", [401, 404, 404, 403, 403, 201, 201, 404]),
+    ("patch", "/api/v1/relationships/{relationship_id}/obligations/{obligation_id}", [401, 404, 404, 403, 200, 200, 200, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/actions", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/actions", [401, 404, 404, 403, 201, 201, 201, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/actions/{action_id}", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("patch", "/api/v1/relationships/{relationship_id}/actions/{action_id}", [401, 404, 404, 403, 403, 200, 200, 404]),
     // Pages open to anyone (a signed-in person on /login goes home).
     ("get", "/login", [200, 303, 303, 303, 303, 303, 303, 303]),
     ("post", "/login", [401; 8]),
@@ -77,6 +96,22 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("post", "/relationships/{relationship_id}/members/{user_id}/role", [303, 404, 404, 403, 403, 303, 303, 303]),
     ("post", "/relationships/{relationship_id}/members/{user_id}/remove", [303, 404, 404, 403, 403, 303, 303, 303]),
     ("post", "/relationships/{relationship_id}/members/{user_id}/succession", [303, 404, 404, 403, 403, 403, 303, 303]),
+    // Measures pages.
+    ("get", "/relationships/{relationship_id}/scorecard", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/kpis", [303, 404, 404, 403, 403, 303, 303, 404]),
+    ("get", "/relationships/{relationship_id}/kpis/{kpi_id}", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/kpis/{kpi_id}/measurements", [303, 404, 404, 403, 403, 303, 303, 404]),
+    ("post", "/relationships/{relationship_id}/kpis/{kpi_id}/versions", [303, 404, 404, 403, 403, 303, 303, 404]),
+    ("get", "/relationships/{relationship_id}/objectives", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/objectives", [303, 404, 404, 403, 403, 303, 303, 404]),
+    ("get", "/relationships/{relationship_id}/objectives/{objective_id}", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/objectives/{objective_id}/reviews", [303, 404, 404, 403, 403, 303, 303, 404]),
+    ("get", "/relationships/{relationship_id}/obligations", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/obligations", [303, 404, 404, 403, 403, 303, 303, 404]),
+    ("post", "/relationships/{relationship_id}/obligations/{obligation_id}", [303, 404, 404, 403, 303, 303, 303, 404]),
+    ("get", "/relationships/{relationship_id}/actions", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/actions", [303, 404, 404, 403, 303, 303, 303, 404]),
+    ("post", "/relationships/{relationship_id}/actions/{action_id}", [303, 404, 404, 403, 403, 303, 303, 404]),
 ];
 
 /// What a request needs to be well-formed, so that only authorization decides its answer.
@@ -103,6 +138,44 @@ fn body(method: &str, path: &str) -> Option<(&'static str, String)> {
         }
         (_, "/relationships/{relationship_id}/invitations") => form("email=another%40northshore.example&role=contributor"),
         (_, "/relationships/{relationship_id}/members/{user_id}/role") => form("role=observer"),
+        ("post", "/api/v1/relationships/{relationship_id}/objectives") => {
+            json(serde_json::json!({"title": "Grow", "parties": ["{party_id}"]}))
+        }
+        ("post", "/api/v1/relationships/{relationship_id}/objectives/{objective_id}/reviews") => {
+            json(serde_json::json!({"version": 1, "verdict": "relevant", "reason": "Still right"}))
+        }
+        ("post", "/api/v1/relationships/{relationship_id}/kpis") => {
+            json(serde_json::json!({"name": "New KPI", "direction": "higher", "cadence": "monthly", "target": 10, "amber": 8, "red": 5}))
+        }
+        ("post", "/api/v1/relationships/{relationship_id}/kpis/{kpi_id}/versions") => {
+            json(serde_json::json!({"version": 1, "effective_from": "2027-01", "target": 12, "amber": 9, "red": 6}))
+        }
+        ("post", "/api/v1/relationships/{relationship_id}/measurements") => {
+            json(serde_json::json!({"kpi_id": "{kpi_id}", "period": "2026-02", "value": 7}))
+        }
+        ("post", "/api/v1/relationships/{relationship_id}/obligations") => {
+            json(serde_json::json!({"party": "{party_id}", "title": "Deliver", "due_date": "2026-06-01"}))
+        }
+        ("patch", "/api/v1/relationships/{relationship_id}/obligations/{obligation_id}") => {
+            json(serde_json::json!({"version": 1, "status": "on_track", "evidence": "x"}))
+        }
+        ("post", "/api/v1/relationships/{relationship_id}/actions") => {
+            json(serde_json::json!({"title": "Do it", "due_date": "2026-04-01"}))
+        }
+        ("patch", "/api/v1/relationships/{relationship_id}/actions/{action_id}") => {
+            json(serde_json::json!({"version": 1, "status": "done"}))
+        }
+        (_, "/relationships/{relationship_id}/kpis") => form("name=New+KPI&direction=higher&cadence=monthly&target=10&amber=8&red=5"),
+        (_, "/relationships/{relationship_id}/kpis/{kpi_id}/measurements") => form("period=2026-02&value=7"),
+        (_, "/relationships/{relationship_id}/kpis/{kpi_id}/versions") => form("version=1&effective_from=2027-01&target=12&amber=9&red=6"),
+        (_, "/relationships/{relationship_id}/objectives") if method == "post" => form("title=Grow&parties={party_id}"),
+        (_, "/relationships/{relationship_id}/objectives/{objective_id}/reviews") => form("version=1&verdict=relevant&reason=Still+right"),
+        (_, "/relationships/{relationship_id}/obligations") if method == "post" => {
+            form("party={party_id}&title=Deliver&due_date=2026-06-01")
+        }
+        (_, "/relationships/{relationship_id}/obligations/{obligation_id}") => form("version=1&status=on_track&evidence=x"),
+        (_, "/relationships/{relationship_id}/actions") if method == "post" => form("title=Do+it&due_date=2026-04-01"),
+        (_, "/relationships/{relationship_id}/actions/{action_id}") => form("version=1&status=done"),
         ("post", _) if !path.starts_with("/api/") => form(""),
         _ => None,
     }
@@ -197,6 +270,57 @@ async fn prepare(dir: &Path) -> World {
     let invitation = store.create_invitation(invitation, users["jmt"].id, now).await.unwrap();
     let (reset_token, reset_hash) = secrets::new_token();
     store.create_password_reset(users["spare"].id, &reset_hash, at(600), None, now).await.unwrap();
+    let party_a = store.parties(harbour.id).await.unwrap()[0].id;
+    let party_b = store.parties(harbour.id).await.unwrap()[1].id;
+    let jmt = users["jmt"].id;
+    let objective = store
+        .create_objective(
+            NewObjective {
+                relationship_id: harbour.id,
+                title: "Keep the port open".into(),
+                description: String::new(),
+                parties: vec![party_a],
+                review_months: 6,
+                next_review: "2026-09-01".parse().unwrap(),
+            },
+            jmt,
+            now,
+        )
+        .await
+        .unwrap();
+    let thresholds = Thresholds::new(Direction::Higher, 98.0, 95.0, 90.0).unwrap();
+    let kpi = NewKpi {
+        relationship_id: harbour.id,
+        name: "Berth availability".into(),
+        definition: String::new(),
+        unit: "%".into(),
+        cadence: Cadence::Monthly,
+        party_id: Some(party_b),
+        reporter_id: Some(users["ser b"].id),
+        objectives: vec![objective.id],
+        thresholds,
+        effective_from: "2026-01-01".parse().unwrap(),
+    };
+    let kpi = store.create_kpi(kpi, jmt, now).await.unwrap();
+    let obligation = NewObligation {
+        relationship_id: harbour.id,
+        party_id: party_a,
+        title: "Berth plan".into(),
+        description: String::new(),
+        recurrence: "monthly".into(),
+        due_date: "2026-04-01".parse().unwrap(),
+    };
+    let obligation = store.create_obligation(obligation, jmt, now).await.unwrap();
+    let action = NewAction {
+        relationship_id: harbour.id,
+        title: "Fix it".into(),
+        description: String::new(),
+        owner_id: Some(users["target"].id),
+        party_id: party_a,
+        due_date: "2026-04-01".parse().unwrap(),
+        source: None,
+    };
+    let action = store.create_action(action, jmt, now).await.unwrap();
     drop(store);
     // Fold the write-ahead log into the file, so that a copy of the file alone is complete.
     rusqlite::Connection::open(&file).unwrap().execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;").unwrap();
@@ -206,6 +330,11 @@ async fn prepare(dir: &Path) -> World {
         ("{organisation_id}", a.id.to_string()),
         ("{user_id}", users["target"].id.to_string()),
         ("{invitation_id}", invitation.id.to_string()),
+        ("{party_id}", party_a.to_string()),
+        ("{objective_id}", objective.id.to_string()),
+        ("{kpi_id}", kpi.id.to_string()),
+        ("{obligation_id}", obligation.id.to_string()),
+        ("{action_id}", action.id.to_string()),
     ]);
     let mut world = World { file, callers, params };
     world.params.insert("{invitation_token}", invitation_token);
@@ -244,8 +373,14 @@ async fn status(world: &World, dir: &Path, cell: usize, who: usize, method: &str
         }
     }
     request = request.header("cookie", cookies);
-    if let Some((content_type, body)) = body(method, path) {
-        request = request.header("content-type", content_type).body(body.replace("{organisation_id}", &world.params["{organisation_id}"]));
+    if method == "get" && path.ends_with("/measurements") {
+        request = request.query(&[("kpi_id", &world.params["{kpi_id}"])]);
+    }
+    if let Some((content_type, mut body)) = body(method, path) {
+        for (key, value) in &world.params {
+            body = body.replace(key, value);
+        }
+        request = request.header("content-type", content_type).body(body);
     }
     let status = request.send().await.unwrap().status().as_u16();
     server.abort();

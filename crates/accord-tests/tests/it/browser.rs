@@ -404,3 +404,74 @@ async fn sign_out_ends_the_session() {
 
     browser.close().await;
 }
+
+on_both_backends!(a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action);
+
+async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: TestDb) {
+    use accord_domain::measure::{Cadence, Direction, Thresholds};
+    use accord_store::{MeasurementInput, NewKpi};
+    let app = spawn_app(db).await;
+    let port = app.organisation("Northshore Port Authority").await;
+    let contractor = app.organisation("Keystone Construction").await;
+    let (ser, _) = app.user("morgan.ellis@northshore.example", &port, false).await;
+    let relationship = app.relationship("Northshore Harbour Renewal", &[&port, &contractor]).await;
+    app.member(&relationship, &ser, Role::Ser).await;
+    let party = app.store().parties(relationship.id).await.unwrap()[0].id;
+    let kpi = NewKpi {
+        relationship_id: relationship.id,
+        name: "Berth availability".into(),
+        definition: "Share of scheduled berth hours available".into(),
+        unit: "%".into(),
+        cadence: Cadence::Monthly,
+        party_id: Some(party),
+        reporter_id: Some(ser.id),
+        objectives: vec![],
+        thresholds: Thresholds::new(Direction::Higher, 98.0, 95.0, 90.0).unwrap(),
+        effective_from: "2025-12-01".parse().unwrap(),
+    };
+    let kpi = app.store().create_kpi(kpi, ser.id, app.now()).await.unwrap();
+    let green = MeasurementInput { kpi_id: kpi.id, period_start: "2026-01-01".parse().unwrap(), value: 98.5, comment: String::new() };
+    app.store().record_measurement(relationship.id, green, ser.id, app.now()).await.unwrap();
+
+    let mut driver = Chromedriver::start().await;
+    let browser = driver.browser(&app, Shots::named("red-kpi")).await;
+    browser.sign_in(&ser.email, TEST_PASSWORD).await;
+    let scorecard = format!("/relationships/{}/scorecard", relationship.id);
+    browser.open(&scorecard).await;
+    let row = browser.find("#scorecard tbody tr").await;
+    assert_eq!(row.attr("data-rag").await.unwrap().as_deref(), Some("green"));
+    browser.screenshot("01-scorecard-green").await;
+
+    browser.click("#scorecard tbody tr a").await;
+    browser.wait_for("#record").await;
+    browser.fill("#m-period", "2026-02").await;
+    browser.fill("#m-value", "85").await;
+    browser.fill("#m-comment", "Crane failure closed berth 3 for nine days").await;
+    browser.click("#record button").await;
+    browser.wait_for("#history tr[data-period='2026-02'][data-rag='red']").await;
+    browser.screenshot("02-kpi-red").await;
+
+    browser.open(&scorecard).await;
+    let row = browser.find("#scorecard tbody tr").await;
+    assert_eq!(row.attr("data-rag").await.unwrap().as_deref(), Some("red"), "the scorecard turned red");
+    assert!(row.text().await.unwrap().contains("85%"));
+
+    browser.click("#scorecard tbody tr a").await;
+    browser.wait_for("#history tr[data-period='2026-02'] button").await;
+    browser.click("#history tr[data-period='2026-02'] button").await;
+    browser.wait_for("#actions").await;
+    assert!(browser.location().await.starts_with(&format!("/relationships/{}/actions", relationship.id)));
+    let rows = table_rows(&browser, "#actions").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0][0].contains("Corrective action: Berth availability red in 2026-02"), "{rows:?}");
+    assert!(rows[0][0].contains("raised from Berth availability, 2026-02"), "{rows:?}");
+    browser.screenshot("03-action-raised").await;
+    let actions = app.store().actions(relationship.id, accord_store::ActionFilter::Open, None, 10).await.unwrap();
+    let source = actions[0].source.as_ref().unwrap();
+    assert_eq!(
+        (source.kind.as_str(), source.id, source.period.map(|p| p.to_string())),
+        ("kpi_period", kpi.id, Some("2026-02-01".to_owned()))
+    );
+    assert_eq!(actions[0].owner_id, Some(ser.id), "the KPI's reporter owns it");
+    browser.close().await;
+}

@@ -2,6 +2,7 @@
 //! (utoipa-axum), so the document at `/api/openapi.json` cannot drift from the code.
 
 mod audit;
+pub mod measures;
 mod members;
 mod organisations;
 mod relationships;
@@ -49,6 +50,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(members::change_role, members::remove))
         .routes(routes!(members::succeed))
         .routes(routes!(audit::list))
+        .routes(routes!(measures::list_objectives, measures::create_objective))
+        .routes(routes!(measures::get_objective))
+        .routes(routes!(measures::review_objective))
+        .routes(routes!(measures::list_kpis, measures::create_kpi))
+        .routes(routes!(measures::get_kpi))
+        .routes(routes!(measures::add_version))
+        .routes(routes!(measures::list_measurements, measures::record_measurement))
+        .routes(routes!(measures::list_obligations, measures::create_obligation))
+        .routes(routes!(measures::update_obligation))
+        .routes(routes!(measures::list_actions, measures::create_action))
+        .routes(routes!(measures::get_action, measures::update_action))
 }
 
 /// A JSON body whose problems come back as our error body, naming the field where serde can.

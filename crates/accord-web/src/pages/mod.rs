@@ -6,6 +6,7 @@ mod admin;
 pub use admin::RESET_VALID;
 mod home;
 mod invitation;
+pub mod measures;
 mod members;
 mod sign_in;
 
@@ -58,6 +59,21 @@ pages! {
     post "/relationships/{relationship_id}/members/{user_id}/role" => members::change_role;
     post "/relationships/{relationship_id}/members/{user_id}/remove" => members::remove;
     post "/relationships/{relationship_id}/members/{user_id}/succession" => members::succession;
+    get "/relationships/{relationship_id}/scorecard" => measures::scorecard;
+    post "/relationships/{relationship_id}/kpis" => measures::create_kpi;
+    get "/relationships/{relationship_id}/kpis/{kpi_id}" => measures::kpi;
+    post "/relationships/{relationship_id}/kpis/{kpi_id}/measurements" => measures::record;
+    post "/relationships/{relationship_id}/kpis/{kpi_id}/versions" => measures::change_thresholds;
+    get "/relationships/{relationship_id}/objectives" => measures::objectives;
+    post "/relationships/{relationship_id}/objectives" => measures::create_objective;
+    get "/relationships/{relationship_id}/objectives/{objective_id}" => measures::objective;
+    post "/relationships/{relationship_id}/objectives/{objective_id}/reviews" => measures::review_objective;
+    get "/relationships/{relationship_id}/obligations" => measures::obligations;
+    post "/relationships/{relationship_id}/obligations" => measures::create_obligation;
+    post "/relationships/{relationship_id}/obligations/{obligation_id}" => measures::update_obligation;
+    get "/relationships/{relationship_id}/actions" => measures::actions;
+    post "/relationships/{relationship_id}/actions" => measures::create_action;
+    post "/relationships/{relationship_id}/actions/{action_id}" => measures::update_action;
     get "/static/style.css" => stylesheet;
 }
 

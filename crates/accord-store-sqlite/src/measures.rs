@@ -1,0 +1,685 @@
+//! The measures module on SQLite: objectives, KPIs, measurements, obligations, actions.
+
+use super::*;
+use accord_domain::measure::{Cadence, Direction, Period, Rag, Thresholds, Version, format_value, version_in_force};
+use std::collections::HashMap;
+
+fn parse_date(text: &str) -> Result<Date, String> {
+    text.parse::<Date>().map_err(|e| e.to_string())
+}
+
+fn opt_date(row: &Row, column: usize) -> rusqlite::Result<Option<Date>> {
+    row.get::<_, Option<String>>(column)?.map(|t| parse_date(&t).map_err(|e| conversion(column, std::io::Error::other(e)))).transpose()
+}
+
+/// Refuses a party that is not one of the relationship's, naming `field`.
+fn require_party(c: &Connection, relationship_id: Uuid, party_id: Uuid, field: &str) -> R<()> {
+    let found = c
+        .prepare_cached("SELECT 1 FROM party WHERE relationship_id = ?1 AND party_id = ?2")?
+        .query_row([relationship_id, party_id], |_| Ok(()))
+        .optional()?;
+    found.ok_or_else(|| invalid(field, "is not a party to this relationship"))
+}
+
+/// Refuses a person who is not a current member, naming `field`.
+fn require_member(c: &Connection, relationship_id: Uuid, user_id: Uuid, field: &str) -> R<()> {
+    current_membership(c, relationship_id, user_id)?
+        .map(|_| ())
+        .ok_or_else(|| invalid(field, "is not a current member of this relationship"))
+}
+
+fn check_version(current: i64, expected: i64) -> R<()> {
+    if current == expected { Ok(()) } else { Err(Fail(StoreError::Stale { current })) }
+}
+
+// Objectives.
+
+const OBJECTIVE: &str =
+    "SELECT objective_id, relationship_id, title, description, review_months, next_review, status, version, created_at FROM objective";
+
+fn objective_row(r: &Row) -> rusqlite::Result<Objective> {
+    Ok(Objective {
+        id: r.get(0)?,
+        relationship_id: r.get(1)?,
+        title: r.get(2)?,
+        description: r.get(3)?,
+        parties: Vec::new(),
+        review_months: r.get(4)?,
+        next_review: date(r, 5)?,
+        status: if r.get::<_, String>(6)? == "retired" { ObjectiveStatus::Retired } else { ObjectiveStatus::Active },
+        version: r.get(7)?,
+        created_at: ts(r.get(8)?),
+    })
+}
+
+fn with_parties(c: &Connection, relationship_id: Uuid, mut objectives: Vec<Objective>) -> R<Vec<Objective>> {
+    let mut stmt = c.prepare_cached("SELECT objective_id, party_id FROM objective_party WHERE relationship_id = ?1")?;
+    let mut parties: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for row in stmt.query_map([relationship_id], |r| Ok((r.get::<_, Uuid>(0)?, r.get::<_, Uuid>(1)?)))? {
+        let (objective, party) = row?;
+        parties.entry(objective).or_default().push(party);
+    }
+    for o in &mut objectives {
+        o.parties = parties.remove(&o.id).unwrap_or_default();
+        o.parties.sort();
+    }
+    Ok(objectives)
+}
+
+pub(crate) fn objectives(c: &Connection, relationship_id: Uuid) -> R<Vec<Objective>> {
+    let mut stmt = c.prepare_cached(&format!("{OBJECTIVE} WHERE relationship_id = ?1 ORDER BY status, title"))?;
+    let rows = stmt.query_map([relationship_id], objective_row)?.collect::<Result<Vec<_>, _>>()?;
+    with_parties(c, relationship_id, rows)
+}
+
+pub(crate) fn objective(c: &Connection, relationship_id: Uuid, objective_id: Uuid) -> R<Objective> {
+    let row = c
+        .prepare_cached(&format!("{OBJECTIVE} WHERE relationship_id = ?1 AND objective_id = ?2"))?
+        .query_row([relationship_id, objective_id], objective_row)
+        .optional()?
+        .ok_or(not_found("objective"))?;
+    let mut rows = with_parties(c, relationship_id, vec![row])?;
+    Ok(rows.remove(0))
+}
+
+pub(crate) fn create_objective(tx: &Connection, new: &NewObjective, actor: Uuid, now: Timestamp) -> R<Objective> {
+    get_relationship(tx, new.relationship_id)?;
+    for party in &new.parties {
+        require_party(tx, new.relationship_id, *party, "parties")?;
+    }
+    let id = new_id(now);
+    tx.prepare_cached(
+        "INSERT INTO objective (relationship_id, objective_id, title, description, review_months, next_review, status, version, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', 1, ?7, ?7)",
+    )?
+    .execute(params![new.relationship_id, id, new.title, new.description, new.review_months, new.next_review.to_string(), micros(now)])?;
+    for party in &new.parties {
+        tx.prepare_cached("INSERT INTO objective_party (relationship_id, objective_id, party_id) VALUES (?1, ?2, ?3)")?.execute([
+            new.relationship_id,
+            id,
+            *party,
+        ])?;
+    }
+    let summary =
+        json!({"title": new.title, "parties": new.parties, "review_months": new.review_months, "next_review": new.next_review.to_string()});
+    append(tx, new.relationship_id, Draft::new(Some(actor), "objective.created", "objective", id, summary), now)?;
+    objective(tx, new.relationship_id, id)
+}
+
+pub(crate) fn review_objective(
+    tx: &Connection,
+    relationship_id: Uuid,
+    objective_id: Uuid,
+    review: &ObjectiveReview,
+    expected_version: i64,
+    actor: Uuid,
+    now: Timestamp,
+) -> R<Objective> {
+    let before = objective(tx, relationship_id, objective_id)?;
+    check_version(before.version, expected_version)?;
+    let title = review.title.as_deref().filter(|_| review.verdict == Verdict::Revised).unwrap_or(&before.title);
+    let description = review.description.as_deref().filter(|_| review.verdict == Verdict::Revised).unwrap_or(&before.description);
+    let status = if review.verdict == Verdict::Retired { "retired" } else { "active" };
+    tx.prepare_cached(
+        "UPDATE objective SET title = ?3, description = ?4, next_review = ?5, status = ?6, version = version + 1, updated_at = ?7
+         WHERE relationship_id = ?1 AND objective_id = ?2",
+    )?
+    .execute(params![relationship_id, objective_id, title, description, review.next_review.to_string(), status, micros(now)])?;
+    tx.prepare_cached(
+        "INSERT INTO objective_review (relationship_id, objective_review_id, objective_id, verdict, reason, decided_by, decided_at, previous_title, previous_description)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![relationship_id, new_id(now), objective_id, review.verdict.as_str(), review.reason, actor, micros(now), before.title, before.description])?;
+    let summary = json!({
+        "verdict": review.verdict.as_str(), "reason": review.reason, "next_review": review.next_review.to_string(),
+        "before": {"title": before.title, "description": before.description}, "after": {"title": title, "description": description},
+    });
+    append(tx, relationship_id, Draft::new(Some(actor), "objective.reviewed", "objective", objective_id, summary), now)?;
+    objective(tx, relationship_id, objective_id)
+}
+
+pub(crate) fn objective_reviews(c: &Connection, relationship_id: Uuid, objective_id: Uuid) -> R<Vec<ObjectiveReviewRecord>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT r.objective_review_id, r.verdict, r.reason, r.decided_by, u.name, r.decided_at, r.previous_title, r.previous_description
+         FROM objective_review r JOIN user_account u ON u.user_id = r.decided_by
+         WHERE r.relationship_id = ?1 AND r.objective_id = ?2 ORDER BY r.decided_at DESC",
+    )?;
+    let rows = stmt.query_map([relationship_id, objective_id], |r| {
+        Ok(ObjectiveReviewRecord {
+            id: r.get(0)?,
+            verdict: text_as(r, 1, Verdict::parse)?,
+            reason: r.get(2)?,
+            decided_by: r.get(3)?,
+            decided_by_name: r.get(4)?,
+            decided_at: ts(r.get(5)?),
+            previous_title: r.get(6)?,
+            previous_description: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+// KPIs.
+
+const KPI: &str = "SELECT k.kpi_id, k.relationship_id, k.name, k.definition, k.unit, k.direction, k.cadence, k.party_id, k.reporter_id, k.version, k.created_at,
+        v.target, v.amber, v.red
+    FROM kpi k JOIN kpi_version v ON v.relationship_id = k.relationship_id AND v.kpi_id = k.kpi_id
+        AND v.effective_from = (SELECT max(x.effective_from) FROM kpi_version x WHERE x.relationship_id = k.relationship_id AND x.kpi_id = k.kpi_id)";
+
+fn kpi_row(r: &Row) -> rusqlite::Result<Kpi> {
+    let direction = text_as(r, 5, Direction::parse)?;
+    Ok(Kpi {
+        id: r.get(0)?,
+        relationship_id: r.get(1)?,
+        name: r.get(2)?,
+        definition: r.get(3)?,
+        unit: r.get(4)?,
+        direction,
+        cadence: text_as(r, 6, Cadence::parse)?,
+        party_id: r.get(7)?,
+        reporter_id: r.get(8)?,
+        objectives: Vec::new(),
+        version: r.get(9)?,
+        created_at: ts(r.get(10)?),
+        thresholds: Thresholds { direction, target: r.get(11)?, amber: r.get(12)?, red: r.get(13)? },
+    })
+}
+
+fn with_objectives(c: &Connection, relationship_id: Uuid, mut kpis: Vec<Kpi>) -> R<Vec<Kpi>> {
+    let mut stmt = c.prepare_cached("SELECT kpi_id, objective_id FROM kpi_objective WHERE relationship_id = ?1")?;
+    let mut links: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for row in stmt.query_map([relationship_id], |r| Ok((r.get::<_, Uuid>(0)?, r.get::<_, Uuid>(1)?)))? {
+        let (kpi, objective) = row?;
+        links.entry(kpi).or_default().push(objective);
+    }
+    for k in &mut kpis {
+        k.objectives = links.remove(&k.id).unwrap_or_default();
+        k.objectives.sort();
+    }
+    Ok(kpis)
+}
+
+pub(crate) fn kpis(c: &Connection, relationship_id: Uuid) -> R<Vec<Kpi>> {
+    let mut stmt = c.prepare_cached(&format!("{KPI} WHERE k.relationship_id = ?1 ORDER BY k.name"))?;
+    let rows = stmt.query_map([relationship_id], kpi_row)?.collect::<Result<Vec<_>, _>>()?;
+    with_objectives(c, relationship_id, rows)
+}
+
+pub(crate) fn kpi(c: &Connection, relationship_id: Uuid, kpi_id: Uuid) -> R<Kpi> {
+    let row = c
+        .prepare_cached(&format!("{KPI} WHERE k.relationship_id = ?1 AND k.kpi_id = ?2"))?
+        .query_row([relationship_id, kpi_id], kpi_row)
+        .optional()?
+        .ok_or(not_found("KPI"))?;
+    let mut rows = with_objectives(c, relationship_id, vec![row])?;
+    Ok(rows.remove(0))
+}
+
+fn thresholds_json(t: &Thresholds) -> serde_json::Value {
+    json!({"direction": t.direction.as_str(), "target": format_value(t.target), "amber": format_value(t.amber), "red": format_value(t.red)})
+}
+
+pub(crate) fn create_kpi(tx: &Connection, new: &NewKpi, actor: Uuid, now: Timestamp) -> R<Kpi> {
+    get_relationship(tx, new.relationship_id)?;
+    if let Some(party) = new.party_id {
+        require_party(tx, new.relationship_id, party, "party")?;
+    }
+    if let Some(reporter) = new.reporter_id {
+        require_member(tx, new.relationship_id, reporter, "reporter")?;
+    }
+    for o in &new.objectives {
+        objective(tx, new.relationship_id, *o)
+            .map_err(|_| invalid("objectives", format!("{o} is not an objective of this relationship")))?;
+    }
+    let id = new_id(now);
+    let t = &new.thresholds;
+    tx.prepare_cached(
+        "INSERT INTO kpi (relationship_id, kpi_id, name, definition, unit, direction, cadence, party_id, reporter_id, version, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?10)",
+    )?
+    .execute(params![
+        new.relationship_id,
+        id,
+        new.name,
+        new.definition,
+        new.unit,
+        t.direction.as_str(),
+        new.cadence.as_str(),
+        new.party_id,
+        new.reporter_id,
+        micros(now)
+    ])
+    .map_err(unique_as("name", "another KPI of this relationship has this name"))?;
+    insert_version(tx, new.relationship_id, id, new.effective_from, t, actor, now)?;
+    for o in &new.objectives {
+        tx.prepare_cached("INSERT INTO kpi_objective (relationship_id, kpi_id, objective_id) VALUES (?1, ?2, ?3)")?.execute([
+            new.relationship_id,
+            id,
+            *o,
+        ])?;
+    }
+    let summary = json!({
+        "name": new.name, "unit": new.unit, "cadence": new.cadence.as_str(), "party": new.party_id, "reporter": new.reporter_id,
+        "objectives": new.objectives, "thresholds": thresholds_json(t), "effective_from": new.effective_from.to_string(),
+    });
+    let mut draft = Draft::new(Some(actor), "kpi.created", "kpi", id, summary);
+    draft.party = new.party_id;
+    append(tx, new.relationship_id, draft, now)?;
+    kpi(tx, new.relationship_id, id)
+}
+
+fn insert_version(
+    tx: &Connection,
+    relationship_id: Uuid,
+    kpi_id: Uuid,
+    effective_from: Date,
+    t: &Thresholds,
+    actor: Uuid,
+    now: Timestamp,
+) -> R<()> {
+    tx.prepare_cached(
+        "INSERT INTO kpi_version (relationship_id, kpi_id, effective_from, target, amber, red, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![relationship_id, kpi_id, effective_from.to_string(), t.target, t.amber, t.red, actor, micros(now)])?;
+    Ok(())
+}
+
+pub(crate) fn kpi_versions(c: &Connection, relationship_id: Uuid, kpi_id: Uuid) -> R<Vec<KpiVersion>> {
+    let direction = kpi(c, relationship_id, kpi_id)?.direction;
+    let mut stmt = c.prepare_cached(
+        "SELECT effective_from, target, amber, red, created_by, created_at FROM kpi_version WHERE relationship_id = ?1 AND kpi_id = ?2 ORDER BY effective_from",
+    )?;
+    let rows = stmt.query_map([relationship_id, kpi_id], |r| {
+        Ok(KpiVersion {
+            effective_from: date(r, 0)?,
+            thresholds: Thresholds { direction, target: r.get(1)?, amber: r.get(2)?, red: r.get(3)? },
+            created_by: r.get(4)?,
+            created_at: ts(r.get(5)?),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn add_kpi_version(
+    tx: &Connection,
+    relationship_id: Uuid,
+    kpi_id: Uuid,
+    effective_from: Date,
+    t: &Thresholds,
+    expected_version: i64,
+    actor: Uuid,
+    now: Timestamp,
+) -> R<Kpi> {
+    let before = kpi(tx, relationship_id, kpi_id)?;
+    check_version(before.version, expected_version)?;
+    if Period::containing(before.cadence, effective_from).start != effective_from {
+        return Err(invalid("effective_from", format!("must be the first day of a {} period", before.cadence.as_str())));
+    }
+    let versions = kpi_versions(tx, relationship_id, kpi_id)?;
+    if let Some(latest) = versions.last().filter(|v| v.effective_from >= effective_from) {
+        return Err(invalid("effective_from", format!("must be after {}, when the current thresholds took effect", latest.effective_from)));
+    }
+    if t.direction != before.direction {
+        return Err(invalid("direction", "a KPI keeps its direction; define a new KPI instead"));
+    }
+    insert_version(tx, relationship_id, kpi_id, effective_from, t, actor, now)?;
+    tx.prepare_cached("UPDATE kpi SET version = version + 1, updated_at = ?3 WHERE relationship_id = ?1 AND kpi_id = ?2")?
+        .execute(params![relationship_id, kpi_id, micros(now)])?;
+    let summary =
+        json!({"effective_from": effective_from.to_string(), "before": thresholds_json(&before.thresholds), "after": thresholds_json(t)});
+    append(tx, relationship_id, Draft::new(Some(actor), "kpi.thresholds_changed", "kpi", kpi_id, summary), now)?;
+    kpi(tx, relationship_id, kpi_id)
+}
+
+// Measurements.
+
+const MEASUREMENT: &str = "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at
+    FROM measurement m LEFT JOIN user_account u ON u.user_id = m.entered_by";
+
+fn measurement_row(r: &Row) -> rusqlite::Result<Measurement> {
+    Ok(Measurement {
+        id: r.get(0)?,
+        kpi_id: r.get(1)?,
+        period_start: date(r, 2)?,
+        value: r.get(3)?,
+        comment: r.get(4)?,
+        rag: text_as(r, 5, Rag::parse)?,
+        entered_by: r.get(6)?,
+        entered_by_name: r.get(7)?,
+        entered_at: ts(r.get(8)?),
+        superseded_at: r.get::<_, Option<i64>>(9)?.map(ts),
+    })
+}
+
+/// What a write needs to know of a KPI: its cadence and every threshold version.
+struct KpiRules {
+    cadence: Cadence,
+    versions: Vec<Version>,
+}
+
+fn kpi_rules(c: &Connection, relationship_id: Uuid) -> R<HashMap<Uuid, KpiRules>> {
+    let mut rules: HashMap<Uuid, KpiRules> = HashMap::new();
+    let mut stmt = c.prepare_cached(
+        "SELECT k.kpi_id, k.cadence, k.direction, v.effective_from, v.target, v.amber, v.red
+         FROM kpi k JOIN kpi_version v ON v.relationship_id = k.relationship_id AND v.kpi_id = k.kpi_id WHERE k.relationship_id = ?1",
+    )?;
+    let rows = stmt.query_map([relationship_id], |r| {
+        let direction = text_as(r, 2, Direction::parse)?;
+        let version = Version {
+            effective_from: date(r, 3)?,
+            thresholds: Thresholds { direction, target: r.get(4)?, amber: r.get(5)?, red: r.get(6)? },
+        };
+        Ok((r.get::<_, Uuid>(0)?, text_as(r, 1, Cadence::parse)?, version))
+    })?;
+    for row in rows {
+        let (id, cadence, version) = row?;
+        rules.entry(id).or_insert_with(|| KpiRules { cadence, versions: Vec::new() }).versions.push(version);
+    }
+    Ok(rules)
+}
+
+/// A value written: its id and RAG, and the value and RAG it corrected, if any.
+struct Written {
+    id: Uuid,
+    rag: Rag,
+    before: Option<(f64, Rag)>,
+}
+
+/// Writes one value unless it equals the current one.
+fn write_measurement(
+    tx: &Connection,
+    relationship_id: Uuid,
+    rules: &KpiRules,
+    input: &MeasurementInput,
+    actor: Option<Uuid>,
+    now: Timestamp,
+) -> R<Option<Written>> {
+    if Period::containing(rules.cadence, input.period_start).start != input.period_start {
+        return Err(invalid("period", format!("{} does not start a {} period", input.period_start, rules.cadence.as_str())));
+    }
+    let period = input.period_start.to_string();
+    let existing: Option<(Uuid, f64, String, String)> = tx
+        .prepare_cached("SELECT measurement_id, value, comment, rag FROM measurement WHERE relationship_id = ?1 AND kpi_id = ?2 AND period_start = ?3 AND superseded_at IS NULL")?
+        .query_row(params![relationship_id, input.kpi_id, period], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    if let Some((_, value, comment, _)) = &existing
+        && *value == input.value
+        && *comment == input.comment
+    {
+        return Ok(None);
+    }
+    let thresholds = version_in_force(&rules.versions, input.period_start).ok_or(not_found("KPI version"))?.thresholds;
+    let rag = thresholds.rag(input.value);
+    if let Some((id, ..)) = &existing {
+        tx.prepare_cached("UPDATE measurement SET superseded_at = ?3 WHERE relationship_id = ?1 AND measurement_id = ?2")?
+            .execute(params![relationship_id, id, micros(now)])?;
+    }
+    let id = new_id(now);
+    tx.prepare_cached(
+        "INSERT INTO measurement (relationship_id, measurement_id, kpi_id, period_start, value, comment, rag, entered_by, entered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![relationship_id, id, input.kpi_id, period, input.value, input.comment, rag.as_str(), actor, micros(now)])?;
+    let before = existing.map(|(_, value, _, rag)| (value, Rag::parse(&rag).unwrap_or(Rag::Red)));
+    Ok(Some(Written { id, rag, before }))
+}
+
+pub(crate) fn record_measurement(
+    tx: &Connection,
+    relationship_id: Uuid,
+    input: &MeasurementInput,
+    actor: Uuid,
+    now: Timestamp,
+) -> R<Measurement> {
+    let rules = kpi_rules(tx, relationship_id)?;
+    let kpi_rules = rules.get(&input.kpi_id).ok_or(not_found("KPI"))?;
+    if let Some(Written { id, rag, before }) = write_measurement(tx, relationship_id, kpi_rules, input, Some(actor), now)? {
+        let mut summary =
+            json!({"kpi": input.kpi_id, "period": input.period_start.to_string(), "value": format_value(input.value), "rag": rag.as_str()});
+        let kind = match before {
+            Some((value, rag)) => {
+                summary["before"] = json!({"value": format_value(value), "rag": rag.as_str()});
+                "measurement.corrected"
+            }
+            None => "measurement.recorded",
+        };
+        append(tx, relationship_id, Draft::new(Some(actor), kind, "measurement", id, summary), now)?;
+    }
+    Ok(tx
+        .prepare_cached(&format!(
+            "{MEASUREMENT} WHERE m.relationship_id = ?1 AND m.kpi_id = ?2 AND m.period_start = ?3 AND m.superseded_at IS NULL"
+        ))?
+        .query_row(params![relationship_id, input.kpi_id, input.period_start.to_string()], measurement_row)?)
+}
+
+pub(crate) fn import_measurements(
+    tx: &Connection,
+    relationship_id: Uuid,
+    rows: &[MeasurementInput],
+    sha256: &str,
+    actor: Option<Uuid>,
+    now: Timestamp,
+) -> R<ImportSummary> {
+    get_relationship(tx, relationship_id)?;
+    let rules = kpi_rules(tx, relationship_id)?;
+    let mut summary = ImportSummary::default();
+    for (i, row) in rows.iter().enumerate() {
+        let kpi_rules = rules.get(&row.kpi_id).ok_or_else(|| invalid(&format!("rows[{i}]"), "names a KPI of another relationship"))?;
+        match write_measurement(tx, relationship_id, kpi_rules, row, actor, now)? {
+            None => summary.unchanged += 1,
+            Some(Written { before: None, .. }) => summary.added += 1,
+            Some(Written { before: Some(_), .. }) => summary.corrected += 1,
+        }
+    }
+    let detail = json!({"file_sha256": sha256, "rows": rows.len(), "added": summary.added, "corrected": summary.corrected, "unchanged": summary.unchanged});
+    let import_id = new_id(now);
+    append(tx, relationship_id, Draft::new(actor, "measurements.imported", "import", import_id, detail), now)?;
+    Ok(summary)
+}
+
+pub(crate) fn measurements(c: &Connection, relationship_id: Uuid, kpi_id: Uuid, before: Option<Date>, limit: u32) -> R<Vec<Measurement>> {
+    let before = before.map_or("9999-12-31".to_owned(), |d| d.to_string());
+    let mut stmt = c.prepare_cached(&format!(
+        "{MEASUREMENT} WHERE m.relationship_id = ?1 AND m.kpi_id = ?2 AND m.superseded_at IS NULL AND m.period_start < ?3 ORDER BY m.period_start DESC LIMIT ?4"
+    ))?;
+    Ok(stmt.query_map(params![relationship_id, kpi_id, before, limit], measurement_row)?.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn measurement_history(c: &Connection, relationship_id: Uuid, kpi_id: Uuid, period_start: Date) -> R<Vec<Measurement>> {
+    let mut stmt = c.prepare_cached(&format!("{MEASUREMENT} WHERE m.relationship_id = ?1 AND m.kpi_id = ?2 AND m.period_start = ?3 ORDER BY m.entered_at DESC, m.measurement_id DESC"))?;
+    Ok(stmt.query_map(params![relationship_id, kpi_id, period_start.to_string()], measurement_row)?.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn recent_measurements(c: &Connection, relationship_id: Uuid, per_kpi: u32) -> R<Vec<Measurement>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at
+         FROM (SELECT measurement_id, kpi_id, period_start, value, comment, rag, entered_by, entered_at, superseded_at,
+                      ROW_NUMBER() OVER (PARTITION BY kpi_id ORDER BY period_start DESC) AS n
+               FROM measurement WHERE relationship_id = ?1 AND superseded_at IS NULL) m
+         LEFT JOIN user_account u ON u.user_id = m.entered_by
+         WHERE m.n <= ?2 ORDER BY m.kpi_id, m.period_start",
+    )?;
+    Ok(stmt.query_map(params![relationship_id, per_kpi], measurement_row)?.collect::<Result<_, _>>()?)
+}
+
+// Obligations.
+
+const OBLIGATION: &str = "SELECT b.obligation_id, b.relationship_id, b.party_id, o.name, b.title, b.description, b.recurrence, b.due_date, b.status, b.evidence, b.version
+    FROM obligation b
+    JOIN party p ON p.relationship_id = b.relationship_id AND p.party_id = b.party_id
+    JOIN organisation o ON o.organisation_id = p.organisation_id";
+
+fn obligation_row(r: &Row) -> rusqlite::Result<Obligation> {
+    Ok(Obligation {
+        id: r.get(0)?,
+        relationship_id: r.get(1)?,
+        party_id: r.get(2)?,
+        party_name: r.get(3)?,
+        title: r.get(4)?,
+        description: r.get(5)?,
+        recurrence: r.get(6)?,
+        due_date: date(r, 7)?,
+        status: text_as(r, 8, ObligationStatus::parse)?,
+        evidence: r.get(9)?,
+        version: r.get(10)?,
+    })
+}
+
+pub(crate) fn obligation(c: &Connection, relationship_id: Uuid, obligation_id: Uuid) -> R<Obligation> {
+    c.prepare_cached(&format!("{OBLIGATION} WHERE b.relationship_id = ?1 AND b.obligation_id = ?2"))?
+        .query_row([relationship_id, obligation_id], obligation_row)
+        .optional()?
+        .ok_or(not_found("obligation"))
+}
+
+pub(crate) fn obligations(c: &Connection, relationship_id: Uuid) -> R<Vec<Obligation>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "{OBLIGATION} WHERE b.relationship_id = ?1 ORDER BY CASE WHEN b.status IN ('delivered', 'missed') THEN 1 ELSE 0 END, b.due_date, b.obligation_id"
+    ))?;
+    Ok(stmt.query_map([relationship_id], obligation_row)?.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn create_obligation(tx: &Connection, new: &NewObligation, actor: Uuid, now: Timestamp) -> R<Obligation> {
+    get_relationship(tx, new.relationship_id)?;
+    require_party(tx, new.relationship_id, new.party_id, "party")?;
+    let id = new_id(now);
+    tx.prepare_cached(
+        "INSERT INTO obligation (relationship_id, obligation_id, party_id, title, description, recurrence, due_date, status, evidence, version, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'not_started', '', 1, ?8, ?8)",
+    )?
+    .execute(params![new.relationship_id, id, new.party_id, new.title, new.description, new.recurrence, new.due_date.to_string(), micros(now)])?;
+    let summary = json!({"title": new.title, "recurrence": new.recurrence, "due_date": new.due_date.to_string()});
+    append(tx, new.relationship_id, Draft::new(Some(actor), "obligation.created", "obligation", id, summary).party(new.party_id), now)?;
+    obligation(tx, new.relationship_id, id)
+}
+
+pub(crate) fn update_obligation(
+    tx: &Connection,
+    relationship_id: Uuid,
+    obligation_id: Uuid,
+    change: &ObligationChange,
+    expected_version: i64,
+    actor: Uuid,
+    now: Timestamp,
+) -> R<Obligation> {
+    let before = obligation(tx, relationship_id, obligation_id)?;
+    check_version(before.version, expected_version)?;
+    tx.prepare_cached(
+        "UPDATE obligation SET status = ?3, evidence = ?4, due_date = ?5, version = version + 1, updated_at = ?6 WHERE relationship_id = ?1 AND obligation_id = ?2",
+    )?
+    .execute(params![relationship_id, obligation_id, change.status.as_str(), change.evidence, change.due_date.to_string(), micros(now)])?;
+    let summary = json!({
+        "before": {"status": before.status.as_str(), "due_date": before.due_date.to_string(), "evidence": before.evidence},
+        "after": {"status": change.status.as_str(), "due_date": change.due_date.to_string(), "evidence": change.evidence},
+    });
+    append(
+        tx,
+        relationship_id,
+        Draft::new(Some(actor), "obligation.updated", "obligation", obligation_id, summary).party(before.party_id),
+        now,
+    )?;
+    obligation(tx, relationship_id, obligation_id)
+}
+
+// Actions.
+
+const ACTION: &str = "SELECT a.action_id, a.relationship_id, a.title, a.description, a.owner_id, COALESCE(u.name, ''), a.party_id, o.name, a.due_date, a.status,
+        a.source_kind, a.source_id, a.source_period, a.version, a.created_at
+    FROM action a
+    LEFT JOIN user_account u ON u.user_id = a.owner_id
+    JOIN party p ON p.relationship_id = a.relationship_id AND p.party_id = a.party_id
+    JOIN organisation o ON o.organisation_id = p.organisation_id";
+
+fn action_row(r: &Row) -> rusqlite::Result<Action> {
+    let source = match (r.get::<_, Option<String>>(10)?, r.get::<_, Option<Uuid>>(11)?) {
+        (Some(kind), Some(id)) => Some(ActionSource { kind, id, period: opt_date(r, 12)? }),
+        _ => None,
+    };
+    Ok(Action {
+        id: r.get(0)?,
+        relationship_id: r.get(1)?,
+        title: r.get(2)?,
+        description: r.get(3)?,
+        owner_id: r.get(4)?,
+        owner_name: r.get(5)?,
+        party_id: r.get(6)?,
+        party_name: r.get(7)?,
+        due_date: date(r, 8)?,
+        status: text_as(r, 9, ActionStatus::parse)?,
+        source,
+        version: r.get(13)?,
+        created_at: ts(r.get(14)?),
+    })
+}
+
+pub(crate) fn action(c: &Connection, relationship_id: Uuid, action_id: Uuid) -> R<Action> {
+    c.prepare_cached(&format!("{ACTION} WHERE a.relationship_id = ?1 AND a.action_id = ?2"))?
+        .query_row([relationship_id, action_id], action_row)
+        .optional()?
+        .ok_or(not_found("action"))
+}
+
+pub(crate) fn actions(
+    c: &Connection,
+    relationship_id: Uuid,
+    filter: ActionFilter,
+    after: Option<(Date, Uuid)>,
+    limit: u32,
+) -> R<Vec<Action>> {
+    let status = match filter {
+        ActionFilter::Open => "AND a.status IN ('open', 'in_progress')",
+        ActionFilter::Closed => "AND a.status IN ('done', 'cancelled')",
+        ActionFilter::All => "",
+    };
+    let (due, id) = after.map_or((String::new(), Uuid::nil()), |(d, id)| (d.to_string(), id));
+    let mut stmt = c.prepare_cached(&format!(
+        "{ACTION} WHERE a.relationship_id = ?1 {status} AND (a.due_date, a.action_id) > (?2, ?3) ORDER BY a.due_date, a.action_id LIMIT ?4"
+    ))?;
+    Ok(stmt.query_map(params![relationship_id, due, id, limit], action_row)?.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn create_action(tx: &Connection, new: &NewAction, actor: Uuid, now: Timestamp) -> R<Action> {
+    get_relationship(tx, new.relationship_id)?;
+    require_party(tx, new.relationship_id, new.party_id, "party")?;
+    if let Some(owner) = new.owner_id {
+        require_member(tx, new.relationship_id, owner, "owner")?;
+    }
+    let id = new_id(now);
+    let (kind, source_id, period) = match &new.source {
+        Some(s) => (Some(s.kind.as_str()), Some(s.id), s.period.map(|p| p.to_string())),
+        None => (None, None, None),
+    };
+    tx.prepare_cached(
+        "INSERT INTO action (relationship_id, action_id, title, description, owner_id, party_id, due_date, status, source_kind, source_id, source_period, created_by, version, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?9, ?10, ?11, 1, ?12, ?12)",
+    )?
+    .execute(params![new.relationship_id, id, new.title, new.description, new.owner_id, new.party_id, new.due_date.to_string(), kind, source_id, period, actor, micros(now)])?;
+    let summary = json!({"title": new.title, "owner": new.owner_id, "due_date": new.due_date.to_string(), "source": new.source});
+    append(tx, new.relationship_id, Draft::new(Some(actor), "action.created", "action", id, summary).party(new.party_id), now)?;
+    action(tx, new.relationship_id, id)
+}
+
+pub(crate) fn update_action(
+    tx: &Connection,
+    relationship_id: Uuid,
+    action_id: Uuid,
+    change: &ActionChange,
+    expected_version: i64,
+    actor: Uuid,
+    now: Timestamp,
+) -> R<Action> {
+    let before = action(tx, relationship_id, action_id)?;
+    check_version(before.version, expected_version)?;
+    if let Some(owner) = change.owner_id {
+        require_member(tx, relationship_id, owner, "owner")?;
+    }
+    tx.prepare_cached(
+        "UPDATE action SET status = ?3, owner_id = ?4, due_date = ?5, version = version + 1, updated_at = ?6 WHERE relationship_id = ?1 AND action_id = ?2",
+    )?
+    .execute(params![relationship_id, action_id, change.status.as_str(), change.owner_id, change.due_date.to_string(), micros(now)])?;
+    let summary = json!({
+        "before": {"status": before.status.as_str(), "owner": before.owner_id, "due_date": before.due_date.to_string()},
+        "after": {"status": change.status.as_str(), "owner": change.owner_id, "due_date": change.due_date.to_string()},
+    });
+    append(tx, relationship_id, Draft::new(Some(actor), "action.updated", "action", action_id, summary).party(before.party_id), now)?;
+    action(tx, relationship_id, action_id)
+}

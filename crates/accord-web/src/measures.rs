@@ -1,0 +1,529 @@
+//! The measures module at the edge: what people and programs send, parsed into domain values
+//! (every bad field named), and who may do what. Pages and the API share all of it.
+
+use crate::auth::Access;
+use crate::error::ApiError;
+use accord_domain::Invalid;
+use accord_domain::id::parse_id;
+use accord_domain::measure::{Cadence, Direction, Period, Thresholds, parse_value};
+use accord_domain::relationship::parse_date;
+use accord_domain::text::{Name, parse_long_text};
+use accord_store::*;
+use jiff::civil::Date;
+use serde::{Deserialize, Deserializer};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A field that may come as a JSON string or number (forms send text, programs numbers).
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    })
+}
+
+/// A list that may come as a JSON array or as comma-separated text (check boxes in a form).
+fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Array(items) => items.into_iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect(),
+        serde_json::Value::String(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    })
+}
+
+fn id_in(field: &str, text: &str, known: &[Uuid]) -> Result<Uuid, String> {
+    parse_id(text).filter(|id| known.contains(id)).ok_or_else(|| format!("{text:?} is not one of this relationship's {field}"))
+}
+
+fn optional_id(text: &str, known: &[Uuid], what: &str) -> Result<Option<Uuid>, String> {
+    if text.trim().is_empty() { Ok(None) } else { id_in(what, text, known).map(Some) }
+}
+
+fn version(text: &str) -> Result<i64, String> {
+    text.trim().parse().map_err(|_| "must be the version you read (a whole number)".to_owned())
+}
+
+fn title(text: &str) -> Result<String, String> {
+    Name::parse(text).map(Name::into_string)
+}
+
+fn long(text: &str) -> Result<String, String> {
+    parse_long_text(text, 8000)
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct ObjectiveInput {
+    #[serde(deserialize_with = "text")]
+    pub title: String,
+    #[serde(deserialize_with = "text")]
+    pub description: String,
+    /// Ids of the owning parties (at least one).
+    #[serde(deserialize_with = "list")]
+    pub parties: Vec<String>,
+    /// Months between relevance reviews (1 to 60; default 6).
+    #[serde(deserialize_with = "text")]
+    pub review_months: String,
+    /// YYYY-MM-DD; default: today plus the review interval.
+    #[serde(deserialize_with = "text")]
+    pub next_review: String,
+}
+
+fn months(text: &str) -> Result<i32, String> {
+    if text.trim().is_empty() {
+        return Ok(6);
+    }
+    match text.trim().parse::<i32>() {
+        Ok(m) if (1..=60).contains(&m) => Ok(m),
+        _ => Err("must be a whole number of months from 1 to 60".into()),
+    }
+}
+
+fn review_date(text: &str, months: i32, today: Date) -> Result<Date, String> {
+    if text.trim().is_empty() { Ok(today.checked_add(jiff::Span::new().months(months)).unwrap_or(today)) } else { parse_date(text) }
+}
+
+impl ObjectiveInput {
+    pub fn parse(&self, relationship_id: Uuid, parties: &[Uuid], today: Date) -> Result<NewObjective, Invalid> {
+        let mut invalid = Invalid::default();
+        let title = invalid.check("title", title(&self.title));
+        let description = invalid.check("description", long(&self.description));
+        let owners: Vec<Uuid> = self.parties.iter().filter_map(|p| invalid.check("parties", id_in("parties", p, parties))).collect();
+        if self.parties.is_empty() {
+            invalid.check::<()>("parties", Err("name at least one owning party".into()));
+        }
+        let review_months = invalid.check("review_months", months(&self.review_months));
+        let next_review = invalid.check("next_review", review_date(&self.next_review, review_months.unwrap_or(6), today));
+        invalid.finish()?;
+        Ok(NewObjective {
+            relationship_id,
+            title: title.unwrap_or_default(),
+            description: description.unwrap_or_default(),
+            parties: owners,
+            review_months: review_months.unwrap_or(6),
+            next_review: next_review.unwrap_or(today),
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct ReviewInput {
+    /// The objective's `version` you read.
+    #[serde(deserialize_with = "text")]
+    pub version: String,
+    /// `relevant`, `revised` or `retired`.
+    #[serde(deserialize_with = "text")]
+    pub verdict: String,
+    #[serde(deserialize_with = "text")]
+    pub reason: String,
+    /// The new wording, for `revised`.
+    #[serde(deserialize_with = "text")]
+    pub title: String,
+    #[serde(deserialize_with = "text")]
+    pub description: String,
+    /// YYYY-MM-DD; default: today plus the objective's review interval.
+    #[serde(deserialize_with = "text")]
+    pub next_review: String,
+}
+
+impl ReviewInput {
+    pub fn parse(&self, objective: &Objective, today: Date) -> Result<(ObjectiveReview, i64), Invalid> {
+        let mut invalid = Invalid::default();
+        let version = invalid.check("version", version(&self.version));
+        let verdict = invalid.check("verdict", Verdict::parse(&self.verdict));
+        let reason = invalid.check("reason", title(&self.reason).map_err(|m| format!("{m}: say why")));
+        let revised = verdict == Some(Verdict::Revised);
+        let new_title = if revised { invalid.check("title", title(&self.title)) } else { None };
+        let new_description =
+            if revised && !self.description.trim().is_empty() { invalid.check("description", long(&self.description)) } else { None };
+        let next_review = invalid.check("next_review", review_date(&self.next_review, objective.review_months, today));
+        invalid.finish()?;
+        let review = ObjectiveReview {
+            verdict: verdict.unwrap_or(Verdict::Relevant),
+            reason: reason.unwrap_or_default(),
+            title: new_title,
+            description: new_description,
+            next_review: next_review.unwrap_or(today),
+        };
+        Ok((review, version.unwrap_or_default()))
+    }
+}
+
+/// Thresholds from text, naming the field at fault.
+fn thresholds(invalid: &mut Invalid, direction: Option<Direction>, target: &str, amber: &str, red: &str) -> Option<Thresholds> {
+    let target = invalid.check("target", parse_value(target));
+    let amber = invalid.check("amber", parse_value(amber));
+    let red = invalid.check("red", parse_value(red));
+    match (direction, target, amber, red) {
+        (Some(d), Some(t), Some(a), Some(r)) => match Thresholds::new(d, t, a, r) {
+            Ok(th) => Some(th),
+            Err((field, message)) => invalid.check(field, Err(message)),
+        },
+        _ => None,
+    }
+}
+
+fn period_start(cadence: Cadence, text: &str, today: Date) -> Result<Date, String> {
+    if text.trim().is_empty() { Ok(Period::containing(cadence, today).start) } else { Period::parse(cadence, text).map(|p| p.start) }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct KpiInput {
+    #[serde(deserialize_with = "text")]
+    pub name: String,
+    #[serde(deserialize_with = "text")]
+    pub definition: String,
+    #[serde(deserialize_with = "text")]
+    pub unit: String,
+    /// `higher` or `lower` (which is better).
+    #[serde(deserialize_with = "text")]
+    pub direction: String,
+    /// `daily`, `weekly`, `monthly` or `quarterly`.
+    #[serde(deserialize_with = "text")]
+    pub cadence: String,
+    /// The responsible party's id; empty for a joint KPI.
+    #[serde(deserialize_with = "text")]
+    pub party: String,
+    /// The id of the member who reports it; may be empty.
+    #[serde(deserialize_with = "text")]
+    pub reporter: String,
+    /// Ids of the objectives it measures.
+    #[serde(deserialize_with = "list")]
+    pub objectives: Vec<String>,
+    #[serde(deserialize_with = "text")]
+    pub target: String,
+    #[serde(deserialize_with = "text")]
+    pub amber: String,
+    #[serde(deserialize_with = "text")]
+    pub red: String,
+    /// The first period the thresholds apply to (e.g. `2026-03`); default: the current period.
+    #[serde(deserialize_with = "text")]
+    pub effective_from: String,
+}
+
+/// What the relationship holds that inputs refer to.
+pub struct Known {
+    pub parties: Vec<Uuid>,
+    pub members: Vec<Uuid>,
+    pub objectives: Vec<Uuid>,
+}
+
+impl KpiInput {
+    pub fn parse(&self, relationship_id: Uuid, known: &Known, today: Date) -> Result<NewKpi, Invalid> {
+        let mut invalid = Invalid::default();
+        let name = invalid.check("name", title(&self.name));
+        let definition = invalid.check("definition", long(&self.definition));
+        let unit = invalid.check("unit", parse_long_text(&self.unit, 20));
+        let direction = invalid.check("direction", Direction::parse(&self.direction));
+        let cadence = invalid.check("cadence", Cadence::parse(&self.cadence));
+        let party = invalid.check("party", optional_id(&self.party, &known.parties, "parties"));
+        let reporter = invalid.check("reporter", optional_id(&self.reporter, &known.members, "members"));
+        let objectives: Vec<Uuid> =
+            self.objectives.iter().filter_map(|o| invalid.check("objectives", id_in("objectives", o, &known.objectives))).collect();
+        let thresholds = thresholds(&mut invalid, direction, &self.target, &self.amber, &self.red);
+        let effective_from = cadence.and_then(|c| invalid.check("effective_from", period_start(c, &self.effective_from, today)));
+        invalid.finish()?;
+        let (Some(thresholds), Some(cadence), Some(effective_from)) = (thresholds, cadence, effective_from) else {
+            return Err(Invalid::one("body", "incomplete"));
+        };
+        Ok(NewKpi {
+            relationship_id,
+            name: name.unwrap_or_default(),
+            definition: definition.unwrap_or_default(),
+            unit: unit.unwrap_or_default(),
+            cadence,
+            party_id: party.flatten(),
+            reporter_id: reporter.flatten(),
+            objectives,
+            thresholds,
+            effective_from,
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct VersionInput {
+    /// The KPI's `version` you read.
+    #[serde(deserialize_with = "text")]
+    pub version: String,
+    /// The first period the new thresholds apply to, e.g. `2026-07`.
+    #[serde(deserialize_with = "text")]
+    pub effective_from: String,
+    #[serde(deserialize_with = "text")]
+    pub target: String,
+    #[serde(deserialize_with = "text")]
+    pub amber: String,
+    #[serde(deserialize_with = "text")]
+    pub red: String,
+}
+
+impl VersionInput {
+    pub fn parse(&self, kpi: &Kpi) -> Result<(Date, Thresholds, i64), Invalid> {
+        let mut invalid = Invalid::default();
+        let version = invalid.check("version", version(&self.version));
+        let from = invalid.check("effective_from", Period::parse(kpi.cadence, &self.effective_from).map(|p| p.start));
+        let thresholds = thresholds(&mut invalid, Some(kpi.direction), &self.target, &self.amber, &self.red);
+        invalid.finish()?;
+        match (from, thresholds, version) {
+            (Some(f), Some(t), Some(v)) => Ok((f, t, v)),
+            _ => Err(Invalid::one("body", "incomplete")),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct MeasurementBody {
+    /// The KPI's id (the API; pages take it from the address).
+    #[serde(deserialize_with = "text")]
+    pub kpi_id: String,
+    /// The period, as the KPI's cadence names it: `2026-03`, `2026-Q1`, `2026-W09` or a date.
+    #[serde(deserialize_with = "text")]
+    pub period: String,
+    #[serde(deserialize_with = "text")]
+    pub value: String,
+    #[serde(deserialize_with = "text")]
+    pub comment: String,
+}
+
+impl MeasurementBody {
+    pub fn parse(&self, kpi: &Kpi) -> Result<MeasurementInput, Invalid> {
+        let mut invalid = Invalid::default();
+        let period = invalid.check("period", Period::parse(kpi.cadence, &self.period));
+        let value = invalid.check("value", parse_value(&self.value));
+        let comment = invalid.check("comment", parse_long_text(&self.comment, 2000));
+        invalid.finish()?;
+        match (period, value) {
+            (Some(p), Some(v)) => {
+                Ok(MeasurementInput { kpi_id: kpi.id, period_start: p.start, value: v, comment: comment.unwrap_or_default() })
+            }
+            _ => Err(Invalid::one("body", "incomplete")),
+        }
+    }
+}
+
+pub const RECURRENCES: [&str; 5] = ["once", "weekly", "monthly", "quarterly", "yearly"];
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct ObligationInput {
+    /// The committed party's id.
+    #[serde(deserialize_with = "text")]
+    pub party: String,
+    #[serde(deserialize_with = "text")]
+    pub title: String,
+    #[serde(deserialize_with = "text")]
+    pub description: String,
+    /// `once`, `weekly`, `monthly`, `quarterly` or `yearly`.
+    #[serde(deserialize_with = "text")]
+    pub recurrence: String,
+    /// YYYY-MM-DD: the (next) due date.
+    #[serde(deserialize_with = "text")]
+    pub due_date: String,
+}
+
+fn recurrence(text: &str) -> Result<String, String> {
+    let text = if text.trim().is_empty() { "once" } else { text.trim() };
+    RECURRENCES.contains(&text).then(|| text.to_owned()).ok_or_else(|| format!("must be one of {}", RECURRENCES.join(", ")))
+}
+
+impl ObligationInput {
+    pub fn parse(&self, relationship_id: Uuid, parties: &[Uuid]) -> Result<NewObligation, Invalid> {
+        let mut invalid = Invalid::default();
+        let party = invalid.check("party", id_in("parties", &self.party, parties));
+        let title = invalid.check("title", title(&self.title));
+        let description = invalid.check("description", long(&self.description));
+        let recurrence = invalid.check("recurrence", recurrence(&self.recurrence));
+        let due = invalid.check("due_date", parse_date(&self.due_date));
+        invalid.finish()?;
+        match (party, due) {
+            (Some(party_id), Some(due_date)) => Ok(NewObligation {
+                relationship_id,
+                party_id,
+                title: title.unwrap_or_default(),
+                description: description.unwrap_or_default(),
+                recurrence: recurrence.unwrap_or_default(),
+                due_date,
+            }),
+            _ => Err(Invalid::one("body", "incomplete")),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct ObligationUpdate {
+    #[serde(deserialize_with = "text")]
+    pub version: String,
+    /// `not_started`, `on_track`, `at_risk`, `delivered` or `missed`.
+    #[serde(deserialize_with = "text")]
+    pub status: String,
+    #[serde(deserialize_with = "text")]
+    pub evidence: String,
+    /// YYYY-MM-DD; unchanged when empty.
+    #[serde(deserialize_with = "text")]
+    pub due_date: String,
+}
+
+impl ObligationUpdate {
+    pub fn parse(&self, current: &Obligation) -> Result<(ObligationChange, i64), Invalid> {
+        let mut invalid = Invalid::default();
+        let version = invalid.check("version", version(&self.version));
+        let status = invalid.check("status", ObligationStatus::parse(&self.status));
+        let evidence = invalid.check("evidence", long(&self.evidence));
+        let due =
+            if self.due_date.trim().is_empty() { Some(current.due_date) } else { invalid.check("due_date", parse_date(&self.due_date)) };
+        invalid.finish()?;
+        match (status, due, version) {
+            (Some(status), Some(due_date), Some(v)) => {
+                Ok((ObligationChange { status, evidence: evidence.unwrap_or_default(), due_date }, v))
+            }
+            _ => Err(Invalid::one("body", "incomplete")),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct ActionInput {
+    #[serde(deserialize_with = "text")]
+    pub title: String,
+    #[serde(deserialize_with = "text")]
+    pub description: String,
+    /// The owner's user id; may be empty.
+    #[serde(deserialize_with = "text")]
+    pub owner: String,
+    /// The owning party's id; default: the caller's party.
+    #[serde(deserialize_with = "text")]
+    pub party: String,
+    /// YYYY-MM-DD.
+    #[serde(deserialize_with = "text")]
+    pub due_date: String,
+    /// What raised it: `kpi_period` or `obligation` (with `source_id`; `source_period` for a KPI).
+    #[serde(deserialize_with = "text")]
+    pub source_kind: String,
+    #[serde(deserialize_with = "text")]
+    pub source_id: String,
+    #[serde(deserialize_with = "text")]
+    pub source_period: String,
+}
+
+impl ActionInput {
+    pub fn parse(&self, relationship_id: Uuid, known: &Known, my_party: Uuid) -> Result<NewAction, Invalid> {
+        let mut invalid = Invalid::default();
+        let title = invalid.check("title", title(&self.title));
+        let description = invalid.check("description", long(&self.description));
+        let owner = invalid.check("owner", optional_id(&self.owner, &known.members, "members"));
+        let party = if self.party.trim().is_empty() {
+            Some(my_party)
+        } else {
+            invalid.check("party", id_in("parties", &self.party, &known.parties))
+        };
+        let due = invalid.check("due_date", parse_date(&self.due_date));
+        let source = match self.source_kind.trim() {
+            "" => None,
+            kind @ ("kpi_period" | "obligation") => {
+                let id = invalid
+                    .check("source_id", parse_id(&self.source_id).ok_or_else(|| "must be the id of what raised the action".to_owned()));
+                let period = if kind == "kpi_period" { invalid.check("source_period", parse_date(&self.source_period)) } else { None };
+                id.map(|id| ActionSource { kind: kind.to_owned(), id, period })
+            }
+            _ => invalid.check("source_kind", Err("must be kpi_period or obligation".into())),
+        };
+        invalid.finish()?;
+        match (party, due) {
+            (Some(party_id), Some(due_date)) => Ok(NewAction {
+                relationship_id,
+                title: title.unwrap_or_default(),
+                description: description.unwrap_or_default(),
+                owner_id: owner.flatten(),
+                party_id,
+                due_date,
+                source,
+            }),
+            _ => Err(Invalid::one("body", "incomplete")),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct ActionUpdate {
+    #[serde(deserialize_with = "text")]
+    pub version: String,
+    /// `open`, `in_progress`, `done` or `cancelled`.
+    #[serde(deserialize_with = "text")]
+    pub status: String,
+    /// The owner's user id; empty for none.
+    #[serde(deserialize_with = "text")]
+    pub owner: String,
+    /// YYYY-MM-DD; unchanged when empty.
+    #[serde(deserialize_with = "text")]
+    pub due_date: String,
+}
+
+impl ActionUpdate {
+    pub fn parse(&self, current: &Action, members: &[Uuid]) -> Result<(ActionChange, i64), Invalid> {
+        let mut invalid = Invalid::default();
+        let version = invalid.check("version", version(&self.version));
+        let status = invalid.check("status", ActionStatus::parse(&self.status));
+        let owner = invalid.check("owner", optional_id(&self.owner, members, "members"));
+        let due =
+            if self.due_date.trim().is_empty() { Some(current.due_date) } else { invalid.check("due_date", parse_date(&self.due_date)) };
+        invalid.finish()?;
+        match (status, due, version) {
+            (Some(status), Some(due_date), Some(v)) => Ok((ActionChange { status, owner_id: owner.flatten(), due_date }, v)),
+            _ => Err(Invalid::one("body", "incomplete")),
+        }
+    }
+}
+
+/// Who may record a KPI's values: SERs and JMT members any; contributors their own party's and
+/// joint KPIs; observers none.
+pub fn may_record(access: &Access, kpi: &Kpi) -> Result<(), ApiError> {
+    let me = access.writer()?;
+    if me.role.manages() || kpi.party_id.is_none() || kpi.party_id == Some(me.party_id) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("Contributors record values of their own party's KPIs and of joint KPIs."))
+    }
+}
+
+/// Who may update an obligation: SERs and JMT members, and contributors of the committed party.
+pub fn may_update_obligation(access: &Access, obligation: &Obligation) -> Result<(), ApiError> {
+    let me = access.writer()?;
+    if me.role.manages() || me.party_id == obligation.party_id {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("Only the committed party or the JMT updates this obligation."))
+    }
+}
+
+/// Who may update an action: its owner, and SERs and JMT members.
+pub fn may_update_action(access: &Access, action: &Action) -> Result<(), ApiError> {
+    let me = access.writer()?;
+    if me.role.manages() || action.owner_id == Some(me.user_id) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("Only the action's owner or the JMT updates this action."))
+    }
+}
+
+/// The ids inputs may refer to.
+pub async fn known(state: &crate::AppState, relationship_id: Uuid) -> Result<Known, ApiError> {
+    Ok(Known {
+        parties: state.store.parties(relationship_id).await?.into_iter().map(|p| p.id).collect(),
+        members: state.store.members(relationship_id).await?.into_iter().map(|m| m.user_id).collect(),
+        objectives: state.store.objectives(relationship_id).await?.into_iter().map(|o| o.id).collect(),
+    })
+}
+
+/// Today in the relationship's time zone.
+pub fn today(state: &crate::AppState, relationship: &Relationship) -> Date {
+    let tz = jiff::tz::TimeZone::get(&relationship.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    state.now().to_zoned(tz).date()
+}

@@ -1,0 +1,809 @@
+//! The measures pages: scorecard, KPI, objectives, obligations, actions.
+
+use super::{Shell, field_message, render};
+use crate::AppState;
+use crate::api::measures::{action_cursor, action_filter};
+use crate::auth::Access;
+use crate::charts::{ChartPoint, kpi_chart, sparkline};
+use crate::error::{ApiError, PageResult};
+use crate::forms::CsrfForm;
+use crate::measures::*;
+use crate::session::CsrfToken;
+use accord_domain::id::parse_id;
+use accord_domain::measure::{Period, Rag, Trend, format_value, trend, version_in_force};
+use accord_store::*;
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::civil::Date;
+use serde::Deserialize;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// The latest period of a cadence whose value is already due (its grace days have passed).
+fn due_period(cadence: accord_domain::measure::Cadence, today: Date) -> Period {
+    let mut p = Period::containing(cadence, today).previous();
+    while p.due() >= today {
+        p = p.previous();
+    }
+    p
+}
+
+/// Names for the ids a page shows.
+struct Names {
+    parties: Vec<Party>,
+    members: Vec<Member>,
+}
+
+impl Names {
+    async fn load(state: &AppState, relationship_id: Uuid) -> Result<Names, ApiError> {
+        Ok(Names { parties: state.store.parties(relationship_id).await?, members: state.store.members(relationship_id).await? })
+    }
+
+    fn party(&self, id: Option<Uuid>) -> String {
+        id.and_then(|id| self.parties.iter().find(|p| p.id == id)).map_or_else(|| "Joint".to_owned(), |p| p.organisation_name.clone())
+    }
+
+    fn member(&self, id: Option<Uuid>) -> String {
+        id.and_then(|id| self.members.iter().find(|m| m.user_id == id)).map_or_else(String::new, |m| m.name.clone())
+    }
+}
+
+fn rag_label(rag: Option<Rag>) -> &'static str {
+    rag.map_or("none", Rag::as_str)
+}
+
+fn back_to(path: String) -> Response {
+    Redirect::to(&path).into_response()
+}
+
+// The scorecard.
+
+pub struct ScoreRow {
+    pub kpi: Kpi,
+    pub party: String,
+    pub latest: Option<Measurement>,
+    pub latest_label: String,
+    pub rag: &'static str,
+    pub arrow: &'static str,
+    pub arrow_label: &'static str,
+    pub spark: String,
+    pub missing: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "scorecard.html")]
+struct ScorecardPage {
+    shell: Shell,
+    relationship_id: Uuid,
+    rows: Vec<ScoreRow>,
+    objectives: Vec<Objective>,
+    parties: Vec<Party>,
+    members: Vec<Member>,
+    objective: String,
+    party: String,
+    counts: (usize, usize, usize, usize),
+    can_define: bool,
+    error: Option<String>,
+    form: KpiInput,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ScorecardQuery {
+    #[serde(default)]
+    objective: String,
+    #[serde(default)]
+    party: String,
+}
+
+async fn scorecard_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &ScorecardQuery) -> Result<ScorecardPage, ApiError> {
+    access.member()?;
+    let id = access.id();
+    let today = today(state, &access.relationship);
+    let names = Names::load(state, id).await?;
+    let mut series: HashMap<Uuid, Vec<Measurement>> = HashMap::new();
+    for m in state.store.recent_measurements(id, 12).await? {
+        series.entry(m.kpi_id).or_default().push(m);
+    }
+    let objective = parse_id(&q.objective);
+    let party = parse_id(&q.party);
+    let mut counts = [0usize; 4];
+    let rows: Vec<ScoreRow> = state
+        .store
+        .kpis(id)
+        .await?
+        .into_iter()
+        .filter(|k| objective.is_none_or(|o| k.objectives.contains(&o)))
+        .filter(|k| q.party.is_empty() || (q.party == "joint" && k.party_id.is_none()) || (party.is_some() && k.party_id == party))
+        .map(|kpi| {
+            let values = series.remove(&kpi.id).unwrap_or_default();
+            let due = due_period(kpi.cadence, today);
+            let by_period: HashMap<Date, &Measurement> = values.iter().map(|m| (m.period_start, m)).collect();
+            let spark = sparkline(
+                &due.last_n(12).iter().map(|p| by_period.get(&p.start).map(|m| (m.value, m.rag))).collect::<Vec<_>>(),
+                96.0,
+                26.0,
+            );
+            let latest = values.last().cloned();
+            let (arrow, arrow_label) = match values.len().checked_sub(2).map(|i| trend(kpi.direction, values[i].value, values[i + 1].value))
+            {
+                Some(Trend::Better) => ("▲", "improving"),
+                Some(Trend::Worse) => ("▼", "worsening"),
+                Some(Trend::Level) => ("▶", "level"),
+                None => ("", ""),
+            };
+            let missing = (!by_period.contains_key(&due.start)).then(|| due.label());
+            let rag = rag_label(latest.as_ref().map(|m| m.rag));
+            counts[match latest.as_ref().map(|m| m.rag) {
+                Some(Rag::Green) => 0,
+                Some(Rag::Amber) => 1,
+                Some(Rag::Red) => 2,
+                None => 3,
+            }] += 1;
+            ScoreRow {
+                party: names.party(kpi.party_id),
+                latest_label: latest.as_ref().map(|m| Period { cadence: kpi.cadence, start: m.period_start }.label()).unwrap_or_default(),
+                latest,
+                rag,
+                arrow,
+                arrow_label,
+                spark,
+                missing,
+                kpi,
+            }
+        })
+        .collect();
+    Ok(ScorecardPage {
+        shell: Shell::new(Some(&access.user), csrf, "scorecard").within(&access.relationship),
+        relationship_id: id,
+        rows,
+        objectives: state.store.objectives(id).await?,
+        parties: names.parties,
+        members: names.members,
+        objective: q.objective.clone(),
+        party: q.party.clone(),
+        counts: (counts[0], counts[1], counts[2], counts[3]),
+        can_define: access.manager().is_ok(),
+        error: None,
+        form: KpiInput { direction: "higher".into(), cadence: "monthly".into(), ..KpiInput::default() },
+    })
+}
+
+pub async fn scorecard(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<ScorecardQuery>,
+) -> PageResult {
+    Ok(render(StatusCode::OK, &scorecard_page(&state, &access, &csrf, &q).await?))
+}
+
+pub async fn create_kpi(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<KpiInput>,
+) -> PageResult {
+    let me = access.manager()?.clone();
+    let parsed = form.parse(access.id(), &known(&state, access.id()).await?, today(&state, &access.relationship));
+    let created = match parsed {
+        Ok(new) => state.store.create_kpi(new, me.user_id, state.now()).await.map_err(ApiError::from),
+        Err(invalid) => Err(ApiError::Invalid(invalid)),
+    };
+    match created {
+        Ok(kpi) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), kpi.id))),
+        Err(e @ ApiError::Invalid(_)) => {
+            let mut page = scorecard_page(&state, &access, &csrf, &ScorecardQuery::default()).await?;
+            page.error = Some(field_message(&e));
+            page.form = form;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// A KPI.
+
+pub struct HistoryRow {
+    pub label: String,
+    pub start: Date,
+    pub value: Option<Measurement>,
+    pub rag: &'static str,
+    pub due: Date,
+    pub late: bool,
+}
+
+#[derive(Template)]
+#[template(path = "kpi.html")]
+struct KpiPage {
+    shell: Shell,
+    relationship_id: Uuid,
+    kpi: Kpi,
+    party: String,
+    reporter: String,
+    objectives: Vec<Objective>,
+    chart: String,
+    history: Vec<HistoryRow>,
+    versions: Vec<KpiVersion>,
+    corrections: Option<(String, Vec<Measurement>)>,
+    can_record: bool,
+    can_define: bool,
+    can_raise: bool,
+    current_period: String,
+    next_period: String,
+    action_due: Date,
+    owner: Option<Uuid>,
+    error: Option<String>,
+    form: MeasurementBody,
+}
+
+#[derive(Deserialize, Default)]
+pub struct KpiQuery {
+    #[serde(default)]
+    period: String,
+}
+
+/// A value with its unit, as people write it: `97.5%`, `12 days`.
+pub fn with_unit(value: impl std::borrow::Borrow<f64>, unit: &str) -> String {
+    let value = *value.borrow();
+    if unit.is_empty() {
+        format_value(value)
+    } else if unit == "%" {
+        format!("{}%", format_value(value))
+    } else {
+        format!("{} {unit}", format_value(value))
+    }
+}
+
+async fn kpi_page(state: &AppState, access: &Access, csrf: &CsrfToken, kpi_id: &str, q: &KpiQuery) -> Result<KpiPage, ApiError> {
+    let me = access.member()?.clone();
+    let id = access.id();
+    let kpi = state.store.kpi(id, parse_id(kpi_id).ok_or(ApiError::NotFound)?).await?;
+    let names = Names::load(state, id).await?;
+    let today = today(state, &access.relationship);
+    let versions = state.store.kpi_versions(id, kpi.id).await?;
+    let domain_versions: Vec<accord_domain::measure::Version> =
+        versions.iter().map(|v| accord_domain::measure::Version { effective_from: v.effective_from, thresholds: v.thresholds }).collect();
+    let values = state.store.measurements(id, kpi.id, None, 24).await?;
+    let by_period: HashMap<Date, &Measurement> = values.iter().map(|m| (m.period_start, m)).collect();
+    let current = Period::containing(kpi.cadence, today);
+    // The window ends with the current period, or the latest value if it is later.
+    let last = values.first().map_or(current, |m| Period { cadence: kpi.cadence, start: m.period_start.max(current.start) });
+    let window = last.last_n(24);
+    let first_value = values.last().map(|m| m.period_start);
+    let window: Vec<Period> =
+        window.into_iter().filter(|p| first_value.is_some_and(|f| p.start >= f) || p.start >= current.previous().start).collect();
+    let chart = kpi_chart(
+        &window
+            .iter()
+            .filter_map(|p| {
+                let thresholds = version_in_force(&domain_versions, p.start)?.thresholds;
+                Some(ChartPoint { label: p.label(), value: by_period.get(&p.start).map(|m| (m.value, m.rag)), thresholds })
+            })
+            .collect::<Vec<_>>(),
+        &kpi.unit,
+    );
+    let history = window
+        .iter()
+        .rev()
+        .map(|p| {
+            let value = by_period.get(&p.start).map(|m| (*m).clone());
+            HistoryRow {
+                label: p.label(),
+                start: p.start,
+                rag: rag_label(value.as_ref().map(|m| m.rag)),
+                late: value.is_none() && p.due() < today,
+                due: p.due(),
+                value,
+            }
+        })
+        .collect();
+    let corrections = match Period::parse(kpi.cadence, &q.period) {
+        Ok(p) if !q.period.is_empty() => Some((p.label(), state.store.measurement_history(id, kpi.id, p.start).await?)),
+        _ => None,
+    };
+    let all_objectives = state.store.objectives(id).await?;
+    Ok(KpiPage {
+        shell: Shell::new(Some(&access.user), csrf, "scorecard").within(&access.relationship),
+        relationship_id: id,
+        party: names.party(kpi.party_id),
+        reporter: names.member(kpi.reporter_id),
+        objectives: all_objectives.into_iter().filter(|o| kpi.objectives.contains(&o.id)).collect(),
+        chart,
+        history,
+        versions,
+        corrections,
+        can_record: may_record(access, &kpi).is_ok(),
+        can_define: me.role.manages(),
+        can_raise: me.role.writes(),
+        current_period: {
+            let due = due_period(kpi.cadence, today);
+            if by_period.contains_key(&due.start) { due.next().label() } else { due.label() }
+        },
+        next_period: current.next().label(),
+        action_due: today.checked_add(jiff::Span::new().days(14)).unwrap_or(today),
+        owner: kpi.reporter_id.or(Some(me.user_id)),
+        error: None,
+        form: MeasurementBody::default(),
+        kpi,
+    })
+}
+
+pub async fn kpi(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, kpi_id)): Path<(String, String)>,
+    Query(q): Query<KpiQuery>,
+) -> PageResult {
+    Ok(render(StatusCode::OK, &kpi_page(&state, &access, &csrf, &kpi_id, &q).await?))
+}
+
+pub async fn record(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, kpi_id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<MeasurementBody>,
+) -> PageResult {
+    let mut page = kpi_page(&state, &access, &csrf, &kpi_id, &KpiQuery::default()).await?;
+    may_record(&access, &page.kpi)?;
+    let result = match form.parse(&page.kpi) {
+        Ok(input) => state.store.record_measurement(access.id(), input, access.user.id, state.now()).await.map_err(ApiError::from),
+        Err(invalid) => Err(ApiError::Invalid(invalid)),
+    };
+    match result {
+        Ok(_) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), page.kpi.id))),
+        Err(e @ ApiError::Invalid(_)) => {
+            page.error = Some(field_message(&e));
+            page.form = form;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn change_thresholds(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, kpi_id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<VersionInput>,
+) -> PageResult {
+    let me = access.manager()?.clone();
+    let mut page = kpi_page(&state, &access, &csrf, &kpi_id, &KpiQuery::default()).await?;
+    let result = match form.parse(&page.kpi) {
+        Ok((from, t, version)) => {
+            state.store.add_kpi_version(access.id(), page.kpi.id, from, t, version, me.user_id, state.now()).await.map_err(ApiError::from)
+        }
+        Err(invalid) => Err(ApiError::Invalid(invalid)),
+    };
+    match result {
+        Ok(_) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), page.kpi.id))),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+            page.error = Some(field_message(&e));
+            Ok(render(e.status(), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// Objectives.
+
+pub struct ObjectiveRow {
+    pub objective: Objective,
+    pub owners: String,
+    pub review_due: bool,
+    pub kpis: usize,
+}
+
+#[derive(Template)]
+#[template(path = "objectives.html")]
+struct ObjectivesPage {
+    shell: Shell,
+    relationship_id: Uuid,
+    rows: Vec<ObjectiveRow>,
+    parties: Vec<Party>,
+    can_define: bool,
+    error: Option<String>,
+    form: ObjectiveInput,
+}
+
+async fn objectives_page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<ObjectivesPage, ApiError> {
+    access.member()?;
+    let id = access.id();
+    let today = today(state, &access.relationship);
+    let names = Names::load(state, id).await?;
+    let kpis = state.store.kpis(id).await?;
+    let rows = state
+        .store
+        .objectives(id)
+        .await?
+        .into_iter()
+        .map(|objective| ObjectiveRow {
+            owners: objective.parties.iter().map(|p| names.party(Some(*p))).collect::<Vec<_>>().join(", "),
+            review_due: objective.status == ObjectiveStatus::Active && objective.next_review <= today,
+            kpis: kpis.iter().filter(|k| k.objectives.contains(&objective.id)).count(),
+            objective,
+        })
+        .collect();
+    Ok(ObjectivesPage {
+        shell: Shell::new(Some(&access.user), csrf, "objectives").within(&access.relationship),
+        relationship_id: id,
+        rows,
+        parties: names.parties,
+        can_define: access.manager().is_ok(),
+        error: None,
+        form: ObjectiveInput::default(),
+    })
+}
+
+pub async fn objectives(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
+    Ok(render(StatusCode::OK, &objectives_page(&state, &access, &csrf).await?))
+}
+
+pub async fn create_objective(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<ObjectiveInput>,
+) -> PageResult {
+    let me = access.manager()?.clone();
+    let parties = known(&state, access.id()).await?.parties;
+    let result = match form.parse(access.id(), &parties, today(&state, &access.relationship)) {
+        Ok(new) => state.store.create_objective(new, me.user_id, state.now()).await.map_err(ApiError::from),
+        Err(invalid) => Err(ApiError::Invalid(invalid)),
+    };
+    match result {
+        Ok(_) => Ok(back_to(format!("/relationships/{}/objectives", access.id()))),
+        Err(e @ ApiError::Invalid(_)) => {
+            let mut page = objectives_page(&state, &access, &csrf).await?;
+            page.error = Some(field_message(&e));
+            page.form = form;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "objective.html")]
+struct ObjectivePage {
+    shell: Shell,
+    relationship_id: Uuid,
+    objective: Objective,
+    owners: String,
+    review_due: bool,
+    kpis: Vec<Kpi>,
+    reviews: Vec<ObjectiveReviewRecord>,
+    can_review: bool,
+    error: Option<String>,
+}
+
+async fn objective_page(state: &AppState, access: &Access, csrf: &CsrfToken, objective_id: &str) -> Result<ObjectivePage, ApiError> {
+    access.member()?;
+    let id = access.id();
+    let objective = state.store.objective(id, parse_id(objective_id).ok_or(ApiError::NotFound)?).await?;
+    let names = Names::load(state, id).await?;
+    Ok(ObjectivePage {
+        shell: Shell::new(Some(&access.user), csrf, "objectives").within(&access.relationship),
+        relationship_id: id,
+        owners: objective.parties.iter().map(|p| names.party(Some(*p))).collect::<Vec<_>>().join(", "),
+        review_due: objective.status == ObjectiveStatus::Active && objective.next_review <= today(state, &access.relationship),
+        kpis: state.store.kpis(id).await?.into_iter().filter(|k| k.objectives.contains(&objective.id)).collect(),
+        reviews: state.store.objective_reviews(id, objective.id).await?,
+        can_review: access.manager().is_ok(),
+        error: None,
+        objective,
+    })
+}
+
+pub async fn objective(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, objective_id)): Path<(String, String)>,
+) -> PageResult {
+    Ok(render(StatusCode::OK, &objective_page(&state, &access, &csrf, &objective_id).await?))
+}
+
+pub async fn review_objective(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, objective_id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<ReviewInput>,
+) -> PageResult {
+    let me = access.manager()?.clone();
+    let mut page = objective_page(&state, &access, &csrf, &objective_id).await?;
+    let result = match form.parse(&page.objective, today(&state, &access.relationship)) {
+        Ok((review, version)) => state
+            .store
+            .review_objective(access.id(), page.objective.id, review, version, me.user_id, state.now())
+            .await
+            .map_err(ApiError::from),
+        Err(invalid) => Err(ApiError::Invalid(invalid)),
+    };
+    match result {
+        Ok(_) => Ok(back_to(format!("/relationships/{}/objectives/{}", access.id(), page.objective.id))),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+            page.error = Some(field_message(&e));
+            Ok(render(e.status(), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// Obligations.
+
+pub struct PartyDelivery {
+    pub party: String,
+    pub open: usize,
+    pub at_risk: usize,
+    pub overdue: usize,
+    pub delivered: usize,
+    pub missed: usize,
+}
+
+pub struct ObligationRow {
+    pub obligation: Obligation,
+    pub overdue: bool,
+    pub can_update: bool,
+}
+
+#[derive(Template)]
+#[template(path = "obligations.html")]
+struct ObligationsPage {
+    shell: Shell,
+    relationship_id: Uuid,
+    delivery: Vec<PartyDelivery>,
+    rows: Vec<ObligationRow>,
+    parties: Vec<Party>,
+    statuses: [ObligationStatus; 5],
+    recurrences: [&'static str; 5],
+    can_define: bool,
+    error: Option<String>,
+    form: ObligationInput,
+}
+
+async fn obligations_page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<ObligationsPage, ApiError> {
+    access.member()?;
+    let id = access.id();
+    let today = today(state, &access.relationship);
+    let parties = state.store.parties(id).await?;
+    let obligations = state.store.obligations(id).await?;
+    let delivery = parties
+        .iter()
+        .map(|p| {
+            let of = || obligations.iter().filter(|o| o.party_id == p.id);
+            PartyDelivery {
+                party: p.organisation_name.clone(),
+                open: of().filter(|o| o.status.open()).count(),
+                at_risk: of().filter(|o| o.status == ObligationStatus::AtRisk).count(),
+                overdue: of().filter(|o| o.status.open() && o.due_date < today).count(),
+                delivered: of().filter(|o| o.status == ObligationStatus::Delivered).count(),
+                missed: of().filter(|o| o.status == ObligationStatus::Missed).count(),
+            }
+        })
+        .collect();
+    // Overdue first, then the rest of the open ones by due date, then the closed ones.
+    let mut rows: Vec<ObligationRow> = obligations
+        .into_iter()
+        .map(|o| ObligationRow {
+            overdue: o.status.open() && o.due_date < today,
+            can_update: may_update_obligation(access, &o).is_ok(),
+            obligation: o,
+        })
+        .collect();
+    rows.sort_by_key(|r| (!r.overdue, !r.obligation.status.open()));
+    Ok(ObligationsPage {
+        shell: Shell::new(Some(&access.user), csrf, "obligations").within(&access.relationship),
+        relationship_id: id,
+        delivery,
+        rows,
+        parties,
+        statuses: ObligationStatus::ALL,
+        recurrences: RECURRENCES,
+        can_define: access.manager().is_ok(),
+        error: None,
+        form: ObligationInput::default(),
+    })
+}
+
+pub async fn obligations(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
+    Ok(render(StatusCode::OK, &obligations_page(&state, &access, &csrf).await?))
+}
+
+pub async fn create_obligation(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<ObligationInput>,
+) -> PageResult {
+    let me = access.manager()?.clone();
+    let parties = known(&state, access.id()).await?.parties;
+    let result = match form.parse(access.id(), &parties) {
+        Ok(new) => state.store.create_obligation(new, me.user_id, state.now()).await.map_err(ApiError::from),
+        Err(invalid) => Err(ApiError::Invalid(invalid)),
+    };
+    match result {
+        Ok(_) => Ok(back_to(format!("/relationships/{}/obligations", access.id()))),
+        Err(e @ ApiError::Invalid(_)) => {
+            let mut page = obligations_page(&state, &access, &csrf).await?;
+            page.error = Some(field_message(&e));
+            page.form = form;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn update_obligation(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, obligation_id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<ObligationUpdate>,
+) -> PageResult {
+    access.member()?;
+    let obligation = state.store.obligation(access.id(), parse_id(&obligation_id).ok_or(ApiError::NotFound)?).await?;
+    may_update_obligation(&access, &obligation)?;
+    let result = match form.parse(&obligation) {
+        Ok((change, version)) => state
+            .store
+            .update_obligation(access.id(), obligation.id, change, version, access.user.id, state.now())
+            .await
+            .map_err(ApiError::from),
+        Err(invalid) => Err(ApiError::Invalid(invalid)),
+    };
+    match result {
+        Ok(_) => Ok(back_to(format!("/relationships/{}/obligations", access.id()))),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+            let mut page = obligations_page(&state, &access, &csrf).await?;
+            page.error = Some(format!("{}: {}", obligation.title, field_message(&e)));
+            Ok(render(e.status(), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// Actions.
+
+pub struct ActionRow {
+    pub action: Action,
+    pub overdue: bool,
+    pub can_update: bool,
+    /// What raised it, and where that is.
+    pub source: Option<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "actions.html")]
+struct ActionsPage {
+    shell: Shell,
+    relationship_id: Uuid,
+    rows: Vec<ActionRow>,
+    members: Vec<Member>,
+    statuses: [ActionStatus; 4],
+    status: String,
+    next: Option<String>,
+    can_create: bool,
+    default_due: Date,
+    error: Option<String>,
+    form: ActionInput,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ActionsQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    after: String,
+}
+
+const ACTIONS_PER_PAGE: u32 = 50;
+
+async fn actions_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &ActionsQuery) -> Result<ActionsPage, ApiError> {
+    access.member()?;
+    let id = access.id();
+    let today = today(state, &access.relationship);
+    let status = if q.status.is_empty() { "open" } else { q.status.as_str() };
+    let mut actions = state.store.actions(id, action_filter(Some(status))?, action_cursor(&q.after)?, ACTIONS_PER_PAGE + 1).await?;
+    let next = (actions.len() > ACTIONS_PER_PAGE as usize).then(|| {
+        actions.truncate(ACTIONS_PER_PAGE as usize);
+        actions.last().map(|a| format!("{}_{}", a.due_date, a.id)).unwrap_or_default()
+    });
+    let kpis: HashMap<Uuid, Kpi> = state.store.kpis(id).await?.into_iter().map(|k| (k.id, k)).collect();
+    let rows = actions
+        .into_iter()
+        .map(|action| ActionRow {
+            overdue: action.status.open() && action.due_date < today,
+            can_update: may_update_action(access, &action).is_ok(),
+            source: match &action.source {
+                Some(s) if s.kind == "kpi_period" => kpis.get(&s.id).map(|k| {
+                    let period = s.period.map(|p| format!(", {}", Period { cadence: k.cadence, start: p }.label())).unwrap_or_default();
+                    (format!("{}{period}", k.name), format!("/relationships/{id}/kpis/{}", k.id))
+                }),
+                Some(s) if s.kind == "obligation" => Some(("an obligation".to_owned(), format!("/relationships/{id}/obligations"))),
+                _ => None,
+            },
+            action,
+        })
+        .collect();
+    Ok(ActionsPage {
+        shell: Shell::new(Some(&access.user), csrf, "actions").within(&access.relationship),
+        relationship_id: id,
+        rows,
+        members: state.store.members(id).await?,
+        statuses: ActionStatus::ALL,
+        status: status.to_owned(),
+        next,
+        can_create: access.writer().is_ok(),
+        default_due: today.checked_add(jiff::Span::new().days(14)).unwrap_or(today),
+        error: None,
+        form: ActionInput::default(),
+    })
+}
+
+pub async fn actions(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<ActionsQuery>,
+) -> PageResult {
+    Ok(render(StatusCode::OK, &actions_page(&state, &access, &csrf, &q).await?))
+}
+
+/// Raises an action (from the action log's form, or in one click from a red KPI period).
+pub async fn create_action(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<ActionInput>,
+) -> PageResult {
+    let me = access.writer()?.clone();
+    let result = match form.parse(access.id(), &known(&state, access.id()).await?, me.party_id) {
+        Ok(new) => state.store.create_action(new, me.user_id, state.now()).await.map_err(ApiError::from),
+        Err(invalid) => Err(ApiError::Invalid(invalid)),
+    };
+    match result {
+        Ok(action) => Ok(back_to(format!("/relationships/{}/actions#action-{}", access.id(), action.id))),
+        Err(e @ ApiError::Invalid(_)) => {
+            let mut page = actions_page(&state, &access, &csrf, &ActionsQuery::default()).await?;
+            page.error = Some(field_message(&e));
+            page.form = form;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn update_action(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, action_id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<ActionUpdate>,
+) -> PageResult {
+    access.member()?;
+    let action = state.store.action(access.id(), parse_id(&action_id).ok_or(ApiError::NotFound)?).await?;
+    may_update_action(&access, &action)?;
+    let members = known(&state, access.id()).await?.members;
+    let result = match form.parse(&action, &members) {
+        Ok((change, version)) => {
+            state.store.update_action(access.id(), action.id, change, version, access.user.id, state.now()).await.map_err(ApiError::from)
+        }
+        Err(invalid) => Err(ApiError::Invalid(invalid)),
+    };
+    match result {
+        Ok(_) => Ok(back_to(format!("/relationships/{}/actions", access.id()))),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+            let mut page = actions_page(&state, &access, &csrf, &ActionsQuery::default()).await?;
+            page.error = Some(format!("{}: {}", action.title, field_message(&e)));
+            Ok(render(e.status(), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
