@@ -3,5 +3,6 @@ mod app;
 mod authz;
 mod backends;
 mod browser;
+mod measures;
 mod people;
 mod store;
