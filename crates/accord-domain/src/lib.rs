@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod escalation;
 pub mod id;
 pub mod invalid;
 pub mod measure;

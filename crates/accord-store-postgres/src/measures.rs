@@ -583,7 +583,6 @@ pub(crate) async fn import_measurements(
     actor: Option<Uuid>,
     now: Timestamp,
 ) -> R<ImportSummary> {
-    let t0 = std::time::Instant::now();
     get_relationship(tx, relationship_id).await?;
     let mut kpi_ids: Vec<Uuid> = rows.iter().map(|row| row.kpi_id).collect();
     kpi_ids.sort_unstable();
@@ -596,7 +595,6 @@ pub(crate) async fn import_measurements(
         (Some(first), Some(last)) => current_values(tx, relationship_id, &kpi_ids, first, last).await?,
         _ => HashMap::new(),
     };
-    eprintln!("loaded {:?}", t0.elapsed());
     let mut plan = Plan::new(current);
     let mut summary = ImportSummary::default();
     for (i, row) in rows.iter().enumerate() {
@@ -607,9 +605,7 @@ pub(crate) async fn import_measurements(
             Some(Written { before: Some(_), .. }) => summary.corrected += 1,
         }
     }
-    eprintln!("planned {:?}", t0.elapsed());
     plan.write_out(tx, relationship_id, actor, now).await?;
-    eprintln!("written {:?}", t0.elapsed());
     let detail = json!({"file_sha256": sha256, "rows": rows.len(), "added": summary.added, "corrected": summary.corrected, "unchanged": summary.unchanged});
     let import_id = new_id(now);
     append(tx, relationship_id, Draft::new(actor, "measurements.imported", "import", import_id, detail), now).await?;

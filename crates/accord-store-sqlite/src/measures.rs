@@ -385,11 +385,41 @@ struct Written {
     before: Option<(f64, Rag)>,
 }
 
-/// Writes one value unless it equals the current one.
+/// A current value: its id, value, comment and RAG.
+struct Current {
+    id: Uuid,
+    value: f64,
+    comment: String,
+    rag: Rag,
+}
+
+/// The current values of `kpi_ids` for the periods from `first` to `last`, by KPI and period:
+/// read once, so that an import does not look each row's period up.
+fn current_values(c: &Connection, relationship_id: Uuid, kpi_ids: &[Uuid], first: Date, last: Date) -> R<HashMap<(Uuid, Date), Current>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT period_start, measurement_id, value, comment, rag FROM measurement
+         WHERE relationship_id = ?1 AND kpi_id = ?2 AND period_start BETWEEN ?3 AND ?4 AND superseded_at IS NULL",
+    )?;
+    let (first, last) = (first.to_string(), last.to_string());
+    let mut current = HashMap::new();
+    for kpi_id in kpi_ids {
+        let rows = stmt.query_map(params![relationship_id, kpi_id, first, last], |r| {
+            Ok((date(r, 0)?, Current { id: r.get(1)?, value: r.get(2)?, comment: r.get(3)?, rag: text_as(r, 4, Rag::parse)? }))
+        })?;
+        for row in rows {
+            let (period, value) = row?;
+            current.insert((*kpi_id, period), value);
+        }
+    }
+    Ok(current)
+}
+
+/// Writes one value unless it equals the current one, and keeps `current` up to date.
 fn write_measurement(
     tx: &Connection,
     relationship_id: Uuid,
     rules: &KpiRules,
+    current: &mut HashMap<(Uuid, Date), Current>,
     input: &MeasurementInput,
     actor: Option<Uuid>,
     now: Timestamp,
@@ -397,29 +427,27 @@ fn write_measurement(
     if Period::containing(rules.cadence, input.period_start).start != input.period_start {
         return Err(invalid("period", format!("{} does not start a {} period", input.period_start, rules.cadence.as_str())));
     }
-    let period = input.period_start.to_string();
-    let existing: Option<(Uuid, f64, String, String)> = tx
-        .prepare_cached("SELECT measurement_id, value, comment, rag FROM measurement WHERE relationship_id = ?1 AND kpi_id = ?2 AND period_start = ?3 AND superseded_at IS NULL")?
-        .query_row(params![relationship_id, input.kpi_id, period], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .optional()?;
-    if let Some((_, value, comment, _)) = &existing
-        && *value == input.value
-        && *comment == input.comment
+    let key = (input.kpi_id, input.period_start);
+    let existing = current.get(&key);
+    if let Some(c) = existing
+        && c.value == input.value
+        && c.comment == input.comment
     {
         return Ok(None);
     }
     let thresholds = version_in_force(&rules.versions, input.period_start).ok_or(not_found("KPI version"))?.thresholds;
     let rag = thresholds.rag(input.value);
-    if let Some((id, ..)) = &existing {
+    if let Some(c) = existing {
         tx.prepare_cached("UPDATE measurement SET superseded_at = ?3 WHERE relationship_id = ?1 AND measurement_id = ?2")?
-            .execute(params![relationship_id, id, micros(now)])?;
+            .execute(params![relationship_id, c.id, micros(now)])?;
     }
     let id = new_id(now);
     tx.prepare_cached(
         "INSERT INTO measurement (relationship_id, measurement_id, kpi_id, period_start, value, comment, rag, entered_by, entered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![relationship_id, id, input.kpi_id, period, input.value, input.comment, rag.as_str(), actor, micros(now)])?;
-    let before = existing.map(|(_, value, _, rag)| (value, Rag::parse(&rag).unwrap_or(Rag::Red)));
+    .execute(params![relationship_id, id, input.kpi_id, input.period_start.to_string(), input.value, input.comment, rag.as_str(), actor, micros(now)])?;
+    let written = Current { id, value: input.value, comment: input.comment.clone(), rag };
+    let before = current.insert(key, written).map(|c| (c.value, c.rag));
     Ok(Some(Written { id, rag, before }))
 }
 
@@ -432,7 +460,8 @@ pub(crate) fn record_measurement(
 ) -> R<Measurement> {
     let rules = kpi_rules(tx, relationship_id)?;
     let kpi_rules = rules.get(&input.kpi_id).ok_or(not_found("KPI"))?;
-    if let Some(Written { id, rag, before }) = write_measurement(tx, relationship_id, kpi_rules, input, Some(actor), now)? {
+    let mut current = current_values(tx, relationship_id, &[input.kpi_id], input.period_start, input.period_start)?;
+    if let Some(Written { id, rag, before }) = write_measurement(tx, relationship_id, kpi_rules, &mut current, input, Some(actor), now)? {
         let mut summary =
             json!({"kpi": input.kpi_id, "period": input.period_start.to_string(), "value": format_value(input.value), "rag": rag.as_str()});
         let kind = match before {
@@ -461,10 +490,18 @@ pub(crate) fn import_measurements(
 ) -> R<ImportSummary> {
     get_relationship(tx, relationship_id)?;
     let rules = kpi_rules(tx, relationship_id)?;
+    let mut kpi_ids: Vec<Uuid> = rows.iter().map(|row| row.kpi_id).filter(|id| rules.contains_key(id)).collect();
+    kpi_ids.sort_unstable();
+    kpi_ids.dedup();
+    let periods = rows.iter().map(|row| row.period_start);
+    let mut current = match (periods.clone().min(), periods.max()) {
+        (Some(first), Some(last)) => current_values(tx, relationship_id, &kpi_ids, first, last)?,
+        _ => HashMap::new(),
+    };
     let mut summary = ImportSummary::default();
     for (i, row) in rows.iter().enumerate() {
         let kpi_rules = rules.get(&row.kpi_id).ok_or_else(|| invalid(&format!("rows[{i}]"), "names a KPI of another relationship"))?;
-        match write_measurement(tx, relationship_id, kpi_rules, row, actor, now)? {
+        match write_measurement(tx, relationship_id, kpi_rules, &mut current, row, actor, now)? {
             None => summary.unchanged += 1,
             Some(Written { before: None, .. }) => summary.added += 1,
             Some(Written { before: Some(_), .. }) => summary.corrected += 1,

@@ -165,7 +165,7 @@ pub fn kpi_chart(points: &[ChartPoint], unit: &str) -> String {
     }
     // Period labels, thinned to about twelve, always including the latest.
     let every = points.len().div_ceil(12).max(1);
-    for (i, p) in points.iter().enumerate().filter(|(i, _)| (points.len() - 1 - i) % every == 0) {
+    for (i, p) in points.iter().enumerate().filter(|(i, _)| (points.len() - 1 - i).is_multiple_of(every)) {
         let _ = write!(
             svg,
             r##"<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="#5b6675">{}</text>"##,

@@ -25,6 +25,17 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
+/// The CSRF and origin checks, for a form read some other way (a file upload).
+pub fn check_form_origin(headers: &HeaderMap, expected: &CsrfToken, sent: &str) -> Result<(), PageError> {
+    if !same_origin(headers) {
+        return Err(ApiError::Forbidden("This form was sent from another site.").into());
+    }
+    if sent.is_empty() || sent != expected.0 {
+        return Err(ApiError::Forbidden("This form has expired or did not come from this site. Reload the page and try again.").into());
+    }
+    Ok(())
+}
+
 impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
     type Rejection = PageError;
 

@@ -89,7 +89,9 @@ impl ObjectiveInput {
         let mut invalid = Invalid::default();
         let title = invalid.check("title", title(&self.title));
         let description = invalid.check("description", long(&self.description));
-        let owners: Vec<Uuid> = self.parties.iter().filter_map(|p| invalid.check("parties", id_in("parties", p, parties))).collect();
+        let mut owners: Vec<Uuid> = self.parties.iter().filter_map(|p| invalid.check("parties", id_in("parties", p, parties))).collect();
+        owners.sort();
+        owners.dedup();
         if self.parties.is_empty() {
             invalid.check::<()>("parties", Err("name at least one owning party".into()));
         }

@@ -1,7 +1,8 @@
 //! The command line. Every command names its database with `--database URL` (or DATABASE_URL);
 //! without either it is the SQLite file `./accord.db`.
 
-use crate::{demo, open_store};
+use crate::import::ImportCommand;
+use crate::{demo, import, open_store};
 use accord_domain::Invalid;
 use accord_domain::audit::{ChainBreak, ChainHead, ChainVerifier};
 use accord_domain::clock::{Clock, SystemClock};
@@ -58,6 +59,9 @@ enum Command {
     /// Check and export the hash-chained audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Load data from spreadsheets.
+    #[command(subcommand)]
+    Import(ImportCommand),
 }
 
 #[derive(Args)]
@@ -328,6 +332,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             store.revoke_token(user.id, token_id, now).await.map_err(|e| not_found(e, "--id", &id))?;
             println!("revoked token {token_id} of {}", user.email);
         }
+        Command::Import(command) => return import::run(store.as_ref(), command, now).await,
         Command::Audit(AuditCommand::Verify { relationship, .. }) => {
             return verify_store(store.as_ref(), relationship.as_deref()).await;
         }

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod import;
 
 use accord_store::{Store, StoreError};
 use accord_store_postgres::PostgresStore;

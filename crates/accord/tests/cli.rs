@@ -292,3 +292,120 @@ fn serve_demo_seeds_a_relationship_and_says_how_to_sign_in() {
     let verified = ok(&db, &["audit", "verify"], "");
     assert!(verified.contains("ok: relationship Harbour Renewal Programme"), "{verified}");
 }
+
+/// Creates KPIs in Harbour Renewal through the store (no command creates them): a monthly
+/// "Berth availability" and a weekly "Defects".
+fn create_kpis(db: &str) {
+    use accord_domain::measure::{Cadence, Direction, Thresholds};
+    use accord_store::{NewKpi, Store};
+    let path = PathBuf::from(db.trim_start_matches("sqlite://"));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = accord_store_sqlite::SqliteStore::open(&path).unwrap();
+        let r = store.find_relationship("Harbour Renewal").await.unwrap();
+        let ann = store.user_by_email(&accord_domain::text::Email::parse("ann@northshore.example").unwrap()).await.unwrap();
+        for (name, cadence, direction, t) in [
+            ("Berth availability", Cadence::Monthly, Direction::Higher, (98.0, 95.0, 90.0)),
+            ("Defects", Cadence::Weekly, Direction::Lower, (2.0, 5.0, 10.0)),
+        ] {
+            let new = NewKpi {
+                relationship_id: r.id,
+                name: name.into(),
+                definition: String::new(),
+                unit: String::new(),
+                cadence,
+                party_id: None,
+                reporter_id: None,
+                objectives: Vec::new(),
+                thresholds: Thresholds::new(direction, t.0, t.1, t.2).unwrap(),
+                effective_from: jiff::civil::date(2026, 1, 1),
+            };
+            store.create_kpi(new, ann.id, jiff::Timestamp::now()).await.unwrap();
+        }
+    });
+}
+
+fn file_beside(db: &str, name: &str, contents: &[u8]) -> String {
+    let path = PathBuf::from(db.trim_start_matches("sqlite://")).with_file_name(name);
+    std::fs::write(&path, contents).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+const GOOD_CSV: &str = "KPI,period,value,comment\n\
+                        Berth availability,2026-01,97.5,\n\
+                        Berth availability,2026-02,94,\"crane outage, two days\"\n\
+                        defects,2026-W05,3,\n";
+
+#[test]
+fn import_measurements_from_csv_all_or_nothing() {
+    let db = fresh_database("sqlite");
+    story(&db);
+    create_kpis(&db);
+
+    // One bad period and one bad value: both named, nothing written.
+    let bad = file_beside(&db, "bad.csv", format!("{GOOD_CSV}Berth availability,2026-13,97,\nDefects,2026-W06,many,\n").as_bytes());
+    let err = fails(&db, &["import", "measurements", "--relationship", "Harbour Renewal", &bad], "");
+    assert!(err.contains(&format!("{bad}:5: period: \"2026-13\" is not a monthly period")), "{err}");
+    assert!(err.contains(&format!("{bad}:6: value: \"many\" is not a number")), "{err}");
+    assert!(err.contains("nothing was imported: 2 problems"), "{err}");
+
+    // Many problems: the first 200 are printed, the rest counted.
+    let many: String = (0..205).map(|i| format!("Uptime,2026-01,{i}\n")).collect();
+    let many = file_beside(&db, "many.csv", format!("KPI,period,value\n{many}").as_bytes());
+    let err = fails(&db, &["import", "measurements", "--relationship", "Harbour Renewal", &many], "");
+    assert_eq!(err.lines().filter(|l| l.contains(": KPI: \"Uptime\" is not a KPI")).count(), 200, "{err}");
+    assert!(err.contains("... and 5 more"), "{err}");
+
+    // The good rows alone: all added, as nothing was written before.
+    let good = file_beside(&db, "good.csv", GOOD_CSV.as_bytes());
+    let out = ok(&db, &["import", "measurements", "--relationship", "Harbour Renewal", &good], "");
+    let sha = accord_sheets::sha256(GOOD_CSV.as_bytes());
+    assert_eq!(out, format!("imported {good}: 3 rows (3 added, 0 corrected, 0 unchanged) into Harbour Renewal; sha256 {sha}\n"));
+    // Again with one value changed, by relationship id.
+    let id = ok(&db, &["audit", "verify", "--relationship", "Harbour Renewal"], "").split(['(', ')']).nth(1).unwrap().to_owned();
+    let changed = file_beside(&db, "changed.csv", GOOD_CSV.replace("97.5", "98").as_bytes());
+    let out = ok(&db, &["import", "measurements", "--relationship", &id, &changed], "");
+    assert!(out.contains(": 3 rows (0 added, 1 corrected, 2 unchanged) into Harbour Renewal"), "{out}");
+    let verified = ok(&db, &["audit", "verify"], "");
+    assert!(verified.contains("ok: relationship Harbour Renewal"), "{verified}");
+    // One audit event per import (after the two KPIs and the relationship's own events).
+    let (_, events) = export(&db, &id);
+    let imports: Vec<_> = events.iter().filter(|e| e.contains("\"kind\":\"measurements.imported\"")).collect();
+    assert_eq!(imports.len(), 2);
+    assert!(imports[0].contains(&sha), "{}", imports[0]);
+}
+
+#[test]
+fn import_measurements_from_xlsx() {
+    use accord_sheets::{Cell, Table};
+    let db = fresh_database("sqlite");
+    story(&db);
+    create_kpis(&db);
+    let text = |s: &str| Cell::Text(s.into());
+    let table = Table {
+        name: "Values".into(),
+        header: vec!["Period".into(), "KPI".into(), "Value".into(), "Comment".into()],
+        rows: vec![
+            vec![Cell::Date(jiff::civil::date(2026, 3, 1)), text("Berth availability"), Cell::Number(96.0), text("spring tides")],
+            vec![Cell::Date(jiff::civil::date(2026, 3, 4)), text("Defects"), Cell::Number(1.5), Cell::Empty],
+        ],
+    };
+    let xlsx = file_beside(&db, "values.XLSX", &accord_sheets::write_xlsx(&[table]).unwrap());
+    let out = ok(&db, &["import", "measurements", "--relationship", "Harbour Renewal", &xlsx], "");
+    assert!(
+        out.starts_with(&format!("imported {xlsx}: 2 rows (2 added, 0 corrected, 0 unchanged) into Harbour Renewal; sha256 ")),
+        "{out}"
+    );
+}
+
+#[test]
+fn import_refuses_other_file_types() {
+    let db = fresh_database("sqlite");
+    story(&db);
+    let ods = file_beside(&db, "values.ods", b"whatever");
+    let err = fails(&db, &["import", "measurements", "--relationship", "Harbour Renewal", &ods], "");
+    assert!(err.contains("cannot import .ods files: use .csv or .xlsx"), "{err}");
+    let csv = file_beside(&db, "values.csv", GOOD_CSV.as_bytes());
+    let err = fails(&db, &["import", "measurements", "--relationship", "Nowhere", &csv], "");
+    assert!(err.contains("--relationship: no relationship"), "{err}");
+}

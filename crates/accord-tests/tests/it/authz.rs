@@ -59,6 +59,7 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("post", "/api/v1/relationships/{relationship_id}/kpis/{kpi_id}/versions", [401, 404, 404, 403, 403, 200, 200, 404]),
     ("get", "/api/v1/relationships/{relationship_id}/measurements", [401, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/api/v1/relationships/{relationship_id}/measurements", [401, 404, 404, 403, 403, 201, 201, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/measurements/import", [401, 404, 404, 403, 403, 200, 200, 404]),
     ("get", "/api/v1/relationships/{relationship_id}/obligations", [401, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/api/v1/relationships/{relationship_id}/obligations", [401, 404, 404, 403, 403, 201, 201, 404]),
     ("patch", "/api/v1/relationships/{relationship_id}/obligations/{obligation_id}", [401, 404, 404, 403, 200, 200, 200, 404]),
@@ -112,7 +113,15 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("get", "/relationships/{relationship_id}/actions", [303, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/relationships/{relationship_id}/actions", [303, 404, 404, 403, 303, 303, 303, 404]),
     ("post", "/relationships/{relationship_id}/actions/{action_id}", [303, 404, 404, 403, 403, 303, 303, 404]),
+    ("get", "/relationships/{relationship_id}/import", [303, 404, 404, 403, 403, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/import", [303, 404, 404, 403, 403, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/import/apply", [303, 404, 404, 403, 403, 303, 303, 404]),
+    ("get", "/relationships/{relationship_id}/{file}", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("get", "/relationships/{relationship_id}/kpis/{kpi_id}/{file}", [303, 404, 404, 200, 200, 200, 200, 404]),
 ];
+
+/// A measurements file for the import routes.
+const IMPORT_CSV: &str = "KPI,period,value,comment\nBerth availability,2026-02,97.5,from the berth log\n";
 
 /// What a request needs to be well-formed, so that only authorization decides its answer.
 fn body(method: &str, path: &str) -> Option<(&'static str, String)> {
@@ -153,6 +162,7 @@ fn body(method: &str, path: &str) -> Option<(&'static str, String)> {
         ("post", "/api/v1/relationships/{relationship_id}/measurements") => {
             json(serde_json::json!({"kpi_id": "{kpi_id}", "period": "2026-02", "value": 7}))
         }
+        ("post", "/api/v1/relationships/{relationship_id}/measurements/import") => Some(("text/csv", IMPORT_CSV.to_owned())),
         ("post", "/api/v1/relationships/{relationship_id}/obligations") => {
             json(serde_json::json!({"party": "{party_id}", "title": "Deliver", "due_date": "2026-06-01"}))
         }
@@ -176,6 +186,18 @@ fn body(method: &str, path: &str) -> Option<(&'static str, String)> {
         (_, "/relationships/{relationship_id}/obligations/{obligation_id}") => form("version=1&status=on_track&evidence=x"),
         (_, "/relationships/{relationship_id}/actions") if method == "post" => form("title=Do+it&due_date=2026-04-01"),
         (_, "/relationships/{relationship_id}/actions/{action_id}") => form("version=1&status=done"),
+        (_, "/relationships/{relationship_id}/import") if method == "post" => Some((
+            "multipart/form-data; boundary=XyZ",
+            format!(
+                "--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{CSRF}\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"m.csv\"\r\nContent-Type: text/csv\r\n\r\n{IMPORT_CSV}\r\n--XyZ--\r\n"
+            ),
+        )),
+        (_, "/relationships/{relationship_id}/import/apply") => {
+            use base64::Engine;
+            let content = base64::engine::general_purpose::STANDARD.encode(IMPORT_CSV);
+            let query = [("file_name", "m.csv"), ("content", content.as_str()), ("sha256", &accord_sheets::sha256(IMPORT_CSV.as_bytes()))];
+            form(reqwest::Url::parse_with_params("http://x/", query).unwrap().query().unwrap_or_default())
+        }
         ("post", _) if !path.starts_with("/api/") => form(""),
         _ => None,
     }
@@ -353,12 +375,14 @@ async fn status(world: &World, dir: &Path, cell: usize, who: usize, method: &str
     state.ready.store(true, Ordering::Release);
     let server = tokio::spawn(accord_web::serve(listener, accord_web::router(state)));
 
-    let mut url = path.to_owned();
+    let file = if path.contains("/kpis/") { "history.xlsx" } else { "scorecard.csv" };
+    let mut url = path.replace("{file}", file);
     for (key, value) in &world.params {
         url = url.replace(key, value);
     }
     let token = if path.starts_with("/reset/") { &world.params["{reset_token}"] } else { &world.params["{invitation_token}"] };
     url = url.replace("{token}", token);
+
     if let Some(caller) = &world.callers[who] {
         url = url.replace("{token_id}", &caller.token_id.to_string());
     }
@@ -384,13 +408,13 @@ async fn status(world: &World, dir: &Path, cell: usize, who: usize, method: &str
     }
     let status = request.send().await.unwrap().status().as_u16();
     server.abort();
-    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(file);
     status
 }
 
 /// Every route the server has: the page list, the OpenAPI document's paths, and the probes.
 fn all_routes() -> Vec<(String, String)> {
-    let mut routes: Vec<(String, String)> = accord_web::pages::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut routes: Vec<(String, String)> = accord_web::pages::routes().iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     let (_, openapi) = accord_web::api::router().split_for_parts();
     for (path, item) in openapi.paths.paths {
         for (method, op) in [("get", &item.get), ("post", &item.post), ("put", &item.put), ("patch", &item.patch), ("delete", &item.delete)]
@@ -447,7 +471,7 @@ async fn every_page_form_refuses_a_post_without_the_csrf_token() {
     let state = AppState::new(store, Arc::new(ManualClock::new(at(1))), &base);
     tokio::spawn(accord_web::serve(listener, accord_web::router(state)));
     let mut checked = 0;
-    for (method, path) in accord_web::pages::ROUTES.iter().filter(|(m, _)| *m == "post") {
+    for (method, path) in accord_web::pages::routes().iter().filter(|(m, _)| *m == "post") {
         let mut url = path.to_string();
         for (key, value) in &world.params {
             url = url.replace(key, value);

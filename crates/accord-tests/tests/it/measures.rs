@@ -212,3 +212,133 @@ async fn measures_api_story(db: TestDb) {
     }
     assert_eq!(kinds.iter().filter(|k| *k == "measurement.corrected").count(), 1);
 }
+
+on_both_backends!(spreadsheets_are_checked_previewed_applied_and_exported);
+
+/// Posts a file as a browser's upload form would.
+async fn upload(app: &crate::app::App, browser: &crate::people::Browser, path: &str, name: &str, content: &[u8]) -> (StatusCode, String) {
+    let csrf = browser.cookies["accord_csrf"].clone();
+    let mut body = format!("--B0undary\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--B0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\r\n").into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(b"\r\n--B0undary--\r\n");
+    let cookie = browser.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", app.base))
+        .header("cookie", cookie)
+        .header("content-type", "multipart/form-data; boundary=B0undary")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    html.split(&marker).nth(1).and_then(|rest| rest.split('"').next()).unwrap_or_default().to_owned()
+}
+
+async fn spreadsheets_are_checked_previewed_applied_and_exported(db: TestDb) {
+    use accord_domain::measure::{Cadence, Direction, Thresholds};
+    use accord_store::NewKpi;
+    let app = spawn_app(db).await;
+    let (a, b) = (app.organisation("Northshore").await, app.organisation("Keystone").await);
+    let (ser, token) = app.user("ser@northshore.example", &a, false).await;
+    let r = app.relationship("Harbour", &[&a, &b]).await;
+    app.member(&r, &ser, Role::Ser).await;
+    let new_kpi = |name: &str, cadence| NewKpi {
+        relationship_id: r.id,
+        name: name.into(),
+        definition: String::new(),
+        unit: "%".into(),
+        cadence,
+        party_id: None,
+        reporter_id: None,
+        objectives: vec![],
+        thresholds: Thresholds::new(Direction::Higher, 98.0, 95.0, 90.0).unwrap(),
+        effective_from: "2026-01-01".parse().unwrap(),
+    };
+    let berth = app.store().create_kpi(new_kpi("Berth availability", Cadence::Monthly), ser.id, app.now()).await.unwrap();
+    app.store().create_kpi(new_kpi("Crane uptime", Cadence::Quarterly), ser.id, app.now()).await.unwrap();
+    let mut browser = crate::people::Browser::new(&app);
+    browser.sign_in("ser@northshore.example", crate::app::TEST_PASSWORD).await;
+    let import = format!("/relationships/{}/import", r.id);
+    assert_eq!(browser.get(&import).await.status, StatusCode::OK);
+    let head = app.store().chain_head(r.id).await.unwrap();
+
+    // A file with mistakes: every one listed by row and column, nothing written.
+    let bad = "KPI,period,value,comment\nBerth availability,2026-01,97,ok\nBerth availability,2026-02,lots,\nCrane uptime,2026-13,99,\nNo such KPI,2026-01,1,\n";
+    let (status, html) = upload(&app, &browser, &import, "bad.csv", bad.as_bytes()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    for expected in ["Row 3, value", "Row 4, period", "Row 5, KPI", "nothing was written"] {
+        assert!(html.contains(expected), "{expected} missing from the error list");
+    }
+    assert_eq!(app.store().chain_head(r.id).await.unwrap(), head, "nothing was written");
+    let (status, html) = upload(&app, &browser, &import, "notes.txt", b"hello").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("neither a .csv nor an .xlsx"));
+
+    // A good file: previewed first, written only when applied, as one audit event.
+    let good = "KPI,period,value,comment\nBerth availability,2026-01,97,ok\nBerth availability,2026-02,88,crane failure\nCrane uptime,2026-Q1,99,\n";
+    let (status, html) = upload(&app, &browser, &import, "march.csv", good.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("3 rows") && html.contains("<strong>3</strong> new values"), "{html}");
+    assert_eq!(app.store().measurements(r.id, berth.id, None, 10).await.unwrap().len(), 0, "a preview writes nothing");
+    let form = [("file_name", hidden(&html, "file_name")), ("content", hidden(&html, "content")), ("sha256", hidden(&html, "sha256"))];
+    let tampered: Vec<(&str, String)> = form.iter().map(|(k, v)| (*k, if *k == "sha256" { "0".repeat(64) } else { v.clone() })).collect();
+    let refused = browser.post(&format!("{import}/apply"), &tampered.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let applied = browser.post(&format!("{import}/apply"), &form.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).await;
+    assert_eq!(applied.status, StatusCode::SEE_OTHER);
+    assert!(applied.location.ends_with("scorecard?imported=3&corrected=0"), "{}", applied.location);
+    let values = app.store().measurements(r.id, berth.id, None, 10).await.unwrap();
+    assert_eq!(values.iter().map(|m| (m.value, m.rag.as_str())).collect::<Vec<_>>(), [(88.0, "red"), (97.0, "green")]);
+    let events = app.store().audit_events(r.id, 0, 1000).await.unwrap();
+    let imports: Vec<_> = events.iter().filter(|e| e.kind == "measurements.imported").collect();
+    assert_eq!(imports.len(), 1, "one event for the whole file");
+    assert_eq!(imports[0].summary["file_sha256"].as_str(), Some(accord_sheets::sha256(good.as_bytes()).as_str()));
+    assert_eq!(imports[0].summary["rows"], 3);
+
+    // The same through the API: a dry run changes nothing; then one correction, two unchanged.
+    let corrected = good.replace("97,ok", "96,ok");
+    let api = |dry: bool| {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/relationships/{}/measurements/import?dry_run={dry}", app.base, r.id))
+            .bearer_auth(&token)
+            .header("content-type", "text/csv")
+            .body(corrected.clone())
+            .send()
+    };
+    let dry: Value = api(true).await.unwrap().json().await.unwrap();
+    assert_eq!((dry["applied"].as_bool(), dry["corrected"].as_u64(), dry["unchanged"].as_u64()), (Some(false), Some(1), Some(2)), "{dry}");
+    let done: Value = api(false).await.unwrap().json().await.unwrap();
+    assert_eq!((done["applied"].as_bool(), done["corrected"].as_u64()), (Some(true), Some(1)), "{done}");
+    let refused = reqwest::Client::new()
+        .post(format!("{}/api/v1/relationships/{}/measurements/import", app.base, r.id))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(fields(&body), ["row 3, value", "row 4, period", "row 5, KPI"]);
+
+    // Exports.
+    let csv = browser.get(&format!("/relationships/{}/scorecard.csv", r.id)).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.starts_with("KPI,responsible,cadence"), "{}", csv.body);
+    assert!(csv.body.contains("Berth availability,Joint,monthly,%,higher,98,95,90,2026-02,88,red,crane failure"), "{}", csv.body);
+    let xlsx = reqwest::Client::new()
+        .get(format!("{}/relationships/{}/kpis/{}/history.xlsx", app.base, r.id, berth.id))
+        .header("cookie", format!("accord_session={}", browser.session().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.headers()["content-type"], accord_sheets::Format::Xlsx.content_type());
+    let bytes = xlsx.bytes().await.unwrap();
+    // The history exports in the import's columns, so it reads back.
+    let rows = accord_sheets::read_measurements(accord_sheets::Format::Xlsx, &bytes).unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(rows.iter().map(|r| (r.period.as_str(), r.value.as_str())).collect::<Vec<_>>(), [("2026-01", "96"), ("2026-02", "88")]);
+}

@@ -2,11 +2,12 @@
 
 use crate::backends::{TestDb, on_both_backends};
 use accord_domain::audit::{ChainHead, ChainVerifier, Event};
+use accord_domain::measure::{Cadence, Direction, Rag, Thresholds, format_value};
 use accord_domain::membership::Role;
 use accord_domain::relationship::{NewRelationship, Status};
 use accord_domain::text::{Email, Name};
 use accord_store::*;
-use jiff::civil::date;
+use jiff::civil::{Date, date};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use std::cell::Cell;
@@ -24,6 +25,15 @@ on_both_backends!(
     invitations,
     a_failed_acceptance_leaves_nothing_behind,
     concurrent_account_changes_happen_once,
+    objectives_and_their_reviews,
+    kpis_and_threshold_versions,
+    measurements_keep_their_rag_and_history,
+    concurrent_corrections_keep_one_current_value,
+    imports_are_all_or_nothing,
+    a_large_import,
+    obligations_open_first_by_due_date,
+    actions_and_their_owners,
+    actions_page_by_due_date,
 );
 
 /// The test's clock: each tick a second later, with nanoseconds that storage must truncate.
@@ -931,4 +941,860 @@ async fn concurrent_account_changes_happen_once(db: TestDb) {
     assert_eq!(kinds(&events[chain as usize..]), ["invitation.accepted", "member.added"]);
     let events = verified_events(store.as_ref(), SITE_CHAIN).await;
     assert_eq!(kinds(&events[site as usize..]), ["user.password_set", "user.disabled"]);
+}
+
+// Measures: objectives, KPIs, measurements, imports, obligations, actions.
+
+#[track_caller]
+fn stale<T: std::fmt::Debug>(result: StoreResult<T>) -> i64 {
+    match result {
+        Err(StoreError::Stale { current }) => current,
+        other => panic!("expected a stale version, got {other:?}"),
+    }
+}
+
+/// The events of `chain` after `position`, verified.
+async fn events_after(store: &dyn Store, chain: Uuid, position: i64) -> Vec<Event> {
+    verified_events(store, chain).await.split_off(position as usize)
+}
+
+async fn position(store: &dyn Store, chain: Uuid) -> i64 {
+    store.chain_head(chain).await.unwrap().map_or(0, |h| h.position)
+}
+
+/// A second relationship, Harbour Dredging (Harbour Works and Tidal Energy): its party.
+async fn other_relationship(store: &dyn Store, s: &Invitations) -> (Uuid, Party) {
+    let (harbour, tidal) = (organisation_of(store, &s.harbour).await, organisation_of(store, &s.tidal).await);
+    let other = store.create_relationship(new_relationship("Harbour Dredging", &[&harbour, &tidal]), None, s.clock.tick()).await.unwrap();
+    let party = store.parties(other.id).await.unwrap().remove(0);
+    (other.id, party)
+}
+
+fn higher(target: f64, amber: f64, red: f64) -> Thresholds {
+    Thresholds::new(Direction::Higher, target, amber, red).unwrap()
+}
+
+fn lower(target: f64, amber: f64, red: f64) -> Thresholds {
+    Thresholds::new(Direction::Lower, target, amber, red).unwrap()
+}
+
+fn new_objective(r: Uuid, title: &str, parties: &[&Party]) -> NewObjective {
+    NewObjective {
+        relationship_id: r,
+        title: title.into(),
+        description: format!("{title}, as both sides agreed"),
+        parties: parties.iter().map(|p| p.id).collect(),
+        review_months: 6,
+        next_review: date(2026, 7, 1),
+    }
+}
+
+fn new_kpi(r: Uuid, name: &str, cadence: Cadence, thresholds: Thresholds, effective_from: Date) -> NewKpi {
+    NewKpi {
+        relationship_id: r,
+        name: name.into(),
+        definition: format!("{name}, counted as the contract says"),
+        unit: "%".into(),
+        cadence,
+        party_id: None,
+        reporter_id: None,
+        objectives: Vec::new(),
+        thresholds,
+        effective_from,
+    }
+}
+
+fn value(kpi_id: Uuid, period_start: Date, value: f64, comment: &str) -> MeasurementInput {
+    MeasurementInput { kpi_id, period_start, value, comment: comment.into() }
+}
+
+fn review(verdict: Verdict, reason: &str, next_review: Date) -> ObjectiveReview {
+    ObjectiveReview { verdict, reason: reason.into(), title: None, description: None, next_review }
+}
+
+async fn objectives_and_their_reviews(db: TestDb) {
+    let store = db.store.as_ref();
+    let s = invitations_setup(store).await;
+    let (clock, r, ann) = (&s.clock, s.r, &s.ann);
+    let (other, other_party) = other_relationship(store, &s).await;
+    let start = position(store, r).await;
+
+    // Created with the parties that own it (listed in id order).
+    let t = clock.tick();
+    let uptime = store.create_objective(new_objective(r, "Keep the turbines turning", &[&s.harbour, &s.north]), ann.id, t).await.unwrap();
+    let mut owners = vec![s.north.id, s.harbour.id];
+    owners.sort();
+    assert_eq!(uptime.parties, owners);
+    assert_eq!(
+        (uptime.relationship_id, uptime.version, uptime.status, uptime.review_months, uptime.next_review),
+        (r, 1, ObjectiveStatus::Active, 6, date(2026, 7, 1))
+    );
+    assert_eq!(
+        (uptime.title.as_str(), uptime.description.as_str()),
+        ("Keep the turbines turning", "Keep the turbines turning, as both sides agreed")
+    );
+    assert_eq!(us(uptime.created_at), us(t));
+    assert_eq!(store.objective(r, uptime.id).await.unwrap(), uptime);
+
+    // A party of another relationship: refused, nothing written.
+    let head = store.chain_head(r).await.unwrap();
+    let refused = store.create_objective(new_objective(r, "Dredge the harbour", &[&s.north, &other_party]), ann.id, clock.tick()).await;
+    assert_eq!(refused_field(refused), "parties");
+    assert_eq!(store.chain_head(r).await.unwrap(), head);
+    store.create_objective(new_objective(r, "Harm no one", &[&s.tidal]), ann.id, clock.tick()).await.unwrap();
+    let titles = |list: Vec<Objective>| -> Vec<String> { list.into_iter().map(|o| o.title).collect() };
+    assert_eq!(titles(store.objectives(r).await.unwrap()), ["Harm no one", "Keep the turbines turning"]);
+
+    // Reviews at the version read: relevant (wording kept even when some is given), revised
+    // (the earlier wording kept in the review), retired.
+    let mut relevant = review(Verdict::Relevant, "Still what matters", date(2027, 1, 1));
+    relevant.title = Some("Ignored".into());
+    let v2 = store.review_objective(r, uptime.id, relevant, 1, ann.id, clock.tick()).await.unwrap();
+    assert_eq!(
+        (v2.version, v2.title.as_str(), v2.next_review, v2.status),
+        (2, "Keep the turbines turning", date(2027, 1, 1), ObjectiveStatus::Active)
+    );
+    let revised = ObjectiveReview {
+        title: Some("Availability above 97%".into()),
+        description: Some("Measured monthly, turbine by turbine".into()),
+        ..review(Verdict::Revised, "Sharper", date(2027, 7, 1))
+    };
+    let revised_at = clock.tick();
+    let v3 = store.review_objective(r, uptime.id, revised.clone(), 2, s.cat.id, revised_at).await.unwrap();
+    assert_eq!(
+        (v3.version, v3.title.as_str(), v3.description.as_str()),
+        (3, "Availability above 97%", "Measured monthly, turbine by turbine")
+    );
+    assert_eq!((&v3.parties, v3.created_at), (&uptime.parties, uptime.created_at));
+    let head = store.chain_head(r).await.unwrap();
+    assert_eq!(stale(store.review_objective(r, uptime.id, revised, 2, ann.id, clock.tick()).await), 3);
+    assert_eq!(store.chain_head(r).await.unwrap(), head);
+    assert_eq!(store.objective(r, uptime.id).await.unwrap(), v3);
+
+    let reviews = store.objective_reviews(r, uptime.id).await.unwrap();
+    let told: Vec<(Verdict, &str, &str, &str, &str)> = reviews
+        .iter()
+        .map(|x| (x.verdict, x.reason.as_str(), x.decided_by_name.as_str(), x.previous_title.as_str(), x.previous_description.as_str()))
+        .collect();
+    let original = ("Keep the turbines turning", "Keep the turbines turning, as both sides agreed");
+    assert_eq!(
+        told,
+        [
+            (Verdict::Revised, "Sharper", "Cat Cole", original.0, original.1),
+            (Verdict::Relevant, "Still what matters", "Ann Adams", original.0, original.1)
+        ]
+    );
+    assert_eq!((reviews[0].decided_by, us(reviews[0].decided_at)), (s.cat.id, us(revised_at)));
+
+    let v4 = store
+        .review_objective(r, uptime.id, review(Verdict::Retired, "Turbines sold", date(2028, 1, 1)), 3, ann.id, clock.tick())
+        .await
+        .unwrap();
+    assert_eq!((v4.version, v4.status, v4.title.as_str()), (4, ObjectiveStatus::Retired, "Availability above 97%"));
+    assert_eq!(store.objective_reviews(r, uptime.id).await.unwrap()[0].previous_title, "Availability above 97%");
+    // Active ones first, then by title.
+    assert_eq!(titles(store.objectives(r).await.unwrap()), ["Harm no one", "Availability above 97%"]);
+
+    // Another relationship's objective is not found through this one.
+    assert_eq!(not_found(store.objective(r, Uuid::nil()).await), "objective");
+    assert_eq!(not_found(store.objective(other, uptime.id).await), "objective");
+    let elsewhere =
+        store.review_objective(other, uptime.id, review(Verdict::Relevant, "?", date(2028, 1, 1)), 4, ann.id, clock.tick()).await;
+    assert_eq!(not_found(elsewhere), "objective");
+    assert!(store.objective_reviews(other, uptime.id).await.unwrap().is_empty());
+
+    let events = events_after(store, r, start).await;
+    assert_eq!(
+        kinds(&events),
+        ["objective.created", "objective.created", "objective.reviewed", "objective.reviewed", "objective.reviewed"]
+    );
+    assert_eq!(events[0].subject, format!("objective:{}", uptime.id));
+    assert_eq!(
+        events[0].summary,
+        json!({"title": "Keep the turbines turning", "parties": [s.harbour.id, s.north.id], "review_months": 6, "next_review": "2026-07-01"})
+    );
+    assert_eq!(events[1].summary["parties"], json!([s.tidal.id]));
+    assert_eq!(
+        events[3].summary,
+        json!({
+            "verdict": "revised", "reason": "Sharper", "next_review": "2027-07-01",
+            "before": {"title": original.0, "description": original.1},
+            "after": {"title": "Availability above 97%", "description": "Measured monthly, turbine by turbine"},
+        })
+    );
+    assert_eq!((events[3].actor, events[4].summary["verdict"].as_str()), (Some(s.cat.id), Some("retired")));
+}
+
+async fn kpis_and_threshold_versions(db: TestDb) {
+    let store = db.store.as_ref();
+    let s = invitations_setup(store).await;
+    let (clock, r, ann) = (&s.clock, s.r, &s.ann);
+    let (other, other_party) = other_relationship(store, &s).await;
+    let elsewhere = store.create_objective(new_objective(other, "Dredge", &[&other_party]), s.cat.id, clock.tick()).await.unwrap();
+    let uptime = store.create_objective(new_objective(r, "Keep the turbines turning", &[&s.north]), ann.id, clock.tick()).await.unwrap();
+    let start = position(store, r).await;
+
+    let mut availability = new_kpi(r, "Availability", Cadence::Monthly, higher(98.0, 95.0, 90.0), date(2026, 1, 1));
+    availability.party_id = Some(s.north.id);
+    availability.reporter_id = Some(ann.id);
+    availability.objectives = vec![uptime.id];
+    let created_at = clock.tick();
+    let kpi = store.create_kpi(availability.clone(), ann.id, created_at).await.unwrap();
+    assert_eq!((kpi.relationship_id, kpi.name.as_str(), kpi.unit.as_str()), (r, "Availability", "%"));
+    assert_eq!(kpi.definition, "Availability, counted as the contract says");
+    assert_eq!((kpi.direction, kpi.cadence, kpi.thresholds), (Direction::Higher, Cadence::Monthly, higher(98.0, 95.0, 90.0)));
+    assert_eq!((kpi.party_id, kpi.reporter_id, kpi.objectives.clone(), kpi.version), (Some(s.north.id), Some(ann.id), vec![uptime.id], 1));
+    assert_eq!(us(kpi.created_at), us(created_at));
+    assert_eq!(store.kpi(r, kpi.id).await.unwrap(), kpi);
+    let versions = store.kpi_versions(r, kpi.id).await.unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(
+        (versions[0].effective_from, versions[0].thresholds, versions[0].created_by),
+        (date(2026, 1, 1), kpi.thresholds, Some(ann.id))
+    );
+    assert_eq!(us(versions[0].created_at), us(created_at));
+
+    // Refused, and nothing written: a name taken whatever its case, a reporter who is not a
+    // member, a party or an objective of another relationship.
+    let head = store.chain_head(r).await.unwrap();
+    let mut refusals = Vec::new();
+    let mut same_name = availability.clone();
+    same_name.name = "AVAILABILITY".into();
+    refusals.push((same_name, "name"));
+    for outsider in [s.bob.id, s.out.id] {
+        let mut reported = new_kpi(r, "Uptime", Cadence::Monthly, higher(98.0, 95.0, 90.0), date(2026, 1, 1));
+        reported.reporter_id = Some(outsider);
+        refusals.push((reported, "reporter"));
+    }
+    let mut foreign_party = new_kpi(r, "Uptime", Cadence::Monthly, higher(98.0, 95.0, 90.0), date(2026, 1, 1));
+    foreign_party.party_id = Some(other_party.id);
+    refusals.push((foreign_party, "party"));
+    let mut foreign_objective = new_kpi(r, "Uptime", Cadence::Monthly, higher(98.0, 95.0, 90.0), date(2026, 1, 1));
+    foreign_objective.objectives = vec![elsewhere.id];
+    refusals.push((foreign_objective, "objectives"));
+    for (new, field) in refusals {
+        let kpi_name = new.name.clone();
+        assert_eq!(refused_field(store.create_kpi(new, ann.id, clock.tick()).await), field, "{kpi_name}");
+    }
+    assert_eq!(store.chain_head(r).await.unwrap(), head);
+
+    // Listed by name whatever its case.
+    store
+        .create_kpi(new_kpi(r, "backlog", Cadence::Weekly, lower(10.0, 20.0, 30.0), date(2026, 1, 5)), ann.id, clock.tick())
+        .await
+        .unwrap();
+    store
+        .create_kpi(new_kpi(r, "Defects", Cadence::Quarterly, lower(0.0, 2.0, 5.0), date(2026, 1, 1)), ann.id, clock.tick())
+        .await
+        .unwrap();
+    let names: Vec<String> = store.kpis(r).await.unwrap().into_iter().map(|k| k.name).collect();
+    assert_eq!(names, ["Availability", "backlog", "Defects"]);
+    assert_eq!(store.kpis(r).await.unwrap()[0], kpi);
+
+    // A new version of the thresholds, from a later period.
+    let changed_at = clock.tick();
+    let april = store.add_kpi_version(r, kpi.id, date(2026, 4, 1), higher(99.0, 97.0, 94.0), 1, s.cat.id, changed_at).await.unwrap();
+    assert_eq!((april.version, april.thresholds, april.created_at), (2, higher(99.0, 97.0, 94.0), kpi.created_at));
+    let versions = store.kpi_versions(r, kpi.id).await.unwrap();
+    let told: Vec<(Date, Thresholds, Option<Uuid>)> = versions.iter().map(|v| (v.effective_from, v.thresholds, v.created_by)).collect();
+    assert_eq!(
+        told,
+        [(date(2026, 1, 1), higher(98.0, 95.0, 90.0), Some(ann.id)), (date(2026, 4, 1), higher(99.0, 97.0, 94.0), Some(s.cat.id))]
+    );
+    assert_eq!(us(versions[1].created_at), us(changed_at));
+
+    // Refused: not after the current version, not a period's first day, another direction, a stale version.
+    let head = store.chain_head(r).await.unwrap();
+    for from in [date(2026, 4, 1), date(2026, 3, 1), date(2026, 5, 15)] {
+        let refused = store.add_kpi_version(r, kpi.id, from, higher(99.5, 98.0, 95.0), 2, ann.id, clock.tick()).await;
+        assert_eq!(refused_field(refused), "effective_from", "{from}");
+    }
+    assert_eq!(
+        refused_field(store.add_kpi_version(r, kpi.id, date(2026, 7, 1), lower(1.0, 2.0, 3.0), 2, ann.id, clock.tick()).await),
+        "direction"
+    );
+    assert_eq!(stale(store.add_kpi_version(r, kpi.id, date(2026, 7, 1), higher(99.5, 98.0, 95.0), 1, ann.id, clock.tick()).await), 2);
+    assert_eq!(
+        not_found(store.add_kpi_version(other, kpi.id, date(2026, 7, 1), higher(99.5, 98.0, 95.0), 2, ann.id, clock.tick()).await),
+        "KPI"
+    );
+    assert_eq!(not_found(store.kpi(other, kpi.id).await), "KPI");
+    assert_eq!(not_found(store.kpi_versions(r, Uuid::nil()).await), "KPI");
+    assert_eq!(store.chain_head(r).await.unwrap(), head);
+    assert_eq!(store.kpi(r, kpi.id).await.unwrap(), april);
+
+    let events = events_after(store, r, start).await;
+    assert_eq!(kinds(&events), ["kpi.created", "kpi.created", "kpi.created", "kpi.thresholds_changed"]);
+    assert_eq!((events[0].subject.clone(), events[0].party, events[1].party), (format!("kpi:{}", kpi.id), Some(s.north.id), None));
+    assert_eq!(
+        events[0].summary,
+        json!({
+            "name": "Availability", "unit": "%", "cadence": "monthly", "party": s.north.id, "reporter": ann.id, "objectives": [uptime.id],
+            "thresholds": {"direction": "higher", "target": "98", "amber": "95", "red": "90"}, "effective_from": "2026-01-01",
+        })
+    );
+    assert_eq!(
+        events[3].summary,
+        json!({
+            "effective_from": "2026-04-01",
+            "before": {"direction": "higher", "target": "98", "amber": "95", "red": "90"},
+            "after": {"direction": "higher", "target": "99", "amber": "97", "red": "94"},
+        })
+    );
+}
+
+async fn measurements_keep_their_rag_and_history(db: TestDb) {
+    let store = db.store.as_ref();
+    let s = invitations_setup(store).await;
+    let (clock, r, ann, cat) = (&s.clock, s.r, &s.ann, &s.cat);
+    let (other, other_party) = other_relationship(store, &s).await;
+    let kpi = store
+        .create_kpi(new_kpi(r, "Availability", Cadence::Monthly, higher(98.0, 95.0, 90.0), date(2026, 1, 1)), ann.id, clock.tick())
+        .await
+        .unwrap();
+    let mut foreign = new_kpi(other, "Availability", Cadence::Monthly, higher(98.0, 95.0, 90.0), date(2026, 1, 1));
+    foreign.party_id = Some(other_party.id);
+    let foreign = store.create_kpi(foreign, cat.id, clock.tick()).await.unwrap();
+    let start = position(store, r).await;
+    let (jan, feb, mar, apr) = (date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1));
+    let rag_of = |list: &[Measurement]| -> Vec<(Date, f64, Rag)> { list.iter().map(|m| (m.period_start, m.value, m.rag)).collect() };
+
+    // Recorded with the RAG under the thresholds in force.
+    let t = clock.tick();
+    let january = store.record_measurement(r, value(kpi.id, jan, 99.0, "All turbines up"), ann.id, t).await.unwrap();
+    assert_eq!((january.kpi_id, january.period_start, january.value, january.comment.as_str()), (kpi.id, jan, 99.0, "All turbines up"));
+    assert_eq!(
+        (january.rag, january.entered_by, january.entered_by_name.as_str(), january.superseded_at),
+        (Rag::Green, Some(ann.id), "Ann Adams", None)
+    );
+    assert_eq!(us(january.entered_at), us(t));
+    let february = store.record_measurement(r, value(kpi.id, feb, 93.0, ""), ann.id, clock.tick()).await.unwrap();
+    let march = store.record_measurement(r, value(kpi.id, mar, 80.0, ""), ann.id, clock.tick()).await.unwrap();
+    assert_eq!((february.rag, march.rag), (Rag::Amber, Rag::Red));
+
+    // A correction supersedes the earlier value; the history keeps both.
+    let corrected_at = clock.tick();
+    let recounted = store.record_measurement(r, value(kpi.id, feb, 96.0, "Recounted"), cat.id, corrected_at).await.unwrap();
+    assert_ne!(recounted.id, february.id);
+    assert_eq!((recounted.rag, recounted.entered_by, recounted.superseded_at), (Rag::Green, Some(cat.id), None));
+    let history = store.measurement_history(r, kpi.id, feb).await.unwrap();
+    let told: Vec<(Uuid, f64, Option<i64>)> = history.iter().map(|m| (m.id, m.value, m.superseded_at.map(us))).collect();
+    assert_eq!(told, [(recounted.id, 96.0, None), (february.id, 93.0, Some(us(corrected_at)))]);
+    assert_eq!(history[0], recounted);
+    assert_eq!(
+        rag_of(&store.measurements(r, kpi.id, None, 10).await.unwrap()),
+        [(mar, 80.0, Rag::Red), (feb, 96.0, Rag::Green), (jan, 99.0, Rag::Green)]
+    );
+    assert_eq!(store.measurements(r, kpi.id, Some(mar), 1).await.unwrap(), std::slice::from_ref(&recounted));
+    assert_eq!(store.measurements(r, kpi.id, Some(jan), 10).await.unwrap(), []);
+
+    // The same value again writes nothing and records nothing.
+    let head = store.chain_head(r).await.unwrap();
+    let again = store.record_measurement(r, value(kpi.id, feb, 96.0, "Recounted"), ann.id, clock.tick()).await.unwrap();
+    assert_eq!(again, recounted);
+    assert_eq!(store.chain_head(r).await.unwrap(), head);
+    assert_eq!(store.measurement_history(r, kpi.id, feb).await.unwrap().len(), 2);
+
+    // New thresholds from April: the RAG stored for earlier periods stays as it was.
+    store.add_kpi_version(r, kpi.id, apr, higher(99.0, 97.0, 94.0), 1, ann.id, clock.tick()).await.unwrap();
+    assert_eq!(
+        rag_of(&store.measurements(r, kpi.id, None, 10).await.unwrap()),
+        [(mar, 80.0, Rag::Red), (feb, 96.0, Rag::Green), (jan, 99.0, Rag::Green)]
+    );
+    // April's value is judged by April's thresholds (96 would be green by January's) ...
+    let april = store.record_measurement(r, value(kpi.id, apr, 96.0, ""), ann.id, clock.tick()).await.unwrap();
+    assert_eq!(april.rag, Rag::Amber);
+    // ... and a value written now for February by February's (95.5 would be amber by April's).
+    let late = store.record_measurement(r, value(kpi.id, feb, 95.5, "Audited"), ann.id, clock.tick()).await.unwrap();
+    assert_eq!(late.rag, Rag::Green);
+    // A period before the first version is judged by the first.
+    let december = store.record_measurement(r, value(kpi.id, date(2025, 12, 1), 94.0, ""), ann.id, clock.tick()).await.unwrap();
+    assert_eq!(december.rag, Rag::Amber);
+    assert_eq!(store.measurement_history(r, kpi.id, feb).await.unwrap().len(), 3);
+
+    // Refused: a day that starts no period of the KPI; a KPI of another relationship.
+    let head = store.chain_head(r).await.unwrap();
+    assert_eq!(
+        refused_field(store.record_measurement(r, value(kpi.id, date(2026, 2, 15), 97.0, ""), ann.id, clock.tick()).await),
+        "period"
+    );
+    assert_eq!(not_found(store.record_measurement(r, value(foreign.id, feb, 97.0, ""), ann.id, clock.tick()).await), "KPI");
+    assert_eq!(not_found(store.record_measurement(r, value(Uuid::nil(), feb, 97.0, ""), ann.id, clock.tick()).await), "KPI");
+    assert_eq!(store.chain_head(r).await.unwrap(), head);
+    assert!(store.measurements(other, foreign.id, None, 10).await.unwrap().is_empty());
+    assert!(store.measurements(other, kpi.id, None, 10).await.unwrap().is_empty());
+
+    // The latest n values of every KPI, oldest first within each.
+    let defects = store
+        .create_kpi(new_kpi(r, "Defects", Cadence::Weekly, lower(2.0, 5.0, 10.0), date(2026, 1, 5)), ann.id, clock.tick())
+        .await
+        .unwrap();
+    for (week, count) in [(date(2026, 1, 5), 1.0), (date(2026, 1, 19), 12.0), (date(2026, 1, 12), 7.0)] {
+        store.record_measurement(r, value(defects.id, week, count, ""), cat.id, clock.tick()).await.unwrap();
+    }
+    let recent: Vec<(Uuid, Date, Rag)> =
+        store.recent_measurements(r, 2).await.unwrap().iter().map(|m| (m.kpi_id, m.period_start, m.rag)).collect();
+    assert!(kpi.id < defects.id);
+    assert_eq!(
+        recent,
+        [
+            (kpi.id, mar, Rag::Red),
+            (kpi.id, apr, Rag::Amber),
+            (defects.id, date(2026, 1, 12), Rag::Amber),
+            (defects.id, date(2026, 1, 19), Rag::Red)
+        ]
+    );
+    let all = store.recent_measurements(r, 10).await.unwrap();
+    assert_eq!(all.len(), 8);
+    assert!(all.iter().all(|m| m.superseded_at.is_none()));
+    assert_eq!(all[2], late);
+
+    let events = events_after(store, r, start).await;
+    assert_eq!(
+        kinds(&events),
+        [
+            "measurement.recorded",
+            "measurement.recorded",
+            "measurement.recorded",
+            "measurement.corrected",
+            "kpi.thresholds_changed",
+            "measurement.recorded",
+            "measurement.corrected",
+            "measurement.recorded",
+            "kpi.created",
+            "measurement.recorded",
+            "measurement.recorded",
+            "measurement.recorded",
+        ]
+    );
+    assert_eq!((events[0].subject.clone(), events[0].actor), (format!("measurement:{}", january.id), Some(ann.id)));
+    assert_eq!(events[0].summary, json!({"kpi": kpi.id, "period": "2026-01-01", "value": "99", "rag": "green"}));
+    assert_eq!(
+        (events[3].subject.clone(), events[3].actor, events[3].summary.clone()),
+        (
+            format!("measurement:{}", recounted.id),
+            Some(cat.id),
+            json!({"kpi": kpi.id, "period": "2026-02-01", "value": "96", "rag": "green", "before": {"value": "93", "rag": "amber"}})
+        )
+    );
+    assert_eq!(events[6].summary["value"], "95.5");
+}
+
+/// Corrections of one period made at once: each supersedes the one before it, and one value is current.
+async fn concurrent_corrections_keep_one_current_value(db: TestDb) {
+    let store: Arc<dyn Store> = db.store.clone();
+    let s = invitations_setup(store.as_ref()).await;
+    let (clock, r, ann) = (&s.clock, s.r, s.ann.id);
+    let kpi = store
+        .create_kpi(new_kpi(r, "Availability", Cadence::Monthly, higher(98.0, 95.0, 90.0), date(2026, 1, 1)), ann, clock.tick())
+        .await
+        .unwrap();
+    let start = position(store.as_ref(), r).await;
+    let feb = date(2026, 2, 1);
+
+    // At one instant, so that the history's order (newest first) is the order of writing.
+    let now = clock.tick();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let store = store.clone();
+        tasks.spawn(async move { store.record_measurement(r, value(kpi.id, feb, 90.0 + f64::from(i), ""), ann, now).await.map(|_| ()) });
+    }
+    let outcomes = tasks.join_all().await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let history = store.measurement_history(r, kpi.id, feb).await.unwrap();
+    assert_eq!(history.len(), 8);
+    assert_eq!(history.iter().filter(|m| m.superseded_at.is_none()).count(), 1);
+    assert_eq!(store.measurements(r, kpi.id, None, 10).await.unwrap(), history[..1]);
+
+    // The chain tells one story: each correction names the value it replaced.
+    let events = events_after(store.as_ref(), r, start).await;
+    let mut expected = vec!["measurement.corrected"; 8];
+    expected[0] = "measurement.recorded";
+    assert_eq!(kinds(&events), expected);
+    for pair in events.windows(2) {
+        assert_eq!(pair[1].summary["before"]["value"], pair[0].summary["value"]);
+    }
+    assert_eq!(events[7].summary["value"], json!(format_value(history[0].value)));
+
+    // New thresholds from the same version at once: one wins.
+    let mut tasks = tokio::task::JoinSet::new();
+    for month in 2..8 {
+        let (store, now) = (store.clone(), clock.tick());
+        tasks.spawn(async move {
+            store.add_kpi_version(r, kpi.id, date(2026, month, 1), higher(99.0, 97.0, 94.0), 1, ann, now).await.map(|k| k.version)
+        });
+    }
+    let outcomes = tasks.join_all().await;
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| matches!(o, Ok(2) | Err(StoreError::Stale { current: 2 }))), "{outcomes:?}");
+    assert_eq!(store.kpi_versions(r, kpi.id).await.unwrap().len(), 2);
+}
+
+async fn imports_are_all_or_nothing(db: TestDb) {
+    let store = db.store.as_ref();
+    let s = invitations_setup(store).await;
+    let (clock, r, ann) = (&s.clock, s.r, &s.ann);
+    let (other, other_party) = other_relationship(store, &s).await;
+    let day = |d: i8| date(2026, 3, d);
+    let calls = store
+        .create_kpi(new_kpi(r, "Calls answered", Cadence::Daily, higher(95.0, 90.0, 80.0), day(1)), ann.id, clock.tick())
+        .await
+        .unwrap();
+    let complaints =
+        store.create_kpi(new_kpi(r, "Complaints", Cadence::Daily, lower(0.0, 2.0, 5.0), day(1)), ann.id, clock.tick()).await.unwrap();
+    let mut foreign = new_kpi(other, "Calls answered", Cadence::Daily, higher(95.0, 90.0, 80.0), day(1));
+    foreign.party_id = Some(other_party.id);
+    let foreign = store.create_kpi(foreign, s.cat.id, clock.tick()).await.unwrap();
+    let first = store.record_measurement(r, value(calls.id, day(1), 91.0, ""), ann.id, clock.tick()).await.unwrap();
+
+    // One row of another relationship's KPI: the whole file is refused, naming the row.
+    let head = store.chain_head(r).await.unwrap();
+    let bad = vec![value(calls.id, day(2), 97.0, ""), value(calls.id, day(1), 99.0, ""), value(foreign.id, day(1), 1.0, "")];
+    assert_eq!(refused_field(store.import_measurements(r, bad, "sha-bad", Some(ann.id), clock.tick()).await), "rows[2]");
+    let unknown = vec![value(Uuid::nil(), day(1), 1.0, "")];
+    assert_eq!(refused_field(store.import_measurements(r, unknown, "sha-bad", Some(ann.id), clock.tick()).await), "rows[0]");
+    let off_period = vec![value(calls.id, day(2), 97.0, "")];
+    assert_eq!(not_found(store.import_measurements(Uuid::nil(), off_period, "sha-bad", Some(ann.id), clock.tick()).await), "relationship");
+    assert_eq!(store.chain_head(r).await.unwrap(), head);
+    assert_eq!(store.measurements(r, calls.id, None, 10).await.unwrap(), std::slice::from_ref(&first));
+    assert_eq!(store.measurement_history(r, calls.id, day(1)).await.unwrap(), std::slice::from_ref(&first));
+    assert!(store.measurements(other, foreign.id, None, 10).await.unwrap().is_empty());
+
+    // A good file: added, corrected and unchanged values, and one event for all of them. Rows
+    // are applied in order, so a later row of the same period corrects an earlier one.
+    let rows = vec![
+        value(calls.id, day(1), 91.0, ""),        // unchanged
+        value(calls.id, day(2), 97.0, ""),        // added
+        value(calls.id, day(1), 79.0, "Outage"),  // corrected
+        value(complaints.id, day(1), 1.0, ""),    // added
+        value(complaints.id, day(1), 1.0, ""),    // unchanged: the same as the row before
+        value(complaints.id, day(2), 3.0, ""),    // added
+        value(complaints.id, day(2), 0.0, "Dup"), // corrected, in the same file
+    ];
+    let imported_at = clock.tick();
+    let summary = store.import_measurements(r, rows, "c0ffee", Some(ann.id), imported_at).await.unwrap();
+    assert_eq!(summary, ImportSummary { added: 3, corrected: 2, unchanged: 2 });
+    let history = |kpi: Uuid, d: i8| async move {
+        let list = store.measurement_history(r, kpi, day(d)).await.unwrap();
+        list.iter().map(|m| (m.value, m.rag, m.comment.clone(), m.superseded_at.map(us))).collect::<Vec<_>>()
+    };
+    let at_import = Some(us(imported_at));
+    assert_eq!(history(calls.id, 1).await, [(79.0, Rag::Red, "Outage".into(), None), (91.0, Rag::Green, String::new(), at_import)]);
+    assert_eq!(history(calls.id, 2).await, [(97.0, Rag::Green, String::new(), None)]);
+    assert_eq!(history(complaints.id, 1).await, [(1.0, Rag::Green, String::new(), None)]);
+    assert_eq!(history(complaints.id, 2).await, [(0.0, Rag::Green, "Dup".into(), None), (3.0, Rag::Amber, String::new(), at_import)]);
+    let latest = &store.measurements(r, complaints.id, None, 1).await.unwrap()[0];
+    assert_eq!((latest.entered_by, latest.entered_by_name.as_str(), us(latest.entered_at)), (Some(ann.id), "Ann Adams", us(imported_at)));
+
+    let events = events_after(store, r, head.as_ref().unwrap().position).await;
+    assert_eq!(kinds(&events), ["measurements.imported"]);
+    assert!(events[0].subject.starts_with("import:"), "{}", events[0].subject);
+    assert_eq!((events[0].actor, us(events[0].time)), (Some(ann.id), us(imported_at)));
+    assert_eq!(events[0].summary, json!({"file_sha256": "c0ffee", "rows": 7, "added": 3, "corrected": 2, "unchanged": 2}));
+
+    // Imported by no one (a scheduled job): entered by nobody.
+    let head = store.chain_head(r).await.unwrap().unwrap().position;
+    let summary = store.import_measurements(r, vec![value(calls.id, day(3), 85.0, "")], "beef", None, clock.tick()).await.unwrap();
+    assert_eq!(summary, ImportSummary { added: 1, corrected: 0, unchanged: 0 });
+    let latest = &store.measurements(r, calls.id, None, 1).await.unwrap()[0];
+    assert_eq!((latest.period_start, latest.rag, latest.entered_by, latest.entered_by_name.as_str()), (day(3), Rag::Amber, None, ""));
+    let events = events_after(store, r, head).await;
+    assert_eq!((kinds(&events), events[0].actor), (vec!["measurements.imported"], None));
+}
+
+/// 100 daily KPIs × 500 days in one file, in one transaction; then the same file again.
+async fn a_large_import(db: TestDb) {
+    let store = db.store.as_ref();
+    let s = invitations_setup(store).await;
+    let (clock, r, ann) = (&s.clock, s.r, &s.ann);
+    let first_day = date(2025, 1, 1);
+    let mut kpis = Vec::new();
+    for i in 0..100 {
+        let new = new_kpi(r, &format!("Line {i:03}"), Cadence::Daily, higher(95.0, 90.0, 80.0), first_day);
+        kpis.push(store.create_kpi(new, ann.id, clock.tick()).await.unwrap());
+    }
+    let reading = |k: usize, d: usize| 70.0 + ((k * 7 + d) % 31) as f64;
+    let mut rows = Vec::with_capacity(50_000);
+    for d in 0..500 {
+        let period = first_day.checked_add(jiff::Span::new().days(d as i64)).unwrap();
+        for (k, kpi) in kpis.iter().enumerate() {
+            rows.push(value(kpi.id, period, reading(k, d), ""));
+        }
+    }
+    let head = store.chain_head(r).await.unwrap().unwrap().position;
+
+    let started = std::time::Instant::now();
+    let summary = store.import_measurements(r, rows.clone(), "large", Some(ann.id), clock.tick()).await.unwrap();
+    eprintln!("{}: imported 50,000 new values in {:?}", db.backend(), started.elapsed());
+    assert_eq!(summary, ImportSummary { added: 50_000, corrected: 0, unchanged: 0 });
+
+    let started = std::time::Instant::now();
+    let summary = store.import_measurements(r, rows, "large", Some(ann.id), clock.tick()).await.unwrap();
+    eprintln!("{}: imported the same 50,000 values again in {:?}", db.backend(), started.elapsed());
+    assert_eq!(summary, ImportSummary { added: 0, corrected: 0, unchanged: 50_000 });
+
+    let line = store.measurements(r, kpis[42].id, None, 1000).await.unwrap();
+    assert_eq!(line.len(), 500);
+    assert_eq!(line[0].period_start, date(2026, 5, 15));
+    let thresholds = higher(95.0, 90.0, 80.0);
+    assert!(line.iter().enumerate().all(|(i, m)| m.value == reading(42, 499 - i) && m.rag == thresholds.rag(m.value)));
+    assert_eq!(store.recent_measurements(r, 1).await.unwrap().len(), 100);
+    assert_eq!(kinds(&events_after(store, r, head).await), ["measurements.imported", "measurements.imported"]);
+}
+
+async fn obligations_open_first_by_due_date(db: TestDb) {
+    let store = db.store.as_ref();
+    let s = invitations_setup(store).await;
+    let (clock, r, ann) = (&s.clock, s.r, &s.ann);
+    let (other, other_party) = other_relationship(store, &s).await;
+    let start = position(store, r).await;
+    let new_obligation = |party: &Party, title: &str, recurrence: &str, due_date: Date| NewObligation {
+        relationship_id: r,
+        party_id: party.id,
+        title: title.into(),
+        description: format!("{title}, per schedule 4"),
+        recurrence: recurrence.into(),
+        due_date,
+    };
+
+    let report = store
+        .create_obligation(new_obligation(&s.north, "Monthly report", "monthly", date(2026, 4, 10)), ann.id, clock.tick())
+        .await
+        .unwrap();
+    assert_eq!((report.relationship_id, report.party_id, report.party_name.as_str()), (r, s.north.id, "Northwind"));
+    assert_eq!(
+        (report.title.as_str(), report.description.as_str(), report.recurrence.as_str()),
+        ("Monthly report", "Monthly report, per schedule 4", "monthly")
+    );
+    assert_eq!(
+        (report.due_date, report.status, report.evidence.as_str(), report.version),
+        (date(2026, 4, 10), ObligationStatus::NotStarted, "", 1)
+    );
+    assert_eq!(store.obligation(r, report.id).await.unwrap(), report);
+    let mut created = vec![report.clone()];
+    for (party, title, recurrence, due) in [
+        (&s.harbour, "Spares list", "once", date(2026, 3, 15)),
+        (&s.north, "Annual audit", "yearly", date(2026, 12, 31)),
+        (&s.harbour, "Safety drill", "quarterly", date(2026, 2, 1)),
+        (&s.tidal, "Grid report", "weekly", date(2026, 1, 10)),
+    ] {
+        created.push(store.create_obligation(new_obligation(party, title, recurrence, due), ann.id, clock.tick()).await.unwrap());
+    }
+    let [_, spares, _, drill, grid] = <[Obligation; 5]>::try_from(created).unwrap();
+
+    // A party of another relationship: refused, nothing written.
+    let head = store.chain_head(r).await.unwrap();
+    assert_eq!(
+        refused_field(
+            store.create_obligation(new_obligation(&other_party, "Dredge", "once", date(2026, 5, 1)), ann.id, clock.tick()).await
+        ),
+        "party"
+    );
+    assert_eq!(store.chain_head(r).await.unwrap(), head);
+
+    // Updates at the version read.
+    let change = |status, evidence: &str, due_date| ObligationChange { status, evidence: evidence.into(), due_date };
+    let delivered = store
+        .update_obligation(r, drill.id, change(ObligationStatus::Delivered, "Drill log", date(2026, 2, 1)), 1, s.cat.id, clock.tick())
+        .await
+        .unwrap();
+    assert_eq!((delivered.version, delivered.status, delivered.evidence.as_str()), (2, ObligationStatus::Delivered, "Drill log"));
+    let head = store.chain_head(r).await.unwrap();
+    assert_eq!(
+        stale(store.update_obligation(r, drill.id, change(ObligationStatus::Missed, "", date(2026, 2, 1)), 1, ann.id, clock.tick()).await),
+        2
+    );
+    assert_eq!(store.chain_head(r).await.unwrap(), head);
+    assert_eq!(store.obligation(r, drill.id).await.unwrap(), delivered);
+    store
+        .update_obligation(r, spares.id, change(ObligationStatus::AtRisk, "Supplier late", date(2026, 3, 20)), 1, ann.id, clock.tick())
+        .await
+        .unwrap();
+    store.update_obligation(r, grid.id, change(ObligationStatus::Missed, "", date(2026, 1, 10)), 1, ann.id, clock.tick()).await.unwrap();
+
+    // Open ones first by due date, then delivered and missed by due date.
+    let order: Vec<(String, ObligationStatus)> = store.obligations(r).await.unwrap().into_iter().map(|o| (o.title, o.status)).collect();
+    let expected = [
+        ("Spares list", ObligationStatus::AtRisk),
+        ("Monthly report", ObligationStatus::NotStarted),
+        ("Annual audit", ObligationStatus::NotStarted),
+        ("Grid report", ObligationStatus::Missed),
+        ("Safety drill", ObligationStatus::Delivered),
+    ];
+    assert_eq!(order, expected.map(|(t, status)| (t.to_owned(), status)));
+
+    assert_eq!(not_found(store.obligation(other, report.id).await), "obligation");
+    assert_eq!(
+        not_found(
+            store
+                .update_obligation(other, report.id, change(ObligationStatus::OnTrack, "", date(2026, 4, 10)), 1, ann.id, clock.tick())
+                .await
+        ),
+        "obligation"
+    );
+    assert!(store.obligations(other).await.unwrap().is_empty());
+
+    let events = events_after(store, r, start).await;
+    let mut expected = vec!["obligation.created"; 5];
+    expected.extend(["obligation.updated"; 3]);
+    assert_eq!(kinds(&events), expected);
+    assert_eq!((events[0].subject.clone(), events[0].party), (format!("obligation:{}", report.id), Some(s.north.id)));
+    assert_eq!(events[0].summary, json!({"title": "Monthly report", "recurrence": "monthly", "due_date": "2026-04-10"}));
+    assert_eq!((events[5].actor, events[5].party), (Some(s.cat.id), Some(s.harbour.id)));
+    assert_eq!(
+        events[5].summary,
+        json!({
+            "before": {"status": "not_started", "due_date": "2026-02-01", "evidence": ""},
+            "after": {"status": "delivered", "due_date": "2026-02-01", "evidence": "Drill log"},
+        })
+    );
+}
+
+async fn actions_and_their_owners(db: TestDb) {
+    let store = db.store.as_ref();
+    let s = invitations_setup(store).await;
+    let (clock, r, ann, cat) = (&s.clock, s.r, &s.ann, &s.cat);
+    let (other, other_party) = other_relationship(store, &s).await;
+    let kpi = store
+        .create_kpi(new_kpi(r, "Availability", Cadence::Monthly, higher(98.0, 95.0, 90.0), date(2026, 1, 1)), ann.id, clock.tick())
+        .await
+        .unwrap();
+    let start = position(store, r).await;
+    let source = ActionSource { kind: "kpi_period".into(), id: kpi.id, period: Some(date(2026, 3, 1)) };
+    let new_action = |owner: Option<Uuid>, party: &Party| NewAction {
+        relationship_id: r,
+        title: "Replace the gearbox".into(),
+        description: "Turbine 7 is down again".into(),
+        owner_id: owner,
+        party_id: party.id,
+        due_date: date(2026, 4, 15),
+        source: Some(source.clone()),
+    };
+
+    let t = clock.tick();
+    let gearbox = store.create_action(new_action(Some(cat.id), &s.harbour), ann.id, t).await.unwrap();
+    assert_eq!(
+        (gearbox.relationship_id, gearbox.title.as_str(), gearbox.description.as_str()),
+        (r, "Replace the gearbox", "Turbine 7 is down again")
+    );
+    assert_eq!(
+        (gearbox.owner_id, gearbox.owner_name.as_str(), gearbox.party_id, gearbox.party_name.as_str()),
+        (Some(cat.id), "Cat Cole", s.harbour.id, "Harbour Works")
+    );
+    assert_eq!(
+        (gearbox.due_date, gearbox.status, gearbox.source.clone(), gearbox.version),
+        (date(2026, 4, 15), ActionStatus::Open, Some(source.clone()), 1)
+    );
+    assert_eq!(us(gearbox.created_at), us(t));
+    assert_eq!(store.action(r, gearbox.id).await.unwrap(), gearbox);
+    let unowned = NewAction { owner_id: None, source: None, ..new_action(None, &s.north) };
+    let unowned = store.create_action(unowned, ann.id, clock.tick()).await.unwrap();
+    assert_eq!((unowned.owner_id, unowned.owner_name.as_str(), unowned.source.clone()), (None, "", None));
+
+    // Refused: an owner who is not a member, a party of another relationship.
+    let head = store.chain_head(r).await.unwrap();
+    assert_eq!(refused_field(store.create_action(new_action(Some(s.bob.id), &s.north), ann.id, clock.tick()).await), "owner");
+    assert_eq!(refused_field(store.create_action(new_action(Some(s.out.id), &s.north), ann.id, clock.tick()).await), "owner");
+    assert_eq!(refused_field(store.create_action(new_action(None, &other_party), ann.id, clock.tick()).await), "party");
+    assert_eq!(store.chain_head(r).await.unwrap(), head);
+
+    // Updates at the version read.
+    let change = ActionChange { status: ActionStatus::InProgress, owner_id: Some(ann.id), due_date: date(2026, 4, 30) };
+    let moved = store.update_action(r, gearbox.id, change.clone(), 1, cat.id, clock.tick()).await.unwrap();
+    assert_eq!(
+        (moved.version, moved.status, moved.owner_id, moved.owner_name.as_str(), moved.due_date),
+        (2, ActionStatus::InProgress, Some(ann.id), "Ann Adams", date(2026, 4, 30))
+    );
+    assert_eq!((moved.source, moved.created_at), (gearbox.source.clone(), gearbox.created_at));
+    let head = store.chain_head(r).await.unwrap();
+    assert_eq!(stale(store.update_action(r, gearbox.id, change.clone(), 1, cat.id, clock.tick()).await), 2);
+    let to_outsider = ActionChange { owner_id: Some(s.bob.id), ..change.clone() };
+    assert_eq!(refused_field(store.update_action(r, gearbox.id, to_outsider, 2, cat.id, clock.tick()).await), "owner");
+    assert_eq!(not_found(store.update_action(other, gearbox.id, change.clone(), 2, cat.id, clock.tick()).await), "action");
+    assert_eq!(not_found(store.action(other, gearbox.id).await), "action");
+    assert_eq!(store.chain_head(r).await.unwrap(), head);
+    let done = ActionChange { status: ActionStatus::Done, owner_id: None, due_date: date(2026, 4, 30) };
+    let done = store.update_action(r, gearbox.id, done, 2, cat.id, clock.tick()).await.unwrap();
+    assert_eq!((done.version, done.status, done.owner_id, done.owner_name.as_str()), (3, ActionStatus::Done, None, ""));
+
+    let events = events_after(store, r, start).await;
+    assert_eq!(kinds(&events), ["action.created", "action.created", "action.updated", "action.updated"]);
+    assert_eq!(
+        (events[0].subject.clone(), events[0].party, events[1].party),
+        (format!("action:{}", gearbox.id), Some(s.harbour.id), Some(s.north.id))
+    );
+    assert_eq!(
+        events[0].summary,
+        json!({"title": "Replace the gearbox", "owner": cat.id, "due_date": "2026-04-15", "source": {"kind": "kpi_period", "id": kpi.id, "period": "2026-03-01"}})
+    );
+    assert_eq!(
+        (events[2].party, events[2].summary.clone()),
+        (
+            Some(s.harbour.id),
+            json!({
+                "before": {"status": "open", "owner": cat.id, "due_date": "2026-04-15"},
+                "after": {"status": "in_progress", "owner": ann.id, "due_date": "2026-04-30"},
+            })
+        )
+    );
+}
+
+/// Every action `filter` lets through, a page of `limit` at a time after the last one seen.
+async fn every_page(store: &dyn Store, r: Uuid, filter: ActionFilter, limit: u32) -> (Vec<Action>, Vec<usize>) {
+    let (mut seen, mut sizes) = (Vec::new(), Vec::new());
+    let mut after = None;
+    loop {
+        let page = store.actions(r, filter, after, limit).await.unwrap();
+        sizes.push(page.len());
+        let Some(last) = page.last() else { break };
+        after = Some((last.due_date, last.id));
+        seen.extend(page);
+    }
+    (seen, sizes)
+}
+
+async fn actions_page_by_due_date(db: TestDb) {
+    let store = db.store.as_ref();
+    let s = invitations_setup(store).await;
+    let (clock, r, ann) = (&s.clock, s.r, &s.ann);
+    // 25 actions on 9 due dates (so that several share one), some of them closed.
+    let mut actions = Vec::new();
+    for i in 0..25 {
+        let due_date = date(2026, 3, 1).checked_add(jiff::Span::new().days((i * 5) % 9)).unwrap();
+        let new = NewAction {
+            relationship_id: r,
+            title: format!("Action {i}"),
+            description: String::new(),
+            owner_id: Some(ann.id),
+            party_id: s.north.id,
+            due_date,
+            source: None,
+        };
+        let action = store.create_action(new, ann.id, clock.tick()).await.unwrap();
+        let status = [ActionStatus::Done, ActionStatus::Cancelled, ActionStatus::InProgress, ActionStatus::Open][i as usize % 4];
+        let action = if status == ActionStatus::Open {
+            action
+        } else {
+            let change = ActionChange { status, owner_id: action.owner_id, due_date };
+            store.update_action(r, action.id, change, 1, ann.id, clock.tick()).await.unwrap()
+        };
+        actions.push(action);
+    }
+    actions.sort_by_key(|a| (a.due_date, a.id));
+    assert!(actions.windows(2).any(|w| w[0].due_date == w[1].due_date));
+
+    // Each once, in (due date, id) order.
+    let (all, sizes) = every_page(store, r, ActionFilter::All, 10).await;
+    assert_eq!(sizes, [10, 10, 5, 0]);
+    assert_eq!(all, actions);
+    let (open, _) = every_page(store, r, ActionFilter::Open, 10).await;
+    let (closed, _) = every_page(store, r, ActionFilter::Closed, 10).await;
+    let open_expected: Vec<Action> = actions.iter().filter(|a| a.status.open()).cloned().collect();
+    let closed_expected: Vec<Action> = actions.iter().filter(|a| !a.status.open()).cloned().collect();
+    assert_eq!((open.len(), closed.len()), (12, 13));
+    assert_eq!((open, closed), (open_expected, closed_expected));
+    // A page starts after the key it is given, even in the middle of a day.
+    let (a, b) = actions.windows(2).map(|w| (&w[0], &w[1])).find(|(a, b)| a.due_date == b.due_date).unwrap();
+    assert_eq!(store.actions(r, ActionFilter::All, Some((a.due_date, a.id)), 1).await.unwrap(), std::slice::from_ref(b));
+    assert!(store.actions(s.r, ActionFilter::All, Some((date(2026, 12, 31), Uuid::nil())), 10).await.unwrap().is_empty());
 }

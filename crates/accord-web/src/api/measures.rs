@@ -329,3 +329,63 @@ pub async fn update_action(
 pub fn period_label(kpi: &Kpi, start: jiff::civil::Date) -> String {
     Period { cadence: kpi.cadence, start }.label()
 }
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// `true` checks the file and reports what it would change, writing nothing.
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportResult {
+    pub rows: usize,
+    pub file_sha256: String,
+    pub applied: bool,
+    #[serde(flatten)]
+    pub summary: ImportSummary,
+}
+
+/// Import measurements from a CSV (`Content-Type: text/csv`) or XLSX body: columns KPI, period,
+/// value, comment. All rows or none; refused files list every problem as a field `row N, COLUMN`.
+#[utoipa::path(post, path = "/api/v1/relationships/{relationship_id}/measurements/import", tag = "measures",
+    params(("relationship_id" = String, Path), ImportQuery),
+    request_body(content = String, content_type = "text/csv", description = "The file; XLSX with its own content type"),
+    responses((status = 200, body = ImportResult), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn import(
+    State(state): State<AppState>,
+    access: Access,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<ImportResult>> {
+    let me = access.manager()?.clone();
+    let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let format = if content_type.starts_with("text/csv") {
+        accord_sheets::Format::Csv
+    } else if content_type.starts_with(accord_sheets::Format::Xlsx.content_type()) {
+        accord_sheets::Format::Xlsx
+    } else {
+        return Err(ApiError::UnsupportedMediaType);
+    };
+    let sha = accord_sheets::sha256(&body);
+    let kpis = state.store.kpis(access.id()).await?;
+    let (rows, _) = crate::pages::check_sheet(kpis, format, body.to_vec()).await.map_err(|errors| {
+        ApiError::Invalid(accord_domain::Invalid(
+            errors
+                .into_iter()
+                .map(|e| accord_domain::FieldError {
+                    field: if e.row == 0 { "file".into() } else { format!("row {}, {}", e.row, e.column) },
+                    message: e.message,
+                })
+                .collect(),
+        ))
+    })?;
+    let count = rows.len();
+    if q.dry_run.unwrap_or(false) {
+        let summary = crate::pages::preview_summary(&state, access.id(), &rows).await?;
+        return Ok(Json(ImportResult { rows: count, file_sha256: sha, applied: false, summary }));
+    }
+    let summary = state.store.import_measurements(access.id(), rows, &sha, Some(me.user_id), state.now()).await?;
+    Ok(Json(ImportResult { rows: count, file_sha256: sha, applied: true, summary }))
+}

@@ -40,7 +40,10 @@ impl Modify for BearerAuth {
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
+    let uploads =
+        OpenApiRouter::new().routes(routes!(measures::import)).layer(axum::extract::DefaultBodyLimit::max(accord_sheets::MAX_BYTES + 1024));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(uploads)
         .routes(routes!(organisations::list, organisations::create))
         .routes(routes!(organisations::get))
         .routes(routes!(relationships::list, relationships::create))

@@ -86,6 +86,7 @@ struct ScorecardPage {
     party: String,
     counts: (usize, usize, usize, usize),
     can_define: bool,
+    imported: Option<(String, String)>,
     error: Option<String>,
     form: KpiInput,
 }
@@ -96,6 +97,11 @@ pub struct ScorecardQuery {
     objective: String,
     #[serde(default)]
     party: String,
+    /// Set after an import: how many values it added and corrected.
+    #[serde(default)]
+    imported: Option<String>,
+    #[serde(default)]
+    corrected: Option<String>,
 }
 
 async fn scorecard_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &ScorecardQuery) -> Result<ScorecardPage, ApiError> {
@@ -166,6 +172,7 @@ async fn scorecard_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: 
         party: q.party.clone(),
         counts: (counts[0], counts[1], counts[2], counts[3]),
         can_define: access.manager().is_ok(),
+        imported: q.imported.clone().map(|a| (a, q.corrected.clone().unwrap_or_default())),
         error: None,
         form: KpiInput { direction: "higher".into(), cadence: "monthly".into(), ..KpiInput::default() },
     })

@@ -8,6 +8,8 @@ mod home;
 mod invitation;
 pub mod measures;
 mod members;
+mod sheets;
+pub use sheets::{check_sheet, preview_summary};
 mod sign_in;
 
 use crate::AppState;
@@ -22,17 +24,32 @@ use axum::response::{Html, IntoResponse, Response};
 /// Declares the page routes once: the router is built from this list, and the authorization
 /// matrix test reads the same list, so a new page cannot go untested.
 macro_rules! pages {
-    ($($method:ident $path:literal => $handler:path;)*) => {
-        /// Every page route as (method, path).
-        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+    ($routes:ident, $router:ident; $($method:ident $path:literal => $handler:path;)*) => {
+        /// Page routes as (method, path).
+        pub const $routes: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
 
-        pub fn router() -> Router<AppState> {
+        fn $router() -> Router<AppState> {
             Router::new()$(.route($path, axum::routing::$method($handler)))*
         }
     };
 }
 
-pages! {
+/// Every page route as (method, path), for the authorization matrix.
+pub fn routes() -> Vec<(&'static str, &'static str)> {
+    ROUTES.iter().chain(UPLOAD_ROUTES).copied().collect()
+}
+
+pub fn router() -> Router<AppState> {
+    page_router().merge(upload_router().layer(axum::extract::DefaultBodyLimit::max(sheets::UPLOAD_LIMIT)))
+}
+
+// Routes that carry a whole spreadsheet.
+pages! { UPLOAD_ROUTES, upload_router;
+    post "/relationships/{relationship_id}/import" => sheets::upload;
+    post "/relationships/{relationship_id}/import/apply" => sheets::apply;
+}
+
+pages! { ROUTES, page_router;
     get "/" => home::my_relationships;
     get "/login" => sign_in::form;
     post "/login" => sign_in::submit;
@@ -74,6 +91,9 @@ pages! {
     get "/relationships/{relationship_id}/actions" => measures::actions;
     post "/relationships/{relationship_id}/actions" => measures::create_action;
     post "/relationships/{relationship_id}/actions/{action_id}" => measures::update_action;
+    get "/relationships/{relationship_id}/import" => sheets::form;
+    get "/relationships/{relationship_id}/{file}" => sheets::export_scorecard;
+    get "/relationships/{relationship_id}/kpis/{kpi_id}/{file}" => sheets::export_history;
     get "/static/style.css" => stylesheet;
 }
 

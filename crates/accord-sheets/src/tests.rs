@@ -1,0 +1,306 @@
+use super::*;
+use accord_domain::measure::{Cadence, Direction, Thresholds};
+use jiff::civil::{Date, date};
+use std::fmt::Write as _;
+use uuid::Uuid;
+
+fn kpi(name: &str, cadence: Cadence) -> accord_store::Kpi {
+    accord_store::Kpi {
+        id: Uuid::now_v7(),
+        relationship_id: Uuid::nil(),
+        name: name.to_owned(),
+        definition: String::new(),
+        unit: "%".to_owned(),
+        direction: Direction::Higher,
+        cadence,
+        party_id: None,
+        reporter_id: None,
+        objectives: Vec::new(),
+        thresholds: Thresholds::new(Direction::Higher, 98.0, 95.0, 90.0).unwrap(),
+        version: 1,
+        created_at: jiff::Timestamp::UNIX_EPOCH,
+    }
+}
+
+fn kpis() -> Vec<accord_store::Kpi> {
+    vec![kpi("Availability", Cadence::Monthly), kpi("Defects", Cadence::Weekly), kpi("Late deliveries", Cadence::Quarterly)]
+}
+
+fn csv(text: &str) -> Result<Vec<SheetRow>, Vec<CellError>> {
+    read_measurements(Format::Csv, text.as_bytes())
+}
+
+/// The errors as `ROW COLUMN` pairs, in order.
+fn places(errors: &[CellError]) -> Vec<(usize, &str)> {
+    errors.iter().map(|e| (e.row, e.column.as_str())).collect()
+}
+
+fn resolve_csv(text: &str) -> Result<Vec<accord_store::MeasurementInput>, Vec<CellError>> {
+    resolve(&csv(text).expect("readable"), &kpis())
+}
+
+fn measurements_table() -> Table {
+    let text = |s: &str| Cell::Text(s.to_owned());
+    Table {
+        name: "Measurements".into(),
+        header: vec!["KPI".into(), "period".into(), "value".into(), "comment".into()],
+        rows: vec![
+            vec![text("Availability"), Cell::Date(date(2026, 3, 1)), Cell::Number(97.5), text("pump 3, then \"fixed\"")],
+            vec![text("Availability"), text("2026-04"), Cell::Number(12.0), Cell::Empty],
+            vec![text("Defects"), text("2026-W10"), Cell::Number(0.1 + 0.2), text("two lines\nof comment")],
+        ],
+    }
+}
+
+fn expect_round_trip(rows: &[SheetRow]) {
+    let got: Vec<_> = rows.iter().map(|r| (r.row, r.kpi.as_str(), r.period.as_str(), r.value.as_str(), r.comment.as_str())).collect();
+    assert_eq!(got[0], (2, "Availability", "2026-03-01", "97.5", "pump 3, then \"fixed\""));
+    assert_eq!(got[1], (3, "Availability", "2026-04", "12", ""));
+    assert_eq!((got[2].0, got[2].2, got[2].4), (4, "2026-W10", "two lines\nof comment"));
+    assert!(got[2].3 == "0.3" || got[2].3 == "0.30000000000000004", "{}", got[2].3);
+    let inputs = resolve(rows, &kpis()).unwrap();
+    assert_eq!(inputs.len(), 3);
+    assert_eq!((inputs[0].period_start, inputs[0].value, inputs[0].comment.as_str()), (date(2026, 3, 1), 97.5, "pump 3, then \"fixed\""));
+    assert_eq!(inputs[2].period_start, date(2026, 3, 2));
+}
+
+#[test]
+fn csv_round_trip() {
+    let text = write_csv(&measurements_table());
+    assert!(text.starts_with("KPI,period,value,comment\r\nAvailability,2026-03-01,97.5,\"pump 3, then \"\"fixed\"\"\"\r\n"), "{text}");
+    assert!(text.contains("Defects,2026-W10,0.3,\"two lines\nof comment\"\r\n"), "{text}");
+    expect_round_trip(&csv(&text).unwrap());
+}
+
+#[test]
+fn xlsx_round_trip() {
+    let mut other = measurements_table();
+    other.name = "Measurements".into();
+    other.rows.push(vec![Cell::Text("=HYPERLINK(\"x\")".into()), Cell::Date(date(1850, 1, 1)), Cell::Number(f64::NAN)]);
+    let bytes = write_xlsx(&[measurements_table(), other]).unwrap();
+    assert_eq!(&bytes[..2], b"PK");
+    // The first worksheet is read; dates come back as YYYY-MM-DD, numbers as written.
+    expect_round_trip(&read_measurements(Format::Xlsx, &bytes).unwrap());
+    // The second sheet got a name of its own.
+    let book: calamine::Xlsx<_> = calamine::Reader::new(std::io::Cursor::new(&bytes)).unwrap();
+    assert_eq!(calamine::Reader::sheet_names(&book), ["Measurements", "Measurements (2)"]);
+}
+
+#[test]
+fn xlsx_numbers_dates_and_stray_cells() {
+    let text = |s: &str| Cell::Text(s.to_owned());
+    let table = Table {
+        name: "a/b:c".into(),
+        header: vec!["Value".into(), String::new(), "kpi".into(), "PERIOD".into()],
+        rows: vec![
+            vec![Cell::Number(12.0), Cell::Empty, text("Availability"), Cell::Date(date(2026, 1, 31))],
+            vec![Cell::Empty, Cell::Empty, Cell::Empty, Cell::Empty],
+            vec![Cell::Number(-3.25), text("a note"), text("Defects"), text("2026-W02"), text("far right")],
+        ],
+    };
+    let bytes = write_xlsx(&[table]).unwrap();
+    let errors = read_measurements(Format::Xlsx, &bytes).unwrap_err();
+    // Row 4: a value under no header, between the columns and to the right of them.
+    assert_eq!(places(&errors), [(4, "value")], "{errors:?}");
+    let mut table = Table { name: String::new(), header: vec!["KPI".into(), "Period".into(), "value".into()], rows: Vec::new() };
+    table.rows.push(vec![text("Availability"), Cell::Date(date(2026, 1, 31)), Cell::Number(12.0)]);
+    table.rows.push(vec![text("Availability"), text("2026-02"), Cell::Number(1e-7)]);
+    let rows = read_measurements(Format::Xlsx, &write_xlsx(&[table]).unwrap()).unwrap();
+    assert_eq!(
+        rows.iter().map(|r| (r.period.as_str(), r.value.as_str())).collect::<Vec<_>>(),
+        [("2026-01-31", "12"), ("2026-02", "0.0000001")]
+    );
+}
+
+#[test]
+fn header_in_another_order_and_comment_optional() {
+    let rows = csv("Value, period ,kpi\n97,2026-03,availability\n").unwrap();
+    assert_eq!(
+        rows,
+        [SheetRow { row: 2, kpi: "availability".into(), period: "2026-03".into(), value: "97".into(), comment: String::new() }]
+    );
+    let inputs = resolve(&rows, &kpis()).unwrap();
+    assert_eq!((inputs[0].period_start, inputs[0].value), (date(2026, 3, 1), 97.0));
+}
+
+#[test]
+fn missing_unknown_and_twice_named_columns() {
+    let errors = csv("KPI,value,unit,Notes\nAvailability,97,%,x\n").unwrap_err();
+    assert_eq!(places(&errors), [(1, "period"), (1, "unit"), (1, "Notes")], "{errors:?}");
+    assert!(errors[0].message.contains("no period column") && errors[1].message.contains("not a column"));
+    let errors = csv("KPI,period,value,kpi\n").unwrap_err();
+    assert_eq!(places(&errors), [(1, "KPI")]);
+    assert!(errors[0].message.contains("twice"));
+    // No header at all: one error that says what the first row must be.
+    let errors = csv("Availability,2026-03,97\n").unwrap_err();
+    assert_eq!(places(&errors), [(1, "file")]);
+    assert!(errors[0].message.contains("must name the columns") && errors[0].message.contains("\"Availability\""), "{errors:?}");
+    assert_eq!(places(&csv("").unwrap_err()), [(0, "file")]);
+    assert_eq!(places(&csv("\n\n").unwrap_err()), [(0, "file")]);
+    assert!(csv("KPI,period,value\n").unwrap_err()[0].message.contains("no values"));
+}
+
+#[test]
+fn bad_period_for_a_monthly_kpi() {
+    let errors =
+        resolve_csv("KPI,period,value\nAvailability,2026-13,97\nAvailability,2026-Q1,97\nLate deliveries,2026-Q1,2\n").unwrap_err();
+    assert_eq!(places(&errors), [(2, "period"), (3, "period")]);
+    assert!(errors[0].message.contains("monthly") && errors[0].message.contains("2026-03"), "{}", errors[0].message);
+}
+
+#[test]
+fn bad_and_missing_values() {
+    let errors =
+        resolve_csv("KPI,period,value\nAvailability,2026-03,n/a\nAvailability,2026-04,\nAvailability,2026-05,\"1,234.5\"\n").unwrap_err();
+    assert_eq!(places(&errors), [(2, "value"), (3, "value")]);
+    assert!(errors[0].message.contains("\"n/a\" is not a number"));
+    assert_eq!(resolve_csv("KPI,period,value\nAvailability,2026-05,\"1,234.5\"\n").unwrap()[0].value, 1234.5);
+}
+
+#[test]
+fn unknown_kpi() {
+    let errors = resolve_csv("KPI,period,value\nUptime,2026-03,97\n  AVAILABILITY ,2026-03,97\n,2026-04,1\n").unwrap_err();
+    assert_eq!(places(&errors), [(2, "KPI"), (4, "KPI")]);
+    assert!(errors[0].message.contains("\"Uptime\" is not a KPI"));
+}
+
+#[test]
+fn kpis_named_alike_are_ambiguous() {
+    let kpis = [kpi("Availability", Cadence::Monthly), kpi("AVAILABILITY", Cadence::Monthly)];
+    let rows = csv("KPI,period,value\navailability,2026-03,1\n").unwrap();
+    assert!(resolve(&rows, &kpis).unwrap_err()[0].message.contains("differ only in case"));
+}
+
+#[test]
+fn duplicate_kpi_and_period() {
+    // 2026-03-15 falls in March: the same monthly period as 2026-03.
+    let errors =
+        resolve_csv("KPI,period,value\nAvailability,2026-03,97\nDefects,2026-03-02,1\navailability,2026-03-15,98\nDefects,2026-W10,2\n")
+            .unwrap_err();
+    assert_eq!(places(&errors), [(4, "period"), (5, "period")]);
+    assert_eq!(errors[0].message, "2026-03 for Availability is already given on row 2");
+}
+
+#[test]
+fn blank_rows_are_skipped_but_counted() {
+    let text = "\nKPI,period,value,comment\r\n\r\nAvailability,2026-03,97,\n , ,,\n\n\"Availability\",2026-04,x,\"multi\nline\"\nAvailability,2026-05,y,\n";
+    let rows = csv(text).unwrap();
+    assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [4, 7, 8]);
+    let errors = resolve(&rows, &kpis()).unwrap_err();
+    assert_eq!(places(&errors), [(7, "value"), (8, "value")]);
+    // Old Mac line ends.
+    let rows = csv(&text.replace("\r\n", "\n").replace('\n', "\r")).unwrap();
+    assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [4, 7, 8]);
+}
+
+#[test]
+fn quoted_commas_in_comments() {
+    let rows = csv("KPI,period,value,comment\nAvailability,2026-03,97,\"late, then on time\"\n").unwrap();
+    assert_eq!(rows[0].comment, "late, then on time");
+    // Unquoted, the comma makes a cell the header does not name.
+    let errors = csv("KPI,period,value,comment\nAvailability,2026-03,97,late, then on time\n").unwrap_err();
+    assert_eq!(places(&errors), [(2, "comment")]);
+    assert!(errors[0].message.contains("double quotes"));
+}
+
+#[test]
+fn every_error_is_listed_with_row_and_column() {
+    let text = "KPI,period,value,comment\n\
+                Uptime,2026-03,x,\n\
+                Availability,March,97,\n\
+                Availability,2026-04,,\n\
+                Defects,2026-W99,lots,\n\
+                Availability,2026-05,1,\n\
+                Availability,2026-05,2,\n";
+    let errors = resolve_csv(text).unwrap_err();
+    assert_eq!(
+        places(&errors),
+        [(2, "KPI"), (2, "value"), (3, "period"), (4, "value"), (5, "period"), (5, "value"), (7, "period")],
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn semicolons_bom_and_other_encodings() {
+    let rows = read_measurements(Format::Csv, "\u{feff}KPI;period;value\nAvailability;2026-03;97,5\n".as_bytes()).unwrap();
+    assert_eq!((rows[0].kpi.as_str(), rows[0].value.as_str()), ("Availability", "97,5"));
+    let errors = read_measurements(Format::Csv, b"KPI,period,value,comment\nAvailability,2026-03,97,caf\xe9\n").unwrap_err();
+    assert_eq!(places(&errors), [(2, "comment")]);
+    assert!(errors[0].message.contains("UTF-8"));
+    let errors = read_measurements(Format::Xlsx, b"KPI,period,value\n").unwrap_err();
+    assert_eq!(places(&errors), [(0, "file")]);
+}
+
+#[test]
+fn limits() {
+    let too_big = vec![b'a'; MAX_BYTES + 1];
+    let errors = read_measurements(Format::Csv, &too_big).unwrap_err();
+    assert_eq!(places(&errors), [(0, "file")]);
+    assert!(errors[0].message.contains("20 MiB"), "{}", errors[0].message);
+    let many = format!("KPI,period,value\n{}", "a,b,1\n\n".repeat(1001));
+    let errors = read::read_at_most(Format::Csv, many.as_bytes(), 1000, &mut |_, _| {}).unwrap_err();
+    assert_eq!(errors, [CellError::file(2002, "has more than 1,000 rows: split it")]);
+    assert!(read::read_at_most(Format::Csv, many.as_bytes(), 1001, &mut |_, _| {}).is_ok());
+    assert_eq!(read::thousands(MAX_ROWS), "2,000,000");
+}
+
+fn daily_file(kpis: usize, days: usize) -> (Vec<accord_store::Kpi>, String) {
+    let list: Vec<_> = (0..kpis).map(|k| kpi(&format!("K{k}"), Cadence::Daily)).collect();
+    let mut text = String::with_capacity(kpis * days * 20 + 20);
+    text.push_str("KPI,period,value\n");
+    let first = date(2000, 1, 1);
+    for d in 0..days {
+        let day = first.checked_add(jiff::Span::new().days(d as i64)).unwrap();
+        for k in 0..kpis {
+            writeln!(text, "K{k},{day},{}.5", (k + d) % 100).unwrap();
+        }
+    }
+    (list, text)
+}
+
+#[test]
+fn fifty_thousand_rows_resolve() {
+    let (kpis, text) = daily_file(100, 500);
+    let mut seen = Vec::new();
+    let rows = read_measurements_with_progress(Format::Csv, text.as_bytes(), &mut |done, total| seen.push((done, total))).unwrap();
+    assert_eq!(rows.len(), 50_000);
+    assert_eq!(seen.last(), Some(&(50_000, 50_000)));
+    assert!(seen.len() > 3 && seen.iter().all(|(done, total)| done <= total));
+    let inputs = resolve(&rows, &kpis).unwrap();
+    assert_eq!(inputs.len(), 50_000);
+    assert_eq!((inputs[49_999].kpi_id, inputs[49_999].period_start), (kpis[99].id, Date::constant(2001, 5, 14)));
+}
+
+/// `cargo test -p accord-sheets --release -- --ignored --nocapture a_million`
+#[test]
+#[ignore]
+fn a_million_rows_read_and_resolve_quickly() {
+    let (kpis, text) = daily_file(100, 10_000);
+    assert!(text.len() <= MAX_BYTES, "{} bytes", text.len());
+    let start = std::time::Instant::now();
+    let rows = read_measurements(Format::Csv, text.as_bytes()).unwrap();
+    let read = start.elapsed();
+    let inputs = resolve(&rows, &kpis).unwrap();
+    let total = start.elapsed();
+    assert_eq!(inputs.len(), 1_000_000);
+    println!("1,000,000 rows ({:.1} MiB): read {read:?}, resolved {:?}, total {total:?}", text.len() as f64 / 1048576.0, total - read);
+}
+
+#[test]
+fn formats_hashes_and_csv_text() {
+    assert_eq!(Format::from_file_name("march.CSV"), Some(Format::Csv));
+    assert_eq!(Format::from_file_name("a.b.Xlsx"), Some(Format::Xlsx));
+    assert_eq!(Format::from_file_name("march.xls"), None);
+    assert_eq!(Format::from_file_name("csv"), None);
+    assert_eq!(sha256(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    let table = Table {
+        name: "t".into(),
+        header: vec!["a".into(), "b".into()],
+        rows: vec![
+            vec![Cell::Text("=1+1".into()), Cell::Number(1.0 / 3.0)],
+            vec![Cell::Text("-".into()), Cell::Number(-2.0)],
+            vec![Cell::Empty, Cell::Date(date(2026, 3, 1))],
+        ],
+    };
+    assert_eq!(write_csv(&table), "a,b\r\n'=1+1,0.3333\r\n'-,-2\r\n,2026-03-01\r\n");
+}
