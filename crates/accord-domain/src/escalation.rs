@@ -189,6 +189,30 @@ pub fn early_step(
     Ok(Step { level: position.level + 1, started_at: now, deadline: deadline_of(position.level + 1, now) })
 }
 
+/// Upper bounds, in hours, of the buckets resolution times are counted in (the last is open).
+pub const RESOLUTION_BUCKETS: [i64; 12] = [1, 4, 8, 24, 48, 72, 120, 168, 336, 720, 2160, i64::MAX];
+
+/// The bucket a resolution time falls in.
+pub fn bucket(hours: i64) -> usize {
+    RESOLUTION_BUCKETS.iter().position(|b| hours < *b).unwrap_or(RESOLUTION_BUCKETS.len() - 1)
+}
+
+/// The median from bucket counts, as the bucket's upper bound in hours (`None` without data).
+pub fn median_hours(counts: &[i64]) -> Option<i64> {
+    let total: i64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let mut seen = 0;
+    for (i, c) in counts.iter().enumerate() {
+        seen += c;
+        if seen * 2 >= total {
+            return RESOLUTION_BUCKETS.get(i).copied();
+        }
+    }
+    None
+}
+
 /// Is the issue past its deadline at the top of the ladder?
 pub fn overdue_at_top(position: &Position, levels: usize, now: Timestamp) -> bool {
     position.status.live() && position.level + 1 >= levels && now >= position.deadline

@@ -186,6 +186,52 @@ fn nice_step(raw: f64) -> f64 {
     nice * magnitude
 }
 
+/// Open and resolved issues per ladder level, as paired bars.
+pub fn level_bars(levels: &[(String, i64, i64)]) -> String {
+    let (width, height, left, bottom) = (420.0, 150.0, 8.0, 34.0);
+    let max = levels.iter().map(|(_, o, r)| (*o).max(*r)).max().unwrap_or(0).max(1) as f64;
+    let slot = (width - left * 2.0) / levels.len().max(1) as f64;
+    let bar = (slot / 3.0).min(28.0);
+    let plot = height - bottom - 14.0;
+    let mut svg = format!(
+        r#"<svg class="bars" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="open and resolved issues per level">"#,
+        w = n(width),
+        h = n(height)
+    );
+    for (i, (name, open, resolved)) in levels.iter().enumerate() {
+        let x = left + slot * i as f64 + (slot - bar * 2.0 - 4.0) / 2.0;
+        for (j, (count, colour, what)) in [(*open, "#d97706", "open"), (*resolved, "#12805c", "resolved")].into_iter().enumerate() {
+            let h = plot * count as f64 / max;
+            let bx = x + j as f64 * (bar + 4.0);
+            let _ = write!(
+                svg,
+                r#"<rect x="{}" y="{}" width="{}" height="{}" fill="{colour}"><title>{}: {count} {what}</title></rect>"#,
+                n(bx),
+                n(14.0 + plot - h),
+                n(bar),
+                n(h),
+                escape(name)
+            );
+            let _ = write!(
+                svg,
+                r##"<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="#1d2733">{count}</text>"##,
+                n(bx + bar / 2.0),
+                n(10.0 + plot - h)
+            );
+        }
+        let label: String = if name.chars().count() > 16 { name.chars().take(15).chain(['…']).collect() } else { name.clone() };
+        let _ = write!(
+            svg,
+            r##"<text x="{}" y="{}" text-anchor="middle" font-size="11" fill="#5b6675">{}</text>"##,
+            n(left + slot * (i as f64 + 0.5)),
+            n(height - 14.0),
+            escape(&label)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -207,6 +253,13 @@ mod tests {
             )
         );
         assert!(sparkline(&[None, None], 90.0, 24.0).ends_with("</svg>"));
+    }
+
+    #[test]
+    fn level_bars_scale_to_the_largest_count() {
+        let svg = level_bars(&[("Working level".into(), 4, 8), ("JMT".into(), 2, 0)]);
+        assert_eq!(svg.matches("<rect").count(), 4);
+        assert!(svg.contains("Working level: 8 resolved") && svg.contains(r#"height="102.0""#), "the largest bar fills the plot");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod charts;
 pub mod error;
 mod forms;
+pub mod issues;
 mod limiter;
 pub mod measures;
 pub mod pages;

@@ -2,6 +2,7 @@
 //! without either it is the SQLite file `./accord.db`.
 
 use crate::import::ImportCommand;
+use crate::worker::{self, BackgroundConfig, Mailer};
 use crate::{demo, import, open_store};
 use accord_domain::Invalid;
 use accord_domain::audit::{ChainBreak, ChainHead, ChainVerifier};
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -76,6 +78,19 @@ struct Serve {
     /// and the `__Host-` prefix. Default: http://ADDR.
     #[arg(long, env = "ACCORD_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Seconds between escalation sweeps (overdue issues move up the ladder, reminders go out);
+    /// 0 turns them off on this server; at most a week.
+    #[arg(long, env = "ACCORD_SWEEP_INTERVAL", default_value_t = 60, value_name = "SECONDS")]
+    #[arg(value_parser = clap::value_parser!(u64).range(..=604_800))]
+    sweep_interval: u64,
+    /// Send the e-mail outbox through this SMTP server: `smtp://HOST:PORT` (plain),
+    /// `smtp://USER:PASS@HOST:587?tls=required` (STARTTLS) or `smtps://USER:PASS@HOST:465` (TLS).
+    /// Without it, mail waits in the database.
+    #[arg(long, env = "ACCORD_SMTP_URL", value_name = "URL")]
+    smtp_url: Option<String>,
+    /// The sender of Accord's e-mail.
+    #[arg(long, env = "ACCORD_MAIL_FROM", default_value = "Accord <accord@localhost>", value_name = "ADDRESS")]
+    mail_from: String,
 }
 
 #[derive(Subcommand)]
@@ -395,17 +410,25 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 async fn serve(store: Arc<dyn Store>, clock: Arc<dyn Clock>, args: Serve) -> anyhow::Result<ExitCode> {
+    // A bad mail setting stops the start, not the first delivery.
+    let mailer = args.smtp_url.as_deref().map(|url| Mailer::new(url, &args.mail_from)).transpose()?;
     let seeded = if args.demo { demo::seed_if_empty(store.as_ref(), clock.as_ref()).await? } else { None };
     let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(store, clock, args.public_url.as_deref().unwrap_or(&format!("http://{addr}")));
+    let public_url = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
+    let mailer = mailer.map(|m| m.with_site(&public_url));
+    let sweep_every = (args.sweep_interval > 0).then(|| Duration::from_secs(args.sweep_interval));
+    let background = worker::spawn_background(store.clone(), clock.clone(), BackgroundConfig { sweep_every, mailer });
+    let state = AppState::new(store, clock, &public_url);
     state.ready.store(true, Ordering::Release);
     println!("Accord is serving http://{addr}");
     if let Some(login) = seeded {
         println!("Demo relationship created. Sign in as {} with the password {}", login.email, login.password);
         println!("(every demo account has that password; `accord user list` lists them)");
     }
-    accord_web::serve(listener, accord_web::router(state)).await?;
+    let served = accord_web::serve(listener, accord_web::router(state)).await;
+    background.stop().await;
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 

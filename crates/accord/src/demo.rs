@@ -71,10 +71,12 @@ pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resu
     // One hash for every demo account: hashing is deliberately slow, and these are demo accounts.
     let password_hash = tokio::task::spawn_blocking(move || secrets::hash_password(&pw)).await?.map_err(|e| anyhow!(e))?;
     let name = |s: &str| Name::parse(s).map_err(|m| anyhow!("{s}: {m}"));
+    // The relationship began three months ago: its history is dated as it would have happened.
+    let t0 = clock.now() - jiff::SignedDuration::from_hours(24 * 91);
 
     let mut organisations = Vec::new();
     for (org, _) in &PARTIES {
-        organisations.push(store.create_organisation(name(org)?, None, clock.now()).await?);
+        organisations.push(store.create_organisation(name(org)?, None, t0).await?);
     }
     let mut users = Vec::new();
     for ((_, people), org) in PARTIES.iter().zip(&organisations) {
@@ -86,7 +88,7 @@ pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resu
                 is_admin: false,
                 password_hash: Some(password_hash.clone()),
             };
-            users.push((store.create_user(user, None, clock.now()).await?, person.role));
+            users.push((store.create_user(user, None, t0).await?, person.role));
         }
     }
     let admin = NewUser {
@@ -96,7 +98,7 @@ pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resu
         is_admin: true,
         password_hash: Some(password_hash),
     };
-    store.create_user(admin, None, clock.now()).await?;
+    store.create_user(admin, None, t0).await?;
 
     let input = RelationshipInput {
         name: "Harbour Renewal Programme",
@@ -107,7 +109,7 @@ pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resu
     };
     let new = NewRelationship::parse(input, Some(organisations.iter().map(|o| o.id).collect()), Invalid::default())
         .map_err(|e| anyhow!("{e}"))?;
-    let relationship = store.create_relationship(new, None, clock.now()).await?;
+    let relationship = store.create_relationship(new, None, t0).await?;
     // Each party's SER joins first and adds the rest of their party.
     let mut ser = None;
     for (user, role) in &users {
@@ -115,7 +117,7 @@ pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resu
             ser = Some(user.id);
         }
         let actor = if *role == Role::Ser { None } else { ser };
-        store.add_member(relationship.id, user.id, *role, actor, clock.now()).await.context("demo membership")?;
+        store.add_member(relationship.id, user.id, *role, actor, t0).await.context("demo membership")?;
     }
     // A newcomer invited by a JMT member, not yet joined.
     let party = store.parties(relationship.id).await?[0].id;
@@ -130,6 +132,7 @@ pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resu
     };
     store.create_invitation(invitation, users[1].0.id, clock.now()).await?;
     let people: Vec<uuid::Uuid> = users.iter().map(|(u, _)| u.id).collect();
+    seed_issues(store, clock, relationship.id, &people).await?;
     seed_measures(store, clock, relationship.id, &people).await?;
     Ok(Some(DemoLogin { email: PARTIES[0].1[0].email.to_owned(), password }))
 }
@@ -576,5 +579,127 @@ async fn seed_measures(store: &dyn Store, clock: &dyn Clock, relationship_id: uu
     for new in actions {
         store.create_action(new, people[1], clock.now()).await?;
     }
+    Ok(())
+}
+
+/// A few dozen issues over the last three months: resolved at every level, open at every level
+/// (the final sweep escalates those whose time ran out), some near their deadline, one with a
+/// party-private note.
+async fn seed_issues(store: &dyn Store, clock: &dyn Clock, relationship_id: uuid::Uuid, people: &[uuid::Uuid]) -> anyhow::Result<()> {
+    use accord_store::NewIssue;
+    use jiff::SignedDuration;
+    let now = clock.now();
+    let day = |d: f64| SignedDuration::from_secs_f64(d * 86_400.0);
+    // (days ago, raiser, title, category, severity, escalations before the end, resolved after days: by party of)
+    // People: 0 Alex (port SER), 1 Priya, 2 Tom (port JMT), 3 Hannah (port), 5 Sofia (contractor SER),
+    // 6 Daniel, 7 Aisha (contractor JMT), 8 Liam, 9 Mei (contractor), 10 Erik (marine SER), 11 Grace (marine JMT), 12 Noah.
+    let specs: [(f64, usize, &str, &str, &str, usize, Option<f64>); 30] = [
+        (88.0, 8, "Site access gate 3 closed without notice", "delivery", "medium", 0, Some(2.0)),
+        (84.0, 3, "Ferry passengers routed through the works zone", "safety", "high", 0, Some(1.0)),
+        (80.0, 12, "Survey vessel berth clashes with the ferry timetable", "delivery", "medium", 0, Some(3.0)),
+        (77.0, 9, "Concrete cube results missing for pour 14", "quality", "medium", 0, Some(4.0)),
+        (74.0, 6, "Variation for extra piling not yet priced", "commercial", "high", 1, Some(12.0)),
+        (70.0, 2, "Night works noise complaints from the harbour flats", "relationship", "medium", 0, Some(2.5)),
+        (67.0, 11, "Dredging spoil disposal licence conditions unclear", "delivery", "high", 1, Some(9.0)),
+        (64.0, 8, "Scaffold inspections not logged on quay 2", "safety", "high", 0, Some(1.5)),
+        (61.0, 7, "Interim payment 6 certified late", "commercial", "high", 2, Some(20.0)),
+        (58.0, 3, "Temporary lighting fails the port's standard", "safety", "medium", 0, Some(3.0)),
+        (55.0, 12, "Bathymetric survey format does not match the BIM model", "quality", "low", 0, Some(6.0)),
+        (52.0, 6, "Programme float consumed by the crane outage", "delivery", "critical", 2, Some(16.0)),
+        (49.0, 9, "Waste carrier paperwork incomplete", "quality", "low", 0, Some(2.0)),
+        (46.0, 1, "Design change requests answered late by the marine designer", "relationship", "medium", 1, Some(8.0)),
+        (43.0, 8, "Welfare cabins block the fire route", "safety", "high", 0, Some(0.5)),
+        (40.0, 11, "Liquidated damages clause read differently by the parties", "commercial", "critical", 3, Some(25.0)),
+        (36.0, 3, "Berth 4 fenders delivered damaged", "quality", "medium", 0, None),
+        (33.0, 6, "Contractor's lane closures exceed the agreed plan", "relationship", "high", 1, None),
+        (30.0, 12, "Tidal window data shared late", "delivery", "medium", 0, None),
+        (27.0, 9, "Asbestos found in the old transit shed", "safety", "critical", 2, None),
+        (24.0, 2, "Port security passes slow to issue", "delivery", "low", 0, None),
+        (21.0, 7, "Disagreement on the valuation of re-work", "commercial", "high", 3, None),
+        (17.0, 8, "Crane booking system double-booked", "delivery", "medium", 0, None),
+        (14.0, 11, "Marine works method statement rejected twice", "quality", "medium", 1, None),
+        (10.0, 3, "Contractor vehicles parking on the ferry queue lanes", "relationship", "medium", 0, None),
+        (8.0, 6, "Storm damage to the temporary works: who pays?", "commercial", "high", 0, None),
+        (6.0, 12, "Diver safety briefings not attended by port staff", "safety", "medium", 0, None),
+        (4.0, 9, "Inconsistent RAG reporting between the parties", "relationship", "low", 0, None),
+        (2.0, 1, "Berth availability forecast missing from the weekly report", "delivery", "medium", 0, None),
+        (0.5, 8, "Pontoon handrail loose at the marina end", "safety", "high", 0, None),
+    ];
+    let party_of = |p: usize| {
+        if p <= 4 {
+            0
+        } else if p <= 9 {
+            1
+        } else {
+            2
+        }
+    };
+    // Someone of each party to propose and accept, and a handler for each level of the default ladder.
+    let answerer = [1usize, 6, 11];
+    let handler = [6usize, 1, 0, 0];
+    for (i, (ago, raiser, title, category, severity, climbs, resolved_after)) in specs.into_iter().enumerate() {
+        let start = now - day(ago);
+        let new = NewIssue {
+            relationship_id,
+            title: title.into(),
+            description: format!("Raised by the working team on site. {title}."),
+            category: category.into(),
+            severity: severity.into(),
+            links: vec![],
+        };
+        let issue = store.create_issue(new, people[raiser], start).await?;
+        for step in 0..climbs {
+            let at = start + day(1.0 + step as f64 * 2.0);
+            let reason = [
+                "Needs a commercial decision above the site team",
+                "The JMT could not agree a way forward",
+                "A contractual interpretation for the SERs",
+            ][step.min(2)];
+            store.escalate_issue(relationship_id, issue.id, reason.into(), people[handler[step]], at).await?;
+        }
+        if i == 17 {
+            store
+                .comment_issue(
+                    relationship_id,
+                    issue.id,
+                    "Our own view: the closures were agreed verbally with the harbour master; find the email before the JMT meets.".into(),
+                    true,
+                    people[7],
+                    start + day(0.3),
+                )
+                .await?;
+        }
+        if i % 4 == 1 {
+            store
+                .comment_issue(
+                    relationship_id,
+                    issue.id,
+                    "Photos and the site diary entry are on the shared drive.".into(),
+                    false,
+                    people[raiser],
+                    start + day(0.2),
+                )
+                .await?;
+        }
+        let Some(after) = resolved_after else { continue };
+        let at = start + day(after);
+        let proposer = answerer[party_of(raiser)];
+        store
+            .propose_resolution(
+                relationship_id,
+                issue.id,
+                "Agreed at the weekly coordination meeting; actions recorded in the minutes.".into(),
+                people[proposer],
+                at,
+            )
+            .await?;
+        for (party, person) in answerer.iter().enumerate() {
+            if party != party_of(raiser) {
+                store.respond_to_proposal(relationship_id, issue.id, true, String::new(), people[*person], at + day(0.2)).await?;
+            }
+        }
+    }
+    // The server's sweep, as it would have run: whatever ran out of time has climbed.
+    store.sweep(now).await?;
     Ok(())
 }

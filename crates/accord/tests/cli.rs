@@ -409,3 +409,259 @@ fn import_refuses_other_file_types() {
     let err = fails(&db, &["import", "measurements", "--relationship", "Nowhere", &csv], "");
     assert!(err.contains("--relationship: no relationship"), "{err}");
 }
+
+/// A free port on loopback (free when asked; nothing holds it after).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A real SMTP server on loopback (Python's aiosmtpd, installed by ./scripts/test) that files each
+/// mail in a Maildir; stopped on drop.
+struct SmtpSink {
+    child: std::process::Child,
+    maildir: PathBuf,
+}
+
+impl SmtpSink {
+    fn start(port: u16, maildir: PathBuf) -> SmtpSink {
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("python3 is needed for the SMTP tests");
+        let mut sink = SmtpSink { child, maildir };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = sink.child.try_wait().unwrap() {
+                panic!("the SMTP sink exited ({status}): is aiosmtpd installed? ./scripts/test installs it");
+            }
+            assert!(std::time::Instant::now() < deadline, "the SMTP sink did not listen on {port}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        sink
+    }
+
+    fn mails(&self) -> Vec<Mail> {
+        let mut mails = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) else { continue };
+            for entry in entries {
+                mails.push(Mail::parse(&std::fs::read_to_string(entry.unwrap().path()).unwrap()));
+            }
+        }
+        mails
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A mail as filed: the headers we look at and the decoded body.
+#[derive(Debug)]
+struct Mail {
+    to: String,
+    subject: String,
+    message_id: String,
+    body: String,
+}
+
+impl Mail {
+    fn parse(text: &str) -> Mail {
+        let text = text.replace("\r\n", "\n");
+        let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+        let head = head.replace("\n ", " ").replace("\n\t", " ");
+        let header = |name: &str| {
+            head.lines()
+                .find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned()))
+                .unwrap_or_default()
+        };
+        let body = match header("Content-Transfer-Encoding").to_ascii_lowercase().as_str() {
+            "quoted-printable" => decode_quoted_printable(body),
+            "7bit" | "8bit" | "" => body.to_owned(),
+            other => panic!("unexpected transfer encoding {other}:\n{text}"),
+        };
+        Mail { to: header("To"), subject: header("Subject"), message_id: header("Message-ID"), body }
+    }
+}
+
+fn decode_quoted_printable(text: &str) -> String {
+    let text = text.replace("=\n", "");
+    let (bytes, mut out, mut i) = (text.as_bytes(), Vec::new(), 0);
+    while i < bytes.len() {
+        match (bytes[i], text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'=', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// `accord serve` in the background; killed on drop.
+struct Server {
+    child: std::process::Child,
+    url: String,
+    _stdout: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Server {
+    fn start(db: &str, args: &[&str]) -> Server {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
+            .args(["--database", db, "serve", "--demo", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .env("ACCORD_DEMO_PASSWORD", "demo password 42")
+            .env("ACCORD_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let url = first.strip_prefix("Accord is serving ").unwrap_or_else(|| panic!("{first}")).to_owned();
+        Server { child, url, _stdout: lines }
+    }
+
+    /// Stops the server as an operator or a supervisor does (SIGTERM); true when it exits cleanly.
+    fn terminate(&mut self) -> bool {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Raises an issue in the demo relationship as if a month ago, so its deadlines have passed;
+/// returns the relationship's and the issue's ids.
+async fn raise_overdue_issue(store: &dyn accord_store::Store) -> (uuid::Uuid, uuid::Uuid) {
+    let r = store.find_relationship("Harbour Renewal Programme").await.unwrap();
+    let alex = store.user_by_email(&accord_domain::text::Email::parse("alex.morgan@northshore.example").unwrap()).await.unwrap();
+    let new = accord_store::NewIssue {
+        relationship_id: r.id,
+        title: "Crane outage blocks berth 4".into(),
+        description: "The STS crane has been out of service since the storm; vessels are diverted.".into(),
+        category: "operations".into(),
+        severity: "high".into(),
+        links: Vec::new(),
+    };
+    let month_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(30 * 24);
+    let issue = store.create_issue(new, alex.id, month_ago).await.unwrap();
+    (r.id, issue.id)
+}
+
+fn open_sqlite(db: &str) -> std::sync::Arc<dyn accord_store::Store> {
+    std::sync::Arc::new(accord_store_sqlite::SqliteStore::open(&PathBuf::from(db.trim_start_matches("sqlite://"))).unwrap())
+}
+
+#[test]
+fn serve_sweeps_and_mails_escalations_through_smtp() {
+    let db = fresh_database("sqlite");
+    let port = free_port();
+    let sink = SmtpSink::start(port, PathBuf::from(db.trim_start_matches("sqlite://")).with_file_name("maildir"));
+    let mut server = Server::start(&db, &["--smtp-url", &format!("smtp://127.0.0.1:{port}"), "--sweep-interval", "1"]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (relationship, issue) = rt.block_on(async { raise_overdue_issue(open_sqlite(&db).as_ref()).await });
+    let people: Vec<String> = ok(&db, &["user", "list"], "").lines().map(|l| l.split('\t').next().unwrap().to_owned()).collect();
+
+    // The next sweep escalates the issue; its mails go out at once.
+    let link = format!("{}/relationships/{relationship}/issues/{issue}", server.url);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let escalated = loop {
+        let mails = sink.mails();
+        if let Some(mail) = mails.into_iter().find(|m| m.subject.contains("escalated") && m.body.contains(&link)) {
+            break mail;
+        }
+        assert!(std::time::Instant::now() < deadline, "no escalation mail linking to {link} within 30 s: {:#?}", sink.mails());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(people.iter().any(|p| escalated.to.contains(p.as_str())), "{} is not a demo account: {people:?}", escalated.to);
+    assert!(server.terminate(), "accord serve should stop cleanly on SIGTERM, background tasks included");
+    // Every mail went out once.
+    let mut ids: Vec<String> = sink.mails().into_iter().map(|m| m.message_id).collect();
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "a mail was sent twice");
+}
+
+#[test]
+fn mail_that_fails_is_retried_with_backoff_and_delivered_once() {
+    use accord::worker::{Mailer, deliver_once};
+    use jiff::SignedDuration;
+    let db = fresh_database("sqlite");
+    let dir = PathBuf::from(db.trim_start_matches("sqlite://")).with_file_name("maildir");
+    let port = free_port();
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let mailer = || Mailer::new(&smtp, "Accord <accord@harbour.example>").unwrap().with_site("https://accord.example");
+    let undelivered = |attempts: i64| -> i64 {
+        let conn = rusqlite::Connection::open(db.trim_start_matches("sqlite://")).unwrap();
+        conn.query_row("SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND attempts = ?1", [attempts], |r| r.get(0)).unwrap()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = open_sqlite(&db);
+        store.migrate().await.unwrap();
+        accord::demo::seed_if_empty(store.as_ref(), &accord_domain::clock::SystemClock).await.unwrap();
+        raise_overdue_issue(store.as_ref()).await;
+        let now = jiff::Timestamp::now();
+        assert!(store.sweep(now).await.unwrap().escalated > 0);
+        let queued = undelivered(0);
+        assert!(queued > 0);
+
+        // The SMTP server is down: the first mail fails and waits 30 s; the round stops there,
+        // the rest stay leased for two minutes.
+        let down = mailer();
+        assert_eq!(deliver_once(store.as_ref(), &down, now).await, 0);
+        assert_eq!((undelivered(0), undelivered(1)), (queued - 1, 1));
+        assert_eq!(deliver_once(store.as_ref(), &down, now + SignedDuration::from_secs(29)).await, 0);
+        assert_eq!((undelivered(0), undelivered(1)), (queued - 1, 1), "nothing due before the retry or the lease's end");
+
+        let sink = SmtpSink::start(port, dir);
+        let (a, b) = (mailer(), mailer());
+        assert_eq!(deliver_once(store.as_ref(), &a, now + SignedDuration::from_secs(29)).await, 0, "not before the retry is due");
+        assert_eq!(deliver_once(store.as_ref(), &a, now + SignedDuration::from_secs(31)).await, 1, "the retry, after 30 s");
+        // Two servers at once, once the lease has lapsed: each mail goes to one of them.
+        let later = now + SignedDuration::from_secs(121);
+        let mut sent = 1;
+        loop {
+            let (x, y) = tokio::join!(deliver_once(store.as_ref(), &a, later), deliver_once(store.as_ref(), &b, later));
+            if x + y == 0 {
+                break;
+            }
+            sent += x + y;
+        }
+        assert_eq!(sent as i64, queued);
+        assert_eq!(deliver_once(store.as_ref(), &a, later + SignedDuration::from_hours(2)).await, 0, "nothing is sent twice");
+        assert_eq!(undelivered(0) + undelivered(1), 0);
+
+        let mails = sink.mails();
+        assert_eq!(mails.len() as i64, queued);
+        let mut ids: Vec<&str> = mails.iter().map(|m| m.message_id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), mails.len(), "one message per mail");
+        assert!(mails.iter().all(|m| m.message_id.ends_with("@harbour.example>")), "{mails:#?}");
+        assert!(mails.iter().any(|m| m.body.contains("https://accord.example/relationships/")), "{mails:#?}");
+    });
+}

@@ -11,7 +11,7 @@ use accord_domain::measure::{Cadence, Direction, Thresholds};
 use accord_domain::membership::Role;
 use accord_domain::relationship::{NewRelationship, RelationshipInput};
 use accord_domain::text::{Email, Name};
-use accord_store::{NewAction, NewInvitation, NewKpi, NewObjective, NewObligation, NewUser, Store};
+use accord_store::{NewAction, NewInvitation, NewIssue, NewKpi, NewObjective, NewObligation, NewUser, Store};
 use accord_store_sqlite::SqliteStore;
 use accord_web::{AppState, secrets};
 use jiff::{SignedDuration, Timestamp};
@@ -66,6 +66,19 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("get", "/api/v1/relationships/{relationship_id}/actions", [401, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/api/v1/relationships/{relationship_id}/actions", [401, 404, 404, 403, 201, 201, 201, 404]),
     ("get", "/api/v1/relationships/{relationship_id}/actions/{action_id}", [401, 404, 404, 200, 200, 200, 200, 404]),
+    // API: issues. Level 0 is handled by contributors and JMT members; only the raiser withdraws.
+    ("get", "/api/v1/relationships/{relationship_id}/issues", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/issues", [401, 404, 404, 403, 201, 201, 201, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/issues/{issue_id}", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/issues/{issue_id}/comments", [401, 404, 404, 403, 201, 201, 201, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/issues/{issue_id}/proposals", [401, 404, 404, 403, 200, 200, 200, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/issues/{issue_id}/responses", [401, 404, 404, 403, 200, 200, 200, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/issues/{issue_id}/escalations", [401, 404, 404, 403, 200, 200, 403, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/issues/{issue_id}/withdrawals", [401, 404, 404, 403, 403, 403, 403, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/ladder", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("put", "/api/v1/relationships/{relationship_id}/ladder", [401, 404, 404, 403, 403, 200, 200, 404]),
+    ("put", "/api/v1/relationships/{relationship_id}/holidays", [401, 404, 404, 403, 403, 204, 204, 404]),
+    ("get", "/api/v1/notifications", [401, 200, 200, 200, 200, 200, 200, 200]),
     ("patch", "/api/v1/relationships/{relationship_id}/actions/{action_id}", [401, 404, 404, 403, 403, 200, 200, 404]),
     // Pages open to anyone (a signed-in person on /login goes home).
     ("get", "/login", [200, 303, 303, 303, 303, 303, 303, 303]),
@@ -114,6 +127,21 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("post", "/relationships/{relationship_id}/actions", [303, 404, 404, 403, 303, 303, 303, 404]),
     ("post", "/relationships/{relationship_id}/actions/{action_id}", [303, 404, 404, 403, 403, 303, 303, 404]),
     ("get", "/relationships/{relationship_id}/import", [303, 404, 404, 403, 403, 200, 200, 404]),
+    // Issue pages.
+    ("get", "/relationships/{relationship_id}/issues", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/issues", [303, 404, 404, 403, 303, 303, 303, 404]),
+    ("get", "/relationships/{relationship_id}/issues/{issue_id}", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/issues/{issue_id}/comments", [303, 404, 404, 403, 303, 303, 303, 404]),
+    ("post", "/relationships/{relationship_id}/issues/{issue_id}/proposals", [303, 404, 404, 403, 303, 303, 303, 404]),
+    ("post", "/relationships/{relationship_id}/issues/{issue_id}/responses", [303, 404, 404, 403, 303, 303, 303, 404]),
+    ("post", "/relationships/{relationship_id}/issues/{issue_id}/escalations", [303, 404, 404, 403, 303, 303, 403, 404]),
+    ("post", "/relationships/{relationship_id}/issues/{issue_id}/withdrawals", [303, 404, 404, 403, 403, 403, 403, 404]),
+    ("get", "/relationships/{relationship_id}/ladder", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/ladder", [303, 404, 404, 403, 403, 303, 303, 404]),
+    ("post", "/relationships/{relationship_id}/holidays", [303, 404, 404, 403, 403, 303, 303, 404]),
+    ("get", "/inbox", [303, 200, 200, 200, 200, 200, 200, 200]),
+    ("post", "/inbox/read", [303; 8]),
+    ("get", "/inbox/{notification_id}", [303, 404, 404, 404, 404, 404, 404, 404]),
     ("post", "/relationships/{relationship_id}/import", [303, 404, 404, 403, 403, 200, 200, 404]),
     ("post", "/relationships/{relationship_id}/import/apply", [303, 404, 404, 403, 403, 303, 303, 404]),
     ("get", "/relationships/{relationship_id}/{file}", [303, 404, 404, 200, 200, 200, 200, 404]),
@@ -163,6 +191,26 @@ fn body(method: &str, path: &str) -> Option<(&'static str, String)> {
             json(serde_json::json!({"kpi_id": "{kpi_id}", "period": "2026-02", "value": 7}))
         }
         ("post", "/api/v1/relationships/{relationship_id}/measurements/import") => Some(("text/csv", IMPORT_CSV.to_owned())),
+        ("post", "/api/v1/relationships/{relationship_id}/issues") => {
+            json(serde_json::json!({"title": "Gate 3 closed", "severity": "high"}))
+        }
+        ("post", "/api/v1/relationships/{relationship_id}/issues/{issue_id}/responses") => json(serde_json::json!({"answer": "accept"})),
+        ("post", p) if p.starts_with("/api/v1/relationships/{relationship_id}/issues/{issue_id}/") => {
+            json(serde_json::json!({"body": "Because"}))
+        }
+        ("put", "/api/v1/relationships/{relationship_id}/ladder") => {
+            json(serde_json::json!({"version": 1, "levels": [{"name": "Working level", "roles": ["jmt"], "limit": "5 working days"}]}))
+        }
+        ("put", "/api/v1/relationships/{relationship_id}/holidays") => {
+            json(serde_json::json!({"party": "{party_id}", "lines": "2026-12-25 Christmas Day"}))
+        }
+        (_, "/relationships/{relationship_id}/issues") if method == "post" => form("title=Gate+3+closed&severity=high"),
+        (_, "/relationships/{relationship_id}/issues/{issue_id}/responses") => form("answer=accept"),
+        (_, p) if p.starts_with("/relationships/{relationship_id}/issues/{issue_id}/") => form("body=Because"),
+        (_, "/relationships/{relationship_id}/ladder") if method == "post" => {
+            form("version=1&lines=Working+level+%7C+jmt+%7C+5+working+days")
+        }
+        (_, "/relationships/{relationship_id}/holidays") => form("party={party_id}&lines=2026-12-25+Christmas"),
         ("post", "/api/v1/relationships/{relationship_id}/obligations") => {
             json(serde_json::json!({"party": "{party_id}", "title": "Deliver", "due_date": "2026-06-01"}))
         }
@@ -343,6 +391,17 @@ async fn prepare(dir: &Path) -> World {
         source: None,
     };
     let action = store.create_action(action, jmt, now).await.unwrap();
+    let issue = |title: &str| NewIssue {
+        relationship_id: harbour.id,
+        title: title.into(),
+        description: String::new(),
+        category: "delivery".into(),
+        severity: "medium".into(),
+        links: vec![],
+    };
+    let open_issue = store.create_issue(issue("Berth 4 fenders damaged"), users["target"].id, now).await.unwrap();
+    let proposed = store.create_issue(issue("Crane double-booked"), users["target"].id, now).await.unwrap();
+    store.propose_resolution(harbour.id, proposed.id, "Book through the port".into(), users["ser b"].id, now).await.unwrap();
     drop(store);
     // Fold the write-ahead log into the file, so that a copy of the file alone is complete.
     rusqlite::Connection::open(&file).unwrap().execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;").unwrap();
@@ -357,6 +416,9 @@ async fn prepare(dir: &Path) -> World {
         ("{kpi_id}", kpi.id.to_string()),
         ("{obligation_id}", obligation.id.to_string()),
         ("{action_id}", action.id.to_string()),
+        ("{issue_id}", open_issue.id.to_string()),
+        ("{proposed_issue_id}", proposed.id.to_string()),
+        ("{notification_id}", Uuid::now_v7().to_string()),
     ]);
     let mut world = World { file, callers, params };
     world.params.insert("{invitation_token}", invitation_token);
@@ -377,6 +439,10 @@ async fn status(world: &World, dir: &Path, cell: usize, who: usize, method: &str
 
     let file = if path.contains("/kpis/") { "history.xlsx" } else { "scorecard.csv" };
     let mut url = path.replace("{file}", file);
+    // Answering needs an issue with a proposal waiting.
+    if path.ends_with("/responses") {
+        url = url.replace("{issue_id}", "{proposed_issue_id}");
+    }
     for (key, value) in &world.params {
         url = url.replace(key, value);
     }

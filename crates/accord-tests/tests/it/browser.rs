@@ -475,3 +475,53 @@ async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: 
     assert_eq!(actions[0].owner_id, Some(ser.id), "the KPI's reporter owns it");
     browser.close().await;
 }
+
+on_both_backends!(raise_an_issue_propose_a_resolution_and_accept_it_as_the_other_party);
+
+async fn raise_an_issue_propose_a_resolution_and_accept_it_as_the_other_party(db: TestDb) {
+    let app = spawn_app(db).await;
+    let port = app.organisation("Northshore Port Authority").await;
+    let contractor = app.organisation("Keystone Construction").await;
+    let (jmt_port, _) = app.user("priya.raman@northshore.example", &port, false).await;
+    let (ser_contractor, _) = app.user("sofia.marquez@keystone.example", &contractor, false).await;
+    let relationship = app.relationship("Northshore Harbour Renewal", &[&port, &contractor]).await;
+    app.member(&relationship, &jmt_port, Role::Jmt).await;
+    app.member(&relationship, &ser_contractor, Role::Ser).await;
+
+    let mut driver = Chromedriver::start().await;
+    let port_browser = driver.browser(&app, Shots::named("issue")).await;
+    port_browser.sign_in(&jmt_port.email, TEST_PASSWORD).await;
+    port_browser.open(&format!("/relationships/{}/issues", relationship.id)).await;
+    port_browser.click("details.define summary").await;
+    port_browser.fill("#i-title", "Contractor vehicles parking on the ferry queue lanes").await;
+    port_browser.fill("#i-description", "Three times this week; ferry loading was delayed.").await;
+    port_browser.click("details.define button").await;
+    port_browser.wait_for("#ladder li[aria-current='step']").await;
+    assert!(port_browser.text("h1").await.contains("#1 Contractor vehicles parking"));
+    assert!(port_browser.text("#ladder li[aria-current='step']").await.contains("Working level"));
+    assert!(port_browser.text("#next-move").await.contains("Moves to Joint Management Team"));
+    let issue_path = port_browser.location().await;
+    port_browser.fill("#p-body", "Keystone marks the queue lanes with cones and briefs drivers").await;
+    port_browser.click("#propose").await;
+    port_browser.wait_for("#proposal").await;
+    assert_eq!(port_browser.text("#issue-status").await.to_lowercase(), "resolution proposed");
+    assert!(port_browser.client.find(Locator::Css("#accept")).await.is_err(), "the proposing party does not answer its own proposal");
+    port_browser.screenshot("01-proposed").await;
+
+    let contractor_browser = driver.browser(&app, Shots::named("issue")).await;
+    contractor_browser.sign_in(&ser_contractor.email, TEST_PASSWORD).await;
+    contractor_browser.open(&issue_path).await;
+    assert!(contractor_browser.text("#proposal").await.contains("cones"));
+    contractor_browser.click("#accept").await;
+    contractor_browser.wait_for("#timeline li.resolved").await;
+    assert_eq!(contractor_browser.text("#issue-status").await.to_lowercase(), "resolved");
+    contractor_browser.screenshot("02-resolved").await;
+
+    port_browser.open(&format!("/relationships/{}/issues?status=closed", relationship.id)).await;
+    let rows = table_rows(&port_browser, "#issues").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0][1].contains("Contractor vehicles parking") && rows[0][4] == "Resolved", "{rows:?}");
+    assert!(port_browser.text("#first-level-share").await.contains("100%"));
+    port_browser.close().await;
+    contractor_browser.close().await;
+}

@@ -3,6 +3,7 @@ mod app;
 mod authz;
 mod backends;
 mod browser;
+mod issues;
 mod measures;
 mod people;
 mod store;

@@ -21,7 +21,7 @@ pub struct Items<T> {
 }
 
 impl<T> Items<T> {
-    fn all(items: Vec<T>) -> Json<Items<T>> {
+    pub fn all(items: Vec<T>) -> Json<Items<T>> {
         Json(Items { items, next_cursor: None })
     }
 }

@@ -2,6 +2,7 @@
 //! (utoipa-axum), so the document at `/api/openapi.json` cannot drift from the code.
 
 mod audit;
+pub mod issues;
 pub mod measures;
 mod members;
 mod organisations;
@@ -64,6 +65,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(measures::update_obligation))
         .routes(routes!(measures::list_actions, measures::create_action))
         .routes(routes!(measures::get_action, measures::update_action))
+        .routes(routes!(issues::list, issues::create))
+        .routes(routes!(issues::get))
+        .routes(routes!(issues::comment))
+        .routes(routes!(issues::propose))
+        .routes(routes!(issues::respond))
+        .routes(routes!(issues::escalate))
+        .routes(routes!(issues::withdraw))
+        .routes(routes!(issues::get_ladder, issues::put_ladder))
+        .routes(routes!(issues::put_holidays))
+        .routes(routes!(issues::notifications))
 }
 
 /// A JSON body whose problems come back as our error body, naming the field where serde can.

@@ -1,0 +1,196 @@
+//! Rows of the issue module: the escalation ladder, issues and their timelines, resolution
+//! figures, notifications (the in-app inbox and the e-mail outbox).
+
+use accord_domain::escalation::{IssueStatus, Limit};
+use accord_domain::membership::Role;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// One rung of the ladder.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct LadderLevel {
+    pub name: String,
+    /// Members with these roles, from every party, handle the level...
+    pub roles: Vec<Role>,
+    /// ...and these named members.
+    pub members: Vec<Uuid>,
+    pub limit: Limit,
+}
+
+/// A version of a relationship's ladder. Version 0 is the default, before anyone edits it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Ladder {
+    pub version: i32,
+    pub levels: Vec<LadderLevel>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub created_at: Option<Timestamp>,
+}
+
+impl Ladder {
+    /// Working level (5 working days) → JMT (10) → SERs (10) → an agreed outside step.
+    pub fn default_ladder() -> Ladder {
+        let level =
+            |name: &str, roles: Vec<Role>, days| LadderLevel { name: name.into(), roles, members: vec![], limit: Limit::WorkingDays(days) };
+        Ladder {
+            version: 0,
+            levels: vec![
+                level("Working level", vec![Role::Contributor, Role::Jmt], 5),
+                level("Joint Management Team", vec![Role::Jmt], 10),
+                level("Senior Executives", vec![Role::Ser], 10),
+                level("Mediation", vec![Role::Ser], 20),
+            ],
+            created_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Holiday {
+    pub party_id: Uuid,
+    #[schema(value_type = String, format = Date)]
+    pub date: Date,
+    pub name: String,
+}
+
+pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
+
+/// What an issue touches elsewhere in the relationship.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct IssueLink {
+    /// `objective`, `kpi` or `obligation`.
+    pub kind: String,
+    pub id: Uuid,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewIssue {
+    pub relationship_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    pub severity: String,
+    pub links: Vec<IssueLink>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Issue {
+    pub id: Uuid,
+    pub relationship_id: Uuid,
+    /// Numbered per relationship: #1, #2, ...
+    pub number: i64,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    pub severity: String,
+    pub raised_by: Uuid,
+    pub raised_by_name: String,
+    pub raising_party_id: Uuid,
+    /// The ladder version it was raised under, and where it stands on it (0 = lowest).
+    pub ladder_version: i32,
+    pub level: i32,
+    #[schema(value_type = String, format = DateTime)]
+    pub level_started_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub deadline: Timestamp,
+    pub status: IssueStatus,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub resolved_at: Option<Timestamp>,
+    pub links: Vec<IssueLink>,
+    pub version: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// One entry of an issue's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct IssueEvent {
+    pub id: Uuid,
+    /// `raised`, `comment`, `note` (party-private), `escalated`, `proposed`, `accepted`, `rejected`,
+    /// `resolved`, `withdrawn`, `reminded`.
+    pub kind: String,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: String,
+    pub party_id: Option<Uuid>,
+    pub body: String,
+    pub from_level: Option<i32>,
+    pub to_level: Option<i32>,
+    /// Set on a party-private note: only that party sees it.
+    pub private_to: Option<Uuid>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// The pending proposal of an issue and who has accepted it so far.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Proposal {
+    pub id: Uuid,
+    pub proposed_by: Uuid,
+    pub party_id: Uuid,
+    pub body: String,
+    /// Parties that have accepted (the proposer's party counts as accepting).
+    pub accepted_by: Vec<Uuid>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueState {
+    /// Open or resolution proposed.
+    Live,
+    /// Resolved or withdrawn.
+    Closed,
+    All,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IssueFilter {
+    pub state: Option<IssueState>,
+    pub level: Option<i32>,
+    pub party: Option<Uuid>,
+    pub category: Option<String>,
+}
+
+/// Resolution figures per level, kept up to date with every change (never computed by a scan).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct LevelStat {
+    pub level: i32,
+    pub open: i64,
+    pub resolved: i64,
+    /// Counts of resolution times by bucket (see `accord_domain::escalation::RESOLUTION_BUCKETS`).
+    pub buckets: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SweepReport {
+    pub escalated: u64,
+    pub reminded: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Notification {
+    pub id: Uuid,
+    pub relationship_id: Uuid,
+    pub kind: String,
+    pub title: String,
+    pub link: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub read_at: Option<Timestamp>,
+}
+
+/// An e-mail leased for delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxMail {
+    pub id: Uuid,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// The page the mail is about, as a path (`/relationships/.../issues/...`): the sender puts
+    /// the site's public address in front.
+    pub link: String,
+    pub attempts: i32,
+}

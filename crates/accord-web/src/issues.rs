@@ -1,0 +1,276 @@
+//! The issue module at the edge: inputs parsed into domain values, and who may do what.
+
+use crate::auth::Access;
+use crate::error::ApiError;
+use accord_domain::Invalid;
+use accord_domain::escalation::Limit;
+use accord_domain::id::parse_id;
+use accord_domain::membership::Role;
+use accord_domain::relationship::parse_date;
+use accord_domain::text::{Name, parse_long_text};
+use accord_store::*;
+use serde::{Deserialize, Deserializer};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    })
+}
+
+fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Array(items) => items.into_iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect(),
+        serde_json::Value::String(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    })
+}
+
+pub const CATEGORIES: [&str; 6] = ["commercial", "delivery", "quality", "safety", "relationship", "other"];
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct IssueInput {
+    #[serde(deserialize_with = "text")]
+    pub title: String,
+    #[serde(deserialize_with = "text")]
+    pub description: String,
+    /// One of commercial, delivery, quality, safety, relationship, other.
+    #[serde(deserialize_with = "text")]
+    pub category: String,
+    /// low, medium, high or critical.
+    #[serde(deserialize_with = "text")]
+    pub severity: String,
+    /// What it touches, as `objective:ID`, `kpi:ID` or `obligation:ID`.
+    #[serde(deserialize_with = "list")]
+    pub links: Vec<String>,
+}
+
+/// The ids an issue may link to.
+pub struct Linkable {
+    pub objectives: Vec<Uuid>,
+    pub kpis: Vec<Uuid>,
+    pub obligations: Vec<Uuid>,
+}
+
+impl IssueInput {
+    pub fn parse(&self, relationship_id: Uuid, linkable: &Linkable) -> Result<NewIssue, Invalid> {
+        let mut invalid = Invalid::default();
+        let title = invalid.check("title", Name::parse(&self.title).map(Name::into_string));
+        let description = invalid.check("description", parse_long_text(&self.description, 8000));
+        let category = if self.category.trim().is_empty() {
+            Some("other".to_owned())
+        } else {
+            invalid.check(
+                "category",
+                CATEGORIES
+                    .contains(&self.category.trim())
+                    .then(|| self.category.trim().to_owned())
+                    .ok_or_else(|| format!("must be one of {}", CATEGORIES.join(", "))),
+            )
+        };
+        let severity = if self.severity.trim().is_empty() {
+            Some("medium".to_owned())
+        } else {
+            invalid.check(
+                "severity",
+                SEVERITIES
+                    .contains(&self.severity.trim())
+                    .then(|| self.severity.trim().to_owned())
+                    .ok_or_else(|| "must be low, medium, high or critical".to_owned()),
+            )
+        };
+        let mut links = Vec::new();
+        for link in &self.links {
+            let parsed = link.split_once(':').and_then(|(kind, id)| {
+                let id = parse_id(id)?;
+                let known = match kind {
+                    "objective" => &linkable.objectives,
+                    "kpi" => &linkable.kpis,
+                    "obligation" => &linkable.obligations,
+                    _ => return None,
+                };
+                known.contains(&id).then(|| IssueLink { kind: kind.to_owned(), id })
+            });
+            if let Some(l) = invalid
+                .check("links", parsed.ok_or_else(|| format!("{link:?} is not an objective, KPI or obligation of this relationship")))
+            {
+                links.push(l);
+            }
+        }
+        invalid.finish()?;
+        Ok(NewIssue {
+            relationship_id,
+            title: title.unwrap_or_default(),
+            description: description.unwrap_or_default(),
+            category: category.unwrap_or_default(),
+            severity: severity.unwrap_or_default(),
+            links,
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct TextInput {
+    /// The comment, proposal, or reason.
+    #[serde(deserialize_with = "text")]
+    pub body: String,
+    /// For a comment: `true` (or `on`) keeps it to your own party.
+    #[serde(deserialize_with = "text")]
+    pub private: String,
+    /// For a response to a proposal: `accept` or `reject`.
+    #[serde(deserialize_with = "text")]
+    pub answer: String,
+}
+
+impl TextInput {
+    /// The text, required (`field` names it in errors) unless `optional`.
+    pub fn body(&self, field: &str, optional: bool) -> Result<String, Invalid> {
+        let body = parse_long_text(&self.body, 8000).map_err(|m| Invalid::one(field, m))?;
+        if body.is_empty() && !optional {
+            return Err(Invalid::one(field, "must not be empty"));
+        }
+        Ok(body)
+    }
+
+    pub fn private(&self) -> bool {
+        matches!(self.private.trim(), "true" | "on" | "yes" | "1")
+    }
+
+    pub fn accept(&self) -> Result<bool, Invalid> {
+        match self.answer.trim() {
+            "accept" => Ok(true),
+            "reject" => Ok(false),
+            _ => Err(Invalid::one("answer", "must be accept or reject")),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, serde::Serialize, ToSchema)]
+#[serde(default)]
+pub struct LevelInput {
+    #[serde(deserialize_with = "text")]
+    pub name: String,
+    /// Roles that handle the level: ser, jmt, contributor, observer.
+    #[serde(deserialize_with = "list")]
+    pub roles: Vec<String>,
+    /// User ids of named handlers.
+    #[serde(deserialize_with = "list")]
+    pub members: Vec<String>,
+    /// e.g. `5 working days`, `48 hours`, `30 minutes`.
+    #[serde(deserialize_with = "text")]
+    pub limit: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct LadderInput {
+    /// The ladder `version` you read.
+    #[serde(deserialize_with = "text")]
+    pub version: String,
+    /// Levels, lowest first (the API).
+    pub levels: Vec<LevelInput>,
+    /// Levels as lines `NAME | ROLES | LIMIT`, lowest first (the page's form).
+    #[serde(deserialize_with = "text")]
+    pub lines: String,
+}
+
+impl LadderInput {
+    pub fn parse(&self) -> Result<(Vec<LadderLevel>, i32), Invalid> {
+        let mut invalid = Invalid::default();
+        let version = invalid.check("version", self.version.trim().parse::<i32>().map_err(|_| "must be the version you read".to_owned()));
+        let from_lines: Vec<LevelInput> = self
+            .lines
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let mut parts = line.split('|').map(str::trim);
+                let name = parts.next().unwrap_or_default().to_owned();
+                let roles =
+                    parts.next().unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+                LevelInput { name, roles, members: vec![], limit: parts.next().unwrap_or_default().to_owned() }
+            })
+            .collect();
+        let inputs = if self.levels.is_empty() { &from_lines } else { &self.levels };
+        if inputs.is_empty() {
+            invalid.check::<()>("levels", Err("a ladder needs at least one level".into()));
+        }
+        let mut levels = Vec::new();
+        for (i, level) in inputs.iter().enumerate() {
+            let name = invalid.check(&format!("levels[{i}].name"), Name::parse(&level.name).map(Name::into_string));
+            let roles: Vec<Role> =
+                level.roles.iter().filter_map(|r| invalid.check(&format!("levels[{i}].roles"), Role::parse(r))).collect();
+            let members: Vec<Uuid> = level
+                .members
+                .iter()
+                .filter_map(|m| {
+                    invalid.check(&format!("levels[{i}].members"), parse_id(m).ok_or_else(|| format!("{m:?} is not a user id")))
+                })
+                .collect();
+            let limit = invalid.check(&format!("levels[{i}].limit"), Limit::parse(&level.limit));
+            if let (Some(name), Some(limit)) = (name, limit) {
+                levels.push(LadderLevel { name, roles, members, limit });
+            }
+        }
+        invalid.finish()?;
+        Ok((levels, version.unwrap_or_default()))
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct HolidaysInput {
+    /// The party whose holidays these are.
+    #[serde(deserialize_with = "text")]
+    pub party: String,
+    /// One per line: `YYYY-MM-DD name`.
+    #[serde(deserialize_with = "text")]
+    pub lines: String,
+}
+
+impl HolidaysInput {
+    pub fn parse(&self, parties: &[Uuid]) -> Result<(Uuid, Vec<(jiff::civil::Date, String)>), Invalid> {
+        let mut invalid = Invalid::default();
+        let party = invalid.check(
+            "party",
+            parse_id(&self.party).filter(|p| parties.contains(p)).ok_or_else(|| "is not a party to this relationship".to_owned()),
+        );
+        let mut days = Vec::new();
+        for (i, line) in self.lines.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let (day, name) = line.trim().split_once(char::is_whitespace).unwrap_or((line.trim(), ""));
+            if let Some(d) = invalid.check("lines", parse_date(day).map_err(|m| format!("line {}: {m}", i + 1))) {
+                days.push((d, name.trim().to_owned()));
+            }
+        }
+        invalid.finish()?;
+        Ok((party.unwrap_or_default(), days))
+    }
+}
+
+/// A handler of the issue's current level may escalate early.
+pub fn may_escalate(access: &Access, level: &LadderLevel) -> Result<(), ApiError> {
+    let me = access.writer()?;
+    if level.roles.contains(&me.role) || level.members.contains(&me.user_id) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("Only a handler of the issue's current level escalates it early."))
+    }
+}
+
+/// Only the person who raised an issue withdraws it.
+pub fn may_withdraw(access: &Access, issue: &Issue) -> Result<(), ApiError> {
+    access.writer()?;
+    if issue.raised_by == access.user.id { Ok(()) } else { Err(ApiError::Forbidden("Only the person who raised the issue withdraws it.")) }
+}
+
+pub async fn linkable(state: &crate::AppState, relationship_id: Uuid) -> Result<Linkable, ApiError> {
+    Ok(Linkable {
+        objectives: state.store.objectives(relationship_id).await?.into_iter().map(|o| o.id).collect(),
+        kpis: state.store.kpis(relationship_id).await?.into_iter().map(|k| k.id).collect(),
+        obligations: state.store.obligations(relationship_id).await?.into_iter().map(|o| o.id).collect(),
+    })
+}

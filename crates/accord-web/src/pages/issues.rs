@@ -1,0 +1,521 @@
+//! The issue log, an issue, the ladder, and the inbox.
+
+use super::{Shell, field_message, render};
+use crate::AppState;
+use crate::api::issues::{IssueQuery, IssueView, issue_cursor, view};
+use crate::auth::{Access, CurrentUser};
+use crate::charts::level_bars;
+use crate::error::{ApiError, PageResult};
+use crate::forms::CsrfForm;
+use crate::issues::*;
+use crate::session::CsrfToken;
+use accord_domain::escalation::{IssueStatus, median_hours};
+use accord_domain::id::parse_id;
+use accord_store::*;
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::Timestamp;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// A duration in words: "3 hours", "2 days".
+pub fn hours_text(hours: i64) -> String {
+    match hours {
+        h if h < 48 => format!("{h} hours"),
+        h if h < 24 * 14 => format!("{} days", h / 24),
+        h if h < i64::MAX / 2 => format!("{} weeks", h / (24 * 7)),
+        _ => "over 3 months".into(),
+    }
+}
+
+/// A moment in the relationship's zone, as people read it.
+pub fn when(relationship: &Relationship, at: &Timestamp) -> String {
+    let zone = jiff::tz::TimeZone::get(&relationship.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    at.to_zoned(zone).strftime("%a %-d %b %Y, %H:%M").to_string()
+}
+
+pub struct Figure {
+    pub name: String,
+    pub open: i64,
+    pub resolved: i64,
+    pub median: String,
+}
+
+pub struct LogRow {
+    pub issue: Issue,
+    pub level_name: String,
+    pub party: String,
+    pub overdue: bool,
+    pub deadline: String,
+}
+
+#[derive(Template)]
+#[template(path = "issues.html")]
+struct IssuesPage {
+    shell: Shell,
+    relationship_id: Uuid,
+    figures: Vec<Figure>,
+    first_level_share: Option<i64>,
+    chart: String,
+    rows: Vec<LogRow>,
+    next: Option<String>,
+    levels: Vec<String>,
+    parties: Vec<Party>,
+    categories: [&'static str; 6],
+    severities: [&'static str; 4],
+    query: LogQuery,
+    can_raise: bool,
+    error: Option<String>,
+    form: IssueInput,
+}
+
+/// The issue log's filters, as they came (for the form to show them again).
+#[derive(serde::Deserialize, Default, Clone)]
+pub struct LogQuery {
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub level: String,
+    #[serde(default)]
+    pub party: String,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub after: String,
+}
+
+impl LogQuery {
+    fn api(&self) -> IssueQuery {
+        IssueQuery {
+            status: Some(self.status.clone()).filter(|s| !s.is_empty()),
+            level: self.level.parse().ok(),
+            party: Some(self.party.clone()),
+            category: Some(self.category.clone()),
+            after: Some(self.after.clone()),
+            limit: None,
+        }
+    }
+
+    /// The query string of the next page.
+    pub fn next(&self, after: &str) -> String {
+        format!("status={}&level={}&party={}&category={}&after={after}", self.status, self.level, self.party, self.category)
+    }
+}
+
+const PER_PAGE: u32 = 50;
+
+async fn log_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &LogQuery) -> Result<IssuesPage, ApiError> {
+    access.member()?;
+    let id = access.id();
+    let ladder = state.store.ladder(id).await?;
+    let stats = state.store.issue_stats(id).await?;
+    let parties = state.store.parties(id).await?;
+    let names: HashMap<Uuid, String> = parties.iter().map(|p| (p.id, p.organisation_name.clone())).collect();
+    let level_name = |l: i32| ladder.levels.get(l as usize).map_or_else(|| format!("Level {}", l + 1), |x| x.name.clone());
+    let figures: Vec<Figure> = (0..ladder.levels.len().max(stats.len()))
+        .map(|l| {
+            let s = stats.iter().find(|s| s.level == l as i32);
+            Figure {
+                name: level_name(l as i32),
+                open: s.map_or(0, |s| s.open),
+                resolved: s.map_or(0, |s| s.resolved),
+                median: s.and_then(|s| median_hours(&s.buckets)).map_or_else(|| "—".into(), |h| format!("under {}", hours_text(h))),
+            }
+        })
+        .collect();
+    let resolved: i64 = figures.iter().map(|f| f.resolved).sum();
+    let first_level_share = (resolved > 0).then(|| figures.first().map_or(0, |f| f.resolved) * 100 / resolved);
+    let chart = level_bars(&figures.iter().map(|f| (f.name.clone(), f.open, f.resolved)).collect::<Vec<_>>());
+    let api = q.api();
+    let filter = api.filter()?;
+    let order = filter.state;
+    let mut issues = state.store.issues(id, filter, api.cursor()?, PER_PAGE + 1).await?;
+    let next = (issues.len() > PER_PAGE as usize).then(|| {
+        issues.truncate(PER_PAGE as usize);
+        issues.last().map(|i| q.next(&issue_cursor(i, order))).unwrap_or_default()
+    });
+    let now = state.now();
+    let rows = issues
+        .into_iter()
+        .map(|issue| LogRow {
+            level_name: level_name(issue.level),
+            party: names.get(&issue.raising_party_id).cloned().unwrap_or_default(),
+            overdue: issue.status.live() && issue.deadline <= now,
+            deadline: when(&access.relationship, &issue.deadline),
+            issue,
+        })
+        .collect();
+    Ok(IssuesPage {
+        shell: Shell::new(Some(&access.user), csrf, "issues").within(&access.relationship),
+        relationship_id: id,
+        figures,
+        first_level_share,
+        chart,
+        rows,
+        next,
+        levels: ladder.levels.iter().map(|l| l.name.clone()).collect(),
+        parties,
+        categories: CATEGORIES,
+        severities: SEVERITIES,
+        query: q.clone(),
+        can_raise: access.writer().is_ok(),
+        error: None,
+        form: IssueInput { severity: "medium".into(), category: "delivery".into(), ..IssueInput::default() },
+    })
+}
+
+pub async fn log(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<LogQuery>,
+) -> PageResult {
+    Ok(render(StatusCode::OK, &log_page(&state, &access, &csrf, &q).await?))
+}
+
+fn to_issue(access: &Access, issue: Uuid) -> Response {
+    Redirect::to(&format!("/relationships/{}/issues/{issue}", access.id())).into_response()
+}
+
+pub async fn raise(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<IssueInput>,
+) -> PageResult {
+    let me = access.writer()?.clone();
+    let result = match form.parse(access.id(), &linkable(&state, access.id()).await?) {
+        Ok(new) => state.store.create_issue(new, me.user_id, state.now()).await.map_err(ApiError::from),
+        Err(invalid) => Err(ApiError::Invalid(invalid)),
+    };
+    match result {
+        Ok(issue) => Ok(to_issue(&access, issue.id)),
+        Err(e @ ApiError::Invalid(_)) => {
+            let mut page = log_page(&state, &access, &csrf, &LogQuery::default()).await?;
+            page.error = Some(field_message(&e));
+            page.form = form;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub struct Rung {
+    pub name: String,
+    pub handlers: String,
+    pub limit: String,
+    pub state: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "issue.html")]
+struct IssuePage {
+    shell: Shell,
+    relationship_id: Uuid,
+    view: IssueView,
+    rungs: Vec<Rung>,
+    level_names: Vec<String>,
+    next_move: String,
+    party_names: HashMap<Uuid, String>,
+    can_write: bool,
+    can_escalate: bool,
+    can_withdraw: bool,
+    can_answer: bool,
+    error: Option<String>,
+}
+
+impl IssuePage {
+    fn level_name(&self, level: &Option<i32>) -> &str {
+        level.and_then(|l| self.level_names.get(l as usize)).map_or("the next level", String::as_str)
+    }
+}
+
+async fn issue_page(state: &AppState, access: &Access, csrf: &CsrfToken, issue_id: &str) -> Result<IssuePage, ApiError> {
+    let (view, ladder) = view(state, access, parse_id(issue_id).ok_or(ApiError::NotFound)?).await?;
+    let me = access.member()?.clone();
+    let members = state.store.members(access.id()).await?;
+    let names: HashMap<Uuid, String> = members.iter().map(|m| (m.user_id, m.name.clone())).collect();
+    let issue = &view.issue;
+    let rungs = ladder
+        .levels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut handlers: Vec<String> = l.roles.iter().map(|r| format!("{}s", r.label())).collect();
+            handlers.extend(l.members.iter().filter_map(|m| names.get(m).cloned()));
+            Rung {
+                name: l.name.clone(),
+                handlers: handlers.join(", "),
+                limit: l.limit.label(),
+                state: match (i as i32).cmp(&issue.level) {
+                    std::cmp::Ordering::Less => "past",
+                    std::cmp::Ordering::Equal => "current",
+                    std::cmp::Ordering::Greater => "ahead",
+                },
+            }
+        })
+        .collect();
+    let at = when(&access.relationship, &issue.deadline);
+    let next_move = match issue.status {
+        IssueStatus::Resolved => format!("Resolved at {}.", view.level_name),
+        IssueStatus::Withdrawn => "Withdrawn.".into(),
+        _ if view.overdue_at_top => format!("Past its deadline ({at}) at the top of the ladder: it cannot climb further."),
+        _ if issue.level as usize + 1 < ladder.levels.len() => {
+            format!("Moves to {} on {at} unless resolved.", ladder.levels[issue.level as usize + 1].name)
+        }
+        _ => format!("At the top of the ladder; deadline {at}."),
+    };
+    let live = issue.status.live();
+    let can_answer = live && view.proposal.as_ref().is_some_and(|p| !p.accepted_by.contains(&me.party_id)) && me.role.writes();
+    Ok(IssuePage {
+        shell: Shell::new(Some(&access.user), csrf, "issues").within(&access.relationship),
+        relationship_id: access.id(),
+        rungs,
+        level_names: ladder.levels.iter().map(|l| l.name.clone()).collect(),
+        next_move,
+        party_names: state.store.parties(access.id()).await?.into_iter().map(|p| (p.id, p.organisation_name)).collect(),
+        can_write: live && me.role.writes(),
+        can_escalate: live
+            && issue.level as usize + 1 < ladder.levels.len()
+            && may_escalate(access, &ladder.levels[issue.level as usize]).is_ok(),
+        can_withdraw: live && may_withdraw(access, issue).is_ok(),
+        can_answer,
+        error: None,
+        view,
+    })
+}
+
+pub async fn issue(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, issue_id)): Path<(String, String)>,
+) -> PageResult {
+    Ok(render(StatusCode::OK, &issue_page(&state, &access, &csrf, &issue_id).await?))
+}
+
+/// Every form on the issue page: the step, then the page again (or the refusal on it).
+async fn step(
+    state: &AppState,
+    access: &Access,
+    csrf: &CsrfToken,
+    issue_id: &str,
+    act: impl AsyncFnOnce(Issue) -> Result<(), ApiError>,
+) -> PageResult {
+    access.member()?;
+    let issue = state.store.issue(access.id(), parse_id(issue_id).ok_or(ApiError::NotFound)?).await?;
+    match act(issue.clone()).await {
+        Ok(()) => Ok(to_issue(access, issue.id)),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+            let mut page = issue_page(state, access, csrf, issue_id).await?;
+            page.error = Some(field_message(&e));
+            Ok(render(e.status(), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn comment(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<TextInput>,
+) -> PageResult {
+    step(&state, &access, &csrf, &id, async |issue| {
+        let me = access.writer()?;
+        state.store.comment_issue(access.id(), issue.id, form.body("comment", false)?, form.private(), me.user_id, state.now()).await?;
+        Ok(())
+    })
+    .await
+}
+
+pub async fn propose(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<TextInput>,
+) -> PageResult {
+    step(&state, &access, &csrf, &id, async |issue| {
+        let me = access.writer()?;
+        state.store.propose_resolution(access.id(), issue.id, form.body("proposal", false)?, me.user_id, state.now()).await?;
+        Ok(())
+    })
+    .await
+}
+
+pub async fn respond(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<TextInput>,
+) -> PageResult {
+    step(&state, &access, &csrf, &id, async |issue| {
+        let me = access.writer()?;
+        let accept = form.accept()?;
+        let reason = form.body("reason", accept)?;
+        state.store.respond_to_proposal(access.id(), issue.id, accept, reason, me.user_id, state.now()).await?;
+        Ok(())
+    })
+    .await
+}
+
+pub async fn escalate(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<TextInput>,
+) -> PageResult {
+    step(&state, &access, &csrf, &id, async |issue| {
+        let ladder = state.store.ladder_version(access.id(), issue.ladder_version).await?;
+        may_escalate(&access, &ladder.levels[issue.level as usize])?;
+        state.store.escalate_issue(access.id(), issue.id, form.body("reason", false)?, access.user.id, state.now()).await?;
+        Ok(())
+    })
+    .await
+}
+
+pub async fn withdraw(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<TextInput>,
+) -> PageResult {
+    step(&state, &access, &csrf, &id, async |issue| {
+        may_withdraw(&access, &issue)?;
+        state.store.withdraw_issue(access.id(), issue.id, form.body("reason", true)?, access.user.id, state.now()).await?;
+        Ok(())
+    })
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "ladder.html")]
+struct LadderPage {
+    shell: Shell,
+    relationship_id: Uuid,
+    ladder: Ladder,
+    lines: String,
+    holidays: Vec<(Party, String)>,
+    can_edit: bool,
+    error: Option<String>,
+}
+
+async fn ladder_page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<LadderPage, ApiError> {
+    access.member()?;
+    let id = access.id();
+    let ladder = state.store.ladder(id).await?;
+    let lines = ladder
+        .levels
+        .iter()
+        .map(|l| format!("{} | {} | {}", l.name, l.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "), l.limit.label()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let holidays = state.store.holidays(id).await?;
+    let parties = state.store.parties(id).await?;
+    let holidays = parties
+        .into_iter()
+        .map(|p| {
+            let text =
+                holidays.iter().filter(|h| h.party_id == p.id).map(|h| format!("{} {}", h.date, h.name)).collect::<Vec<_>>().join("\n");
+            (p, text)
+        })
+        .collect();
+    Ok(LadderPage {
+        shell: Shell::new(Some(&access.user), csrf, "issues").within(&access.relationship),
+        relationship_id: id,
+        lines,
+        ladder,
+        holidays,
+        can_edit: access.manager().is_ok(),
+        error: None,
+    })
+}
+
+pub async fn ladder(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
+    Ok(render(StatusCode::OK, &ladder_page(&state, &access, &csrf).await?))
+}
+
+async fn ladder_refused(state: &AppState, access: &Access, csrf: &CsrfToken, e: ApiError) -> PageResult {
+    match e {
+        ApiError::Invalid(_) | ApiError::Conflict(_) => {
+            let mut page = ladder_page(state, access, csrf).await?;
+            page.error = Some(field_message(&e));
+            Ok(render(e.status(), &page))
+        }
+        e => Err(e.into()),
+    }
+}
+
+pub async fn save_ladder(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<LadderInput>,
+) -> PageResult {
+    let me = access.manager()?.clone();
+    let result = match form.parse() {
+        Ok((levels, version)) => {
+            state.store.save_ladder(access.id(), levels, version, me.user_id, state.now()).await.map(|_| ()).map_err(ApiError::from)
+        }
+        Err(invalid) => Err(ApiError::Invalid(invalid)),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/relationships/{}/ladder", access.id())).into_response()),
+        Err(e) => ladder_refused(&state, &access, &csrf, e).await,
+    }
+}
+
+pub async fn save_holidays(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<HolidaysInput>,
+) -> PageResult {
+    let me = access.manager()?.clone();
+    let parties: Vec<Uuid> = state.store.parties(access.id()).await?.iter().map(|p| p.id).collect();
+    let result = match form.parse(&parties) {
+        Ok((party, days)) => state.store.set_holidays(access.id(), party, days, me.user_id, state.now()).await.map_err(ApiError::from),
+        Err(invalid) => Err(ApiError::Invalid(invalid)),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/relationships/{}/ladder", access.id())).into_response()),
+        Err(e) => ladder_refused(&state, &access, &csrf, e).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    shell: Shell,
+    notifications: Vec<Notification>,
+}
+
+pub async fn inbox(State(state): State<AppState>, CurrentUser(user): CurrentUser, Extension(csrf): Extension<CsrfToken>) -> PageResult {
+    let notifications = state.store.inbox(user.id, 100).await?;
+    Ok(render(StatusCode::OK, &InboxPage { shell: Shell::new(Some(&user), &csrf, "inbox"), notifications }))
+}
+
+pub async fn read_all(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    CsrfForm(_): CsrfForm<super::sign_in::Empty>,
+) -> PageResult {
+    state.store.mark_read(user.id, None, state.now()).await?;
+    Ok(Redirect::to("/inbox").into_response())
+}
+
+/// Opens a notification's page and marks it read.
+pub async fn open(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<String>) -> PageResult {
+    let id = parse_id(&id).ok_or(ApiError::NotFound)?;
+    let target = state.store.inbox(user.id, 500).await?.into_iter().find(|n| n.id == id).ok_or(ApiError::NotFound)?;
+    state.store.mark_read(user.id, Some(id), state.now()).await?;
+    Ok(Redirect::to(&target.link).into_response())
+}
