@@ -514,16 +514,21 @@ pub(crate) fn sweep(tx: &Connection, now: Timestamp) -> R<SweepReport> {
         .collect::<Result<_, _>>()?;
     for (relationship_id, issue_id) in reminders {
         let current = issue(tx, relationship_id, issue_id)?;
-        let relationship = get_relationship(tx, relationship_id)?;
-        let ladder = ladder(tx, relationship_id, Some(current.ladder_version))?;
-        let level = &ladder.levels[current.level as usize];
-        let recipients: Vec<Uuid> = handlers(tx, relationship_id, level)?.iter().map(|m| m.user_id).collect();
-        let title = format!("Issue #{} is due tomorrow at {}: {}", current.number, level.name, current.title);
-        let body = format!("Unless it is resolved by {}, it escalates to the next level.", deadline_text(&relationship, current.deadline));
-        notify(tx, relationship_id, &recipients, "issue.reminder", &title, &body, &link(&current), now)?;
+        // A late sweep finds the deadline passed too (at the top, where nothing escalates it):
+        // "due tomorrow" would be wrong, so the reminder is dropped unsent.
+        if current.deadline > now {
+            let relationship = get_relationship(tx, relationship_id)?;
+            let ladder = ladder(tx, relationship_id, Some(current.ladder_version))?;
+            let level = &ladder.levels[current.level as usize];
+            let recipients: Vec<Uuid> = handlers(tx, relationship_id, level)?.iter().map(|m| m.user_id).collect();
+            let title = format!("Issue #{} is due tomorrow at {}: {}", current.number, level.name, current.title);
+            let body =
+                format!("Unless it is resolved by {}, it escalates to the next level.", deadline_text(&relationship, current.deadline));
+            notify(tx, relationship_id, &recipients, "issue.reminder", &title, &body, &link(&current), now)?;
+            report.reminded += 1;
+        }
         tx.prepare_cached("UPDATE issue SET reminder_at = NULL WHERE relationship_id = ?1 AND issue_id = ?2")?
             .execute([relationship_id, issue_id])?;
-        report.reminded += 1;
     }
     Ok(report)
 }

@@ -65,6 +65,15 @@ impl TestDb {
         self.store.backend()
     }
 
+    /// A second store on the same database, as a second server would open it: connections of its
+    /// own, so that its calls run beside the first store's (SQLite: a second pool on the file).
+    pub async fn second_store(&self) -> Arc<dyn Store> {
+        match &self.place {
+            Place::Sqlite { file, .. } => Arc::new(SqliteStore::open(file).expect("open SQLite again")),
+            Place::Postgres { url, .. } => Arc::new(PostgresStore::connect(url).await.expect("connect to PostgreSQL again")),
+        }
+    }
+
     /// Runs one statement on a connection of its own, as someone with the database's password
     /// could; the error's text when the database refuses it.
     pub async fn raw_execute(&self, sql: &str) -> Result<u64, String> {

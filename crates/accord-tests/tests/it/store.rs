@@ -2,6 +2,7 @@
 
 use crate::backends::{TestDb, on_both_backends};
 use accord_domain::audit::{ChainHead, ChainVerifier, Event};
+use accord_domain::escalation::{IssueStatus, Limit};
 use accord_domain::measure::{Cadence, Direction, Rag, Thresholds, format_value};
 use accord_domain::membership::Role;
 use accord_domain::relationship::{NewRelationship, Status};
@@ -34,6 +35,14 @@ on_both_backends!(
     obligations_open_first_by_due_date,
     actions_and_their_owners,
     actions_page_by_due_date,
+    ladder_versions,
+    issues_are_numbered_and_their_handlers_told,
+    the_sweep_escalates_once_per_deadline,
+    concurrent_sweeps_escalate_each_issue_once,
+    resolution_needs_every_party,
+    concurrent_acceptances_resolve_once,
+    notes_withdrawal_and_early_escalation,
+    mail_is_leased_to_one_worker,
 );
 
 /// The test's clock: each tick a second later, with nanoseconds that storage must truncate.
@@ -1797,4 +1806,648 @@ async fn actions_page_by_due_date(db: TestDb) {
     let (a, b) = actions.windows(2).map(|w| (&w[0], &w[1])).find(|(a, b)| a.due_date == b.due_date).unwrap();
     assert_eq!(store.actions(r, ActionFilter::All, Some((a.due_date, a.id)), 1).await.unwrap(), std::slice::from_ref(b));
     assert!(store.actions(s.r, ActionFilter::All, Some((date(2026, 12, 31), Uuid::nil())), 10).await.unwrap().is_empty());
+}
+
+// Issues: the ladder, raising, the sweep, proposals, notes, the inbox and the outbox.
+
+fn ts(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+/// Monday 18 January 2027, 10:00 in London (GMT): issues raised then are due, after 5 working
+/// days, on Monday 25 January at 10:00; the reminder falls on Friday 22 January at 10:00.
+const MONDAY: &str = "2027-01-18T10:00:00Z";
+const DUE_0: &str = "2027-01-25T10:00:00Z";
+const REMIND_0: &str = "2027-01-22T10:00:00Z";
+/// The next deadlines of the default ladder for an issue raised on MONDAY and never resolved:
+/// 10, 10 and 20 working days after each other.
+const DUE_1: &str = "2027-02-08T10:00:00Z";
+const DUE_2: &str = "2027-02-22T10:00:00Z";
+const DUE_3: &str = "2027-03-22T10:00:00Z";
+
+/// North Sea Wind between Northwind and Harbour Works (and Tidal Energy with `three_parties`).
+struct IssueSetup {
+    r: Uuid,
+    north: Party,
+    harbour: Party,
+    /// Northwind: Ann the SER, Bob a contributor, Jim on the JMT.
+    ann: User,
+    bob: User,
+    jim: User,
+    /// Harbour Works: Cat the SER, Dan a contributor, Kay on the JMT.
+    cat: User,
+    dan: User,
+    kay: User,
+    /// Tidal Energy's contributor, a member only with three parties.
+    tom: User,
+    /// Of Outsider Ltd, no member.
+    out: User,
+}
+
+async fn issue_setup(store: &dyn Store, three_parties: bool) -> IssueSetup {
+    let clock = Clock::new();
+    let mut organisations = Vec::new();
+    for title in ["Northwind", "Harbour Works", "Tidal Energy", "Outsider Ltd"] {
+        organisations.push(store.create_organisation(name(title), None, clock.tick()).await.unwrap());
+    }
+    let [northwind, harbour, tidal, outsider] = &organisations[..] else { unreachable!() };
+    let mut users = Vec::new();
+    for (email, full_name, organisation) in [
+        ("ann@northwind.example", "Ann Adams", northwind),
+        ("bob@northwind.example", "Bob Brown", northwind),
+        ("jim@northwind.example", "Jim Jones", northwind),
+        ("cat@harbour.example", "Cat Cole", harbour),
+        ("dan@harbour.example", "Dan Dale", harbour),
+        ("kay@harbour.example", "Kay King", harbour),
+        ("tom@tidal.example", "Tom Tide", tidal),
+        ("out@outsider.example", "Otto Out", outsider),
+    ] {
+        users.push(store.create_user(new_user(email, full_name, organisation), None, clock.tick()).await.unwrap());
+    }
+    let [ann, bob, jim, cat, dan, kay, tom, out] = <[User; 8]>::try_from(users).unwrap();
+    let parties: Vec<&Organisation> = if three_parties { vec![northwind, harbour, tidal] } else { vec![northwind, harbour] };
+    let r = store.create_relationship(new_relationship("North Sea Wind", &parties), None, clock.tick()).await.unwrap().id;
+    let mut members = vec![(&ann, Role::Ser), (&bob, Role::Contributor), (&jim, Role::Jmt), (&cat, Role::Ser), (&dan, Role::Contributor)];
+    members.push((&kay, Role::Jmt));
+    if three_parties {
+        members.push((&tom, Role::Contributor));
+    }
+    for (user, role) in members {
+        store.add_member(r, user.id, role, None, clock.tick()).await.unwrap();
+    }
+    let parties = store.parties(r).await.unwrap();
+    let (north, harbour) = (parties[0].clone(), parties[1].clone());
+    IssueSetup { r, north, harbour, ann, bob, jim, cat, dan, kay, tom, out }
+}
+
+fn new_issue(r: Uuid, title: &str) -> NewIssue {
+    NewIssue {
+        relationship_id: r,
+        title: title.into(),
+        description: format!("{title}: the contract says otherwise"),
+        category: "Delivery".into(),
+        severity: "medium".into(),
+        links: Vec::new(),
+    }
+}
+
+/// (kind, title) of a user's notifications, newest first.
+async fn inbox_of(store: &dyn Store, user: &User) -> Vec<(String, String)> {
+    store.inbox(user.id, 1000).await.unwrap().into_iter().map(|n| (n.kind, n.title)).collect()
+}
+
+/// (level, open, resolved) per level.
+async fn figures(store: &dyn Store, r: Uuid) -> Vec<(i32, i64, i64)> {
+    store.issue_stats(r).await.unwrap().iter().map(|s| (s.level, s.open, s.resolved)).collect()
+}
+
+/// (kind, from level, to level) of the timeline as `viewer` sees it.
+async fn timeline(store: &dyn Store, r: Uuid, issue: Uuid, viewer: Option<Uuid>) -> Vec<(String, Option<i32>, Option<i32>)> {
+    store.issue_timeline(r, issue, viewer).await.unwrap().into_iter().map(|e| (e.kind, e.from_level, e.to_level)).collect()
+}
+
+fn entry(kind: &str, from: Option<i32>, to: Option<i32>) -> (String, Option<i32>, Option<i32>) {
+    (kind.to_owned(), from, to)
+}
+
+fn report(escalated: u64, reminded: u64) -> SweepReport {
+    SweepReport { escalated, reminded }
+}
+
+/// The default ladder until one is saved; a saved ladder is versioned, refused when stale or
+/// when a level has nobody to handle it; an issue climbs the version it was raised under.
+async fn ladder_versions(db: TestDb) {
+    let store = db.store.as_ref();
+    let s = issue_setup(store, false).await;
+    let (r, monday) = (s.r, ts(MONDAY));
+    assert_eq!(store.ladder(r).await.unwrap(), Ladder::default_ladder());
+    assert_eq!(store.ladder(r).await.unwrap().version, 0);
+    assert_eq!(not_found(store.ladder_version(r, 1).await), "ladder version");
+
+    let level = |name: &str, roles: Vec<Role>, members: Vec<Uuid>, limit| LadderLevel { name: name.into(), roles, members, limit };
+    let start = position(store, r).await;
+    assert_eq!(refused_field(store.save_ladder(r, vec![], 0, s.ann.id, monday).await), "levels");
+    let nobody = vec![level("Managers", vec![Role::Jmt], vec![], Limit::Hours(2)), level("Nobody", vec![], vec![], Limit::Hours(2))];
+    assert_eq!(refused_field(store.save_ladder(r, nobody, 0, s.ann.id, monday).await), "levels[1].handlers");
+    let outsider = vec![level("Managers", vec![], vec![s.out.id], Limit::Hours(2))];
+    assert_eq!(refused_field(store.save_ladder(r, outsider, 0, s.ann.id, monday).await), "levels[0].members");
+    assert_eq!(position(store, r).await, start, "nothing refused is recorded");
+    assert_eq!(store.ladder(r).await.unwrap().version, 0);
+
+    let first = vec![
+        level("Managers", vec![Role::Jmt], vec![], Limit::Hours(2)),
+        level("Directors", vec![], vec![s.ann.id, s.cat.id], Limit::WorkingDays(1)),
+    ];
+    let saved = store.save_ladder(r, first.clone(), 0, s.ann.id, monday).await.unwrap();
+    assert_eq!((saved.version, &saved.levels, saved.created_at), (1, &first, Some(monday)));
+    assert_eq!(store.ladder(r).await.unwrap(), saved);
+    assert_eq!(stale(store.save_ladder(r, first.clone(), 0, s.cat.id, monday).await), 1);
+    let events = events_after(store, r, start).await;
+    assert_eq!(kinds(&events), ["ladder.saved"]);
+    assert_eq!(events[0].summary["version"], 1);
+    assert_eq!(events[0].summary["levels"][1]["limit"], "1 working day");
+
+    // Raised under version 1, which version 2 does not change.
+    let old = store.create_issue(new_issue(r, "Late drawings"), s.bob.id, at(monday, 60)).await.unwrap();
+    assert_eq!((old.ladder_version, old.level, old.deadline), (1, 0, ts("2027-01-18T12:01:00Z")));
+    let second = vec![
+        level("Working level", vec![Role::Contributor], vec![], Limit::Minutes(30)),
+        level("Managers", vec![Role::Jmt], vec![], Limit::Hours(4)),
+        level("Executives", vec![Role::Ser], vec![], Limit::WorkingDays(5)),
+    ];
+    let saved = store.save_ladder(r, second.clone(), 1, s.cat.id, at(monday, 120)).await.unwrap();
+    assert_eq!((saved.version, &saved.levels), (2, &second));
+    assert_eq!(store.ladder_version(r, 1).await.unwrap().levels, first);
+    assert_eq!(store.ladder(r).await.unwrap().levels, second);
+    let new = store.create_issue(new_issue(r, "Wrong invoices"), s.dan.id, at(monday, 180)).await.unwrap();
+    assert_eq!((new.ladder_version, new.deadline), (2, ts("2027-01-18T10:33:00Z")));
+
+    // 12:30: the old issue climbs to its Directors (1 working day from 12:01), the new one to
+    // Managers (4 hours from 10:33).
+    assert_eq!(store.sweep(ts("2027-01-18T12:30:00Z")).await.unwrap(), report(2, 0));
+    let old_now = store.issue(r, old.id).await.unwrap();
+    assert_eq!(
+        (old_now.ladder_version, old_now.level, old_now.level_started_at, old_now.deadline),
+        (1, 1, ts("2027-01-18T12:01:00Z"), ts("2027-01-19T12:01:00Z"))
+    );
+    let new_now = store.issue(r, new.id).await.unwrap();
+    assert_eq!((new_now.level, new_now.deadline), (1, ts("2027-01-18T14:33:00Z")));
+    // The named Directors and the raiser hear of it; Jim (a Manager, not a Director) does not.
+    let told = ("issue.escalated".to_owned(), "Issue #1 escalated to Directors: Late drawings".to_owned());
+    for user in [&s.ann, &s.cat, &s.bob] {
+        assert!(inbox_of(store, user).await.contains(&told), "{}", user.name);
+    }
+    assert!(!inbox_of(store, &s.jim).await.contains(&told));
+
+    // Much later: the old issue stays at the top of version 1 (level 1) though version 2 has a
+    // level above; the new one climbs to the top of version 2.
+    assert_eq!(store.sweep(ts("2027-03-01T10:00:00Z")).await.unwrap(), report(1, 0));
+    assert_eq!(store.issue(r, old.id).await.unwrap().level, 1);
+    assert_eq!(store.issue(r, new.id).await.unwrap().level, 2);
+    assert_eq!(store.sweep(ts("2028-03-01T10:00:00Z")).await.unwrap(), report(0, 0));
+}
+
+/// Raising: numbers per relationship, the deadline in working days (less the handling parties'
+/// holidays), the audit event, and the level's handlers told in the inbox and by e-mail.
+async fn issues_are_numbered_and_their_handlers_told(db: TestDb) {
+    let store: Arc<dyn Store> = db.store.clone();
+    let s = issue_setup(store.as_ref(), false).await;
+    let (r, monday) = (s.r, ts(MONDAY));
+    let start = position(store.as_ref(), r).await;
+
+    let kpi = IssueLink { kind: "kpi".into(), id: Uuid::now_v7() };
+    let first = store.create_issue(NewIssue { links: vec![kpi.clone()], ..new_issue(r, "Late drawings") }, s.bob.id, monday).await.unwrap();
+    assert_eq!((first.number, first.ladder_version, first.level, first.status), (1, 1, 0, IssueStatus::Open));
+    assert_eq!((first.level_started_at, first.deadline, first.resolved_at), (monday, ts(DUE_0), None));
+    assert_eq!((first.raised_by, first.raised_by_name.as_str(), first.raising_party_id), (s.bob.id, "Bob Brown", s.north.id));
+    assert_eq!((&first.links, first.version, first.created_at), (&vec![kpi], 1, monday));
+    assert_eq!(store.issue(r, first.id).await.unwrap(), first);
+    // The default ladder was stored as version 1 when the first issue was raised under it.
+    let ladder = store.ladder(r).await.unwrap();
+    assert_eq!((ladder.version, ladder.levels, ladder.created_at), (1, Ladder::default_ladder().levels, Some(monday)));
+
+    let events = events_after(store.as_ref(), r, start).await;
+    assert_eq!(kinds(&events), ["issue.raised"]);
+    assert_eq!((events[0].actor, events[0].party), (Some(s.bob.id), Some(s.north.id)));
+    assert_eq!(events[0].summary["number"], 1);
+    assert_eq!(events[0].summary["deadline"], DUE_0);
+    assert_eq!(timeline(store.as_ref(), r, first.id, None).await, [entry("raised", None, Some(0))]);
+
+    // The working level's handlers (contributors and JMT of both parties) are told, not the
+    // raiser, not the SERs.
+    let link = format!("/relationships/{r}/issues/{}", first.id);
+    let title = "New issue #1 in North Sea Wind: Late drawings";
+    for user in [&s.jim, &s.dan, &s.kay] {
+        let inbox = store.inbox(user.id, 10).await.unwrap();
+        assert_eq!(inbox.len(), 1, "{}", user.name);
+        assert_eq!((inbox[0].kind.as_str(), inbox[0].title.as_str(), &inbox[0].link), ("issue.raised", title, &link));
+        assert_eq!((inbox[0].relationship_id, inbox[0].created_at, inbox[0].read_at), (r, monday, None));
+    }
+    for user in [&s.bob, &s.ann, &s.cat] {
+        assert!(inbox_of(store.as_ref(), user).await.is_empty(), "{}", user.name);
+    }
+    let mut mails = store.lease_mail("test", monday, at(monday, 60), 100).await.unwrap();
+    mails.sort_by(|a, b| a.to.cmp(&b.to));
+    let to: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
+    assert_eq!(to, ["dan@harbour.example", "jim@northwind.example", "kay@harbour.example"]);
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.subject == title && m.link == link && m.attempts == 0 && m.body.contains("Monday 25 January 2027, 10:00 GMT"))
+    );
+
+    // Read: one, then all.
+    assert_eq!(store.unread_count(s.jim.id).await.unwrap(), 1);
+    let id = store.inbox(s.jim.id, 10).await.unwrap()[0].id;
+    store.mark_read(s.jim.id, Some(id), at(monday, 5)).await.unwrap();
+    assert_eq!(store.unread_count(s.jim.id).await.unwrap(), 0);
+    assert_eq!(store.inbox(s.jim.id, 10).await.unwrap()[0].read_at, Some(at(monday, 5)));
+    store.mark_read(s.dan.id, None, at(monday, 5)).await.unwrap();
+    assert_eq!(store.unread_count(s.dan.id).await.unwrap(), 0);
+    assert_eq!(store.unread_count(s.kay.id).await.unwrap(), 1);
+
+    // Numbered in order.
+    let second = store.create_issue(new_issue(r, "Wrong invoices"), s.dan.id, at(monday, 1)).await.unwrap();
+    let third = store.create_issue(new_issue(r, "Missing permits"), s.dan.id, at(monday, 2)).await.unwrap();
+    assert_eq!((second.number, third.number), (2, 3));
+    assert_eq!((second.raising_party_id, third.deadline), (s.harbour.id, at(ts(DUE_0), 2)));
+
+    // A holiday of a party handling the level moves the deadline a working day on.
+    let founders = (date(2027, 1, 20), "Founders' Day".to_owned());
+    store.set_holidays(r, s.harbour.id, vec![founders.clone()], s.cat.id, at(monday, 3)).await.unwrap();
+    assert_eq!(
+        store.holidays(r).await.unwrap(),
+        [Holiday { party_id: s.harbour.id, date: date(2027, 1, 20), name: "Founders' Day".into() }]
+    );
+    let fourth = store.create_issue(new_issue(r, "Noise at night"), s.bob.id, at(monday, 4)).await.unwrap();
+    assert_eq!(fourth.deadline, at(ts("2027-01-26T10:00:00Z"), 4));
+    assert_eq!(store.issue(r, first.id).await.unwrap().deadline, ts(DUE_0), "a deadline once set stays");
+    assert_eq!(refused_field(store.set_holidays(r, Uuid::now_v7(), vec![founders], s.cat.id, at(monday, 5)).await), "party");
+    store.set_holidays(r, s.harbour.id, vec![], s.cat.id, at(monday, 5)).await.unwrap();
+    assert!(store.holidays(r).await.unwrap().is_empty());
+    let fifth = store.create_issue(new_issue(r, "Cable damage"), s.bob.id, at(monday, 6)).await.unwrap();
+    assert_eq!((fifth.number, fifth.deadline), (5, at(ts(DUE_0), 6)));
+    let events = events_after(store.as_ref(), r, start).await;
+    assert_eq!(kinds(&events[3..6]), ["holidays.set", "issue.raised", "holidays.set"]);
+    assert_eq!(events[3].summary["holidays"][0]["date"], "2027-01-20");
+
+    // Only a current member raises issues.
+    assert_eq!(refused_field(store.create_issue(new_issue(r, "Nosy"), s.out.id, at(monday, 7)).await), "user");
+
+    // Raised at once, the issues still get numbers of their own.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let (store, raiser) = (store.clone(), if i % 2 == 0 { s.bob.id } else { s.dan.id });
+        tasks.spawn(async move { store.create_issue(new_issue(r, &format!("Parallel {i}")), raiser, at(monday, 10 + i)).await });
+    }
+    let mut numbers: Vec<i64> = tasks.join_all().await.into_iter().map(|i| i.unwrap().number).collect();
+    numbers.sort();
+    assert_eq!(numbers, (6..=13).collect::<Vec<_>>());
+    assert_eq!(figures(store.as_ref(), r).await, [(0, 13, 0)]);
+
+    // The log: live issues by deadline, a page at a time; by party.
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.issues(r, IssueFilter::default(), after, 4).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some((last.deadline, last.id));
+        all.extend(page);
+    }
+    assert_eq!(all.len(), 13);
+    assert!(all.windows(2).all(|w| (w[0].deadline, w[0].id) < (w[1].deadline, w[1].id)));
+    assert_eq!(all.last().unwrap().id, fourth.id);
+    let harbour = IssueFilter { party: Some(s.harbour.id), ..IssueFilter::default() };
+    let raised = store.issues(r, harbour, None, 100).await.unwrap();
+    assert_eq!(raised.len(), 6);
+    assert!(raised.iter().all(|i| i.raised_by == s.dan.id));
+    let closed = IssueFilter { state: Some(IssueState::Closed), ..IssueFilter::default() };
+    assert!(store.issues(r, closed, None, 100).await.unwrap().is_empty());
+}
+
+/// The sweep: nothing before the deadline; then one level at a time, each level starting at the
+/// previous deadline, never past the top; each step once; reminders once, the day before.
+async fn the_sweep_escalates_once_per_deadline(db: TestDb) {
+    let store = db.store.as_ref();
+    let s = issue_setup(store, false).await;
+    let (r, monday) = (s.r, ts(MONDAY));
+    let issue = store.create_issue(new_issue(r, "Late drawings"), s.bob.id, monday).await.unwrap();
+    let start = position(store, r).await;
+
+    assert_eq!(store.sweep(at(monday, HOUR)).await.unwrap(), report(0, 0));
+    assert_eq!(store.sweep(ts("2027-01-21T10:00:00Z")).await.unwrap(), report(0, 0));
+    assert_eq!(store.issue(r, issue.id).await.unwrap(), issue);
+
+    // The day before: the handlers (the raiser among them) are reminded, once.
+    assert_eq!(store.sweep(ts(REMIND_0)).await.unwrap(), report(0, 1));
+    assert_eq!(store.sweep(at(ts(REMIND_0), HOUR)).await.unwrap(), report(0, 0));
+    let reminder = ("issue.reminder".to_owned(), "Issue #1 is due tomorrow at Working level: Late drawings".to_owned());
+    for user in [&s.bob, &s.jim, &s.dan, &s.kay] {
+        assert_eq!(inbox_of(store, user).await.iter().filter(|n| **n == reminder).count(), 1, "{}", user.name);
+    }
+    assert!(inbox_of(store, &s.ann).await.is_empty());
+    assert_eq!(store.issue(r, issue.id).await.unwrap().version, 1, "a reminder is not a change of the issue");
+
+    // A second before the deadline: nothing. At the deadline: one level up, from the deadline.
+    assert_eq!(store.sweep(at(ts(DUE_0), -1)).await.unwrap(), report(0, 0));
+    assert_eq!(store.sweep(ts(DUE_0)).await.unwrap(), report(1, 0));
+    let up = store.issue(r, issue.id).await.unwrap();
+    assert_eq!((up.level, up.level_started_at, up.deadline, up.status, up.version), (1, ts(DUE_0), ts(DUE_1), IssueStatus::Open, 2));
+    assert_eq!(timeline(store, r, issue.id, None).await, [entry("raised", None, Some(0)), entry("escalated", Some(0), Some(1))]);
+    let escalated = store.issue_timeline(r, issue.id, None).await.unwrap().pop().unwrap();
+    assert_eq!((escalated.actor_id, escalated.actor_name.as_str(), escalated.created_at), (None, "", ts(DUE_0)));
+    assert_eq!(escalated.body, "Not resolved at Working level by the deadline, Monday 25 January 2027, 10:00 GMT.");
+    let events = events_after(store, r, start).await;
+    assert_eq!(kinds(&events), ["issue.escalated"]);
+    assert_eq!((events[0].actor, events[0].summary["from"].clone(), events[0].summary["to"].clone()), (None, json!(0), json!(1)));
+    assert_eq!(events[0].summary["deadline"], DUE_1);
+    assert_eq!(figures(store, r).await, [(0, 0, 0), (1, 1, 0)]);
+    // The JMT (the new level) and the raiser are told.
+    let told = ("issue.escalated".to_owned(), "Issue #1 escalated to Joint Management Team: Late drawings".to_owned());
+    for user in [&s.jim, &s.kay, &s.bob] {
+        assert_eq!(inbox_of(store, user).await[0], told, "{}", user.name);
+    }
+    assert!(!inbox_of(store, &s.dan).await.contains(&told));
+
+    // Sweeping again at the same time, or a little later, changes nothing.
+    assert_eq!(store.sweep(ts(DUE_0)).await.unwrap(), report(0, 0));
+    assert_eq!(store.sweep(at(ts(DUE_0), HOUR)).await.unwrap(), report(0, 0));
+    assert_eq!(store.issue(r, issue.id).await.unwrap(), up);
+    assert_eq!(position(store, r).await, start + 1);
+
+    // Long after: the two remaining levels, one at a time, and no further. The top level's
+    // reminder is long past with its deadline: not sent.
+    let late = ts("2027-09-01T10:00:00Z");
+    assert_eq!(store.sweep(late).await.unwrap(), report(2, 0));
+    let top = store.issue(r, issue.id).await.unwrap();
+    assert_eq!((top.level, top.level_started_at, top.deadline), (3, ts(DUE_2), ts(DUE_3)));
+    assert_eq!(
+        timeline(store, r, issue.id, None).await,
+        [
+            entry("raised", None, Some(0)),
+            entry("escalated", Some(0), Some(1)),
+            entry("escalated", Some(1), Some(2)),
+            entry("escalated", Some(2), Some(3))
+        ]
+    );
+    let events = events_after(store, r, start).await;
+    assert_eq!(kinds(&events), ["issue.escalated"; 3]);
+    assert_eq!(events[2].summary["deadline"], DUE_3);
+    assert_eq!(figures(store, r).await, [(0, 0, 0), (1, 0, 0), (2, 0, 0), (3, 1, 0)]);
+    assert!(!inbox_of(store, &s.ann).await.iter().any(|(kind, _)| kind == "issue.reminder"));
+    assert_eq!(store.sweep(late).await.unwrap(), report(0, 0));
+    assert_eq!(store.sweep(ts("2029-01-01T10:00:00Z")).await.unwrap(), report(0, 0));
+    assert_eq!(store.issue(r, issue.id).await.unwrap(), top);
+}
+
+/// Two servers sweeping the same database at the same moment escalate each issue once.
+async fn concurrent_sweeps_escalate_each_issue_once(db: TestDb) {
+    let store = db.store.as_ref();
+    let other = db.second_store().await;
+    let s = issue_setup(store, false).await;
+    let (r, monday) = (s.r, ts(MONDAY));
+    let mut issues = Vec::new();
+    for i in 0..50 {
+        issues.push(store.create_issue(new_issue(r, &format!("Issue {i}")), s.bob.id, at(monday, i)).await.unwrap());
+    }
+    let start = position(store, r).await;
+
+    let now = at(ts(DUE_0), HOUR);
+    let (a, b) = tokio::join!(store.sweep(now), other.sweep(now));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.escalated + b.escalated, 50, "{a:?} {b:?}");
+    assert_eq!(a.reminded + b.reminded, 0, "the reminders' deadlines have passed");
+    for issue in &issues {
+        let kinds: Vec<_> = timeline(store, r, issue.id, None).await.into_iter().map(|(kind, ..)| kind).collect();
+        assert_eq!(kinds, ["raised", "escalated"], "#{}", issue.number);
+        assert_eq!(store.issue(r, issue.id).await.unwrap().level, 1);
+    }
+    let events = events_after(store, r, start).await;
+    assert_eq!(kinds(&events), ["issue.escalated"; 50]);
+    assert_eq!(figures(store, r).await, [(0, 0, 0), (1, 50, 0)]);
+
+    let (a, b) = tokio::join!(store.sweep(now), other.sweep(now));
+    assert_eq!((a.unwrap(), b.unwrap()), (report(0, 0), report(0, 0)));
+}
+
+/// A proposal takes effect when every party has accepted it; one party's rejection opens the
+/// issue again at its level. The figures follow; a resolved issue never escalates.
+async fn resolution_needs_every_party(db: TestDb) {
+    let store = db.store.as_ref();
+    let s = issue_setup(store, false).await;
+    let (r, monday) = (s.r, ts(MONDAY));
+    let issue = store.create_issue(new_issue(r, "Late drawings"), s.bob.id, monday).await.unwrap();
+    let start = position(store, r).await;
+    assert_eq!(refused_field(store.respond_to_proposal(r, issue.id, true, String::new(), s.dan.id, monday).await), "proposal");
+
+    let proposed = store.propose_resolution(r, issue.id, "We send them by Friday".into(), s.bob.id, at(monday, HOUR)).await.unwrap();
+    assert_eq!((proposed.status, proposed.level, proposed.version), (IssueStatus::ResolutionProposed, 0, 2));
+    let proposal = store.pending_proposal(r, issue.id).await.unwrap().unwrap();
+    assert_eq!((proposal.proposed_by, proposal.party_id, &proposal.body), (s.bob.id, s.north.id, &"We send them by Friday".to_owned()));
+    assert_eq!((proposal.accepted_by, proposal.created_at), (vec![s.north.id], at(monday, HOUR)));
+    // The other party's handlers are told (Jim, of the proposer's party, is not).
+    let told = ("issue.proposed".to_owned(), "Resolution proposed for issue #1: Late drawings".to_owned());
+    for user in [&s.dan, &s.kay] {
+        assert_eq!(inbox_of(store, user).await[0], told);
+    }
+    assert!(!inbox_of(store, &s.jim).await.contains(&told));
+
+    // One proposal at a time; a party accepts once.
+    assert_eq!(refused_field(store.propose_resolution(r, issue.id, "Or by Monday".into(), s.dan.id, at(monday, HOUR)).await), "proposal");
+    assert_eq!(refused_field(store.respond_to_proposal(r, issue.id, true, String::new(), s.jim.id, at(monday, HOUR)).await), "proposal");
+    assert_eq!(refused_field(store.respond_to_proposal(r, issue.id, true, String::new(), s.out.id, at(monday, HOUR)).await), "user");
+
+    // Rejected: open again, at the same level, with the same deadline.
+    let rejected =
+        store.respond_to_proposal(r, issue.id, false, "Friday is too late".into(), s.dan.id, at(monday, 2 * HOUR)).await.unwrap();
+    assert_eq!((rejected.status, rejected.level, rejected.deadline, rejected.resolved_at), (IssueStatus::Open, 0, ts(DUE_0), None));
+    assert_eq!(store.pending_proposal(r, issue.id).await.unwrap(), None);
+    let last = store.issue_timeline(r, issue.id, None).await.unwrap().pop().unwrap();
+    assert_eq!((last.kind.as_str(), last.body.as_str(), last.party_id), ("rejected", "Friday is too late", Some(s.harbour.id)));
+    for user in [&s.bob] {
+        assert_eq!(inbox_of(store, user).await[0].0, "issue.rejected");
+    }
+
+    // Proposed again, accepted by the other party: resolved after 30 hours.
+    store.propose_resolution(r, issue.id, "Wednesday then".into(), s.jim.id, at(monday, 3 * HOUR)).await.unwrap();
+    assert_eq!(figures(store, r).await, [(0, 1, 0)]);
+    let resolved = store.respond_to_proposal(r, issue.id, true, "Fine".into(), s.dan.id, at(monday, 30 * HOUR)).await.unwrap();
+    assert_eq!((resolved.status, resolved.level, resolved.resolved_at), (IssueStatus::Resolved, 0, Some(at(monday, 30 * HOUR))));
+    assert_eq!(store.pending_proposal(r, issue.id).await.unwrap(), None);
+    let stats = store.issue_stats(r).await.unwrap();
+    assert_eq!(figures(store, r).await, [(0, 0, 1)]);
+    let mut buckets = vec![0; accord_domain::escalation::RESOLUTION_BUCKETS.len()];
+    buckets[accord_domain::escalation::bucket(30)] = 1;
+    assert_eq!(stats[0].buckets, buckets);
+    assert_eq!(accord_domain::escalation::median_hours(&stats[0].buckets), Some(48));
+    let kinds_seen: Vec<_> = timeline(store, r, issue.id, None).await.into_iter().map(|(kind, ..)| kind).collect();
+    assert_eq!(kinds_seen, ["raised", "proposed", "rejected", "proposed", "accepted", "resolved"]);
+    let last = store.issue_timeline(r, issue.id, None).await.unwrap().pop().unwrap();
+    assert_eq!((last.body.as_str(), last.from_level, last.actor_id), ("Wednesday then", Some(0), None));
+    let events = events_after(store, r, start).await;
+    assert_eq!(
+        kinds(&events),
+        [
+            "issue.resolution_proposed",
+            "issue.resolution_rejected",
+            "issue.resolution_proposed",
+            "issue.resolution_accepted",
+            "issue.resolved"
+        ]
+    );
+    assert_eq!(events[1].summary["reason"], "Friday is too late");
+    for user in [&s.jim, &s.bob] {
+        assert_eq!(inbox_of(store, user).await[0], ("issue.resolved".to_owned(), "Issue #1 resolved: Late drawings".to_owned()));
+    }
+
+    // Closed: no more proposals, answers or escalations.
+    assert_eq!(refused_field(store.propose_resolution(r, issue.id, "Again".into(), s.bob.id, at(monday, 31 * HOUR)).await), "status");
+    assert_eq!(
+        refused_field(store.respond_to_proposal(r, issue.id, true, String::new(), s.kay.id, at(monday, 31 * HOUR)).await),
+        "proposal"
+    );
+    assert_eq!(refused_field(store.escalate_issue(r, issue.id, "Why not".into(), s.jim.id, at(monday, 31 * HOUR)).await), "level");
+    assert_eq!(store.sweep(ts("2027-09-01T10:00:00Z")).await.unwrap(), report(0, 0));
+    assert_eq!(store.issue(r, issue.id).await.unwrap(), resolved);
+    assert_eq!(figures(store, r).await, [(0, 0, 1)]);
+    let closed = IssueFilter { state: Some(IssueState::Closed), ..IssueFilter::default() };
+    assert_eq!(store.issues(r, closed, None, 10).await.unwrap(), [resolved]);
+    assert!(store.issues(r, IssueFilter::default(), None, 10).await.unwrap().is_empty());
+}
+
+/// Answers given at the same moment: with three parties, the two other parties' acceptances both
+/// count and resolve the issue once; two members of one party cannot both accept for it.
+async fn concurrent_acceptances_resolve_once(db: TestDb) {
+    let store: Arc<dyn Store> = db.store.clone();
+    let s = issue_setup(store.as_ref(), true).await;
+    let (r, monday) = (s.r, ts(MONDAY));
+    let issue = store.create_issue(new_issue(r, "Late drawings"), s.bob.id, monday).await.unwrap();
+    store.propose_resolution(r, issue.id, "By Friday".into(), s.bob.id, at(monday, HOUR)).await.unwrap();
+    let now = at(monday, 2 * HOUR);
+    let (a, b) = tokio::join!(
+        store.respond_to_proposal(r, issue.id, true, String::new(), s.dan.id, now),
+        store.respond_to_proposal(r, issue.id, true, String::new(), s.tom.id, now)
+    );
+    let statuses = [a.unwrap().status, b.unwrap().status];
+    assert!(statuses.contains(&IssueStatus::Resolved) && statuses.contains(&IssueStatus::ResolutionProposed), "{statuses:?}");
+    let kinds_seen: Vec<_> = timeline(store.as_ref(), r, issue.id, None).await.into_iter().map(|(kind, ..)| kind).collect();
+    assert_eq!(kinds_seen, ["raised", "proposed", "accepted", "accepted", "resolved"]);
+    assert_eq!(figures(store.as_ref(), r).await, [(0, 0, 1)]);
+
+    // Two members of Harbour Works at once, for the second issue.
+    let issue = store.create_issue(new_issue(r, "Wrong invoices"), s.bob.id, at(monday, 3 * HOUR)).await.unwrap();
+    store.propose_resolution(r, issue.id, "A credit note".into(), s.bob.id, at(monday, 4 * HOUR)).await.unwrap();
+    store.respond_to_proposal(r, issue.id, true, String::new(), s.tom.id, at(monday, 5 * HOUR)).await.unwrap();
+    let now = at(monday, 6 * HOUR);
+    let (a, b) = tokio::join!(
+        store.respond_to_proposal(r, issue.id, true, String::new(), s.dan.id, now),
+        store.respond_to_proposal(r, issue.id, true, String::new(), s.kay.id, now)
+    );
+    let (won, lost) = if a.is_ok() { (a, b) } else { (b, a) };
+    assert_eq!(won.unwrap().status, IssueStatus::Resolved);
+    assert_eq!(refused_field(lost), "proposal");
+    assert_eq!(figures(store.as_ref(), r).await, [(0, 0, 2)]);
+    let kinds_seen: Vec<_> = timeline(store.as_ref(), r, issue.id, None).await.into_iter().map(|(kind, ..)| kind).collect();
+    assert_eq!(kinds_seen, ["raised", "proposed", "accepted", "accepted", "resolved"]);
+}
+
+/// Private notes stay with their party (and out of the audit trail); withdrawal; a handler's
+/// early escalation, with its reason, up to the top and no further.
+async fn notes_withdrawal_and_early_escalation(db: TestDb) {
+    let store = db.store.as_ref();
+    let s = issue_setup(store, false).await;
+    let (r, monday) = (s.r, ts(MONDAY));
+    let issue = store.create_issue(new_issue(r, "Late drawings"), s.bob.id, monday).await.unwrap();
+    let start = position(store, r).await;
+
+    let secret = "They are late on purpose, I think";
+    let note = store.comment_issue(r, issue.id, secret.into(), true, s.bob.id, at(monday, 60)).await.unwrap();
+    assert_eq!(
+        (note.kind.as_str(), note.private_to, note.party_id, note.actor_id),
+        ("note", Some(s.north.id), Some(s.north.id), Some(s.bob.id))
+    );
+    assert_eq!((note.body.as_str(), note.actor_name.as_str(), note.created_at), (secret, "Bob Brown", at(monday, 60)));
+    let comment = store.comment_issue(r, issue.id, "Looking into it".into(), false, s.dan.id, at(monday, 120)).await.unwrap();
+    assert_eq!((comment.kind.as_str(), comment.private_to, comment.party_id), ("comment", None, Some(s.harbour.id)));
+
+    let seen = |events: Vec<IssueEvent>| events.into_iter().map(|e| e.kind).collect::<Vec<_>>();
+    assert_eq!(seen(store.issue_timeline(r, issue.id, Some(s.north.id)).await.unwrap()), ["raised", "note", "comment"]);
+    assert_eq!(seen(store.issue_timeline(r, issue.id, Some(s.harbour.id)).await.unwrap()), ["raised", "comment"]);
+    assert_eq!(seen(store.issue_timeline(r, issue.id, None).await.unwrap()), ["raised", "comment"]);
+    let events = events_after(store, r, start).await;
+    assert_eq!(kinds(&events), ["issue.noted", "issue.commented"]);
+    assert_eq!((events[0].party, events[0].summary["private"].clone()), (Some(s.north.id), json!(true)));
+    assert!(events.iter().all(|e| !e.summary.to_string().contains("on purpose")), "{events:?}");
+    assert_eq!(refused_field(store.comment_issue(r, issue.id, "Hello".into(), false, s.out.id, at(monday, 130)).await), "user");
+    assert_eq!(not_found(store.comment_issue(r, Uuid::now_v7(), "Hello".into(), false, s.bob.id, at(monday, 130)).await), "issue");
+
+    // Withdrawn by the raiser: closed, and out of the open figures.
+    let withdrawn = store.withdraw_issue(r, issue.id, "Sorted out by phone".into(), s.bob.id, at(monday, 180)).await.unwrap();
+    assert_eq!((withdrawn.status, withdrawn.resolved_at, withdrawn.version), (IssueStatus::Withdrawn, Some(at(monday, 180)), 2));
+    assert_eq!(figures(store, r).await, [(0, 0, 0)]);
+    let last = store.issue_timeline(r, issue.id, None).await.unwrap().pop().unwrap();
+    assert_eq!((last.kind.as_str(), last.body.as_str()), ("withdrawn", "Sorted out by phone"));
+    let events = events_after(store, r, start).await;
+    assert_eq!(kinds(&events[2..]), ["issue.withdrawn"]);
+    assert_eq!(events[2].summary["reason"], "Sorted out by phone");
+    assert_eq!(refused_field(store.withdraw_issue(r, issue.id, "Again".into(), s.bob.id, at(monday, 240)).await), "status");
+    assert_eq!(store.sweep(ts("2027-09-01T10:00:00Z")).await.unwrap(), report(0, 0));
+    assert_eq!(store.issue(r, issue.id).await.unwrap(), withdrawn);
+
+    // Escalated early: from now, with the reason; up to the top, and refused there.
+    let issue = store.create_issue(new_issue(r, "Wrong invoices"), s.dan.id, at(monday, 300)).await.unwrap();
+    let start = position(store, r).await;
+    let now = at(monday, 2 * HOUR);
+    let up = store.escalate_issue(r, issue.id, "Supplier does not answer".into(), s.jim.id, now).await.unwrap();
+    assert_eq!((up.level, up.level_started_at, up.deadline, up.version), (1, now, ts("2027-02-01T12:00:00Z"), 2));
+    let last = store.issue_timeline(r, issue.id, None).await.unwrap().pop().unwrap();
+    assert_eq!(
+        (last.kind.as_str(), last.body.as_str(), last.actor_id, last.party_id, last.from_level, last.to_level),
+        ("escalated", "Escalated early: Supplier does not answer", Some(s.jim.id), Some(s.north.id), Some(0), Some(1))
+    );
+    let events = events_after(store, r, start).await;
+    assert_eq!(kinds(&events), ["issue.escalated"]);
+    assert_eq!((events[0].actor, events[0].party), (Some(s.jim.id), Some(s.north.id)));
+    assert_eq!(events[0].summary["reason"], "Escalated early: Supplier does not answer");
+    assert_eq!(figures(store, r).await, [(0, 0, 0), (1, 1, 0)]);
+    // The old deadline no longer counts: nothing is due at it.
+    assert_eq!(store.sweep(at(ts(DUE_0), 300)).await.unwrap(), report(0, 0));
+    store.escalate_issue(r, issue.id, "Still nothing".into(), s.kay.id, at(now, 60)).await.unwrap();
+    let top = store.escalate_issue(r, issue.id, "Mediation".into(), s.cat.id, at(now, 120)).await.unwrap();
+    assert_eq!(top.level, 3);
+    assert_eq!(refused_field(store.escalate_issue(r, issue.id, "Higher".into(), s.ann.id, at(now, 180)).await), "level");
+    assert_eq!(store.issue(r, issue.id).await.unwrap(), top);
+    assert_eq!(figures(store, r).await, [(0, 0, 0), (1, 0, 0), (2, 0, 0), (3, 1, 0)]);
+}
+
+/// The outbox: a mail leased to one worker at a time; sent mail is done; a failure comes back
+/// at its retry time with one more attempt; a lapsed lease is taken again.
+async fn mail_is_leased_to_one_worker(db: TestDb) {
+    let store = db.store.as_ref();
+    let other = db.second_store().await;
+    let s = issue_setup(store, false).await;
+    let (r, monday) = (s.r, ts(MONDAY));
+    // Four issues raised by Bob: three mails each (Jim, Dan, Kay).
+    for i in 0..4 {
+        store.create_issue(new_issue(r, &format!("Issue {i}")), s.bob.id, at(monday, i)).await.unwrap();
+    }
+    let now = at(monday, 60);
+    let until = at(now, 300);
+    assert!(store.lease_mail("early", at(monday, -1), until, 100).await.unwrap().is_empty(), "nothing due before it was written");
+
+    let (a, b) = tokio::join!(store.lease_mail("a", now, until, 5), other.lease_mail("b", now, until, 5));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.len(), b.len()), (5, 5));
+    let c = store.lease_mail("c", now, until, 5).await.unwrap();
+    assert_eq!(c.len(), 2);
+    let mut ids: Vec<Uuid> = a.iter().chain(&b).chain(&c).map(|m| m.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 12, "each mail leased once");
+    assert!(store.lease_mail("d", at(now, 299), at(now, 600), 100).await.unwrap().is_empty(), "all leased");
+
+    // Sent, failed, and one claimed by someone else's name (which changes nothing).
+    let (sent, failed) = (&a[0], &a[1]);
+    store.mail_sent(sent.id, "a", at(now, 10)).await.unwrap();
+    store.mail_failed(failed.id, "a", "550 mailbox full", at(now, 900)).await.unwrap();
+    store.mail_sent(b[0].id, "a", at(now, 10)).await.unwrap();
+    store.mail_failed(b[1].id, "a", "not mine", at(now, 10_000)).await.unwrap();
+
+    // The leases lapse at +300: the ten others are taken again, not the sent one, not the failed
+    // one before its retry time.
+    let again = store.lease_mail("e", at(now, 300), at(now, 2000), 100).await.unwrap();
+    let mut again_ids: Vec<Uuid> = again.iter().map(|m| m.id).collect();
+    again_ids.sort();
+    let mut expected: Vec<Uuid> = ids.iter().copied().filter(|id| *id != sent.id && *id != failed.id).collect();
+    expected.sort();
+    assert_eq!(again_ids, expected);
+    assert!(again.iter().all(|m| m.attempts == 0));
+    let retried = store.lease_mail("f", at(now, 900), at(now, 1200), 100).await.unwrap();
+    assert_eq!(retried.len(), 1);
+    assert_eq!((retried[0].id, retried[0].attempts, &retried[0].to), (failed.id, 1, &failed.to));
+    for mail in &again {
+        store.mail_sent(mail.id, "e", at(now, 1000)).await.unwrap();
+    }
+    store.mail_sent(failed.id, "f", at(now, 1000)).await.unwrap();
+    assert!(store.lease_mail("g", at(now, 100_000), at(now, 100_300), 100).await.unwrap().is_empty(), "all sent");
 }
