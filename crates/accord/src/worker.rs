@@ -50,6 +50,7 @@ pub struct Mailer {
 impl Mailer {
     /// `url` is `smtp://HOST:PORT` (plain), `smtp://USER:PASS@HOST:587?tls=required` (STARTTLS) or
     /// `smtps://USER:PASS@HOST:465` (TLS from the start); `from` is e.g. `Accord <accord@example.org>`.
+    /// Make and drop it inside the Tokio runtime: its connection pool lives there.
     pub fn new(url: &str, from: &str) -> anyhow::Result<Mailer> {
         let from: Mailbox = from.parse().map_err(|e| anyhow!("--mail-from: {from:?} is not an address ({e})"))?;
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
@@ -301,8 +302,8 @@ mod tests {
         assert_eq!(redact("smtp://127.0.0.1:2525"), "smtp://127.0.0.1:2525");
     }
 
-    #[test]
-    fn mailers_take_the_three_kinds_of_url_and_refuse_others() {
+    #[tokio::test]
+    async fn mailers_take_the_three_kinds_of_url_and_refuse_others() {
         for url in ["smtp://127.0.0.1:2525", "smtps://u:p@mail.example:465", "smtp://u:p@mail.example:587?tls=required"] {
             Mailer::new(url, "Accord <accord@localhost>").unwrap();
         }
@@ -314,8 +315,8 @@ mod tests {
         assert_ne!(a.owner(), b.owner());
     }
 
-    #[test]
-    fn links_in_mail_point_at_the_site() {
+    #[tokio::test]
+    async fn links_in_mail_point_at_the_site() {
         let mailer = Mailer::new("smtp://127.0.0.1:2525", "accord@localhost").unwrap().with_site("https://accord.example/");
         let mut mail = OutboxMail {
             id: uuid::Uuid::nil(),

@@ -552,11 +552,11 @@ impl Drop for Server {
     }
 }
 
-/// Raises an issue in the demo relationship as if a month ago, so its deadlines have passed;
+/// `by` raises an issue in `relationship` as if a month ago, so its deadlines have passed;
 /// returns the relationship's and the issue's ids.
-async fn raise_overdue_issue(store: &dyn accord_store::Store) -> (uuid::Uuid, uuid::Uuid) {
-    let r = store.find_relationship("Harbour Renewal Programme").await.unwrap();
-    let alex = store.user_by_email(&accord_domain::text::Email::parse("alex.morgan@northshore.example").unwrap()).await.unwrap();
+async fn raise_overdue_issue(store: &dyn accord_store::Store, relationship: &str, by: &str) -> (uuid::Uuid, uuid::Uuid) {
+    let r = store.find_relationship(relationship).await.unwrap();
+    let by = store.user_by_email(&accord_domain::text::Email::parse(by).unwrap()).await.unwrap();
     let new = accord_store::NewIssue {
         relationship_id: r.id,
         title: "Crane outage blocks berth 4".into(),
@@ -566,7 +566,7 @@ async fn raise_overdue_issue(store: &dyn accord_store::Store) -> (uuid::Uuid, uu
         links: Vec::new(),
     };
     let month_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(30 * 24);
-    let issue = store.create_issue(new, alex.id, month_ago).await.unwrap();
+    let issue = store.create_issue(new, by.id, month_ago).await.unwrap();
     (r.id, issue.id)
 }
 
@@ -575,29 +575,38 @@ fn open_sqlite(db: &str) -> std::sync::Arc<dyn accord_store::Store> {
 }
 
 #[test]
-fn serve_sweeps_and_mails_escalations_through_smtp() {
+fn serve_sweeps_and_mails_through_smtp() {
     let db = fresh_database("sqlite");
     let port = free_port();
     let sink = SmtpSink::start(port, PathBuf::from(db.trim_start_matches("sqlite://")).with_file_name("maildir"));
     let mut server = Server::start(&db, &["--smtp-url", &format!("smtp://127.0.0.1:{port}"), "--sweep-interval", "1"]);
+    let store = open_sqlite(&db);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (relationship, issue) = rt.block_on(async { raise_overdue_issue(open_sqlite(&db).as_ref()).await });
+    let (relationship, issue) =
+        rt.block_on(raise_overdue_issue(store.as_ref(), "Harbour Renewal Programme", "alex.morgan@northshore.example"));
     let people: Vec<String> = ok(&db, &["user", "list"], "").lines().map(|l| l.split('\t').next().unwrap().to_owned()).collect();
 
-    // The next sweep escalates the issue; its mails go out at once.
-    let link = format!("{}/relationships/{relationship}/issues/{issue}", server.url);
+    // The demo's mail goes out: to demo accounts, linking to their issues on this site.
+    let site = format!("{}/relationships/{relationship}/issues/", server.url);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let escalated = loop {
-        let mails = sink.mails();
-        if let Some(mail) = mails.into_iter().find(|m| m.subject.contains("escalated") && m.body.contains(&link)) {
+    let mail = loop {
+        if let Some(mail) = sink.mails().into_iter().find(|m| m.body.contains(&site)) {
             break mail;
         }
-        assert!(std::time::Instant::now() < deadline, "no escalation mail linking to {link} within 30 s: {:#?}", sink.mails());
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(std::time::Instant::now() < deadline, "no mail linking to {site}... within 30 s: {:#?}", sink.mails());
+        std::thread::sleep(std::time::Duration::from_millis(100));
     };
-    assert!(people.iter().any(|p| escalated.to.contains(p.as_str())), "{} is not a demo account: {people:?}", escalated.to);
+    assert!(people.iter().any(|p| mail.to.contains(p.as_str())), "{} is not a demo account: {people:?}", mail.to);
+    // The sweep (every second) escalates the overdue issue: a month is past its first deadline.
+    loop {
+        if rt.block_on(store.issue(relationship, issue)).unwrap().level >= 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the sweep did not escalate the overdue issue within 30 s");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Stopped while the demo's hundreds of mails are still going out: the round under way ends.
     assert!(server.terminate(), "accord serve should stop cleanly on SIGTERM, background tasks included");
-    // Every mail went out once.
     let mut ids: Vec<String> = sink.mails().into_iter().map(|m| m.message_id).collect();
     let count = ids.len();
     ids.sort();
@@ -610,40 +619,47 @@ fn mail_that_fails_is_retried_with_backoff_and_delivered_once() {
     use accord::worker::{Mailer, deliver_once};
     use jiff::SignedDuration;
     let db = fresh_database("sqlite");
+    story(&db);
+    // Cy handles the working level and the JMT; Ann and Bo are the SERs.
+    ok(&db, &["member", "add", "--relationship", "Harbour Renewal", "--email", "cy@northshore.example", "--role", "jmt"], "");
     let dir = PathBuf::from(db.trim_start_matches("sqlite://")).with_file_name("maildir");
     let port = free_port();
     let smtp = format!("smtp://127.0.0.1:{port}");
     let mailer = || Mailer::new(&smtp, "Accord <accord@harbour.example>").unwrap().with_site("https://accord.example");
-    let undelivered = |attempts: i64| -> i64 {
+    // (mails not yet delivered, mails that have failed), from the outbox table itself.
+    let outbox = || -> (i64, Vec<(uuid::Uuid, Option<i64>)>) {
         let conn = rusqlite::Connection::open(db.trim_start_matches("sqlite://")).unwrap();
-        conn.query_row("SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND attempts = ?1", [attempts], |r| r.get(0)).unwrap()
+        let waiting = conn.query_row("SELECT count(*) FROM outbox WHERE delivered_at IS NULL", [], |r| r.get(0)).unwrap();
+        let mut failed = conn.prepare("SELECT outbox_id, delivered_at FROM outbox WHERE attempts > 0").unwrap();
+        let failed = failed.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect();
+        (waiting, failed)
     };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let store = open_sqlite(&db);
-        store.migrate().await.unwrap();
-        accord::demo::seed_if_empty(store.as_ref(), &accord_domain::clock::SystemClock).await.unwrap();
-        raise_overdue_issue(store.as_ref()).await;
+        raise_overdue_issue(store.as_ref(), "Harbour Renewal", "ann@northshore.example").await;
         let now = jiff::Timestamp::now();
         assert!(store.sweep(now).await.unwrap().escalated > 0);
-        let queued = undelivered(0);
-        assert!(queued > 0);
+        let (queued, failed) = outbox();
+        assert!(queued >= 2 && failed.is_empty(), "{queued} mails");
 
-        // The SMTP server is down: the first mail fails and waits 30 s; the round stops there,
-        // the rest stay leased for two minutes.
+        // The SMTP server is down: the first mail fails and waits 30 s. The round stops there;
+        // the rest of its batch stays leased for two minutes.
         let down = mailer();
         assert_eq!(deliver_once(store.as_ref(), &down, now).await, 0);
-        assert_eq!((undelivered(0), undelivered(1)), (queued - 1, 1));
-        assert_eq!(deliver_once(store.as_ref(), &down, now + SignedDuration::from_secs(29)).await, 0);
-        assert_eq!((undelivered(0), undelivered(1)), (queued - 1, 1), "nothing due before the retry or the lease's end");
+        let (waiting, failed) = outbox();
+        assert_eq!((waiting, failed.len()), (queued, 1));
+        let (failed_id, _) = failed[0];
 
         let sink = SmtpSink::start(port, dir);
         let (a, b) = (mailer(), mailer());
-        assert_eq!(deliver_once(store.as_ref(), &a, now + SignedDuration::from_secs(29)).await, 0, "not before the retry is due");
-        assert_eq!(deliver_once(store.as_ref(), &a, now + SignedDuration::from_secs(31)).await, 1, "the retry, after 30 s");
-        // Two servers at once, once the lease has lapsed: each mail goes to one of them.
-        let later = now + SignedDuration::from_secs(121);
+        assert_eq!(deliver_once(store.as_ref(), &a, now + SignedDuration::from_secs(29)).await, 0, "not retried before 30 s");
+        // After the backoff, it alone: the rest of its batch is still leased.
+        assert_eq!(deliver_once(store.as_ref(), &a, now + SignedDuration::from_secs(31)).await, 1);
         let mut sent = 1;
+        assert!(outbox().1[0].1.is_some(), "the retry was delivered");
+        // Two servers at once once the lease has lapsed: each mail goes to one of them.
+        let later = now + SignedDuration::from_secs(121);
         loop {
             let (x, y) = tokio::join!(deliver_once(store.as_ref(), &a, later), deliver_once(store.as_ref(), &b, later));
             if x + y == 0 {
@@ -653,7 +669,7 @@ fn mail_that_fails_is_retried_with_backoff_and_delivered_once() {
         }
         assert_eq!(sent as i64, queued);
         assert_eq!(deliver_once(store.as_ref(), &a, later + SignedDuration::from_hours(2)).await, 0, "nothing is sent twice");
-        assert_eq!(undelivered(0) + undelivered(1), 0);
+        assert_eq!(outbox().0, 0);
 
         let mails = sink.mails();
         assert_eq!(mails.len() as i64, queued);
@@ -661,7 +677,10 @@ fn mail_that_fails_is_retried_with_backoff_and_delivered_once() {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), mails.len(), "one message per mail");
-        assert!(mails.iter().all(|m| m.message_id.ends_with("@harbour.example>")), "{mails:#?}");
-        assert!(mails.iter().any(|m| m.body.contains("https://accord.example/relationships/")), "{mails:#?}");
+        assert!(ids.contains(&format!("<{failed_id}@harbour.example>").as_str()), "{ids:?}");
+        assert!(
+            mails.iter().any(|m| m.subject.contains("escalated") && m.body.contains("https://accord.example/relationships/")),
+            "{mails:#?}"
+        );
     });
 }
