@@ -2,6 +2,7 @@
 
 use crate::auth::Access;
 use crate::error::ApiError;
+use crate::measures::{list, text};
 use accord_domain::Invalid;
 use accord_domain::escalation::Limit;
 use accord_domain::id::parse_id;
@@ -9,25 +10,9 @@ use accord_domain::membership::Role;
 use accord_domain::relationship::parse_date;
 use accord_domain::text::{Name, parse_long_text};
 use accord_store::*;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::String(s) => s,
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    })
-}
-
-fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Array(items) => items.into_iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect(),
-        serde_json::Value::String(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-        _ => Vec::new(),
-    })
-}
 
 pub const CATEGORIES: [&str; 6] = ["commercial", "delivery", "quality", "safety", "relationship", "other"];
 

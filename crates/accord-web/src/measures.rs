@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A field that may come as a JSON string or number (forms send text, programs numbers).
-fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(match serde_json::Value::deserialize(d)? {
         serde_json::Value::String(s) => s,
         serde_json::Value::Null => String::new(),
@@ -24,7 +24,7 @@ fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 }
 
 /// A list that may come as a JSON array or as comma-separated text (check boxes in a form).
-fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+pub(crate) fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(match serde_json::Value::deserialize(d)? {
         serde_json::Value::Array(items) => items.into_iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect(),
         serde_json::Value::String(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
