@@ -67,6 +67,8 @@ struct IssuesPage {
     categories: [&'static str; 6],
     severities: [&'static str; 4],
     query: LogQuery,
+    /// What a new issue may touch: (`kind:id`, label).
+    link_options: Vec<(String, String)>,
     can_raise: bool,
     error: Option<String>,
     form: IssueInput,
@@ -161,10 +163,26 @@ async fn log_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &LogQu
         categories: CATEGORIES,
         severities: SEVERITIES,
         query: q.clone(),
+        link_options: link_options(state, id).await?,
         can_raise: access.writer().is_ok(),
         error: None,
         form: IssueInput { severity: "medium".into(), category: "delivery".into(), ..IssueInput::default() },
     })
+}
+
+/// Everything an issue may touch, as (`kind:id`, label), for the form and for showing links.
+async fn link_options(state: &AppState, relationship_id: Uuid) -> Result<Vec<(String, String)>, ApiError> {
+    let mut options = Vec::new();
+    for o in state.store.objectives(relationship_id).await? {
+        options.push((format!("objective:{}", o.id), format!("Objective: {}", o.title)));
+    }
+    for k in state.store.kpis(relationship_id).await? {
+        options.push((format!("kpi:{}", k.id), format!("KPI: {}", k.name)));
+    }
+    for b in state.store.obligations(relationship_id).await? {
+        options.push((format!("obligation:{}", b.id), format!("Obligation: {} ({})", b.title, b.party_name)));
+    }
+    Ok(options)
 }
 
 pub async fn log(
@@ -218,6 +236,8 @@ struct IssuePage {
     view: IssueView,
     rungs: Vec<Rung>,
     level_names: Vec<String>,
+    /// Labels of what the issue touches.
+    links: Vec<String>,
     next_move: String,
     party_names: HashMap<Uuid, String>,
     can_write: bool,
@@ -275,6 +295,16 @@ async fn issue_page(state: &AppState, access: &Access, csrf: &CsrfToken, issue_i
         relationship_id: access.id(),
         rungs,
         level_names: ladder.levels.iter().map(|l| l.name.clone()).collect(),
+        links: if issue.links.is_empty() {
+            Vec::new()
+        } else {
+            let options = link_options(state, access.id()).await?;
+            issue
+                .links
+                .iter()
+                .filter_map(|l| options.iter().find(|(k, _)| *k == format!("{}:{}", l.kind, l.id)).map(|(_, label)| label.clone()))
+                .collect()
+        },
         next_move,
         party_names: state.store.parties(access.id()).await?.into_iter().map(|p| (p.id, p.organisation_name)).collect(),
         can_write: live && me.role.writes(),
