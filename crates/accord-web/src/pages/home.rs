@@ -67,6 +67,9 @@ struct RelationshipPage {
     me: Option<Member>,
     activity: Vec<Activity>,
     head: Option<ChainHead>,
+    /// Open issues, and the share of resolved ones settled at the first level (from the summary table).
+    open_issues: i64,
+    first_level_share: Option<i64>,
 }
 
 pub async fn relationship(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
@@ -88,7 +91,16 @@ pub async fn relationship(State(state): State<AppState>, access: Access, Extensi
     } else {
         (Vec::new(), None)
     };
+    let (mut open_issues, mut first_level_share) = (0, None);
+    if access.member.is_some() {
+        let stats = state.store.issue_stats(id).await?;
+        open_issues = stats.iter().map(|s| s.open).sum();
+        let resolved: i64 = stats.iter().map(|s| s.resolved).sum();
+        first_level_share = (resolved > 0).then(|| stats.iter().find(|s| s.level == 0).map_or(0, |s| s.resolved) * 100 / resolved);
+    }
     let page = RelationshipPage {
+        open_issues,
+        first_level_share,
         shell: Shell::new(Some(&access.user), &csrf, "overview").within(&access.relationship),
         parties: party_cards(parties, &members),
         me: access.member.clone(),
@@ -111,6 +123,28 @@ pub fn describe(kind: &str) -> &'static str {
         "invitation.created" => "invited someone",
         "invitation.accepted" => "accepted an invitation",
         "invitation.revoked" => "withdrew an invitation",
+        "objective.created" => "added an objective",
+        "objective.reviewed" => "reviewed an objective's relevance",
+        "kpi.created" => "defined a KPI",
+        "kpi.thresholds_changed" => "changed a KPI's thresholds",
+        "measurement.recorded" => "recorded a measurement",
+        "measurement.corrected" => "corrected a measurement",
+        "measurements.imported" => "imported measurements",
+        "obligation.created" => "recorded an obligation",
+        "obligation.updated" => "updated an obligation",
+        "action.created" => "raised an action",
+        "action.updated" => "updated an action",
+        "issue.raised" => "raised an issue",
+        "issue.commented" => "commented on an issue",
+        "issue.noted" => "noted something on an issue",
+        "issue.escalated" => "escalated an issue",
+        "issue.resolution_proposed" => "proposed a resolution",
+        "issue.resolution_accepted" => "accepted a resolution",
+        "issue.resolution_rejected" => "rejected a resolution",
+        "issue.resolved" => "saw an issue resolved",
+        "issue.withdrawn" => "withdrew an issue",
+        "ladder.saved" => "changed the escalation ladder",
+        "holidays.set" => "set a party's holidays",
         _ => "made a change",
     }
 }
