@@ -83,7 +83,7 @@ pub async fn relationship(State(state): State<AppState>, access: Access, Extensi
         let activity = events
             .into_iter()
             .map(|event| {
-                let actor = event.actor.and_then(|a| names.get(&a).cloned()).unwrap_or_else(|| "Site operator".into());
+                let actor = event.actor.and_then(|a| names.get(&a).cloned()).unwrap_or_else(|| "Accord".into());
                 Activity { event, actor }
             })
             .collect();
@@ -141,7 +141,7 @@ pub fn describe(kind: &str) -> &'static str {
         "issue.resolution_proposed" => "proposed a resolution",
         "issue.resolution_accepted" => "accepted a resolution",
         "issue.resolution_rejected" => "rejected a resolution",
-        "issue.resolved" => "saw an issue resolved",
+        "issue.resolved" => "recorded an issue resolved by every party",
         "issue.withdrawn" => "withdrew an issue",
         "ladder.saved" => "changed the escalation ladder",
         "holidays.set" => "set a party's holidays",
