@@ -985,6 +985,42 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn viewer(&self, credential: Credential, relationship_id: Option<Uuid>, now: Timestamp) -> StoreResult<Viewer> {
+        let now = micros(now);
+        self.read(move |c| {
+            Box::pin(async move {
+                let (user, session) = match &credential {
+                    Credential::Session(hash) => {
+                        let sql = format!(
+                            "{SESSION} WHERE s.session_hash = $1 AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2 AND u.disabled_at IS NULL"
+                        );
+                        let session = query_opt(c, &sql, &[hash, &now], |r| {
+                            Ok(Session { user: user_row(r)?, idle_expires_at: r.try_get(8)?, absolute_expires_at: r.try_get(9)? })
+                        })
+                        .await?
+                        .ok_or(not_found("session"))?;
+                        (session.user.clone(), Some(session))
+                    }
+                    Credential::Token(hash) => {
+                        let sql = format!(
+                            "{USER} JOIN api_token t ON t.user_id = u.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
+                        );
+                        (query_opt(c, &sql, &[hash], user_row).await?.ok_or(not_found("token"))?, None)
+                    }
+                };
+                let (relationship, member) = match relationship_id {
+                    Some(id) => {
+                        let sql = format!("{RELATIONSHIP} WHERE r.relationship_id = $1");
+                        (query_opt(c, &sql, &[&id], relationship_row).await?, current_membership(c, id, user.id).await?)
+                    }
+                    None => (None, None),
+                };
+                Ok(Viewer { user, session, relationship, member })
+            })
+        })
+        .await
+    }
+
     async fn touch_session(&self, session_hash: &str, idle_until: Timestamp) -> StoreResult<()> {
         let session_hash = session_hash.to_owned();
         let idle_until = micros(idle_until);

@@ -373,6 +373,8 @@ impl SqliteStore {
         let pool = r2d2::Pool::builder()
             .max_size(8)
             .min_idle(Some(1))
+            // A checkout test runs a statement on every call; a broken file fails the query anyway.
+            .test_on_check_out(false)
             .build(pool::Manager::new(path))
             .map_err(|e| StoreError::Backend(format!("cannot open SQLite database {}: {e}", path.display())))?;
         Ok(SqliteStore { pool })
@@ -775,6 +777,44 @@ impl Store for SqliteStore {
             })
             .optional()?
             .ok_or(not_found("session"))
+        })
+        .await
+    }
+
+    async fn viewer(&self, credential: Credential, relationship_id: Option<Uuid>, now: Timestamp) -> StoreResult<Viewer> {
+        self.run(move |c| {
+            let (user, session) = match &credential {
+                Credential::Session(hash) => {
+                    let session = c
+                        .prepare_cached(&format!(
+                            "{SESSION} WHERE s.session_hash = ?1 AND s.idle_expires_at > ?2 AND s.absolute_expires_at > ?2 AND u.disabled_at IS NULL"
+                        ))?
+                        .query_row(params![hash, micros(now)], |r| {
+                            Ok(Session { user: user_row(r)?, idle_expires_at: ts(r.get(8)?), absolute_expires_at: ts(r.get(9)?) })
+                        })
+                        .optional()?
+                        .ok_or(not_found("session"))?;
+                    (session.user.clone(), Some(session))
+                }
+                Credential::Token(hash) => {
+                    let user = c
+                        .prepare_cached(&format!(
+                            "{USER} JOIN api_token t ON t.user_id = u.user_id WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
+                        ))?
+                        .query_row([hash], user_row)
+                        .optional()?
+                        .ok_or(not_found("token"))?;
+                    (user, None)
+                }
+            };
+            let (relationship, member) = match relationship_id {
+                Some(id) => (
+                    c.prepare_cached(&format!("{RELATIONSHIP} WHERE r.relationship_id = ?1"))?.query_row([id], relationship_row).optional()?,
+                    current_membership(c, id, user.id)?,
+                ),
+                None => (None, None),
+            };
+            Ok(Viewer { user, session, relationship, member })
         })
         .await
     }

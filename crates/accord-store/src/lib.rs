@@ -115,6 +115,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// The live session's user; NotFound when unknown, expired, or the user is disabled.
     async fn session(&self, session_hash: &str, now: Timestamp) -> StoreResult<Session>;
+    /// The live session's or token's user and, when `relationship_id` is given, that relationship
+    /// (None if unknown) and the user's current membership: every request's first read, in one
+    /// round trip. NotFound when the credential is unknown, expired, revoked or its user disabled.
+    async fn viewer(&self, credential: Credential, relationship_id: Option<Uuid>, now: Timestamp) -> StoreResult<Viewer>;
     /// Moves the idle expiry (never past the absolute one).
     async fn touch_session(&self, session_hash: &str, idle_until: Timestamp) -> StoreResult<()>;
     async fn end_session(&self, session_hash: &str) -> StoreResult<()>;

@@ -174,3 +174,20 @@ pub enum InvitationAccount {
     Existing(Uuid),
     New { name: Name, password_hash: String },
 }
+
+/// How a request proved who it is: the SHA-256 of its session id or of its API token.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Session(String),
+    Token(String),
+}
+
+/// Who is asking, and their standing in a relationship, read in one round trip.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub user: User,
+    /// For a session: its expiries (to refresh the idle one when due).
+    pub session: Option<Session>,
+    pub relationship: Option<Relationship>,
+    pub member: Option<Member>,
+}

@@ -9,7 +9,7 @@ use crate::error::{ApiError, PageError};
 use crate::secrets::token_hash;
 use crate::session;
 use accord_domain::id::parse_id;
-use accord_store::{Member, Relationship, StoreError, User};
+use accord_store::{Credential, Member, Relationship, StoreError, User, Viewer};
 use axum::extract::{FromRequestParts, Path};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -58,25 +58,36 @@ pub enum Via {
     Session,
 }
 
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<(User, Via)>, ApiError> {
-    if let Some(header) = parts.headers.get(AUTHORIZATION) {
-        let token = header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).ok_or(ApiError::Unauthorized)?;
-        return match state.store.user_by_token(&token_hash(token)).await {
-            Ok(user) => Ok(Some((user, Via::Token))),
-            Err(StoreError::NotFound(_)) => Err(ApiError::Unauthorized),
-            Err(e) => Err(e.into()),
-        };
-    }
-    let Some(session) = session::resolve(state, &parts.headers).await? else { return Ok(None) };
-    // A browser's state-changing API call must echo the CSRF cookie in a header; forms carry it
-    // in a field instead (see `forms::CsrfForm`).
-    if parts.uri.path().starts_with("/api/") && !parts.method.is_safe() {
-        let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
-        if sent.is_none() || sent != session::cookie(&parts.headers, state.cookies.csrf_name()) {
-            return Err(ApiError::Forbidden("A signed-in browser must send the CSRF token in the X-CSRF-Token header."));
+/// Reads who is asking (and, for a relationship route, their standing there) in one round trip.
+async fn authenticate(parts: &Parts, state: &AppState, relationship_id: Option<uuid::Uuid>) -> Result<Option<(Viewer, Via)>, ApiError> {
+    let (credential, via) = match parts.headers.get(AUTHORIZATION) {
+        Some(header) => {
+            let token = header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).ok_or(ApiError::Unauthorized)?;
+            (Credential::Token(token_hash(token)), Via::Token)
+        }
+        None => match session::credential(state, &parts.headers) {
+            Some(credential) => (credential, Via::Session),
+            None => return Ok(None),
+        },
+    };
+    let viewer = match state.store.viewer(credential.clone(), relationship_id, state.now()).await {
+        Ok(viewer) => viewer,
+        Err(StoreError::NotFound(_)) if via == Via::Token => return Err(ApiError::Unauthorized),
+        Err(StoreError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(session) = &viewer.session {
+        session::refresh(state, &credential, session).await?;
+        // A browser's state-changing API call must echo the CSRF cookie in a header; forms carry
+        // it in a field instead (see `forms::CsrfForm`).
+        if parts.uri.path().starts_with("/api/") && !parts.method.is_safe() {
+            let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+            if sent.is_none() || sent != session::cookie(&parts.headers, state.cookies.csrf_name()) {
+                return Err(ApiError::Forbidden("A signed-in browser must send the CSRF token in the X-CSRF-Token header."));
+            }
         }
     }
-    Ok(Some((session.user, Via::Session)))
+    Ok(Some((viewer, via)))
 }
 
 /// The signed-in user.
@@ -86,8 +97,8 @@ impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = Rejected;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<CurrentUser, Rejected> {
-        match authenticate(parts, state).await {
-            Ok(Some((user, _))) => Ok(CurrentUser(user)),
+        match authenticate(parts, state, None).await {
+            Ok(Some((viewer, _))) => Ok(CurrentUser(viewer.user)),
             Ok(None) => Err(Rejected::new(parts, ApiError::Unauthorized)),
             Err(e) => Err(Rejected::new(parts, e)),
         }
@@ -101,8 +112,8 @@ impl FromRequestParts<AppState> for MaybeUser {
     type Rejection = Rejected;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<MaybeUser, Rejected> {
-        match authenticate(parts, state).await {
-            Ok(found) => Ok(MaybeUser(found.map(|(user, _)| user))),
+        match authenticate(parts, state, None).await {
+            Ok(found) => Ok(MaybeUser(found.map(|(viewer, _)| viewer.user))),
             Err(ApiError::Unauthorized) => Ok(MaybeUser(None)),
             Err(e) => Err(Rejected::new(parts, e)),
         }
@@ -130,20 +141,19 @@ impl FromRequestParts<AppState> for Access {
     type Rejection = Rejected;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Access, Rejected> {
-        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
-        let resolve = async {
-            let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
-            let id = params.get("relationship_id").and_then(|p| parse_id(p)).ok_or(ApiError::NotFound)?;
-            let member = state.store.membership(id, user.id).await?;
-            if member.is_none() && !user.is_admin {
-                return Err(ApiError::NotFound);
-            }
-            let relationship = state.store.relationship(id).await?;
-            Ok((relationship, member))
+        let id = match Path::<HashMap<String, String>>::from_request_parts(parts, state).await {
+            Ok(Path(params)) => params.get("relationship_id").and_then(|p| parse_id(p)),
+            Err(_) => None,
         };
-        match resolve.await {
-            Ok((relationship, member)) => Ok(Access { user, relationship, member }),
-            Err(e) => Err(Rejected::new(parts, e)),
+        let viewer = match authenticate(parts, state, Some(id.unwrap_or_default())).await {
+            Ok(Some((viewer, _))) => viewer,
+            Ok(None) => return Err(Rejected::new(parts, ApiError::Unauthorized)),
+            Err(e) => return Err(Rejected::new(parts, e)),
+        };
+        let Viewer { user, relationship, member, .. } = viewer;
+        match relationship {
+            Some(relationship) if id.is_some() && (member.is_some() || user.is_admin) => Ok(Access { user, relationship, member }),
+            _ => Err(Rejected::new(parts, ApiError::NotFound)),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::secrets::{random_hex, token_hash};
-use accord_store::{Session, StoreError, StoreResult};
+use accord_store::{Session, StoreResult};
 use axum::extract::Request;
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
@@ -91,20 +91,19 @@ pub async fn start(state: &AppState, user_id: uuid::Uuid) -> StoreResult<String>
     Ok(id)
 }
 
-/// The live session named by the request's cookie, its idle expiry refreshed when due.
-pub async fn resolve(state: &AppState, headers: &HeaderMap) -> StoreResult<Option<Session>> {
-    let Some(id) = cookie(headers, state.cookies.session_name()) else { return Ok(None) };
-    let hash = token_hash(id);
+/// The credential the request's session cookie names, if it has one.
+pub fn credential(state: &AppState, headers: &HeaderMap) -> Option<accord_store::Credential> {
+    cookie(headers, state.cookies.session_name()).map(|id| accord_store::Credential::Session(token_hash(id)))
+}
+
+/// Pushes a session's idle expiry forward, at most once a minute so pages do not write on every request.
+pub async fn refresh(state: &AppState, credential: &accord_store::Credential, session: &Session) -> StoreResult<()> {
     let now: Timestamp = state.now();
-    match state.store.session(&hash, now).await {
-        Ok(session) => {
-            if session.idle_expires_at < now + IDLE - REFRESH {
-                state.store.touch_session(&hash, now + IDLE).await?;
-            }
-            Ok(Some(session))
+    match credential {
+        accord_store::Credential::Session(hash) if session.idle_expires_at < now + IDLE - REFRESH => {
+            state.store.touch_session(hash, now + IDLE).await
         }
-        Err(StoreError::NotFound(_)) => Ok(None),
-        Err(e) => Err(e),
+        _ => Ok(()),
     }
 }
 
