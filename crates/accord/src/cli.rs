@@ -64,6 +64,8 @@ enum Command {
     /// Load data from spreadsheets.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Fill an empty database with years of realistic data at scale (for scripts/bench).
+    Seed(crate::seed::SeedArgs),
 }
 
 #[derive(Args)]
@@ -246,6 +248,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Audit(AuditCommand::Verify { file: Some(file), witness, .. }) = &cli.command {
         return verify_file(file, witness);
     }
+    if let Command::Seed(args) = &cli.command
+        && args.offline()
+    {
+        return crate::seed::run_offline(args);
+    }
     let store = open_store(&cli.database).await.with_context(|| format!("cannot open the database {}", cli.database))?;
     store.migrate().await?;
     let now = clock.now();
@@ -348,6 +355,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("revoked token {token_id} of {}", user.email);
         }
         Command::Import(command) => return import::run(store.as_ref(), command, now).await,
+        Command::Seed(args) => return crate::seed::run(store, args, now).await,
         Command::Audit(AuditCommand::Verify { relationship, .. }) => {
             return verify_store(store.as_ref(), relationship.as_deref()).await;
         }

@@ -155,7 +155,7 @@ fn plural(n: usize, what: &str) -> String {
 }
 
 /// 22500 → "22,500".
-fn thousands(n: usize) -> String {
+pub(crate) fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

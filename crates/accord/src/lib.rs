@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod demo;
 pub mod import;
+pub mod seed;
 pub mod worker;
 
 use accord_store::{Store, StoreError};

@@ -684,3 +684,53 @@ fn mail_that_fails_is_retried_with_backoff_and_delivered_once() {
         );
     });
 }
+
+/// A smoke test of the benchmark harness (`scripts/bench` runs the real thing, never CI): the
+/// smallest profile seeds a fresh database through the store, every audit chain it wrote verifies,
+/// a second seed is refused, and the fixtures of the batch timings work. The `small` profile takes
+/// about 15 s unoptimised, too long beside the other tests, hence `tiny`.
+#[test]
+fn seed_fills_an_empty_database_whose_audit_trail_verifies() {
+    let db = fresh_database("sqlite");
+    let dir = PathBuf::from(db.trim_start_matches("sqlite://")).parent().unwrap().to_owned();
+    let summary = dir.join("seed.json");
+    ok(&db, &["seed", "--profile", "tiny", "--summary", summary.to_str().unwrap()], "");
+    let seeded: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(seeded["relationships"], 3, "{seeded:#}");
+    assert_eq!(seeded["heavy"]["issues"], 30, "{seeded:#}");
+    assert_eq!(seeded["heavy"]["members"], 14, "{seeded:#}");
+    assert!(seeded["audit_events"].as_i64().unwrap() > 500, "{seeded:#}");
+    let heavy = seeded["heavy"]["id"].as_str().unwrap();
+
+    // Every chain (the site's and one per relationship) is unbroken.
+    let verified = ok(&db, &["audit", "verify"], "");
+    assert_eq!(verified.lines().filter(|l| l.starts_with("ok: ")).count(), 4, "{verified}");
+    // The seeded person signs in with the seeded password, and the history reads as it should.
+    let login = seeded["heavy"]["login"].as_str().unwrap();
+    let tokens = ok(&db, &["token", "create", "--email", login], "");
+    assert!(tokens.contains(login), "{tokens}");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let store = open_sqlite(&db);
+        let id = heavy.parse().unwrap();
+        let all = accord_store::IssueFilter { state: Some(accord_store::IssueState::All), ..Default::default() };
+        let issues = store.issues(id, all, None, 100).await.unwrap();
+        assert_eq!(issues.len(), 30);
+        assert!(issues.iter().any(|i| i.status == accord_domain::escalation::IssueStatus::Resolved), "some were resolved");
+        assert!(issues.iter().any(|i| i.level > 0), "some climbed the ladder");
+        let hash = store.password_hash(store.user_by_email(&accord_domain::text::Email::parse(login).unwrap()).await.unwrap().id).await;
+        assert!(accord_web::secrets::verify_password(accord::seed::DEFAULT_PASSWORD, &hash.unwrap().unwrap()));
+    });
+
+    // Seeding is for empty databases only.
+    let err = fails(&db, &["seed", "--profile", "tiny"], "");
+    assert!(err.contains("only an empty database"), "{err}");
+
+    // The batch fixtures: a timed sweep, and a generated export that verifies.
+    let swept: serde_json::Value = serde_json::from_str(&ok(&db, &["seed", "--time-sweep"], "")).unwrap();
+    assert!(swept["seconds"].as_f64().is_some(), "{swept}");
+    let export = dir.join("generated.jsonl");
+    ok(&db, &["seed", "--audit-events", "300", "--out", export.to_str().unwrap()], "");
+    let verified = ok(&db, &["audit", "verify", "--file", export.to_str().unwrap()], "");
+    assert!(verified.contains("unbroken chain of 300 events"), "{verified}");
+}
