@@ -26,7 +26,6 @@ impl r2d2::ManageConnection for Manager {
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 10000;
              PRAGMA cache_size = -16000;
-             PRAGMA mmap_size = 268435456;
              PRAGMA temp_store = MEMORY;",
         )?;
         conn.set_prepared_statement_cache_capacity(128);
