@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -135,9 +136,34 @@ class Server:
         wait_healthy(self.port, self.process)
         self.cold_start = time.monotonic() - started
 
-    def peak_rss_mib(self):
+    def watch_memory(self):
+        """Samples the server's memory every 50 ms from now on (VmHWM alone cannot tell the
+        server's own memory from database pages it maps: SQLite maps the file, once per connection)."""
+        self.peak = {"rss": 0, "anon": 0, "file": 0}
+        self.watching = True
+
+        def sample():
+            while self.watching and self.process.poll() is None:
+                try:
+                    status = Path(f"/proc/{self.process.pid}/status").read_text()
+                except OSError:
+                    break
+                for key, field in (("rss", "VmRSS"), ("anon", "RssAnon"), ("file", "RssFile")):
+                    found = re.search(rf"{field}:\s+(\d+) kB", status)
+                    if found:
+                        self.peak[key] = max(self.peak[key], int(found.group(1)))
+                time.sleep(0.05)
+
+        self.watcher = threading.Thread(target=sample, daemon=True)
+        self.watcher.start()
+
+    def memory_mib(self):
+        """Peak RSS (VmHWM), and the peaks of its anonymous and file-backed parts, in MiB."""
+        self.watching = False
+        self.watcher.join()
         status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+        hwm = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+        return {"peak_rss_mib": hwm / 1024, "peak_anon_mib": self.peak["anon"] / 1024, "peak_file_mib": self.peak["file"] / 1024}
 
     def stop(self):
         self.process.terminate()
@@ -230,6 +256,7 @@ def bench_backend(backend, database, profile, seconds, quick):
     }
     try:
         cookie = sign_in(server.port, heavy["login"], seeded["password"])
+        server.watch_memory()
         depth = 9_000 if heavy["issues"] >= 10_000 else int(heavy["issues"] * 0.9)
         cursor, seen = deep_cursor(server.port, rid, token, depth)
         r = f"/relationships/{rid}"
@@ -256,7 +283,7 @@ def bench_backend(backend, database, profile, seconds, quick):
             figures = wrk(f"http://127.0.0.1:{server.port}{path}", seconds, header)
             rows.append({"key": key, "endpoint": label, "path": path, "status": status, "bytes": len(body), **figures})
         result["endpoints"] = rows
-        result["peak_rss_mib"] = server.peak_rss_mib()
+        result.update(server.memory_mib())
     finally:
         server.stop()
 
@@ -342,7 +369,9 @@ def checks(results):
         if "issues_deep" in rows and "issues_all" in rows:
             ratio = rows["issues_deep"]["rps"] / rows["issues_all"]["rps"]
             check(f"{backend}: deep issue-log page vs page 1", ratio, f"{ratio:.0%} of page 1", f">= {1 - DEEP_WITHIN:.0%}", ratio >= 1 - DEEP_WITHIN)
-        check(f"{backend}: server peak RSS under load", b["peak_rss_mib"], f"{b['peak_rss_mib']:.1f} MiB", f"< {RSS_MIB:g} MiB", b["peak_rss_mib"] < RSS_MIB)
+        check(f"{backend}: server peak RSS under load (VmHWM)", b["peak_rss_mib"], f"{b['peak_rss_mib']:.1f} MiB", f"< {RSS_MIB:g} MiB", b["peak_rss_mib"] < RSS_MIB)
+        anon = b["peak_anon_mib"]
+        check(f"{backend}: the same, less mapped database pages", anon, f"{anon:.1f} MiB", f"< {RSS_MIB:g} MiB", anon < RSS_MIB)
         if backend == "sqlite":
             seed = b["seed"]["seconds"]
             check(f"sqlite: seed the {results['profile']} profile", seed, f"{seed:.1f} s", f"< {SEED_LARGE_S / scale:g} s", seed < SEED_LARGE_S / scale)
@@ -390,7 +419,8 @@ def table(results):
                 f"  {r['endpoint']:<34} {r['rps']:>8,.0f} {r['rps'] / f['rps']:>6.0%} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {errors:>7} {r['bytes'] / 1024:>6.0f}"
             )
         lines.append(
-            f"  peak RSS {b['peak_rss_mib']:.1f} MiB; cold start {b['cold_start_ms']:.0f} ms; "
+            f"  peak RSS {b['peak_rss_mib']:.1f} MiB (anonymous {b['peak_anon_mib']:.1f}, mapped files {b['peak_file_mib']:.1f}); "
+            f"cold start {b['cold_start_ms']:.0f} ms; "
             f"audit verify of the heavy chain ({b['verify_heavy']['events']:,} events) {b['verify_heavy']['seconds']:.2f} s"
         )
     batch = results.get("batch")
