@@ -230,11 +230,17 @@ def deep_cursor(port, relationship, token, depth):
     return after, seen
 
 
-def bench_backend(backend, database, profile, seconds, quick):
-    say(f"==> {backend}: seeding the {profile} profile")
+def bench_backend(backend, database, profile, seconds, reuse=False):
     summary_file = WORK / f"seed-{backend}.json"
-    _, seed_wall = accord(database, "seed", "--profile", profile, "--summary", str(summary_file))
+    if reuse:
+        say(f"==> {backend}: reusing the database seeded by the previous run")
+        seed_wall = None
+    else:
+        say(f"==> {backend}: seeding the {profile} profile")
+        _, seed_wall = accord(database, "seed", "--profile", profile, "--summary", str(summary_file))
     seeded = json.loads(summary_file.read_text())
+    if seeded["profile"] != profile:
+        raise SystemExit(f"{summary_file} holds the {seeded['profile']} profile, not {profile}")
     heavy = seeded["heavy"]
     rid = heavy["id"]
     out, _ = accord(database, "token", "create", "--email", heavy["login"], "--name", "bench")
@@ -246,6 +252,7 @@ def bench_backend(backend, database, profile, seconds, quick):
         "seed": {
             "seconds": seeded["seconds"],
             "wall_seconds": seed_wall,
+            "reused": reuse,
             "relationships": seeded["relationships"],
             "users": seeded["users"],
             "audit_events": seeded["audit_events"],
@@ -281,6 +288,8 @@ def bench_backend(backend, database, profile, seconds, quick):
                 say(f"warning: {path} answered {status}: {body[:200]!r}")
             say(f"    {label}: {path}")
             figures = wrk(f"http://127.0.0.1:{server.port}{path}", seconds, header)
+            # The load average after each run shows when something else was busy on the machine.
+            figures["load"] = round(os.getloadavg()[0], 2)
             rows.append({"key": key, "endpoint": label, "path": path, "status": status, "bytes": len(body), **figures})
         result["endpoints"] = rows
         result.update(server.memory_mib())
@@ -407,16 +416,17 @@ def table(results):
     for backend, b in results["backends"].items():
         s = b["seed"]
         lines.append("")
+        reused = " (seeded by an earlier run)" if s.get("reused") else ""
         lines.append(
-            f"{backend}: seeded {s['relationships']:,} relationships, {s['users']:,} accounts, {s['audit_events']:,} audit events "
+            f"{backend}{reused}: seeded {s['relationships']:,} relationships, {s['users']:,} accounts, {s['audit_events']:,} audit events "
             f"in {s['seconds']:.1f} s; heavy: {s['heavy']['members']} members, {s['heavy']['kpis']} KPIs, "
             f"{s['heavy']['issues']:,} issues, {s['heavy']['actions']:,} actions, {s['heavy']['audit_events']:,} events"
         )
-        lines.append(f"  {'endpoint':<34} {'req/s':>8} {'floor':>6} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'KiB':>6}")
+        lines.append(f"  {'endpoint':<34} {'req/s':>8} {'floor':>6} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'KiB':>6} {'load':>5}")
         for r in b["endpoints"]:
             errors = r["non_2xx_3xx"] + r["socket_errors"]
             lines.append(
-                f"  {r['endpoint']:<34} {r['rps']:>8,.0f} {r['rps'] / f['rps']:>6.0%} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {errors:>7} {r['bytes'] / 1024:>6.0f}"
+                f"  {r['endpoint']:<34} {r['rps']:>8,.0f} {r['rps'] / f['rps']:>6.0%} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {errors:>7} {r['bytes'] / 1024:>6.0f} {r.get('load', 0):>5.1f}"
             )
         lines.append(
             f"  peak RSS {b['peak_rss_mib']:.1f} MiB (anonymous {b['peak_anon_mib']:.1f}, mapped files {b['peak_file_mib']:.1f}); "
@@ -449,12 +459,18 @@ def main():
     parser.add_argument("--quick", action="store_true", help="the small profile and 3 s per endpoint")
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
     parser.add_argument("--skip-batch", action="store_true", help="skip the batch timings")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure the SQLite database seeded by the previous run again (with --sqlite-only)"
+    )
     args = parser.parse_args()
     profile = "small" if args.quick else "large"
     seconds = 3 if args.quick else 10
     started = time.monotonic()
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
+    if args.reuse and not args.sqlite_only:
+        raise SystemExit("--reuse needs --sqlite-only: the PostgreSQL cluster is new on every run")
+    if not args.reuse:
+        shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True, exist_ok=True)
     results = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
@@ -464,7 +480,7 @@ def main():
         "floor": floor(seconds),
         "backends": {},
     }
-    results["backends"]["sqlite"] = bench_backend("sqlite", f"sqlite://{WORK / 'accord.db'}", profile, seconds, args.quick)
+    results["backends"]["sqlite"] = bench_backend("sqlite", f"sqlite://{WORK / 'accord.db'}", profile, seconds, args.reuse)
     save(results)
     if not args.sqlite_only:
         pg_url = os.environ.get("PG_URL")
@@ -478,7 +494,7 @@ def main():
             check=True,
             env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"},
         )
-        results["backends"]["postgres"] = bench_backend("postgres", with_db, profile, seconds, args.quick)
+        results["backends"]["postgres"] = bench_backend("postgres", with_db, profile, seconds)
         save(results)
     if not args.skip_batch:
         results["batch"] = batch(args.quick)
