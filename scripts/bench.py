@@ -276,7 +276,7 @@ def bench_backend(backend, database, profile, seconds, reuse=False):
             ("issues_deep", f"issue log (all), {seen:,} in", f"{r}/issues?status=all&after={cursor}", "cookie"),
             ("issue", "issue page", f"{r}/issues/{heavy['issue']}", "cookie"),
             ("actions", "action log", f"{r}/actions", "cookie"),
-            ("audit", "audit API (no audit page yet)", f"/api/v1{r}/audit-events?limit=100", "bearer"),
+            ("audit", "audit trail page", f"{r}/audit", "cookie"),
             ("api_issues", "API issue list", f"/api/v1{r}/issues", "bearer"),
         ]
         rows = []

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use uuid::Uuid;
 
 /// The format version written in every event's `v`.
@@ -127,6 +128,10 @@ fn hash_of(body: &Value) -> String {
     let prev = body.get("prev_hash").and_then(Value::as_str).unwrap_or_default();
     let mut canonical = String::with_capacity(512);
     canonical_json(body, &mut canonical);
+    hash_hex(prev, &canonical)
+}
+
+fn hash_hex(prev: &str, canonical: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(prev.as_bytes());
     hasher.update(canonical.as_bytes());
@@ -150,8 +155,7 @@ pub fn canonical_json(value: &Value, out: &mut String) {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => canonical_number(n, out),
-        // serde_json escapes exactly as JCS asks: \" \\ \b \f \n \r \t, other controls as \u00xx.
-        Value::String(s) => out.push_str(&serde_json::to_string(s).unwrap_or_default()),
+        Value::String(s) => json_string(s, out),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -174,11 +178,40 @@ fn canonical_object(map: &Map<String, Value>, out: &mut String) {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&serde_json::to_string(key).unwrap_or_default());
+        json_string(key, out);
         out.push(':');
         canonical_json(item, out);
     }
     out.push('}');
+}
+
+/// A JSON string escaped as JCS asks: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, other controls as
+/// `\u00xx`, everything else as it is.
+fn json_string(s: &str, out: &mut String) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 fn canonical_number(n: &serde_json::Number, out: &mut String) {
@@ -200,6 +233,106 @@ fn canonical_number(n: &serde_json::Number, out: &mut String) {
             out.push_str(&s.replacen("e", if s.contains("e-") { "e" } else { "e+" }, 1));
         }
     }
+}
+
+/// What one event says of itself, checked without the rest of the chain, so that the lines of an
+/// export can be checked on every core and then linked in order by `ChainVerifier::push_claim`.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    position: Option<i64>,
+    prev_hash: Option<String>,
+    hash: String,
+    /// Whether `hash` is the hash of the event's content.
+    content_matches: bool,
+}
+
+/// Why a line is not an event at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimError {
+    NotJson(String),
+    Malformed(String),
+}
+
+/// Checks one event, given as a JSON object, on its own.
+pub fn claim_json(mut event: Value) -> Result<Claim, ClaimError> {
+    let malformed = |reason: &str| ClaimError::Malformed(reason.to_owned());
+    let Some(map) = event.as_object_mut() else {
+        return Err(malformed("not a JSON object"));
+    };
+    let Some(Value::String(hash)) = map.remove("hash") else {
+        return Err(malformed("has no hash"));
+    };
+    match map.get("v").and_then(Value::as_u64) {
+        Some(v) if v == FORMAT_VERSION as u64 => {}
+        other => return Err(ClaimError::Malformed(format!("unknown format version {other:?}"))),
+    }
+    let content_matches = hash_of(&event) == hash;
+    Ok(Claim {
+        position: event.get("position").and_then(Value::as_i64),
+        prev_hash: event.get("prev_hash").and_then(Value::as_str).map(str::to_owned),
+        hash,
+        content_matches,
+    })
+}
+
+/// An export line with exactly the documented fields: read without building a JSON tree.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line<'a> {
+    v: u32,
+    position: i64,
+    #[serde(borrow)]
+    time: Cow<'a, str>,
+    actor: Option<Cow<'a, str>>,
+    party: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    subject: Cow<'a, str>,
+    summary: Value,
+    #[serde(borrow)]
+    prev_hash: Cow<'a, str>,
+    #[serde(borrow)]
+    hash: Cow<'a, str>,
+}
+
+/// Checks one line of an export on its own. A line in the documented shape is hashed straight from
+/// its fields (the keys in JCS order); anything else goes the general way, which names what is wrong.
+pub fn claim_line(line: &[u8]) -> Result<Claim, ClaimError> {
+    let Ok(e) = serde_json::from_slice::<Line>(line) else {
+        let value: Value =
+            serde_json::from_slice(line).map_err(|e| ClaimError::NotJson(format!("not JSON ({e}, column {})", e.column())))?;
+        return claim_json(value);
+    };
+    if e.v != FORMAT_VERSION {
+        return Err(ClaimError::Malformed(format!("unknown format version {:?}", Some(e.v))));
+    }
+    let optional = |value: &Option<Cow<str>>, out: &mut String| match value {
+        Some(s) => json_string(s, out),
+        None => out.push_str("null"),
+    };
+    let mut c = String::with_capacity(line.len());
+    c.push_str("{\"actor\":");
+    optional(&e.actor, &mut c);
+    c.push_str(",\"kind\":");
+    json_string(&e.kind, &mut c);
+    c.push_str(",\"party\":");
+    optional(&e.party, &mut c);
+    c.push_str(",\"position\":");
+    c.push_str(&e.position.to_string());
+    c.push_str(",\"prev_hash\":");
+    json_string(&e.prev_hash, &mut c);
+    c.push_str(",\"subject\":");
+    json_string(&e.subject, &mut c);
+    c.push_str(",\"summary\":");
+    canonical_json(&e.summary, &mut c);
+    c.push_str(",\"time\":");
+    json_string(&e.time, &mut c);
+    c.push_str(",\"v\":");
+    c.push_str(&e.v.to_string());
+    c.push('}');
+    let content_matches = hash_hex(&e.prev_hash, &c) == e.hash;
+    Ok(Claim { position: Some(e.position), prev_hash: Some(e.prev_hash.into_owned()), hash: e.hash.into_owned(), content_matches })
 }
 
 /// Where and why a chain stopped being valid.
@@ -233,39 +366,40 @@ impl ChainVerifier {
     }
 
     /// The next event, as a JSON object (a line of an export, or a stored event).
-    pub fn push_json(&mut self, mut event: Value) -> Result<(), ChainBreak> {
+    pub fn push_json(&mut self, event: Value) -> Result<(), ChainBreak> {
+        self.push_claim(claim_json(event))
+    }
+
+    /// The next event, checked on its own by `claim_line` or `claim_json` (on any thread): here
+    /// only its place in the chain is checked, in the same order as `push_json` checks it.
+    pub fn push_claim(&mut self, claim: Result<Claim, ClaimError>) -> Result<(), ChainBreak> {
         let position = self.expected_position();
         let broken = |reason: String| ChainBreak { position, reason };
-        let Some(map) = event.as_object_mut() else {
-            return Err(broken("not a JSON object".into()));
+        let claim = match claim {
+            Ok(claim) => claim,
+            Err(ClaimError::NotJson(reason)) => return Err(ChainBreak { position: 0, reason }),
+            Err(ClaimError::Malformed(reason)) => return Err(broken(reason)),
         };
-        let Some(Value::String(hash)) = map.remove("hash") else {
-            return Err(broken("has no hash".into()));
-        };
-        match map.get("v").and_then(Value::as_u64) {
-            Some(v) if v == FORMAT_VERSION as u64 => {}
-            other => return Err(broken(format!("unknown format version {other:?}"))),
-        }
-        let found = map.get("position").and_then(Value::as_i64);
-        if found != Some(position) {
-            return Err(broken(format!("expected position {position}, found {}", found.map_or("none".into(), |p| p.to_string()))));
+        if claim.position != Some(position) {
+            let found = claim.position.map_or("none".into(), |p| p.to_string());
+            return Err(broken(format!("expected position {position}, found {found}")));
         }
         let expected_prev = self.head.as_ref().map_or(GENESIS_HASH, |h| h.hash.as_str());
-        if map.get("prev_hash").and_then(Value::as_str) != Some(expected_prev) {
+        if claim.prev_hash.as_deref() != Some(expected_prev) {
             return Err(broken("prev_hash does not match the hash of the event before it".into()));
         }
-        if hash_of(&event) != hash {
+        if !claim.content_matches {
             return Err(broken("hash does not match the event's content (the event was changed)".into()));
         }
         for (witness, seen) in &mut self.witnesses {
             if witness.position == position {
-                if witness.hash != hash {
+                if witness.hash != claim.hash {
                     return Err(broken(format!("differs from the witnessed event {witness}: history was rewritten")));
                 }
                 *seen = true;
             }
         }
-        self.head = Some(ChainHead { position, hash });
+        self.head = Some(ChainHead { position, hash: claim.hash });
         Ok(())
     }
 
@@ -302,12 +436,34 @@ mod tests {
         events
     }
 
+    /// Verifies both ways, from JSON trees and from export lines, and insists they agree.
     fn verify(events: &[Value]) -> Result<Option<ChainHead>, ChainBreak> {
+        let by_tree = {
+            let mut v = ChainVerifier::new();
+            events.iter().try_for_each(|e| v.push_json(e.clone())).and_then(|_| v.finish())
+        };
+        let by_line = {
+            let mut v = ChainVerifier::new();
+            events.iter().try_for_each(|e| v.push_claim(claim_line(e.to_string().as_bytes()))).and_then(|_| v.finish())
+        };
+        assert_eq!(by_tree, by_line);
+        by_tree
+    }
+
+    #[test]
+    fn lines_outside_the_documented_shape_are_still_read() {
+        let e = chain(&[json!({"note": "tab\there, quote \" and \u{1}"})])[0].to_json();
+        assert!(verify(std::slice::from_ref(&e)).is_ok());
+        // An extra field is part of what was hashed, so the event no longer matches.
+        let mut extra = e.clone();
+        extra["extra"] = json!(1);
+        assert!(verify(&[extra]).unwrap_err().reason.contains("hash does not match"));
+        assert_eq!(
+            claim_line(b"{not json").unwrap_err(),
+            ClaimError::NotJson("not JSON (key must be a string at line 1 column 2, column 2)".into())
+        );
         let mut v = ChainVerifier::new();
-        for e in events {
-            v.push_json(e.clone())?;
-        }
-        v.finish()
+        assert_eq!(v.push_claim(claim_line(b"[1]")).unwrap_err(), ChainBreak { position: 1, reason: "not a JSON object".into() });
     }
 
     #[test]

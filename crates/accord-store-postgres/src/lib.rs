@@ -6,6 +6,7 @@
 
 mod issues;
 mod measures;
+mod views;
 
 use accord_domain::audit::{self, ChainHead, Draft, Event, GENESIS_HASH};
 use accord_domain::id::{new_id, parse_id};
@@ -466,6 +467,31 @@ const SESSION: &str = "SELECT u.user_id, u.email, u.name, u.organisation_id, o.n
     JOIN user_account u ON u.user_id = s.user_id
     JOIN organisation o ON o.organisation_id = u.organisation_id";
 
+pub(crate) async fn parties(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<Party>> {
+    let sql = format!("{PARTY} WHERE p.relationship_id = $1 ORDER BY p.joined_at, p.party_id");
+    query_all(c, &sql, &[&relationship_id], party_row).await
+}
+
+pub(crate) async fn members_now(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<Member>> {
+    let sql = format!("{MEMBER} WHERE m.relationship_id = $1 AND m.left_at IS NULL {MEMBER_ORDER}");
+    query_all(c, &sql, &[&relationship_id], member_row).await
+}
+
+pub(crate) async fn membership_history(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<Member>> {
+    let sql = format!("{MEMBER} WHERE m.relationship_id = $1 ORDER BY m.membership_id");
+    query_all(c, &sql, &[&relationship_id], member_row).await
+}
+
+pub(crate) async fn recent_audit_events(c: &impl GenericClient, chain: Uuid, before_position: Option<i64>, limit: u32) -> R<Vec<Event>> {
+    let sql = format!("{EVENT} WHERE relationship_id = $1 AND position < $2 ORDER BY position DESC LIMIT $3");
+    let before = before_position.unwrap_or(i64::MAX);
+    query_all(c, &sql, &[&chain, &before, &i64::from(limit)], event_row).await
+}
+
+pub(crate) async fn chain_head(c: &impl GenericClient, chain: Uuid) -> R<Option<ChainHead>> {
+    query_opt(c, "SELECT position, hash FROM audit_head WHERE relationship_id = $1 AND position > 0", &[&chain], head_row).await
+}
+
 impl PostgresStore {
     /// A pool of up to 16 connections to the database at `url` (`postgres://user@host/db`),
     /// checked by connecting once.
@@ -817,13 +843,7 @@ impl Store for PostgresStore {
     }
 
     async fn parties(&self, relationship_id: Uuid) -> StoreResult<Vec<Party>> {
-        self.read(move |c| {
-            Box::pin(async move {
-                let sql = format!("{PARTY} WHERE p.relationship_id = $1 ORDER BY p.joined_at, p.party_id");
-                query_all(c, &sql, &[&relationship_id], party_row).await
-            })
-        })
-        .await
+        self.read(move |c| Box::pin(parties(c, relationship_id))).await
     }
 
     async fn add_member(
@@ -908,23 +928,11 @@ impl Store for PostgresStore {
     }
 
     async fn members(&self, relationship_id: Uuid) -> StoreResult<Vec<Member>> {
-        self.read(move |c| {
-            Box::pin(async move {
-                let sql = format!("{MEMBER} WHERE m.relationship_id = $1 AND m.left_at IS NULL {MEMBER_ORDER}");
-                query_all(c, &sql, &[&relationship_id], member_row).await
-            })
-        })
-        .await
+        self.read(move |c| Box::pin(members_now(c, relationship_id))).await
     }
 
     async fn membership_history(&self, relationship_id: Uuid) -> StoreResult<Vec<Member>> {
-        self.read(move |c| {
-            Box::pin(async move {
-                let sql = format!("{MEMBER} WHERE m.relationship_id = $1 ORDER BY m.membership_id");
-                query_all(c, &sql, &[&relationship_id], member_row).await
-            })
-        })
-        .await
+        self.read(move |c| Box::pin(membership_history(c, relationship_id))).await
     }
 
     async fn membership(&self, relationship_id: Uuid, user_id: Uuid) -> StoreResult<Option<Member>> {
@@ -989,31 +997,38 @@ impl Store for PostgresStore {
         let now = micros(now);
         self.read(move |c| {
             Box::pin(async move {
-                let (user, session) = match &credential {
-                    Credential::Session(hash) => {
-                        let sql = format!(
-                            "{SESSION} WHERE s.session_hash = $1 AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2 AND u.disabled_at IS NULL"
-                        );
-                        let session = query_opt(c, &sql, &[hash, &now], |r| {
-                            Ok(Session { user: user_row(r)?, idle_expires_at: r.try_get(8)?, absolute_expires_at: r.try_get(9)? })
-                        })
-                        .await?
-                        .ok_or(not_found("session"))?;
-                        (session.user.clone(), Some(session))
-                    }
-                    Credential::Token(hash) => {
-                        let sql = format!(
-                            "{USER} JOIN api_token t ON t.user_id = u.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
-                        );
-                        (query_opt(c, &sql, &[hash], user_row).await?.ok_or(not_found("token"))?, None)
+                // Who is asking and the relationship are read together (pipelined); the membership needs both.
+                let who = async {
+                    match &credential {
+                        Credential::Session(hash) => {
+                            let sql = format!(
+                                "{SESSION} WHERE s.session_hash = $1 AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2 AND u.disabled_at IS NULL"
+                            );
+                            let session = query_opt(c, &sql, &[hash, &now], |r| {
+                                Ok(Session { user: user_row(r)?, idle_expires_at: r.try_get(8)?, absolute_expires_at: r.try_get(9)? })
+                            })
+                            .await?
+                            .ok_or(not_found("session"))?;
+                            Ok::<_, Fail>((session.user.clone(), Some(session)))
+                        }
+                        Credential::Token(hash) => {
+                            let sql = format!(
+                                "{USER} JOIN api_token t ON t.user_id = u.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
+                            );
+                            Ok((query_opt(c, &sql, &[hash], user_row).await?.ok_or(not_found("token"))?, None))
+                        }
                     }
                 };
-                let (relationship, member) = match relationship_id {
-                    Some(id) => {
-                        let sql = format!("{RELATIONSHIP} WHERE r.relationship_id = $1");
-                        (query_opt(c, &sql, &[&id], relationship_row).await?, current_membership(c, id, user.id).await?)
+                let relationship = async {
+                    match relationship_id {
+                        Some(id) => query_opt(c, &format!("{RELATIONSHIP} WHERE r.relationship_id = $1"), &[&id], relationship_row).await,
+                        None => Ok::<_, Fail>(None),
                     }
-                    None => (None, None),
+                };
+                let ((user, session), relationship) = tokio::try_join!(who, relationship)?;
+                let member = match &relationship {
+                    Some(r) => current_membership(c, r.id, user.id).await?,
+                    None => None,
                 };
                 Ok(Viewer { user, session, relationship, member })
             })
@@ -1763,6 +1778,38 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn link_targets(&self, relationship_id: Uuid) -> StoreResult<Vec<LinkTarget>> {
+        self.read(move |c| Box::pin(views::link_targets(c, relationship_id))).await
+    }
+
+    async fn issue_log_view(&self, relationship_id: Uuid, request: IssueLogRequest) -> StoreResult<IssueLogView> {
+        self.read(move |c| Box::pin(async move { views::issue_log(c, relationship_id, &request).await })).await
+    }
+
+    async fn issue_detail(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<IssueDetail> {
+        self.read(move |c| Box::pin(views::issue_detail(c, relationship_id, issue_id, viewer_party))).await
+    }
+
+    async fn overview(&self, relationship_id: Uuid, events: u32) -> StoreResult<OverviewView> {
+        self.read(move |c| Box::pin(views::overview(c, relationship_id, events))).await
+    }
+
+    async fn scorecard_view(&self, relationship_id: Uuid, per_kpi: u32) -> StoreResult<ScorecardView> {
+        self.read(move |c| Box::pin(views::scorecard(c, relationship_id, per_kpi))).await
+    }
+
+    async fn kpi_detail(&self, relationship_id: Uuid, request: KpiRequest) -> StoreResult<KpiDetail> {
+        self.read(move |c| Box::pin(views::kpi_detail(c, relationship_id, request))).await
+    }
+
+    async fn action_log_view(&self, relationship_id: Uuid, request: ActionLogRequest) -> StoreResult<ActionLogView> {
+        self.read(move |c| Box::pin(async move { views::action_log(c, relationship_id, &request).await })).await
+    }
+
+    async fn audit_view(&self, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> StoreResult<AuditView> {
+        self.read(move |c| Box::pin(views::audit(c, relationship_id, before_position, limit))).await
+    }
+
     async fn audit_events(&self, chain: Uuid, after_position: i64, limit: u32) -> StoreResult<Vec<Event>> {
         self.read(move |c| {
             Box::pin(async move {
@@ -1774,23 +1821,11 @@ impl Store for PostgresStore {
     }
 
     async fn recent_audit_events(&self, chain: Uuid, before_position: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
-        self.read(move |c| {
-            Box::pin(async move {
-                let sql = format!("{EVENT} WHERE relationship_id = $1 AND position < $2 ORDER BY position DESC LIMIT $3");
-                let before = before_position.unwrap_or(i64::MAX);
-                query_all(c, &sql, &[&chain, &before, &i64::from(limit)], event_row).await
-            })
-        })
-        .await
+        self.read(move |c| Box::pin(recent_audit_events(c, chain, before_position, limit))).await
     }
 
     async fn chain_head(&self, chain: Uuid) -> StoreResult<Option<ChainHead>> {
-        self.read(move |c| {
-            Box::pin(async move {
-                query_opt(c, "SELECT position, hash FROM audit_head WHERE relationship_id = $1 AND position > 0", &[&chain], head_row).await
-            })
-        })
-        .await
+        self.read(move |c| Box::pin(chain_head(c, chain))).await
     }
 
     async fn audit_chains(&self) -> StoreResult<Vec<Uuid>> {

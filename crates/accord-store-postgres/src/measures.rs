@@ -638,14 +638,17 @@ pub(crate) async fn measurement_history(
 }
 
 pub(crate) async fn recent_measurements(c: &impl GenericClient, relationship_id: Uuid, per_kpi: u32) -> R<Vec<Measurement>> {
+    // One index range per KPI (the latest `per_kpi` periods): the cost follows the number of KPIs,
+    // not the relationship's age.
     query_all(
         c,
         "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at
-         FROM (SELECT measurement_id, kpi_id, period_start, value, comment, rag, entered_by, entered_at, superseded_at,
-                      ROW_NUMBER() OVER (PARTITION BY kpi_id ORDER BY period_start DESC) AS n
-               FROM measurement WHERE relationship_id = $1 AND superseded_at IS NULL) m
+         FROM kpi k
+         CROSS JOIN LATERAL (SELECT * FROM measurement x
+                             WHERE x.relationship_id = k.relationship_id AND x.kpi_id = k.kpi_id AND x.superseded_at IS NULL
+                             ORDER BY x.period_start DESC LIMIT $2) m
          LEFT JOIN user_account u ON u.user_id = m.entered_by
-         WHERE m.n <= $2 ORDER BY m.kpi_id, m.period_start",
+         WHERE k.relationship_id = $1 ORDER BY m.kpi_id, m.period_start",
         &[&relationship_id, &i64::from(per_kpi)],
         measurement_row,
     )

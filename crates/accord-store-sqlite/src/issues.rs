@@ -162,11 +162,12 @@ fn handlers(tx: &Connection, relationship_id: Uuid, level: &LadderLevel) -> R<Ve
 }
 
 /// The calendar of a level: the relationship's zone, less the holidays of the parties handling it.
-fn calendar(tx: &Connection, relationship: &Relationship, level: &LadderLevel) -> R<Calendar> {
-    let parties: Vec<Uuid> = handlers(tx, relationship.id, level)?.iter().map(|m| m.party_id).collect();
-    let days = holidays(tx, relationship.id)?.into_iter().filter(|h| parties.contains(&h.party_id)).map(|h| h.date);
+fn calendar(relationship: &Relationship, level: &LadderLevel, members: &[CurrentMember], holidays: &[Holiday]) -> Calendar {
+    let parties: Vec<Uuid> =
+        members.iter().filter(|m| level.roles.contains(&m.role) || level.members.contains(&m.user_id)).map(|m| m.party_id).collect();
+    let days = holidays.iter().filter(|h| parties.contains(&h.party_id)).map(|h| h.date);
     let zone = jiff::tz::TimeZone::get(&relationship.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    Ok(Calendar::new(zone, days))
+    Calendar::new(zone, days)
 }
 
 /// Deadlines per level of one ladder, computed once per sweep or request.
@@ -176,8 +177,10 @@ struct Clocks {
 }
 
 impl Clocks {
+    /// Reads the members and holidays once for every level.
     fn new(tx: &Connection, relationship: &Relationship, ladder: &Ladder) -> R<Clocks> {
-        let calendars = ladder.levels.iter().map(|l| calendar(tx, relationship, l)).collect::<R<Vec<_>>>()?;
+        let (members, holidays) = (current_members(tx, relationship.id)?, holidays(tx, relationship.id)?);
+        let calendars = ladder.levels.iter().map(|l| calendar(relationship, l, &members, &holidays)).collect();
         Ok(Clocks { calendars, limits: ladder.levels.iter().map(|l| l.limit).collect() })
     }
 
@@ -241,12 +244,15 @@ pub(crate) fn issues(
     after: Option<(Timestamp, Uuid)>,
     limit: u32,
 ) -> R<Vec<Issue>> {
-    let (status, key) = match filter.state.unwrap_or(IssueState::Live) {
-        IssueState::Live => ("AND i.status IN ('open', 'resolution_proposed')", "i.deadline"),
-        IssueState::Closed => ("AND i.status IN ('resolved', 'withdrawn')", "i.resolved_at"),
-        IssueState::All => ("", "i.deadline"),
+    let (status, key, index) = match filter.state.unwrap_or(IssueState::Live) {
+        IssueState::Live => ("AND i.status IN ('open', 'resolution_proposed')", "i.deadline", "issue_live"),
+        IssueState::Closed => ("AND i.status IN ('resolved', 'withdrawn')", "i.resolved_at", "issue_closed"),
+        IssueState::All => ("", "i.deadline", "issue_all"),
     };
-    let mut sql = format!("{ISSUE} WHERE i.relationship_id = ?1 {status} AND ({key}, i.issue_id) > (?2, ?3)");
+    // Without ANALYZE statistics SQLite walks the whole relationship through the primary key or
+    // `issue_all` and filters row by row; the index that matches the order is the one to read.
+    let from = ISSUE.replacen("FROM issue i", &format!("FROM issue i INDEXED BY {index}"), 1);
+    let mut sql = format!("{from} WHERE i.relationship_id = ?1 {status} AND ({key}, i.issue_id) > (?2, ?3)");
     let (after_key, after_id) = after.map_or((i64::MIN, Uuid::nil()), |(t, id)| (micros(t), id));
     let mut values: Vec<rusqlite::types::Value> =
         vec![relationship_id.as_bytes().to_vec().into(), after_key.into(), after_id.as_bytes().to_vec().into()];
@@ -326,8 +332,12 @@ fn notify(
             continue;
         }
         seen.push(*user_id);
-        let user = get_user(tx, *user_id)?;
-        if user.disabled {
+        let (email, disabled): (String, Option<i64>) = tx
+            .prepare_cached("SELECT email, disabled_at FROM user_account WHERE user_id = ?1")?
+            .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .ok_or(not_found("user"))?;
+        if disabled.is_some() {
             continue;
         }
         tx.prepare_cached("INSERT INTO notification (user_id, notification_id, relationship_id, kind, title, link, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
@@ -335,7 +345,7 @@ fn notify(
         tx.prepare_cached(
             "INSERT INTO outbox (outbox_id, relationship_id, user_id, email, subject, body, link, due_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
         )?
-        .execute(params![new_id(now), relationship_id, user_id, user.email, title, body, link, micros(now)])?;
+        .execute(params![new_id(now), relationship_id, user_id, email, title, body, link, micros(now)])?;
     }
     Ok(())
 }
@@ -536,7 +546,7 @@ pub(crate) fn sweep(tx: &Connection, now: Timestamp) -> R<SweepReport> {
 pub(crate) fn issue_timeline(c: &Connection, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> R<Vec<IssueEvent>> {
     let mut stmt = c.prepare_cached(
         "SELECT e.issue_event_id, e.kind, e.actor_id, COALESCE(u.name, ''), e.party_id, e.body, e.from_level, e.to_level, e.private_party_id, e.created_at
-         FROM issue_event e LEFT JOIN user_account u ON u.user_id = e.actor_id
+         FROM issue_event e INDEXED BY issue_event_by_issue LEFT JOIN user_account u ON u.user_id = e.actor_id
          WHERE e.relationship_id = ?1 AND e.issue_id = ?2 AND (e.private_party_id IS NULL OR e.private_party_id = ?3)
          ORDER BY e.created_at, e.issue_event_id",
     )?;

@@ -4,6 +4,7 @@
 mod issues;
 mod measures;
 mod pool;
+mod views;
 
 use accord_domain::audit::{self, ChainHead, Draft, Event, GENESIS_HASH};
 use accord_domain::id::{new_id, parse_id};
@@ -367,9 +368,56 @@ const SESSION: &str = "SELECT u.user_id, u.email, u.name, u.organisation_id, o.n
     JOIN user_account u ON u.user_id = s.user_id
     JOIN organisation o ON o.organisation_id = u.organisation_id";
 
+pub(crate) fn parties(c: &Connection, relationship_id: Uuid) -> R<Vec<Party>> {
+    let mut stmt = c.prepare_cached(
+                "SELECT p.party_id, p.relationship_id, p.organisation_id, o.name, p.joined_at FROM party p
+                 JOIN organisation o ON o.organisation_id = p.organisation_id WHERE p.relationship_id = ?1 ORDER BY p.joined_at, p.party_id",
+            )?;
+    let rows = stmt.query_map([relationship_id], |r| {
+        Ok(Party {
+            id: r.get(0)?,
+            relationship_id: r.get(1)?,
+            organisation_id: r.get(2)?,
+            organisation_name: r.get(3)?,
+            joined_at: ts(r.get(4)?),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn members_now(c: &Connection, relationship_id: Uuid) -> R<Vec<Member>> {
+    let mut stmt = c.prepare_cached(&format!("{MEMBER} WHERE m.relationship_id = ?1 AND m.left_at IS NULL {MEMBER_ORDER}"))?;
+    Ok(stmt.query_map([relationship_id], member_row)?.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn membership_history(c: &Connection, relationship_id: Uuid) -> R<Vec<Member>> {
+    let mut stmt = c.prepare_cached(&format!("{MEMBER} WHERE m.relationship_id = ?1 ORDER BY m.membership_id"))?;
+    Ok(stmt.query_map([relationship_id], member_row)?.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn recent_audit_events(c: &Connection, chain: Uuid, before_position: Option<i64>, limit: u32) -> R<Vec<Event>> {
+    let mut stmt = c.prepare_cached(&format!("{EVENT} WHERE relationship_id = ?1 AND position < ?2 ORDER BY position DESC LIMIT ?3"))?;
+    Ok(stmt.query_map(params![chain, before_position.unwrap_or(i64::MAX), limit], event_row)?.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn chain_head(c: &Connection, chain: Uuid) -> R<Option<ChainHead>> {
+    Ok(c.prepare_cached("SELECT position, hash FROM audit_head WHERE relationship_id = ?1 AND position > 0")?
+        .query_row([chain], |r| Ok(ChainHead { position: r.get(0)?, hash: r.get(1)? }))
+        .optional()?)
+}
+
 impl SqliteStore {
     /// Opens (creating if missing) the database file at `path`.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        // SQLite counts every allocation under one global mutex unless told not to; with several
+        // connections reading at once that mutex was a hot spot. It must be set before SQLite
+        // starts; a later call changes nothing and is harmless.
+        static NO_MEMSTATUS: std::sync::Once = std::sync::Once::new();
+        NO_MEMSTATUS.call_once(|| {
+            // SAFETY: sqlite3_config is called with a valid option and argument, before any
+            // connection of this process is opened.
+            unsafe { rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0) };
+        });
         let pool = r2d2::Pool::builder()
             .max_size(8)
             .min_idle(Some(1))
@@ -388,6 +436,18 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?
+    }
+
+    /// Runs the reads of `f` in one transaction, so that they see one snapshot. BEGIN and COMMIT
+    /// are cached statements: `Connection::transaction` would parse them again on every call.
+    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> R<T> + Send + 'static) -> StoreResult<T> {
+        self.run(move |conn| {
+            conn.prepare_cached("BEGIN")?.execute([])?;
+            let out = f(conn);
+            conn.prepare_cached(if out.is_ok() { "COMMIT" } else { "ROLLBACK" })?.execute([])?;
+            out
+        })
+        .await
     }
 
     /// Runs `f` in one IMMEDIATE transaction: all of it is written, or none.
@@ -641,17 +701,7 @@ impl Store for SqliteStore {
     }
 
     async fn parties(&self, relationship_id: Uuid) -> StoreResult<Vec<Party>> {
-        self.run(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT p.party_id, p.relationship_id, p.organisation_id, o.name, p.joined_at FROM party p
-                 JOIN organisation o ON o.organisation_id = p.organisation_id WHERE p.relationship_id = ?1 ORDER BY p.joined_at, p.party_id",
-            )?;
-            let rows = stmt.query_map([relationship_id], |r| {
-                Ok(Party { id: r.get(0)?, relationship_id: r.get(1)?, organisation_id: r.get(2)?, organisation_name: r.get(3)?, joined_at: ts(r.get(4)?) })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
+        self.run(move |c| parties(c, relationship_id)).await
     }
 
     async fn add_member(
@@ -721,19 +771,11 @@ impl Store for SqliteStore {
     }
 
     async fn members(&self, relationship_id: Uuid) -> StoreResult<Vec<Member>> {
-        self.run(move |c| {
-            let mut stmt = c.prepare_cached(&format!("{MEMBER} WHERE m.relationship_id = ?1 AND m.left_at IS NULL {MEMBER_ORDER}"))?;
-            Ok(stmt.query_map([relationship_id], member_row)?.collect::<Result<_, _>>()?)
-        })
-        .await
+        self.run(move |c| members_now(c, relationship_id)).await
     }
 
     async fn membership_history(&self, relationship_id: Uuid) -> StoreResult<Vec<Member>> {
-        self.run(move |c| {
-            let mut stmt = c.prepare_cached(&format!("{MEMBER} WHERE m.relationship_id = ?1 ORDER BY m.membership_id"))?;
-            Ok(stmt.query_map([relationship_id], member_row)?.collect::<Result<_, _>>()?)
-        })
-        .await
+        self.run(move |c| membership_history(c, relationship_id)).await
     }
 
     async fn membership(&self, relationship_id: Uuid, user_id: Uuid) -> StoreResult<Option<Member>> {
@@ -1389,6 +1431,38 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn link_targets(&self, relationship_id: Uuid) -> StoreResult<Vec<LinkTarget>> {
+        self.run(move |c| views::link_targets(c, relationship_id)).await
+    }
+
+    async fn issue_log_view(&self, relationship_id: Uuid, request: IssueLogRequest) -> StoreResult<IssueLogView> {
+        self.read(move |c| views::issue_log(c, relationship_id, &request)).await
+    }
+
+    async fn issue_detail(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<IssueDetail> {
+        self.read(move |c| views::issue_detail(c, relationship_id, issue_id, viewer_party)).await
+    }
+
+    async fn overview(&self, relationship_id: Uuid, events: u32) -> StoreResult<OverviewView> {
+        self.read(move |c| views::overview(c, relationship_id, events)).await
+    }
+
+    async fn scorecard_view(&self, relationship_id: Uuid, per_kpi: u32) -> StoreResult<ScorecardView> {
+        self.read(move |c| views::scorecard(c, relationship_id, per_kpi)).await
+    }
+
+    async fn kpi_detail(&self, relationship_id: Uuid, request: KpiRequest) -> StoreResult<KpiDetail> {
+        self.read(move |c| views::kpi_detail(c, relationship_id, request)).await
+    }
+
+    async fn action_log_view(&self, relationship_id: Uuid, request: ActionLogRequest) -> StoreResult<ActionLogView> {
+        self.read(move |c| views::action_log(c, relationship_id, &request)).await
+    }
+
+    async fn audit_view(&self, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> StoreResult<AuditView> {
+        self.read(move |c| views::audit(c, relationship_id, before_position, limit)).await
+    }
+
     async fn audit_events(&self, chain: Uuid, after_position: i64, limit: u32) -> StoreResult<Vec<Event>> {
         self.run(move |c| {
             let mut stmt = c.prepare_cached(&format!("{EVENT} WHERE relationship_id = ?1 AND position > ?2 ORDER BY position LIMIT ?3"))?;
@@ -1398,21 +1472,11 @@ impl Store for SqliteStore {
     }
 
     async fn recent_audit_events(&self, chain: Uuid, before_position: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
-        self.run(move |c| {
-            let mut stmt =
-                c.prepare_cached(&format!("{EVENT} WHERE relationship_id = ?1 AND position < ?2 ORDER BY position DESC LIMIT ?3"))?;
-            Ok(stmt.query_map(params![chain, before_position.unwrap_or(i64::MAX), limit], event_row)?.collect::<Result<_, _>>()?)
-        })
-        .await
+        self.run(move |c| recent_audit_events(c, chain, before_position, limit)).await
     }
 
     async fn chain_head(&self, chain: Uuid) -> StoreResult<Option<ChainHead>> {
-        self.run(move |c| {
-            Ok(c.prepare_cached("SELECT position, hash FROM audit_head WHERE relationship_id = ?1 AND position > 0")?
-                .query_row([chain], |r| Ok(ChainHead { position: r.get(0)?, hash: r.get(1)? }))
-                .optional()?)
-        })
-        .await
+        self.run(move |c| chain_head(c, chain)).await
     }
 
     async fn audit_chains(&self) -> StoreResult<Vec<Uuid>> {

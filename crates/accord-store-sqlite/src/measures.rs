@@ -499,7 +499,13 @@ pub(crate) fn import_measurements(
         _ => HashMap::new(),
     };
     let mut summary = ImportSummary::default();
-    for (i, row) in rows.iter().enumerate() {
+    // KPI by KPI, each in period order: the indexes on (KPI, period) then grow at one end per KPI
+    // instead of taking rows all over (a file is usually a period for every KPI, then the next).
+    // The sort is stable, so a later row for the same period still corrects an earlier one.
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| (rows[i].kpi_id, rows[i].period_start));
+    for i in order {
+        let row = &rows[i];
         let kpi_rules = rules.get(&row.kpi_id).ok_or_else(|| invalid(&format!("rows[{i}]"), "names a KPI of another relationship"))?;
         match write_measurement(tx, relationship_id, kpi_rules, &mut current, row, actor, now)? {
             None => summary.unchanged += 1,
@@ -527,13 +533,19 @@ pub(crate) fn measurement_history(c: &Connection, relationship_id: Uuid, kpi_id:
 }
 
 pub(crate) fn recent_measurements(c: &Connection, relationship_id: Uuid, per_kpi: u32) -> R<Vec<Measurement>> {
+    // One index range per KPI, from its `per_kpi`-th latest period on: the cost follows the
+    // number of KPIs, not the relationship's age. CROSS JOIN keeps the KPIs outside, so that the
+    // subquery runs once per KPI and not once per value.
     let mut stmt = c.prepare_cached(
         "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at
-         FROM (SELECT measurement_id, kpi_id, period_start, value, comment, rag, entered_by, entered_at, superseded_at,
-                      ROW_NUMBER() OVER (PARTITION BY kpi_id ORDER BY period_start DESC) AS n
-               FROM measurement WHERE relationship_id = ?1 AND superseded_at IS NULL) m
+         FROM kpi k
+         CROSS JOIN measurement m INDEXED BY measurement_current
          LEFT JOIN user_account u ON u.user_id = m.entered_by
-         WHERE m.n <= ?2 ORDER BY m.kpi_id, m.period_start",
+         WHERE k.relationship_id = ?1 AND m.relationship_id = k.relationship_id AND m.kpi_id = k.kpi_id AND m.superseded_at IS NULL
+           AND m.period_start >= COALESCE((SELECT p.period_start FROM measurement p INDEXED BY measurement_current
+                                           WHERE p.relationship_id = k.relationship_id AND p.kpi_id = k.kpi_id AND p.superseded_at IS NULL
+                                           ORDER BY p.period_start DESC LIMIT 1 OFFSET ?2 - 1), '')
+         ORDER BY k.kpi_id, m.period_start",
     )?;
     Ok(stmt.query_map(params![relationship_id, per_kpi], measurement_row)?.collect::<Result<_, _>>()?)
 }

@@ -8,11 +8,13 @@ mod error;
 mod issues;
 mod measures;
 mod rows;
+mod views;
 
 pub use error::{StoreError, StoreResult};
 pub use issues::*;
 pub use measures::*;
 pub use rows::*;
+pub use views::*;
 
 use accord_domain::audit::{ChainHead, Event};
 use accord_domain::measure::Thresholds;
@@ -352,6 +354,20 @@ pub trait Store: Send + Sync + 'static {
     async fn mail_sent(&self, id: Uuid, owner: &str, now: Timestamp) -> StoreResult<()>;
     /// Records a failed attempt; tried again from `retry_at`.
     async fn mail_failed(&self, id: Uuid, owner: &str, error: &str, retry_at: Timestamp) -> StoreResult<()>;
+
+    /// What an issue may touch, in one short list.
+    async fn link_targets(&self, relationship_id: Uuid) -> StoreResult<Vec<LinkTarget>>;
+
+    // Page views: what one page shows, read in one round trip (see `views`).
+    async fn issue_log_view(&self, relationship_id: Uuid, request: IssueLogRequest) -> StoreResult<IssueLogView>;
+    /// One issue as `viewer_party` sees it (other parties' private notes left out).
+    async fn issue_detail(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<IssueDetail>;
+    async fn overview(&self, relationship_id: Uuid, events: u32) -> StoreResult<OverviewView>;
+    async fn scorecard_view(&self, relationship_id: Uuid, per_kpi: u32) -> StoreResult<ScorecardView>;
+    async fn kpi_detail(&self, relationship_id: Uuid, request: KpiRequest) -> StoreResult<KpiDetail>;
+    async fn action_log_view(&self, relationship_id: Uuid, request: ActionLogRequest) -> StoreResult<ActionLogView>;
+    /// Events before `before_position` (all when `None`), newest first.
+    async fn audit_view(&self, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> StoreResult<AuditView>;
 
     // The audit trail.
     /// Events of one chain after `after_position`, oldest first, at most `limit`.

@@ -253,9 +253,7 @@ pub fn may_withdraw(access: &Access, issue: &Issue) -> Result<(), ApiError> {
 }
 
 pub async fn linkable(state: &crate::AppState, relationship_id: Uuid) -> Result<Linkable, ApiError> {
-    Ok(Linkable {
-        objectives: state.store.objectives(relationship_id).await?.into_iter().map(|o| o.id).collect(),
-        kpis: state.store.kpis(relationship_id).await?.into_iter().map(|k| k.id).collect(),
-        obligations: state.store.obligations(relationship_id).await?.into_iter().map(|o| o.id).collect(),
-    })
+    let targets = state.store.link_targets(relationship_id).await?;
+    let of = |kind: &str| targets.iter().filter(|t| t.kind == kind).map(|t| t.id).collect();
+    Ok(Linkable { objectives: of("objective"), kpis: of("kpi"), obligations: of("obligation") })
 }

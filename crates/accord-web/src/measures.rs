@@ -36,6 +36,25 @@ fn id_in(field: &str, text: &str, known: &[Uuid]) -> Result<Uuid, String> {
     parse_id(text).filter(|id| known.contains(id)).ok_or_else(|| format!("{text:?} is not one of this relationship's {field}"))
 }
 
+/// A current member named by user id, name or e-mail address (names and addresses in any case);
+/// empty for nobody. The action log offers names, so that a page of actions carries one list of
+/// the members instead of one per row.
+fn member_named(text: &str, members: &[Member]) -> Result<Option<Uuid>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if let Some(id) = parse_id(text) {
+        return members.iter().find(|m| m.user_id == id).map(|m| Some(m.user_id)).ok_or_else(|| format!("{id} is not a current member"));
+    }
+    let mut found = members.iter().filter(|m| m.name.eq_ignore_ascii_case(text) || m.email.eq_ignore_ascii_case(text));
+    match (found.next(), found.next()) {
+        (Some(m), None) => Ok(Some(m.user_id)),
+        (Some(_), Some(_)) => Err(format!("more than one member is called {text:?}: give their e-mail address")),
+        (None, _) => Err(format!("{text:?} is not a current member")),
+    }
+}
+
 fn optional_id(text: &str, known: &[Uuid], what: &str) -> Result<Option<Uuid>, String> {
     if text.trim().is_empty() { Ok(None) } else { id_in(what, text, known).map(Some) }
 }
@@ -460,7 +479,7 @@ pub struct ActionUpdate {
     /// `open`, `in_progress`, `done` or `cancelled`.
     #[serde(deserialize_with = "text")]
     pub status: String,
-    /// The owner's user id; empty for none.
+    /// The owner: a current member's user id, name or e-mail address; empty for none.
     #[serde(deserialize_with = "text")]
     pub owner: String,
     /// YYYY-MM-DD; unchanged when empty.
@@ -469,11 +488,11 @@ pub struct ActionUpdate {
 }
 
 impl ActionUpdate {
-    pub fn parse(&self, current: &Action, members: &[Uuid]) -> Result<(ActionChange, i64), Invalid> {
+    pub fn parse(&self, current: &Action, members: &[Member]) -> Result<(ActionChange, i64), Invalid> {
         let mut invalid = Invalid::default();
         let version = invalid.check("version", version(&self.version));
         let status = invalid.check("status", ActionStatus::parse(&self.status));
-        let owner = invalid.check("owner", optional_id(&self.owner, members, "members"));
+        let owner = invalid.check("owner", member_named(&self.owner, members));
         let due =
             if self.due_date.trim().is_empty() { Some(current.due_date) } else { invalid.check("due_date", parse_date(&self.due_date)) };
         invalid.finish()?;

@@ -5,7 +5,7 @@ use crate::import::ImportCommand;
 use crate::worker::{self, BackgroundConfig, Mailer};
 use crate::{demo, import, open_store};
 use accord_domain::Invalid;
-use accord_domain::audit::{ChainBreak, ChainHead, ChainVerifier};
+use accord_domain::audit::{ChainBreak, ChainHead, ChainVerifier, claim_line};
 use accord_domain::clock::{Clock, SystemClock};
 use accord_domain::membership::Role;
 use accord_domain::relationship::{NewRelationship, RelationshipInput};
@@ -14,7 +14,7 @@ use accord_store::{NewUser, PageRequest, SITE_CHAIN, Store, StoreError};
 use accord_web::{AppState, secrets};
 use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand};
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufRead, BufWriter, Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -458,32 +458,61 @@ async fn export(store: &dyn Store, chain: uuid::Uuid, mut out: impl Write) -> an
     Ok((count, head))
 }
 
+/// Verifies an exported chain: lines are read in large blocks and each block's lines are checked on
+/// every core (an event's hash depends only on its own line), then linked in order on this thread.
 fn verify_file(path: &PathBuf, witnesses: &[String]) -> anyhow::Result<ExitCode> {
+    const BLOCK: usize = 8 << 20;
     let mut verifier = ChainVerifier::new();
     for w in witnesses {
         verifier.witness(ChainHead::parse(w).map_err(|m| anyhow!("--witness {w:?}: {m}"))?);
     }
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let broken = |line: usize, e: ChainBreak| {
         eprintln!("BROKEN: {}, line {line}: {e}", path.display());
         Ok(ExitCode::FAILURE)
     };
-    let mut lines = 0;
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("cannot read {} line {}", path.display(), i + 1))?;
-        if line.trim().is_empty() {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let (mut buffer, mut read_to, mut line_number, mut lines) = (vec![0u8; BLOCK], 0, 0, 0);
+    loop {
+        if read_to == buffer.len() {
+            buffer.resize(buffer.len() * 2, 0);
+        }
+        let n = file.read(&mut buffer[read_to..]).with_context(|| format!("cannot read {}", path.display()))?;
+        read_to += n;
+        // Whole lines only; the rest waits for the next block (or is the last line at the end).
+        let end = if n == 0 { read_to } else { buffer[..read_to].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) };
+        if end == 0 && n > 0 {
             continue;
         }
-        lines = i + 1;
-        let event = match serde_json::from_str(&line) {
-            Ok(v) => v,
-            Err(e) => {
-                return broken(i + 1, ChainBreak { position: 0, reason: format!("not JSON ({e}, column {})", e.column()) });
+        let mut block = Vec::new();
+        for line in buffer[..end].split(|&b| b == b'\n') {
+            line_number += 1;
+            if !line.trim_ascii().is_empty() {
+                block.push((line_number, line));
             }
-        };
-        if let Err(e) = verifier.push_json(event) {
-            return broken(i + 1, e);
         }
+        // `split` counts one line past a final newline.
+        line_number -= usize::from(end > 0 && buffer[end - 1] == b'\n');
+        let per_thread = block.len().div_ceil(threads).max(1);
+        let claims = std::thread::scope(|scope| {
+            let workers: Vec<_> = block
+                .chunks(per_thread)
+                .map(|chunk| scope.spawn(move || chunk.iter().map(|(_, line)| claim_line(line)).collect::<Vec<_>>()))
+                .collect();
+            workers.into_iter().map(|w| w.join()).collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(|_| anyhow!("a thread checking {} stopped", path.display()))?;
+        for ((number, _), claim) in block.iter().zip(claims.into_iter().flatten()) {
+            lines = *number;
+            if let Err(e) = verifier.push_claim(claim) {
+                return broken(*number, e);
+            }
+        }
+        if n == 0 {
+            break;
+        }
+        buffer.copy_within(end..read_to, 0);
+        read_to -= end;
     }
     match verifier.finish() {
         Ok(head) => {

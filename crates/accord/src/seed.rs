@@ -1113,7 +1113,8 @@ fn plan(rng: &mut Rng, run: &mut Run, team: &Team, sizes: &Sizes, heavy: bool, n
     // Issues, raised evenly over the relationship's life.
     let mut busiest = (0, 0);
     for slot in 0..sizes.issues {
-        let raised = working(created + days(7.0 + rng.range(0.0, span - 0.5)), rng);
+        // Never after `now`: early on a Monday the next working hours are still to come.
+        let raised = working(created + days(7.0 + rng.range(0.0, span - 0.5)), rng).min(now);
         let before = run.steps.len();
         plan_issue(rng, run, team, slot, raised, sizes.kpis, now);
         let steps = run.steps.iter().skip(before).filter(|s| s.at <= now).count();

@@ -1,5 +1,6 @@
 mod api;
 mod app;
+mod audit;
 mod authz;
 mod backends;
 mod browser;

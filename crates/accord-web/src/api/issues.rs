@@ -104,10 +104,19 @@ pub struct IssueView {
     pub timeline: Vec<IssueEvent>,
 }
 
-pub async fn view(state: &AppState, access: &Access, issue_id: uuid::Uuid) -> ApiResult<(IssueView, Ladder)> {
+/// An issue with what its page shows beside it, read in one round trip.
+pub struct Detail {
+    pub view: IssueView,
+    pub ladder: Ladder,
+    pub members: Vec<Member>,
+    pub parties: Vec<Party>,
+    pub targets: Vec<LinkTarget>,
+}
+
+pub async fn detail(state: &AppState, access: &Access, issue_id: uuid::Uuid) -> ApiResult<Detail> {
     let me = access.member()?;
-    let issue = state.store.issue(access.id(), issue_id).await?;
-    let ladder = state.store.ladder_version(access.id(), issue.ladder_version).await?;
+    let IssueDetail { issue, ladder, proposal, timeline, members, parties, targets } =
+        state.store.issue_detail(access.id(), issue_id, Some(me.party_id)).await?;
     let view = IssueView {
         level_name: ladder.levels.get(issue.level as usize).map(|l| l.name.clone()).unwrap_or_default(),
         overdue_at_top: overdue_at_top(
@@ -120,17 +129,17 @@ pub async fn view(state: &AppState, access: &Access, issue_id: uuid::Uuid) -> Ap
             ladder.levels.len(),
             state.now(),
         ),
-        proposal: state.store.pending_proposal(access.id(), issue.id).await?,
-        timeline: state.store.issue_timeline(access.id(), issue.id, Some(me.party_id)).await?,
+        proposal,
+        timeline,
         issue,
     };
-    Ok((view, ladder))
+    Ok(Detail { view, ladder, members, parties, targets })
 }
 
 #[utoipa::path(get, path = "/api/v1/relationships/{relationship_id}/issues/{issue_id}", tag = "issues",
     params(("relationship_id" = String, Path), ("issue_id" = String, Path)), responses((status = 200, body = IssueView), (status = 404, body = ErrorBody)))]
 pub async fn get(State(state): State<AppState>, access: Access, Path((_, id)): Path<(String, String)>) -> ApiResult<Json<IssueView>> {
-    Ok(Json(view(&state, &access, path_id(&id)?).await?.0))
+    Ok(Json(detail(&state, &access, path_id(&id)?).await?.view))
 }
 
 /// A comment for everyone, or with `private` a note only your party sees.

@@ -321,7 +321,7 @@ pub async fn update_action(
     access.member()?;
     let action = state.store.action(access.id(), path_id(&id)?).await?;
     may_update_action(&access, &action)?;
-    let (change, version) = body.parse(&action, &known(&state, access.id()).await?.members)?;
+    let (change, version) = body.parse(&action, &state.store.members(access.id()).await?)?;
     Ok(Json(state.store.update_action(access.id(), action.id, change, version, access.user.id, state.now()).await.map_err(stale)?))
 }
 

@@ -7,7 +7,7 @@ use crate::error::PageResult;
 use crate::session::CsrfToken;
 use accord_domain::audit::{ChainHead, Event};
 use accord_domain::membership::Role;
-use accord_store::{Member, PageRequest, Party, Relationship};
+use accord_store::{Member, OverviewView, PageRequest, Party, Relationship};
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
@@ -73,31 +73,19 @@ struct RelationshipPage {
 }
 
 pub async fn relationship(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
-    let id = access.id();
-    let (parties, members) = (state.store.parties(id).await?, state.store.members(id).await?);
-    // Recent activity is relationship content: members only (a site admin sees the frame).
-    let (activity, head) = if access.member.is_some() {
-        let events = state.store.recent_audit_events(id, None, 12).await?;
-        let names: HashMap<uuid::Uuid, String> =
-            state.store.membership_history(id).await?.into_iter().map(|m| (m.user_id, m.name)).collect();
-        let activity = events
-            .into_iter()
-            .map(|event| {
-                let actor = event.actor.and_then(|a| names.get(&a).cloned()).unwrap_or_else(|| "Accord".into());
-                Activity { event, actor }
-            })
-            .collect();
-        (activity, state.store.chain_head(id).await?)
-    } else {
-        (Vec::new(), None)
-    };
-    let (mut open_issues, mut first_level_share) = (0, None);
-    if access.member.is_some() {
-        let stats = state.store.issue_stats(id).await?;
-        open_issues = stats.iter().map(|s| s.open).sum();
+    // Recent activity and the figures are relationship content: members only (a site admin sees
+    // the frame: parties and their people).
+    let (parties, members, activity, head, open_issues, first_level_share) = if access.member.is_some() {
+        let OverviewView { parties, members, events, people, head, stats } = state.store.overview(access.id(), 12).await?;
+        let activity = name_actors(events, &people);
+        let open_issues = stats.iter().map(|s| s.open).sum();
         let resolved: i64 = stats.iter().map(|s| s.resolved).sum();
-        first_level_share = (resolved > 0).then(|| stats.iter().find(|s| s.level == 0).map_or(0, |s| s.resolved) * 100 / resolved);
-    }
+        let first_level_share = (resolved > 0).then(|| stats.iter().find(|s| s.level == 0).map_or(0, |s| s.resolved) * 100 / resolved);
+        (parties, members, activity, head, open_issues, first_level_share)
+    } else {
+        let id = access.id();
+        (state.store.parties(id).await?, state.store.members(id).await?, Vec::new(), None, 0, None)
+    };
     let page = RelationshipPage {
         open_issues,
         first_level_share,
@@ -109,6 +97,18 @@ pub async fn relationship(State(state): State<AppState>, access: Access, Extensi
         relationship: access.relationship,
     };
     ok(&page)
+}
+
+/// Events with their actors' names (from everyone who was ever a member; the server's own work is Accord's).
+pub fn name_actors(events: Vec<Event>, people: &[Member]) -> Vec<Activity> {
+    let names: HashMap<uuid::Uuid, &str> = people.iter().map(|m| (m.user_id, m.name.as_str())).collect();
+    events
+        .into_iter()
+        .map(|event| {
+            let actor = event.actor.and_then(|a| names.get(&a)).map_or_else(|| "Accord".to_owned(), |n| (*n).to_owned());
+            Activity { event, actor }
+        })
+        .collect()
 }
 
 /// A person-readable line for an audit event kind.

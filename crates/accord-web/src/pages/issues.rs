@@ -2,7 +2,7 @@
 
 use super::{Shell, field_message, render};
 use crate::AppState;
-use crate::api::issues::{IssueQuery, IssueView, issue_cursor, view};
+use crate::api::issues::{Detail, IssueQuery, IssueView, detail, issue_cursor};
 use crate::auth::{Access, CurrentUser};
 use crate::charts::level_bars;
 use crate::error::{ApiError, PageResult};
@@ -112,9 +112,11 @@ const PER_PAGE: u32 = 50;
 async fn log_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &LogQuery) -> Result<IssuesPage, ApiError> {
     access.member()?;
     let id = access.id();
-    let ladder = state.store.ladder(id).await?;
-    let stats = state.store.issue_stats(id).await?;
-    let parties = state.store.parties(id).await?;
+    let api = q.api();
+    let filter = api.filter()?;
+    let order = filter.state;
+    let IssueLogView { ladder, stats, parties, mut issues, targets } =
+        state.store.issue_log_view(id, IssueLogRequest { filter, after: api.cursor()?, limit: PER_PAGE + 1 }).await?;
     let names: HashMap<Uuid, String> = parties.iter().map(|p| (p.id, p.organisation_name.clone())).collect();
     let level_name = |l: i32| ladder.levels.get(l as usize).map_or_else(|| format!("Level {}", l + 1), |x| x.name.clone());
     let figures: Vec<Figure> = (0..ladder.levels.len().max(stats.len()))
@@ -131,10 +133,6 @@ async fn log_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &LogQu
     let resolved: i64 = figures.iter().map(|f| f.resolved).sum();
     let first_level_share = (resolved > 0).then(|| figures.first().map_or(0, |f| f.resolved) * 100 / resolved);
     let chart = level_bars(&figures.iter().map(|f| (f.name.clone(), f.open, f.resolved)).collect::<Vec<_>>());
-    let api = q.api();
-    let filter = api.filter()?;
-    let order = filter.state;
-    let mut issues = state.store.issues(id, filter, api.cursor()?, PER_PAGE + 1).await?;
     let next = (issues.len() > PER_PAGE as usize).then(|| {
         issues.truncate(PER_PAGE as usize);
         issues.last().map(|i| q.next(&issue_cursor(i, order))).unwrap_or_default()
@@ -163,7 +161,7 @@ async fn log_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &LogQu
         categories: CATEGORIES,
         severities: SEVERITIES,
         query: q.clone(),
-        link_options: link_options(state, id).await?,
+        link_options: link_options(&targets),
         can_raise: access.writer().is_ok(),
         error: None,
         form: IssueInput { severity: "medium".into(), category: "delivery".into(), ..IssueInput::default() },
@@ -171,18 +169,18 @@ async fn log_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &LogQu
 }
 
 /// Everything an issue may touch, as (`kind:id`, label), for the form and for showing links.
-async fn link_options(state: &AppState, relationship_id: Uuid) -> Result<Vec<(String, String)>, ApiError> {
-    let mut options = Vec::new();
-    for o in state.store.objectives(relationship_id).await? {
-        options.push((format!("objective:{}", o.id), format!("Objective: {}", o.title)));
-    }
-    for k in state.store.kpis(relationship_id).await? {
-        options.push((format!("kpi:{}", k.id), format!("KPI: {}", k.name)));
-    }
-    for b in state.store.obligations(relationship_id).await? {
-        options.push((format!("obligation:{}", b.id), format!("Obligation: {} ({})", b.title, b.party_name)));
-    }
-    Ok(options)
+fn link_options(targets: &[LinkTarget]) -> Vec<(String, String)> {
+    targets
+        .iter()
+        .map(|t| {
+            let what = match t.kind.as_str() {
+                "objective" => "Objective",
+                "kpi" => "KPI",
+                _ => "Obligation",
+            };
+            (format!("{}:{}", t.kind, t.id), format!("{what}: {}", t.label))
+        })
+        .collect()
 }
 
 pub async fn log(
@@ -254,9 +252,8 @@ impl IssuePage {
 }
 
 async fn issue_page(state: &AppState, access: &Access, csrf: &CsrfToken, issue_id: &str) -> Result<IssuePage, ApiError> {
-    let (view, ladder) = view(state, access, parse_id(issue_id).ok_or(ApiError::NotFound)?).await?;
+    let Detail { view, ladder, members, parties, targets } = detail(state, access, parse_id(issue_id).ok_or(ApiError::NotFound)?).await?;
     let me = access.member()?.clone();
-    let members = state.store.members(access.id()).await?;
     let names: HashMap<Uuid, String> = members.iter().map(|m| (m.user_id, m.name.clone())).collect();
     let issue = &view.issue;
     let rungs = ladder
@@ -295,10 +292,8 @@ async fn issue_page(state: &AppState, access: &Access, csrf: &CsrfToken, issue_i
         relationship_id: access.id(),
         rungs,
         level_names: ladder.levels.iter().map(|l| l.name.clone()).collect(),
-        links: if issue.links.is_empty() {
-            Vec::new()
-        } else {
-            let options = link_options(state, access.id()).await?;
+        links: {
+            let options = link_options(&targets);
             issue
                 .links
                 .iter()
@@ -306,7 +301,7 @@ async fn issue_page(state: &AppState, access: &Access, csrf: &CsrfToken, issue_i
                 .collect()
         },
         next_move,
-        party_names: state.store.parties(access.id()).await?.into_iter().map(|p| (p.id, p.organisation_name)).collect(),
+        party_names: parties.into_iter().map(|p| (p.id, p.organisation_name)).collect(),
         can_write: live && me.role.writes(),
         can_escalate: live
             && issue.level as usize + 1 < ladder.levels.len()

@@ -64,7 +64,7 @@ fn back_to(path: String) -> Response {
 pub struct ScoreRow {
     pub kpi: Kpi,
     pub party: String,
-    pub latest: Option<Measurement>,
+    pub latest: Option<RecentValue>,
     pub latest_label: String,
     pub rag: &'static str,
     pub arrow: &'static str,
@@ -108,31 +108,29 @@ async fn scorecard_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: 
     access.member()?;
     let id = access.id();
     let today = today(state, &access.relationship);
-    let names = Names::load(state, id).await?;
-    let mut series: HashMap<Uuid, Vec<Measurement>> = HashMap::new();
-    for m in state.store.recent_measurements(id, 12).await? {
+    let ScorecardView { parties, members, objectives, kpis, recent } = state.store.scorecard_view(id, 12).await?;
+    let names = Names { parties, members };
+    let mut series: HashMap<Uuid, Vec<RecentValue>> = HashMap::new();
+    for m in recent {
         series.entry(m.kpi_id).or_default().push(m);
     }
     let objective = parse_id(&q.objective);
     let party = parse_id(&q.party);
     let mut counts = [0usize; 4];
-    let rows: Vec<ScoreRow> = state
-        .store
-        .kpis(id)
-        .await?
+    let rows: Vec<ScoreRow> = kpis
         .into_iter()
         .filter(|k| objective.is_none_or(|o| k.objectives.contains(&o)))
         .filter(|k| q.party.is_empty() || (q.party == "joint" && k.party_id.is_none()) || (party.is_some() && k.party_id == party))
         .map(|kpi| {
             let values = series.remove(&kpi.id).unwrap_or_default();
             let due = due_period(kpi.cadence, today);
-            let by_period: HashMap<Date, &Measurement> = values.iter().map(|m| (m.period_start, m)).collect();
+            let by_period: HashMap<Date, &RecentValue> = values.iter().map(|m| (m.period_start, m)).collect();
             let spark = sparkline(
                 &due.last_n(12).iter().map(|p| by_period.get(&p.start).map(|m| (m.value, m.rag))).collect::<Vec<_>>(),
                 96.0,
                 26.0,
             );
-            let latest = values.last().cloned();
+            let latest = values.last().copied();
             let (arrow, arrow_label) = match values.len().checked_sub(2).map(|i| trend(kpi.direction, values[i].value, values[i + 1].value))
             {
                 Some(Trend::Better) => ("▲", "improving"),
@@ -165,7 +163,7 @@ async fn scorecard_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: 
         shell: Shell::new(Some(&access.user), csrf, "scorecard").within(&access.relationship),
         relationship_id: id,
         rows,
-        objectives: state.store.objectives(id).await?,
+        objectives,
         parties: names.parties,
         members: names.members,
         objective: q.objective.clone(),
@@ -267,13 +265,13 @@ pub fn with_unit(value: impl std::borrow::Borrow<f64>, unit: &str) -> String {
 async fn kpi_page(state: &AppState, access: &Access, csrf: &CsrfToken, kpi_id: &str, q: &KpiQuery) -> Result<KpiPage, ApiError> {
     let me = access.member()?.clone();
     let id = access.id();
-    let kpi = state.store.kpi(id, parse_id(kpi_id).ok_or(ApiError::NotFound)?).await?;
-    let names = Names::load(state, id).await?;
+    let kpi_id = parse_id(kpi_id).ok_or(ApiError::NotFound)?;
+    let KpiDetail { kpi, parties, members, objectives: all_objectives, versions, values } =
+        state.store.kpi_detail(id, KpiRequest { kpi_id, values: 24 }).await?;
+    let names = Names { parties, members };
     let today = today(state, &access.relationship);
-    let versions = state.store.kpi_versions(id, kpi.id).await?;
     let domain_versions: Vec<accord_domain::measure::Version> =
         versions.iter().map(|v| accord_domain::measure::Version { effective_from: v.effective_from, thresholds: v.thresholds }).collect();
-    let values = state.store.measurements(id, kpi.id, None, 24).await?;
     let by_period: HashMap<Date, &Measurement> = values.iter().map(|m| (m.period_start, m)).collect();
     let current = Period::containing(kpi.cadence, today);
     // The window ends with the current period, or the latest value if it is later.
@@ -311,7 +309,6 @@ async fn kpi_page(state: &AppState, access: &Access, csrf: &CsrfToken, kpi_id: &
         Ok(p) if !q.period.is_empty() => Some((p.label(), state.store.measurement_history(id, kpi.id, p.start).await?)),
         _ => None,
     };
-    let all_objectives = state.store.objectives(id).await?;
     Ok(KpiPage {
         shell: Shell::new(Some(&access.user), csrf, "scorecard").within(&access.relationship),
         relationship_id: id,
@@ -717,12 +714,13 @@ async fn actions_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &A
     let id = access.id();
     let today = today(state, &access.relationship);
     let status = if q.status.is_empty() { "open" } else { q.status.as_str() };
-    let mut actions = state.store.actions(id, action_filter(Some(status))?, action_cursor(&q.after)?, ACTIONS_PER_PAGE + 1).await?;
+    let request = ActionLogRequest { filter: action_filter(Some(status))?, after: action_cursor(&q.after)?, limit: ACTIONS_PER_PAGE + 1 };
+    let ActionLogView { mut actions, kpis, members } = state.store.action_log_view(id, request).await?;
     let next = (actions.len() > ACTIONS_PER_PAGE as usize).then(|| {
         actions.truncate(ACTIONS_PER_PAGE as usize);
         actions.last().map(|a| format!("{}_{}", a.due_date, a.id)).unwrap_or_default()
     });
-    let kpis: HashMap<Uuid, Kpi> = state.store.kpis(id).await?.into_iter().map(|k| (k.id, k)).collect();
+    let kpis: HashMap<Uuid, Kpi> = kpis.into_iter().map(|k| (k.id, k)).collect();
     let rows = actions
         .into_iter()
         .map(|action| ActionRow {
@@ -743,7 +741,7 @@ async fn actions_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &A
         shell: Shell::new(Some(&access.user), csrf, "actions").within(&access.relationship),
         relationship_id: id,
         rows,
-        members: state.store.members(id).await?,
+        members,
         statuses: ActionStatus::ALL,
         status: status.to_owned(),
         next,
@@ -797,7 +795,7 @@ pub async fn update_action(
     access.member()?;
     let action = state.store.action(access.id(), parse_id(&action_id).ok_or(ApiError::NotFound)?).await?;
     may_update_action(&access, &action)?;
-    let members = known(&state, access.id()).await?.members;
+    let members = state.store.members(access.id()).await?;
     let result = match form.parse(&action, &members) {
         Ok((change, version)) => {
             state.store.update_action(access.id(), action.id, change, version, access.user.id, state.now()).await.map_err(ApiError::from)

@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod audit;
 pub use admin::RESET_VALID;
 mod home;
 mod invitation;
@@ -93,6 +94,8 @@ pages! { ROUTES, page_router;
     post "/relationships/{relationship_id}/actions" => measures::create_action;
     post "/relationships/{relationship_id}/actions/{action_id}" => measures::update_action;
     get "/relationships/{relationship_id}/import" => sheets::form;
+    get "/relationships/{relationship_id}/audit" => audit::page;
+    get "/relationships/{relationship_id}/audit/export.jsonl" => audit::export;
     get "/relationships/{relationship_id}/issues" => issues::log;
     post "/relationships/{relationship_id}/issues" => issues::raise;
     get "/relationships/{relationship_id}/issues/{issue_id}" => issues::issue;

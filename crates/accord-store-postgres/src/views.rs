@@ -1,0 +1,137 @@
+//! Page views: each read on one connection with its queries in flight together (tokio-postgres
+//! pipelines the statements of concurrent futures on one connection), so a page waits for about
+//! one round trip instead of one per part (see `accord_store::views`).
+
+use crate::{Fail, R, chain_head, issues, measures, members_now, membership_history, parties, recent_audit_events};
+use accord_domain::measure::Rag;
+use accord_store::*;
+use deadpool_postgres::GenericClient;
+use tokio::try_join;
+use uuid::Uuid;
+
+pub(crate) async fn link_targets(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<LinkTarget>> {
+    let statement = c
+        .prepare_cached(
+            "SELECT 'objective', objective_id, title, 1 AS k, status = 'retired' AS r FROM objective WHERE relationship_id = $1
+             UNION ALL SELECT 'kpi', kpi_id, name, 2, false FROM kpi WHERE relationship_id = $1
+             UNION ALL SELECT 'obligation', b.obligation_id, b.title || ' (' || o.name || ')', 3, false
+               FROM obligation b JOIN party p ON p.relationship_id = b.relationship_id AND p.party_id = b.party_id
+               JOIN organisation o ON o.organisation_id = p.organisation_id WHERE b.relationship_id = $1
+             ORDER BY 4, 5, 3",
+        )
+        .await?;
+    let rows = c.query(&statement, &[&relationship_id]).await?;
+    Ok(rows.iter().map(|r| LinkTarget { kind: r.get(0), id: r.get(1), label: r.get(2) }).collect())
+}
+
+pub(crate) async fn issue_log(c: &impl GenericClient, relationship_id: Uuid, request: &IssueLogRequest) -> R<IssueLogView> {
+    let (ladder, stats, parties, issues, targets) = try_join!(
+        issues::ladder(c, relationship_id, None),
+        issues::issue_stats(c, relationship_id),
+        parties(c, relationship_id),
+        issues::issues(c, relationship_id, &request.filter, request.after, request.limit),
+        link_targets(c, relationship_id),
+    )?;
+    Ok(IssueLogView { ladder, stats, parties, issues, targets })
+}
+
+pub(crate) async fn issue_detail(
+    c: &impl GenericClient,
+    relationship_id: Uuid,
+    issue_id: Uuid,
+    viewer_party: Option<Uuid>,
+) -> R<IssueDetail> {
+    let (issue, proposal, timeline, members, parties) = try_join!(
+        issues::issue(c, relationship_id, issue_id),
+        issues::pending_proposal(c, relationship_id, issue_id),
+        issues::issue_timeline(c, relationship_id, issue_id, viewer_party),
+        members_now(c, relationship_id),
+        parties(c, relationship_id),
+    )?;
+    let (ladder, targets) = if issue.links.is_empty() {
+        (issues::ladder(c, relationship_id, Some(issue.ladder_version)).await?, Vec::new())
+    } else {
+        try_join!(issues::ladder(c, relationship_id, Some(issue.ladder_version)), link_targets(c, relationship_id))?
+    };
+    Ok(IssueDetail { issue, ladder, proposal, timeline, members, parties, targets })
+}
+
+pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, events: u32) -> R<OverviewView> {
+    let (parties, members, events, people, head, stats) = try_join!(
+        parties(c, relationship_id),
+        members_now(c, relationship_id),
+        recent_audit_events(c, relationship_id, None, events),
+        membership_history(c, relationship_id),
+        chain_head(c, relationship_id),
+        issues::issue_stats(c, relationship_id),
+    )?;
+    Ok(OverviewView { parties, members, events, people, head, stats })
+}
+
+pub(crate) async fn scorecard(c: &impl GenericClient, relationship_id: Uuid, per_kpi: u32) -> R<ScorecardView> {
+    let (parties, members, objectives, kpis, recent) = try_join!(
+        parties(c, relationship_id),
+        members_now(c, relationship_id),
+        measures::objectives(c, relationship_id),
+        measures::kpis(c, relationship_id),
+        recent_values(c, relationship_id, per_kpi),
+    )?;
+    Ok(ScorecardView { parties, members, objectives, kpis, recent })
+}
+
+/// The latest `per_kpi` current values of every KPI: one index range per KPI.
+async fn recent_values(c: &impl GenericClient, relationship_id: Uuid, per_kpi: u32) -> R<Vec<RecentValue>> {
+    let statement = c
+        .prepare_cached(
+            "SELECT m.kpi_id, m.period_start, m.value, m.rag FROM kpi k
+             CROSS JOIN LATERAL (SELECT x.kpi_id, x.period_start, x.value, x.rag FROM measurement x
+                                 WHERE x.relationship_id = k.relationship_id AND x.kpi_id = k.kpi_id AND x.superseded_at IS NULL
+                                 ORDER BY x.period_start DESC LIMIT $2) m
+             WHERE k.relationship_id = $1 ORDER BY m.kpi_id, m.period_start",
+        )
+        .await?;
+    let rows = c.query(&statement, &[&relationship_id, &i64::from(per_kpi)]).await?;
+    rows.iter()
+        .map(|r| {
+            let rag: String = r.get(3);
+            Ok(RecentValue {
+                kpi_id: r.get(0),
+                period_start: r.get(1),
+                value: r.get(2),
+                rag: Rag::parse(&rag).map_err(|e| Fail(StoreError::Backend(e)))?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn kpi_detail(c: &impl GenericClient, relationship_id: Uuid, request: KpiRequest) -> R<KpiDetail> {
+    let id = request.kpi_id;
+    let (kpi, parties, members, objectives, versions, values) = try_join!(
+        measures::kpi(c, relationship_id, id),
+        parties(c, relationship_id),
+        members_now(c, relationship_id),
+        measures::objectives(c, relationship_id),
+        measures::kpi_versions(c, relationship_id, id),
+        measures::measurements(c, relationship_id, id, None, request.values),
+    )?;
+    Ok(KpiDetail { kpi, parties, members, objectives, versions, values })
+}
+
+pub(crate) async fn action_log(c: &impl GenericClient, relationship_id: Uuid, request: &ActionLogRequest) -> R<ActionLogView> {
+    let (actions, kpis, members) = try_join!(
+        measures::actions(c, relationship_id, request.filter, request.after, request.limit),
+        measures::kpis(c, relationship_id),
+        members_now(c, relationship_id),
+    )?;
+    Ok(ActionLogView { actions, kpis, members })
+}
+
+pub(crate) async fn audit(c: &impl GenericClient, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> R<AuditView> {
+    let (events, parties, people, head) = try_join!(
+        recent_audit_events(c, relationship_id, before_position, limit),
+        parties(c, relationship_id),
+        membership_history(c, relationship_id),
+        chain_head(c, relationship_id),
+    )?;
+    Ok(AuditView { events, parties, people, head })
+}

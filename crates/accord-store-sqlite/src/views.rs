@@ -1,0 +1,111 @@
+//! Page views: each read on one connection, in one read transaction (see `accord_store::views`).
+
+use crate::{R, chain_head, issues, measures, members_now, membership_history, parties, recent_audit_events};
+use accord_domain::measure::Rag;
+use accord_store::*;
+use rusqlite::Connection;
+use uuid::Uuid;
+
+pub(crate) fn link_targets(c: &Connection, relationship_id: Uuid) -> R<Vec<LinkTarget>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT 'objective', objective_id, title, 1, status = 'retired' FROM objective WHERE relationship_id = ?1
+         UNION ALL SELECT 'kpi', kpi_id, name, 2, 0 FROM kpi WHERE relationship_id = ?1
+         UNION ALL SELECT 'obligation', b.obligation_id, b.title || ' (' || o.name || ')', 3, 0
+           FROM obligation b JOIN party p ON p.relationship_id = b.relationship_id AND p.party_id = b.party_id
+           JOIN organisation o ON o.organisation_id = p.organisation_id WHERE b.relationship_id = ?1
+         ORDER BY 4, 5, 3",
+    )?;
+    let rows = stmt.query_map([relationship_id], |r| Ok(LinkTarget { kind: r.get(0)?, id: r.get(1)?, label: r.get(2)? }))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn issue_log(c: &Connection, relationship_id: Uuid, request: &IssueLogRequest) -> R<IssueLogView> {
+    Ok(IssueLogView {
+        ladder: issues::ladder(c, relationship_id, None)?,
+        stats: issues::issue_stats(c, relationship_id)?,
+        parties: parties(c, relationship_id)?,
+        issues: issues::issues(c, relationship_id, &request.filter, request.after, request.limit)?,
+        targets: link_targets(c, relationship_id)?,
+    })
+}
+
+pub(crate) fn issue_detail(c: &Connection, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> R<IssueDetail> {
+    let issue = issues::issue(c, relationship_id, issue_id)?;
+    Ok(IssueDetail {
+        ladder: issues::ladder(c, relationship_id, Some(issue.ladder_version))?,
+        proposal: issues::pending_proposal(c, relationship_id, issue_id)?,
+        timeline: issues::issue_timeline(c, relationship_id, issue_id, viewer_party)?,
+        members: members_now(c, relationship_id)?,
+        parties: parties(c, relationship_id)?,
+        targets: if issue.links.is_empty() { Vec::new() } else { link_targets(c, relationship_id)? },
+        issue,
+    })
+}
+
+pub(crate) fn overview(c: &Connection, relationship_id: Uuid, events: u32) -> R<OverviewView> {
+    Ok(OverviewView {
+        parties: parties(c, relationship_id)?,
+        members: members_now(c, relationship_id)?,
+        events: recent_audit_events(c, relationship_id, None, events)?,
+        people: membership_history(c, relationship_id)?,
+        head: chain_head(c, relationship_id)?,
+        stats: issues::issue_stats(c, relationship_id)?,
+    })
+}
+
+pub(crate) fn scorecard(c: &Connection, relationship_id: Uuid, per_kpi: u32) -> R<ScorecardView> {
+    Ok(ScorecardView {
+        parties: parties(c, relationship_id)?,
+        members: members_now(c, relationship_id)?,
+        objectives: measures::objectives(c, relationship_id)?,
+        kpis: measures::kpis(c, relationship_id)?,
+        recent: recent_values(c, relationship_id, per_kpi)?,
+    })
+}
+
+/// The latest `per_kpi` current values of every KPI, read from the indexes alone (see V5).
+fn recent_values(c: &Connection, relationship_id: Uuid, per_kpi: u32) -> R<Vec<RecentValue>> {
+    // CROSS JOIN keeps the KPIs outside, so that the subquery runs once per KPI.
+    let mut stmt = c.prepare_cached(
+        "SELECT m.kpi_id, m.period_start, m.value, m.rag
+         FROM kpi k CROSS JOIN measurement m INDEXED BY measurement_by_period
+         WHERE k.relationship_id = ?1 AND m.relationship_id = k.relationship_id AND m.kpi_id = k.kpi_id AND m.superseded_at IS NULL
+           AND m.period_start >= COALESCE((SELECT p.period_start FROM measurement p INDEXED BY measurement_by_period
+                                           WHERE p.relationship_id = k.relationship_id AND p.kpi_id = k.kpi_id AND p.superseded_at IS NULL
+                                           ORDER BY p.period_start DESC LIMIT 1 OFFSET ?2 - 1), '')
+         ORDER BY k.kpi_id, m.period_start",
+    )?;
+    let rows = stmt.query_map(rusqlite::params![relationship_id, per_kpi], |r| {
+        Ok(RecentValue { kpi_id: r.get(0)?, period_start: crate::date(r, 1)?, value: r.get(2)?, rag: crate::text_as(r, 3, Rag::parse)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn kpi_detail(c: &Connection, relationship_id: Uuid, request: KpiRequest) -> R<KpiDetail> {
+    let kpi = measures::kpi(c, relationship_id, request.kpi_id)?;
+    Ok(KpiDetail {
+        parties: parties(c, relationship_id)?,
+        members: members_now(c, relationship_id)?,
+        objectives: measures::objectives(c, relationship_id)?,
+        versions: measures::kpi_versions(c, relationship_id, kpi.id)?,
+        values: measures::measurements(c, relationship_id, kpi.id, None, request.values)?,
+        kpi,
+    })
+}
+
+pub(crate) fn action_log(c: &Connection, relationship_id: Uuid, request: &ActionLogRequest) -> R<ActionLogView> {
+    Ok(ActionLogView {
+        actions: measures::actions(c, relationship_id, request.filter, request.after, request.limit)?,
+        kpis: measures::kpis(c, relationship_id)?,
+        members: members_now(c, relationship_id)?,
+    })
+}
+
+pub(crate) fn audit(c: &Connection, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> R<AuditView> {
+    Ok(AuditView {
+        events: recent_audit_events(c, relationship_id, before_position, limit)?,
+        parties: parties(c, relationship_id)?,
+        people: membership_history(c, relationship_id)?,
+        head: chain_head(c, relationship_id)?,
+    })
+}
