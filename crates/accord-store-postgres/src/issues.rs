@@ -533,7 +533,7 @@ pub(crate) async fn escalate_due(tx: &Transaction<'_>, now: Timestamp, skip: &[U
         tx,
         "SELECT i.relationship_id, i.issue_id FROM issue i
          WHERE i.status IN ('open', 'resolution_proposed') AND i.deadline <= $1 AND i.issue_id <> ALL($2)
-           AND i.level + 1 < (SELECT count(*) FROM ladder_level l WHERE l.relationship_id = i.relationship_id AND l.ladder_version = i.ladder_version)
+           AND EXISTS (SELECT 1 FROM ladder_level l WHERE l.relationship_id = i.relationship_id AND l.ladder_version = i.ladder_version AND l.level = i.level + 1)
          ORDER BY i.deadline LIMIT $3
          FOR NO KEY UPDATE OF i SKIP LOCKED",
         &[&now, &skip, &SWEEP_BATCH],

@@ -2,7 +2,9 @@
 //! pipelines the statements of concurrent futures on one connection), so a page waits for about
 //! one round trip instead of one per part (see `accord_store::views`).
 
-use crate::{Fail, R, chain_head, issues, measures, members_now, membership_history, parties, recent_audit_events};
+use crate::{
+    Fail, MEMBER, MEMBER_ORDER, R, chain_head, issues, measures, member_row, members_now, parties, query_all, recent_audit_events,
+};
 use accord_domain::measure::Rag;
 use accord_store::*;
 use deadpool_postgres::GenericClient;
@@ -25,14 +27,13 @@ pub(crate) async fn link_targets(c: &impl GenericClient, relationship_id: Uuid) 
 }
 
 pub(crate) async fn issue_log(c: &impl GenericClient, relationship_id: Uuid, request: &IssueLogRequest) -> R<IssueLogView> {
-    let (ladder, stats, parties, issues, targets) = try_join!(
+    let (ladder, stats, parties, issues) = try_join!(
         issues::ladder(c, relationship_id, None),
         issues::issue_stats(c, relationship_id),
         parties(c, relationship_id),
         issues::issues(c, relationship_id, &request.filter, request.after, request.limit),
-        link_targets(c, relationship_id),
     )?;
-    Ok(IssueLogView { ladder, stats, parties, issues, targets })
+    Ok(IssueLogView { ladder, stats, parties, issues })
 }
 
 pub(crate) async fn issue_detail(
@@ -41,11 +42,10 @@ pub(crate) async fn issue_detail(
     issue_id: Uuid,
     viewer_party: Option<Uuid>,
 ) -> R<IssueDetail> {
-    let (issue, proposal, timeline, members, parties) = try_join!(
+    let (issue, proposal, timeline, parties) = try_join!(
         issues::issue(c, relationship_id, issue_id),
         issues::pending_proposal(c, relationship_id, issue_id),
         issues::issue_timeline(c, relationship_id, issue_id, viewer_party),
-        members_now(c, relationship_id),
         parties(c, relationship_id),
     )?;
     let (ladder, targets) = if issue.links.is_empty() {
@@ -53,19 +53,44 @@ pub(crate) async fn issue_detail(
     } else {
         try_join!(issues::ladder(c, relationship_id, Some(issue.ladder_version)), link_targets(c, relationship_id))?
     };
-    Ok(IssueDetail { issue, ladder, proposal, timeline, members, parties, targets })
+    let handlers = user_names(c, ladder.levels.iter().flat_map(|l| l.members.iter().copied())).await?;
+    Ok(IssueDetail { issue, ladder, proposal, timeline, handlers, parties, targets })
+}
+
+/// The names of the people who acted in `events`.
+async fn actors(c: &impl GenericClient, events: &[accord_domain::audit::Event]) -> R<Vec<(Uuid, String)>> {
+    user_names(c, events.iter().filter_map(|e| e.actor)).await
+}
+
+/// The names of `ids` (a page names a few people, not everyone).
+async fn user_names(c: &impl GenericClient, ids: impl Iterator<Item = Uuid>) -> R<Vec<(Uuid, String)>> {
+    let mut ids: Vec<Uuid> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let statement = c.prepare_cached("SELECT user_id, name FROM user_account WHERE user_id = ANY($1)").await?;
+    Ok(c.query(&statement, &[&ids]).await?.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, events: u32) -> R<OverviewView> {
-    let (parties, members, events, people, head, stats) = try_join!(
+    let leads = async {
+        let sql = format!("{MEMBER} WHERE m.relationship_id = $1 AND m.left_at IS NULL AND m.role IN ('ser', 'jmt') {MEMBER_ORDER}");
+        query_all(c, &sql, &[&relationship_id], member_row).await
+    };
+    let counts = async {
+        let sql = "SELECT party_id, count(*) FROM membership WHERE relationship_id = $1 AND left_at IS NULL GROUP BY party_id";
+        let statement = c.prepare_cached(sql).await?;
+        Ok::<_, Fail>(c.query(&statement, &[&relationship_id]).await?.iter().map(|r| (r.get(0), r.get(1))).collect())
+    };
+    let (parties, leads, counts, events, head, stats) = try_join!(
         parties(c, relationship_id),
-        members_now(c, relationship_id),
+        leads,
+        counts,
         recent_audit_events(c, relationship_id, None, events),
-        membership_history(c, relationship_id),
         chain_head(c, relationship_id),
         issues::issue_stats(c, relationship_id),
     )?;
-    Ok(OverviewView { parties, members, events, people, head, stats })
+    let actors = actors(c, &events).await?;
+    Ok(OverviewView { parties, leads, counts, events, actors, head, stats })
 }
 
 pub(crate) async fn scorecard(c: &impl GenericClient, relationship_id: Uuid, per_kpi: u32) -> R<ScorecardView> {
@@ -127,11 +152,11 @@ pub(crate) async fn action_log(c: &impl GenericClient, relationship_id: Uuid, re
 }
 
 pub(crate) async fn audit(c: &impl GenericClient, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> R<AuditView> {
-    let (events, parties, people, head) = try_join!(
+    let (events, parties, head) = try_join!(
         recent_audit_events(c, relationship_id, before_position, limit),
         parties(c, relationship_id),
-        membership_history(c, relationship_id),
         chain_head(c, relationship_id),
     )?;
-    Ok(AuditView { events, parties, people, head })
+    let actors = actors(c, &events).await?;
+    Ok(AuditView { events, parties, actors, head })
 }

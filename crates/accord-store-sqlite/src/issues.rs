@@ -489,7 +489,7 @@ pub(crate) fn sweep(tx: &Connection, now: Timestamp) -> R<SweepReport> {
         .prepare_cached(
             "SELECT i.relationship_id, i.issue_id FROM issue i
              WHERE i.status IN ('open', 'resolution_proposed') AND i.deadline <= ?1
-               AND i.level + 1 < (SELECT count(*) FROM ladder_level l WHERE l.relationship_id = i.relationship_id AND l.ladder_version = i.ladder_version)
+               AND EXISTS (SELECT 1 FROM ladder_level l WHERE l.relationship_id = i.relationship_id AND l.ladder_version = i.ladder_version AND l.level = i.level + 1)
              ORDER BY i.deadline LIMIT 5000",
         )?
         .query_map([micros(now)], |r| Ok((r.get(0)?, r.get(1)?)))?

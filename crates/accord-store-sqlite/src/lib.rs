@@ -4,6 +4,7 @@
 mod issues;
 mod measures;
 mod pool;
+pub use pool::Workload;
 mod views;
 
 use accord_domain::audit::{self, ChainHead, Draft, Event, GENESIS_HASH};
@@ -27,6 +28,10 @@ mod embedded {
 
 pub struct SqliteStore {
     pool: r2d2::Pool<pool::Manager>,
+    /// Calls waiting for a connection queue here, first come first served, without a thread
+    /// each: more blocking threads than cores only made requests take turns on the CPU, and the
+    /// slowest of them much slower.
+    turns: tokio::sync::Semaphore,
 }
 
 /// The error inside a blocking call: `?` works on rusqlite's errors and on ours alike.
@@ -82,8 +87,21 @@ fn text_as<T>(row: &Row, column: usize, parse: fn(&str) -> Result<T, String>) ->
     parse(&text).map_err(|e| conversion(column, std::io::Error::other(e)))
 }
 
+/// A `YYYY-MM-DD` column. Read straight from its bytes: pages that show hundreds of periods spent
+/// a noticeable share of their time in the general date parser.
 fn date(row: &Row, column: usize) -> rusqlite::Result<Date> {
-    let text: String = row.get(column)?;
+    let text = row.get_ref(column)?.as_str()?;
+    let b = text.as_bytes();
+    let digits =
+        |range: std::ops::Range<usize>| b[range].iter().try_fold(0i16, |n, d| d.is_ascii_digit().then(|| n * 10 + i16::from(d - b'0')));
+    if b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10))
+        && let Ok(date) = Date::new(y, m as i8, d as i8)
+    {
+        return Ok(date);
+    }
     text.parse::<Date>().map_err(|e| conversion(column, e))
 }
 
@@ -385,9 +403,23 @@ pub(crate) fn parties(c: &Connection, relationship_id: Uuid) -> R<Vec<Party>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The current members in `MEMBER_ORDER`. A relationship has a few parties and many members:
+/// the parties' names are read once and the order made here, instead of two more lookups and a
+/// sort per member in SQLite (most of the cost of every page that lists the members).
 pub(crate) fn members_now(c: &Connection, relationship_id: Uuid) -> R<Vec<Member>> {
-    let mut stmt = c.prepare_cached(&format!("{MEMBER} WHERE m.relationship_id = ?1 AND m.left_at IS NULL {MEMBER_ORDER}"))?;
-    Ok(stmt.query_map([relationship_id], member_row)?.collect::<Result<_, _>>()?)
+    let parties = parties(c, relationship_id)?;
+    let mut stmt = c.prepare_cached(
+        "SELECT m.membership_id, m.relationship_id, m.party_id, '', m.user_id, u.name, u.email, m.role, m.joined_at, m.left_at
+         FROM membership m JOIN user_account u ON u.user_id = m.user_id WHERE m.relationship_id = ?1 AND m.left_at IS NULL",
+    )?;
+    let mut members: Vec<Member> = stmt.query_map([relationship_id], member_row)?.collect::<Result<_, _>>()?;
+    let party_at = |id: Uuid| parties.iter().position(|p| p.id == id).unwrap_or(usize::MAX);
+    for m in &mut members {
+        m.organisation_name = parties.iter().find(|p| p.id == m.party_id).map(|p| p.organisation_name.clone()).unwrap_or_default();
+    }
+    let rank = |role: Role| [Role::Ser, Role::Jmt, Role::Contributor, Role::Observer].iter().position(|r| *r == role);
+    members.sort_by(|a, b| (party_at(a.party_id), rank(a.role), &a.name).cmp(&(party_at(b.party_id), rank(b.role), &b.name)));
+    Ok(members)
 }
 
 pub(crate) fn membership_history(c: &Connection, relationship_id: Uuid) -> R<Vec<Member>> {
@@ -407,8 +439,13 @@ pub(crate) fn chain_head(c: &Connection, chain: Uuid) -> R<Option<ChainHead>> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database file at `path`.
+    /// Opens (creating if missing) the database file at `path`, to serve.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        SqliteStore::open_for(path, Workload::Serve)
+    }
+
+    /// Opens the database file at `path` for `workload`.
+    pub fn open_for(path: &Path, workload: Workload) -> StoreResult<SqliteStore> {
         // SQLite counts every allocation under one global mutex unless told not to; with several
         // connections reading at once that mutex was a hot spot. It must be set before SQLite
         // starts; a later call changes nothing and is harmless.
@@ -419,16 +456,18 @@ impl SqliteStore {
             unsafe { rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0) };
         });
         let pool = r2d2::Pool::builder()
-            .max_size(8)
+            .max_size(workload.connections())
             .min_idle(Some(1))
             // A checkout test runs a statement on every call; a broken file fails the query anyway.
             .test_on_check_out(false)
-            .build(pool::Manager::new(path))
+            .build(pool::Manager::new(path, workload))
             .map_err(|e| StoreError::Backend(format!("cannot open SQLite database {}: {e}", path.display())))?;
-        Ok(SqliteStore { pool })
+        let turns = tokio::sync::Semaphore::new(workload.connections() as usize);
+        Ok(SqliteStore { pool, turns })
     }
 
     async fn run<T: Send + 'static>(&self, f: impl FnOnce(&mut Connection) -> R<T> + Send + 'static) -> StoreResult<T> {
+        let _turn = self.turns.acquire().await.map_err(|e| StoreError::Backend(e.to_string()))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| StoreError::Backend(e.to_string()))?;

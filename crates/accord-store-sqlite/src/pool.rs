@@ -2,13 +2,39 @@
 
 use std::path::{Path, PathBuf};
 
+/// What the connections are for: serving, or one long job that writes a lot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Workload {
+    /// The server: small page caches, every commit durable once the WAL is synced.
+    #[default]
+    Serve,
+    /// One long job (an import): one connection with a large page cache, and fewer, larger
+    /// checkpoints. One connection, because a connection drops its cache whenever another one
+    /// has written: with several, a long series of writes kept re-reading the same pages.
+    Batch,
+    /// Filling a new database that can be made again (`accord seed`): as `Batch`, and no syncing.
+    Fill,
+}
+
+/// Calls at once when serving: a few more than this machine's 2 cores, so that one waiting on the
+/// disk or the write lock leaves the others work.
+const SERVE_CONNECTIONS: u32 = 4;
+
+impl Workload {
+    /// How many connections the pool keeps, and so how many calls run at once.
+    pub fn connections(self) -> u32 {
+        if self == Workload::Serve { SERVE_CONNECTIONS } else { 1 }
+    }
+}
+
 pub struct Manager {
     path: PathBuf,
+    workload: Workload,
 }
 
 impl Manager {
-    pub fn new(path: &Path) -> Manager {
-        Manager { path: path.to_owned() }
+    pub fn new(path: &Path, workload: Workload) -> Manager {
+        Manager { path: path.to_owned(), workload }
     }
 }
 
@@ -34,6 +60,13 @@ impl r2d2::ManageConnection for Manager {
         // prepared again whenever a parameter it compared with a constant gets another value,
         // which re-parsed the issue queries on nearly every call.
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        match self.workload {
+            Workload::Serve => {}
+            Workload::Batch => conn.execute_batch("PRAGMA cache_size = -131072; PRAGMA wal_autocheckpoint = 16384;")?,
+            Workload::Fill => {
+                conn.execute_batch("PRAGMA cache_size = -131072; PRAGMA wal_autocheckpoint = 16384; PRAGMA synchronous = OFF;")?
+            }
+        }
         conn.set_prepared_statement_cache_capacity(128);
         Ok(conn)
     }

@@ -1,9 +1,9 @@
 //! Page views: each read on one connection, in one read transaction (see `accord_store::views`).
 
-use crate::{R, chain_head, issues, measures, members_now, membership_history, parties, recent_audit_events};
+use crate::{MEMBER, MEMBER_ORDER, R, chain_head, issues, measures, member_row, members_now, parties, recent_audit_events};
 use accord_domain::measure::Rag;
 use accord_store::*;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
 pub(crate) fn link_targets(c: &Connection, relationship_id: Uuid) -> R<Vec<LinkTarget>> {
@@ -25,29 +25,60 @@ pub(crate) fn issue_log(c: &Connection, relationship_id: Uuid, request: &IssueLo
         stats: issues::issue_stats(c, relationship_id)?,
         parties: parties(c, relationship_id)?,
         issues: issues::issues(c, relationship_id, &request.filter, request.after, request.limit)?,
-        targets: link_targets(c, relationship_id)?,
     })
 }
 
 pub(crate) fn issue_detail(c: &Connection, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> R<IssueDetail> {
     let issue = issues::issue(c, relationship_id, issue_id)?;
+    let ladder = issues::ladder(c, relationship_id, Some(issue.ladder_version))?;
+    let handlers = user_names(c, ladder.levels.iter().flat_map(|l| l.members.iter().copied()))?;
     Ok(IssueDetail {
-        ladder: issues::ladder(c, relationship_id, Some(issue.ladder_version))?,
+        ladder,
         proposal: issues::pending_proposal(c, relationship_id, issue_id)?,
         timeline: issues::issue_timeline(c, relationship_id, issue_id, viewer_party)?,
-        members: members_now(c, relationship_id)?,
+        handlers,
         parties: parties(c, relationship_id)?,
         targets: if issue.links.is_empty() { Vec::new() } else { link_targets(c, relationship_id)? },
         issue,
     })
 }
 
+/// The names of the people who acted in `events`.
+fn actors(c: &Connection, events: &[accord_domain::audit::Event]) -> R<Vec<(Uuid, String)>> {
+    user_names(c, events.iter().filter_map(|e| e.actor))
+}
+
+/// The names of `ids`, each read once (a page names a few people, not everyone).
+fn user_names(c: &Connection, ids: impl Iterator<Item = Uuid>) -> R<Vec<(Uuid, String)>> {
+    let mut ids: Vec<Uuid> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut stmt = c.prepare_cached("SELECT name FROM user_account WHERE user_id = ?1")?;
+    let mut names = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(name) = stmt.query_row([id], |r| r.get(0)).optional()? {
+            names.push((id, name));
+        }
+    }
+    Ok(names)
+}
+
 pub(crate) fn overview(c: &Connection, relationship_id: Uuid, events: u32) -> R<OverviewView> {
+    let events = recent_audit_events(c, relationship_id, None, events)?;
     Ok(OverviewView {
         parties: parties(c, relationship_id)?,
-        members: members_now(c, relationship_id)?,
-        events: recent_audit_events(c, relationship_id, None, events)?,
-        people: membership_history(c, relationship_id)?,
+        leads: c
+            .prepare_cached(&format!(
+                "{MEMBER} WHERE m.relationship_id = ?1 AND m.left_at IS NULL AND m.role IN ('ser', 'jmt') {MEMBER_ORDER}"
+            ))?
+            .query_map([relationship_id], member_row)?
+            .collect::<Result<_, _>>()?,
+        counts: c
+            .prepare_cached("SELECT party_id, count(*) FROM membership WHERE relationship_id = ?1 AND left_at IS NULL GROUP BY party_id")?
+            .query_map([relationship_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?,
+        actors: actors(c, &events)?,
+        events,
         head: chain_head(c, relationship_id)?,
         stats: issues::issue_stats(c, relationship_id)?,
     })
@@ -102,10 +133,6 @@ pub(crate) fn action_log(c: &Connection, relationship_id: Uuid, request: &Action
 }
 
 pub(crate) fn audit(c: &Connection, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> R<AuditView> {
-    Ok(AuditView {
-        events: recent_audit_events(c, relationship_id, before_position, limit)?,
-        parties: parties(c, relationship_id)?,
-        people: membership_history(c, relationship_id)?,
-        head: chain_head(c, relationship_id)?,
-    })
+    let events = recent_audit_events(c, relationship_id, before_position, limit)?;
+    Ok(AuditView { actors: actors(c, &events)?, events, parties: parties(c, relationship_id)?, head: chain_head(c, relationship_id)? })
 }

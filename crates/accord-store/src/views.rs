@@ -23,14 +23,13 @@ pub struct LinkTarget {
     pub label: String,
 }
 
-/// A page of the issue log, with its figures and what the "raise an issue" form offers.
+/// A page of the issue log, with its figures.
 #[derive(Debug, Clone)]
 pub struct IssueLogView {
     pub ladder: Ladder,
     pub stats: Vec<LevelStat>,
     pub parties: Vec<Party>,
     pub issues: Vec<Issue>,
-    pub targets: Vec<LinkTarget>,
 }
 
 /// What the issue log asks for.
@@ -49,7 +48,8 @@ pub struct IssueDetail {
     pub ladder: Ladder,
     pub proposal: Option<Proposal>,
     pub timeline: Vec<IssueEvent>,
-    pub members: Vec<Member>,
+    /// The names of the members the ladder names as handlers.
+    pub handlers: Vec<(Uuid, String)>,
     pub parties: Vec<Party>,
     /// Only read when the issue touches something.
     pub targets: Vec<LinkTarget>,
@@ -59,10 +59,12 @@ pub struct IssueDetail {
 #[derive(Debug, Clone)]
 pub struct OverviewView {
     pub parties: Vec<Party>,
-    pub members: Vec<Member>,
-    /// The latest events, newest first, and everyone who was ever a member (to name their actors).
+    /// The current SERs and JMT members, and how many current members each party has.
+    pub leads: Vec<Member>,
+    pub counts: Vec<(Uuid, i64)>,
+    /// The latest events, newest first, and the names of their actors.
     pub events: Vec<Event>,
-    pub people: Vec<Member>,
+    pub actors: Vec<(Uuid, String)>,
     pub head: Option<ChainHead>,
     pub stats: Vec<LevelStat>,
 }
@@ -127,7 +129,7 @@ pub struct ActionLogRequest {
 pub struct AuditView {
     pub events: Vec<Event>,
     pub parties: Vec<Party>,
-    /// Everyone who was ever a member, to name the actors.
-    pub people: Vec<Member>,
+    /// The names of the events' actors.
+    pub actors: Vec<(Uuid, String)>,
     pub head: Option<ChainHead>,
 }

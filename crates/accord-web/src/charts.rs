@@ -13,8 +13,16 @@ pub fn rag_colour(rag: Rag) -> &'static str {
 }
 
 /// Coordinates with one decimal: enough for a screen, stable for a snapshot.
+/// `v` as `{:.1}` writes it, without the float formatter's exact mode, which was a sixth of the
+/// scorecard's time: tenths are counted as a whole number. Values within reach of a tie (where
+/// that rounding could differ), negative or huge ones still go through the formatter.
 fn n(v: f64) -> String {
-    format!("{v:.1}")
+    let tenths = v * 10.0;
+    if !(0.0..1e15).contains(&tenths) || ((tenths - tenths.floor()) - 0.5).abs() < 1e-6 {
+        return format!("{v:.1}");
+    }
+    let tenths = tenths.round() as u64;
+    format!("{}.{}", tenths / 10, tenths % 10)
 }
 
 /// A small trend line of the last values, gaps for missing periods, the last point in its RAG colour.
@@ -239,6 +247,17 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_written_as_the_formatter_writes_them() {
+        for v in [0.0, 0.04, 0.05, 0.06, 0.25, 0.35, 1.0, 2.45, 12.349, 96.0, 99.95, 1234.56, 1e14, -0.04, -3.25, f64::NAN] {
+            assert_eq!(n(v), format!("{v:.1}"), "{v}");
+        }
+        for i in 0..100_000 {
+            let v = i as f64 * 0.0137;
+            assert_eq!(n(v), format!("{v:.1}"), "{v}");
+        }
+    }
 
     #[test]
     fn a_sparkline_is_stable_and_leaves_gaps() {

@@ -34,15 +34,9 @@ pub struct IssueInput {
     pub links: Vec<String>,
 }
 
-/// The ids an issue may link to.
-pub struct Linkable {
-    pub objectives: Vec<Uuid>,
-    pub kpis: Vec<Uuid>,
-    pub obligations: Vec<Uuid>,
-}
-
 impl IssueInput {
-    pub fn parse(&self, relationship_id: Uuid, linkable: &Linkable) -> Result<NewIssue, Invalid> {
+    /// `targets`: what an issue of this relationship may touch.
+    pub fn parse(&self, relationship_id: Uuid, targets: &[LinkTarget]) -> Result<NewIssue, Invalid> {
         let mut invalid = Invalid::default();
         let title = invalid.check("title", Name::parse(&self.title).map(Name::into_string));
         let description = invalid.check("description", parse_long_text(&self.description, 8000));
@@ -72,13 +66,7 @@ impl IssueInput {
         for link in &self.links {
             let parsed = link.split_once(':').and_then(|(kind, id)| {
                 let id = parse_id(id)?;
-                let known = match kind {
-                    "objective" => &linkable.objectives,
-                    "kpi" => &linkable.kpis,
-                    "obligation" => &linkable.obligations,
-                    _ => return None,
-                };
-                known.contains(&id).then(|| IssueLink { kind: kind.to_owned(), id })
+                targets.iter().any(|t| t.kind == kind && t.id == id).then(|| IssueLink { kind: kind.to_owned(), id })
             });
             if let Some(l) = invalid
                 .check("links", parsed.ok_or_else(|| format!("{link:?} is not an objective, KPI or obligation of this relationship")))
@@ -250,10 +238,4 @@ pub fn may_escalate(access: &Access, level: &LadderLevel) -> Result<(), ApiError
 pub fn may_withdraw(access: &Access, issue: &Issue) -> Result<(), ApiError> {
     access.writer()?;
     if issue.raised_by == access.user.id { Ok(()) } else { Err(ApiError::Forbidden("Only the person who raised the issue withdraws it.")) }
-}
-
-pub async fn linkable(state: &crate::AppState, relationship_id: Uuid) -> Result<Linkable, ApiError> {
-    let targets = state.store.link_targets(relationship_id).await?;
-    let of = |kind: &str| targets.iter().filter(|t| t.kind == kind).map(|t| t.id).collect();
-    Ok(Linkable { objectives: of("objective"), kpis: of("kpi"), obligations: of("obligation") })
 }

@@ -3,7 +3,7 @@
 
 use crate::import::ImportCommand;
 use crate::worker::{self, BackgroundConfig, Mailer};
-use crate::{demo, import, open_store};
+use crate::{demo, import, open_store_for};
 use accord_domain::Invalid;
 use accord_domain::audit::{ChainBreak, ChainHead, ChainVerifier, claim_line};
 use accord_domain::clock::{Clock, SystemClock};
@@ -11,6 +11,7 @@ use accord_domain::membership::Role;
 use accord_domain::relationship::{NewRelationship, RelationshipInput};
 use accord_domain::text::{Email, Name};
 use accord_store::{NewUser, PageRequest, SITE_CHAIN, Store, StoreError};
+use accord_store_sqlite::Workload;
 use accord_web::{AppState, secrets};
 use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand};
@@ -253,7 +254,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     {
         return crate::seed::run_offline(args);
     }
-    let store = open_store(&cli.database).await.with_context(|| format!("cannot open the database {}", cli.database))?;
+    let workload = match &cli.command {
+        Command::Seed(_) => Workload::Fill,
+        Command::Import(_) => Workload::Batch,
+        _ => Workload::Serve,
+    };
+    let store = open_store_for(&cli.database, workload).await.with_context(|| format!("cannot open the database {}", cli.database))?;
     store.migrate().await?;
     let now = clock.now();
     match cli.command {

@@ -133,6 +133,7 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     // Issue pages.
     ("get", "/relationships/{relationship_id}/issues", [303, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/relationships/{relationship_id}/issues", [303, 404, 404, 403, 303, 303, 303, 404]),
+    ("get", "/relationships/{relationship_id}/issues/new", [303, 404, 404, 403, 200, 200, 200, 404]),
     ("get", "/relationships/{relationship_id}/issues/{issue_id}", [303, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/relationships/{relationship_id}/issues/{issue_id}/comments", [303, 404, 404, 403, 303, 303, 303, 404]),
     ("post", "/relationships/{relationship_id}/issues/{issue_id}/proposals", [303, 404, 404, 403, 303, 303, 303, 404]),

@@ -492,10 +492,12 @@ async fn raise_an_issue_propose_a_resolution_and_accept_it_as_the_other_party(db
     let port_browser = driver.browser(&app, Shots::named("issue")).await;
     port_browser.sign_in(&jmt_port.email, TEST_PASSWORD).await;
     port_browser.open(&format!("/relationships/{}/issues", relationship.id)).await;
-    port_browser.click("details.define summary").await;
+    port_browser.click("#raise").await;
+    port_browser.wait_for("#raise-form").await;
     port_browser.fill("#i-title", "Contractor vehicles parking on the ferry queue lanes").await;
     port_browser.fill("#i-description", "Three times this week; ferry loading was delayed.").await;
-    port_browser.click("details.define button").await;
+    port_browser.screenshot("00-raise").await;
+    port_browser.click("#raise-form button").await;
     port_browser.wait_for("#ladder li[aria-current='step']").await;
     assert!(port_browser.text("h1").await.contains("#1 Contractor vehicles parking"));
     assert!(port_browser.text("#ladder li[aria-current='step']").await.contains("Working level"));

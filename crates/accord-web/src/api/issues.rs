@@ -88,7 +88,7 @@ pub async fn create(
     ApiJson(body): ApiJson<IssueInput>,
 ) -> ApiResult<(StatusCode, Json<Issue>)> {
     let me = access.writer()?.clone();
-    let new = body.parse(access.id(), &linkable(&state, access.id()).await?)?;
+    let new = body.parse(access.id(), &state.store.link_targets(access.id()).await?)?;
     Ok((StatusCode::CREATED, Json(state.store.create_issue(new, me.user_id, state.now()).await?)))
 }
 
@@ -108,14 +108,15 @@ pub struct IssueView {
 pub struct Detail {
     pub view: IssueView,
     pub ladder: Ladder,
-    pub members: Vec<Member>,
+    /// The names of the members the ladder names as handlers.
+    pub handlers: Vec<(uuid::Uuid, String)>,
     pub parties: Vec<Party>,
     pub targets: Vec<LinkTarget>,
 }
 
 pub async fn detail(state: &AppState, access: &Access, issue_id: uuid::Uuid) -> ApiResult<Detail> {
     let me = access.member()?;
-    let IssueDetail { issue, ladder, proposal, timeline, members, parties, targets } =
+    let IssueDetail { issue, ladder, proposal, timeline, handlers, parties, targets } =
         state.store.issue_detail(access.id(), issue_id, Some(me.party_id)).await?;
     let view = IssueView {
         level_name: ladder.levels.get(issue.level as usize).map(|l| l.name.clone()).unwrap_or_default(),
@@ -133,7 +134,7 @@ pub async fn detail(state: &AppState, access: &Access, issue_id: uuid::Uuid) -> 
         timeline,
         issue,
     };
-    Ok(Detail { view, ladder, members, parties, targets })
+    Ok(Detail { view, ladder, handlers, parties, targets })
 }
 
 #[utoipa::path(get, path = "/api/v1/relationships/{relationship_id}/issues/{issue_id}", tag = "issues",

@@ -60,13 +60,13 @@ pub async fn page(
         "" => None,
         text => Some(text.parse::<i64>().map_err(|_| ApiError::invalid("before", "must be a position in the chain"))?),
     };
-    let AuditView { mut events, parties, people, head } = state.store.audit_view(access.id(), before, PER_PAGE + 1).await?;
+    let AuditView { mut events, parties, actors, head } = state.store.audit_view(access.id(), before, PER_PAGE + 1).await?;
     let older = (events.len() > PER_PAGE as usize).then(|| {
         events.truncate(PER_PAGE as usize);
         events.last().map_or(0, |e| e.position)
     });
     let party_names: HashMap<Uuid, &str> = parties.iter().map(|p| (p.id, p.organisation_name.as_str())).collect();
-    let rows = name_actors(events, &people)
+    let rows = name_actors(events, &actors)
         .into_iter()
         .map(|activity| AuditRow {
             party: activity.event.party.and_then(|p| party_names.get(&p)).map_or_else(String::new, |n| (*n).to_owned()),

@@ -34,19 +34,19 @@ pub struct PartyCard {
     pub party: Party,
     pub ser: Option<Member>,
     pub jmt: Vec<Member>,
-    pub members: usize,
+    pub members: i64,
 }
 
-/// Parties with their SER and JMT members, from the current members.
-pub fn party_cards(parties: Vec<Party>, members: &[Member]) -> Vec<PartyCard> {
+/// Parties with their SER and JMT members (from `leads`) and how many members each has.
+pub fn party_cards(parties: Vec<Party>, leads: &[Member], counts: &[(uuid::Uuid, i64)]) -> Vec<PartyCard> {
     parties
         .into_iter()
         .map(|party| {
-            let of_party = || members.iter().filter(move |m| m.party_id == party.id);
+            let of_party = || leads.iter().filter(move |m| m.party_id == party.id);
             PartyCard {
                 ser: of_party().find(|m| m.role == Role::Ser).cloned(),
                 jmt: of_party().filter(|m| m.role == Role::Jmt).cloned().collect(),
-                members: of_party().count(),
+                members: counts.iter().find(|(p, _)| *p == party.id).map_or(0, |(_, n)| *n),
                 party,
             }
         })
@@ -75,22 +75,30 @@ struct RelationshipPage {
 pub async fn relationship(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
     // Recent activity and the figures are relationship content: members only (a site admin sees
     // the frame: parties and their people).
-    let (parties, members, activity, head, open_issues, first_level_share) = if access.member.is_some() {
-        let OverviewView { parties, members, events, people, head, stats } = state.store.overview(access.id(), 12).await?;
-        let activity = name_actors(events, &people);
+    let (parties, leads, counts, activity, head, open_issues, first_level_share) = if access.member.is_some() {
+        let OverviewView { parties, leads, counts, events, actors, head, stats } = state.store.overview(access.id(), 12).await?;
+        let activity = name_actors(events, &actors);
         let open_issues = stats.iter().map(|s| s.open).sum();
         let resolved: i64 = stats.iter().map(|s| s.resolved).sum();
         let first_level_share = (resolved > 0).then(|| stats.iter().find(|s| s.level == 0).map_or(0, |s| s.resolved) * 100 / resolved);
-        (parties, members, activity, head, open_issues, first_level_share)
+        (parties, leads, counts, activity, head, open_issues, first_level_share)
     } else {
         let id = access.id();
-        (state.store.parties(id).await?, state.store.members(id).await?, Vec::new(), None, 0, None)
+        let members = state.store.members(id).await?;
+        let mut counts: Vec<(uuid::Uuid, i64)> = Vec::new();
+        for m in &members {
+            match counts.iter_mut().find(|(p, _)| *p == m.party_id) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((m.party_id, 1)),
+            }
+        }
+        (state.store.parties(id).await?, members, counts, Vec::new(), None, 0, None)
     };
     let page = RelationshipPage {
         open_issues,
         first_level_share,
         shell: Shell::new(Some(&access.user), &csrf, "overview").within(&access.relationship),
-        parties: party_cards(parties, &members),
+        parties: party_cards(parties, &leads, &counts),
         me: access.member.clone(),
         activity,
         head,
@@ -99,9 +107,9 @@ pub async fn relationship(State(state): State<AppState>, access: Access, Extensi
     ok(&page)
 }
 
-/// Events with their actors' names (from everyone who was ever a member; the server's own work is Accord's).
-pub fn name_actors(events: Vec<Event>, people: &[Member]) -> Vec<Activity> {
-    let names: HashMap<uuid::Uuid, &str> = people.iter().map(|m| (m.user_id, m.name.as_str())).collect();
+/// Events with their actors' names (the server's own work is Accord's).
+pub fn name_actors(events: Vec<Event>, actors: &[(uuid::Uuid, String)]) -> Vec<Activity> {
+    let names: HashMap<uuid::Uuid, &str> = actors.iter().map(|(id, name)| (*id, name.as_str())).collect();
     events
         .into_iter()
         .map(|event| {

@@ -65,11 +65,21 @@ struct IssuesPage {
     levels: Vec<String>,
     parties: Vec<Party>,
     categories: [&'static str; 6],
-    severities: [&'static str; 4],
     query: LogQuery,
+    can_raise: bool,
+}
+
+/// The form for a new issue: on a page of its own, so that the log does not carry every
+/// objective, KPI and obligation it might touch.
+#[derive(Template)]
+#[template(path = "issue_new.html")]
+struct NewIssuePage {
+    shell: Shell,
+    relationship_id: Uuid,
+    categories: [&'static str; 6],
+    severities: [&'static str; 4],
     /// What a new issue may touch: (`kind:id`, label).
     link_options: Vec<(String, String)>,
-    can_raise: bool,
     error: Option<String>,
     form: IssueInput,
 }
@@ -115,7 +125,7 @@ async fn log_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &LogQu
     let api = q.api();
     let filter = api.filter()?;
     let order = filter.state;
-    let IssueLogView { ladder, stats, parties, mut issues, targets } =
+    let IssueLogView { ladder, stats, parties, mut issues } =
         state.store.issue_log_view(id, IssueLogRequest { filter, after: api.cursor()?, limit: PER_PAGE + 1 }).await?;
     let names: HashMap<Uuid, String> = parties.iter().map(|p| (p.id, p.organisation_name.clone())).collect();
     let level_name = |l: i32| ladder.levels.get(l as usize).map_or_else(|| format!("Level {}", l + 1), |x| x.name.clone());
@@ -159,12 +169,8 @@ async fn log_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &LogQu
         levels: ladder.levels.iter().map(|l| l.name.clone()).collect(),
         parties,
         categories: CATEGORIES,
-        severities: SEVERITIES,
         query: q.clone(),
-        link_options: link_options(&targets),
         can_raise: access.writer().is_ok(),
-        error: None,
-        form: IssueInput { severity: "medium".into(), category: "delivery".into(), ..IssueInput::default() },
     })
 }
 
@@ -196,6 +202,25 @@ fn to_issue(access: &Access, issue: Uuid) -> Response {
     Redirect::to(&format!("/relationships/{}/issues/{issue}", access.id())).into_response()
 }
 
+fn new_issue_page(access: &Access, csrf: &CsrfToken, targets: &[LinkTarget], form: IssueInput, error: Option<String>) -> NewIssuePage {
+    NewIssuePage {
+        shell: Shell::new(Some(&access.user), csrf, "issues").within(&access.relationship),
+        relationship_id: access.id(),
+        categories: CATEGORIES,
+        severities: SEVERITIES,
+        link_options: link_options(targets),
+        error,
+        form,
+    }
+}
+
+pub async fn new_issue(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
+    access.writer()?;
+    let targets = state.store.link_targets(access.id()).await?;
+    let form = IssueInput { severity: "medium".into(), category: "delivery".into(), ..IssueInput::default() };
+    Ok(render(StatusCode::OK, &new_issue_page(&access, &csrf, &targets, form, None)))
+}
+
 pub async fn raise(
     State(state): State<AppState>,
     access: Access,
@@ -203,17 +228,15 @@ pub async fn raise(
     CsrfForm(form): CsrfForm<IssueInput>,
 ) -> PageResult {
     let me = access.writer()?.clone();
-    let result = match form.parse(access.id(), &linkable(&state, access.id()).await?) {
+    let targets = state.store.link_targets(access.id()).await?;
+    let result = match form.parse(access.id(), &targets) {
         Ok(new) => state.store.create_issue(new, me.user_id, state.now()).await.map_err(ApiError::from),
         Err(invalid) => Err(ApiError::Invalid(invalid)),
     };
     match result {
         Ok(issue) => Ok(to_issue(&access, issue.id)),
         Err(e @ ApiError::Invalid(_)) => {
-            let mut page = log_page(&state, &access, &csrf, &LogQuery::default()).await?;
-            page.error = Some(field_message(&e));
-            page.form = form;
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_issue_page(&access, &csrf, &targets, form, Some(field_message(&e)))))
         }
         Err(e) => Err(e.into()),
     }
@@ -252,9 +275,9 @@ impl IssuePage {
 }
 
 async fn issue_page(state: &AppState, access: &Access, csrf: &CsrfToken, issue_id: &str) -> Result<IssuePage, ApiError> {
-    let Detail { view, ladder, members, parties, targets } = detail(state, access, parse_id(issue_id).ok_or(ApiError::NotFound)?).await?;
+    let Detail { view, ladder, handlers, parties, targets } = detail(state, access, parse_id(issue_id).ok_or(ApiError::NotFound)?).await?;
     let me = access.member()?.clone();
-    let names: HashMap<Uuid, String> = members.iter().map(|m| (m.user_id, m.name.clone())).collect();
+    let names: HashMap<Uuid, String> = handlers.into_iter().collect();
     let issue = &view.issue;
     let rungs = ladder
         .levels

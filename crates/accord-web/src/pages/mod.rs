@@ -98,6 +98,7 @@ pages! { ROUTES, page_router;
     get "/relationships/{relationship_id}/audit/export.jsonl" => audit::export;
     get "/relationships/{relationship_id}/issues" => issues::log;
     post "/relationships/{relationship_id}/issues" => issues::raise;
+    get "/relationships/{relationship_id}/issues/new" => issues::new_issue;
     get "/relationships/{relationship_id}/issues/{issue_id}" => issues::issue;
     post "/relationships/{relationship_id}/issues/{issue_id}/comments" => issues::comment;
     post "/relationships/{relationship_id}/issues/{issue_id}/proposals" => issues::propose;
