@@ -524,6 +524,16 @@ async fn raise_an_issue_propose_a_resolution_and_accept_it_as_the_other_party(db
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert!(rows[0][1].contains("Contractor vehicles parking") && rows[0][4] == "Resolved", "{rows:?}");
     assert!(port_browser.text("#first-level-share").await.contains("100%"));
+
+    // The audit trail, reached from the relationship's menu, shows the story newest first.
+    port_browser.click("nav.subnav a[href$='/audit']").await;
+    port_browser.wait_for("#audit").await;
+    let events = table_rows(&port_browser, "#audit").await;
+    assert!(events[0][3].contains("recorded an issue resolved by every party"), "{events:?}");
+    assert!(events.iter().any(|e| e[3].contains("raised an issue") && e[2].contains("priya.raman")), "{events:?}");
+    let head = app.store().chain_head(relationship.id).await.unwrap().unwrap();
+    assert_eq!(port_browser.text("#chain-head").await, head.to_string());
+    port_browser.screenshot("03-audit").await;
     port_browser.close().await;
     contractor_browser.close().await;
 }
