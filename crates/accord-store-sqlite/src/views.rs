@@ -94,18 +94,12 @@ pub(crate) fn scorecard(c: &Connection, relationship_id: Uuid, per_kpi: u32) -> 
     })
 }
 
-/// The latest `per_kpi` current values of every KPI, read from the indexes alone (see V5).
+/// The latest `per_kpi` current values of every KPI, read from the index alone (see V5).
 fn recent_values(c: &Connection, relationship_id: Uuid, per_kpi: u32) -> R<Vec<RecentValue>> {
-    // CROSS JOIN keeps the KPIs outside, so that the subquery runs once per KPI.
-    let mut stmt = c.prepare_cached(
-        "SELECT m.kpi_id, m.period_start, m.value, m.rag
-         FROM kpi k CROSS JOIN measurement m INDEXED BY measurement_by_period
-         WHERE k.relationship_id = ?1 AND m.relationship_id = k.relationship_id AND m.kpi_id = k.kpi_id AND m.superseded_at IS NULL
-           AND m.period_start >= COALESCE((SELECT p.period_start FROM measurement p INDEXED BY measurement_by_period
-                                           WHERE p.relationship_id = k.relationship_id AND p.kpi_id = k.kpi_id AND p.superseded_at IS NULL
-                                           ORDER BY p.period_start DESC LIMIT 1 OFFSET ?2 - 1), '')
-         ORDER BY k.kpi_id, m.period_start",
-    )?;
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT m.kpi_id, m.period_start, m.value, m.rag FROM kpi k CROSS JOIN measurement m INDEXED BY measurement_by_period {}",
+        measures::LATEST_PER_KPI
+    ))?;
     let rows = stmt.query_map(rusqlite::params![relationship_id, per_kpi], |r| {
         Ok(RecentValue { kpi_id: r.get(0)?, period_start: crate::date(r, 1)?, value: r.get(2)?, rag: crate::text_as(r, 3, Rag::parse)? })
     })?;
