@@ -12,18 +12,18 @@ use tokio::try_join;
 use uuid::Uuid;
 
 pub(crate) async fn link_targets(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<LinkTarget>> {
-    let statement = c
-        .prepare_cached(
-            "SELECT 'objective', objective_id, title, 1 AS k, status = 'retired' AS r FROM objective WHERE relationship_id = $1
-             UNION ALL SELECT 'kpi', kpi_id, name, 2, false FROM kpi WHERE relationship_id = $1
-             UNION ALL SELECT 'obligation', b.obligation_id, b.title || ' (' || o.name || ')', 3, false
-               FROM obligation b JOIN party p ON p.relationship_id = b.relationship_id AND p.party_id = b.party_id
-               JOIN organisation o ON o.organisation_id = p.organisation_id WHERE b.relationship_id = $1
-             ORDER BY 4, 5, 3",
-        )
-        .await?;
-    let rows = c.query(&statement, &[&relationship_id]).await?;
-    Ok(rows.iter().map(|r| LinkTarget { kind: r.get(0), id: r.get(1), label: r.get(2) }).collect())
+    query_all(
+        c,
+        "SELECT 'objective', objective_id, title, 1 AS k, status = 'retired' AS r FROM objective WHERE relationship_id = $1
+         UNION ALL SELECT 'kpi', kpi_id, name, 2, false FROM kpi WHERE relationship_id = $1
+         UNION ALL SELECT 'obligation', b.obligation_id, b.title || ' (' || o.name || ')', 3, false
+           FROM obligation b JOIN party p ON p.relationship_id = b.relationship_id AND p.party_id = b.party_id
+           JOIN organisation o ON o.organisation_id = p.organisation_id WHERE b.relationship_id = $1
+         ORDER BY 4, 5, 3",
+        &[&relationship_id],
+        |r| Ok(LinkTarget { kind: r.try_get(0)?, id: r.try_get(1)?, label: r.try_get(2)? }),
+    )
+    .await
 }
 
 pub(crate) async fn issue_log(c: &impl GenericClient, relationship_id: Uuid, request: &IssueLogRequest) -> R<IssueLogView> {
@@ -67,8 +67,7 @@ async fn user_names(c: &impl GenericClient, ids: impl Iterator<Item = Uuid>) -> 
     let mut ids: Vec<Uuid> = ids.collect();
     ids.sort_unstable();
     ids.dedup();
-    let statement = c.prepare_cached("SELECT user_id, name FROM user_account WHERE user_id = ANY($1)").await?;
-    Ok(c.query(&statement, &[&ids]).await?.iter().map(|r| (r.get(0), r.get(1))).collect())
+    query_all(c, "SELECT user_id, name FROM user_account WHERE user_id = ANY($1)", &[&ids], |r| Ok((r.try_get(0)?, r.try_get(1)?))).await
 }
 
 pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, events: u32) -> R<OverviewView> {
@@ -78,8 +77,7 @@ pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, even
     };
     let counts = async {
         let sql = "SELECT party_id, count(*) FROM membership WHERE relationship_id = $1 AND left_at IS NULL GROUP BY party_id";
-        let statement = c.prepare_cached(sql).await?;
-        Ok::<_, Fail>(c.query(&statement, &[&relationship_id]).await?.iter().map(|r| (r.get(0), r.get(1))).collect())
+        query_all(c, sql, &[&relationship_id], |r| Ok((r.try_get(0)?, r.try_get(1)?))).await
     };
     let (parties, leads, counts, events, head, stats) = try_join!(
         parties(c, relationship_id),
@@ -106,40 +104,38 @@ pub(crate) async fn scorecard(c: &impl GenericClient, relationship_id: Uuid, per
 
 /// The latest `per_kpi` current values of every KPI: one index range per KPI.
 async fn recent_values(c: &impl GenericClient, relationship_id: Uuid, per_kpi: u32) -> R<Vec<RecentValue>> {
-    let statement = c
-        .prepare_cached(
-            "SELECT m.kpi_id, m.period_start, m.value, m.rag FROM kpi k
-             CROSS JOIN LATERAL (SELECT x.kpi_id, x.period_start, x.value, x.rag FROM measurement x
-                                 WHERE x.relationship_id = k.relationship_id AND x.kpi_id = k.kpi_id AND x.superseded_at IS NULL
-                                 ORDER BY x.period_start DESC LIMIT $2) m
-             WHERE k.relationship_id = $1 ORDER BY m.kpi_id, m.period_start",
-        )
-        .await?;
-    let rows = c.query(&statement, &[&relationship_id, &i64::from(per_kpi)]).await?;
-    rows.iter()
-        .map(|r| {
-            let rag: String = r.get(3);
+    query_all(
+        c,
+        "SELECT m.kpi_id, m.period_start, m.value, m.rag FROM kpi k
+         CROSS JOIN LATERAL (SELECT x.kpi_id, x.period_start, x.value, x.rag FROM measurement x
+                             WHERE x.relationship_id = k.relationship_id AND x.kpi_id = k.kpi_id AND x.superseded_at IS NULL
+                             ORDER BY x.period_start DESC LIMIT $2) m
+         WHERE k.relationship_id = $1 ORDER BY m.kpi_id, m.period_start",
+        &[&relationship_id, &i64::from(per_kpi)],
+        |r| {
+            let rag: String = r.try_get(3)?;
             Ok(RecentValue {
-                kpi_id: r.get(0),
-                period_start: r.get(1),
-                value: r.get(2),
+                kpi_id: r.try_get(0)?,
+                period_start: r.try_get(1)?,
+                value: r.try_get(2)?,
                 rag: Rag::parse(&rag).map_err(|e| Fail(StoreError::Backend(e)))?,
             })
-        })
-        .collect()
+        },
+    )
+    .await
 }
 
 pub(crate) async fn kpi_detail(c: &impl GenericClient, relationship_id: Uuid, request: KpiRequest) -> R<KpiDetail> {
     let id = request.kpi_id;
-    let (kpi, parties, members, objectives, versions, values) = try_join!(
+    let (kpi, parties, objectives, versions, values) = try_join!(
         measures::kpi(c, relationship_id, id),
         parties(c, relationship_id),
-        members_now(c, relationship_id),
         measures::objectives(c, relationship_id),
         measures::kpi_versions(c, relationship_id, id),
         measures::measurements(c, relationship_id, id, None, request.values),
     )?;
-    Ok(KpiDetail { kpi, parties, members, objectives, versions, values })
+    let reporter = user_names(c, kpi.reporter_id.into_iter()).await?.pop().map(|(_, name)| name);
+    Ok(KpiDetail { kpi, parties, reporter, objectives, versions, values })
 }
 
 pub(crate) async fn action_log(c: &impl GenericClient, relationship_id: Uuid, request: &ActionLogRequest) -> R<ActionLogView> {

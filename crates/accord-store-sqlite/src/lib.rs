@@ -388,9 +388,9 @@ const SESSION: &str = "SELECT u.user_id, u.email, u.name, u.organisation_id, o.n
 
 pub(crate) fn parties(c: &Connection, relationship_id: Uuid) -> R<Vec<Party>> {
     let mut stmt = c.prepare_cached(
-                "SELECT p.party_id, p.relationship_id, p.organisation_id, o.name, p.joined_at FROM party p
-                 JOIN organisation o ON o.organisation_id = p.organisation_id WHERE p.relationship_id = ?1 ORDER BY p.joined_at, p.party_id",
-            )?;
+        "SELECT p.party_id, p.relationship_id, p.organisation_id, o.name, p.joined_at FROM party p
+         JOIN organisation o ON o.organisation_id = p.organisation_id WHERE p.relationship_id = ?1 ORDER BY p.joined_at, p.party_id",
+    )?;
     let rows = stmt.query_map([relationship_id], |r| {
         Ok(Party {
             id: r.get(0)?,
@@ -417,8 +417,8 @@ pub(crate) fn members_now(c: &Connection, relationship_id: Uuid) -> R<Vec<Member
     for m in &mut members {
         m.organisation_name = parties.iter().find(|p| p.id == m.party_id).map(|p| p.organisation_name.clone()).unwrap_or_default();
     }
-    let rank = |role: Role| [Role::Ser, Role::Jmt, Role::Contributor, Role::Observer].iter().position(|r| *r == role);
-    members.sort_by(|a, b| (party_at(a.party_id), rank(a.role), &a.name).cmp(&(party_at(b.party_id), rank(b.role), &b.name)));
+    // `Role` orders as MEMBER_ORDER does: SER, JMT, contributor, observer.
+    members.sort_by(|a, b| (party_at(a.party_id), a.role, &a.name).cmp(&(party_at(b.party_id), b.role, &b.name)));
     Ok(members)
 }
 
@@ -481,6 +481,10 @@ impl SqliteStore {
     /// are cached statements: `Connection::transaction` would parse them again on every call.
     async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Connection) -> R<T> + Send + 'static) -> StoreResult<T> {
         self.run(move |conn| {
+            // A read that panicked left its transaction open on this pooled connection.
+            if !conn.is_autocommit() {
+                conn.execute_batch("ROLLBACK")?;
+            }
             conn.prepare_cached("BEGIN")?.execute([])?;
             let out = f(conn);
             conn.prepare_cached(if out.is_ok() { "COMMIT" } else { "ROLLBACK" })?.execute([])?;

@@ -110,7 +110,7 @@ pub(crate) fn kpi_detail(c: &Connection, relationship_id: Uuid, request: KpiRequ
     let kpi = measures::kpi(c, relationship_id, request.kpi_id)?;
     Ok(KpiDetail {
         parties: parties(c, relationship_id)?,
-        members: members_now(c, relationship_id)?,
+        reporter: user_names(c, kpi.reporter_id.into_iter())?.pop().map(|(_, name)| name),
         objectives: measures::objectives(c, relationship_id)?,
         versions: measures::kpi_versions(c, relationship_id, kpi.id)?,
         values: measures::measurements(c, relationship_id, kpi.id, None, request.values)?,

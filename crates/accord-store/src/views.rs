@@ -94,7 +94,8 @@ pub struct RecentValue {
 pub struct KpiDetail {
     pub kpi: Kpi,
     pub parties: Vec<Party>,
-    pub members: Vec<Member>,
+    /// The name of the member who reports it, if one does.
+    pub reporter: Option<String>,
     pub objectives: Vec<Objective>,
     pub versions: Vec<KpiVersion>,
     /// Newest first.

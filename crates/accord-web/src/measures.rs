@@ -51,7 +51,7 @@ fn member_named(text: &str, members: &[Member]) -> Result<Option<Uuid>, String> 
     match (found.next(), found.next()) {
         (Some(m), None) => Ok(Some(m.user_id)),
         (Some(_), Some(_)) => Err(format!("more than one member is called {text:?}: give their e-mail address")),
-        (None, _) => Err(format!("{text:?} is not a current member")),
+        (None, _) => Err(format!("{text:?} is not a current member: choose a name from the list")),
     }
 }
 

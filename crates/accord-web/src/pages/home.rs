@@ -73,26 +73,17 @@ struct RelationshipPage {
 }
 
 pub async fn relationship(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
-    // Recent activity and the figures are relationship content: members only (a site admin sees
-    // the frame: parties and their people).
-    let (parties, leads, counts, activity, head, open_issues, first_level_share) = if access.member.is_some() {
-        let OverviewView { parties, leads, counts, events, actors, head, stats } = state.store.overview(access.id(), 12).await?;
-        let activity = name_actors(events, &actors);
-        let open_issues = stats.iter().map(|s| s.open).sum();
-        let resolved: i64 = stats.iter().map(|s| s.resolved).sum();
+    // Recent activity, the chain head and the figures are relationship content: members only (a
+    // site admin sees the frame: parties and their people).
+    let member = access.member.is_some();
+    let OverviewView { parties, leads, counts, events, actors, head, stats } =
+        state.store.overview(access.id(), if member { 12 } else { 0 }).await?;
+    let resolved: i64 = stats.iter().map(|s| s.resolved).sum();
+    let (open_issues, first_level_share, head) = if member {
         let first_level_share = (resolved > 0).then(|| stats.iter().find(|s| s.level == 0).map_or(0, |s| s.resolved) * 100 / resolved);
-        (parties, leads, counts, activity, head, open_issues, first_level_share)
+        (stats.iter().map(|s| s.open).sum(), first_level_share, head)
     } else {
-        let id = access.id();
-        let members = state.store.members(id).await?;
-        let mut counts: Vec<(uuid::Uuid, i64)> = Vec::new();
-        for m in &members {
-            match counts.iter_mut().find(|(p, _)| *p == m.party_id) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((m.party_id, 1)),
-            }
-        }
-        (state.store.parties(id).await?, members, counts, Vec::new(), None, 0, None)
+        (0, None, None)
     };
     let page = RelationshipPage {
         open_issues,
@@ -100,7 +91,7 @@ pub async fn relationship(State(state): State<AppState>, access: Access, Extensi
         shell: Shell::new(Some(&access.user), &csrf, "overview").within(&access.relationship),
         parties: party_cards(parties, &leads, &counts),
         me: access.member.clone(),
-        activity,
+        activity: name_actors(events, &actors),
         head,
         relationship: access.relationship,
     };

@@ -31,23 +31,18 @@ fn due_period(cadence: accord_domain::measure::Cadence, today: Date) -> Period {
     p
 }
 
-/// Names for the ids a page shows.
+/// The parties' names, for the party ids a page shows.
 struct Names {
     parties: Vec<Party>,
-    members: Vec<Member>,
 }
 
 impl Names {
     async fn load(state: &AppState, relationship_id: Uuid) -> Result<Names, ApiError> {
-        Ok(Names { parties: state.store.parties(relationship_id).await?, members: state.store.members(relationship_id).await? })
+        Ok(Names { parties: state.store.parties(relationship_id).await? })
     }
 
     fn party(&self, id: Option<Uuid>) -> String {
         id.and_then(|id| self.parties.iter().find(|p| p.id == id)).map_or_else(|| "Joint".to_owned(), |p| p.organisation_name.clone())
-    }
-
-    fn member(&self, id: Option<Uuid>) -> String {
-        id.and_then(|id| self.members.iter().find(|m| m.user_id == id)).map_or_else(String::new, |m| m.name.clone())
     }
 }
 
@@ -109,7 +104,7 @@ async fn scorecard_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: 
     let id = access.id();
     let today = today(state, &access.relationship);
     let ScorecardView { parties, members, objectives, kpis, recent } = state.store.scorecard_view(id, 12).await?;
-    let names = Names { parties, members };
+    let names = Names { parties };
     let mut series: HashMap<Uuid, Vec<RecentValue>> = HashMap::new();
     for m in recent {
         series.entry(m.kpi_id).or_default().push(m);
@@ -165,7 +160,7 @@ async fn scorecard_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: 
         rows,
         objectives,
         parties: names.parties,
-        members: names.members,
+        members,
         objective: q.objective.clone(),
         party: q.party.clone(),
         counts: (counts[0], counts[1], counts[2], counts[3]),
@@ -266,9 +261,9 @@ async fn kpi_page(state: &AppState, access: &Access, csrf: &CsrfToken, kpi_id: &
     let me = access.member()?.clone();
     let id = access.id();
     let kpi_id = parse_id(kpi_id).ok_or(ApiError::NotFound)?;
-    let KpiDetail { kpi, parties, members, objectives: all_objectives, versions, values } =
+    let KpiDetail { kpi, parties, reporter, objectives: all_objectives, versions, values } =
         state.store.kpi_detail(id, KpiRequest { kpi_id, values: 24 }).await?;
-    let names = Names { parties, members };
+    let names = Names { parties };
     let today = today(state, &access.relationship);
     let domain_versions: Vec<accord_domain::measure::Version> =
         versions.iter().map(|v| accord_domain::measure::Version { effective_from: v.effective_from, thresholds: v.thresholds }).collect();
@@ -313,7 +308,7 @@ async fn kpi_page(state: &AppState, access: &Access, csrf: &CsrfToken, kpi_id: &
         shell: Shell::new(Some(&access.user), csrf, "scorecard").within(&access.relationship),
         relationship_id: id,
         party: names.party(kpi.party_id),
-        reporter: names.member(kpi.reporter_id),
+        reporter: reporter.unwrap_or_default(),
         objectives: all_objectives.into_iter().filter(|o| kpi.objectives.contains(&o.id)).collect(),
         chart,
         history,
