@@ -60,12 +60,11 @@ impl r2d2::ManageConnection for Manager {
         // prepared again whenever a parameter it compared with a constant gets another value,
         // which re-parsed the issue queries on nearly every call.
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-        match self.workload {
-            Workload::Serve => {}
-            Workload::Batch => conn.execute_batch("PRAGMA cache_size = -131072; PRAGMA wal_autocheckpoint = 16384;")?,
-            Workload::Fill => {
-                conn.execute_batch("PRAGMA cache_size = -131072; PRAGMA wal_autocheckpoint = 16384; PRAGMA synchronous = OFF;")?
-            }
+        if self.workload != Workload::Serve {
+            conn.execute_batch("PRAGMA cache_size = -131072; PRAGMA wal_autocheckpoint = 16384;")?;
+        }
+        if self.workload == Workload::Fill {
+            conn.execute_batch("PRAGMA synchronous = OFF;")?;
         }
         conn.set_prepared_statement_cache_capacity(128);
         Ok(conn)
