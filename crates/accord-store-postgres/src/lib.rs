@@ -548,12 +548,14 @@ impl Store for PostgresStore {
             let report = embedded::migrations::runner()
                 .run_async(&mut client)
                 .await
+                .map(|_| ())
                 .map_err(|e| backend(format!("migration failed: {}", chain(&e))));
             drop(client);
             let _ = connection.await;
-            report.map(|_| ())
+            report
         };
-        out.await.map_err(|Fail(e)| e)
+        out.await.map_err(|Fail(e)| e)?;
+        self.write(|tx| Box::pin(measures::keep_recent_where_missing(tx))).await
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -1794,8 +1796,8 @@ impl Store for PostgresStore {
         self.read(move |c| Box::pin(views::overview(c, relationship_id, events))).await
     }
 
-    async fn scorecard_view(&self, relationship_id: Uuid, per_kpi: u32) -> StoreResult<ScorecardView> {
-        self.read(move |c| Box::pin(views::scorecard(c, relationship_id, per_kpi))).await
+    async fn scorecard_view(&self, relationship_id: Uuid) -> StoreResult<ScorecardView> {
+        self.read(move |c| Box::pin(views::scorecard(c, relationship_id))).await
     }
 
     async fn kpi_detail(&self, relationship_id: Uuid, request: KpiRequest) -> StoreResult<KpiDetail> {

@@ -273,8 +273,8 @@ pub(crate) async fn create_kpi(tx: &Transaction<'_>, new: &NewKpi, actor: Uuid, 
     let t = &new.thresholds;
     execute(
         tx,
-        "INSERT INTO kpi (relationship_id, kpi_id, name, definition, unit, direction, cadence, party_id, reporter_id, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10)",
+        "INSERT INTO kpi (relationship_id, kpi_id, name, definition, unit, direction, cadence, party_id, reporter_id, version, created_at, updated_at, recent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10, '')",
         &[&r, &id, &new.name, &new.definition, &new.unit, &t.direction.as_str(), &new.cadence.as_str(), &new.party_id, &new.reporter_id, &now],
     )
     .await
@@ -539,8 +539,44 @@ impl Plan {
             let superseded: Vec<bool> = values.iter().map(|v| v.superseded).collect();
             tx.execute(&insert, &[&relationship_id, &actor, &now, &ids, &kpis, &periods, &numbers, &comments, &rags, &superseded]).await?;
         }
-        Ok(())
+        let mut kpis: Vec<Uuid> = self.new.iter().map(|v| v.kpi_id).collect();
+        kpis.sort_unstable();
+        kpis.dedup();
+        keep_recent(tx, relationship_id, &kpis).await
     }
+}
+
+/// Rewrites what `kpi.recent` keeps of `kpi_ids`: their latest current values (see V6).
+pub(crate) async fn keep_recent(c: &impl GenericClient, relationship_id: Uuid, kpi_ids: &[Uuid]) -> R<()> {
+    let sql = "SELECT k.id, m.period_start, m.value, m.rag FROM unnest($2::uuid[]) AS k (id)
+         CROSS JOIN LATERAL (SELECT period_start, value, rag FROM measurement
+                             WHERE relationship_id = $1 AND kpi_id = k.id AND superseded_at IS NULL
+                             ORDER BY period_start DESC LIMIT $3) m";
+    let mut kept: HashMap<Uuid, Vec<(Date, f64, Rag)>> = kpi_ids.iter().map(|id| (*id, Vec::new())).collect();
+    for r in rows(c, sql, &[&relationship_id, &kpi_ids, &(RECENT as i64)]).await? {
+        let rag = text_as(&r, 3, Rag::parse)?;
+        kept.entry(r.try_get(0)?).or_default().push((r.try_get(1)?, r.try_get(2)?, rag));
+    }
+    let (ids, encoded): (Vec<Uuid>, Vec<String>) = kept
+        .into_iter()
+        .map(|(id, mut values)| {
+            values.sort_by_key(|v| v.0);
+            (id, accord_domain::audit::hex(&encode_recent(&values)))
+        })
+        .unzip();
+    let sql = "UPDATE kpi SET recent = decode(u.recent, 'hex') FROM unnest($2::uuid[], $3::text[]) AS u (id, recent)
+         WHERE kpi.relationship_id = $1 AND kpi.kpi_id = u.id";
+    c.execute(&c.prepare_cached(sql).await?, &[&relationship_id, &ids, &encoded]).await?;
+    Ok(())
+}
+
+/// Fills in `kpi.recent` where a migration left it empty.
+pub(crate) async fn keep_recent_where_missing(c: &impl GenericClient) -> R<()> {
+    let missing = rows(c, "SELECT relationship_id, kpi_id FROM kpi WHERE recent IS NULL", &[]).await?;
+    for r in missing {
+        keep_recent(c, r.try_get(0)?, &[r.try_get(1)?]).await?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn record_measurement(

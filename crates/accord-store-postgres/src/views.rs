@@ -5,7 +5,6 @@
 use crate::{
     Fail, MEMBER, MEMBER_ORDER, R, chain_head, issues, measures, member_row, members_now, parties, query_all, recent_audit_events,
 };
-use accord_domain::measure::Rag;
 use accord_store::*;
 use deadpool_postgres::GenericClient;
 use tokio::try_join;
@@ -91,38 +90,27 @@ pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, even
     Ok(OverviewView { parties, leads, counts, events, actors, head, stats })
 }
 
-pub(crate) async fn scorecard(c: &impl GenericClient, relationship_id: Uuid, per_kpi: u32) -> R<ScorecardView> {
-    let (parties, members, objectives, kpis, recent) = try_join!(
+pub(crate) async fn scorecard(c: &impl GenericClient, relationship_id: Uuid) -> R<ScorecardView> {
+    let (parties, objectives, kpis, recent) = try_join!(
         parties(c, relationship_id),
-        members_now(c, relationship_id),
         measures::objectives(c, relationship_id),
         measures::kpis(c, relationship_id),
-        recent_values(c, relationship_id, per_kpi),
+        recent_values(c, relationship_id),
     )?;
-    Ok(ScorecardView { parties, members, objectives, kpis, recent })
+    Ok(ScorecardView { parties, objectives, kpis, recent })
 }
 
-/// The latest `per_kpi` current values of every KPI: one index range per KPI.
-async fn recent_values(c: &impl GenericClient, relationship_id: Uuid, per_kpi: u32) -> R<Vec<RecentValue>> {
-    query_all(
-        c,
-        "SELECT m.kpi_id, m.period_start, m.value, m.rag FROM kpi k
-         CROSS JOIN LATERAL (SELECT x.kpi_id, x.period_start, x.value, x.rag FROM measurement x
-                             WHERE x.relationship_id = k.relationship_id AND x.kpi_id = k.kpi_id AND x.superseded_at IS NULL
-                             ORDER BY x.period_start DESC LIMIT $2) m
-         WHERE k.relationship_id = $1 ORDER BY m.kpi_id, m.period_start",
-        &[&relationship_id, &i64::from(per_kpi)],
-        |r| {
-            let rag: String = r.try_get(3)?;
-            Ok(RecentValue {
-                kpi_id: r.try_get(0)?,
-                period_start: r.try_get(1)?,
-                value: r.try_get(2)?,
-                rag: Rag::parse(&rag).map_err(|e| Fail(StoreError::Backend(e)))?,
-            })
-        },
-    )
-    .await
+/// The latest values of every KPI, as kept beside it (see V6).
+async fn recent_values(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<RecentValue>> {
+    let statement = c.prepare_cached("SELECT kpi_id, recent FROM kpi WHERE relationship_id = $1").await?;
+    let mut recent = Vec::new();
+    for r in c.query(&statement, &[&relationship_id]).await? {
+        let kpi_id = r.try_get(0)?;
+        let bytes: Option<&[u8]> = r.try_get(1)?;
+        decode_recent(kpi_id, bytes.unwrap_or_default(), &mut recent)
+            .ok_or_else(|| Fail(StoreError::Backend(format!("kpi {kpi_id}: unreadable recent values"))))?;
+    }
+    Ok(recent)
 }
 
 pub(crate) async fn kpi_detail(c: &impl GenericClient, relationship_id: Uuid, request: KpiRequest) -> R<KpiDetail> {

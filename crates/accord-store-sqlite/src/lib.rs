@@ -514,7 +514,9 @@ impl Store for SqliteStore {
     async fn migrate(&self) -> StoreResult<()> {
         self.run(|conn| {
             embedded::migrations::runner().run(conn).map_err(|e| Fail(StoreError::Backend(format!("migration failed: {e}"))))?;
-            Ok(())
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            measures::keep_recent_where_missing(&tx)?;
+            Ok(tx.commit()?)
         })
         .await
     }
@@ -1490,8 +1492,8 @@ impl Store for SqliteStore {
         self.read(move |c| views::overview(c, relationship_id, events)).await
     }
 
-    async fn scorecard_view(&self, relationship_id: Uuid, per_kpi: u32) -> StoreResult<ScorecardView> {
-        self.read(move |c| views::scorecard(c, relationship_id, per_kpi)).await
+    async fn scorecard_view(&self, relationship_id: Uuid) -> StoreResult<ScorecardView> {
+        self.read(move |c| views::scorecard(c, relationship_id)).await
     }
 
     async fn kpi_detail(&self, relationship_id: Uuid, request: KpiRequest) -> StoreResult<KpiDetail> {

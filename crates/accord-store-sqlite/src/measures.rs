@@ -234,8 +234,8 @@ pub(crate) fn create_kpi(tx: &Connection, new: &NewKpi, actor: Uuid, now: Timest
     let id = new_id(now);
     let t = &new.thresholds;
     tx.prepare_cached(
-        "INSERT INTO kpi (relationship_id, kpi_id, name, definition, unit, direction, cadence, party_id, reporter_id, version, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?10)",
+        "INSERT INTO kpi (relationship_id, kpi_id, name, definition, unit, direction, cadence, party_id, reporter_id, version, created_at, updated_at, recent)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?10, x'')",
     )?
     .execute(params![
         new.relationship_id,
@@ -490,6 +490,7 @@ pub(crate) fn record_measurement(
     let existing = current.get(&(input.kpi_id, input.period_start));
     if let Some(value) = prepare_value(tx, relationship_id, kpi_rules, existing, input, now)? {
         insert_values(tx, relationship_id, std::slice::from_ref(&value), Some(actor), now)?;
+        keep_recent(tx, relationship_id, &[input.kpi_id])?;
         let (id, rag, before) = (value.id, value.rag, existing.map(|c| (c.value, c.rag)));
         let mut summary =
             json!({"kpi": input.kpi_id, "period": input.period_start.to_string(), "value": format_value(input.value), "rag": rag.as_str()});
@@ -575,10 +576,40 @@ pub(crate) fn import_measurements(
         }
     }
     insert_values(tx, relationship_id, &pending, actor, now)?;
+    keep_recent(tx, relationship_id, &kpi_ids)?;
     let detail = json!({"file_sha256": sha256, "rows": rows.len(), "added": summary.added, "corrected": summary.corrected, "unchanged": summary.unchanged});
     let import_id = new_id(now);
     append(tx, relationship_id, Draft::new(actor, "measurements.imported", "import", import_id, detail), now)?;
     Ok(summary)
+}
+
+/// Rewrites what `kpi.recent` keeps of `kpi_ids`: their latest current values (see V6).
+pub(crate) fn keep_recent(tx: &Connection, relationship_id: Uuid, kpi_ids: &[Uuid]) -> R<()> {
+    let mut latest = tx.prepare_cached(
+        "SELECT period_start, value, rag FROM measurement INDEXED BY measurement_current
+         WHERE relationship_id = ?1 AND kpi_id = ?2 AND superseded_at IS NULL ORDER BY period_start DESC LIMIT ?3",
+    )?;
+    let mut keep = tx.prepare_cached("UPDATE kpi SET recent = ?3 WHERE relationship_id = ?1 AND kpi_id = ?2")?;
+    for kpi_id in kpi_ids {
+        let mut values = latest
+            .query_map(params![relationship_id, kpi_id, RECENT as i64], |r| Ok((date(r, 0)?, r.get(1)?, text_as(r, 2, Rag::parse)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        values.reverse();
+        keep.execute(params![relationship_id, kpi_id, encode_recent(&values)])?;
+    }
+    Ok(())
+}
+
+/// Fills in `kpi.recent` where a migration left it empty.
+pub(crate) fn keep_recent_where_missing(tx: &Connection) -> R<()> {
+    let missing: Vec<(Uuid, Uuid)> = tx
+        .prepare("SELECT relationship_id, kpi_id FROM kpi WHERE recent IS NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (relationship_id, kpi_id) in missing {
+        keep_recent(tx, relationship_id, &[kpi_id])?;
+    }
+    Ok(())
 }
 
 pub(crate) fn measurements(c: &Connection, relationship_id: Uuid, kpi_id: Uuid, before: Option<Date>, limit: u32) -> R<Vec<Measurement>> {

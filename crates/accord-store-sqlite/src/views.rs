@@ -1,7 +1,6 @@
 //! Page views: each read on one connection, in one read transaction (see `accord_store::views`).
 
 use crate::{MEMBER, MEMBER_ORDER, R, chain_head, issues, measures, member_row, members_now, parties, recent_audit_events};
-use accord_domain::measure::Rag;
 use accord_store::*;
 use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
@@ -84,26 +83,30 @@ pub(crate) fn overview(c: &Connection, relationship_id: Uuid, events: u32) -> R<
     })
 }
 
-pub(crate) fn scorecard(c: &Connection, relationship_id: Uuid, per_kpi: u32) -> R<ScorecardView> {
+pub(crate) fn scorecard(c: &Connection, relationship_id: Uuid) -> R<ScorecardView> {
     Ok(ScorecardView {
         parties: parties(c, relationship_id)?,
-        members: members_now(c, relationship_id)?,
         objectives: measures::objectives(c, relationship_id)?,
         kpis: measures::kpis(c, relationship_id)?,
-        recent: recent_values(c, relationship_id, per_kpi)?,
+        recent: recent_values(c, relationship_id)?,
     })
 }
 
-/// The latest `per_kpi` current values of every KPI, read from the index alone (see V5).
-fn recent_values(c: &Connection, relationship_id: Uuid, per_kpi: u32) -> R<Vec<RecentValue>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT m.kpi_id, m.period_start, m.value, m.rag FROM kpi k CROSS JOIN measurement m INDEXED BY measurement_by_period {}",
-        measures::LATEST_PER_KPI
-    ))?;
-    let rows = stmt.query_map(rusqlite::params![relationship_id, per_kpi], |r| {
-        Ok(RecentValue { kpi_id: r.get(0)?, period_start: crate::date(r, 1)?, value: r.get(2)?, rag: crate::text_as(r, 3, Rag::parse)? })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+/// The latest values of every KPI, as kept beside it (see V6).
+fn recent_values(c: &Connection, relationship_id: Uuid) -> R<Vec<RecentValue>> {
+    let mut stmt = c.prepare_cached("SELECT kpi_id, recent FROM kpi WHERE relationship_id = ?1")?;
+    let mut rows = stmt.query([relationship_id])?;
+    let mut recent = Vec::new();
+    while let Some(r) = rows.next()? {
+        let kpi_id = r.get(0)?;
+        let bytes = r
+            .get_ref(1)?
+            .as_blob_or_null()
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Blob, e.into()))?;
+        decode_recent(kpi_id, bytes.unwrap_or_default(), &mut recent)
+            .ok_or_else(|| crate::Fail(StoreError::Backend(format!("kpi {kpi_id}: unreadable recent values"))))?;
+    }
+    Ok(recent)
 }
 
 pub(crate) fn kpi_detail(c: &Connection, relationship_id: Uuid, request: KpiRequest) -> R<KpiDetail> {

@@ -363,7 +363,8 @@ pub trait Store: Send + Sync + 'static {
     /// One issue as `viewer_party` sees it (other parties' private notes left out).
     async fn issue_detail(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<IssueDetail>;
     async fn overview(&self, relationship_id: Uuid, events: u32) -> StoreResult<OverviewView>;
-    async fn scorecard_view(&self, relationship_id: Uuid, per_kpi: u32) -> StoreResult<ScorecardView>;
+    /// Every KPI with its latest [`RECENT`] values.
+    async fn scorecard_view(&self, relationship_id: Uuid) -> StoreResult<ScorecardView>;
     async fn kpi_detail(&self, relationship_id: Uuid, request: KpiRequest) -> StoreResult<KpiDetail>;
     async fn action_log_view(&self, relationship_id: Uuid, request: ActionLogRequest) -> StoreResult<ActionLogView>;
     /// Events before `before_position` (all when `None`), newest first.

@@ -73,11 +73,53 @@ pub struct OverviewView {
 #[derive(Debug, Clone)]
 pub struct ScorecardView {
     pub parties: Vec<Party>,
-    pub members: Vec<Member>,
     pub objectives: Vec<Objective>,
     pub kpis: Vec<Kpi>,
-    /// The latest values of every KPI, by KPI and then period.
+    /// The latest [`RECENT`] values of every KPI, by KPI and then period.
     pub recent: Vec<RecentValue>,
+}
+
+/// How many of a KPI's latest current values the store keeps beside the KPI, for the scorecard
+/// to read in one row instead of a dozen (`kpi.recent`, written with every change of a value).
+pub const RECENT: usize = 12;
+
+/// One kept value: the period's first day as year (2 bytes), month and day, the value (8 bytes)
+/// and the RAG (1 byte), little-endian.
+const RECENT_BYTES: usize = 13;
+
+/// Encodes the latest values of a KPI (oldest first, at most [`RECENT`]) for `kpi.recent`.
+pub fn encode_recent(values: &[(Date, f64, Rag)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() * RECENT_BYTES);
+    for (period, value, rag) in values {
+        out.extend_from_slice(&period.year().to_le_bytes());
+        out.extend_from_slice(&[period.month() as u8, period.day() as u8]);
+        out.extend_from_slice(&value.to_le_bytes());
+        out.push(match rag {
+            Rag::Green => 0,
+            Rag::Amber => 1,
+            Rag::Red => 2,
+        });
+    }
+    out
+}
+
+/// Decodes what [`encode_recent`] wrote, appending to `out`; `None` for bytes it did not write.
+pub fn decode_recent(kpi_id: Uuid, bytes: &[u8], out: &mut Vec<RecentValue>) -> Option<()> {
+    if bytes.len() % RECENT_BYTES != 0 {
+        return None;
+    }
+    for b in bytes.chunks_exact(RECENT_BYTES) {
+        let period_start = Date::new(i16::from_le_bytes([b[0], b[1]]), b[2] as i8, b[3] as i8).ok()?;
+        let value = f64::from_le_bytes(b[4..12].try_into().ok()?);
+        let rag = match b[12] {
+            0 => Rag::Green,
+            1 => Rag::Amber,
+            2 => Rag::Red,
+            _ => return None,
+        };
+        out.push(RecentValue { kpi_id, period_start, value, rag });
+    }
+    Some(())
 }
 
 /// A current value as a scorecard shows it.
@@ -133,4 +175,42 @@ pub struct AuditView {
     /// The names of the events' actors.
     pub actors: Vec<(Uuid, String)>,
     pub head: Option<ChainHead>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rag() -> impl Strategy<Value = Rag> {
+        prop_oneof![Just(Rag::Green), Just(Rag::Amber), Just(Rag::Red)]
+    }
+
+    proptest! {
+        /// Whatever is kept comes back exactly: every bit of the value, the period and the RAG.
+        #[test]
+        fn kept_values_come_back_exactly(values in prop::collection::vec((-9999i16..=9999, 1i8..=12, 1i8..=28, any::<f64>(), rag()), 0..=RECENT)) {
+            let values: Vec<(Date, f64, Rag)> = values.into_iter().map(|(y, m, d, v, r)| (Date::new(y, m, d).unwrap(), v, r)).collect();
+            let kpi_id = Uuid::from_u128(7);
+            let mut back = Vec::new();
+            prop_assert!(decode_recent(kpi_id, &encode_recent(&values), &mut back).is_some());
+            prop_assert_eq!(back.len(), values.len());
+            for (b, (period, value, rag)) in back.iter().zip(&values) {
+                prop_assert_eq!((b.kpi_id, b.period_start, b.value.to_bits(), b.rag), (kpi_id, *period, value.to_bits(), *rag));
+            }
+        }
+
+        /// Bytes it did not write are refused, never misread as values.
+        #[test]
+        fn foreign_bytes_are_refused(bytes in prop::collection::vec(any::<u8>(), 1..40)) {
+            let mut back = Vec::new();
+            let decoded = decode_recent(Uuid::nil(), &bytes, &mut back);
+            if bytes.len() % RECENT_BYTES != 0 {
+                prop_assert!(decoded.is_none());
+            }
+            if decoded.is_some() {
+                prop_assert_eq!(encode_recent(&back.iter().map(|v| (v.period_start, v.value, v.rag)).collect::<Vec<_>>()), bytes);
+            }
+        }
+    }
 }

@@ -408,35 +408,45 @@ async fn sign_out_ends_the_session() {
 on_both_backends!(a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action);
 
 async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: TestDb) {
-    use accord_domain::measure::{Cadence, Direction, Thresholds};
-    use accord_store::{MeasurementInput, NewKpi};
+    use accord_store::MeasurementInput;
     let app = spawn_app(db).await;
     let port = app.organisation("Northshore Port Authority").await;
     let contractor = app.organisation("Keystone Construction").await;
     let (ser, _) = app.user("morgan.ellis@northshore.example", &port, false).await;
     let relationship = app.relationship("Northshore Harbour Renewal", &[&port, &contractor]).await;
     app.member(&relationship, &ser, Role::Ser).await;
-    let party = app.store().parties(relationship.id).await.unwrap()[0].id;
-    let kpi = NewKpi {
-        relationship_id: relationship.id,
-        name: "Berth availability".into(),
-        definition: "Share of scheduled berth hours available".into(),
-        unit: "%".into(),
-        cadence: Cadence::Monthly,
-        party_id: Some(party),
-        reporter_id: Some(ser.id),
-        objectives: vec![],
-        thresholds: Thresholds::new(Direction::Higher, 98.0, 95.0, 90.0).unwrap(),
-        effective_from: "2025-12-01".parse().unwrap(),
-    };
-    let kpi = app.store().create_kpi(kpi, ser.id, app.now()).await.unwrap();
-    let green = MeasurementInput { kpi_id: kpi.id, period_start: "2026-01-01".parse().unwrap(), value: 98.5, comment: String::new() };
-    app.store().record_measurement(relationship.id, green, ser.id, app.now()).await.unwrap();
 
     let mut driver = Chromedriver::start().await;
     let browser = driver.browser(&app, Shots::named("red-kpi")).await;
     browser.sign_in(&ser.email, TEST_PASSWORD).await;
     let scorecard = format!("/relationships/{}/scorecard", relationship.id);
+    browser.open(&scorecard).await;
+    browser.click("#define-kpi").await;
+    browser.wait_for("#kpi-form").await;
+    browser.fill("#k-name", "Berth availability").await;
+    browser.fill("#k-definition", "Share of scheduled berth hours available").await;
+    browser.fill("#k-unit", "%").await;
+    browser.fill("#k-target", "98").await;
+    browser.fill("#k-amber", "90").await;
+    browser.fill("#k-red", "95").await;
+    browser.find("#k-party").await.select_by_label("Northshore Port Authority").await.unwrap();
+    browser.find("#k-reporter").await.select_by_label("morgan.ellis (Northshore Port Authority)").await.unwrap();
+    browser.fill("#k-from", "2025-12").await;
+    browser.click("#kpi-form button").await;
+    let error = browser.wait_for(".panel .error[role=alert]").await.text().await.unwrap();
+    assert!(error.contains("red"), "the thresholds out of order are named: {error}");
+    assert_eq!(browser.find("#k-name").await.prop("value").await.unwrap().as_deref(), Some("Berth availability"), "nothing typed is lost");
+    browser.screenshot("00-kpi-form-error").await;
+    browser.fill("#k-amber", "95").await;
+    browser.fill("#k-red", "90").await;
+    browser.click("#kpi-form button").await;
+    browser.wait_for("#record").await;
+    let kpi = app.store().kpis(relationship.id).await.unwrap().remove(0);
+    assert_eq!((kpi.name.as_str(), kpi.reporter_id, kpi.thresholds.red), ("Berth availability", Some(ser.id), 90.0));
+    assert_eq!(browser.location().await, format!("/relationships/{}/kpis/{}", relationship.id, kpi.id));
+
+    let green = MeasurementInput { kpi_id: kpi.id, period_start: "2026-01-01".parse().unwrap(), value: 98.5, comment: String::new() };
+    app.store().record_measurement(relationship.id, green, ser.id, app.now()).await.unwrap();
     browser.open(&scorecard).await;
     let row = browser.find("#scorecard tbody tr").await;
     assert_eq!(row.attr("data-rag").await.unwrap().as_deref(), Some("green"));

@@ -1357,6 +1357,11 @@ async fn measurements_keep_their_rag_and_history(db: TestDb) {
     assert_eq!(all.len(), 8);
     assert!(all.iter().all(|m| m.superseded_at.is_none()));
     assert_eq!(all[2], late);
+    scorecard_keeps_the_latest(store, r, 8).await;
+    // What a migration leaves empty, migrating fills in.
+    assert_eq!(db.raw_execute("UPDATE kpi SET recent = NULL").await, Ok(3));
+    db.store.migrate().await.unwrap();
+    scorecard_keeps_the_latest(store, r, 8).await;
 
     let events = events_after(store, r, start).await;
     assert_eq!(
@@ -1548,7 +1553,28 @@ async fn a_large_import(db: TestDb) {
     let thresholds = higher(95.0, 90.0, 80.0);
     assert!(line.iter().enumerate().all(|(i, m)| m.value == reading(42, 499 - i) && m.rag == thresholds.rag(m.value)));
     assert_eq!(store.recent_measurements(r, 1).await.unwrap().len(), 100);
-    assert_eq!(kinds(&events_after(store, r, head).await), ["measurements.imported", "measurements.imported"]);
+    scorecard_keeps_the_latest(store, r, 100 * RECENT).await;
+    // A correction among the latest values reaches the scorecard.
+    let corrected = value(kpis[7].id, date(2026, 5, 14), 12.5, "recount");
+    store.import_measurements(r, vec![corrected], "fix", Some(ann.id), clock.tick()).await.unwrap();
+    let kept = scorecard_keeps_the_latest(store, r, 100 * RECENT).await;
+    assert!(kept.contains(&(kpis[7].id, date(2026, 5, 14), 12.5, Rag::Red)), "the corrected value is kept");
+    assert_eq!(kinds(&events_after(store, r, head).await), ["measurements.imported", "measurements.imported", "measurements.imported"]);
+}
+
+/// The values the scorecard reads (kept beside each KPI) are the latest current values, and
+/// there are `expected` of them.
+async fn scorecard_keeps_the_latest(store: &dyn Store, r: Uuid, expected: usize) -> Vec<(Uuid, Date, f64, Rag)> {
+    let kept: Vec<(Uuid, Date, f64, Rag)> =
+        store.scorecard_view(r).await.unwrap().recent.iter().map(|m| (m.kpi_id, m.period_start, m.value, m.rag)).collect();
+    let mut latest: Vec<(Uuid, Date, f64, Rag)> =
+        store.recent_measurements(r, RECENT as u32).await.unwrap().iter().map(|m| (m.kpi_id, m.period_start, m.value, m.rag)).collect();
+    let mut sorted = kept.clone();
+    sorted.sort_by_key(|m| (m.0, m.1));
+    latest.sort_by_key(|m| (m.0, m.1));
+    assert_eq!(sorted, latest);
+    assert_eq!(kept.len(), expected);
+    kept
 }
 
 async fn obligations_open_first_by_due_date(db: TestDb) {

@@ -76,14 +76,11 @@ struct ScorecardPage {
     rows: Vec<ScoreRow>,
     objectives: Vec<Objective>,
     parties: Vec<Party>,
-    members: Vec<Member>,
     objective: String,
     party: String,
     counts: (usize, usize, usize, usize),
     can_define: bool,
     imported: Option<(String, String)>,
-    error: Option<String>,
-    form: KpiInput,
 }
 
 #[derive(Deserialize, Default)]
@@ -103,7 +100,7 @@ async fn scorecard_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: 
     access.member()?;
     let id = access.id();
     let today = today(state, &access.relationship);
-    let ScorecardView { parties, members, objectives, kpis, recent } = state.store.scorecard_view(id, 12).await?;
+    let ScorecardView { parties, objectives, kpis, recent } = state.store.scorecard_view(id).await?;
     let names = Names { parties };
     let mut series: HashMap<Uuid, Vec<RecentValue>> = HashMap::new();
     for m in recent {
@@ -160,14 +157,11 @@ async fn scorecard_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: 
         rows,
         objectives,
         parties: names.parties,
-        members,
         objective: q.objective.clone(),
         party: q.party.clone(),
         counts: (counts[0], counts[1], counts[2], counts[3]),
         can_define: access.manager().is_ok(),
         imported: q.imported.clone().map(|a| (a, q.corrected.clone().unwrap_or_default())),
-        error: None,
-        form: KpiInput { direction: "higher".into(), cadence: "monthly".into(), ..KpiInput::default() },
     })
 }
 
@@ -178,6 +172,44 @@ pub async fn scorecard(
     Query(q): Query<ScorecardQuery>,
 ) -> PageResult {
     Ok(render(StatusCode::OK, &scorecard_page(&state, &access, &csrf, &q).await?))
+}
+
+/// The form that defines a KPI, on a page of its own.
+#[derive(Template)]
+#[template(path = "kpi_new.html")]
+struct NewKpiPage {
+    shell: Shell,
+    relationship_id: Uuid,
+    parties: Vec<Party>,
+    members: Vec<Member>,
+    objectives: Vec<Objective>,
+    error: Option<String>,
+    form: KpiInput,
+}
+
+async fn new_kpi_page(
+    state: &AppState,
+    access: &Access,
+    csrf: &CsrfToken,
+    form: KpiInput,
+    error: Option<String>,
+) -> Result<NewKpiPage, ApiError> {
+    let id = access.id();
+    Ok(NewKpiPage {
+        shell: Shell::new(Some(&access.user), csrf, "scorecard").within(&access.relationship),
+        relationship_id: id,
+        parties: state.store.parties(id).await?,
+        members: state.store.members(id).await?,
+        objectives: state.store.objectives(id).await?,
+        error,
+        form,
+    })
+}
+
+pub async fn new_kpi(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
+    access.manager()?;
+    let form = KpiInput { direction: "higher".into(), cadence: "monthly".into(), ..KpiInput::default() };
+    Ok(render(StatusCode::OK, &new_kpi_page(&state, &access, &csrf, form, None).await?))
 }
 
 pub async fn create_kpi(
@@ -195,10 +227,8 @@ pub async fn create_kpi(
     match created {
         Ok(kpi) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), kpi.id))),
         Err(e @ ApiError::Invalid(_)) => {
-            let mut page = scorecard_page(&state, &access, &csrf, &ScorecardQuery::default()).await?;
-            page.error = Some(field_message(&e));
-            page.form = form;
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+            let message = field_message(&e);
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_kpi_page(&state, &access, &csrf, form, Some(message)).await?))
         }
         Err(e) => Err(e.into()),
     }

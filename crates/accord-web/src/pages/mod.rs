@@ -80,6 +80,7 @@ pages! { ROUTES, page_router;
     post "/relationships/{relationship_id}/members/{user_id}/succession" => members::succession;
     get "/relationships/{relationship_id}/scorecard" => measures::scorecard;
     post "/relationships/{relationship_id}/kpis" => measures::create_kpi;
+    get "/relationships/{relationship_id}/kpis/new" => measures::new_kpi;
     get "/relationships/{relationship_id}/kpis/{kpi_id}" => measures::kpi;
     post "/relationships/{relationship_id}/kpis/{kpi_id}/measurements" => measures::record;
     post "/relationships/{relationship_id}/kpis/{kpi_id}/versions" => measures::change_thresholds;
