@@ -197,10 +197,10 @@ pub(crate) async fn objective_reviews(c: &impl GenericClient, relationship_id: U
 
 // KPIs.
 
+/// A KPI with the thresholds of its latest version, kept on its row (see V6).
 const KPI: &str = "SELECT k.kpi_id, k.relationship_id, k.name, k.definition, k.unit, k.direction, k.cadence, k.party_id, k.reporter_id, k.version, k.created_at,
-        v.target, v.amber, v.red
-    FROM kpi k JOIN kpi_version v ON v.relationship_id = k.relationship_id AND v.kpi_id = k.kpi_id
-        AND v.effective_from = (SELECT max(x.effective_from) FROM kpi_version x WHERE x.relationship_id = k.relationship_id AND x.kpi_id = k.kpi_id)";
+        k.target, k.amber, k.red
+    FROM kpi k";
 
 fn kpi_row(r: &Row) -> R<Kpi> {
     let direction = text_as(r, 5, Direction::parse)?;
@@ -308,6 +308,11 @@ async fn insert_version(
         &[&relationship_id, &kpi_id, &effective_from, &t.target, &t.amber, &t.red, &actor, &now],
     )
     .await?;
+    // The KPI's row keeps the thresholds of its latest version (see V6).
+    let keep = "UPDATE kpi SET (target, amber, red) = (SELECT v.target, v.amber, v.red FROM kpi_version v
+                    WHERE v.relationship_id = kpi.relationship_id AND v.kpi_id = kpi.kpi_id ORDER BY v.effective_from DESC LIMIT 1)
+                WHERE relationship_id = $1 AND kpi_id = $2";
+    execute(tx, keep, &[&relationship_id, &kpi_id]).await?;
     Ok(())
 }
 

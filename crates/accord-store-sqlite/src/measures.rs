@@ -161,10 +161,10 @@ pub(crate) fn objective_reviews(c: &Connection, relationship_id: Uuid, objective
 
 // KPIs.
 
+/// A KPI with the thresholds of its latest version, kept on its row (see V6).
 const KPI: &str = "SELECT k.kpi_id, k.relationship_id, k.name, k.definition, k.unit, k.direction, k.cadence, k.party_id, k.reporter_id, k.version, k.created_at,
-        v.target, v.amber, v.red
-    FROM kpi k JOIN kpi_version v ON v.relationship_id = k.relationship_id AND v.kpi_id = k.kpi_id
-        AND v.effective_from = (SELECT max(x.effective_from) FROM kpi_version x WHERE x.relationship_id = k.relationship_id AND x.kpi_id = k.kpi_id)";
+        k.target, k.amber, k.red
+    FROM kpi k";
 
 fn kpi_row(r: &Row) -> rusqlite::Result<Kpi> {
     let direction = text_as(r, 5, Direction::parse)?;
@@ -281,6 +281,13 @@ fn insert_version(
         "INSERT INTO kpi_version (relationship_id, kpi_id, effective_from, target, amber, red, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![relationship_id, kpi_id, effective_from.to_string(), t.target, t.amber, t.red, actor, micros(now)])?;
+    // The KPI's row keeps the thresholds of its latest version (see V6).
+    tx.prepare_cached(
+        "UPDATE kpi SET (target, amber, red) = (SELECT v.target, v.amber, v.red FROM kpi_version v
+             WHERE v.relationship_id = kpi.relationship_id AND v.kpi_id = kpi.kpi_id ORDER BY v.effective_from DESC LIMIT 1)
+         WHERE relationship_id = ?1 AND kpi_id = ?2",
+    )?
+    .execute([relationship_id, kpi_id])?;
     Ok(())
 }
 

@@ -116,12 +116,9 @@ async fn scorecard_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: 
         .map(|kpi| {
             let values = series.remove(&kpi.id).unwrap_or_default();
             let due = due_period(kpi.cadence, today);
-            let by_period: HashMap<Date, &RecentValue> = values.iter().map(|m| (m.period_start, m)).collect();
-            let spark = sparkline(
-                &due.last_n(12).iter().map(|p| by_period.get(&p.start).map(|m| (m.value, m.rag))).collect::<Vec<_>>(),
-                96.0,
-                26.0,
-            );
+            // At most 12 values: a scan beats a map.
+            let at = |start: Date| values.iter().find(|m| m.period_start == start);
+            let spark = sparkline(&due.last_n(12).iter().map(|p| at(p.start).map(|m| (m.value, m.rag))).collect::<Vec<_>>(), 96.0, 26.0);
             let latest = values.last().copied();
             let (arrow, arrow_label) = match values.len().checked_sub(2).map(|i| trend(kpi.direction, values[i].value, values[i + 1].value))
             {
@@ -130,7 +127,7 @@ async fn scorecard_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: 
                 Some(Trend::Level) => ("▶", "level"),
                 None => ("", ""),
             };
-            let missing = (!by_period.contains_key(&due.start)).then(|| due.label());
+            let missing = at(due.start).is_none().then(|| due.label());
             let rag = rag_label(latest.as_ref().map(|m| m.rag));
             counts[match latest.as_ref().map(|m| m.rag) {
                 Some(Rag::Green) => 0,
