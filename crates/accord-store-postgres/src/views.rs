@@ -129,10 +129,18 @@ pub(crate) async fn kpi_detail(c: &impl GenericClient, relationship_id: Uuid, re
 pub(crate) async fn action_log(c: &impl GenericClient, relationship_id: Uuid, request: &ActionLogRequest) -> R<ActionLogView> {
     let (actions, kpis, members) = try_join!(
         measures::actions(c, relationship_id, request.filter, request.after, request.limit),
-        measures::kpis(c, relationship_id),
+        kpi_labels(c, relationship_id),
         members_now(c, relationship_id),
     )?;
     Ok(ActionLogView { actions, kpis, members })
+}
+
+/// Every KPI's name and cadence: a few dozen short rows, read beside the actions.
+async fn kpi_labels(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<KpiLabel>> {
+    query_all(c, "SELECT kpi_id, name, cadence FROM kpi WHERE relationship_id = $1", &[&relationship_id], |r| {
+        Ok(KpiLabel { id: r.try_get(0)?, name: r.try_get(1)?, cadence: crate::text_as(r, 2, accord_domain::measure::Cadence::parse)? })
+    })
+    .await
 }
 
 pub(crate) async fn audit(c: &impl GenericClient, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> R<AuditView> {

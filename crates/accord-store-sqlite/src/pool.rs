@@ -54,7 +54,8 @@ impl r2d2::ManageConnection for Manager {
              PRAGMA foreign_keys = ON;
              PRAGMA busy_timeout = 10000;
              PRAGMA cache_size = -4000;
-             PRAGMA temp_store = MEMORY;",
+             PRAGMA temp_store = MEMORY;
+             PRAGMA mmap_size = 1073741824;",
         )?;
         // Plans never depend on the values bound: SQLite otherwise marks a statement to be
         // prepared again whenever a parameter it compared with a constant gets another value,

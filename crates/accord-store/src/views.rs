@@ -7,7 +7,7 @@ use crate::{
     Proposal,
 };
 use accord_domain::audit::{ChainHead, Event};
-use accord_domain::measure::Rag;
+use accord_domain::measure::{Cadence, Rag};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use uuid::Uuid;
@@ -155,8 +155,17 @@ pub struct KpiRequest {
 #[derive(Debug, Clone)]
 pub struct ActionLogView {
     pub actions: Vec<Action>,
-    pub kpis: Vec<Kpi>,
+    /// The KPIs the actions were raised from (perhaps more), as a source link names them.
+    pub kpis: Vec<KpiLabel>,
     pub members: Vec<Member>,
+}
+
+/// What a link to a KPI shows: its name, and its cadence to name a period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KpiLabel {
+    pub id: Uuid,
+    pub name: String,
+    pub cadence: Cadence,
 }
 
 /// What the action log asks for.

@@ -31,10 +31,19 @@ pub fn hours_text(hours: i64) -> String {
     }
 }
 
-/// A moment in the relationship's zone, as people read it.
-pub fn when(relationship: &Relationship, at: &Timestamp) -> String {
-    let zone = jiff::tz::TimeZone::get(&relationship.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    at.to_zoned(zone).strftime("%a %-d %b %Y, %H:%M").to_string()
+/// The relationship's time zone (UTC if the name is unknown), looked up once per page.
+pub fn zone(relationship: &Relationship) -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get(&relationship.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// A moment in `zone`, as people read it: "Mon 2 Mar 2026, 09:00" (`%a %-d %b %Y, %H:%M`,
+/// written directly: strftime parsed its pattern again for every row of a log).
+pub fn when(zone: &jiff::tz::TimeZone, at: &Timestamp) -> String {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let t = zone.to_datetime(*at);
+    let (day, month) = (DAYS[t.weekday().to_monday_zero_offset() as usize], MONTHS[t.month() as usize - 1]);
+    format!("{day} {} {month} {}, {:02}:{:02}", t.day(), t.year(), t.hour(), t.minute())
 }
 
 pub struct Figure {
@@ -148,13 +157,14 @@ async fn log_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &LogQu
         issues.last().map(|i| q.next(&issue_cursor(i, order))).unwrap_or_default()
     });
     let now = state.now();
+    let zone = zone(&access.relationship);
     let rows = issues
         .into_iter()
         .map(|issue| LogRow {
             level_name: level_name(issue.level),
             party: names.get(&issue.raising_party_id).cloned().unwrap_or_default(),
             overdue: issue.status.live() && issue.deadline <= now,
-            deadline: when(&access.relationship, &issue.deadline),
+            deadline: when(&zone, &issue.deadline),
             issue,
         })
         .collect();
@@ -298,7 +308,7 @@ async fn issue_page(state: &AppState, access: &Access, csrf: &CsrfToken, issue_i
             }
         })
         .collect();
-    let at = when(&access.relationship, &issue.deadline);
+    let at = when(&zone(&access.relationship), &issue.deadline);
     let next_move = match issue.status {
         IssueStatus::Resolved => format!("Resolved at {}.", view.level_name),
         IssueStatus::Withdrawn => "Withdrawn.".into(),
@@ -566,4 +576,20 @@ pub async fn open(State(state): State<AppState>, CurrentUser(user): CurrentUser,
     let target = state.store.inbox(user.id, 500).await?.into_iter().find(|n| n.id == id).ok_or(ApiError::NotFound)?;
     state.store.mark_read(user.id, Some(id), state.now()).await?;
     Ok(Redirect::to(&target.link).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_read_as_strftime_writes_them() {
+        for name in ["UTC", "Europe/London", "America/Los_Angeles", "Asia/Kolkata"] {
+            let zone = jiff::tz::TimeZone::get(name).unwrap();
+            for i in 0..2000i64 {
+                let at = Timestamp::from_second(1_600_000_000 + i * 7_919_311).unwrap();
+                assert_eq!(when(&zone, &at), at.to_zoned(zone.clone()).strftime("%a %-d %b %Y, %H:%M").to_string(), "{at} in {name}");
+            }
+        }
+    }
 }

@@ -742,7 +742,7 @@ async fn actions_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &A
         actions.truncate(ACTIONS_PER_PAGE as usize);
         actions.last().map(|a| format!("{}_{}", a.due_date, a.id)).unwrap_or_default()
     });
-    let kpis: HashMap<Uuid, Kpi> = kpis.into_iter().map(|k| (k.id, k)).collect();
+    let kpis: HashMap<Uuid, KpiLabel> = kpis.into_iter().map(|k| (k.id, k)).collect();
     let rows = actions
         .into_iter()
         .map(|action| ActionRow {
