@@ -290,14 +290,32 @@ pub(crate) async fn issues(
         IssueState::Closed => ("AND i.status IN ('resolved', 'withdrawn')", "i.resolved_at"),
         IssueState::All => ("", "i.deadline"),
     };
-    let sql = format!(
-        "{ISSUE} WHERE i.relationship_id = $1 {status} AND ($2::timestamptz IS NULL OR ({key}, i.issue_id) > ($2, $3))
-           AND ($4::integer IS NULL OR i.level = $4) AND ($5::uuid IS NULL OR i.raising_party_id = $5) AND ($6::text IS NULL OR i.category = $6)
-         ORDER BY {key}, i.issue_id LIMIT $7"
-    );
-    let (after_key, after_id) = (after.map(|(t, _)| micros(t)), after.map_or(Uuid::nil(), |(_, id)| id));
-    let params: Params = &[&relationship_id, &after_key, &after_id, &filter.level, &filter.party, &filter.category, &i64::from(limit)];
-    query_all(c, &sql, params, issue_row).await
+    // Only the conditions that apply, so that each shape of the query gets a plan of its own:
+    // with `$n IS NULL OR ...` a cached generic plan could not seek to the cursor, and a deep
+    // page read every row before it.
+    let after = after.map(|(t, id)| (micros(t), id));
+    let mut sql = format!("{ISSUE} WHERE i.relationship_id = $1 {status}");
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&relationship_id];
+    if let Some((key_value, id)) = &after {
+        params.push(key_value);
+        params.push(id);
+        sql.push_str(&format!(" AND ({key}, i.issue_id) > ($2, $3)"));
+    }
+    let filters: [(&str, Option<&(dyn ToSql + Sync)>); 3] = [
+        ("i.level", filter.level.as_ref().map(|v| v as _)),
+        ("i.raising_party_id", filter.party.as_ref().map(|v| v as _)),
+        ("i.category", filter.category.as_ref().map(|v| v as _)),
+    ];
+    for (column, value) in filters {
+        if let Some(value) = value {
+            params.push(value);
+            sql.push_str(&format!(" AND {column} = ${}", params.len()));
+        }
+    }
+    let limit = i64::from(limit);
+    params.push(&limit);
+    sql.push_str(&format!(" ORDER BY {key}, i.issue_id LIMIT ${}", params.len()));
+    query_all(c, &sql, &params, issue_row).await
 }
 
 async fn add_event(

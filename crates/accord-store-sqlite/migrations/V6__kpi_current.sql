@@ -9,3 +9,7 @@ UPDATE kpi SET (target, amber, red) = (
 -- ... and its latest 12 current values (encoded by accord_store::encode_recent), rewritten in the
 -- same transaction as every write of a value; NULL until the store fills it in after migrating.
 ALTER TABLE kpi ADD COLUMN recent BLOB;
+-- The scorecard no longer reads values from measurement_by_period: back to the narrow index that
+-- a period's history needs (every row written by an import writes less).
+DROP INDEX measurement_by_period;
+CREATE INDEX measurement_by_period ON measurement (relationship_id, kpi_id, period_start, entered_at);

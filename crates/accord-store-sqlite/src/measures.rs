@@ -632,24 +632,20 @@ pub(crate) fn measurement_history(c: &Connection, relationship_id: Uuid, kpi_id:
     Ok(stmt.query_map(params![relationship_id, kpi_id, period_start.to_string()], measurement_row)?.collect::<Result<_, _>>()?)
 }
 
-/// The condition and order that pick the latest `?2` current values of every KPI of relationship
-/// `?1`, after `FROM kpi k CROSS JOIN measurement m INDEXED BY measurement_by_period`: one index
-/// range per KPI, from its `?2`-th latest period on, so the cost follows the number of KPIs, not
+/// The latest `per_kpi` current values of every KPI: one range of the index of current values
+/// per KPI, from its `per_kpi`-th latest period on, so the cost follows the number of KPIs, not
 /// the relationship's age. CROSS JOIN keeps the KPIs outside, so that the subquery runs once per
 /// KPI and not once per value.
-pub(crate) const LATEST_PER_KPI: &str =
-    "WHERE k.relationship_id = ?1 AND m.relationship_id = k.relationship_id AND m.kpi_id = k.kpi_id AND m.superseded_at IS NULL
-       AND m.period_start >= COALESCE((SELECT p.period_start FROM measurement p INDEXED BY measurement_by_period
-                                       WHERE p.relationship_id = k.relationship_id AND p.kpi_id = k.kpi_id AND p.superseded_at IS NULL
-                                       ORDER BY p.period_start DESC LIMIT 1 OFFSET ?2 - 1), '')
-     ORDER BY k.kpi_id, m.period_start";
-
 pub(crate) fn recent_measurements(c: &Connection, relationship_id: Uuid, per_kpi: u32) -> R<Vec<Measurement>> {
-    let mut stmt = c.prepare_cached(&format!(
+    let mut stmt = c.prepare_cached(
         "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at
-         FROM kpi k CROSS JOIN measurement m INDEXED BY measurement_by_period LEFT JOIN user_account u ON u.user_id = m.entered_by
-         {LATEST_PER_KPI}"
-    ))?;
+         FROM kpi k CROSS JOIN measurement m INDEXED BY measurement_current LEFT JOIN user_account u ON u.user_id = m.entered_by
+         WHERE k.relationship_id = ?1 AND m.relationship_id = k.relationship_id AND m.kpi_id = k.kpi_id AND m.superseded_at IS NULL
+           AND m.period_start >= COALESCE((SELECT p.period_start FROM measurement p INDEXED BY measurement_current
+                                           WHERE p.relationship_id = k.relationship_id AND p.kpi_id = k.kpi_id AND p.superseded_at IS NULL
+                                           ORDER BY p.period_start DESC LIMIT 1 OFFSET ?2 - 1), '')
+         ORDER BY k.kpi_id, m.period_start",
+    )?;
     Ok(stmt.query_map(params![relationship_id, per_kpi], measurement_row)?.collect::<Result<_, _>>()?)
 }
 

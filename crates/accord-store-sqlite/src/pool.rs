@@ -12,7 +12,8 @@ pub enum Workload {
     /// checkpoints. One connection, because a connection drops its cache whenever another one
     /// has written: with several, a long series of writes kept re-reading the same pages.
     Batch,
-    /// Filling a new database that can be made again (`accord seed`): as `Batch`, and no syncing.
+    /// Filling a new database that can be made again (`accord seed`): as `Batch`, without syncing
+    /// or the WAL, and locked for the whole job.
     Fill,
 }
 
@@ -65,7 +66,11 @@ impl r2d2::ManageConnection for Manager {
             conn.execute_batch("PRAGMA cache_size = -131072; PRAGMA wal_autocheckpoint = 16384;")?;
         }
         if self.workload == Workload::Fill {
-            conn.execute_batch("PRAGMA synchronous = OFF;")?;
+            // A database being filled is made again if anything fails: no syncing, the rollback
+            // journal in memory instead of the WAL (each page is written once, not to the WAL and
+            // again at the checkpoint), and the file locked once for the whole job instead of at
+            // every transaction. The next connection that serves it turns the WAL on again.
+            conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = MEMORY;")?;
         }
         conn.set_prepared_statement_cache_capacity(128);
         Ok(conn)

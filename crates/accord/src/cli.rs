@@ -255,6 +255,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return crate::seed::run_offline(args);
     }
     let workload = match &cli.command {
+        // Timing the sweep measures the server's own settings.
+        Command::Seed(args) if args.time_sweep => Workload::Serve,
         Command::Seed(_) => Workload::Fill,
         Command::Import(_) => Workload::Batch,
         _ => Workload::Serve,
