@@ -2127,6 +2127,16 @@ async fn issues_are_numbered_and_their_handlers_told(db: TestDb) {
     let raised = store.issues(r, harbour, None, 100).await.unwrap();
     assert_eq!(raised.len(), 6);
     assert!(raised.iter().all(|i| i.raised_by == s.dan.id));
+    // Filters combine with each other and with the cursor.
+    let narrow = IssueFilter { party: Some(s.harbour.id), level: Some(0), category: Some("Delivery".into()), ..IssueFilter::default() };
+    let first = store.issues(r, narrow.clone(), None, 4).await.unwrap();
+    let last = first.last().unwrap();
+    let rest = store.issues(r, narrow.clone(), Some((last.deadline, last.id)), 100).await.unwrap();
+    assert_eq!((first.len(), rest.len()), (4, 2));
+    assert_eq!(first.iter().chain(&rest).map(|i| i.id).collect::<Vec<_>>(), raised.iter().map(|i| i.id).collect::<Vec<_>>());
+    for other in [IssueFilter { level: Some(1), ..narrow.clone() }, IssueFilter { category: Some("Quality".into()), ..narrow }] {
+        assert!(store.issues(r, other, None, 100).await.unwrap().is_empty());
+    }
     let closed = IssueFilter { state: Some(IssueState::Closed), ..IssueFilter::default() };
     assert!(store.issues(r, closed, None, 100).await.unwrap().is_empty());
 }
