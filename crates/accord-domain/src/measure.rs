@@ -132,7 +132,21 @@ impl Period {
     }
 
     pub fn previous(&self) -> Period {
-        Period { cadence: self.cadence, start: self.start.checked_sub(self.cadence.step()).unwrap_or(self.start) }
+        // Months and quarters start on the 1st: counted directly, as span arithmetic is slow for
+        // a scorecard that steps back through twelve periods of every KPI.
+        let months_back = match self.cadence {
+            Cadence::Monthly => 1,
+            Cadence::Quarterly => 3,
+            _ => 0,
+        };
+        let counted = (months_back > 0 && self.start.day() == 1)
+            .then(|| {
+                let month = i32::from(self.start.year()) * 12 + i32::from(self.start.month()) - 1 - months_back;
+                Date::new(i16::try_from(month.div_euclid(12)).ok()?, (month.rem_euclid(12) + 1) as i8, 1).ok()
+            })
+            .flatten();
+        let start = counted.or_else(|| self.start.checked_sub(self.cadence.step()).ok()).unwrap_or(self.start);
+        Period { cadence: self.cadence, start }
     }
 
     /// The last day of the period.
@@ -311,11 +325,32 @@ pub fn parse_value(text: &str) -> Result<f64, String> {
 /// A value as text, without float noise (`12.5`, `3`, `0.3333`).
 pub fn format_value(value: f64) -> String {
     if value == value.trunc() && value.abs() < 1e15 {
-        format!("{}", value as i64)
-    } else {
-        let s = format!("{value:.4}");
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+        return format!("{}", value as i64);
     }
+    // `{:.4}` with its trailing zeros trimmed, without the formatter's exact mode: ten-thousandths
+    // are counted as a whole number. Values within reach of a tie (where that rounding could
+    // differ) or huge ones still go through the formatter.
+    let scaled = value.abs() * 1e4;
+    if scaled < 1e15 && ((scaled - scaled.floor()) - 0.5).abs() > 1e-6 {
+        let units = scaled.round() as u64;
+        let (whole, mut fraction) = (units / 10_000, units % 10_000);
+        let mut out = String::with_capacity(24);
+        if value < 0.0 {
+            out.push('-');
+        }
+        out.push_str(&whole.to_string());
+        if fraction > 0 {
+            let mut digits = 4;
+            while fraction % 10 == 0 {
+                fraction /= 10;
+                digits -= 1;
+            }
+            out.push_str(&format!(".{fraction:0digits$}"));
+        }
+        return out;
+    }
+    let s = format!("{value:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 #[cfg(test)]
@@ -376,6 +411,17 @@ mod tests {
         assert_eq!(parse_value(" 1,234.5 ").unwrap(), 1234.5);
         assert_eq!(parse_value("97%").unwrap(), 97.0);
         assert!(parse_value("n/a").is_err() && parse_value("inf").is_err());
+        for i in -200_000..200_000i64 {
+            for v in [i as f64 * 0.000137, i as f64 * 0.731, i as f64 * 1e-7, (i as f64).sqrt()] {
+                let slow = format!("{v:.4}");
+                let slow = if v == v.trunc() && v.abs() < 1e15 {
+                    format!("{}", v as i64)
+                } else {
+                    slow.trim_end_matches('0').trim_end_matches('.').to_owned()
+                };
+                assert_eq!(format_value(v), slow, "{v}");
+            }
+        }
         assert_eq!(format_value(12.0), "12");
         assert_eq!(format_value(12.5), "12.5");
         assert_eq!(format_value(1.0 / 3.0), "0.3333");
@@ -426,6 +472,7 @@ mod tests {
             prop_assert!(p.start <= date && date <= p.end());
             prop_assert_eq!(p.next().start, p.end().tomorrow().unwrap());
             prop_assert_eq!(p.next().previous(), p);
+            prop_assert_eq!(p.previous().start, p.start.checked_sub(c.step()).unwrap(), "counted as the calendar counts");
             prop_assert_eq!(Period::parse(c, &p.label()).unwrap(), p);
         }
     }

@@ -200,8 +200,11 @@ fn with_objectives(c: &Connection, relationship_id: Uuid, mut kpis: Vec<Kpi>) ->
 }
 
 pub(crate) fn kpis(c: &Connection, relationship_id: Uuid) -> R<Vec<Kpi>> {
-    let mut stmt = c.prepare_cached(&format!("{KPI} WHERE k.relationship_id = ?1 ORDER BY k.name"))?;
-    let rows = stmt.query_map([relationship_id], kpi_row)?.collect::<Result<Vec<_>, _>>()?;
+    // Read in key order and sorted here as `name COLLATE NOCASE` orders (ASCII letters folded):
+    // ordered by the name index, SQLite looked every KPI up in the table again.
+    let mut stmt = c.prepare_cached(&format!("{KPI} WHERE k.relationship_id = ?1"))?;
+    let mut rows = stmt.query_map([relationship_id], kpi_row)?.collect::<Result<Vec<_>, _>>()?;
+    rows.sort_by(|a, b| a.name.bytes().map(|c| c.to_ascii_lowercase()).cmp(b.name.bytes().map(|c| c.to_ascii_lowercase())));
     with_objectives(c, relationship_id, rows)
 }
 
