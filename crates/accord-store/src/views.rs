@@ -105,7 +105,7 @@ pub fn encode_recent(values: &[(Date, f64, Rag)]) -> Vec<u8> {
 
 /// Decodes what [`encode_recent`] wrote, appending to `out`; `None` for bytes it did not write.
 pub fn decode_recent(kpi_id: Uuid, bytes: &[u8], out: &mut Vec<RecentValue>) -> Option<()> {
-    if bytes.len() % RECENT_BYTES != 0 {
+    if !bytes.len().is_multiple_of(RECENT_BYTES) {
         return None;
     }
     for b in bytes.chunks_exact(RECENT_BYTES) {
@@ -214,7 +214,7 @@ mod tests {
         fn foreign_bytes_are_refused(bytes in prop::collection::vec(any::<u8>(), 1..40)) {
             let mut back = Vec::new();
             let decoded = decode_recent(Uuid::nil(), &bytes, &mut back);
-            if bytes.len() % RECENT_BYTES != 0 {
+            if !bytes.len().is_multiple_of(RECENT_BYTES) {
                 prop_assert!(decoded.is_none());
             }
             if decoded.is_some() {
