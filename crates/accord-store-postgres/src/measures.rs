@@ -553,6 +553,9 @@ impl Plan {
 
 /// Rewrites what `kpi.recent` keeps of `kpi_ids`: their latest current values (see V6).
 pub(crate) async fn keep_recent(c: &impl GenericClient, relationship_id: Uuid, kpi_ids: &[Uuid]) -> R<()> {
+    if kpi_ids.is_empty() {
+        return Ok(());
+    }
     let sql = "SELECT k.id, m.period_start, m.value, m.rag FROM unnest($2::uuid[]) AS k (id)
          CROSS JOIN LATERAL (SELECT period_start, value, rag FROM measurement
                              WHERE relationship_id = $1 AND kpi_id = k.id AND superseded_at IS NULL
