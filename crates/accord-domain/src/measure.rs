@@ -327,30 +327,31 @@ pub fn format_value(value: f64) -> String {
     if value == value.trunc() && value.abs() < 1e15 {
         return format!("{}", value as i64);
     }
-    // `{:.4}` with its trailing zeros trimmed, without the formatter's exact mode: ten-thousandths
-    // are counted as a whole number. Values within reach of a tie (where that rounding could
-    // differ) or huge ones still go through the formatter.
-    let scaled = value.abs() * 1e4;
-    if scaled < 1e15 && ((scaled - scaled.floor()) - 0.5).abs() > 1e-6 {
-        let units = scaled.round() as u64;
-        let (whole, mut fraction) = (units / 10_000, units % 10_000);
-        let mut out = String::with_capacity(24);
-        if value < 0.0 {
-            out.push('-');
-        }
-        out.push_str(&whole.to_string());
-        if fraction > 0 {
-            let mut digits = 4;
-            while fraction % 10 == 0 {
-                fraction /= 10;
-                digits -= 1;
-            }
-            out.push_str(&format!(".{fraction:0digits$}"));
-        }
-        return out;
+    let mut text = String::with_capacity(24);
+    let _ = write_fixed(&mut text, value, 4);
+    text.truncate(text.trim_end_matches('0').trim_end_matches('.').len());
+    text
+}
+
+/// Writes `value` as `{:.decimals$}` does, without the float formatter's exact mode (pages that
+/// show hundreds of numbers spent a sixth of their time in it): the value is counted in units of
+/// its last decimal as a whole number. Values within reach of a tie (where that rounding could
+/// differ), huge ones and NaN still go through the formatter.
+pub fn write_fixed(out: &mut impl std::fmt::Write, value: f64, decimals: usize) -> std::fmt::Result {
+    let unit = 10u64.pow(decimals as u32);
+    let scaled = value.abs() * unit as f64;
+    if !(0.0..1e15).contains(&scaled) || ((scaled - scaled.floor()) - 0.5).abs() < 1e-6 {
+        return write!(out, "{value:.decimals$}");
     }
-    let s = format!("{value:.4}");
-    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    let units = scaled.round() as u64;
+    if value.is_sign_negative() {
+        out.write_char('-')?;
+    }
+    write!(out, "{}", units / unit)?;
+    if decimals > 0 {
+        write!(out, ".{:0decimals$}", units % unit)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -201,8 +201,7 @@ async fn handlers(tx: &Transaction<'_>, relationship_id: Uuid, level: &LadderLev
 async fn calendar(tx: &Transaction<'_>, relationship: &Relationship, level: &LadderLevel) -> R<Calendar> {
     let parties: Vec<Uuid> = handlers(tx, relationship.id, level).await?.iter().map(|m| m.party_id).collect();
     let days = holidays(tx, relationship.id).await?.into_iter().filter(|h| parties.contains(&h.party_id)).map(|h| h.date);
-    let zone = jiff::tz::TimeZone::get(&relationship.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    Ok(Calendar::new(zone, days))
+    Ok(Calendar::new(relationship.zone(), days))
 }
 
 /// Deadlines per level of one ladder, computed once per sweep batch or request.
@@ -467,16 +466,11 @@ pub(crate) async fn create_issue(tx: &Transaction<'_>, new: &NewIssue, actor: Uu
         "{} raised an issue for {} to handle by {}.\n\n{}",
         issue.raised_by_name,
         ladder.levels[0].name,
-        deadline_text(&relationship, deadline),
+        relationship.deadline_text(deadline),
         new.description
     );
     notify(tx, relationship.id, &recipients, "issue.raised", &title, &body, &link(&issue), now).await?;
     Ok(issue)
-}
-
-fn deadline_text(relationship: &Relationship, at: Timestamp) -> String {
-    let zone = jiff::tz::TimeZone::get(&relationship.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    at.to_zoned(zone).strftime("%A %-d %B %Y, %H:%M %Z").to_string()
 }
 
 /// One step up: the issue, its figures, its timeline, the audit trail and the new handlers. The
@@ -517,7 +511,7 @@ async fn climb(
     let mut recipients: Vec<Uuid> = handlers(tx, relationship.id, &ladder.levels[step.level]).await?.iter().map(|m| m.user_id).collect();
     recipients.push(issue.raised_by);
     let title = format!("Issue #{} escalated to {to}: {}", issue.number, issue.title);
-    let body = format!("{reason}\n\n{to} now handles it, by {}.", deadline_text(relationship, step.deadline));
+    let body = format!("{reason}\n\n{to} now handles it, by {}.", relationship.deadline_text(step.deadline));
     notify(tx, relationship.id, &recipients, "issue.escalated", &title, &body, &link(issue), now).await
 }
 
@@ -578,7 +572,7 @@ pub(crate) async fn escalate_due(tx: &Transaction<'_>, now: Timestamp, skip: &[U
             let reason = format!(
                 "Not resolved at {} by the deadline, {}.",
                 level_name(ladder, current.level),
-                deadline_text(relationship, current.deadline)
+                relationship.deadline_text(current.deadline)
             );
             climb(tx, relationship, &current, ladder, clocks, step, &reason, None, now).await?;
             escalated += 1;
@@ -612,7 +606,7 @@ pub(crate) async fn remind_due(tx: &Transaction<'_>, now: Timestamp) -> R<(u64, 
             let recipients: Vec<Uuid> = handlers(tx, *relationship_id, level).await?.iter().map(|m| m.user_id).collect();
             let title = format!("Issue #{} is due tomorrow at {}: {}", current.number, level.name, current.title);
             let body =
-                format!("Unless it is resolved by {}, it escalates to the next level.", deadline_text(&relationship, current.deadline));
+                format!("Unless it is resolved by {}, it escalates to the next level.", relationship.deadline_text(current.deadline));
             notify(tx, *relationship_id, &recipients, "issue.reminder", &title, &body, &link(&current), now).await?;
             reminded += 1;
         }

@@ -500,9 +500,8 @@ pub(crate) async fn chain_head(c: &impl GenericClient, chain: Uuid) -> R<Option<
 }
 
 impl PostgresStore {
-    /// A pool of up to 16 connections to the database at `url` (`postgres://user@host/db`),
-    /// checked by connecting once.
-    /// Opens a pool of `ACCORD_PG_POOL` connections, by default [`default_pool_size`].
+    /// A pool of connections to the database at `url` (`postgres://user@host/db`), checked by
+    /// connecting once: `ACCORD_PG_POOL` of them, by default [`default_pool_size`].
     pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
         let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
         let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });

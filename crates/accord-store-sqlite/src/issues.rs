@@ -166,8 +166,7 @@ fn calendar(relationship: &Relationship, level: &LadderLevel, members: &[Current
     let parties: Vec<Uuid> =
         members.iter().filter(|m| level.roles.contains(&m.role) || level.members.contains(&m.user_id)).map(|m| m.party_id).collect();
     let days = holidays.iter().filter(|h| parties.contains(&h.party_id)).map(|h| h.date);
-    let zone = jiff::tz::TimeZone::get(&relationship.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    Calendar::new(zone, days)
+    Calendar::new(relationship.zone(), days)
 }
 
 /// Deadlines per level of one ladder, computed once per sweep or request.
@@ -404,16 +403,11 @@ pub(crate) fn create_issue(tx: &Connection, new: &NewIssue, actor: Uuid, now: Ti
         "{} raised an issue for {} to handle by {}.\n\n{}",
         issue.raised_by_name,
         ladder.levels[0].name,
-        deadline_text(&relationship, deadline),
+        relationship.deadline_text(deadline),
         new.description
     );
     notify(tx, relationship.id, &recipients, "issue.raised", &title, &body, &link(&issue), now)?;
     Ok(issue)
-}
-
-fn deadline_text(relationship: &Relationship, at: Timestamp) -> String {
-    let zone = jiff::tz::TimeZone::get(&relationship.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    at.to_zoned(zone).strftime("%A %-d %B %Y, %H:%M %Z").to_string()
 }
 
 /// One step up: the issue, its figures, its timeline, the audit trail and the new handlers.
@@ -458,7 +452,7 @@ fn climb(
     let mut recipients: Vec<Uuid> = handlers(tx, relationship.id, &ladder.levels[step.level])?.iter().map(|m| m.user_id).collect();
     recipients.push(issue.raised_by);
     let title = format!("Issue #{} escalated to {to}: {}", issue.number, issue.title);
-    let body = format!("{reason}\n\n{to} now handles it, by {}.", deadline_text(relationship, step.deadline));
+    let body = format!("{reason}\n\n{to} now handles it, by {}.", relationship.deadline_text(step.deadline));
     notify(tx, relationship.id, &recipients, "issue.escalated", &title, &body, &link(issue), now)
 }
 
@@ -509,7 +503,7 @@ pub(crate) fn sweep(tx: &Connection, now: Timestamp) -> R<SweepReport> {
             let reason = format!(
                 "Not resolved at {} by the deadline, {}.",
                 level_name(ladder, current.level),
-                deadline_text(relationship, current.deadline)
+                relationship.deadline_text(current.deadline)
             );
             climb(tx, relationship, &current, ladder, clocks, step, &reason, None, now)?;
             report.escalated += 1;
@@ -533,7 +527,7 @@ pub(crate) fn sweep(tx: &Connection, now: Timestamp) -> R<SweepReport> {
             let recipients: Vec<Uuid> = handlers(tx, relationship_id, level)?.iter().map(|m| m.user_id).collect();
             let title = format!("Issue #{} is due tomorrow at {}: {}", current.number, level.name, current.title);
             let body =
-                format!("Unless it is resolved by {}, it escalates to the next level.", deadline_text(&relationship, current.deadline));
+                format!("Unless it is resolved by {}, it escalates to the next level.", relationship.deadline_text(current.deadline));
             notify(tx, relationship_id, &recipients, "issue.reminder", &title, &body, &link(&current), now)?;
             report.reminded += 1;
         }

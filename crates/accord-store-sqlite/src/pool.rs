@@ -12,8 +12,8 @@ pub enum Workload {
     /// checkpoints. One connection, because a connection drops its cache whenever another one
     /// has written: with several, a long series of writes kept re-reading the same pages.
     Batch,
-    /// Filling a new database that can be made again (`accord seed`): as `Batch`, without syncing
-    /// or the WAL, and locked for the whole job.
+    /// Filling a new database that can be made again (`accord seed`): one connection, without
+    /// syncing or the WAL, and locked for the whole job.
     Fill,
 }
 

@@ -122,20 +122,20 @@ pub(crate) fn kpi_detail(c: &Connection, relationship_id: Uuid, request: KpiRequ
 }
 
 pub(crate) fn action_log(c: &Connection, relationship_id: Uuid, request: &ActionLogRequest) -> R<ActionLogView> {
-    let actions = measures::actions(c, relationship_id, request.filter, request.after, request.limit)?;
-    let mut sources: Vec<Uuid> =
-        actions.iter().filter_map(|a| a.source.as_ref().filter(|s| s.kind == "kpi_period").map(|s| s.id)).collect();
-    sources.sort_unstable();
-    sources.dedup();
-    let mut stmt = c.prepare_cached("SELECT kpi_id, name, cadence FROM kpi WHERE relationship_id = ?1 AND kpi_id = ?2")?;
-    let mut kpis = Vec::with_capacity(sources.len());
-    for id in sources {
-        let label = stmt.query_row([relationship_id, id], |r| {
-            Ok(KpiLabel { id, name: r.get(1)?, cadence: crate::text_as(r, 2, accord_domain::measure::Cadence::parse)? })
-        });
-        kpis.extend(label.optional()?);
-    }
-    Ok(ActionLogView { actions, kpis, members: members_now(c, relationship_id)? })
+    Ok(ActionLogView {
+        actions: measures::actions(c, relationship_id, request.filter, request.after, request.limit)?,
+        kpis: kpi_labels(c, relationship_id)?,
+        members: members_now(c, relationship_id)?,
+    })
+}
+
+/// Every KPI's name and cadence: one range of a few dozen short rows.
+fn kpi_labels(c: &Connection, relationship_id: Uuid) -> R<Vec<KpiLabel>> {
+    let mut stmt = c.prepare_cached("SELECT kpi_id, name, cadence FROM kpi WHERE relationship_id = ?1")?;
+    let rows = stmt.query_map([relationship_id], |r| {
+        Ok(KpiLabel { id: r.get(0)?, name: r.get(1)?, cadence: crate::text_as(r, 2, accord_domain::measure::Cadence::parse)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub(crate) fn audit(c: &Connection, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> R<AuditView> {

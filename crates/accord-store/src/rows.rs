@@ -64,6 +64,18 @@ pub struct Relationship {
     pub updated_at: Timestamp,
 }
 
+impl Relationship {
+    /// The relationship's time zone (UTC should its name ever be unknown).
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+
+    /// A deadline as a notification words it, in the relationship's zone.
+    pub fn deadline_text(&self, at: Timestamp) -> String {
+        at.to_zoned(self.zone()).strftime("%A %-d %B %Y, %H:%M %Z").to_string()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Party {
     pub id: Uuid,

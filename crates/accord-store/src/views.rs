@@ -155,7 +155,7 @@ pub struct KpiRequest {
 #[derive(Debug, Clone)]
 pub struct ActionLogView {
     pub actions: Vec<Action>,
-    /// The KPIs the actions were raised from (perhaps more), as a source link names them.
+    /// Every KPI, as a link to the one an action was raised from names it.
     pub kpis: Vec<KpiLabel>,
     pub members: Vec<Member>,
 }

@@ -1,7 +1,7 @@
 //! Charts as SVG, drawn by small functions of our own: the same input gives the same picture,
 //! so they can be compared in tests, and pages need no JavaScript to show them.
 
-use accord_domain::measure::{Direction, Rag, Thresholds, format_value};
+use accord_domain::measure::{Direction, Rag, Thresholds, format_value, write_fixed};
 use std::fmt::Write;
 
 pub fn rag_colour(rag: Rag) -> &'static str {
@@ -17,34 +17,12 @@ fn n(v: f64) -> N {
     N(v)
 }
 
-/// `v` as `{:.1}` writes it, without the float formatter's exact mode (a sixth of the scorecard's
-/// time once) and without a heap allocation: tenths are counted as a whole number. Values within
-/// reach of a tie (where that rounding could differ), negative or huge ones still go through the
-/// formatter.
+/// A number written as `{:.1}` writes it, quickly (see `write_fixed`).
 struct N(f64);
 
 impl std::fmt::Display for N {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let v = self.0;
-        let tenths = v * 10.0;
-        if !(0.0..1e15).contains(&tenths) || ((tenths - tenths.floor()) - 0.5).abs() < 1e-6 {
-            return write!(f, "{v:.1}");
-        }
-        let mut t = tenths.round() as u64;
-        let mut digits = [0u8; 20];
-        let mut i = digits.len() - 2;
-        digits[i] = b'.';
-        digits[i + 1] = b'0' + (t % 10) as u8;
-        t /= 10;
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (t % 10) as u8;
-            t /= 10;
-            if t == 0 {
-                break;
-            }
-        }
-        f.write_str(std::str::from_utf8(&digits[i..]).map_err(|_| std::fmt::Error)?)
+        write_fixed(f, self.0, 1)
     }
 }
 

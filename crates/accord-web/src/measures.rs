@@ -545,6 +545,5 @@ pub async fn known(state: &crate::AppState, relationship_id: Uuid) -> Result<Kno
 
 /// Today in the relationship's time zone.
 pub fn today(state: &crate::AppState, relationship: &Relationship) -> Date {
-    let tz = jiff::tz::TimeZone::get(&relationship.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    state.now().to_zoned(tz).date()
+    state.now().to_zoned(relationship.zone()).date()
 }

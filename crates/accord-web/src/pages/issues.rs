@@ -31,11 +31,6 @@ pub fn hours_text(hours: i64) -> String {
     }
 }
 
-/// The relationship's time zone (UTC if the name is unknown), looked up once per page.
-pub fn zone(relationship: &Relationship) -> jiff::tz::TimeZone {
-    jiff::tz::TimeZone::get(&relationship.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
-}
-
 /// A moment in `zone`, as people read it: "Mon 2 Mar 2026, 09:00" (`%a %-d %b %Y, %H:%M`,
 /// written directly: strftime parsed its pattern again for every row of a log).
 pub fn when(zone: &jiff::tz::TimeZone, at: &Timestamp) -> String {
@@ -157,7 +152,7 @@ async fn log_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &LogQu
         issues.last().map(|i| q.next(&issue_cursor(i, order))).unwrap_or_default()
     });
     let now = state.now();
-    let zone = zone(&access.relationship);
+    let zone = access.relationship.zone();
     let rows = issues
         .into_iter()
         .map(|issue| LogRow {
@@ -308,7 +303,7 @@ async fn issue_page(state: &AppState, access: &Access, csrf: &CsrfToken, issue_i
             }
         })
         .collect();
-    let at = when(&zone(&access.relationship), &issue.deadline);
+    let at = when(&access.relationship.zone(), &issue.deadline);
     let next_move = match issue.status {
         IssueStatus::Resolved => format!("Resolved at {}.", view.level_name),
         IssueStatus::Withdrawn => "Withdrawn.".into(),
