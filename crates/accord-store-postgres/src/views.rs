@@ -30,7 +30,7 @@ pub(crate) async fn issue_log(c: &impl GenericClient, relationship_id: Uuid, req
         issues::ladder(c, relationship_id, None),
         issues::issue_stats(c, relationship_id),
         parties(c, relationship_id),
-        issues::issues(c, relationship_id, &request.filter, request.after, request.limit),
+        issues::issue_lines(c, relationship_id, &request.filter, request.after, request.limit),
     )?;
     Ok(IssueLogView { ladder, stats, parties, issues })
 }

@@ -243,6 +243,48 @@ pub(crate) fn issues(
     after: Option<(Timestamp, Uuid)>,
     limit: u32,
 ) -> R<Vec<Issue>> {
+    issue_list(c, ISSUE, relationship_id, filter, after, limit, issue_row)
+}
+
+/// What a line of the log shows: every column is in the log's indexes, so SQLite reads the lines
+/// from the index alone (four B-tree searches a line fewer: the issue row and the raiser's account).
+const LINE: &str =
+    "SELECT i.issue_id, i.number, i.title, i.category, i.severity, i.raising_party_id, i.level, i.deadline, i.status, i.resolved_at
+    FROM issue i";
+
+pub(crate) fn issue_lines(
+    c: &Connection,
+    relationship_id: Uuid,
+    filter: &IssueFilter,
+    after: Option<(Timestamp, Uuid)>,
+    limit: u32,
+) -> R<Vec<IssueLine>> {
+    issue_list(c, LINE, relationship_id, filter, after, limit, |r| {
+        Ok(IssueLine {
+            id: r.get(0)?,
+            number: r.get(1)?,
+            title: r.get(2)?,
+            category: r.get(3)?,
+            severity: r.get(4)?,
+            raising_party_id: r.get(5)?,
+            level: r.get(6)?,
+            deadline: ts(r.get(7)?),
+            status: text_as(r, 8, IssueStatus::parse)?,
+            resolved_at: r.get::<_, Option<i64>>(9)?.map(ts),
+        })
+    })
+}
+
+/// A page of issues in `filter`'s order, after the cursor, each read by `row` from `select`.
+fn issue_list<T>(
+    c: &Connection,
+    select: &str,
+    relationship_id: Uuid,
+    filter: &IssueFilter,
+    after: Option<(Timestamp, Uuid)>,
+    limit: u32,
+    row: impl FnMut(&Row) -> rusqlite::Result<T>,
+) -> R<Vec<T>> {
     let (status, key, index) = match filter.state.unwrap_or(IssueState::Live) {
         IssueState::Live => ("AND i.status IN ('open', 'resolution_proposed')", "i.deadline", "issue_live"),
         IssueState::Closed => ("AND i.status IN ('resolved', 'withdrawn')", "i.resolved_at", "issue_closed"),
@@ -250,7 +292,7 @@ pub(crate) fn issues(
     };
     // Without ANALYZE statistics SQLite walks the whole relationship through the primary key or
     // `issue_all` and filters row by row; the index that matches the order is the one to read.
-    let from = ISSUE.replacen("FROM issue i", &format!("FROM issue i INDEXED BY {index}"), 1);
+    let from = select.replacen("FROM issue i", &format!("FROM issue i INDEXED BY {index}"), 1);
     let mut sql = format!("{from} WHERE i.relationship_id = ?1 {status} AND ({key}, i.issue_id) > (?2, ?3)");
     let (after_key, after_id) = after.map_or((i64::MIN, Uuid::nil()), |(t, id)| (micros(t), id));
     let mut values: Vec<rusqlite::types::Value> =
@@ -270,7 +312,7 @@ pub(crate) fn issues(
     values.push((limit as i64).into());
     sql.push_str(&format!(" ORDER BY {key}, i.issue_id LIMIT ?{}", values.len()));
     let mut stmt = c.prepare_cached(&sql)?;
-    Ok(stmt.query_map(rusqlite::params_from_iter(values), issue_row)?.collect::<Result<_, _>>()?)
+    Ok(stmt.query_map(rusqlite::params_from_iter(values), row)?.collect::<Result<_, _>>()?)
 }
 
 fn add_event(

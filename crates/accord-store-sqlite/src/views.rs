@@ -23,7 +23,7 @@ pub(crate) fn issue_log(c: &Connection, relationship_id: Uuid, request: &IssueLo
         ladder: issues::ladder(c, relationship_id, None)?,
         stats: issues::issue_stats(c, relationship_id)?,
         parties: parties(c, relationship_id)?,
-        issues: issues::issues(c, relationship_id, &request.filter, request.after, request.limit)?,
+        issues: issues::issue_lines(c, relationship_id, &request.filter, request.after, request.limit)?,
     })
 }
 

@@ -104,6 +104,62 @@ pub struct Issue {
     pub created_at: Timestamp,
 }
 
+impl Issue {
+    /// Where a list in `state` order continues after this issue.
+    pub fn cursor(&self, state: Option<IssueState>) -> (Timestamp, Uuid) {
+        cursor(state, self.deadline, self.resolved_at, self.id)
+    }
+}
+
+/// Lists of live issues and of all of them go by deadline; of closed ones, by resolution.
+fn cursor(state: Option<IssueState>, deadline: Timestamp, resolved_at: Option<Timestamp>, id: Uuid) -> (Timestamp, Uuid) {
+    let key = match state {
+        Some(IssueState::Closed) => resolved_at.unwrap_or(deadline),
+        _ => deadline,
+    };
+    (key, id)
+}
+
+/// An issue as the log lists it: only what a line shows, so that the log reads its lines from
+/// its indexes alone, without the issue row or the raiser's account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssueLine {
+    pub id: Uuid,
+    pub number: i64,
+    pub title: String,
+    pub category: String,
+    pub severity: String,
+    pub raising_party_id: Uuid,
+    pub level: i32,
+    pub deadline: Timestamp,
+    pub status: IssueStatus,
+    pub resolved_at: Option<Timestamp>,
+}
+
+impl IssueLine {
+    /// Where a list in `state` order continues after this line.
+    pub fn cursor(&self, state: Option<IssueState>) -> (Timestamp, Uuid) {
+        cursor(state, self.deadline, self.resolved_at, self.id)
+    }
+}
+
+impl From<&Issue> for IssueLine {
+    fn from(i: &Issue) -> IssueLine {
+        IssueLine {
+            id: i.id,
+            number: i.number,
+            title: i.title.clone(),
+            category: i.category.clone(),
+            severity: i.severity.clone(),
+            raising_party_id: i.raising_party_id,
+            level: i.level,
+            deadline: i.deadline,
+            status: i.status,
+            resolved_at: i.resolved_at,
+        }
+    }
+}
+
 /// One entry of an issue's timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct IssueEvent {

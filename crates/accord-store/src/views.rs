@@ -3,8 +3,8 @@
 //! pipelined. A page that asked for each part in turn paid a hop or a checkout per part.
 
 use crate::{
-    Action, ActionFilter, Issue, IssueEvent, IssueFilter, Kpi, KpiVersion, Ladder, LevelStat, Measurement, Member, Objective, Party,
-    Proposal,
+    Action, ActionFilter, Issue, IssueEvent, IssueFilter, IssueLine, Kpi, KpiVersion, Ladder, LevelStat, Measurement, Member, Objective,
+    Party, Proposal,
 };
 use accord_domain::audit::{ChainHead, Event};
 use accord_domain::measure::{Cadence, Rag};
@@ -29,7 +29,7 @@ pub struct IssueLogView {
     pub ladder: Ladder,
     pub stats: Vec<LevelStat>,
     pub parties: Vec<Party>,
-    pub issues: Vec<Issue>,
+    pub issues: Vec<IssueLine>,
 }
 
 /// What the issue log asks for.

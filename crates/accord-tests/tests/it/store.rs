@@ -2134,11 +2134,17 @@ async fn issues_are_numbered_and_their_handlers_told(db: TestDb) {
     let rest = store.issues(r, narrow.clone(), Some((last.deadline, last.id)), 100).await.unwrap();
     assert_eq!((first.len(), rest.len()), (4, 2));
     assert_eq!(first.iter().chain(&rest).map(|i| i.id).collect::<Vec<_>>(), raised.iter().map(|i| i.id).collect::<Vec<_>>());
+    let narrow_again = narrow.clone();
     for other in [IssueFilter { level: Some(1), ..narrow.clone() }, IssueFilter { category: Some("Quality".into()), ..narrow }] {
         assert!(store.issues(r, other, None, 100).await.unwrap().is_empty());
     }
     let closed = IssueFilter { state: Some(IssueState::Closed), ..IssueFilter::default() };
     assert!(store.issues(r, closed, None, 100).await.unwrap().is_empty());
+    // The log reads the same issues, a line each, with every filter and after a cursor.
+    let every = IssueFilter { state: Some(IssueState::All), ..IssueFilter::default() };
+    assert_eq!(log_lines(store.as_ref(), r, every, None).await.len(), 13);
+    assert_eq!(log_lines(store.as_ref(), r, IssueFilter::default(), Some(all[3].cursor(None))).await.len(), 9);
+    assert_eq!(log_lines(store.as_ref(), r, narrow_again, Some((last.deadline, last.id))).await.len(), 2);
 }
 
 /// The sweep: nothing before the deadline; then one level at a time, each level starting at the
@@ -2327,8 +2333,18 @@ async fn resolution_needs_every_party(db: TestDb) {
     assert_eq!(store.issue(r, issue.id).await.unwrap(), resolved);
     assert_eq!(figures(store, r).await, [(0, 0, 1)]);
     let closed = IssueFilter { state: Some(IssueState::Closed), ..IssueFilter::default() };
-    assert_eq!(store.issues(r, closed, None, 10).await.unwrap(), [resolved]);
+    assert_eq!(store.issues(r, closed.clone(), None, 10).await.unwrap(), [resolved.clone()]);
+    assert_eq!(log_lines(store, r, closed.clone(), None).await, [IssueLine::from(&resolved)]);
+    assert!(log_lines(store, r, closed, Some(resolved.cursor(Some(IssueState::Closed)))).await.is_empty());
     assert!(store.issues(r, IssueFilter::default(), None, 10).await.unwrap().is_empty());
+}
+
+/// The issue log's lines for `filter`, which must be the issues the API lists, cut to a line.
+async fn log_lines(store: &dyn Store, r: Uuid, filter: IssueFilter, after: Option<(Timestamp, Uuid)>) -> Vec<IssueLine> {
+    let lines = store.issue_log_view(r, IssueLogRequest { filter: filter.clone(), after, limit: 100 }).await.unwrap().issues;
+    let issues = store.issues(r, filter, after, 100).await.unwrap();
+    assert_eq!(lines, issues.iter().map(IssueLine::from).collect::<Vec<_>>());
+    lines
 }
 
 /// Answers given at the same moment: with three parties, the two other parties' acceptances both

@@ -55,13 +55,9 @@ impl IssueQuery {
     }
 }
 
-/// The cursor after `issue` for a list in `state` order.
-pub fn issue_cursor(issue: &Issue, state: Option<IssueState>) -> String {
-    let key = match state {
-        Some(IssueState::Closed) => issue.resolved_at.unwrap_or(issue.deadline),
-        _ => issue.deadline,
-    };
-    format!("{}_{}", key.as_microsecond(), issue.id)
+/// A list's cursor as the query string carries it (`Issue::cursor`, `IssueLine::cursor`).
+pub fn issue_cursor((key, id): (jiff::Timestamp, uuid::Uuid)) -> String {
+    format!("{}_{id}", key.as_microsecond())
 }
 
 #[utoipa::path(get, path = "/api/v1/relationships/{relationship_id}/issues", tag = "issues",
@@ -74,7 +70,7 @@ pub async fn list(State(state): State<AppState>, access: Access, ApiQuery(q): Ap
     let mut items = state.store.issues(access.id(), filter, q.cursor()?, limit + 1).await?;
     let next_cursor = (items.len() > limit as usize).then(|| {
         items.truncate(limit as usize);
-        items.last().map(|i| issue_cursor(i, order)).unwrap_or_default()
+        items.last().map(|i| issue_cursor(i.cursor(order))).unwrap_or_default()
     });
     Ok(Json(Items { items, next_cursor }))
 }

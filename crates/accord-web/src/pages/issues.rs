@@ -49,7 +49,7 @@ pub struct Figure {
 }
 
 pub struct LogRow {
-    pub issue: Issue,
+    pub issue: IssueLine,
     pub level_name: String,
     pub party: String,
     pub overdue: bool,
@@ -149,7 +149,7 @@ async fn log_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &LogQu
     let chart = level_bars(&figures.iter().map(|f| (f.name.clone(), f.open, f.resolved)).collect::<Vec<_>>());
     let next = (issues.len() > PER_PAGE as usize).then(|| {
         issues.truncate(PER_PAGE as usize);
-        issues.last().map(|i| q.next(&issue_cursor(i, order))).unwrap_or_default()
+        issues.last().map(|i| q.next(&issue_cursor(i.cursor(order)))).unwrap_or_default()
     });
     let now = state.now();
     let zone = access.relationship.zone();
