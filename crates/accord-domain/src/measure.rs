@@ -336,22 +336,43 @@ pub fn format_value(value: f64) -> String {
 /// Writes `value` as `{:.decimals$}` does, without the float formatter's exact mode (pages that
 /// show hundreds of numbers spent a sixth of their time in it): the value is counted in units of
 /// its last decimal as a whole number. Values within reach of a tie (where that rounding could
-/// differ), huge ones and NaN still go through the formatter.
+/// differ), huge ones, NaN and more than 12 decimals still go through the formatter.
 pub fn write_fixed(out: &mut impl std::fmt::Write, value: f64, decimals: usize) -> std::fmt::Result {
+    if decimals > 12 {
+        return write!(out, "{value:.decimals$}");
+    }
     let unit = 10u64.pow(decimals as u32);
     let scaled = value.abs() * unit as f64;
     if !(0.0..1e15).contains(&scaled) || ((scaled - scaled.floor()) - 0.5).abs() < 1e-6 {
         return write!(out, "{value:.decimals$}");
     }
-    let units = scaled.round() as u64;
-    if value.is_sign_negative() {
-        out.write_char('-')?;
+    // The digits, written backwards into a buffer and handed over in one piece: through
+    // `write!` each number cost two passes of the formatting machinery.
+    let mut units = scaled.round() as u64;
+    let mut text = [0u8; 48];
+    let mut at = text.len();
+    let mut push = |byte: u8| {
+        at -= 1;
+        text[at] = byte;
+    };
+    for _ in 0..decimals {
+        push(b'0' + (units % 10) as u8);
+        units /= 10;
     }
-    write!(out, "{}", units / unit)?;
     if decimals > 0 {
-        write!(out, ".{:0decimals$}", units % unit)?;
+        push(b'.');
     }
-    Ok(())
+    loop {
+        push(b'0' + (units % 10) as u8);
+        units /= 10;
+        if units == 0 {
+            break;
+        }
+    }
+    if value.is_sign_negative() {
+        push(b'-');
+    }
+    out.write_str(std::str::from_utf8(&text[at..]).map_err(|_| std::fmt::Error)?)
 }
 
 #[cfg(test)]
@@ -426,6 +447,30 @@ mod tests {
         assert_eq!(format_value(12.0), "12");
         assert_eq!(format_value(12.5), "12.5");
         assert_eq!(format_value(1.0 / 3.0), "0.3333");
+    }
+
+    #[track_caller]
+    fn fixed_as_formatted(v: f64, decimals: usize) {
+        let mut fast = String::new();
+        write_fixed(&mut fast, v, decimals).unwrap();
+        assert_eq!(fast, format!("{v:.decimals$}"), "{v} to {decimals} decimals");
+    }
+
+    #[test]
+    fn fixed_decimals_as_the_formatter_writes_them() {
+        for v in [0.0, -0.0, -0.01, 0.05, 0.95, 9.96, -9.96, 99.99, 1e14, 123456789.123, f64::NAN, f64::INFINITY, -1e300, 5e-324] {
+            for decimals in 0..16 {
+                fixed_as_formatted(v, decimals);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fixed_decimals_for_any_value(v in any::<f64>(), small in -1e6..1e6f64, decimals in 0usize..16) {
+            fixed_as_formatted(v, decimals);
+            fixed_as_formatted(small, decimals);
+        }
     }
 
     fn thresholds() -> impl Strategy<Value = Thresholds> {

@@ -29,7 +29,7 @@ impl std::fmt::Display for N {
 /// A small trend line of the last values, gaps for missing periods, the last point in its RAG colour.
 /// The line's stroke is the stylesheet's (`.spark polyline`): a scorecard draws dozens.
 pub fn sparkline(points: &[Option<(f64, Rag)>], width: f64, height: f64) -> String {
-    let mut svg = String::with_capacity(320);
+    let mut svg = String::with_capacity(400);
     let _ = write!(
         svg,
         r#"<svg class="spark" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="trend of the last {} periods">"#,

@@ -2333,7 +2333,7 @@ async fn resolution_needs_every_party(db: TestDb) {
     assert_eq!(store.issue(r, issue.id).await.unwrap(), resolved);
     assert_eq!(figures(store, r).await, [(0, 0, 1)]);
     let closed = IssueFilter { state: Some(IssueState::Closed), ..IssueFilter::default() };
-    assert_eq!(store.issues(r, closed.clone(), None, 10).await.unwrap(), [resolved.clone()]);
+    assert_eq!(store.issues(r, closed.clone(), None, 10).await.unwrap(), std::slice::from_ref(&resolved));
     assert_eq!(log_lines(store, r, closed.clone(), None).await, [IssueLine::from(&resolved)]);
     assert!(log_lines(store, r, closed, Some(resolved.cursor(Some(IssueState::Closed)))).await.is_empty());
     assert!(store.issues(r, IssueFilter::default(), None, 10).await.unwrap().is_empty());
