@@ -196,7 +196,7 @@ impl Clocks {
 
 const ISSUE: &str = "SELECT i.issue_id, i.relationship_id, i.number, i.title, i.description, i.category, i.severity, i.raised_by, u.name, i.raising_party_id,
         i.ladder_version, i.level, i.level_started_at, i.deadline, i.status, i.resolved_at, i.version, i.created_at
-    FROM issue i JOIN user_account u ON u.user_id = i.raised_by";
+    FROM issue i JOIN user_account u INDEXED BY user_account_names ON u.user_id = i.raised_by";
 
 fn issue_row(r: &Row) -> rusqlite::Result<Issue> {
     Ok(Issue {
@@ -582,7 +582,7 @@ pub(crate) fn sweep(tx: &Connection, now: Timestamp) -> R<SweepReport> {
 pub(crate) fn issue_timeline(c: &Connection, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> R<Vec<IssueEvent>> {
     let mut stmt = c.prepare_cached(
         "SELECT e.issue_event_id, e.kind, e.actor_id, COALESCE(u.name, ''), e.party_id, e.body, e.from_level, e.to_level, e.private_party_id, e.created_at
-         FROM issue_event e INDEXED BY issue_event_by_issue LEFT JOIN user_account u ON u.user_id = e.actor_id
+         FROM issue_event e INDEXED BY issue_event_by_issue LEFT JOIN user_account u INDEXED BY user_account_names ON u.user_id = e.actor_id
          WHERE e.relationship_id = ?1 AND e.issue_id = ?2 AND (e.private_party_id IS NULL OR e.private_party_id = ?3)
          ORDER BY e.created_at, e.issue_event_id",
     )?;

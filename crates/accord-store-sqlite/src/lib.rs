@@ -146,7 +146,7 @@ fn relationship_row(r: &Row) -> rusqlite::Result<Relationship> {
 const MEMBER: &str =
     "SELECT m.membership_id, m.relationship_id, m.party_id, o.name, m.user_id, u.name, u.email, m.role, m.joined_at, m.left_at
     FROM membership m
-    JOIN user_account u ON u.user_id = m.user_id
+    JOIN user_account u INDEXED BY user_account_names ON u.user_id = m.user_id
     JOIN party p ON p.relationship_id = m.relationship_id AND p.party_id = m.party_id
     JOIN organisation o ON o.organisation_id = p.organisation_id";
 
@@ -352,7 +352,7 @@ const INVITATION: &str = "SELECT i.invitation_id, i.relationship_id, r.name, i.p
     JOIN relationship r ON r.relationship_id = i.relationship_id
     JOIN party p ON p.relationship_id = i.relationship_id AND p.party_id = i.party_id
     JOIN organisation o ON o.organisation_id = p.organisation_id
-    JOIN user_account u ON u.user_id = i.invited_by";
+    JOIN user_account u INDEXED BY user_account_names ON u.user_id = i.invited_by";
 
 fn invitation_row(r: &Row) -> rusqlite::Result<Invitation> {
     Ok(Invitation {
@@ -410,7 +410,7 @@ pub(crate) fn members_now(c: &Connection, relationship_id: Uuid) -> R<Vec<Member
     let parties = parties(c, relationship_id)?;
     let mut stmt = c.prepare_cached(
         "SELECT m.membership_id, m.relationship_id, m.party_id, '', m.user_id, u.name, u.email, m.role, m.joined_at, m.left_at
-         FROM membership m JOIN user_account u ON u.user_id = m.user_id WHERE m.relationship_id = ?1 AND m.left_at IS NULL",
+         FROM membership m JOIN user_account u INDEXED BY user_account_names ON u.user_id = m.user_id WHERE m.relationship_id = ?1 AND m.left_at IS NULL",
     )?;
     let mut members: Vec<Member> = stmt.query_map([relationship_id], member_row)?.collect::<Result<_, _>>()?;
     let party_at = |id: Uuid| parties.iter().position(|p| p.id == id).unwrap_or(usize::MAX);

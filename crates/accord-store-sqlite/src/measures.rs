@@ -141,7 +141,7 @@ pub(crate) fn review_objective(
 pub(crate) fn objective_reviews(c: &Connection, relationship_id: Uuid, objective_id: Uuid) -> R<Vec<ObjectiveReviewRecord>> {
     let mut stmt = c.prepare_cached(
         "SELECT r.objective_review_id, r.verdict, r.reason, r.decided_by, u.name, r.decided_at, r.previous_title, r.previous_description
-         FROM objective_review r JOIN user_account u ON u.user_id = r.decided_by
+         FROM objective_review r JOIN user_account u INDEXED BY user_account_names ON u.user_id = r.decided_by
          WHERE r.relationship_id = ?1 AND r.objective_id = ?2 ORDER BY r.decided_at DESC",
     )?;
     let rows = stmt.query_map([relationship_id, objective_id], |r| {
@@ -344,7 +344,7 @@ pub(crate) fn add_kpi_version(
 // Measurements.
 
 const MEASUREMENT: &str = "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at
-    FROM measurement m LEFT JOIN user_account u ON u.user_id = m.entered_by";
+    FROM measurement m LEFT JOIN user_account u INDEXED BY user_account_names ON u.user_id = m.entered_by";
 
 fn measurement_row(r: &Row) -> rusqlite::Result<Measurement> {
     Ok(Measurement {
@@ -642,7 +642,7 @@ pub(crate) fn measurement_history(c: &Connection, relationship_id: Uuid, kpi_id:
 pub(crate) fn recent_measurements(c: &Connection, relationship_id: Uuid, per_kpi: u32) -> R<Vec<Measurement>> {
     let mut stmt = c.prepare_cached(
         "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at
-         FROM kpi k CROSS JOIN measurement m INDEXED BY measurement_current LEFT JOIN user_account u ON u.user_id = m.entered_by
+         FROM kpi k CROSS JOIN measurement m INDEXED BY measurement_current LEFT JOIN user_account u INDEXED BY user_account_names ON u.user_id = m.entered_by
          WHERE k.relationship_id = ?1 AND m.relationship_id = k.relationship_id AND m.kpi_id = k.kpi_id AND m.superseded_at IS NULL
            AND m.period_start >= COALESCE((SELECT p.period_start FROM measurement p INDEXED BY measurement_current
                                            WHERE p.relationship_id = k.relationship_id AND p.kpi_id = k.kpi_id AND p.superseded_at IS NULL
@@ -739,7 +739,7 @@ const ACTION: &str =
     "SELECT a.action_id, a.relationship_id, a.title, a.description, a.owner_id, COALESCE(u.name, ''), a.party_id, '', a.due_date, a.status,
         a.source_kind, a.source_id, a.source_period, a.version, a.created_at
     FROM action a
-    LEFT JOIN user_account u ON u.user_id = a.owner_id";
+    LEFT JOIN user_account u INDEXED BY user_account_names ON u.user_id = a.owner_id";
 
 fn with_party_names(c: &Connection, relationship_id: Uuid, mut actions: Vec<Action>) -> R<Vec<Action>> {
     let parties = parties(c, relationship_id)?;

@@ -52,7 +52,7 @@ fn user_names(c: &Connection, ids: impl Iterator<Item = Uuid>) -> R<Vec<(Uuid, S
     let mut ids: Vec<Uuid> = ids.collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut stmt = c.prepare_cached("SELECT name FROM user_account WHERE user_id = ?1")?;
+    let mut stmt = c.prepare_cached("SELECT name FROM user_account INDEXED BY user_account_names WHERE user_id = ?1")?;
     let mut names = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(name) = stmt.query_row([id], |r| r.get(0)).optional()? {
