@@ -2,9 +2,7 @@
 //! pipelines the statements of concurrent futures on one connection), so a page waits for about
 //! one round trip instead of one per part (see `accord_store::views`).
 
-use crate::{
-    Fail, MEMBER, MEMBER_ORDER, R, chain_head, issues, measures, member_row, members_now, parties, query_all, recent_audit_events,
-};
+use crate::{Fail, MEMBER, MEMBER_ORDER, R, chain_head, issues, measures, member_row, parties, query_all, recent_audit_events};
 use accord_store::*;
 use deadpool_postgres::GenericClient;
 use tokio::try_join;
@@ -127,12 +125,9 @@ pub(crate) async fn kpi_detail(c: &impl GenericClient, relationship_id: Uuid, re
 }
 
 pub(crate) async fn action_log(c: &impl GenericClient, relationship_id: Uuid, request: &ActionLogRequest) -> R<ActionLogView> {
-    let (actions, kpis, members) = try_join!(
-        measures::actions(c, relationship_id, request.filter, request.after, request.limit),
-        kpi_labels(c, relationship_id),
-        members_now(c, relationship_id),
-    )?;
-    Ok(ActionLogView { actions, kpis, members })
+    let (actions, kpis) =
+        try_join!(measures::actions(c, relationship_id, request.filter, request.after, request.limit), kpi_labels(c, relationship_id),)?;
+    Ok(ActionLogView { actions, kpis })
 }
 
 /// Every KPI's name and cadence: a few dozen short rows, read beside the actions.

@@ -1,6 +1,6 @@
 //! Page views: each read on one connection, in one read transaction (see `accord_store::views`).
 
-use crate::{MEMBER, MEMBER_ORDER, R, chain_head, issues, measures, member_row, members_now, parties, recent_audit_events};
+use crate::{MEMBER, MEMBER_ORDER, R, chain_head, issues, measures, member_row, parties, recent_audit_events};
 use accord_store::*;
 use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
@@ -125,7 +125,6 @@ pub(crate) fn action_log(c: &Connection, relationship_id: Uuid, request: &Action
     Ok(ActionLogView {
         actions: measures::actions(c, relationship_id, request.filter, request.after, request.limit)?,
         kpis: kpi_labels(c, relationship_id)?,
-        members: members_now(c, relationship_id)?,
     })
 }
 

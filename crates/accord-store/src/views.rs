@@ -157,7 +157,6 @@ pub struct ActionLogView {
     pub actions: Vec<Action>,
     /// Every KPI, as a link to the one an action was raised from names it.
     pub kpis: Vec<KpiLabel>,
-    pub members: Vec<Member>,
 }
 
 /// What a link to a KPI shows: its name, and its cadence to name a period.

@@ -126,6 +126,8 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("post", "/relationships/{relationship_id}/obligations/{obligation_id}", [303, 404, 404, 403, 303, 303, 303, 404]),
     ("get", "/relationships/{relationship_id}/actions", [303, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/relationships/{relationship_id}/actions", [303, 404, 404, 403, 303, 303, 303, 404]),
+    ("get", "/relationships/{relationship_id}/actions/new", [303, 404, 404, 403, 200, 200, 200, 404]),
+    ("get", "/relationships/{relationship_id}/actions/{action_id}", [303, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/relationships/{relationship_id}/actions/{action_id}", [303, 404, 404, 403, 403, 303, 303, 404]),
     ("get", "/relationships/{relationship_id}/import", [303, 404, 404, 403, 403, 200, 200, 404]),
     // The audit trail: every member reads it and downloads the chain; a site admin does not.

@@ -415,6 +415,8 @@ async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: 
     let (ser, _) = app.user("morgan.ellis@northshore.example", &port, false).await;
     let relationship = app.relationship("Northshore Harbour Renewal", &[&port, &contractor]).await;
     app.member(&relationship, &ser, Role::Ser).await;
+    let (dana, _) = app.user("dana.okafor@keystone.example", &contractor, false).await;
+    app.member(&relationship, &dana, Role::Jmt).await;
 
     let mut driver = Chromedriver::start().await;
     let browser = driver.browser(&app, Shots::named("red-kpi")).await;
@@ -483,6 +485,57 @@ async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: 
         ("kpi_period", kpi.id, Some("2026-02-01".to_owned()))
     );
     assert_eq!(actions[0].owner_id, Some(ser.id), "the KPI's reporter owns it");
+
+    // The action's page: where it came from, and the form that hands it on. A date that is not
+    // one is refused, and what was chosen and typed stays.
+    let action_page = format!("/relationships/{}/actions/{}", relationship.id, actions[0].id);
+    browser.click(&format!("#action-{} td a", actions[0].id)).await;
+    browser.wait_for("#action-update").await;
+    assert_eq!(browser.location().await, action_page);
+    assert!(browser.text("#action-facts").await.contains("Berth availability, 2026-02"));
+    browser.find("#u-owner").await.select_by_label("dana.okafor (Keystone Construction)").await.unwrap();
+    browser.fill("#u-due", "next week").await;
+    browser.click("#action-update button").await;
+    let error = browser.wait_for(".error").await.text().await.unwrap();
+    assert!(error.contains("due date"), "{error}");
+    assert_eq!(browser.find("#u-due").await.prop("value").await.unwrap().as_deref(), Some("next week"), "nothing typed is lost");
+    assert_eq!(browser.find("#u-owner").await.prop("value").await.unwrap(), Some(dana.id.to_string()), "nor chosen");
+    browser.fill("#u-due", "2026-03-20").await;
+    browser.click("#action-update button").await;
+    browser.wait_for("#u-due[value='2026-03-20']").await;
+    assert_eq!(browser.location().await, action_page);
+    assert!(browser.text("#action-facts").await.contains("dana.okafor"));
+    let handed_on = app.store().action(relationship.id, actions[0].id).await.unwrap();
+    assert_eq!((handed_on.owner_id, handed_on.due_date.to_string()), (Some(dana.id), "2026-03-20".to_owned()));
+    browser.screenshot("04-action-page").await;
+
+    // Done from the log, in place: it leaves the open actions.
+    browser.click(".crumbs a").await;
+    browser.wait_for("#actions").await;
+    browser.find("#actions tbody tr select").await.select_by_label("Done").await.unwrap();
+    browser.click("#actions tbody tr button").await;
+    browser.wait_for("#actions td.muted").await;
+    let done = app.store().action(relationship.id, actions[0].id).await.unwrap();
+    assert_eq!((done.status, done.owner_id), (accord_store::ActionStatus::Done, Some(dana.id)), "the owner stays");
+
+    // Raised by hand, on a page of its own: a bad date is refused and nothing typed is lost.
+    browser.click("#raise-action").await;
+    browser.wait_for("#action-form").await;
+    browser.fill("#a-title", "Weekly berth forecast to the contractor").await;
+    browser.find("#a-owner").await.select_by_label("dana.okafor (Keystone Construction)").await.unwrap();
+    browser.fill("#a-due", "soon").await;
+    browser.click("#action-form button").await;
+    assert!(browser.wait_for(".panel .error").await.text().await.unwrap().contains("due date"));
+    assert_eq!(browser.find("#a-title").await.prop("value").await.unwrap().as_deref(), Some("Weekly berth forecast to the contractor"));
+    assert_eq!(browser.find("#a-owner").await.prop("value").await.unwrap(), Some(dana.id.to_string()));
+    browser.screenshot("05-raise-refused").await;
+    browser.fill("#a-due", "2026-04-01").await;
+    browser.click("#action-form button").await;
+    browser.wait_for("#actions").await;
+    let rows = table_rows(&browser, "#actions").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0][0].contains("Weekly berth forecast to the contractor") && rows[0][2].contains("dana.okafor"), "{rows:?}");
+    browser.screenshot("06-action-log").await;
     browser.close().await;
 }
 

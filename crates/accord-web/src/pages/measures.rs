@@ -705,20 +705,38 @@ pub struct ActionRow {
     pub source: Option<(String, String)>,
 }
 
+impl ActionRow {
+    /// `kpis` names the KPI an action was raised from (any others are ignored).
+    fn new(access: &Access, today: Date, kpis: &HashMap<Uuid, KpiLabel>, action: Action) -> ActionRow {
+        let id = access.id();
+        ActionRow {
+            overdue: action.status.open() && action.due_date < today,
+            can_update: may_update_action(access, &action).is_ok(),
+            source: match &action.source {
+                Some(s) if s.kind == "kpi_period" => kpis.get(&s.id).map(|k| {
+                    let period = s.period.map(|p| format!(", {}", Period { cadence: k.cadence, start: p }.label())).unwrap_or_default();
+                    (format!("{}{period}", k.name), format!("/relationships/{id}/kpis/{}", k.id))
+                }),
+                Some(s) if s.kind == "obligation" => Some(("an obligation".to_owned(), format!("/relationships/{id}/obligations"))),
+                _ => None,
+            },
+            action,
+        }
+    }
+}
+
+/// The action log: a line an action, its status changed in place; everything else on the
+/// action's page, so the log reads no member list.
 #[derive(Template)]
 #[template(path = "actions.html")]
 struct ActionsPage {
     shell: Shell,
     relationship_id: Uuid,
     rows: Vec<ActionRow>,
-    members: Vec<Member>,
     statuses: [ActionStatus; 4],
     status: String,
     next: Option<String>,
     can_create: bool,
-    default_due: Date,
-    error: Option<String>,
-    form: ActionInput,
 }
 
 #[derive(Deserialize, Default)]
@@ -737,40 +755,20 @@ async fn actions_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &A
     let today = today(state, &access.relationship);
     let status = if q.status.is_empty() { "open" } else { q.status.as_str() };
     let request = ActionLogRequest { filter: action_filter(Some(status))?, after: action_cursor(&q.after)?, limit: ACTIONS_PER_PAGE + 1 };
-    let ActionLogView { mut actions, kpis, members } = state.store.action_log_view(id, request).await?;
+    let ActionLogView { mut actions, kpis } = state.store.action_log_view(id, request).await?;
     let next = (actions.len() > ACTIONS_PER_PAGE as usize).then(|| {
         actions.truncate(ACTIONS_PER_PAGE as usize);
         actions.last().map(|a| format!("{}_{}", a.due_date, a.id)).unwrap_or_default()
     });
     let kpis: HashMap<Uuid, KpiLabel> = kpis.into_iter().map(|k| (k.id, k)).collect();
-    let rows = actions
-        .into_iter()
-        .map(|action| ActionRow {
-            overdue: action.status.open() && action.due_date < today,
-            can_update: may_update_action(access, &action).is_ok(),
-            source: match &action.source {
-                Some(s) if s.kind == "kpi_period" => kpis.get(&s.id).map(|k| {
-                    let period = s.period.map(|p| format!(", {}", Period { cadence: k.cadence, start: p }.label())).unwrap_or_default();
-                    (format!("{}{period}", k.name), format!("/relationships/{id}/kpis/{}", k.id))
-                }),
-                Some(s) if s.kind == "obligation" => Some(("an obligation".to_owned(), format!("/relationships/{id}/obligations"))),
-                _ => None,
-            },
-            action,
-        })
-        .collect();
     Ok(ActionsPage {
         shell: Shell::new(Some(&access.user), csrf, "actions").within(&access.relationship),
         relationship_id: id,
-        rows,
-        members,
+        rows: actions.into_iter().map(|action| ActionRow::new(access, today, &kpis, action)).collect(),
         statuses: ActionStatus::ALL,
         status: status.to_owned(),
         next,
         can_create: access.writer().is_ok(),
-        default_due: today.checked_add(jiff::Span::new().days(14)).unwrap_or(today),
-        error: None,
-        form: ActionInput::default(),
     })
 }
 
@@ -783,7 +781,41 @@ pub async fn actions(
     Ok(render(StatusCode::OK, &actions_page(&state, &access, &csrf, &q).await?))
 }
 
-/// Raises an action (from the action log's form, or in one click from a red KPI period).
+/// The form that raises an action, on a page of its own.
+#[derive(Template)]
+#[template(path = "action_new.html")]
+struct NewActionPage {
+    shell: Shell,
+    relationship_id: Uuid,
+    members: Vec<Member>,
+    error: Option<String>,
+    form: ActionInput,
+}
+
+async fn new_action_page(
+    state: &AppState,
+    access: &Access,
+    csrf: &CsrfToken,
+    form: ActionInput,
+    error: Option<String>,
+) -> Result<NewActionPage, ApiError> {
+    Ok(NewActionPage {
+        shell: Shell::new(Some(&access.user), csrf, "actions").within(&access.relationship),
+        relationship_id: access.id(),
+        members: state.store.members(access.id()).await?,
+        error,
+        form,
+    })
+}
+
+pub async fn new_action(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
+    access.writer()?;
+    let due = today(&state, &access.relationship).checked_add(jiff::Span::new().days(14)).ok();
+    let form = ActionInput { due_date: due.map(|d| d.to_string()).unwrap_or_default(), ..ActionInput::default() };
+    Ok(render(StatusCode::OK, &new_action_page(&state, &access, &csrf, form, None).await?))
+}
+
+/// Raises an action (from its form, or in one click from a red KPI period).
 pub async fn create_action(
     State(state): State<AppState>,
     access: Access,
@@ -798,13 +830,79 @@ pub async fn create_action(
     match result {
         Ok(action) => Ok(back_to(format!("/relationships/{}/actions#action-{}", access.id(), action.id))),
         Err(e @ ApiError::Invalid(_)) => {
-            let mut page = actions_page(&state, &access, &csrf, &ActionsQuery::default()).await?;
-            page.error = Some(field_message(&e));
-            page.form = form;
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+            let message = field_message(&e);
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_action_page(&state, &access, &csrf, form, Some(message)).await?))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// An action: what it is and where it came from, and for its owner and the JMT the form that
+/// changes its status, owner and due date.
+#[derive(Template)]
+#[template(path = "action.html")]
+struct ActionPage {
+    shell: Shell,
+    relationship_id: Uuid,
+    row: ActionRow,
+    members: Vec<Member>,
+    statuses: [ActionStatus; 4],
+    error: Option<String>,
+    form: ActionUpdate,
+}
+
+async fn action_page(
+    state: &AppState,
+    access: &Access,
+    csrf: &CsrfToken,
+    action: Action,
+    form: Option<ActionUpdate>,
+    error: Option<String>,
+) -> Result<ActionPage, ApiError> {
+    let id = access.id();
+    let kpis: HashMap<Uuid, KpiLabel> = match &action.source {
+        Some(s) if s.kind == "kpi_period" => match state.store.kpi(id, s.id).await {
+            Ok(k) => HashMap::from([(k.id, KpiLabel { id: k.id, name: k.name, cadence: k.cadence })]),
+            Err(StoreError::NotFound(_)) => HashMap::new(),
+            Err(e) => return Err(e.into()),
+        },
+        _ => HashMap::new(),
+    };
+    let row = ActionRow::new(access, today(state, &access.relationship), &kpis, action);
+    let members = if row.can_update { state.store.members(id).await? } else { Vec::new() };
+    let form = form.unwrap_or_else(|| ActionUpdate {
+        version: row.action.version.to_string(),
+        status: row.action.status.as_str().to_owned(),
+        owner: row.action.owner_id.map(|u| u.to_string()).unwrap_or_default(),
+        due_date: row.action.due_date.to_string(),
+    });
+    Ok(ActionPage {
+        shell: Shell::new(Some(&access.user), csrf, "actions").within(&access.relationship),
+        relationship_id: id,
+        row,
+        members,
+        statuses: ActionStatus::ALL,
+        error,
+        form,
+    })
+}
+
+pub async fn action(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, action_id)): Path<(String, String)>,
+) -> PageResult {
+    access.member()?;
+    let action = state.store.action(access.id(), parse_id(&action_id).ok_or(ApiError::NotFound)?).await?;
+    Ok(render(StatusCode::OK, &action_page(&state, &access, &csrf, action, None, None).await?))
+}
+
+/// Where a change of an action came from: its page (`?from=action`) or the log.
+#[derive(Deserialize, Default)]
+pub struct ChangedFrom {
+    #[serde(default)]
+    from: String,
 }
 
 pub async fn update_action(
@@ -812,6 +910,7 @@ pub async fn update_action(
     access: Access,
     Extension(csrf): Extension<CsrfToken>,
     Path((_, action_id)): Path<(String, String)>,
+    Query(from): Query<ChangedFrom>,
     CsrfForm(form): CsrfForm<ActionUpdate>,
 ) -> PageResult {
     access.member()?;
@@ -825,11 +924,17 @@ pub async fn update_action(
         Err(invalid) => Err(ApiError::Invalid(invalid)),
     };
     match result {
-        Ok(_) => Ok(back_to(format!("/relationships/{}/actions", access.id()))),
-        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
-            let mut page = actions_page(&state, &access, &csrf, &ActionsQuery::default()).await?;
-            page.error = Some(format!("{}: {}", action.title, field_message(&e)));
-            Ok(render(e.status(), &page))
+        Ok(_) if from.from == "action" => Ok(back_to(format!("/relationships/{}/actions/{}", access.id(), action.id))),
+        Ok(_) => Ok(back_to(format!("/relationships/{}/actions#action-{}", access.id(), action.id))),
+        // Refused: the action's page with the message, and what was sent to correct it.
+        Err(e @ ApiError::Invalid(_)) => {
+            let message = field_message(&e);
+            Ok(render(e.status(), &action_page(&state, &access, &csrf, action, Some(form), Some(message)).await?))
+        }
+        // Changed meanwhile: the action as it is now, to decide again.
+        Err(e @ ApiError::Conflict(_)) => {
+            let current = state.store.action(access.id(), action.id).await?;
+            Ok(render(e.status(), &action_page(&state, &access, &csrf, current, None, Some(field_message(&e))).await?))
         }
         Err(e) => Err(e.into()),
     }

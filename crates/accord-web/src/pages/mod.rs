@@ -93,6 +93,8 @@ pages! { ROUTES, page_router;
     post "/relationships/{relationship_id}/obligations/{obligation_id}" => measures::update_obligation;
     get "/relationships/{relationship_id}/actions" => measures::actions;
     post "/relationships/{relationship_id}/actions" => measures::create_action;
+    get "/relationships/{relationship_id}/actions/new" => measures::new_action;
+    get "/relationships/{relationship_id}/actions/{action_id}" => measures::action;
     post "/relationships/{relationship_id}/actions/{action_id}" => measures::update_action;
     get "/relationships/{relationship_id}/import" => sheets::form;
     get "/relationships/{relationship_id}/audit" => audit::page;
