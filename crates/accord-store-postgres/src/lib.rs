@@ -490,9 +490,39 @@ pub(crate) async fn membership_history(c: &impl GenericClient, relationship_id: 
 }
 
 pub(crate) async fn recent_audit_events(c: &impl GenericClient, chain: Uuid, before_position: Option<i64>, limit: u32) -> R<Vec<Event>> {
-    let sql = format!("{EVENT} WHERE relationship_id = $1 AND position < $2 ORDER BY position DESC LIMIT $3");
+    recent(c, EVENT, chain, before_position, limit, event_row).await
+}
+
+/// The latest events as pages list them, their summaries as stored.
+pub(crate) async fn recent_event_lines(c: &impl GenericClient, chain: Uuid, before_position: Option<i64>, limit: u32) -> R<Vec<EventLine>> {
+    let select = "SELECT position, occurred_at, actor_id, party_id, kind, subject, summary, hash FROM audit_event";
+    recent(c, select, chain, before_position, limit, |r| {
+        Ok(EventLine {
+            position: r.try_get(0)?,
+            time: r.try_get(1)?,
+            actor: r.try_get(2)?,
+            party: r.try_get(3)?,
+            kind: r.try_get(4)?,
+            subject: r.try_get(5)?,
+            summary: r.try_get(6)?,
+            hash: r.try_get(7)?,
+        })
+    })
+    .await
+}
+
+/// The events of `chain` before a position, newest first, each read by `row` from `select`.
+async fn recent<T>(
+    c: &impl GenericClient,
+    select: &str,
+    chain: Uuid,
+    before_position: Option<i64>,
+    limit: u32,
+    row: fn(&Row) -> R<T>,
+) -> R<Vec<T>> {
+    let sql = format!("{select} WHERE relationship_id = $1 AND position < $2 ORDER BY position DESC LIMIT $3");
     let before = before_position.unwrap_or(i64::MAX);
-    query_all(c, &sql, &[&chain, &before, &i64::from(limit)], event_row).await
+    query_all(c, &sql, &[&chain, &before, &i64::from(limit)], row).await
 }
 
 pub(crate) async fn chain_head(c: &impl GenericClient, chain: Uuid) -> R<Option<ChainHead>> {

@@ -2,7 +2,7 @@
 //! pipelines the statements of concurrent futures on one connection), so a page waits for about
 //! one round trip instead of one per part (see `accord_store::views`).
 
-use crate::{Fail, MEMBER, MEMBER_ORDER, R, chain_head, issues, measures, member_row, parties, query_all, recent_audit_events};
+use crate::{Fail, MEMBER, MEMBER_ORDER, R, chain_head, issues, measures, member_row, parties, query_all, recent_event_lines};
 use accord_store::*;
 use deadpool_postgres::GenericClient;
 use tokio::try_join;
@@ -55,7 +55,7 @@ pub(crate) async fn issue_detail(
 }
 
 /// The names of the people who acted in `events`.
-async fn actors(c: &impl GenericClient, events: &[accord_domain::audit::Event]) -> R<Vec<(Uuid, String)>> {
+async fn actors(c: &impl GenericClient, events: &[EventLine]) -> R<Vec<(Uuid, String)>> {
     user_names(c, events.iter().filter_map(|e| e.actor)).await
 }
 
@@ -80,7 +80,7 @@ pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, even
         parties(c, relationship_id),
         leads,
         counts,
-        recent_audit_events(c, relationship_id, None, events),
+        recent_event_lines(c, relationship_id, None, events),
         chain_head(c, relationship_id),
         issues::issue_stats(c, relationship_id),
     )?;
@@ -140,7 +140,7 @@ async fn kpi_labels(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<KpiL
 
 pub(crate) async fn audit(c: &impl GenericClient, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> R<AuditView> {
     let (events, parties, head) = try_join!(
-        recent_audit_events(c, relationship_id, before_position, limit),
+        recent_event_lines(c, relationship_id, before_position, limit),
         parties(c, relationship_id),
         chain_head(c, relationship_id),
     )?;

@@ -428,8 +428,37 @@ pub(crate) fn membership_history(c: &Connection, relationship_id: Uuid) -> R<Vec
 }
 
 pub(crate) fn recent_audit_events(c: &Connection, chain: Uuid, before_position: Option<i64>, limit: u32) -> R<Vec<Event>> {
-    let mut stmt = c.prepare_cached(&format!("{EVENT} WHERE relationship_id = ?1 AND position < ?2 ORDER BY position DESC LIMIT ?3"))?;
-    Ok(stmt.query_map(params![chain, before_position.unwrap_or(i64::MAX), limit], event_row)?.collect::<Result<_, _>>()?)
+    recent(c, EVENT, chain, before_position, limit, event_row)
+}
+
+/// The latest events as pages list them, their summaries as stored.
+pub(crate) fn recent_event_lines(c: &Connection, chain: Uuid, before_position: Option<i64>, limit: u32) -> R<Vec<EventLine>> {
+    let select = "SELECT position, occurred_at, actor_id, party_id, kind, subject, summary, hash FROM audit_event";
+    recent(c, select, chain, before_position, limit, |r| {
+        Ok(EventLine {
+            position: r.get(0)?,
+            time: ts(r.get(1)?),
+            actor: r.get(2)?,
+            party: r.get(3)?,
+            kind: r.get(4)?,
+            subject: r.get(5)?,
+            summary: r.get(6)?,
+            hash: r.get(7)?,
+        })
+    })
+}
+
+/// The events of `chain` before a position, newest first, each read by `row` from `select`.
+fn recent<T>(
+    c: &Connection,
+    select: &str,
+    chain: Uuid,
+    before_position: Option<i64>,
+    limit: u32,
+    row: impl FnMut(&Row) -> rusqlite::Result<T>,
+) -> R<Vec<T>> {
+    let mut stmt = c.prepare_cached(&format!("{select} WHERE relationship_id = ?1 AND position < ?2 ORDER BY position DESC LIMIT ?3"))?;
+    Ok(stmt.query_map(params![chain, before_position.unwrap_or(i64::MAX), limit], row)?.collect::<Result<_, _>>()?)
 }
 
 pub(crate) fn chain_head(c: &Connection, chain: Uuid) -> R<Option<ChainHead>> {

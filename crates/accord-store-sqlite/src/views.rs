@@ -1,6 +1,6 @@
 //! Page views: each read on one connection, in one read transaction (see `accord_store::views`).
 
-use crate::{MEMBER, MEMBER_ORDER, R, chain_head, issues, measures, member_row, parties, recent_audit_events};
+use crate::{MEMBER, MEMBER_ORDER, R, chain_head, issues, measures, member_row, parties, recent_event_lines};
 use accord_store::*;
 use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
@@ -43,7 +43,7 @@ pub(crate) fn issue_detail(c: &Connection, relationship_id: Uuid, issue_id: Uuid
 }
 
 /// The names of the people who acted in `events`.
-fn actors(c: &Connection, events: &[accord_domain::audit::Event]) -> R<Vec<(Uuid, String)>> {
+fn actors(c: &Connection, events: &[EventLine]) -> R<Vec<(Uuid, String)>> {
     user_names(c, events.iter().filter_map(|e| e.actor))
 }
 
@@ -63,7 +63,7 @@ fn user_names(c: &Connection, ids: impl Iterator<Item = Uuid>) -> R<Vec<(Uuid, S
 }
 
 pub(crate) fn overview(c: &Connection, relationship_id: Uuid, events: u32) -> R<OverviewView> {
-    let events = recent_audit_events(c, relationship_id, None, events)?;
+    let events = recent_event_lines(c, relationship_id, None, events)?;
     Ok(OverviewView {
         parties: parties(c, relationship_id)?,
         leads: c
@@ -138,6 +138,6 @@ fn kpi_labels(c: &Connection, relationship_id: Uuid) -> R<Vec<KpiLabel>> {
 }
 
 pub(crate) fn audit(c: &Connection, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> R<AuditView> {
-    let events = recent_audit_events(c, relationship_id, before_position, limit)?;
+    let events = recent_event_lines(c, relationship_id, before_position, limit)?;
     Ok(AuditView { actors: actors(c, &events)?, events, parties: parties(c, relationship_id)?, head: chain_head(c, relationship_id)? })
 }

@@ -12,6 +12,35 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use uuid::Uuid;
 
+/// An audit event as a page lists it: its summary as stored and hashed (compact JSON), shown as
+/// it is rather than parsed and written again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventLine {
+    pub position: i64,
+    pub time: Timestamp,
+    pub actor: Option<Uuid>,
+    pub party: Option<Uuid>,
+    pub kind: String,
+    pub subject: String,
+    pub summary: String,
+    pub hash: String,
+}
+
+impl From<&Event> for EventLine {
+    fn from(e: &Event) -> EventLine {
+        EventLine {
+            position: e.position,
+            time: e.time,
+            actor: e.actor,
+            party: e.party,
+            kind: e.kind.clone(),
+            subject: e.subject.clone(),
+            summary: e.summary.to_string(),
+            hash: e.hash.clone(),
+        }
+    }
+}
+
 /// Something an issue may touch: one of the relationship's objectives, KPIs and obligations
 /// (in that order), named for a list to choose from.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,7 +92,7 @@ pub struct OverviewView {
     pub leads: Vec<Member>,
     pub counts: Vec<(Uuid, i64)>,
     /// The latest events, newest first, and the names of their actors.
-    pub events: Vec<Event>,
+    pub events: Vec<EventLine>,
     pub actors: Vec<(Uuid, String)>,
     pub head: Option<ChainHead>,
     pub stats: Vec<LevelStat>,
@@ -178,7 +207,7 @@ pub struct ActionLogRequest {
 /// A page of the audit trail, newest first.
 #[derive(Debug, Clone)]
 pub struct AuditView {
-    pub events: Vec<Event>,
+    pub events: Vec<EventLine>,
     pub parties: Vec<Party>,
     /// The names of the events' actors.
     pub actors: Vec<(Uuid, String)>,

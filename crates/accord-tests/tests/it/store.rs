@@ -362,6 +362,12 @@ async fn story(db: TestDb) {
     assert_eq!(positions, [10, 9, 8]);
     let older = store.recent_audit_events(r, Some(2), 5).await.unwrap();
     assert_eq!(older, events[..1]);
+    // Pages list the same events with their summaries as stored, the text that was hashed.
+    let lines = |events: &[Event]| events.iter().map(EventLine::from).collect::<Vec<_>>();
+    let page = store.audit_view(r, Some(9), 3).await.unwrap();
+    assert_eq!(page.events, lines(&[events[7].clone(), events[6].clone(), events[5].clone()]));
+    assert_eq!(page.events[1].summary, format!(r#"{{"after":"jmt","before":"contributor","user":"{}"}}"#, dan.id));
+    assert_eq!(store.overview(r, 2).await.unwrap().events, lines(&[events[9].clone(), events[8].clone()]));
 
     let site = verified_events(store, SITE_CHAIN).await;
     let mut expected_site = vec!["organisation.created"; 4];

@@ -24,8 +24,6 @@ const PER_PAGE: u32 = 50;
 pub struct AuditRow {
     pub activity: Activity,
     pub party: String,
-    /// The summary as compact JSON.
-    pub summary: String,
     /// The first digits of the event's hash.
     pub short_hash: String,
 }
@@ -70,7 +68,6 @@ pub async fn page(
         .into_iter()
         .map(|activity| AuditRow {
             party: activity.event.party.and_then(|p| party_names.get(&p)).map_or_else(String::new, |n| (*n).to_owned()),
-            summary: activity.event.summary.to_string(),
             short_hash: activity.event.hash.chars().take(12).collect(),
             activity,
         })

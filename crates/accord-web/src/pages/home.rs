@@ -5,9 +5,9 @@ use crate::AppState;
 use crate::auth::{Access, CurrentUser};
 use crate::error::PageResult;
 use crate::session::CsrfToken;
-use accord_domain::audit::{ChainHead, Event};
+use accord_domain::audit::ChainHead;
 use accord_domain::membership::Role;
-use accord_store::{Member, OverviewView, PageRequest, Party, Relationship};
+use accord_store::{EventLine, Member, OverviewView, PageRequest, Party, Relationship};
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
@@ -54,7 +54,7 @@ pub fn party_cards(parties: Vec<Party>, leads: &[Member], counts: &[(uuid::Uuid,
 }
 
 pub struct Activity {
-    pub event: Event,
+    pub event: EventLine,
     pub actor: String,
 }
 
@@ -99,7 +99,7 @@ pub async fn relationship(State(state): State<AppState>, access: Access, Extensi
 }
 
 /// Events with their actors' names (the server's own work is Accord's).
-pub fn name_actors(events: Vec<Event>, actors: &[(uuid::Uuid, String)]) -> Vec<Activity> {
+pub fn name_actors(events: Vec<EventLine>, actors: &[(uuid::Uuid, String)]) -> Vec<Activity> {
     let names: HashMap<uuid::Uuid, &str> = actors.iter().map(|(id, name)| (*id, name.as_str())).collect();
     events
         .into_iter()
