@@ -529,6 +529,45 @@ pub(crate) async fn chain_head(c: &impl GenericClient, chain: Uuid) -> R<Option<
     query_opt(c, "SELECT position, hash FROM audit_head WHERE relationship_id = $1 AND position > 0", &[&chain], head_row).await
 }
 
+/// Who is asking (by session or token) and their standing in `relationship_id`.
+async fn viewer(c: &impl GenericClient, credential: &Credential, relationship_id: Option<Uuid>, now: Timestamp) -> R<Viewer> {
+    let now = micros(now);
+    // Who is asking and the relationship are read together (pipelined); the membership needs both.
+    let who = async {
+        match credential {
+            Credential::Session(hash) => {
+                let sql = format!(
+                    "{SESSION} WHERE s.session_hash = $1 AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2 AND u.disabled_at IS NULL"
+                );
+                let session = query_opt(c, &sql, &[hash, &now], |r| {
+                    Ok(Session { user: user_row(r)?, idle_expires_at: r.try_get(8)?, absolute_expires_at: r.try_get(9)? })
+                })
+                .await?
+                .ok_or(not_found("session"))?;
+                Ok::<_, Fail>((session.user.clone(), Some(session)))
+            }
+            Credential::Token(hash) => {
+                let sql = format!(
+                    "{USER} JOIN api_token t ON t.user_id = u.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
+                );
+                Ok((query_opt(c, &sql, &[hash], user_row).await?.ok_or(not_found("token"))?, None))
+            }
+        }
+    };
+    let relationship = async {
+        match relationship_id {
+            Some(id) => query_opt(c, &format!("{RELATIONSHIP} WHERE r.relationship_id = $1"), &[&id], relationship_row).await,
+            None => Ok::<_, Fail>(None),
+        }
+    };
+    let ((user, session), relationship) = tokio::try_join!(who, relationship)?;
+    let member = match &relationship {
+        Some(r) => current_membership(c, r.id, user.id).await?,
+        None => None,
+    };
+    Ok(Viewer { user, session, relationship, member })
+}
+
 impl PostgresStore {
     /// A pool of connections to the database at `url` (`postgres://user@host/db`), checked by
     /// connecting once: `ACCORD_PG_POOL` of them, by default [`default_pool_size`].
@@ -1040,43 +1079,28 @@ impl Store for PostgresStore {
     }
 
     async fn viewer(&self, credential: Credential, relationship_id: Option<Uuid>, now: Timestamp) -> StoreResult<Viewer> {
-        let now = micros(now);
+        self.read(move |c| Box::pin(async move { viewer(c, &credential, relationship_id, now).await })).await
+    }
+
+    async fn viewer_with_view(
+        &self,
+        credential: Credential,
+        relationship_id: Uuid,
+        now: Timestamp,
+        request: ViewRequest,
+    ) -> StoreResult<(Viewer, StoreResult<View>)> {
         self.read(move |c| {
             Box::pin(async move {
-                // Who is asking and the relationship are read together (pipelined); the membership needs both.
-                let who = async {
-                    match &credential {
-                        Credential::Session(hash) => {
-                            let sql = format!(
-                                "{SESSION} WHERE s.session_hash = $1 AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2 AND u.disabled_at IS NULL"
-                            );
-                            let session = query_opt(c, &sql, &[hash, &now], |r| {
-                                Ok(Session { user: user_row(r)?, idle_expires_at: r.try_get(8)?, absolute_expires_at: r.try_get(9)? })
-                            })
-                            .await?
-                            .ok_or(not_found("session"))?;
-                            Ok::<_, Fail>((session.user.clone(), Some(session)))
-                        }
-                        Credential::Token(hash) => {
-                            let sql = format!(
-                                "{USER} JOIN api_token t ON t.user_id = u.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
-                            );
-                            Ok((query_opt(c, &sql, &[hash], user_row).await?.ok_or(not_found("token"))?, None))
-                        }
-                    }
+                // Both at once, on one connection: the view is dropped unless it may be shown.
+                let (viewer, view) =
+                    tokio::join!(viewer(c, &credential, Some(relationship_id), now), views::view(c, relationship_id, request));
+                let viewer = viewer?;
+                let view = match view {
+                    Ok(view) if shown_views(&viewer) => Ok(view),
+                    Ok(_) => Err(StoreError::NotFound("relationship")),
+                    Err(Fail(e)) => Err(e),
                 };
-                let relationship = async {
-                    match relationship_id {
-                        Some(id) => query_opt(c, &format!("{RELATIONSHIP} WHERE r.relationship_id = $1"), &[&id], relationship_row).await,
-                        None => Ok::<_, Fail>(None),
-                    }
-                };
-                let ((user, session), relationship) = tokio::try_join!(who, relationship)?;
-                let member = match &relationship {
-                    Some(r) => current_membership(c, r.id, user.id).await?,
-                    None => None,
-                };
-                Ok(Viewer { user, session, relationship, member })
+                Ok((viewer, view))
             })
         })
         .await

@@ -23,6 +23,18 @@ pub(crate) async fn link_targets(c: &impl GenericClient, relationship_id: Uuid) 
     .await
 }
 
+/// The view a page asked for with its viewer.
+pub(crate) async fn view(c: &impl GenericClient, relationship_id: Uuid, request: ViewRequest) -> R<View> {
+    Ok(match request {
+        ViewRequest::Overview { events } => View::Overview(overview(c, relationship_id, events).await?),
+        ViewRequest::Scorecard => View::Scorecard(scorecard(c, relationship_id).await?),
+        ViewRequest::Kpi(request) => View::Kpi(kpi_detail(c, relationship_id, request).await?),
+        ViewRequest::IssueLog(request) => View::IssueLog(issue_log(c, relationship_id, &request).await?),
+        ViewRequest::ActionLog(request) => View::ActionLog(action_log(c, relationship_id, &request).await?),
+        ViewRequest::Audit { before_position, limit } => View::Audit(audit(c, relationship_id, before_position, limit).await?),
+    })
+}
+
 pub(crate) async fn issue_log(c: &impl GenericClient, relationship_id: Uuid, request: &IssueLogRequest) -> R<IssueLogView> {
     let (ladder, stats, parties, issues) = try_join!(
         issues::ladder(c, relationship_id, None),

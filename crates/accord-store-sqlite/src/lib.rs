@@ -467,6 +467,42 @@ pub(crate) fn chain_head(c: &Connection, chain: Uuid) -> R<Option<ChainHead>> {
         .optional()?)
 }
 
+/// Who is asking (by session or token) and their standing in `relationship_id`.
+fn viewer(c: &Connection, credential: &Credential, relationship_id: Option<Uuid>, now: Timestamp) -> R<Viewer> {
+    let (user, session) = match credential {
+        Credential::Session(hash) => {
+            let session = c
+                .prepare_cached(&format!(
+                    "{SESSION} WHERE s.session_hash = ?1 AND s.idle_expires_at > ?2 AND s.absolute_expires_at > ?2 AND u.disabled_at IS NULL"
+                ))?
+                .query_row(params![hash, micros(now)], |r| {
+                    Ok(Session { user: user_row(r)?, idle_expires_at: ts(r.get(8)?), absolute_expires_at: ts(r.get(9)?) })
+                })
+                .optional()?
+                .ok_or(not_found("session"))?;
+            (session.user.clone(), Some(session))
+        }
+        Credential::Token(hash) => {
+            let user = c
+                .prepare_cached(&format!(
+                    "{USER} JOIN api_token t ON t.user_id = u.user_id WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
+                ))?
+                .query_row([hash], user_row)
+                .optional()?
+                .ok_or(not_found("token"))?;
+            (user, None)
+        }
+    };
+    let (relationship, member) = match relationship_id {
+        Some(id) => (
+            c.prepare_cached(&format!("{RELATIONSHIP} WHERE r.relationship_id = ?1"))?.query_row([id], relationship_row).optional()?,
+            current_membership(c, id, user.id)?,
+        ),
+        None => (None, None),
+    };
+    Ok(Viewer { user, session, relationship, member })
+}
+
 impl SqliteStore {
     /// Opens (creating if missing) the database file at `path`, to serve.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
@@ -898,39 +934,24 @@ impl Store for SqliteStore {
     }
 
     async fn viewer(&self, credential: Credential, relationship_id: Option<Uuid>, now: Timestamp) -> StoreResult<Viewer> {
-        self.run(move |c| {
-            let (user, session) = match &credential {
-                Credential::Session(hash) => {
-                    let session = c
-                        .prepare_cached(&format!(
-                            "{SESSION} WHERE s.session_hash = ?1 AND s.idle_expires_at > ?2 AND s.absolute_expires_at > ?2 AND u.disabled_at IS NULL"
-                        ))?
-                        .query_row(params![hash, micros(now)], |r| {
-                            Ok(Session { user: user_row(r)?, idle_expires_at: ts(r.get(8)?), absolute_expires_at: ts(r.get(9)?) })
-                        })
-                        .optional()?
-                        .ok_or(not_found("session"))?;
-                    (session.user.clone(), Some(session))
-                }
-                Credential::Token(hash) => {
-                    let user = c
-                        .prepare_cached(&format!(
-                            "{USER} JOIN api_token t ON t.user_id = u.user_id WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
-                        ))?
-                        .query_row([hash], user_row)
-                        .optional()?
-                        .ok_or(not_found("token"))?;
-                    (user, None)
-                }
+        self.run(move |c| viewer(c, &credential, relationship_id, now)).await
+    }
+
+    async fn viewer_with_view(
+        &self,
+        credential: Credential,
+        relationship_id: Uuid,
+        now: Timestamp,
+        request: ViewRequest,
+    ) -> StoreResult<(Viewer, StoreResult<View>)> {
+        self.read(move |c| {
+            let viewer = viewer(c, &credential, Some(relationship_id), now)?;
+            let view = if shown_views(&viewer) {
+                views::view(c, relationship_id, request).map_err(|Fail(e)| e)
+            } else {
+                Err(StoreError::NotFound("relationship"))
             };
-            let (relationship, member) = match relationship_id {
-                Some(id) => (
-                    c.prepare_cached(&format!("{RELATIONSHIP} WHERE r.relationship_id = ?1"))?.query_row([id], relationship_row).optional()?,
-                    current_membership(c, id, user.id)?,
-                ),
-                None => (None, None),
-            };
-            Ok(Viewer { user, session, relationship, member })
+            Ok((viewer, view))
         })
         .await
     }

@@ -18,6 +18,18 @@ pub(crate) fn link_targets(c: &Connection, relationship_id: Uuid) -> R<Vec<LinkT
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The view a page asked for with its viewer.
+pub(crate) fn view(c: &Connection, relationship_id: Uuid, request: ViewRequest) -> R<View> {
+    Ok(match request {
+        ViewRequest::Overview { events } => View::Overview(overview(c, relationship_id, events)?),
+        ViewRequest::Scorecard => View::Scorecard(scorecard(c, relationship_id)?),
+        ViewRequest::Kpi(request) => View::Kpi(kpi_detail(c, relationship_id, request)?),
+        ViewRequest::IssueLog(request) => View::IssueLog(issue_log(c, relationship_id, &request)?),
+        ViewRequest::ActionLog(request) => View::ActionLog(action_log(c, relationship_id, &request)?),
+        ViewRequest::Audit { before_position, limit } => View::Audit(audit(c, relationship_id, before_position, limit)?),
+    })
+}
+
 pub(crate) fn issue_log(c: &Connection, relationship_id: Uuid, request: &IssueLogRequest) -> R<IssueLogView> {
     Ok(IssueLogView {
         ladder: issues::ladder(c, relationship_id, None)?,

@@ -359,6 +359,17 @@ pub trait Store: Send + Sync + 'static {
     async fn link_targets(&self, relationship_id: Uuid) -> StoreResult<Vec<LinkTarget>>;
 
     // Page views: what one page shows, read in one round trip (see `views`).
+    /// Who is asking, as [`Store::viewer`] reads it, and what a page of `relationship_id` shows,
+    /// in one round trip: a page paid a hop to the blocking pool (or a pool checkout) for each.
+    /// The view is read only when [`shown_views`] allows it; its own failure (a KPI that is not
+    /// there) comes back beside the viewer.
+    async fn viewer_with_view(
+        &self,
+        credential: Credential,
+        relationship_id: Uuid,
+        now: Timestamp,
+        request: ViewRequest,
+    ) -> StoreResult<(Viewer, StoreResult<View>)>;
     async fn issue_log_view(&self, relationship_id: Uuid, request: IssueLogRequest) -> StoreResult<IssueLogView>;
     /// One issue as `viewer_party` sees it (other parties' private notes left out).
     async fn issue_detail(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<IssueDetail>;

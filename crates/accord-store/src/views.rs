@@ -214,6 +214,34 @@ pub struct AuditView {
     pub head: Option<ChainHead>,
 }
 
+/// A page's view, asked for together with who is asking ([`crate::Store::viewer_with_view`]).
+#[derive(Debug, Clone)]
+pub enum ViewRequest {
+    Overview { events: u32 },
+    Scorecard,
+    Kpi(KpiRequest),
+    IssueLog(IssueLogRequest),
+    ActionLog(ActionLogRequest),
+    Audit { before_position: Option<i64>, limit: u32 },
+}
+
+/// What a [`ViewRequest`] reads.
+#[derive(Debug, Clone)]
+pub enum View {
+    Overview(OverviewView),
+    Scorecard(ScorecardView),
+    Kpi(KpiDetail),
+    IssueLog(IssueLogView),
+    ActionLog(ActionLogView),
+    Audit(AuditView),
+}
+
+/// May this viewer be shown anything of the relationship? Its members may, and a site admin may
+/// see its frame; nobody else is read a view for.
+pub fn shown_views(viewer: &crate::Viewer) -> bool {
+    viewer.relationship.is_some() && (viewer.member.is_some() || viewer.user.is_admin)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

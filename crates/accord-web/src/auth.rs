@@ -9,7 +9,7 @@ use crate::error::{ApiError, PageError};
 use crate::secrets::token_hash;
 use crate::session;
 use accord_domain::id::parse_id;
-use accord_store::{Credential, Member, Relationship, StoreError, User, Viewer};
+use accord_store::{Credential, Member, Relationship, StoreError, StoreResult, User, View, ViewRequest, Viewer};
 use axum::extract::{FromRequestParts, Path};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -58,26 +58,42 @@ pub enum Via {
     Session,
 }
 
-/// Reads who is asking (and, for a relationship route, their standing there) in one round trip.
-async fn authenticate(parts: &Parts, state: &AppState, relationship_id: Option<uuid::Uuid>) -> Result<Option<(Viewer, Via)>, ApiError> {
-    let (credential, via) = match parts.headers.get(AUTHORIZATION) {
+/// The credential the request carries: a bearer token, or the session cookie.
+fn credential(parts: &Parts, state: &AppState) -> Result<Option<(Credential, Via)>, ApiError> {
+    match parts.headers.get(AUTHORIZATION) {
         Some(header) => {
             let token = header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).ok_or(ApiError::Unauthorized)?;
-            (Credential::Token(token_hash(token)), Via::Token)
+            Ok(Some((Credential::Token(token_hash(token)), Via::Token)))
         }
-        None => match session::credential(state, &parts.headers) {
-            Some(credential) => (credential, Via::Session),
-            None => return Ok(None),
-        },
-    };
-    let viewer = match state.store.viewer(credential.clone(), relationship_id, state.now()).await {
+        None => Ok(session::credential(state, &parts.headers).map(|credential| (credential, Via::Session))),
+    }
+}
+
+/// Reads who is asking (and, for a relationship route, their standing there) in one round trip.
+async fn authenticate(parts: &Parts, state: &AppState, relationship_id: Option<uuid::Uuid>) -> Result<Option<(Viewer, Via)>, ApiError> {
+    let Some((credential, via)) = credential(parts, state)? else { return Ok(None) };
+    let found = state.store.viewer(credential.clone(), relationship_id, state.now()).await;
+    admit(parts, state, &credential, via, found).await
+}
+
+/// Admits the viewer the store found for `credential`: a token that names nobody is refused, a
+/// session that does not is no session; a session is kept alive, and a browser's state-changing
+/// API call must echo the CSRF cookie.
+async fn admit(
+    parts: &Parts,
+    state: &AppState,
+    credential: &Credential,
+    via: Via,
+    found: StoreResult<Viewer>,
+) -> Result<Option<(Viewer, Via)>, ApiError> {
+    let viewer = match found {
         Ok(viewer) => viewer,
         Err(StoreError::NotFound(_)) if via == Via::Token => return Err(ApiError::Unauthorized),
         Err(StoreError::NotFound(_)) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
     if let Some(session) = &viewer.session {
-        session::refresh(state, &credential, session).await?;
+        session::refresh(state, credential, session).await?;
         // A browser's state-changing API call must echo the CSRF cookie in a header; forms carry
         // it in a field instead (see `forms::CsrfForm`).
         if parts.uri.path().starts_with("/api/") && !parts.method.is_safe() {
@@ -137,23 +153,74 @@ pub struct Access {
     pub member: Option<Member>,
 }
 
+/// The route's path parameters (`relationship_id` and the like); none when it has none.
+async fn path_params(parts: &mut Parts, state: &AppState) -> HashMap<String, String> {
+    Path::<HashMap<String, String>>::from_request_parts(parts, state).await.map(|Path(params)| params).unwrap_or_default()
+}
+
+impl Access {
+    /// The standing `viewer` has in the relationship `id` names: a member's, or a site admin's.
+    fn of(parts: &Parts, viewer: Option<(Viewer, Via)>, id: Option<uuid::Uuid>) -> Result<Access, Rejected> {
+        let Some((Viewer { user, relationship, member, .. }, _)) = viewer else { return Err(Rejected::new(parts, ApiError::Unauthorized)) };
+        match relationship {
+            Some(relationship) if id.is_some() && (member.is_some() || user.is_admin) => Ok(Access { user, relationship, member }),
+            _ => Err(Rejected::new(parts, ApiError::NotFound)),
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for Access {
     type Rejection = Rejected;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Access, Rejected> {
-        let id = match Path::<HashMap<String, String>>::from_request_parts(parts, state).await {
-            Ok(Path(params)) => params.get("relationship_id").and_then(|p| parse_id(p)),
-            Err(_) => None,
+        let id = path_params(parts, state).await.get("relationship_id").and_then(|p| parse_id(p));
+        let viewer = authenticate(parts, state, Some(id.unwrap_or_default())).await.map_err(|e| Rejected::new(parts, e))?;
+        Access::of(parts, viewer, id)
+    }
+}
+
+/// A relationship page's caller, admitted as [`Access`] admits, and what the page shows, read
+/// with the caller in one store call ([`Store::viewer_with_view`]) instead of one after the other.
+pub struct Viewed<V> {
+    pub access: Access,
+    pub view: V,
+}
+
+/// A view a page reads with its caller: what it asks the store for (from the route and the
+/// query string), and how it is taken out of the answer.
+pub trait PageView: Sized {
+    fn request(params: &HashMap<String, String>, uri: &axum::http::Uri) -> Result<ViewRequest, ApiError>;
+    fn take(view: View) -> Option<Self>;
+}
+
+impl<V: PageView + Send> FromRequestParts<AppState> for Viewed<V> {
+    type Rejection = Rejected;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Viewed<V>, Rejected> {
+        let params = path_params(parts, state).await;
+        let request = match V::request(&params, &parts.uri) {
+            Ok(request) => request,
+            // A request the page cannot read is refused only to someone who may see the page.
+            Err(e) => {
+                let access = Access::from_request_parts(parts, state).await?;
+                return Err(Rejected::new(parts, access.member().err().unwrap_or(e)));
+            }
         };
-        let viewer = match authenticate(parts, state, Some(id.unwrap_or_default())).await {
-            Ok(Some((viewer, _))) => viewer,
-            Ok(None) => return Err(Rejected::new(parts, ApiError::Unauthorized)),
-            Err(e) => return Err(Rejected::new(parts, e)),
+        let id = params.get("relationship_id").and_then(|p| parse_id(p));
+        let refused = |e| Rejected::new(parts, e);
+        let Some((credential, via)) = credential(parts, state).map_err(refused)? else {
+            return Err(Rejected::new(parts, ApiError::Unauthorized));
         };
-        let Viewer { user, relationship, member, .. } = viewer;
-        match relationship {
-            Some(relationship) if id.is_some() && (member.is_some() || user.is_admin) => Ok(Access { user, relationship, member }),
-            _ => Err(Rejected::new(parts, ApiError::NotFound)),
+        let (found, view) = match state.store.viewer_with_view(credential.clone(), id.unwrap_or_default(), state.now(), request).await {
+            Ok((viewer, view)) => (Ok(viewer), view),
+            Err(e) => (Err(e), Err(StoreError::NotFound("relationship"))),
+        };
+        let viewer = admit(parts, state, &credential, via, found).await.map_err(|e| Rejected::new(parts, e))?;
+        let access = Access::of(parts, viewer, id)?;
+        match view.map(V::take) {
+            Ok(Some(view)) => Ok(Viewed { access, view }),
+            Ok(None) => Err(Rejected::new(parts, ApiError::Internal("the store answered with another view".into()))),
+            Err(e) => Err(Rejected::new(parts, e.into())),
         }
     }
 }

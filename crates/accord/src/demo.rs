@@ -593,7 +593,8 @@ async fn seed_issues(store: &dyn Store, clock: &dyn Clock, relationship_id: uuid
     // (days ago, raiser, title, category, severity, escalations before the end, resolved after days: by party of)
     // People: 0 Alex (port SER), 1 Priya, 2 Tom (port JMT), 3 Hannah (port), 5 Sofia (contractor SER),
     // 6 Daniel, 7 Aisha (contractor JMT), 8 Liam, 9 Mei (contractor), 10 Erik (marine SER), 11 Grace (marine JMT), 12 Noah.
-    let specs: [(f64, usize, &str, &str, &str, usize, Option<f64>); 30] = [
+    type Spec = (f64, usize, &'static str, &'static str, &'static str, usize, Option<f64>);
+    let specs: [Spec; 30] = [
         (88.0, 8, "Site access gate 3 closed without notice", "delivery", "medium", 0, Some(2.0)),
         (84.0, 3, "Ferry passengers routed through the works zone", "safety", "high", 0, Some(1.0)),
         (80.0, 12, "Survey vessel berth clashes with the ferry timetable", "delivery", "medium", 0, Some(3.0)),

@@ -40,6 +40,7 @@ on_both_backends!(
     the_sweep_escalates_once_per_deadline,
     concurrent_sweeps_escalate_each_issue_once,
     resolution_needs_every_party,
+    views_come_with_their_viewer,
     concurrent_acceptances_resolve_once,
     notes_withdrawal_and_early_escalation,
     mail_is_leased_to_one_worker,
@@ -2343,6 +2344,40 @@ async fn resolution_needs_every_party(db: TestDb) {
     assert_eq!(log_lines(store, r, closed.clone(), None).await, [IssueLine::from(&resolved)]);
     assert!(log_lines(store, r, closed, Some(resolved.cursor(Some(IssueState::Closed)))).await.is_empty());
     assert!(store.issues(r, IssueFilter::default(), None, 10).await.unwrap().is_empty());
+}
+
+/// A page's view comes with its viewer in one call: what the view alone reads, for a member; no
+/// view for anyone else; nobody for an unknown session.
+async fn views_come_with_their_viewer(db: TestDb) {
+    let store = db.store.as_ref();
+    let s = issue_setup(store, false).await;
+    let (r, now) = (s.r, ts(MONDAY));
+    store.create_issue(new_issue(r, "Late drawings"), s.bob.id, now).await.unwrap();
+    let until = at(now, 8 * HOUR);
+    store.create_session("s-bob", s.bob.id, now, until, until).await.unwrap();
+    store.create_session("s-out", s.out.id, now, until, until).await.unwrap();
+    let session = |hash: &str| Credential::Session(hash.to_owned());
+
+    let log = IssueLogRequest { filter: IssueFilter::default(), after: None, limit: 10 };
+    let (viewer, view) = store.viewer_with_view(session("s-bob"), r, now, ViewRequest::IssueLog(log.clone())).await.unwrap();
+    assert_eq!((viewer.user.id, viewer.member.map(|m| m.user_id)), (s.bob.id, Some(s.bob.id)));
+    let Ok(View::IssueLog(seen)) = view else { panic!("{view:?}") };
+    assert_eq!((seen.issues.len(), seen.issues), (1, store.issue_log_view(r, log).await.unwrap().issues));
+    let (_, view) = store.viewer_with_view(session("s-bob"), r, now, ViewRequest::Audit { before_position: None, limit: 5 }).await.unwrap();
+    let Ok(View::Audit(seen)) = view else { panic!("{view:?}") };
+    assert_eq!(seen.events, store.audit_view(r, None, 5).await.unwrap().events);
+    // A KPI that is not there: the viewer, and beside it the view's own failure.
+    let missing = KpiRequest { kpi_id: Uuid::now_v7(), values: 24 };
+    let (viewer, view) = store.viewer_with_view(session("s-bob"), r, now, ViewRequest::Kpi(missing)).await.unwrap();
+    assert!(viewer.member.is_some());
+    assert!(matches!(view, Err(StoreError::NotFound("KPI"))), "{view:?}");
+    // Someone else: who they are, and no view.
+    let (viewer, view) = store.viewer_with_view(session("s-out"), r, now, ViewRequest::Scorecard).await.unwrap();
+    assert_eq!((viewer.user.id, viewer.member.is_none(), viewer.relationship.map(|x| x.id)), (s.out.id, true, Some(r)));
+    assert!(matches!(view, Err(StoreError::NotFound(_))), "{view:?}");
+    // An unknown session, or one that has ended: nobody.
+    assert_eq!(not_found(store.viewer_with_view(session("s-nobody"), r, now, ViewRequest::Scorecard).await), "session");
+    assert_eq!(not_found(store.viewer_with_view(session("s-bob"), r, until, ViewRequest::Scorecard).await), "session");
 }
 
 /// The issue log's lines for `filter`, which must be the issues the API lists, cut to a line.

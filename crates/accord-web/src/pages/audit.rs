@@ -4,16 +4,16 @@
 use super::home::{Activity, name_actors};
 use super::{Shell, ok};
 use crate::AppState;
-use crate::auth::Access;
+use crate::auth::{Access, PageView, Viewed};
 use crate::error::{ApiError, PageResult};
 use crate::session::CsrfToken;
 use accord_domain::audit::ChainHead;
-use accord_store::AuditView;
+use accord_store::{AuditView, View, ViewRequest};
 use askama::Template;
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::header;
+use axum::http::{Uri, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -47,18 +47,33 @@ pub struct AuditQuery {
     before: String,
 }
 
+impl PageView for AuditView {
+    fn request(_: &HashMap<String, String>, uri: &Uri) -> Result<ViewRequest, ApiError> {
+        let Query(q) = Query::<AuditQuery>::try_from_uri(uri).map_err(|e| ApiError::invalid("query", e.body_text()))?;
+        Ok(ViewRequest::Audit { before_position: q.before()?, limit: PER_PAGE + 1 })
+    }
+
+    fn take(view: View) -> Option<AuditView> {
+        if let View::Audit(view) = view { Some(view) } else { None }
+    }
+}
+
+impl AuditQuery {
+    fn before(&self) -> Result<Option<i64>, ApiError> {
+        match self.before.trim() {
+            "" => Ok(None),
+            text => text.parse::<i64>().map(Some).map_err(|_| ApiError::invalid("before", "must be a position in the chain")),
+        }
+    }
+}
+
 pub async fn page(
-    State(state): State<AppState>,
-    access: Access,
+    Viewed { access, view }: Viewed<AuditView>,
     Extension(csrf): Extension<CsrfToken>,
     Query(q): Query<AuditQuery>,
 ) -> PageResult {
     access.member()?;
-    let before = match q.before.trim() {
-        "" => None,
-        text => Some(text.parse::<i64>().map_err(|_| ApiError::invalid("before", "must be a position in the chain"))?),
-    };
-    let AuditView { mut events, parties, actors, head } = state.store.audit_view(access.id(), before, PER_PAGE + 1).await?;
+    let AuditView { mut events, parties, actors, head } = view;
     let older = (events.len() > PER_PAGE as usize).then(|| {
         events.truncate(PER_PAGE as usize);
         events.last().map_or(0, |e| e.position)
@@ -78,7 +93,7 @@ pub async fn page(
         rows,
         head,
         older,
-        paged: before.is_some(),
+        paged: !q.before.trim().is_empty(),
     })
 }
 

@@ -2,15 +2,16 @@
 
 use super::{Shell, ok};
 use crate::AppState;
-use crate::auth::{Access, CurrentUser};
-use crate::error::PageResult;
+use crate::auth::{CurrentUser, PageView, Viewed};
+use crate::error::{ApiError, PageResult};
 use crate::session::CsrfToken;
 use accord_domain::audit::ChainHead;
 use accord_domain::membership::Role;
-use accord_store::{EventLine, Member, OverviewView, PageRequest, Party, Relationship};
+use accord_store::{EventLine, Member, OverviewView, PageRequest, Party, Relationship, View, ViewRequest};
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
+use axum::http::Uri;
 use std::collections::HashMap;
 
 #[derive(Template)]
@@ -72,12 +73,25 @@ struct RelationshipPage {
     first_level_share: Option<i64>,
 }
 
-pub async fn relationship(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
+/// The latest events the home page shows.
+const RECENT_EVENTS: u32 = 12;
+
+impl PageView for OverviewView {
+    fn request(_: &HashMap<String, String>, _: &Uri) -> Result<ViewRequest, ApiError> {
+        Ok(ViewRequest::Overview { events: RECENT_EVENTS })
+    }
+
+    fn take(view: View) -> Option<OverviewView> {
+        if let View::Overview(view) = view { Some(view) } else { None }
+    }
+}
+
+pub async fn relationship(Viewed { access, view }: Viewed<OverviewView>, Extension(csrf): Extension<CsrfToken>) -> PageResult {
     // Recent activity, the chain head and the figures are relationship content: members only (a
     // site admin sees the frame: parties and their people).
     let member = access.member.is_some();
-    let OverviewView { parties, leads, counts, events, actors, head, stats } =
-        state.store.overview(access.id(), if member { 12 } else { 0 }).await?;
+    let OverviewView { parties, leads, counts, events, actors, head, stats } = view;
+    let (events, actors) = if member { (events, actors) } else { (Vec::new(), Vec::new()) };
     let resolved: i64 = stats.iter().map(|s| s.resolved).sum();
     let (open_issues, first_level_share, head) = if member {
         let first_level_share = (resolved > 0).then(|| stats.iter().find(|s| s.level == 0).map_or(0, |s| s.resolved) * 100 / resolved);

@@ -3,7 +3,7 @@
 use super::{Shell, field_message, render};
 use crate::AppState;
 use crate::api::issues::{Detail, IssueQuery, IssueView, detail, issue_cursor};
-use crate::auth::{Access, CurrentUser};
+use crate::auth::{Access, CurrentUser, PageView, Viewed};
 use crate::charts::level_bars;
 use crate::error::{ApiError, PageResult};
 use crate::forms::CsrfForm;
@@ -15,7 +15,7 @@ use accord_store::*;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::Timestamp;
 use std::collections::HashMap;
@@ -123,14 +123,23 @@ impl LogQuery {
 
 const PER_PAGE: u32 = 50;
 
-async fn log_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &LogQuery) -> Result<IssuesPage, ApiError> {
+impl PageView for IssueLogView {
+    fn request(_: &HashMap<String, String>, uri: &Uri) -> Result<ViewRequest, ApiError> {
+        let Query(q) = Query::<LogQuery>::try_from_uri(uri).map_err(|e| ApiError::invalid("query", e.body_text()))?;
+        let api = q.api();
+        Ok(ViewRequest::IssueLog(IssueLogRequest { filter: api.filter()?, after: api.cursor()?, limit: PER_PAGE + 1 }))
+    }
+
+    fn take(view: View) -> Option<IssueLogView> {
+        if let View::IssueLog(view) = view { Some(view) } else { None }
+    }
+}
+
+fn log_page(state: &AppState, access: &Access, csrf: &CsrfToken, view: IssueLogView, q: &LogQuery) -> Result<IssuesPage, ApiError> {
     access.member()?;
     let id = access.id();
-    let api = q.api();
-    let filter = api.filter()?;
-    let order = filter.state;
-    let IssueLogView { ladder, stats, parties, mut issues } =
-        state.store.issue_log_view(id, IssueLogRequest { filter, after: api.cursor()?, limit: PER_PAGE + 1 }).await?;
+    let order = q.api().filter()?.state;
+    let IssueLogView { ladder, stats, parties, mut issues } = view;
     let names: HashMap<Uuid, String> = parties.iter().map(|p| (p.id, p.organisation_name.clone())).collect();
     let level_name = |l: i32| ladder.levels.get(l as usize).map_or_else(|| format!("Level {}", l + 1), |x| x.name.clone());
     let figures: Vec<Figure> = (0..ladder.levels.len().max(stats.len()))
@@ -196,11 +205,11 @@ fn link_options(targets: &[LinkTarget]) -> Vec<(String, String)> {
 
 pub async fn log(
     State(state): State<AppState>,
-    access: Access,
+    Viewed { access, view }: Viewed<IssueLogView>,
     Extension(csrf): Extension<CsrfToken>,
     Query(q): Query<LogQuery>,
 ) -> PageResult {
-    Ok(render(StatusCode::OK, &log_page(&state, &access, &csrf, &q).await?))
+    Ok(render(StatusCode::OK, &log_page(&state, &access, &csrf, view, &q)?))
 }
 
 fn to_issue(access: &Access, issue: Uuid) -> Response {

@@ -3,7 +3,7 @@
 use super::{Shell, field_message, render};
 use crate::AppState;
 use crate::api::measures::{action_cursor, action_filter};
-use crate::auth::Access;
+use crate::auth::{Access, PageView, Viewed};
 use crate::charts::{ChartPoint, kpi_chart, sparkline};
 use crate::error::{ApiError, PageResult};
 use crate::forms::CsrfForm;
@@ -15,7 +15,7 @@ use accord_store::*;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::civil::Date;
 use serde::Deserialize;
@@ -96,11 +96,27 @@ pub struct ScorecardQuery {
     corrected: Option<String>,
 }
 
-async fn scorecard_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &ScorecardQuery) -> Result<ScorecardPage, ApiError> {
+impl PageView for ScorecardView {
+    fn request(_: &HashMap<String, String>, _: &Uri) -> Result<ViewRequest, ApiError> {
+        Ok(ViewRequest::Scorecard)
+    }
+
+    fn take(view: View) -> Option<ScorecardView> {
+        if let View::Scorecard(view) = view { Some(view) } else { None }
+    }
+}
+
+fn scorecard_page(
+    state: &AppState,
+    access: &Access,
+    csrf: &CsrfToken,
+    view: ScorecardView,
+    q: &ScorecardQuery,
+) -> Result<ScorecardPage, ApiError> {
     access.member()?;
     let id = access.id();
     let today = today(state, &access.relationship);
-    let ScorecardView { parties, objectives, kpis, recent } = state.store.scorecard_view(id).await?;
+    let ScorecardView { parties, objectives, kpis, recent } = view;
     let names = Names { parties };
     let mut series: HashMap<Uuid, Vec<RecentValue>> = HashMap::new();
     for m in recent {
@@ -164,11 +180,11 @@ async fn scorecard_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: 
 
 pub async fn scorecard(
     State(state): State<AppState>,
-    access: Access,
+    Viewed { access, view }: Viewed<ScorecardView>,
     Extension(csrf): Extension<CsrfToken>,
     Query(q): Query<ScorecardQuery>,
 ) -> PageResult {
-    Ok(render(StatusCode::OK, &scorecard_page(&state, &access, &csrf, &q).await?))
+    Ok(render(StatusCode::OK, &scorecard_page(&state, &access, &csrf, view, &q)?))
 }
 
 /// The form that defines a KPI, on a page of its own.
@@ -284,12 +300,33 @@ pub fn with_unit(value: impl std::borrow::Borrow<f64>, unit: &str) -> String {
     }
 }
 
-async fn kpi_page(state: &AppState, access: &Access, csrf: &CsrfToken, kpi_id: &str, q: &KpiQuery) -> Result<KpiPage, ApiError> {
+/// The values a KPI page shows: two years of monthly ones.
+const KPI_VALUES: u32 = 24;
+
+fn kpi_request(kpi_id: &str) -> Result<KpiRequest, ApiError> {
+    Ok(KpiRequest { kpi_id: parse_id(kpi_id).ok_or(ApiError::NotFound)?, values: KPI_VALUES })
+}
+
+impl PageView for KpiDetail {
+    fn request(params: &HashMap<String, String>, _: &Uri) -> Result<ViewRequest, ApiError> {
+        Ok(ViewRequest::Kpi(kpi_request(params.get("kpi_id").map_or("", String::as_str))?))
+    }
+
+    fn take(view: View) -> Option<KpiDetail> {
+        if let View::Kpi(view) = view { Some(view) } else { None }
+    }
+}
+
+/// What the page of the KPI `kpi_id` shows, for a page that re-renders it after a refused form.
+async fn kpi_detail(state: &AppState, access: &Access, kpi_id: &str) -> Result<KpiDetail, ApiError> {
+    access.member()?;
+    Ok(state.store.kpi_detail(access.id(), kpi_request(kpi_id)?).await?)
+}
+
+async fn kpi_page(state: &AppState, access: &Access, csrf: &CsrfToken, view: KpiDetail, q: &KpiQuery) -> Result<KpiPage, ApiError> {
     let me = access.member()?.clone();
     let id = access.id();
-    let kpi_id = parse_id(kpi_id).ok_or(ApiError::NotFound)?;
-    let KpiDetail { kpi, parties, reporter, objectives: all_objectives, versions, values } =
-        state.store.kpi_detail(id, KpiRequest { kpi_id, values: 24 }).await?;
+    let KpiDetail { kpi, parties, reporter, objectives: all_objectives, versions, values } = view;
     let names = Names { parties };
     let today = today(state, &access.relationship);
     let domain_versions: Vec<accord_domain::measure::Version> =
@@ -359,12 +396,11 @@ async fn kpi_page(state: &AppState, access: &Access, csrf: &CsrfToken, kpi_id: &
 
 pub async fn kpi(
     State(state): State<AppState>,
-    access: Access,
+    Viewed { access, view }: Viewed<KpiDetail>,
     Extension(csrf): Extension<CsrfToken>,
-    Path((_, kpi_id)): Path<(String, String)>,
     Query(q): Query<KpiQuery>,
 ) -> PageResult {
-    Ok(render(StatusCode::OK, &kpi_page(&state, &access, &csrf, &kpi_id, &q).await?))
+    Ok(render(StatusCode::OK, &kpi_page(&state, &access, &csrf, view, &q).await?))
 }
 
 pub async fn record(
@@ -374,7 +410,7 @@ pub async fn record(
     Path((_, kpi_id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<MeasurementBody>,
 ) -> PageResult {
-    let mut page = kpi_page(&state, &access, &csrf, &kpi_id, &KpiQuery::default()).await?;
+    let mut page = kpi_page(&state, &access, &csrf, kpi_detail(&state, &access, &kpi_id).await?, &KpiQuery::default()).await?;
     may_record(&access, &page.kpi)?;
     let result = match form.parse(&page.kpi) {
         Ok(input) => state.store.record_measurement(access.id(), input, access.user.id, state.now()).await.map_err(ApiError::from),
@@ -399,7 +435,7 @@ pub async fn change_thresholds(
     CsrfForm(form): CsrfForm<VersionInput>,
 ) -> PageResult {
     let me = access.manager()?.clone();
-    let mut page = kpi_page(&state, &access, &csrf, &kpi_id, &KpiQuery::default()).await?;
+    let mut page = kpi_page(&state, &access, &csrf, kpi_detail(&state, &access, &kpi_id).await?, &KpiQuery::default()).await?;
     let result = match form.parse(&page.kpi) {
         Ok((from, t, version)) => {
             state.store.add_kpi_version(access.id(), page.kpi.id, from, t, version, me.user_id, state.now()).await.map_err(ApiError::from)
@@ -749,13 +785,37 @@ pub struct ActionsQuery {
 
 const ACTIONS_PER_PAGE: u32 = 50;
 
-async fn actions_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &ActionsQuery) -> Result<ActionsPage, ApiError> {
+impl ActionsQuery {
+    fn status(&self) -> &str {
+        if self.status.is_empty() { "open" } else { self.status.as_str() }
+    }
+}
+
+impl PageView for ActionLogView {
+    fn request(_: &HashMap<String, String>, uri: &Uri) -> Result<ViewRequest, ApiError> {
+        let Query(q) = Query::<ActionsQuery>::try_from_uri(uri).map_err(|e| ApiError::invalid("query", e.body_text()))?;
+        let request =
+            ActionLogRequest { filter: action_filter(Some(q.status()))?, after: action_cursor(&q.after)?, limit: ACTIONS_PER_PAGE + 1 };
+        Ok(ViewRequest::ActionLog(request))
+    }
+
+    fn take(view: View) -> Option<ActionLogView> {
+        if let View::ActionLog(view) = view { Some(view) } else { None }
+    }
+}
+
+fn actions_page(
+    state: &AppState,
+    access: &Access,
+    csrf: &CsrfToken,
+    view: ActionLogView,
+    q: &ActionsQuery,
+) -> Result<ActionsPage, ApiError> {
     access.member()?;
     let id = access.id();
     let today = today(state, &access.relationship);
-    let status = if q.status.is_empty() { "open" } else { q.status.as_str() };
-    let request = ActionLogRequest { filter: action_filter(Some(status))?, after: action_cursor(&q.after)?, limit: ACTIONS_PER_PAGE + 1 };
-    let ActionLogView { mut actions, kpis } = state.store.action_log_view(id, request).await?;
+    let status = q.status();
+    let ActionLogView { mut actions, kpis } = view;
     let next = (actions.len() > ACTIONS_PER_PAGE as usize).then(|| {
         actions.truncate(ACTIONS_PER_PAGE as usize);
         actions.last().map(|a| format!("{}_{}", a.due_date, a.id)).unwrap_or_default()
@@ -774,11 +834,11 @@ async fn actions_page(state: &AppState, access: &Access, csrf: &CsrfToken, q: &A
 
 pub async fn actions(
     State(state): State<AppState>,
-    access: Access,
+    Viewed { access, view }: Viewed<ActionLogView>,
     Extension(csrf): Extension<CsrfToken>,
     Query(q): Query<ActionsQuery>,
 ) -> PageResult {
-    Ok(render(StatusCode::OK, &actions_page(&state, &access, &csrf, &q).await?))
+    Ok(render(StatusCode::OK, &actions_page(&state, &access, &csrf, view, &q)?))
 }
 
 /// The form that raises an action, on a page of its own.
