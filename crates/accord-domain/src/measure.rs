@@ -338,17 +338,18 @@ pub fn format_value(value: f64) -> String {
 /// its last decimal as a whole number. Values within reach of a tie (where that rounding could
 /// differ), huge ones, NaN and more than 12 decimals still go through the formatter.
 pub fn write_fixed(out: &mut impl std::fmt::Write, value: f64, decimals: usize) -> std::fmt::Result {
-    if decimals > 12 {
-        return write!(out, "{value:.decimals$}");
-    }
-    let unit = 10u64.pow(decimals as u32);
-    let scaled = value.abs() * unit as f64;
-    if !(0.0..1e15).contains(&scaled) || ((scaled - scaled.floor()) - 0.5).abs() < 1e-6 {
+    const UNITS: [f64; 13] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12];
+    let Some(unit) = UNITS.get(decimals) else { return write!(out, "{value:.decimals$}") };
+    let scaled = value.abs() * unit;
+    // Whole units and the rest by a cast (floor and round are library calls on this target).
+    let whole = if (0.0..1e15).contains(&scaled) { scaled as u64 } else { return write!(out, "{value:.decimals$}") };
+    let rest = scaled - whole as f64;
+    if (rest - 0.5).abs() < 1e-6 {
         return write!(out, "{value:.decimals$}");
     }
     // The digits, written backwards into a buffer and handed over in one piece: through
     // `write!` each number cost two passes of the formatting machinery.
-    let mut units = scaled.round() as u64;
+    let mut units = whole + u64::from(rest > 0.5);
     let mut text = [0u8; 48];
     let mut at = text.len();
     let mut push = |byte: u8| {

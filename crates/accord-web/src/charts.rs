@@ -26,48 +26,68 @@ impl std::fmt::Display for N {
     }
 }
 
-/// A small trend line of the last values, gaps for missing periods, the last point in its RAG colour.
-/// The line's stroke is the stylesheet's (`.spark polyline`): a scorecard draws dozens.
-pub fn sparkline(points: &[Option<(f64, Rag)>], width: f64, height: f64) -> String {
-    let mut svg = String::with_capacity(400);
-    let _ = write!(
-        svg,
-        r#"<svg class="spark" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="trend of the last {} periods">"#,
-        points.len(),
-        w = n(width),
-        h = n(height)
-    );
-    let (lo, hi) = points.iter().flatten().fold((f64::MAX, f64::MIN), |(lo, hi), (v, _)| (lo.min(*v), hi.max(*v)));
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    let pad = 3.0;
-    let step = if points.len() > 1 { (width - 2.0 * pad) / (points.len() - 1) as f64 } else { 0.0 };
-    let y = |v: f64| height - pad - (v - lo) / span * (height - 2.0 * pad);
-    let mut in_line = false;
-    let mut last = None;
-    for (i, p) in points.iter().enumerate() {
-        match p {
-            Some((v, rag)) => {
-                let (px, py) = (pad + step * i as f64, y(*v));
-                svg.push_str(if in_line { " " } else { r#"<polyline points=""# });
-                let _ = write!(svg, "{},{}", n(px), n(py));
-                in_line = true;
-                last = Some((px, py, *rag));
+/// Small trend lines of `len` values in a `width` × `height` box, gaps for missing periods, the
+/// last point in its RAG colour. The frame and the x coordinates are the same for every line on a
+/// page (a scorecard draws dozens), so they are written once; the line's stroke is the
+/// stylesheet's (`.spark polyline`).
+pub struct Sparklines {
+    head: String,
+    xs: Vec<String>,
+    height: f64,
+}
+
+const SPARK_PAD: f64 = 3.0;
+
+impl Sparklines {
+    pub fn new(len: usize, width: f64, height: f64) -> Sparklines {
+        let head = format!(
+            r#"<svg class="spark" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="trend of the last {len} periods">"#,
+            w = n(width),
+            h = n(height)
+        );
+        let step = if len > 1 { (width - 2.0 * SPARK_PAD) / (len - 1) as f64 } else { 0.0 };
+        Sparklines { head, xs: (0..len).map(|i| n(SPARK_PAD + step * i as f64).to_string()).collect(), height }
+    }
+
+    /// The line of `points`, one a period (as many as the frame was made for).
+    pub fn draw(&self, points: &[Option<(f64, Rag)>]) -> String {
+        let mut svg = String::with_capacity(self.head.len() + 16 * points.len() + 64);
+        svg.push_str(&self.head);
+        let (lo, hi) = points.iter().flatten().fold((f64::MAX, f64::MIN), |(lo, hi), (v, _)| (lo.min(*v), hi.max(*v)));
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        let y = |v: f64| self.height - SPARK_PAD - (v - lo) / span * (self.height - 2.0 * SPARK_PAD);
+        let mut in_line = false;
+        let mut last = None;
+        for (x, p) in self.xs.iter().zip(points) {
+            match p {
+                Some((v, rag)) => {
+                    let py = y(*v);
+                    svg.push_str(if in_line { " " } else { r#"<polyline points=""# });
+                    let _ = write!(svg, "{x},{}", n(py));
+                    in_line = true;
+                    last = Some((x, py, *rag));
+                }
+                None if in_line => {
+                    svg.push_str(r#""/>"#);
+                    in_line = false;
+                }
+                None => {}
             }
-            None if in_line => {
-                svg.push_str(r#""/>"#);
-                in_line = false;
-            }
-            None => {}
         }
+        if in_line {
+            svg.push_str(r#""/>"#);
+        }
+        if let Some((x, y, rag)) = last {
+            let _ = write!(svg, r#"<circle cx="{x}" cy="{}" r="2.5" fill="{}"/>"#, n(y), rag_colour(rag));
+        }
+        svg.push_str("</svg>");
+        svg
     }
-    if in_line {
-        svg.push_str(r#""/>"#);
-    }
-    if let Some((x, y, rag)) = last {
-        let _ = write!(svg, r#"<circle cx="{}" cy="{}" r="2.5" fill="{}"/>"#, n(x), n(y), rag_colour(rag));
-    }
-    svg.push_str("</svg>");
-    svg
+}
+
+/// One trend line (see [`Sparklines`]).
+pub fn sparkline(points: &[Option<(f64, Rag)>], width: f64, height: f64) -> String {
+    Sparklines::new(points.len(), width, height).draw(points)
 }
 
 /// One period on a KPI chart: its label, its value (if any) and the thresholds in force.
@@ -274,6 +294,12 @@ mod tests {
             )
         );
         assert!(sparkline(&[None, None], 90.0, 24.0).ends_with("</svg>"));
+        // One frame draws many lines, each as drawn alone.
+        let frame = Sparklines::new(4, 90.0, 24.0);
+        let lines = [vec![Some((5.0, Rag::Green)), None, None, Some((1.0, Rag::Red))], vec![None; 4], vec![Some((2.0, Rag::Amber)); 4]];
+        for points in lines {
+            assert_eq!(frame.draw(&points), sparkline(&points, 90.0, 24.0));
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@ use super::{Shell, field_message, render};
 use crate::AppState;
 use crate::api::measures::{action_cursor, action_filter};
 use crate::auth::{Access, PageView, Viewed};
-use crate::charts::{ChartPoint, kpi_chart, sparkline};
+use crate::charts::{ChartPoint, Sparklines, kpi_chart};
 use crate::error::{ApiError, PageResult};
 use crate::forms::CsrfForm;
 use crate::measures::*;
@@ -125,6 +125,7 @@ fn scorecard_page(
     let objective = parse_id(&q.objective);
     let party = parse_id(&q.party);
     let mut counts = [0usize; 4];
+    let sparks = Sparklines::new(12, 96.0, 26.0);
     let rows: Vec<ScoreRow> = kpis
         .into_iter()
         .filter(|k| objective.is_none_or(|o| k.objectives.contains(&o)))
@@ -134,7 +135,7 @@ fn scorecard_page(
             let due = due_period(kpi.cadence, today);
             // At most 12 values: a scan beats a map.
             let at = |start: Date| values.iter().find(|m| m.period_start == start);
-            let spark = sparkline(&due.last_n(12).iter().map(|p| at(p.start).map(|m| (m.value, m.rag))).collect::<Vec<_>>(), 96.0, 26.0);
+            let spark = sparks.draw(&due.last_n(12).iter().map(|p| at(p.start).map(|m| (m.value, m.rag))).collect::<Vec<_>>());
             let latest = values.last().copied();
             let (arrow, arrow_label) = match values.len().checked_sub(2).map(|i| trend(kpi.direction, values[i].value, values[i + 1].value))
             {
