@@ -180,7 +180,8 @@ impl FromRequestParts<AppState> for Access {
 }
 
 /// A relationship page's caller, admitted as [`Access`] admits, and what the page shows, read
-/// with the caller in one store call ([`Store::viewer_with_view`]) instead of one after the other.
+/// with the caller in one store call ([`accord_store::Store::viewer_with_view`]) instead of one
+/// after the other.
 pub struct Viewed<V> {
     pub access: Access,
     pub view: V,
@@ -207,8 +208,7 @@ impl<V: PageView + Send> FromRequestParts<AppState> for Viewed<V> {
             }
         };
         let id = params.get("relationship_id").and_then(|p| parse_id(p));
-        let refused = |e| Rejected::new(parts, e);
-        let Some((credential, via)) = credential(parts, state).map_err(refused)? else {
+        let Some((credential, via)) = credential(parts, state).map_err(|e| Rejected::new(parts, e))? else {
             return Err(Rejected::new(parts, ApiError::Unauthorized));
         };
         let (found, view) = match state.store.viewer_with_view(credential.clone(), id.unwrap_or_default(), state.now(), request).await {
