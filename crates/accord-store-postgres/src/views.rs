@@ -32,6 +32,7 @@ pub(crate) async fn view(c: &impl GenericClient, relationship_id: Uuid, request:
         ViewRequest::IssueLog(request) => View::IssueLog(issue_log(c, relationship_id, &request).await?),
         ViewRequest::ActionLog(request) => View::ActionLog(action_log(c, relationship_id, &request).await?),
         ViewRequest::Audit { before_position, limit } => View::Audit(audit(c, relationship_id, before_position, limit).await?),
+        ViewRequest::Issues { filter, after, limit } => View::Issues(issues::issues(c, relationship_id, &filter, after, limit).await?),
     })
 }
 

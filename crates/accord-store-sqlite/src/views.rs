@@ -27,6 +27,7 @@ pub(crate) fn view(c: &Connection, relationship_id: Uuid, request: ViewRequest) 
         ViewRequest::IssueLog(request) => View::IssueLog(issue_log(c, relationship_id, &request)?),
         ViewRequest::ActionLog(request) => View::ActionLog(action_log(c, relationship_id, &request)?),
         ViewRequest::Audit { before_position, limit } => View::Audit(audit(c, relationship_id, before_position, limit)?),
+        ViewRequest::Issues { filter, after, limit } => View::Issues(issues::issues(c, relationship_id, &filter, after, limit)?),
     })
 }
 

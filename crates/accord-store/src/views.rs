@@ -217,12 +217,23 @@ pub struct AuditView {
 /// A page's view, asked for together with who is asking ([`crate::Store::viewer_with_view`]).
 #[derive(Debug, Clone)]
 pub enum ViewRequest {
-    Overview { events: u32 },
+    Overview {
+        events: u32,
+    },
     Scorecard,
     Kpi(KpiRequest),
     IssueLog(IssueLogRequest),
     ActionLog(ActionLogRequest),
-    Audit { before_position: Option<i64>, limit: u32 },
+    Audit {
+        before_position: Option<i64>,
+        limit: u32,
+    },
+    /// The API's issue list: whole issues.
+    Issues {
+        filter: IssueFilter,
+        after: Option<(Timestamp, Uuid)>,
+        limit: u32,
+    },
 }
 
 /// What a [`ViewRequest`] reads.
@@ -234,6 +245,7 @@ pub enum View {
     IssueLog(IssueLogView),
     ActionLog(ActionLogView),
     Audit(AuditView),
+    Issues(Vec<Issue>),
 }
 
 /// May this viewer be shown anything of the relationship? Its members may, and a site admin may

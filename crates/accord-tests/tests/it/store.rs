@@ -2363,6 +2363,10 @@ async fn views_come_with_their_viewer(db: TestDb) {
     assert_eq!((viewer.user.id, viewer.member.map(|m| m.user_id)), (s.bob.id, Some(s.bob.id)));
     let Ok(View::IssueLog(seen)) = view else { panic!("{view:?}") };
     assert_eq!((seen.issues.len(), seen.issues), (1, store.issue_log_view(r, log).await.unwrap().issues));
+    let whole = ViewRequest::Issues { filter: IssueFilter::default(), after: None, limit: 10 };
+    let (_, view) = store.viewer_with_view(session("s-bob"), r, now, whole).await.unwrap();
+    let Ok(View::Issues(seen)) = view else { panic!("{view:?}") };
+    assert_eq!(seen, store.issues(r, IssueFilter::default(), None, 10).await.unwrap());
     let (_, view) = store.viewer_with_view(session("s-bob"), r, now, ViewRequest::Audit { before_position: None, limit: 5 }).await.unwrap();
     let Ok(View::Audit(seen)) = view else { panic!("{view:?}") };
     assert_eq!(seen.events, store.audit_view(r, None, 5).await.unwrap().events);

@@ -3,7 +3,7 @@
 use super::measures::Items;
 use super::{ApiJson, ApiQuery, path_id};
 use crate::AppState;
-use crate::auth::{Access, CurrentUser};
+use crate::auth::{Access, CurrentUser, PageView, Viewed};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::issues::*;
 use accord_domain::escalation::overdue_at_top;
@@ -32,6 +32,11 @@ pub struct IssueQuery {
 }
 
 impl IssueQuery {
+    /// Issues a page of the list holds: 50 unless asked, at most 500.
+    fn limit(&self) -> u32 {
+        self.limit.unwrap_or(50).clamp(1, 500)
+    }
+
     pub fn filter(&self) -> ApiResult<IssueFilter> {
         let state = match self.status.as_deref().unwrap_or("live") {
             "live" | "open" => IssueState::Live,
@@ -62,17 +67,30 @@ pub fn issue_cursor((key, id): (jiff::Timestamp, uuid::Uuid)) -> String {
 
 #[utoipa::path(get, path = "/api/v1/relationships/{relationship_id}/issues", tag = "issues",
     params(("relationship_id" = String, Path), IssueQuery), responses((status = 200, body = Items<Issue>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, access: Access, ApiQuery(q): ApiQuery<IssueQuery>) -> ApiResult<Json<Items<Issue>>> {
+pub async fn list(
+    Viewed { access, view: mut items }: Viewed<Vec<Issue>>,
+    ApiQuery(q): ApiQuery<IssueQuery>,
+) -> ApiResult<Json<Items<Issue>>> {
     access.member()?;
-    let filter = q.filter()?;
-    let order = filter.state;
-    let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let mut items = state.store.issues(access.id(), filter, q.cursor()?, limit + 1).await?;
+    let (order, limit) = (q.filter()?.state, q.limit());
     let next_cursor = (items.len() > limit as usize).then(|| {
         items.truncate(limit as usize);
         items.last().map(|i| issue_cursor(i.cursor(order))).unwrap_or_default()
     });
     Ok(Json(Items { items, next_cursor }))
+}
+
+/// The list is read with its caller, in one store call.
+impl PageView for Vec<Issue> {
+    fn request(_: &std::collections::HashMap<String, String>, uri: &axum::http::Uri) -> Result<ViewRequest, ApiError> {
+        let axum::extract::Query(q) =
+            axum::extract::Query::<IssueQuery>::try_from_uri(uri).map_err(|e| super::data_error(&e.body_text()))?;
+        Ok(ViewRequest::Issues { filter: q.filter()?, after: q.cursor()?, limit: q.limit() + 1 })
+    }
+
+    fn take(view: View) -> Option<Vec<Issue>> {
+        if let View::Issues(issues) = view { Some(issues) } else { None }
+    }
 }
 
 /// Raise an issue for your party, at the lowest level of the ladder.

@@ -110,7 +110,7 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
 }
 
 /// axum reports `path: reason at line L column C`; we answer 422 naming the path's field.
-fn data_error(text: &str) -> ApiError {
+pub(crate) fn data_error(text: &str) -> ApiError {
     let detail = text.split_once("target type: ").or_else(|| text.split_once("query string: ")).map_or(text, |(_, d)| d);
     let (path, reason) = match detail.split_once(": ") {
         Some((path, reason)) if !path.contains(' ') && path != "." => (path.to_owned(), reason),
