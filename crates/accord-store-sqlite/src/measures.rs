@@ -214,8 +214,11 @@ pub(crate) fn kpi(c: &Connection, relationship_id: Uuid, kpi_id: Uuid) -> R<Kpi>
         .query_row([relationship_id, kpi_id], kpi_row)
         .optional()?
         .ok_or(not_found("KPI"))?;
-    let mut rows = with_objectives(c, relationship_id, vec![row])?;
-    Ok(rows.remove(0))
+    // Its own links only: `with_objectives` reads every link of the relationship, for a list.
+    let mut stmt =
+        c.prepare_cached("SELECT objective_id FROM kpi_objective WHERE relationship_id = ?1 AND kpi_id = ?2 ORDER BY objective_id")?;
+    let objectives = stmt.query_map([relationship_id, kpi_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(Kpi { objectives, ..row })
 }
 
 fn thresholds_json(t: &Thresholds) -> serde_json::Value {
