@@ -302,13 +302,20 @@ def bench_backend(backend, database, profile, seconds, reuse=False):
     return result
 
 
+def fresh(name):
+    """An SQLite file that `accord seed` may fill: an earlier run's (kept by --reuse) is removed."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        (WORK / f"{name}{suffix}").unlink(missing_ok=True)
+    return f"sqlite://{WORK / name}"
+
+
 def batch(quick):
     """The batch timings, on SQLite: each on a fixture of its own."""
     scale = 20 if quick else 1
     result = {"scale": scale}
 
     say("==> import: daily KPIs and a CSV of their values")
-    database = f"sqlite://{WORK / 'import.db'}"
+    database = fresh("import.db")
     csv = WORK / "measurements.csv"
     out, _ = accord(database, "seed", "--profile", "import-small" if quick else "import", "--out", str(csv))
     fixture = json.loads(out)
@@ -325,7 +332,7 @@ def batch(quick):
     export.unlink()
 
     say("==> one escalation sweep over open issues, some of them due")
-    database = f"sqlite://{WORK / 'sweep.db'}"
+    database = fresh("sweep.db")
     out, _ = accord(database, "seed", "--profile", "sweep-small" if quick else "sweep")
     fixture = json.loads(out)
     out, _ = accord(database, "seed", "--time-sweep")
