@@ -1852,32 +1852,12 @@ impl Store for PostgresStore {
         self.read(move |c| Box::pin(views::link_targets(c, relationship_id))).await
     }
 
-    async fn issue_log_view(&self, relationship_id: Uuid, request: IssueLogRequest) -> StoreResult<IssueLogView> {
-        self.read(move |c| Box::pin(async move { views::issue_log(c, relationship_id, &request).await })).await
+    async fn view(&self, relationship_id: Uuid, request: ViewRequest) -> StoreResult<View> {
+        self.read(move |c| Box::pin(views::view(c, relationship_id, request))).await
     }
 
     async fn issue_detail(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<IssueDetail> {
         self.read(move |c| Box::pin(views::issue_detail(c, relationship_id, issue_id, viewer_party))).await
-    }
-
-    async fn overview(&self, relationship_id: Uuid, events: u32) -> StoreResult<OverviewView> {
-        self.read(move |c| Box::pin(views::overview(c, relationship_id, events))).await
-    }
-
-    async fn scorecard_view(&self, relationship_id: Uuid) -> StoreResult<ScorecardView> {
-        self.read(move |c| Box::pin(views::scorecard(c, relationship_id))).await
-    }
-
-    async fn kpi_detail(&self, relationship_id: Uuid, request: KpiRequest) -> StoreResult<KpiDetail> {
-        self.read(move |c| Box::pin(views::kpi_detail(c, relationship_id, request))).await
-    }
-
-    async fn action_log_view(&self, relationship_id: Uuid, request: ActionLogRequest) -> StoreResult<ActionLogView> {
-        self.read(move |c| Box::pin(async move { views::action_log(c, relationship_id, &request).await })).await
-    }
-
-    async fn audit_view(&self, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> StoreResult<AuditView> {
-        self.read(move |c| Box::pin(views::audit(c, relationship_id, before_position, limit))).await
     }
 
     async fn audit_events(&self, chain: Uuid, after_position: i64, limit: u32) -> StoreResult<Vec<Event>> {

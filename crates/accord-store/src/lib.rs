@@ -370,16 +370,10 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         request: ViewRequest,
     ) -> StoreResult<(Viewer, StoreResult<View>)>;
-    async fn issue_log_view(&self, relationship_id: Uuid, request: IssueLogRequest) -> StoreResult<IssueLogView>;
+    /// What a page of `relationship_id` shows, alone (a page that re-renders after a refused form).
+    async fn view(&self, relationship_id: Uuid, request: ViewRequest) -> StoreResult<View>;
     /// One issue as `viewer_party` sees it (other parties' private notes left out).
     async fn issue_detail(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<IssueDetail>;
-    async fn overview(&self, relationship_id: Uuid, events: u32) -> StoreResult<OverviewView>;
-    /// Every KPI with its latest [`RECENT`] values.
-    async fn scorecard_view(&self, relationship_id: Uuid) -> StoreResult<ScorecardView>;
-    async fn kpi_detail(&self, relationship_id: Uuid, request: KpiRequest) -> StoreResult<KpiDetail>;
-    async fn action_log_view(&self, relationship_id: Uuid, request: ActionLogRequest) -> StoreResult<ActionLogView>;
-    /// Events before `before_position` (all when `None`), newest first.
-    async fn audit_view(&self, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> StoreResult<AuditView>;
 
     // The audit trail.
     /// Events of one chain after `after_position`, oldest first, at most `limit`.

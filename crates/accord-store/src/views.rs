@@ -214,7 +214,8 @@ pub struct AuditView {
     pub head: Option<ChainHead>,
 }
 
-/// A page's view, asked for together with who is asking ([`crate::Store::viewer_with_view`]).
+/// A page's view: asked for alone ([`crate::Store::view`]) or with who is asking
+/// ([`crate::Store::viewer_with_view`]).
 #[derive(Debug, Clone)]
 pub enum ViewRequest {
     Overview {
@@ -236,9 +237,26 @@ pub enum ViewRequest {
     },
 }
 
-/// What a [`ViewRequest`] reads.
-#[derive(Debug, Clone)]
-pub enum View {
+/// What a [`ViewRequest`] reads; each view is taken out with `try_into` (the view itself, or
+/// back the answer when it is another).
+macro_rules! views {
+    ($($variant:ident($view:ty)),* $(,)?) => {
+        #[derive(Debug, Clone)]
+        pub enum View {
+            $($variant($view)),*
+        }
+
+        $(impl TryFrom<View> for $view {
+            type Error = View;
+
+            fn try_from(view: View) -> Result<$view, View> {
+                if let View::$variant(v) = view { Ok(v) } else { Err(view) }
+            }
+        })*
+    };
+}
+
+views! {
     Overview(OverviewView),
     Scorecard(ScorecardView),
     Kpi(KpiDetail),

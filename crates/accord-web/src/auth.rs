@@ -9,7 +9,7 @@ use crate::error::{ApiError, PageError};
 use crate::secrets::token_hash;
 use crate::session;
 use accord_domain::id::parse_id;
-use accord_store::{Credential, Member, Relationship, StoreError, StoreResult, User, View, ViewRequest, Viewer};
+use accord_store::{Credential, Member, Relationship, StoreError, StoreResult, User, View, ViewRequest, Viewer, shown_views};
 use axum::extract::{FromRequestParts, Path};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -161,11 +161,13 @@ async fn path_params(parts: &mut Parts, state: &AppState) -> HashMap<String, Str
 impl Access {
     /// The standing `viewer` has in the relationship `id` names: a member's, or a site admin's.
     fn of(parts: &Parts, viewer: Option<(Viewer, Via)>, id: Option<uuid::Uuid>) -> Result<Access, Rejected> {
-        let Some((Viewer { user, relationship, member, .. }, _)) = viewer else { return Err(Rejected::new(parts, ApiError::Unauthorized)) };
-        match relationship {
-            Some(relationship) if id.is_some() && (member.is_some() || user.is_admin) => Ok(Access { user, relationship, member }),
-            _ => Err(Rejected::new(parts, ApiError::NotFound)),
+        let Some((viewer, _)) = viewer else { return Err(Rejected::new(parts, ApiError::Unauthorized)) };
+        let refused = || Rejected::new(parts, ApiError::NotFound);
+        if id.is_none() || !shown_views(&viewer) {
+            return Err(refused());
         }
+        let Viewer { user, relationship: Some(relationship), member, .. } = viewer else { return Err(refused()) };
+        Ok(Access { user, relationship, member })
     }
 }
 
@@ -187,11 +189,20 @@ pub struct Viewed<V> {
     pub view: V,
 }
 
-/// A view a page reads with its caller: what it asks the store for (from the route and the
-/// query string), and how it is taken out of the answer.
-pub trait PageView: Sized {
+/// A view a page reads with its caller: what it asks the store for, from the route and the
+/// query string (taken out of the answer by `TryFrom<View>`).
+pub trait PageView: TryFrom<View> {
     fn request(params: &HashMap<String, String>, uri: &axum::http::Uri) -> Result<ViewRequest, ApiError>;
-    fn take(view: View) -> Option<Self>;
+}
+
+/// The view `request` reads, alone: for a page that re-renders after a refused form.
+pub async fn read_view<V: TryFrom<View>>(state: &AppState, access: &Access, request: ViewRequest) -> Result<V, ApiError> {
+    access.member()?;
+    state.store.view(access.id(), request).await?.try_into().map_err(|_| other_view())
+}
+
+fn other_view() -> ApiError {
+    ApiError::Internal("the store answered with another view".into())
 }
 
 impl<V: PageView + Send> FromRequestParts<AppState> for Viewed<V> {
@@ -217,9 +228,9 @@ impl<V: PageView + Send> FromRequestParts<AppState> for Viewed<V> {
         };
         let viewer = admit(parts, state, &credential, via, found).await.map_err(|e| Rejected::new(parts, e))?;
         let access = Access::of(parts, viewer, id)?;
-        match view.map(V::take) {
-            Ok(Some(view)) => Ok(Viewed { access, view }),
-            Ok(None) => Err(Rejected::new(parts, ApiError::Internal("the store answered with another view".into()))),
+        match view.map(V::try_from) {
+            Ok(Ok(view)) => Ok(Viewed { access, view }),
+            Ok(Err(_)) => Err(Rejected::new(parts, other_view())),
             Err(e) => Err(Rejected::new(parts, e.into())),
         }
     }

@@ -85,11 +85,6 @@ impl Sparklines {
     }
 }
 
-/// One trend line (see [`Sparklines`]).
-pub fn sparkline(points: &[Option<(f64, Rag)>], width: f64, height: f64) -> String {
-    Sparklines::new(points.len(), width, height).draw(points)
-}
-
 /// One period on a KPI chart: its label, its value (if any) and the thresholds in force.
 pub struct ChartPoint {
     pub label: String,
@@ -269,6 +264,11 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One trend line, in a frame of its own.
+    fn sparkline(points: &[Option<(f64, Rag)>], width: f64, height: f64) -> String {
+        Sparklines::new(points.len(), width, height).draw(points)
+    }
 
     #[test]
     fn numbers_are_written_as_the_formatter_writes_them() {

@@ -45,7 +45,11 @@ fn member_named(text: &str, members: &[Member]) -> Result<Option<Uuid>, String> 
         return Ok(None);
     }
     if let Some(id) = parse_id(text) {
-        return members.iter().find(|m| m.user_id == id).map(|m| Some(m.user_id)).ok_or_else(|| format!("{id} is not a current member"));
+        return members
+            .iter()
+            .find(|m| m.user_id == id)
+            .map(|m| Some(m.user_id))
+            .ok_or_else(|| format!("{id} is no longer a member of this relationship: choose a current member as the owner, or nobody"));
     }
     let mut found = members.iter().filter(|m| m.name.eq_ignore_ascii_case(text) || m.email.eq_ignore_ascii_case(text));
     match (found.next(), found.next()) {

@@ -365,10 +365,13 @@ async fn story(db: TestDb) {
     assert_eq!(older, events[..1]);
     // Pages list the same events with their summaries as stored, the text that was hashed.
     let lines = |events: &[Event]| events.iter().map(EventLine::from).collect::<Vec<_>>();
-    let page = store.audit_view(r, Some(9), 3).await.unwrap();
+    let page: AuditView = view_alone(store, r, ViewRequest::Audit { before_position: Some(9), limit: 3 }).await;
     assert_eq!(page.events, lines(&[events[7].clone(), events[6].clone(), events[5].clone()]));
     assert_eq!(page.events[1].summary, format!(r#"{{"after":"jmt","before":"contributor","user":"{}"}}"#, dan.id));
-    assert_eq!(store.overview(r, 2).await.unwrap().events, lines(&[events[9].clone(), events[8].clone()]));
+    assert_eq!(
+        view_alone::<OverviewView>(store, r, ViewRequest::Overview { events: 2 }).await.events,
+        lines(&[events[9].clone(), events[8].clone()])
+    );
 
     let site = verified_events(store, SITE_CHAIN).await;
     let mut expected_site = vec!["organisation.created"; 4];
@@ -1572,8 +1575,12 @@ async fn a_large_import(db: TestDb) {
 /// The values the scorecard reads (kept beside each KPI) are the latest current values, and
 /// there are `expected` of them.
 async fn scorecard_keeps_the_latest(store: &dyn Store, r: Uuid, expected: usize) -> Vec<(Uuid, Date, f64, Rag)> {
-    let kept: Vec<(Uuid, Date, f64, Rag)> =
-        store.scorecard_view(r).await.unwrap().recent.iter().map(|m| (m.kpi_id, m.period_start, m.value, m.rag)).collect();
+    let kept: Vec<(Uuid, Date, f64, Rag)> = view_alone::<ScorecardView>(store, r, ViewRequest::Scorecard)
+        .await
+        .recent
+        .iter()
+        .map(|m| (m.kpi_id, m.period_start, m.value, m.rag))
+        .collect();
     let mut latest: Vec<(Uuid, Date, f64, Rag)> =
         store.recent_measurements(r, RECENT as u32).await.unwrap().iter().map(|m| (m.kpi_id, m.period_start, m.value, m.rag)).collect();
     let mut sorted = kept.clone();
@@ -2362,14 +2369,14 @@ async fn views_come_with_their_viewer(db: TestDb) {
     let (viewer, view) = store.viewer_with_view(session("s-bob"), r, now, ViewRequest::IssueLog(log.clone())).await.unwrap();
     assert_eq!((viewer.user.id, viewer.member.map(|m| m.user_id)), (s.bob.id, Some(s.bob.id)));
     let Ok(View::IssueLog(seen)) = view else { panic!("{view:?}") };
-    assert_eq!((seen.issues.len(), seen.issues), (1, store.issue_log_view(r, log).await.unwrap().issues));
+    assert_eq!((seen.issues.len(), seen.issues), (1, view_alone::<IssueLogView>(store, r, ViewRequest::IssueLog(log)).await.issues));
     let whole = ViewRequest::Issues { filter: IssueFilter::default(), after: None, limit: 10 };
     let (_, view) = store.viewer_with_view(session("s-bob"), r, now, whole).await.unwrap();
     let Ok(View::Issues(seen)) = view else { panic!("{view:?}") };
     assert_eq!(seen, store.issues(r, IssueFilter::default(), None, 10).await.unwrap());
     let (_, view) = store.viewer_with_view(session("s-bob"), r, now, ViewRequest::Audit { before_position: None, limit: 5 }).await.unwrap();
     let Ok(View::Audit(seen)) = view else { panic!("{view:?}") };
-    assert_eq!(seen.events, store.audit_view(r, None, 5).await.unwrap().events);
+    assert_eq!(seen.events, view_alone::<AuditView>(store, r, ViewRequest::Audit { before_position: None, limit: 5 }).await.events);
     // A KPI that is not there: the viewer, and beside it the view's own failure.
     let missing = KpiRequest { kpi_id: Uuid::now_v7(), values: 24 };
     let (viewer, view) = store.viewer_with_view(session("s-bob"), r, now, ViewRequest::Kpi(missing)).await.unwrap();
@@ -2384,9 +2391,18 @@ async fn views_come_with_their_viewer(db: TestDb) {
     assert_eq!(not_found(store.viewer_with_view(session("s-bob"), r, until, ViewRequest::Scorecard).await), "session");
 }
 
+/// What a page of `r` shows, alone.
+async fn view_alone<V: TryFrom<View, Error = View>>(store: &dyn Store, r: Uuid, request: ViewRequest) -> V {
+    match store.view(r, request).await.unwrap().try_into() {
+        Ok(view) => view,
+        Err(other) => panic!("another view: {other:?}"),
+    }
+}
+
 /// The issue log's lines for `filter`, which must be the issues the API lists, cut to a line.
 async fn log_lines(store: &dyn Store, r: Uuid, filter: IssueFilter, after: Option<(Timestamp, Uuid)>) -> Vec<IssueLine> {
-    let lines = store.issue_log_view(r, IssueLogRequest { filter: filter.clone(), after, limit: 100 }).await.unwrap().issues;
+    let request = ViewRequest::IssueLog(IssueLogRequest { filter: filter.clone(), after, limit: 100 });
+    let lines = view_alone::<IssueLogView>(store, r, request).await.issues;
     let issues = store.issues(r, filter, after, 100).await.unwrap();
     assert_eq!(lines, issues.iter().map(IssueLine::from).collect::<Vec<_>>());
     lines

@@ -83,13 +83,8 @@ pub async fn list(
 /// The list is read with its caller, in one store call.
 impl PageView for Vec<Issue> {
     fn request(_: &std::collections::HashMap<String, String>, uri: &axum::http::Uri) -> Result<ViewRequest, ApiError> {
-        let axum::extract::Query(q) =
-            axum::extract::Query::<IssueQuery>::try_from_uri(uri).map_err(|e| super::data_error(&e.body_text()))?;
+        let q: IssueQuery = super::query(uri)?;
         Ok(ViewRequest::Issues { filter: q.filter()?, after: q.cursor()?, limit: q.limit() + 1 })
-    }
-
-    fn take(view: View) -> Option<Vec<Issue>> {
-        if let View::Issues(issues) = view { Some(issues) } else { None }
     }
 }
 

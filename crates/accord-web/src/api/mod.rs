@@ -101,16 +101,18 @@ pub struct ApiQuery<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> ApiResult<ApiQuery<T>> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
-            Err(e) => Err(data_error(&e.body_text())),
-        }
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> ApiResult<ApiQuery<T>> {
+        query(&parts.uri).map(ApiQuery)
     }
 }
 
+/// The query string of `uri` as `T`; a problem is a 422 naming the parameter.
+pub fn query<T: DeserializeOwned>(uri: &axum::http::Uri) -> ApiResult<T> {
+    axum::extract::Query::<T>::try_from_uri(uri).map(|axum::extract::Query(value)| value).map_err(|e| data_error(&e.body_text()))
+}
+
 /// axum reports `path: reason at line L column C`; we answer 422 naming the path's field.
-pub(crate) fn data_error(text: &str) -> ApiError {
+fn data_error(text: &str) -> ApiError {
     let detail = text.split_once("target type: ").or_else(|| text.split_once("query string: ")).map_or(text, |(_, d)| d);
     let (path, reason) = match detail.split_once(": ") {
         Some((path, reason)) if !path.contains(' ') && path != "." => (path.to_owned(), reason),

@@ -8,7 +8,7 @@ use crate::auth::{Access, PageView, Viewed};
 use crate::error::{ApiError, PageResult};
 use crate::session::CsrfToken;
 use accord_domain::audit::ChainHead;
-use accord_store::{AuditView, View, ViewRequest};
+use accord_store::{AuditView, ViewRequest};
 use askama::Template;
 use axum::Extension;
 use axum::body::Body;
@@ -49,12 +49,8 @@ pub struct AuditQuery {
 
 impl PageView for AuditView {
     fn request(_: &HashMap<String, String>, uri: &Uri) -> Result<ViewRequest, ApiError> {
-        let Query(q) = Query::<AuditQuery>::try_from_uri(uri).map_err(|e| ApiError::invalid("query", e.body_text()))?;
+        let q: AuditQuery = crate::api::query(uri)?;
         Ok(ViewRequest::Audit { before_position: q.before()?, limit: PER_PAGE + 1 })
-    }
-
-    fn take(view: View) -> Option<AuditView> {
-        if let View::Audit(view) = view { Some(view) } else { None }
     }
 }
 

@@ -7,7 +7,7 @@ use crate::error::{ApiError, PageResult};
 use crate::session::CsrfToken;
 use accord_domain::audit::ChainHead;
 use accord_domain::membership::Role;
-use accord_store::{EventLine, Member, OverviewView, PageRequest, Party, Relationship, View, ViewRequest};
+use accord_store::{EventLine, Member, OverviewView, PageRequest, Party, Relationship, ViewRequest};
 use askama::Template;
 use axum::Extension;
 use axum::extract::State;
@@ -79,10 +79,6 @@ const RECENT_EVENTS: u32 = 12;
 impl PageView for OverviewView {
     fn request(_: &HashMap<String, String>, _: &Uri) -> Result<ViewRequest, ApiError> {
         Ok(ViewRequest::Overview { events: RECENT_EVENTS })
-    }
-
-    fn take(view: View) -> Option<OverviewView> {
-        if let View::Overview(view) = view { Some(view) } else { None }
     }
 }
 

@@ -125,13 +125,9 @@ const PER_PAGE: u32 = 50;
 
 impl PageView for IssueLogView {
     fn request(_: &HashMap<String, String>, uri: &Uri) -> Result<ViewRequest, ApiError> {
-        let Query(q) = Query::<LogQuery>::try_from_uri(uri).map_err(|e| ApiError::invalid("query", e.body_text()))?;
+        let q: LogQuery = crate::api::query(uri)?;
         let api = q.api();
         Ok(ViewRequest::IssueLog(IssueLogRequest { filter: api.filter()?, after: api.cursor()?, limit: PER_PAGE + 1 }))
-    }
-
-    fn take(view: View) -> Option<IssueLogView> {
-        if let View::IssueLog(view) = view { Some(view) } else { None }
     }
 }
 

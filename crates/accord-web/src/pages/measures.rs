@@ -3,7 +3,7 @@
 use super::{Shell, field_message, render};
 use crate::AppState;
 use crate::api::measures::{action_cursor, action_filter};
-use crate::auth::{Access, PageView, Viewed};
+use crate::auth::{Access, PageView, Viewed, read_view};
 use crate::charts::{ChartPoint, Sparklines, kpi_chart};
 use crate::error::{ApiError, PageResult};
 use crate::forms::CsrfForm;
@@ -99,10 +99,6 @@ pub struct ScorecardQuery {
 impl PageView for ScorecardView {
     fn request(_: &HashMap<String, String>, _: &Uri) -> Result<ViewRequest, ApiError> {
         Ok(ViewRequest::Scorecard)
-    }
-
-    fn take(view: View) -> Option<ScorecardView> {
-        if let View::Scorecard(view) = view { Some(view) } else { None }
     }
 }
 
@@ -312,16 +308,11 @@ impl PageView for KpiDetail {
     fn request(params: &HashMap<String, String>, _: &Uri) -> Result<ViewRequest, ApiError> {
         Ok(ViewRequest::Kpi(kpi_request(params.get("kpi_id").map_or("", String::as_str))?))
     }
-
-    fn take(view: View) -> Option<KpiDetail> {
-        if let View::Kpi(view) = view { Some(view) } else { None }
-    }
 }
 
 /// What the page of the KPI `kpi_id` shows, for a page that re-renders it after a refused form.
 async fn kpi_detail(state: &AppState, access: &Access, kpi_id: &str) -> Result<KpiDetail, ApiError> {
-    access.member()?;
-    Ok(state.store.kpi_detail(access.id(), kpi_request(kpi_id)?).await?)
+    read_view(state, access, ViewRequest::Kpi(kpi_request(kpi_id)?)).await
 }
 
 async fn kpi_page(state: &AppState, access: &Access, csrf: &CsrfToken, view: KpiDetail, q: &KpiQuery) -> Result<KpiPage, ApiError> {
@@ -794,14 +785,10 @@ impl ActionsQuery {
 
 impl PageView for ActionLogView {
     fn request(_: &HashMap<String, String>, uri: &Uri) -> Result<ViewRequest, ApiError> {
-        let Query(q) = Query::<ActionsQuery>::try_from_uri(uri).map_err(|e| ApiError::invalid("query", e.body_text()))?;
+        let q: ActionsQuery = crate::api::query(uri)?;
         let request =
             ActionLogRequest { filter: action_filter(Some(q.status()))?, after: action_cursor(&q.after)?, limit: ACTIONS_PER_PAGE + 1 };
         Ok(ViewRequest::ActionLog(request))
-    }
-
-    fn take(view: View) -> Option<ActionLogView> {
-        if let View::ActionLog(view) = view { Some(view) } else { None }
     }
 }
 
