@@ -39,6 +39,15 @@ pub fn default_pool_size() -> usize {
     std::thread::available_parallelism().map_or(4, |n| n.get()) * 2 + 1
 }
 
+/// Planner settings for every connection, ahead of any the URL's `options` give (which win):
+/// - generic plans: every statement is a prepared, tenant-scoped index lookup, but PostgreSQL
+///   re-planned those with `LIMIT $n` or `= ANY($1)` on every call (the relationship home spent
+///   120 and 76 µs planning its events and names, per request);
+/// - random reads cost as cached ones: a relationship's rows are read from memory, and at the
+///   default cost of 4 the planner joined three parties to their organisations by hashing all
+///   303 organisations instead of looking up three (150 µs a page).
+const SESSION_SETTINGS: &str = "-c plan_cache_mode=force_generic_plan -c random_page_cost=1.1";
+
 pub struct PostgresStore {
     pool: Pool,
     /// Migrations run on a connection of their own, outside the pool.
@@ -136,8 +145,14 @@ fn organisation_row(r: &Row) -> R<Organisation> {
     Ok(Organisation { id: r.try_get(0)?, name: r.try_get(1)?, created_at: r.try_get(2)? })
 }
 
-const USER: &str = "SELECT u.user_id, u.email, u.name, u.organisation_id, o.name, u.is_admin, u.disabled_at, u.created_at
-    FROM user_account u JOIN organisation o ON o.organisation_id = u.organisation_id";
+/// A user's columns, as `user_row` reads them.
+macro_rules! user_columns {
+    () => {
+        "u.user_id, u.email, u.name, u.organisation_id, o.name, u.is_admin, u.disabled_at, u.created_at"
+    };
+}
+
+const USER: &str = concat!("SELECT ", user_columns!(), " FROM user_account u JOIN organisation o ON o.organisation_id = u.organisation_id");
 
 fn user_row(r: &Row) -> R<User> {
     Ok(User {
@@ -155,16 +170,21 @@ fn user_row(r: &Row) -> R<User> {
 const RELATIONSHIP: &str = "SELECT r.relationship_id, r.name, r.purpose, r.start_date, r.status, r.time_zone, r.version, r.created_at, r.updated_at FROM relationship r";
 
 fn relationship_row(r: &Row) -> R<Relationship> {
+    relationship_at(r, 0)
+}
+
+/// The relationship whose columns start at `at`.
+fn relationship_at(r: &Row, at: usize) -> R<Relationship> {
     Ok(Relationship {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        purpose: r.try_get(2)?,
-        start_date: r.try_get(3)?,
-        status: text_as(r, 4, Status::parse)?,
-        time_zone: r.try_get(5)?,
-        version: r.try_get(6)?,
-        created_at: r.try_get(7)?,
-        updated_at: r.try_get(8)?,
+        id: r.try_get(at)?,
+        name: r.try_get(at + 1)?,
+        purpose: r.try_get(at + 2)?,
+        start_date: r.try_get(at + 3)?,
+        status: text_as(r, at + 4, Status::parse)?,
+        time_zone: r.try_get(at + 5)?,
+        version: r.try_get(at + 6)?,
+        created_at: r.try_get(at + 7)?,
+        updated_at: r.try_get(at + 8)?,
     })
 }
 
@@ -192,17 +212,22 @@ const MEMBER_ORDER: &str =
     "ORDER BY p.joined_at, p.party_id, CASE m.role WHEN 'ser' THEN 0 WHEN 'jmt' THEN 1 WHEN 'contributor' THEN 2 ELSE 3 END, u.name";
 
 fn member_row(r: &Row) -> R<Member> {
+    member_at(r, 0)
+}
+
+/// The membership whose columns start at `at`.
+fn member_at(r: &Row, at: usize) -> R<Member> {
     Ok(Member {
-        id: r.try_get(0)?,
-        relationship_id: r.try_get(1)?,
-        party_id: r.try_get(2)?,
-        organisation_name: r.try_get(3)?,
-        user_id: r.try_get(4)?,
-        name: r.try_get(5)?,
-        email: r.try_get(6)?,
-        role: text_as(r, 7, Role::parse)?,
-        joined_at: r.try_get(8)?,
-        left_at: r.try_get(9)?,
+        id: r.try_get(at)?,
+        relationship_id: r.try_get(at + 1)?,
+        party_id: r.try_get(at + 2)?,
+        organisation_name: r.try_get(at + 3)?,
+        user_id: r.try_get(at + 4)?,
+        name: r.try_get(at + 5)?,
+        email: r.try_get(at + 6)?,
+        role: text_as(r, at + 7, Role::parse)?,
+        joined_at: r.try_get(at + 8)?,
+        left_at: r.try_get(at + 9)?,
     })
 }
 
@@ -468,12 +493,6 @@ async fn pending_invitation(c: &impl GenericClient, token_hash: &str, now: Times
     query_opt(c, &sql, &[&token_hash, &now], invitation_row).await?.ok_or(not_found("invitation"))
 }
 
-const SESSION: &str = "SELECT u.user_id, u.email, u.name, u.organisation_id, o.name, u.is_admin, u.disabled_at, u.created_at,
-        s.idle_expires_at, s.absolute_expires_at
-    FROM session s
-    JOIN user_account u ON u.user_id = s.user_id
-    JOIN organisation o ON o.organisation_id = u.organisation_id";
-
 pub(crate) async fn parties(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<Party>> {
     let sql = format!("{PARTY} WHERE p.relationship_id = $1 ORDER BY p.joined_at, p.party_id");
     query_all(c, &sql, &[&relationship_id], party_row).await
@@ -530,41 +549,47 @@ pub(crate) async fn chain_head(c: &impl GenericClient, chain: Uuid) -> R<Option<
 }
 
 /// Who is asking (by session or token) and their standing in `relationship_id`.
+/// Who is asking, the relationship and their membership in it, in one statement: `$2` is the
+/// relationship (NULL for none), whose columns and the membership's follow the caller's.
+const VIEWER_OF: &str = "r.relationship_id, r.name, r.purpose, r.start_date, r.status, r.time_zone, r.version, r.created_at, r.updated_at,
+        m.membership_id, m.relationship_id, m.party_id, mo.name, m.user_id, u.name, u.email, m.role, m.joined_at, m.left_at";
+const VIEWER_JOINS: &str = "LEFT JOIN relationship r ON r.relationship_id = $2
+    LEFT JOIN membership m ON m.relationship_id = r.relationship_id AND m.user_id = u.user_id AND m.left_at IS NULL
+    LEFT JOIN party p ON p.relationship_id = m.relationship_id AND p.party_id = m.party_id
+    LEFT JOIN organisation mo ON mo.organisation_id = p.organisation_id";
+
 async fn viewer(c: &impl GenericClient, credential: &Credential, relationship_id: Option<Uuid>, now: Timestamp) -> R<Viewer> {
-    let now = micros(now);
-    // Who is asking and the relationship are read together (pipelined); the membership needs both.
-    let who = async {
-        match credential {
-            Credential::Session(hash) => {
-                let sql = format!(
-                    "{SESSION} WHERE s.session_hash = $1 AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2 AND u.disabled_at IS NULL"
-                );
-                let session = query_opt(c, &sql, &[hash, &now], |r| {
-                    Ok(Session { user: user_row(r)?, idle_expires_at: r.try_get(8)?, absolute_expires_at: r.try_get(9)? })
-                })
-                .await?
-                .ok_or(not_found("session"))?;
-                Ok::<_, Fail>((session.user.clone(), Some(session)))
-            }
-            Credential::Token(hash) => {
-                let sql = format!(
-                    "{USER} JOIN api_token t ON t.user_id = u.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
-                );
-                Ok((query_opt(c, &sql, &[hash], user_row).await?.ok_or(not_found("token"))?, None))
-            }
+    let row = match credential {
+        Credential::Session(hash) => {
+            let sql = format!(
+                "SELECT {}, s.idle_expires_at, s.absolute_expires_at, {VIEWER_OF}
+                 FROM session s JOIN user_account u ON u.user_id = s.user_id JOIN organisation o ON o.organisation_id = u.organisation_id
+                 {VIEWER_JOINS}
+                 WHERE s.session_hash = $1 AND s.idle_expires_at > $3 AND s.absolute_expires_at > $3 AND u.disabled_at IS NULL",
+                user_columns!()
+            );
+            let statement = c.prepare_cached(&sql).await?;
+            c.query_opt(&statement, &[hash, &relationship_id, &micros(now)]).await?.ok_or(not_found("session"))?
+        }
+        Credential::Token(hash) => {
+            let sql = format!(
+                "SELECT {}, NULL::timestamptz, NULL::timestamptz, {VIEWER_OF}
+                 FROM api_token t JOIN user_account u ON u.user_id = t.user_id JOIN organisation o ON o.organisation_id = u.organisation_id
+                 {VIEWER_JOINS}
+                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
+                user_columns!()
+            );
+            let statement = c.prepare_cached(&sql).await?;
+            c.query_opt(&statement, &[hash, &relationship_id]).await?.ok_or(not_found("token"))?
         }
     };
-    let relationship = async {
-        match relationship_id {
-            Some(id) => query_opt(c, &format!("{RELATIONSHIP} WHERE r.relationship_id = $1"), &[&id], relationship_row).await,
-            None => Ok::<_, Fail>(None),
-        }
-    };
-    let ((user, session), relationship) = tokio::try_join!(who, relationship)?;
-    let member = match &relationship {
-        Some(r) => current_membership(c, r.id, user.id).await?,
+    let user = user_row(&row)?;
+    let session = match row.try_get::<_, Option<Timestamp>>(8)? {
+        Some(idle_expires_at) => Some(Session { user: user.clone(), idle_expires_at, absolute_expires_at: row.try_get(9)? }),
         None => None,
     };
+    let relationship = if row.try_get::<_, Option<Uuid>>(10)?.is_some() { Some(relationship_at(&row, 10)?) } else { None };
+    let member = if row.try_get::<_, Option<Uuid>>(19)?.is_some() { Some(member_at(&row, 19)?) } else { None };
     Ok(Viewer { user, session, relationship, member })
 }
 
@@ -572,7 +597,12 @@ impl PostgresStore {
     /// A pool of connections to the database at `url` (`postgres://user@host/db`), checked by
     /// connecting once: `ACCORD_PG_POOL` of them, by default [`default_pool_size`].
     pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+        let options = match config.get_options() {
+            Some(given) => format!("{SESSION_SETTINGS} {given}"),
+            None => SESSION_SETTINGS.to_owned(),
+        };
+        config.options(options);
         let manager = Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let size =
             match std::env::var("ACCORD_PG_POOL") {
@@ -765,18 +795,8 @@ impl Store for PostgresStore {
     }
 
     async fn user_by_token(&self, token_hash: &str) -> StoreResult<User> {
-        let token_hash = token_hash.to_owned();
-        self.read(move |c| {
-            Box::pin(async move {
-                let sql = format!(
-                    "{USER} JOIN api_token t ON t.user_id = u.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
-                );
-                query_opt(c, &sql, &[&token_hash], user_row)
-                    .await?
-                    .ok_or(not_found("token"))
-            })
-        })
-        .await
+        let credential = Credential::Token(token_hash.to_owned());
+        self.read(move |c| Box::pin(async move { Ok(viewer(c, &credential, None, Timestamp::UNIX_EPOCH).await?.user) })).await
     }
 
     async fn list_tokens(&self, user_id: Uuid) -> StoreResult<Vec<ApiToken>> {
@@ -1061,21 +1081,8 @@ impl Store for PostgresStore {
     }
 
     async fn session(&self, session_hash: &str, now: Timestamp) -> StoreResult<Session> {
-        let session_hash = session_hash.to_owned();
-        let now = micros(now);
-        self.read(move |c| {
-            Box::pin(async move {
-                let sql = format!(
-                    "{SESSION} WHERE s.session_hash = $1 AND s.idle_expires_at > $2 AND s.absolute_expires_at > $2 AND u.disabled_at IS NULL"
-                );
-                query_opt(c, &sql, &[&session_hash, &now], |r| {
-                    Ok(Session { user: user_row(r)?, idle_expires_at: r.try_get(8)?, absolute_expires_at: r.try_get(9)? })
-                })
-                .await?
-                .ok_or(not_found("session"))
-            })
-        })
-        .await
+        let credential = Credential::Session(session_hash.to_owned());
+        self.read(move |c| Box::pin(async move { viewer(c, &credential, None, now).await?.session.ok_or(not_found("session")) })).await
     }
 
     async fn viewer(&self, credential: Credential, relationship_id: Option<Uuid>, now: Timestamp) -> StoreResult<Viewer> {

@@ -58,7 +58,10 @@ async fn lock_row(tx: &Transaction<'_>, table: &str, relationship_id: Uuid, id: 
 
 // Objectives.
 
-const OBJECTIVE: &str = "SELECT o.objective_id, o.relationship_id, o.title, o.description, o.review_months, o.next_review, o.status, o.version, o.created_at FROM objective o";
+// Each row carries its links as an array: one statement instead of a second one for the links.
+const OBJECTIVE: &str = "SELECT o.objective_id, o.relationship_id, o.title, o.description, o.review_months, o.next_review, o.status, o.version, o.created_at,
+        ARRAY(SELECT l.party_id FROM objective_party l WHERE l.relationship_id = o.relationship_id AND l.objective_id = o.objective_id ORDER BY l.party_id)
+    FROM objective o";
 
 fn objective_row(r: &Row) -> R<Objective> {
     Ok(Objective {
@@ -66,7 +69,7 @@ fn objective_row(r: &Row) -> R<Objective> {
         relationship_id: r.try_get(1)?,
         title: r.try_get(2)?,
         description: r.try_get(3)?,
-        parties: Vec::new(),
+        parties: r.try_get(9)?,
         review_months: r.try_get(4)?,
         next_review: r.try_get(5)?,
         status: if r.try_get::<_, &str>(6)? == "retired" { ObjectiveStatus::Retired } else { ObjectiveStatus::Active },
@@ -75,31 +78,14 @@ fn objective_row(r: &Row) -> R<Objective> {
     })
 }
 
-async fn with_parties(c: &impl GenericClient, relationship_id: Uuid, mut objectives: Vec<Objective>) -> R<Vec<Objective>> {
-    let ids: Vec<Uuid> = objectives.iter().map(|o| o.id).collect();
-    let sql = "SELECT objective_id, party_id FROM objective_party WHERE relationship_id = $1 AND objective_id = ANY($2)";
-    let mut parties: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for row in rows(c, sql, &[&relationship_id, &ids]).await? {
-        parties.entry(row.try_get(0)?).or_default().push(row.try_get(1)?);
-    }
-    for o in &mut objectives {
-        o.parties = parties.remove(&o.id).unwrap_or_default();
-        o.parties.sort();
-    }
-    Ok(objectives)
-}
-
 pub(crate) async fn objectives(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<Objective>> {
     let sql = format!("{OBJECTIVE} WHERE o.relationship_id = $1 ORDER BY o.status, o.title");
-    let rows = query_all(c, &sql, &[&relationship_id], objective_row).await?;
-    with_parties(c, relationship_id, rows).await
+    query_all(c, &sql, &[&relationship_id], objective_row).await
 }
 
 pub(crate) async fn objective(c: &impl GenericClient, relationship_id: Uuid, objective_id: Uuid) -> R<Objective> {
     let sql = format!("{OBJECTIVE} WHERE o.relationship_id = $1 AND o.objective_id = $2");
-    let row = query_opt(c, &sql, &[&relationship_id, &objective_id], objective_row).await?.ok_or(not_found("objective"))?;
-    let mut rows = with_parties(c, relationship_id, vec![row]).await?;
-    Ok(rows.remove(0))
+    query_opt(c, &sql, &[&relationship_id, &objective_id], objective_row).await?.ok_or(not_found("objective"))
 }
 
 pub(crate) async fn create_objective(tx: &Transaction<'_>, new: &NewObjective, actor: Uuid, now: Timestamp) -> R<Objective> {
@@ -198,9 +184,16 @@ pub(crate) async fn objective_reviews(c: &impl GenericClient, relationship_id: U
 // KPIs.
 
 /// A KPI with the thresholds of its latest version, kept on its row (see V6).
-const KPI: &str = "SELECT k.kpi_id, k.relationship_id, k.name, k.definition, k.unit, k.direction, k.cadence, k.party_id, k.reporter_id, k.version, k.created_at,
-        k.target, k.amber, k.red
-    FROM kpi k";
+/// A KPI's columns, its objectives as an array (one statement instead of a second for the links).
+macro_rules! kpi_columns {
+    () => {
+        "k.kpi_id, k.relationship_id, k.name, k.definition, k.unit, k.direction, k.cadence, k.party_id, k.reporter_id, k.version, k.created_at,
+        k.target, k.amber, k.red,
+        ARRAY(SELECT l.objective_id FROM kpi_objective l WHERE l.relationship_id = k.relationship_id AND l.kpi_id = k.kpi_id ORDER BY l.objective_id)"
+    };
+}
+
+const KPI: &str = concat!("SELECT ", kpi_columns!(), " FROM kpi k");
 
 fn kpi_row(r: &Row) -> R<Kpi> {
     let direction = text_as(r, 5, Direction::parse)?;
@@ -214,39 +207,37 @@ fn kpi_row(r: &Row) -> R<Kpi> {
         cadence: text_as(r, 6, Cadence::parse)?,
         party_id: r.try_get(7)?,
         reporter_id: r.try_get(8)?,
-        objectives: Vec::new(),
+        objectives: r.try_get(14)?,
         version: r.try_get(9)?,
         created_at: r.try_get(10)?,
         thresholds: Thresholds { direction, target: r.try_get(11)?, amber: r.try_get(12)?, red: r.try_get(13)? },
     })
 }
 
-async fn with_objectives(c: &impl GenericClient, relationship_id: Uuid, mut kpis: Vec<Kpi>) -> R<Vec<Kpi>> {
-    let ids: Vec<Uuid> = kpis.iter().map(|k| k.id).collect();
-    let sql = "SELECT kpi_id, objective_id FROM kpi_objective WHERE relationship_id = $1 AND kpi_id = ANY($2)";
-    let mut links: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for row in rows(c, sql, &[&relationship_id, &ids]).await? {
-        links.entry(row.try_get(0)?).or_default().push(row.try_get(1)?);
-    }
-    for k in &mut kpis {
-        k.objectives = links.remove(&k.id).unwrap_or_default();
-        k.objectives.sort();
-    }
-    Ok(kpis)
-}
-
 pub(crate) async fn kpis(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<Kpi>> {
     // By name whatever its case, as SQLite's NOCASE column sorts.
     let sql = format!("{KPI} WHERE k.relationship_id = $1 ORDER BY lower(k.name), k.kpi_id");
-    let rows = query_all(c, &sql, &[&relationship_id], kpi_row).await?;
-    with_objectives(c, relationship_id, rows).await
+    query_all(c, &sql, &[&relationship_id], kpi_row).await
+}
+
+/// The relationship's KPIs with the latest values each keeps beside it (see V6), for the
+/// scorecard: both in one statement.
+pub(crate) async fn kpis_with_recent(c: &impl GenericClient, relationship_id: Uuid) -> R<(Vec<Kpi>, Vec<RecentValue>)> {
+    let sql = concat!("SELECT ", kpi_columns!(), ", k.recent FROM kpi k WHERE k.relationship_id = $1 ORDER BY lower(k.name), k.kpi_id");
+    let (mut kpis, mut recent) = (Vec::new(), Vec::new());
+    for r in rows(c, sql, &[&relationship_id]).await? {
+        let kpi = kpi_row(&r)?;
+        let bytes: Option<&[u8]> = r.try_get(15)?;
+        decode_recent(kpi.id, bytes.unwrap_or_default(), &mut recent)
+            .ok_or_else(|| Fail(StoreError::Backend(format!("kpi {}: unreadable recent values", kpi.id))))?;
+        kpis.push(kpi);
+    }
+    Ok((kpis, recent))
 }
 
 pub(crate) async fn kpi(c: &impl GenericClient, relationship_id: Uuid, kpi_id: Uuid) -> R<Kpi> {
     let sql = format!("{KPI} WHERE k.relationship_id = $1 AND k.kpi_id = $2");
-    let row = query_opt(c, &sql, &[&relationship_id, &kpi_id], kpi_row).await?.ok_or(not_found("KPI"))?;
-    let mut rows = with_objectives(c, relationship_id, vec![row]).await?;
-    Ok(rows.remove(0))
+    query_opt(c, &sql, &[&relationship_id, &kpi_id], kpi_row).await?.ok_or(not_found("KPI"))
 }
 
 fn thresholds_json(t: &Thresholds) -> serde_json::Value {
@@ -316,21 +307,23 @@ async fn insert_version(
     Ok(())
 }
 
+/// Every version of a KPI's thresholds, oldest first: a KPI has at least one from its
+/// definition, so none means no such KPI.
 pub(crate) async fn kpi_versions(c: &impl GenericClient, relationship_id: Uuid, kpi_id: Uuid) -> R<Vec<KpiVersion>> {
-    let direction = kpi(c, relationship_id, kpi_id).await?.direction;
-    let sql = "SELECT effective_from, target, amber, red, created_by, created_at FROM kpi_version WHERE relationship_id = $1 AND kpi_id = $2 ORDER BY effective_from";
-    rows(c, sql, &[&relationship_id, &kpi_id])
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(KpiVersion {
-                effective_from: r.try_get(0)?,
-                thresholds: Thresholds { direction, target: r.try_get(1)?, amber: r.try_get(2)?, red: r.try_get(3)? },
-                created_by: r.try_get(4)?,
-                created_at: r.try_get(5)?,
-            })
+    let sql = "SELECT v.effective_from, v.target, v.amber, v.red, v.created_by, v.created_at, k.direction
+        FROM kpi_version v JOIN kpi k ON k.relationship_id = v.relationship_id AND k.kpi_id = v.kpi_id
+        WHERE v.relationship_id = $1 AND v.kpi_id = $2 ORDER BY v.effective_from";
+    let versions: Vec<KpiVersion> = query_all(c, sql, &[&relationship_id, &kpi_id], |r| {
+        let direction = text_as(r, 6, Direction::parse)?;
+        Ok(KpiVersion {
+            effective_from: r.try_get(0)?,
+            thresholds: Thresholds { direction, target: r.try_get(1)?, amber: r.try_get(2)?, red: r.try_get(3)? },
+            created_by: r.try_get(4)?,
+            created_at: r.try_get(5)?,
         })
-        .collect()
+    })
+    .await?;
+    if versions.is_empty() { Err(not_found("KPI")) } else { Ok(versions) }
 }
 
 pub(crate) async fn add_kpi_version(

@@ -2,7 +2,7 @@
 //! pipelines the statements of concurrent futures on one connection), so a page waits for about
 //! one round trip instead of one per part (see `accord_store::views`).
 
-use crate::{Fail, MEMBER, MEMBER_ORDER, R, chain_head, issues, measures, member_row, parties, query_all, recent_event_lines};
+use crate::{MEMBER, MEMBER_ORDER, R, chain_head, issues, measures, member_row, parties, query_all, recent_event_lines};
 use accord_store::*;
 use deadpool_postgres::GenericClient;
 use tokio::try_join;
@@ -102,26 +102,9 @@ pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, even
 }
 
 pub(crate) async fn scorecard(c: &impl GenericClient, relationship_id: Uuid) -> R<ScorecardView> {
-    let (parties, objectives, kpis, recent) = try_join!(
-        parties(c, relationship_id),
-        measures::objectives(c, relationship_id),
-        measures::kpis(c, relationship_id),
-        recent_values(c, relationship_id),
-    )?;
+    let (parties, objectives, (kpis, recent)) =
+        try_join!(parties(c, relationship_id), measures::objectives(c, relationship_id), measures::kpis_with_recent(c, relationship_id),)?;
     Ok(ScorecardView { parties, objectives, kpis, recent })
-}
-
-/// The latest values of every KPI, as kept beside it (see V6).
-async fn recent_values(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<RecentValue>> {
-    let statement = c.prepare_cached("SELECT kpi_id, recent FROM kpi WHERE relationship_id = $1").await?;
-    let mut recent = Vec::new();
-    for r in c.query(&statement, &[&relationship_id]).await? {
-        let kpi_id = r.try_get(0)?;
-        let bytes: Option<&[u8]> = r.try_get(1)?;
-        decode_recent(kpi_id, bytes.unwrap_or_default(), &mut recent)
-            .ok_or_else(|| Fail(StoreError::Backend(format!("kpi {kpi_id}: unreadable recent values"))))?;
-    }
-    Ok(recent)
 }
 
 pub(crate) async fn kpi_detail(c: &impl GenericClient, relationship_id: Uuid, request: KpiRequest) -> R<KpiDetail> {

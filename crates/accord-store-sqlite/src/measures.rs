@@ -474,15 +474,16 @@ fn insert_values(tx: &Connection, relationship_id: Uuid, values: &[NewValue], ac
             n += 1;
             stmt.raw_bind_parameter(n, value)
         };
+        // Ids as borrowed bytes: rusqlite binds a `Uuid` through a fresh `Vec` each time.
         for v in chunk {
-            bind(&relationship_id)?;
-            bind(&v.id)?;
-            bind(&v.input.kpi_id)?;
+            bind(relationship_id.as_bytes())?;
+            bind(v.id.as_bytes())?;
+            bind(v.input.kpi_id.as_bytes())?;
             bind(&v.input.period_start.to_string())?;
             bind(&v.input.value)?;
             bind(&v.input.comment)?;
             bind(&v.rag.as_str())?;
-            bind(&actor)?;
+            bind(&actor.as_ref().map(Uuid::as_bytes))?;
             bind(&micros(now))?;
         }
         stmt.raw_execute()?;
@@ -544,9 +545,10 @@ pub(crate) fn import_measurements(
     let mut summary = ImportSummary::default();
     // KPI by KPI, each in period order: the indexes on (KPI, period) then grow at one end per KPI
     // instead of taking rows all over (a file is usually a period for every KPI, then the next).
-    // The sort is stable, so a later row for the same period still corrects an earlier one.
+    // Rows of the same period stay in file order (the row number is the last key), so a later
+    // one still corrects an earlier one.
     let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by_key(|&i| (rows[i].kpi_id, rows[i].period_start));
+    order.sort_unstable_by_key(|&i| (rows[i].kpi_id, rows[i].period_start, i));
     // Values wait in `pending` to be inserted many to a statement. `last` is the value prepared
     // last: a row for the same period (the same period twice in one file) comes right after it.
     let mut pending: Vec<NewValue> = Vec::new();

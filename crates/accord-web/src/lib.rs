@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod charts;
 pub mod error;
+mod html;
 mod forms;
 pub mod issues;
 mod limiter;

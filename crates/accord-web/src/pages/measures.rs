@@ -112,12 +112,11 @@ fn scorecard_page(
     access.member()?;
     let id = access.id();
     let today = today(state, &access.relationship);
-    let ScorecardView { parties, objectives, kpis, recent } = view;
+    let ScorecardView { parties, objectives, kpis, mut recent } = view;
     let names = Names { parties };
-    let mut series: HashMap<Uuid, Vec<RecentValue>> = HashMap::new();
-    for m in recent {
-        series.entry(m.kpi_id).or_default().push(m);
-    }
+    // Each KPI's values as a run of one vector (the sort is stable: periods stay in order).
+    recent.sort_by_key(|m| m.kpi_id);
+    let series: HashMap<Uuid, &[RecentValue]> = recent.chunk_by(|a, b| a.kpi_id == b.kpi_id).map(|run| (run[0].kpi_id, run)).collect();
     let objective = parse_id(&q.objective);
     let party = parse_id(&q.party);
     let mut counts = [0usize; 4];
@@ -127,7 +126,7 @@ fn scorecard_page(
         .filter(|k| objective.is_none_or(|o| k.objectives.contains(&o)))
         .filter(|k| q.party.is_empty() || (q.party == "joint" && k.party_id.is_none()) || (party.is_some() && k.party_id == party))
         .map(|kpi| {
-            let values = series.remove(&kpi.id).unwrap_or_default();
+            let values = series.get(&kpi.id).copied().unwrap_or_default();
             let due = due_period(kpi.cadence, today);
             // At most 12 values: a scan beats a map.
             let at = |start: Date| values.iter().find(|m| m.period_start == start);
