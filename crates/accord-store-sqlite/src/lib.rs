@@ -111,8 +111,14 @@ fn organisation_row(r: &Row) -> rusqlite::Result<Organisation> {
     Ok(Organisation { id: r.get(0)?, name: r.get(1)?, created_at: ts(r.get(2)?) })
 }
 
-const USER: &str = "SELECT u.user_id, u.email, u.name, u.organisation_id, o.name, u.is_admin, u.disabled_at, u.created_at
-    FROM user_account u JOIN organisation o ON o.organisation_id = u.organisation_id";
+/// A user's columns, as `user_row` reads them.
+macro_rules! user_columns {
+    () => {
+        "u.user_id, u.email, u.name, u.organisation_id, o.name, u.is_admin, u.disabled_at, u.created_at"
+    };
+}
+
+const USER: &str = concat!("SELECT ", user_columns!(), " FROM user_account u JOIN organisation o ON o.organisation_id = u.organisation_id");
 
 fn user_row(r: &Row) -> rusqlite::Result<User> {
     Ok(User {
@@ -130,16 +136,21 @@ fn user_row(r: &Row) -> rusqlite::Result<User> {
 const RELATIONSHIP: &str = "SELECT r.relationship_id, r.name, r.purpose, r.start_date, r.status, r.time_zone, r.version, r.created_at, r.updated_at FROM relationship r";
 
 fn relationship_row(r: &Row) -> rusqlite::Result<Relationship> {
+    relationship_at(r, 0)
+}
+
+/// The relationship whose columns start at `at`.
+fn relationship_at(r: &Row, at: usize) -> rusqlite::Result<Relationship> {
     Ok(Relationship {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        purpose: r.get(2)?,
-        start_date: date(r, 3)?,
-        status: text_as(r, 4, Status::parse)?,
-        time_zone: r.get(5)?,
-        version: r.get(6)?,
-        created_at: ts(r.get(7)?),
-        updated_at: ts(r.get(8)?),
+        id: r.get(at)?,
+        name: r.get(at + 1)?,
+        purpose: r.get(at + 2)?,
+        start_date: date(r, at + 3)?,
+        status: text_as(r, at + 4, Status::parse)?,
+        time_zone: r.get(at + 5)?,
+        version: r.get(at + 6)?,
+        created_at: ts(r.get(at + 7)?),
+        updated_at: ts(r.get(at + 8)?),
     })
 }
 
@@ -154,17 +165,22 @@ const MEMBER_ORDER: &str =
     "ORDER BY p.joined_at, p.party_id, CASE m.role WHEN 'ser' THEN 0 WHEN 'jmt' THEN 1 WHEN 'contributor' THEN 2 ELSE 3 END, u.name";
 
 fn member_row(r: &Row) -> rusqlite::Result<Member> {
+    member_at(r, 0)
+}
+
+/// The membership whose columns start at `at`.
+fn member_at(r: &Row, at: usize) -> rusqlite::Result<Member> {
     Ok(Member {
-        id: r.get(0)?,
-        relationship_id: r.get(1)?,
-        party_id: r.get(2)?,
-        organisation_name: r.get(3)?,
-        user_id: r.get(4)?,
-        name: r.get(5)?,
-        email: r.get(6)?,
-        role: text_as(r, 7, Role::parse)?,
-        joined_at: ts(r.get(8)?),
-        left_at: r.get::<_, Option<i64>>(9)?.map(ts),
+        id: r.get(at)?,
+        relationship_id: r.get(at + 1)?,
+        party_id: r.get(at + 2)?,
+        organisation_name: r.get(at + 3)?,
+        user_id: r.get(at + 4)?,
+        name: r.get(at + 5)?,
+        email: r.get(at + 6)?,
+        role: text_as(r, at + 7, Role::parse)?,
+        joined_at: ts(r.get(at + 8)?),
+        left_at: r.get::<_, Option<i64>>(at + 9)?.map(ts),
     })
 }
 
@@ -380,12 +396,6 @@ fn pending_invitation(tx: &Connection, token_hash: &str, now: Timestamp) -> R<In
     .ok_or(not_found("invitation"))
 }
 
-const SESSION: &str = "SELECT u.user_id, u.email, u.name, u.organisation_id, o.name, u.is_admin, u.disabled_at, u.created_at,
-        s.idle_expires_at, s.absolute_expires_at
-    FROM session s
-    JOIN user_account u ON u.user_id = s.user_id
-    JOIN organisation o ON o.organisation_id = u.organisation_id";
-
 pub(crate) fn parties(c: &Connection, relationship_id: Uuid) -> R<Vec<Party>> {
     let mut stmt = c.prepare_cached(
         "SELECT p.party_id, p.relationship_id, p.organisation_id, o.name, p.joined_at FROM party p
@@ -468,39 +478,50 @@ pub(crate) fn chain_head(c: &Connection, chain: Uuid) -> R<Option<ChainHead>> {
 }
 
 /// Who is asking (by session or token) and their standing in `relationship_id`.
+/// Who is asking, the relationship and their membership in it, in one statement: `?2` is the
+/// relationship (NULL for none), whose columns and the membership's follow the caller's.
+const VIEWER_OF: &str = "r.relationship_id, r.name, r.purpose, r.start_date, r.status, r.time_zone, r.version, r.created_at, r.updated_at,
+        m.membership_id, m.relationship_id, m.party_id, mo.name, m.user_id, u.name, u.email, m.role, m.joined_at, m.left_at";
+const VIEWER_JOINS: &str = "LEFT JOIN relationship r ON r.relationship_id = ?2
+    LEFT JOIN membership m ON m.relationship_id = r.relationship_id AND m.user_id = u.user_id AND m.left_at IS NULL
+    LEFT JOIN party p ON p.relationship_id = m.relationship_id AND p.party_id = m.party_id
+    LEFT JOIN organisation mo ON mo.organisation_id = p.organisation_id";
+
 fn viewer(c: &Connection, credential: &Credential, relationship_id: Option<Uuid>, now: Timestamp) -> R<Viewer> {
-    let (user, session) = match credential {
-        Credential::Session(hash) => {
-            let session = c
-                .prepare_cached(&format!(
-                    "{SESSION} WHERE s.session_hash = ?1 AND s.idle_expires_at > ?2 AND s.absolute_expires_at > ?2 AND u.disabled_at IS NULL"
-                ))?
-                .query_row(params![hash, micros(now)], |r| {
-                    Ok(Session { user: user_row(r)?, idle_expires_at: ts(r.get(8)?), absolute_expires_at: ts(r.get(9)?) })
-                })
-                .optional()?
-                .ok_or(not_found("session"))?;
-            (session.user.clone(), Some(session))
-        }
-        Credential::Token(hash) => {
-            let user = c
-                .prepare_cached(&format!(
-                    "{USER} JOIN api_token t ON t.user_id = u.user_id WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
-                ))?
-                .query_row([hash], user_row)
-                .optional()?
-                .ok_or(not_found("token"))?;
-            (user, None)
-        }
+    let read = |r: &Row| {
+        let user = user_row(r)?;
+        let session = match r.get::<_, Option<i64>>(8)? {
+            Some(idle) => Some(Session { user: user.clone(), idle_expires_at: ts(idle), absolute_expires_at: ts(r.get(9)?) }),
+            None => None,
+        };
+        let relationship = if r.get_ref(10)?.data_type() == rusqlite::types::Type::Null { None } else { Some(relationship_at(r, 10)?) };
+        let member = if r.get_ref(19)?.data_type() == rusqlite::types::Type::Null { None } else { Some(member_at(r, 19)?) };
+        Ok(Viewer { user, session, relationship, member })
     };
-    let (relationship, member) = match relationship_id {
-        Some(id) => (
-            c.prepare_cached(&format!("{RELATIONSHIP} WHERE r.relationship_id = ?1"))?.query_row([id], relationship_row).optional()?,
-            current_membership(c, id, user.id)?,
-        ),
-        None => (None, None),
-    };
-    Ok(Viewer { user, session, relationship, member })
+    Ok(match credential {
+        Credential::Session(hash) => c
+            .prepare_cached(&format!(
+                "SELECT {}, s.idle_expires_at, s.absolute_expires_at, {VIEWER_OF}
+                 FROM session s JOIN user_account u ON u.user_id = s.user_id JOIN organisation o ON o.organisation_id = u.organisation_id
+                 {VIEWER_JOINS}
+                 WHERE s.session_hash = ?1 AND s.idle_expires_at > ?3 AND s.absolute_expires_at > ?3 AND u.disabled_at IS NULL",
+                user_columns!()
+            ))?
+            .query_row(params![hash, relationship_id, micros(now)], read)
+            .optional()?
+            .ok_or(not_found("session"))?,
+        Credential::Token(hash) => c
+            .prepare_cached(&format!(
+                "SELECT {}, NULL, NULL, {VIEWER_OF}
+                 FROM api_token t JOIN user_account u ON u.user_id = t.user_id JOIN organisation o ON o.organisation_id = u.organisation_id
+                 {VIEWER_JOINS}
+                 WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
+                user_columns!()
+            ))?
+            .query_row(params![hash, relationship_id], read)
+            .optional()?
+            .ok_or(not_found("token"))?,
+    })
 }
 
 impl SqliteStore {
@@ -680,16 +701,8 @@ impl Store for SqliteStore {
     }
 
     async fn user_by_token(&self, token_hash: &str) -> StoreResult<User> {
-        let token_hash = token_hash.to_owned();
-        self.run(move |c| {
-            c.prepare_cached(&format!(
-                "{USER} JOIN api_token t ON t.user_id = u.user_id WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
-            ))?
-            .query_row([token_hash], user_row)
-            .optional()?
-            .ok_or(not_found("token"))
-        })
-        .await
+        let credential = Credential::Token(token_hash.to_owned());
+        self.run(move |c| Ok(viewer(c, &credential, None, Timestamp::UNIX_EPOCH)?.user)).await
     }
 
     async fn list_tokens(&self, user_id: Uuid) -> StoreResult<Vec<ApiToken>> {
@@ -919,18 +932,8 @@ impl Store for SqliteStore {
     }
 
     async fn session(&self, session_hash: &str, now: Timestamp) -> StoreResult<Session> {
-        let session_hash = session_hash.to_owned();
-        self.run(move |c| {
-            c.prepare_cached(&format!(
-                "{SESSION} WHERE s.session_hash = ?1 AND s.idle_expires_at > ?2 AND s.absolute_expires_at > ?2 AND u.disabled_at IS NULL"
-            ))?
-            .query_row(params![session_hash, micros(now)], |r| {
-                Ok(Session { user: user_row(r)?, idle_expires_at: ts(r.get(8)?), absolute_expires_at: ts(r.get(9)?) })
-            })
-            .optional()?
-            .ok_or(not_found("session"))
-        })
-        .await
+        let credential = Credential::Session(session_hash.to_owned());
+        self.run(move |c| viewer(c, &credential, None, now)?.session.ok_or(not_found("session"))).await
     }
 
     async fn viewer(&self, credential: Credential, relationship_id: Option<Uuid>, now: Timestamp) -> StoreResult<Viewer> {
