@@ -235,6 +235,17 @@ pub(crate) async fn kpis_with_recent(c: &impl GenericClient, relationship_id: Uu
     Ok((kpis, recent))
 }
 
+/// A KPI with its reporter's name, for its page.
+pub(crate) async fn kpi_with_reporter(c: &impl GenericClient, relationship_id: Uuid, kpi_id: Uuid) -> R<(Kpi, Option<String>)> {
+    let sql = concat!(
+        "SELECT ",
+        kpi_columns!(),
+        ", (SELECT u.name FROM user_account u WHERE u.user_id = k.reporter_id) FROM kpi k WHERE k.relationship_id = $1 AND k.kpi_id = $2"
+    );
+    let row = rows(c, sql, &[&relationship_id, &kpi_id]).await?.pop().ok_or(not_found("KPI"))?;
+    Ok((kpi_row(&row)?, row.try_get(15)?))
+}
+
 pub(crate) async fn kpi(c: &impl GenericClient, relationship_id: Uuid, kpi_id: Uuid) -> R<Kpi> {
     let sql = format!("{KPI} WHERE k.relationship_id = $1 AND k.kpi_id = $2");
     query_opt(c, &sql, &[&relationship_id, &kpi_id], kpi_row).await?.ok_or(not_found("KPI"))

@@ -67,11 +67,6 @@ pub(crate) async fn issue_detail(
     Ok(IssueDetail { issue, ladder, proposal, timeline, handlers, parties, targets })
 }
 
-/// The names of the people who acted in `events`.
-async fn actors(c: &impl GenericClient, events: &[EventLine]) -> R<Vec<(Uuid, String)>> {
-    user_names(c, events.iter().filter_map(|e| e.actor)).await
-}
-
 /// The names of `ids` (a page names a few people, not everyone).
 async fn user_names(c: &impl GenericClient, ids: impl Iterator<Item = Uuid>) -> R<Vec<(Uuid, String)>> {
     let mut ids: Vec<Uuid> = ids.collect();
@@ -89,7 +84,7 @@ pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, even
         let sql = "SELECT party_id, count(*) FROM membership WHERE relationship_id = $1 AND left_at IS NULL GROUP BY party_id";
         query_all(c, sql, &[&relationship_id], |r| Ok((r.try_get(0)?, r.try_get(1)?))).await
     };
-    let (parties, leads, counts, events, head, stats) = try_join!(
+    let (parties, leads, counts, (events, actors), head, stats) = try_join!(
         parties(c, relationship_id),
         leads,
         counts,
@@ -97,7 +92,6 @@ pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, even
         chain_head(c, relationship_id),
         issues::issue_stats(c, relationship_id),
     )?;
-    let actors = actors(c, &events).await?;
     Ok(OverviewView { parties, leads, counts, events, actors, head, stats })
 }
 
@@ -109,14 +103,13 @@ pub(crate) async fn scorecard(c: &impl GenericClient, relationship_id: Uuid) -> 
 
 pub(crate) async fn kpi_detail(c: &impl GenericClient, relationship_id: Uuid, request: KpiRequest) -> R<KpiDetail> {
     let id = request.kpi_id;
-    let (kpi, parties, objectives, versions, values) = try_join!(
-        measures::kpi(c, relationship_id, id),
+    let ((kpi, reporter), parties, objectives, versions, values) = try_join!(
+        measures::kpi_with_reporter(c, relationship_id, id),
         parties(c, relationship_id),
         measures::objectives(c, relationship_id),
         measures::kpi_versions(c, relationship_id, id),
         measures::measurements(c, relationship_id, id, None, request.values),
     )?;
-    let reporter = user_names(c, kpi.reporter_id.into_iter()).await?.pop().map(|(_, name)| name);
     Ok(KpiDetail { kpi, parties, reporter, objectives, versions, values })
 }
 
@@ -135,11 +128,10 @@ async fn kpi_labels(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<KpiL
 }
 
 pub(crate) async fn audit(c: &impl GenericClient, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> R<AuditView> {
-    let (events, parties, head) = try_join!(
+    let ((events, actors), parties, head) = try_join!(
         recent_event_lines(c, relationship_id, before_position, limit),
         parties(c, relationship_id),
         chain_head(c, relationship_id),
     )?;
-    let actors = actors(c, &events).await?;
     Ok(AuditView { events, parties, actors, head })
 }

@@ -11,6 +11,8 @@ fn fresh_database(backend: &str) -> String {
     match backend {
         "sqlite" => {
             let dir = std::env::temp_dir().join(&name);
+            // Process ids come round again: an earlier run's database there is not fresh.
+            let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             format!("sqlite://{}", dir.join("accord.db").display())
         }

@@ -170,10 +170,15 @@ impl Shell {
     }
 }
 
+/// Room for a page from the start: askama's own hint counts only the template's text, so a
+/// page of tables grew its buffer (copying it) five or six times.
+const PAGE_BYTES: usize = 32 * 1024;
+
 /// Renders a template with a status.
-pub fn render(status: StatusCode, template: &impl Template) -> Response {
-    match template.render() {
-        Ok(html) => (status, Html(html)).into_response(),
+pub fn render<T: Template>(status: StatusCode, template: &T) -> Response {
+    let mut html = String::with_capacity(PAGE_BYTES.max(T::SIZE_HINT));
+    match template.render_into(&mut html) {
+        Ok(()) => (status, Html(html)).into_response(),
         Err(e) => PageError(ApiError::Internal(format!("template: {e}"))).into_response(),
     }
 }
