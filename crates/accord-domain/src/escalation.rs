@@ -63,13 +63,29 @@ impl Calendar {
 
     /// When a level started at `start` with `limit` runs out. Working days keep the time of day:
     /// raised Monday 10:00 with 5 working days, the deadline is the next Monday 10:00 (the days
-    /// counted are the working days after the start day).
+    /// counted are the working days after the start day). Raised on a day off, the clock starts
+    /// at midnight of the next working day: raised Sunday with 1 working day, the deadline is
+    /// Tuesday 00:00, so that a later start never has an earlier deadline (Friday 00:01 gets
+    /// Monday 00:01).
     pub fn deadline(&self, start: Timestamp, limit: Limit) -> Timestamp {
         match limit {
             Limit::Minutes(n) => start.saturating_add(SignedDuration::from_mins(n as i64)).unwrap_or(start),
             Limit::Hours(n) => start.saturating_add(SignedDuration::from_hours(n as i64)).unwrap_or(start),
             Limit::WorkingDays(n) => {
-                let local = start.to_zoned(self.time_zone.clone());
+                let mut local = start.to_zoned(self.time_zone.clone());
+                if !self.is_working(local.date()) {
+                    let mut date = local.date();
+                    while !self.is_working(date) {
+                        match date.tomorrow() {
+                            Ok(next) => date = next,
+                            Err(_) => return start,
+                        }
+                    }
+                    local = match date.to_zoned(self.time_zone.clone()) {
+                        Ok(midnight) => midnight,
+                        Err(_) => return start,
+                    };
+                }
                 let mut date = local.date();
                 let mut left = n;
                 while left > 0 {
@@ -238,8 +254,10 @@ mod tests {
         assert_eq!(c.deadline(at("2026-11-23T10:00:00Z"), Limit::WorkingDays(5)), at("2026-11-30T10:00:00Z"));
         // Thursday 24 December + 2: Friday 25 and Monday 28 are holidays, so Tuesday 29 and Wednesday 30.
         assert_eq!(c.deadline(at("2026-12-24T09:00:00Z"), Limit::WorkingDays(2)), at("2026-12-30T09:00:00Z"));
-        // Raised on a Saturday: Monday is the first working day.
-        assert_eq!(c.deadline(at("2026-11-28T12:00:00Z"), Limit::WorkingDays(1)), at("2026-11-30T12:00:00Z"));
+        // Raised on a Saturday: the clock starts when Monday does, and one working day is the
+        // whole of Monday (raised Friday 13:00, it is Monday 13:00: earlier raised, earlier due).
+        assert_eq!(c.deadline(at("2026-11-28T12:00:00Z"), Limit::WorkingDays(1)), at("2026-12-01T00:00:00Z"));
+        assert_eq!(c.deadline(at("2026-11-27T13:00:00Z"), Limit::WorkingDays(1)), at("2026-11-30T13:00:00Z"));
         // Across the clocks going back (25 October 2026): local 10:00 is kept.
         assert_eq!(c.deadline(at("2026-10-23T09:00:00Z"), Limit::WorkingDays(1)), at("2026-10-26T10:00:00Z"));
         assert_eq!(c.deadline(at("2026-11-23T10:00:00Z"), Limit::Hours(48)), at("2026-11-25T10:00:00Z"));

@@ -324,10 +324,12 @@ pub fn parse_value(text: &str) -> Result<f64, String> {
 
 /// A value as text, without float noise (`12.5`, `3`, `0.3333`).
 pub fn format_value(value: f64) -> String {
-    if value == value.trunc() && value.abs() < 1e15 {
-        return format!("{}", value as i64);
-    }
     let mut text = String::with_capacity(24);
+    if value == value.trunc() && value.abs() < 1e15 {
+        // A whole number, its digits only (`+ 0.0` turns -0 into 0).
+        let _ = write_fixed(&mut text, value + 0.0, 0);
+        return text;
+    }
     let _ = write_fixed(&mut text, value, 4);
     text.truncate(text.trim_end_matches('0').trim_end_matches('.').len());
     text
@@ -446,6 +448,7 @@ mod tests {
             }
         }
         assert_eq!(format_value(12.0), "12");
+        assert_eq!([format_value(-0.0), format_value(-12.0), format_value(1e14)], ["0", "-12", "100000000000000"]);
         assert_eq!(format_value(12.5), "12.5");
         assert_eq!(format_value(1.0 / 3.0), "0.3333");
     }

@@ -67,17 +67,14 @@ pub fn issue_cursor((key, id): (jiff::Timestamp, uuid::Uuid)) -> String {
 
 #[utoipa::path(get, path = "/api/v1/relationships/{relationship_id}/issues", tag = "issues",
     params(("relationship_id" = String, Path), IssueQuery), responses((status = 200, body = Items<Issue>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn list(
-    Viewed { access, view: mut items }: Viewed<Vec<Issue>>,
-    ApiQuery(q): ApiQuery<IssueQuery>,
-) -> ApiResult<Json<Items<Issue>>> {
+pub async fn list(Viewed { access, view: mut items }: Viewed<Vec<Issue>>, ApiQuery(q): ApiQuery<IssueQuery>) -> ApiResult<Items<Issue>> {
     access.member()?;
     let (order, limit) = (q.filter()?.state, q.limit());
     let next_cursor = (items.len() > limit as usize).then(|| {
         items.truncate(limit as usize);
         items.last().map(|i| issue_cursor(i.cursor(order))).unwrap_or_default()
     });
-    Ok(Json(Items { items, next_cursor }))
+    Ok(Items { items, next_cursor })
 }
 
 /// The list is read with its caller, in one store call.
@@ -280,6 +277,6 @@ pub async fn put_holidays(State(state): State<AppState>, access: Access, ApiJson
 
 /// Your notifications, newest first.
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "issues", responses((status = 200, body = Items<Notification>), (status = 401, body = ErrorBody)))]
-pub async fn notifications(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<Json<Items<Notification>>> {
+pub async fn notifications(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> ApiResult<Items<Notification>> {
     Ok(Items::all(state.store.inbox(user.id, 100).await?))
 }

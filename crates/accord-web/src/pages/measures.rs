@@ -286,14 +286,14 @@ pub struct KpiQuery {
 
 /// A value with its unit, as people write it: `97.5%`, `12 days`.
 pub fn with_unit(value: impl std::borrow::Borrow<f64>, unit: &str) -> String {
-    let value = *value.borrow();
-    if unit.is_empty() {
-        format_value(value)
-    } else if unit == "%" {
-        format!("{}%", format_value(value))
-    } else {
-        format!("{} {unit}", format_value(value))
+    let mut text = format_value(*value.borrow());
+    if !unit.is_empty() {
+        if unit != "%" {
+            text.push(' ');
+        }
+        text.push_str(unit);
     }
+    text
 }
 
 /// The values a KPI page shows: two years of monthly ones.
