@@ -740,11 +740,20 @@ pub(crate) fn update_obligation(
 
 /// An action; its party's name comes after, from `with_party_names` (a relationship has a few
 /// parties, a page dozens of actions: two lookups per row fewer).
-const ACTION: &str =
-    "SELECT a.action_id, a.relationship_id, a.title, a.description, a.owner_id, COALESCE(u.name, ''), a.party_id, '', a.due_date, a.status,
-        a.source_kind, a.source_id, a.source_period, a.version, a.created_at
-    FROM action a
-    LEFT JOIN user_account u INDEXED BY user_account_names ON u.user_id = a.owner_id";
+/// An action with its owner's name, read from `$from` (the table, or one of its indexes).
+macro_rules! action_from {
+    ($from:literal) => {
+        concat!(
+            "SELECT a.action_id, a.relationship_id, a.title, a.description, a.owner_id, COALESCE(u.name, ''), a.party_id, '', a.due_date, a.status,
+                a.source_kind, a.source_id, a.source_period, a.version, a.created_at
+            FROM ",
+            $from,
+            " LEFT JOIN user_account u INDEXED BY user_account_names ON u.user_id = a.owner_id"
+        )
+    };
+}
+
+const ACTION: &str = action_from!("action a");
 
 fn with_party_names(c: &Connection, relationship_id: Uuid, mut actions: Vec<Action>) -> R<Vec<Action>> {
     let parties = parties(c, relationship_id)?;
@@ -792,14 +801,16 @@ pub(crate) fn actions(
     after: Option<(Date, Uuid)>,
     limit: u32,
 ) -> R<Vec<Action>> {
-    let status = match filter {
-        ActionFilter::Open => "AND a.status IN ('open', 'in_progress')",
-        ActionFilter::Closed => "AND a.status IN ('done', 'cancelled')",
-        ActionFilter::All => "",
+    // Each filter reads its own index, which carries every column (V9): left to choose, SQLite
+    // took the index of all actions for the open ones too, and stepped over the closed ones.
+    let (select, status) = match filter {
+        ActionFilter::Open => (action_from!("action a INDEXED BY action_open_by_due"), "AND a.status IN ('open', 'in_progress')"),
+        ActionFilter::Closed => (action_from!("action a INDEXED BY action_closed_by_due"), "AND a.status IN ('done', 'cancelled')"),
+        ActionFilter::All => (action_from!("action a INDEXED BY action_by_due"), ""),
     };
     let (due, id) = after.map_or((String::new(), Uuid::nil()), |(d, id)| (d.to_string(), id));
     let mut stmt = c.prepare_cached(&format!(
-        "{ACTION} WHERE a.relationship_id = ?1 {status} AND (a.due_date, a.action_id) > (?2, ?3) ORDER BY a.due_date, a.action_id LIMIT ?4"
+        "{select} WHERE a.relationship_id = ?1 {status} AND (a.due_date, a.action_id) > (?2, ?3) ORDER BY a.due_date, a.action_id LIMIT ?4"
     ))?;
     let actions = stmt.query_map(params![relationship_id, due, id, limit], action_row)?.collect::<Result<_, _>>()?;
     with_party_names(c, relationship_id, actions)
