@@ -2,7 +2,7 @@
 //! resolved in time climbs one level. Deadlines and escalations are pure functions of (ladder
 //! version, history, now), so every server computes the same thing.
 
-use jiff::civil::{Date, Weekday};
+use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -72,31 +72,27 @@ impl Calendar {
             Limit::Minutes(n) => start.saturating_add(SignedDuration::from_mins(n as i64)).unwrap_or(start),
             Limit::Hours(n) => start.saturating_add(SignedDuration::from_hours(n as i64)).unwrap_or(start),
             Limit::WorkingDays(n) => {
-                let mut local = start.to_zoned(self.time_zone.clone());
-                if !self.is_working(local.date()) {
-                    let mut date = local.date();
-                    while !self.is_working(date) {
-                        match date.tomorrow() {
-                            Ok(next) => date = next,
-                            Err(_) => return start,
-                        }
-                    }
-                    local = match date.to_zoned(self.time_zone.clone()) {
-                        Ok(midnight) => midnight,
-                        Err(_) => return start,
-                    };
+                let local = start.to_zoned(self.time_zone.clone());
+                let (mut date, time) = if self.is_working(local.date()) {
+                    (Some(local.date()), local.time())
+                } else {
+                    (self.next_working_day(local.date()), Time::midnight())
+                };
+                for _ in 0..n {
+                    date = date.and_then(|d| self.next_working_day(d));
                 }
-                let mut date = local.date();
-                let mut left = n;
-                while left > 0 {
-                    date = date.tomorrow().unwrap_or(date);
-                    if self.is_working(date) {
-                        left -= 1;
-                    }
-                }
-                // A start outside working hours still counts whole days; the same local time
-                // on the last day (the zone resolves daylight-saving gaps).
-                date.to_datetime(local.time()).to_zoned(self.time_zone.clone()).map(|z| z.timestamp()).unwrap_or(start)
+                // The same local time on the last day (the zone resolves daylight-saving gaps).
+                date.and_then(|d| d.to_datetime(time).to_zoned(self.time_zone.clone()).ok()).map_or(start, |z| z.timestamp())
+            }
+        }
+    }
+
+    /// The first working day after `date` (none past the calendar's end).
+    fn next_working_day(&self, mut date: Date) -> Option<Date> {
+        loop {
+            date = date.tomorrow().ok()?;
+            if self.is_working(date) {
+                return Some(date);
             }
         }
     }

@@ -512,9 +512,8 @@ pub(crate) async fn recent_audit_events(c: &impl GenericClient, chain: Uuid, bef
     recent(c, EVENT, chain, before_position, limit, event_row).await
 }
 
-/// The latest events as pages list them, their summaries as stored.
-/// The events of `chain` before a position, newest first, as shown, with the names of the
-/// people who acted in them (joined, not asked for afterwards).
+/// The events of `chain` before a position, newest first, as pages list them (their summaries as
+/// stored), with the names of the people who acted in them (joined, not asked for afterwards).
 pub(crate) async fn recent_event_lines(
     c: &impl GenericClient,
     chain: Uuid,
@@ -561,38 +560,48 @@ pub(crate) async fn chain_head(c: &impl GenericClient, chain: Uuid) -> R<Option<
     query_opt(c, "SELECT position, hash FROM audit_head WHERE relationship_id = $1 AND position > 0", &[&chain], head_row).await
 }
 
-/// Who is asking (by session or token) and their standing in `relationship_id`.
 /// Who is asking, the relationship and their membership in it, in one statement: `$2` is the
-/// relationship (NULL for none), whose columns and the membership's follow the caller's.
-const VIEWER_OF: &str = "r.relationship_id, r.name, r.purpose, r.start_date, r.status, r.time_zone, r.version, r.created_at, r.updated_at,
-        m.membership_id, m.relationship_id, m.party_id, mo.name, m.user_id, u.name, u.email, m.role, m.joined_at, m.left_at";
-const VIEWER_JOINS: &str = "LEFT JOIN relationship r ON r.relationship_id = $2
-    LEFT JOIN membership m ON m.relationship_id = r.relationship_id AND m.user_id = u.user_id AND m.left_at IS NULL
-    LEFT JOIN party p ON p.relationship_id = m.relationship_id AND p.party_id = m.party_id
-    LEFT JOIN organisation mo ON mo.organisation_id = p.organisation_id";
+/// relationship (NULL for none), whose columns and the membership's follow the caller's; `c` is
+/// the credential's row (a session or a token).
+macro_rules! viewer_sql {
+    ($expiry:literal, $credential:literal, $valid:literal) => {
+        concat!(
+            "SELECT ",
+            user_columns!(),
+            ", ",
+            $expiry,
+            ",
+            r.relationship_id, r.name, r.purpose, r.start_date, r.status, r.time_zone, r.version, r.created_at, r.updated_at,
+            m.membership_id, m.relationship_id, m.party_id, mo.name, m.user_id, u.name, u.email, m.role, m.joined_at, m.left_at
+            FROM ",
+            $credential,
+            " c JOIN user_account u ON u.user_id = c.user_id JOIN organisation o ON o.organisation_id = u.organisation_id
+            LEFT JOIN relationship r ON r.relationship_id = $2
+            LEFT JOIN membership m ON m.relationship_id = r.relationship_id AND m.user_id = u.user_id AND m.left_at IS NULL
+            LEFT JOIN party p ON p.relationship_id = m.relationship_id AND p.party_id = m.party_id
+            LEFT JOIN organisation mo ON mo.organisation_id = p.organisation_id
+            WHERE u.disabled_at IS NULL AND ",
+            $valid
+        )
+    };
+}
+
+const VIEWER_BY_SESSION: &str = viewer_sql!(
+    "c.idle_expires_at, c.absolute_expires_at",
+    "session",
+    "c.session_hash = $1 AND c.idle_expires_at > $3 AND c.absolute_expires_at > $3"
+);
+const VIEWER_BY_TOKEN: &str =
+    viewer_sql!("NULL::timestamptz, NULL::timestamptz", "api_token", "c.token_hash = $1 AND c.revoked_at IS NULL");
 
 async fn viewer(c: &impl GenericClient, credential: &Credential, relationship_id: Option<Uuid>, now: Timestamp) -> R<Viewer> {
     let row = match credential {
         Credential::Session(hash) => {
-            let sql = format!(
-                "SELECT {}, s.idle_expires_at, s.absolute_expires_at, {VIEWER_OF}
-                 FROM session s JOIN user_account u ON u.user_id = s.user_id JOIN organisation o ON o.organisation_id = u.organisation_id
-                 {VIEWER_JOINS}
-                 WHERE s.session_hash = $1 AND s.idle_expires_at > $3 AND s.absolute_expires_at > $3 AND u.disabled_at IS NULL",
-                user_columns!()
-            );
-            let statement = c.prepare_cached(&sql).await?;
+            let statement = c.prepare_cached(VIEWER_BY_SESSION).await?;
             c.query_opt(&statement, &[hash, &relationship_id, &micros(now)]).await?.ok_or(not_found("session"))?
         }
         Credential::Token(hash) => {
-            let sql = format!(
-                "SELECT {}, NULL::timestamptz, NULL::timestamptz, {VIEWER_OF}
-                 FROM api_token t JOIN user_account u ON u.user_id = t.user_id JOIN organisation o ON o.organisation_id = u.organisation_id
-                 {VIEWER_JOINS}
-                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
-                user_columns!()
-            );
-            let statement = c.prepare_cached(&sql).await?;
+            let statement = c.prepare_cached(VIEWER_BY_TOKEN).await?;
             c.query_opt(&statement, &[hash, &relationship_id]).await?.ok_or(not_found("token"))?
         }
     };
@@ -808,6 +817,7 @@ impl Store for PostgresStore {
     }
 
     async fn user_by_token(&self, token_hash: &str) -> StoreResult<User> {
+        // A token has no expiry: the time is not read.
         let credential = Credential::Token(token_hash.to_owned());
         self.read(move |c| Box::pin(async move { Ok(viewer(c, &credential, None, Timestamp::UNIX_EPOCH).await?.user) })).await
     }

@@ -183,8 +183,8 @@ pub(crate) async fn objective_reviews(c: &impl GenericClient, relationship_id: U
 
 // KPIs.
 
-/// A KPI with the thresholds of its latest version, kept on its row (see V6).
-/// A KPI's columns, its objectives as an array (one statement instead of a second for the links).
+/// A KPI's columns: the thresholds of its latest version, kept on its row (see V6), and its
+/// objectives as an array (one statement instead of a second for the links).
 macro_rules! kpi_columns {
     () => {
         "k.kpi_id, k.relationship_id, k.name, k.definition, k.unit, k.direction, k.cadence, k.party_id, k.reporter_id, k.version, k.created_at,

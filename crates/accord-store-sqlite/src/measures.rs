@@ -738,9 +738,9 @@ pub(crate) fn update_obligation(
 
 // Actions.
 
-/// An action; its party's name comes after, from `with_party_names` (a relationship has a few
-/// parties, a page dozens of actions: two lookups per row fewer).
-/// An action with its owner's name, read from `$from` (the table, or one of its indexes).
+/// An action with its owner's name, read from `$from` (the table, or one of its indexes); its
+/// party's name comes after, from `with_party_names` (a relationship has a few parties, a page
+/// dozens of actions: two lookups per row fewer).
 macro_rules! action_from {
     ($from:literal) => {
         concat!(
