@@ -697,6 +697,11 @@ impl Store for PostgresStore {
         self.read(|c| Box::pin(async move { Ok(c.simple_query("SELECT 1").await.map(|_| ())?) })).await
     }
 
+    async fn settle(&self) -> StoreResult<()> {
+        // VACUUM cannot run in a transaction: a pooled connection runs it on its own.
+        self.read(|c| Box::pin(async move { Ok(c.batch_execute("VACUUM (ANALYZE)").await?) })).await
+    }
+
     async fn create_organisation(&self, name: Name, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Organisation> {
         let now = micros(now);
         self.write(move |tx| {

@@ -16,6 +16,7 @@ use super::*;
 use accord_domain::measure::{Cadence, Direction, Period, Rag, Thresholds, Version, format_value, version_in_force};
 use jiff::civil::Date;
 use std::collections::HashMap;
+use tokio::try_join;
 
 /// The first day PostgreSQL can store (4714-11-24 BC): before every due date, for a first page.
 const FIRST_DATE: Date = Date::constant(-4713, 11, 24);
@@ -58,10 +59,13 @@ async fn lock_row(tx: &Transaction<'_>, table: &str, relationship_id: Uuid, id: 
 
 // Objectives.
 
-// Each row carries its links as an array: one statement instead of a second one for the links.
-const OBJECTIVE: &str = "SELECT o.objective_id, o.relationship_id, o.title, o.description, o.review_months, o.next_review, o.status, o.version, o.created_at,
-        ARRAY(SELECT l.party_id FROM objective_party l WHERE l.relationship_id = o.relationship_id AND l.objective_id = o.objective_id ORDER BY l.party_id)
-    FROM objective o";
+/// An objective's columns; its parties are read apart (an array for one objective, one statement
+/// for a list: see `kpi_objectives!`).
+macro_rules! objective_columns {
+    () => {
+        "SELECT o.objective_id, o.relationship_id, o.title, o.description, o.review_months, o.next_review, o.status, o.version, o.created_at"
+    };
+}
 
 fn objective_row(r: &Row) -> R<Objective> {
     Ok(Objective {
@@ -69,7 +73,7 @@ fn objective_row(r: &Row) -> R<Objective> {
         relationship_id: r.try_get(1)?,
         title: r.try_get(2)?,
         description: r.try_get(3)?,
-        parties: r.try_get(9)?,
+        parties: Vec::new(),
         review_months: r.try_get(4)?,
         next_review: r.try_get(5)?,
         status: if r.try_get::<_, &str>(6)? == "retired" { ObjectiveStatus::Retired } else { ObjectiveStatus::Active },
@@ -79,13 +83,28 @@ fn objective_row(r: &Row) -> R<Objective> {
 }
 
 pub(crate) async fn objectives(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<Objective>> {
-    let sql = format!("{OBJECTIVE} WHERE o.relationship_id = $1 ORDER BY o.status, o.title");
-    query_all(c, &sql, &[&relationship_id], objective_row).await
+    let sql = concat!(objective_columns!(), " FROM objective o WHERE o.relationship_id = $1 ORDER BY o.status, o.title");
+    let parties = "SELECT objective_id, party_id FROM objective_party WHERE relationship_id = $1";
+    let (mut objectives, parties) =
+        try_join!(async { query_all(c, sql, &[&relationship_id], objective_row).await }, links(c, parties, relationship_id))?;
+    attach_links(&mut objectives, |o| (o.id, &mut o.parties), parties);
+    Ok(objectives)
+}
+
+/// Pairs (owner, linked id) from `sql`, which takes the relationship as $1.
+async fn links(c: &impl GenericClient, sql: &str, relationship_id: Uuid) -> R<Vec<(Uuid, Uuid)>> {
+    query_all(c, sql, &[&relationship_id], |r| Ok((r.try_get(0)?, r.try_get(1)?))).await
 }
 
 pub(crate) async fn objective(c: &impl GenericClient, relationship_id: Uuid, objective_id: Uuid) -> R<Objective> {
-    let sql = format!("{OBJECTIVE} WHERE o.relationship_id = $1 AND o.objective_id = $2");
-    query_opt(c, &sql, &[&relationship_id, &objective_id], objective_row).await?.ok_or(not_found("objective"))
+    let sql = concat!(
+        objective_columns!(),
+        ", ARRAY(SELECT l.party_id FROM objective_party l WHERE l.relationship_id = o.relationship_id AND l.objective_id = o.objective_id ORDER BY l.party_id)
+        FROM objective o WHERE o.relationship_id = $1 AND o.objective_id = $2"
+    );
+    let row =
+        query_opt(c, sql, &[&relationship_id, &objective_id], |r| Ok(Objective { parties: r.try_get(9)?, ..objective_row(r)? })).await?;
+    row.ok_or(not_found("objective"))
 }
 
 pub(crate) async fn create_objective(tx: &Transaction<'_>, new: &NewObjective, actor: Uuid, now: Timestamp) -> R<Objective> {
@@ -183,18 +202,25 @@ pub(crate) async fn objective_reviews(c: &impl GenericClient, relationship_id: U
 
 // KPIs.
 
-/// A KPI's columns: the thresholds of its latest version, kept on its row (see V6), and its
-/// objectives as an array (one statement instead of a second for the links).
+/// A KPI's columns, with the thresholds of its latest version, kept on its row (see V6).
 macro_rules! kpi_columns {
     () => {
         "k.kpi_id, k.relationship_id, k.name, k.definition, k.unit, k.direction, k.cadence, k.party_id, k.reporter_id, k.version, k.created_at,
-        k.target, k.amber, k.red,
-        ARRAY(SELECT l.objective_id FROM kpi_objective l WHERE l.relationship_id = k.relationship_id AND l.kpi_id = k.kpi_id ORDER BY l.objective_id)"
+        k.target, k.amber, k.red"
     };
 }
 
-const KPI: &str = concat!("SELECT ", kpi_columns!(), " FROM kpi k");
+/// One KPI's objectives as an array (a list reads its links in one statement instead,
+/// `kpi_links`: a subquery per row cost more than the rows themselves).
+macro_rules! kpi_objectives {
+    () => {
+        "ARRAY(SELECT l.objective_id FROM kpi_objective l WHERE l.relationship_id = k.relationship_id AND l.kpi_id = k.kpi_id ORDER BY l.objective_id)"
+    };
+}
 
+const KPI: &str = concat!("SELECT ", kpi_columns!(), ", ", kpi_objectives!(), " FROM kpi k");
+
+/// A KPI from `kpi_columns!`, without its objectives.
 fn kpi_row(r: &Row) -> R<Kpi> {
     let direction = text_as(r, 5, Direction::parse)?;
     Ok(Kpi {
@@ -207,31 +233,44 @@ fn kpi_row(r: &Row) -> R<Kpi> {
         cadence: text_as(r, 6, Cadence::parse)?,
         party_id: r.try_get(7)?,
         reporter_id: r.try_get(8)?,
-        objectives: r.try_get(14)?,
+        objectives: Vec::new(),
         version: r.try_get(9)?,
         created_at: r.try_get(10)?,
         thresholds: Thresholds { direction, target: r.try_get(11)?, amber: r.try_get(12)?, red: r.try_get(13)? },
     })
 }
 
+/// A KPI from `KPI`, with its objectives.
+fn kpi_with_objectives(r: &Row) -> R<Kpi> {
+    Ok(Kpi { objectives: r.try_get(14)?, ..kpi_row(r)? })
+}
+
+/// Every link between the relationship's KPIs and objectives: (KPI, objective).
+async fn kpi_links(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<(Uuid, Uuid)>> {
+    links(c, "SELECT kpi_id, objective_id FROM kpi_objective WHERE relationship_id = $1", relationship_id).await
+}
+
 pub(crate) async fn kpis(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<Kpi>> {
-    // By name whatever its case, as SQLite's NOCASE column sorts.
-    let sql = format!("{KPI} WHERE k.relationship_id = $1 ORDER BY lower(k.name), k.kpi_id");
-    query_all(c, &sql, &[&relationship_id], kpi_row).await
+    let sql = concat!("SELECT ", kpi_columns!(), " FROM kpi k WHERE k.relationship_id = $1");
+    let (mut kpis, links) = try_join!(async { query_all(c, sql, &[&relationship_id], kpi_row).await }, kpi_links(c, relationship_id))?;
+    arrange_kpis(&mut kpis, links);
+    Ok(kpis)
 }
 
 /// The relationship's KPIs with the latest values each keeps beside it (see V6), for the
 /// scorecard: both in one statement.
 pub(crate) async fn kpis_with_recent(c: &impl GenericClient, relationship_id: Uuid) -> R<(Vec<Kpi>, Vec<RecentValue>)> {
-    let sql = concat!("SELECT ", kpi_columns!(), ", k.recent FROM kpi k WHERE k.relationship_id = $1 ORDER BY lower(k.name), k.kpi_id");
+    let sql = concat!("SELECT ", kpi_columns!(), ", k.recent FROM kpi k WHERE k.relationship_id = $1");
+    let (read, links) = try_join!(async { rows(c, sql, &[&relationship_id]).await }, kpi_links(c, relationship_id))?;
     let (mut kpis, mut recent) = (Vec::new(), Vec::new());
-    for r in rows(c, sql, &[&relationship_id]).await? {
+    for r in read {
         let kpi = kpi_row(&r)?;
-        let bytes: Option<&[u8]> = r.try_get(15)?;
+        let bytes: Option<&[u8]> = r.try_get(14)?;
         decode_recent(kpi.id, bytes.unwrap_or_default(), &mut recent)
             .ok_or_else(|| Fail(StoreError::Backend(format!("kpi {}: unreadable recent values", kpi.id))))?;
         kpis.push(kpi);
     }
+    arrange_kpis(&mut kpis, links);
     Ok((kpis, recent))
 }
 
@@ -240,15 +279,17 @@ pub(crate) async fn kpi_with_reporter(c: &impl GenericClient, relationship_id: U
     let sql = concat!(
         "SELECT ",
         kpi_columns!(),
+        ", ",
+        kpi_objectives!(),
         ", (SELECT u.name FROM user_account u WHERE u.user_id = k.reporter_id) FROM kpi k WHERE k.relationship_id = $1 AND k.kpi_id = $2"
     );
     let row = rows(c, sql, &[&relationship_id, &kpi_id]).await?.pop().ok_or(not_found("KPI"))?;
-    Ok((kpi_row(&row)?, row.try_get(15)?))
+    Ok((kpi_with_objectives(&row)?, row.try_get(15)?))
 }
 
 pub(crate) async fn kpi(c: &impl GenericClient, relationship_id: Uuid, kpi_id: Uuid) -> R<Kpi> {
     let sql = format!("{KPI} WHERE k.relationship_id = $1 AND k.kpi_id = $2");
-    query_opt(c, &sql, &[&relationship_id, &kpi_id], kpi_row).await?.ok_or(not_found("KPI"))
+    query_opt(c, &sql, &[&relationship_id, &kpi_id], kpi_with_objectives).await?.ok_or(not_found("KPI"))
 }
 
 fn thresholds_json(t: &Thresholds) -> serde_json::Value {

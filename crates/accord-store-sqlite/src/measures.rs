@@ -52,34 +52,29 @@ fn objective_row(r: &Row) -> rusqlite::Result<Objective> {
     })
 }
 
-fn with_parties(c: &Connection, relationship_id: Uuid, mut objectives: Vec<Objective>) -> R<Vec<Objective>> {
-    let mut stmt = c.prepare_cached("SELECT objective_id, party_id FROM objective_party WHERE relationship_id = ?1")?;
-    let mut parties: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for row in stmt.query_map([relationship_id], |r| Ok((r.get::<_, Uuid>(0)?, r.get::<_, Uuid>(1)?)))? {
-        let (objective, party) = row?;
-        parties.entry(objective).or_default().push(party);
-    }
-    for o in &mut objectives {
-        o.parties = parties.remove(&o.id).unwrap_or_default();
-        o.parties.sort();
-    }
-    Ok(objectives)
+/// Pairs (owner, linked id) from `sql`, which takes the relationship as ?1.
+fn links(c: &Connection, sql: &str, relationship_id: Uuid) -> R<Vec<(Uuid, Uuid)>> {
+    Ok(c.prepare_cached(sql)?.query_map([relationship_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?)
 }
 
 pub(crate) fn objectives(c: &Connection, relationship_id: Uuid) -> R<Vec<Objective>> {
     let mut stmt = c.prepare_cached(&format!("{OBJECTIVE} WHERE relationship_id = ?1 ORDER BY status, title"))?;
-    let rows = stmt.query_map([relationship_id], objective_row)?.collect::<Result<Vec<_>, _>>()?;
-    with_parties(c, relationship_id, rows)
+    let mut objectives = stmt.query_map([relationship_id], objective_row)?.collect::<Result<Vec<_>, _>>()?;
+    let parties = links(c, "SELECT objective_id, party_id FROM objective_party WHERE relationship_id = ?1", relationship_id)?;
+    attach_links(&mut objectives, |o| (o.id, &mut o.parties), parties);
+    Ok(objectives)
 }
 
 pub(crate) fn objective(c: &Connection, relationship_id: Uuid, objective_id: Uuid) -> R<Objective> {
-    let row = c
+    let mut row = c
         .prepare_cached(&format!("{OBJECTIVE} WHERE relationship_id = ?1 AND objective_id = ?2"))?
         .query_row([relationship_id, objective_id], objective_row)
         .optional()?
         .ok_or(not_found("objective"))?;
-    let mut rows = with_parties(c, relationship_id, vec![row])?;
-    Ok(rows.remove(0))
+    let mut parties = c.prepare_cached("SELECT party_id FROM objective_party WHERE relationship_id = ?1 AND objective_id = ?2")?;
+    row.parties = parties.query_map([relationship_id, objective_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    row.parties.sort_unstable();
+    Ok(row)
 }
 
 pub(crate) fn create_objective(tx: &Connection, new: &NewObjective, actor: Uuid, now: Timestamp) -> R<Objective> {
@@ -185,27 +180,13 @@ fn kpi_row(r: &Row) -> rusqlite::Result<Kpi> {
     })
 }
 
-fn with_objectives(c: &Connection, relationship_id: Uuid, mut kpis: Vec<Kpi>) -> R<Vec<Kpi>> {
-    let mut stmt = c.prepare_cached("SELECT kpi_id, objective_id FROM kpi_objective WHERE relationship_id = ?1")?;
-    let mut links: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
-    for row in stmt.query_map([relationship_id], |r| Ok((r.get::<_, Uuid>(0)?, r.get::<_, Uuid>(1)?)))? {
-        let (kpi, objective) = row?;
-        links.entry(kpi).or_default().push(objective);
-    }
-    for k in &mut kpis {
-        k.objectives = links.remove(&k.id).unwrap_or_default();
-        k.objectives.sort();
-    }
-    Ok(kpis)
-}
-
 pub(crate) fn kpis(c: &Connection, relationship_id: Uuid) -> R<Vec<Kpi>> {
-    // Read in key order and sorted here as `name COLLATE NOCASE` orders (ASCII letters folded):
-    // ordered by the name index, SQLite looked every KPI up in the table again.
+    // Read in key order and arranged by name here (ordered by the name index, SQLite looked every
+    // KPI up in the table again).
     let mut stmt = c.prepare_cached(&format!("{KPI} WHERE k.relationship_id = ?1"))?;
-    let mut rows = stmt.query_map([relationship_id], kpi_row)?.collect::<Result<Vec<_>, _>>()?;
-    rows.sort_by(|a, b| a.name.bytes().map(|c| c.to_ascii_lowercase()).cmp(b.name.bytes().map(|c| c.to_ascii_lowercase())));
-    with_objectives(c, relationship_id, rows)
+    let mut kpis = stmt.query_map([relationship_id], kpi_row)?.collect::<Result<Vec<_>, _>>()?;
+    arrange_kpis(&mut kpis, links(c, "SELECT kpi_id, objective_id FROM kpi_objective WHERE relationship_id = ?1", relationship_id)?);
+    Ok(kpis)
 }
 
 pub(crate) fn kpi(c: &Connection, relationship_id: Uuid, kpi_id: Uuid) -> R<Kpi> {
@@ -214,7 +195,7 @@ pub(crate) fn kpi(c: &Connection, relationship_id: Uuid, kpi_id: Uuid) -> R<Kpi>
         .query_row([relationship_id, kpi_id], kpi_row)
         .optional()?
         .ok_or(not_found("KPI"))?;
-    // Its own links only: `with_objectives` reads every link of the relationship, for a list.
+    // Its own links only: `kpis` reads every link of the relationship, for a list.
     let mut stmt =
         c.prepare_cached("SELECT objective_id FROM kpi_objective WHERE relationship_id = ?1 AND kpi_id = ?2 ORDER BY objective_id")?;
     let objectives = stmt.query_map([relationship_id, kpi_id], |r| r.get(0))?.collect::<Result<_, _>>()?;

@@ -37,6 +37,10 @@ pub trait Store: Send + Sync + 'static {
     async fn migrate(&self) -> StoreResult<()>;
     /// Reachable and answering.
     async fn ping(&self) -> StoreResult<()>;
+    /// After a bulk load (`accord seed`): brings the planner's statistics up to date, and on
+    /// PostgreSQL the visibility map, so the next reads plan with the data as it now is and read
+    /// covering indexes alone, instead of waiting for autovacuum to do it under load.
+    async fn settle(&self) -> StoreResult<()>;
 
     // Organisations.
     async fn create_organisation(&self, name: Name, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Organisation>;

@@ -118,6 +118,34 @@ pub struct Kpi {
     pub created_at: Timestamp,
 }
 
+/// A relationship's KPIs in the order every list shows them: by name as SQLite's `COLLATE
+/// NOCASE` orders it (ASCII letters folded), each with its objectives from `links` (KPI,
+/// objective), in id order. Both backends read KPIs and links as they lie and finish here: sorted
+/// by the database, the rows cost it a sort of whole rows, and a subquery per KPI for its links.
+pub fn arrange_kpis(kpis: &mut [Kpi], links: impl IntoIterator<Item = (Uuid, Uuid)>) {
+    kpis.sort_by(|a, b| a.name.bytes().map(|c| c.to_ascii_lowercase()).cmp(b.name.bytes().map(|c| c.to_ascii_lowercase())));
+    attach_links(kpis, |k| (k.id, &mut k.objectives), links);
+}
+
+/// Hands each of `links` (owner, linked id) to its owner among `items` (`ids` gives an item's id
+/// and its list), and leaves every list in id order: a list of rows reads all its links in one
+/// statement, not one per row.
+pub fn attach_links<T>(
+    items: &mut [T],
+    mut ids: impl FnMut(&mut T) -> (Uuid, &mut Vec<Uuid>),
+    links: impl IntoIterator<Item = (Uuid, Uuid)>,
+) {
+    let at: std::collections::HashMap<Uuid, usize> = items.iter_mut().enumerate().map(|(i, item)| (ids(item).0, i)).collect();
+    for (owner, linked) in links {
+        if let Some(&i) = at.get(&owner) {
+            ids(&mut items[i]).1.push(linked);
+        }
+    }
+    for item in items {
+        ids(item).1.sort_unstable();
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewKpi {
     pub relationship_id: Uuid,

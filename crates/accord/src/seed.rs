@@ -141,6 +141,7 @@ pub async fn run(store: Arc<dyn Store>, args: SeedArgs, now: Timestamp) -> anyho
             sweep_fixture(store.as_ref(), &password_hash, open, due, now).await?
         }
     };
+    store.settle().await.context("settling the database after the load")?;
     let seconds = started.elapsed().as_secs_f64();
     summary["seconds"] = json!(seconds);
     summary["password"] = json!(args.password);

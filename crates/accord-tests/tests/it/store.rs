@@ -1062,7 +1062,9 @@ async fn objectives_and_their_reviews(db: TestDb) {
     assert_eq!(store.chain_head(r).await.unwrap(), head);
     store.create_objective(new_objective(r, "Harm no one", &[&s.tidal]), ann.id, clock.tick()).await.unwrap();
     let titles = |list: Vec<Objective>| -> Vec<String> { list.into_iter().map(|o| o.title).collect() };
-    assert_eq!(titles(store.objectives(r).await.unwrap()), ["Harm no one", "Keep the turbines turning"]);
+    let listed = store.objectives(r).await.unwrap();
+    assert_eq!(listed[1], uptime, "a list carries each objective's parties, in id order");
+    assert_eq!(titles(listed), ["Harm no one", "Keep the turbines turning"]);
 
     // Reviews at the version read: relevant (wording kept even when some is given), revised
     // (the earlier wording kept in the review), retired.
@@ -1151,6 +1153,7 @@ async fn kpis_and_threshold_versions(db: TestDb) {
     let (other, other_party) = other_relationship(store, &s).await;
     let elsewhere = store.create_objective(new_objective(other, "Dredge", &[&other_party]), s.cat.id, clock.tick()).await.unwrap();
     let uptime = store.create_objective(new_objective(r, "Keep the turbines turning", &[&s.north]), ann.id, clock.tick()).await.unwrap();
+    let safety = store.create_objective(new_objective(r, "Harm no one", &[&s.north]), ann.id, clock.tick()).await.unwrap();
     let start = position(store, r).await;
 
     let mut availability = new_kpi(r, "Availability", Cadence::Monthly, higher(98.0, 95.0, 90.0), date(2026, 1, 1));
@@ -1202,13 +1205,20 @@ async fn kpis_and_threshold_versions(db: TestDb) {
         .create_kpi(new_kpi(r, "backlog", Cadence::Weekly, lower(10.0, 20.0, 30.0), date(2026, 1, 5)), ann.id, clock.tick())
         .await
         .unwrap();
-    store
-        .create_kpi(new_kpi(r, "Defects", Cadence::Quarterly, lower(0.0, 2.0, 5.0), date(2026, 1, 1)), ann.id, clock.tick())
-        .await
-        .unwrap();
-    let names: Vec<String> = store.kpis(r).await.unwrap().into_iter().map(|k| k.name).collect();
+    // A list reads its links apart from its rows: each KPI gets its own, in id order.
+    let mut defects = new_kpi(r, "Defects", Cadence::Quarterly, lower(0.0, 2.0, 5.0), date(2026, 1, 1));
+    defects.objectives = vec![uptime.id.max(safety.id), uptime.id.min(safety.id)];
+    let defects = store.create_kpi(defects, ann.id, clock.tick()).await.unwrap();
+    // After a bulk load (a no-op on SQLite, VACUUM outside any transaction on PostgreSQL).
+    store.settle().await.unwrap();
+    let listed = store.kpis(r).await.unwrap();
+    let names: Vec<&str> = listed.iter().map(|k| k.name.as_str()).collect();
     assert_eq!(names, ["Availability", "backlog", "Defects"]);
-    assert_eq!(store.kpis(r).await.unwrap()[0], kpi);
+    assert_eq!((&listed[0], &listed[1].objectives), (&kpi, &Vec::new()));
+    assert_eq!(
+        (&listed[2], &listed[2].objectives),
+        (&store.kpi(r, defects.id).await.unwrap(), &vec![uptime.id.min(safety.id), uptime.id.max(safety.id)])
+    );
 
     // A new version of the thresholds, from a later period.
     let changed_at = clock.tick();
