@@ -437,8 +437,11 @@ fn prepare_value<'a>(
     }
     let thresholds = version_in_force(&rules.versions, input.period_start).ok_or(not_found("KPI version"))?.thresholds;
     if let Some(c) = existing {
-        tx.prepare_cached("UPDATE measurement SET superseded_at = ?3 WHERE relationship_id = ?1 AND measurement_id = ?2")?
-            .execute(params![relationship_id, c.id, micros(now)])?;
+        tx.prepare_cached(
+            "UPDATE measurement INDEXED BY measurement_current SET superseded_at = ?5
+             WHERE relationship_id = ?1 AND kpi_id = ?2 AND period_start = ?3 AND superseded_at IS NULL AND measurement_id = ?4",
+        )?
+        .execute(params![relationship_id, input.kpi_id, input.period_start.to_string(), c.id, micros(now)])?;
     }
     Ok(Some(NewValue { id: new_id(now), input, rag: thresholds.rag(input.value) }))
 }
