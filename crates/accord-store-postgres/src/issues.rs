@@ -48,6 +48,13 @@ fn role_names(roles: &[Role]) -> Vec<&'static str> {
     roles.iter().map(|r| r.as_str()).collect()
 }
 
+/// The levels of one ladder version, from `level_row`.
+macro_rules! ladder_levels {
+    () => {
+        "SELECT l.name, l.handler_roles, l.handler_members, l.limit_unit, l.limit_amount, l.created_at FROM ladder_level l"
+    };
+}
+
 /// The ladder of `version` (the latest when `None`); the default when none was ever saved.
 pub(crate) async fn ladder(c: &impl GenericClient, relationship_id: Uuid, version: Option<i32>) -> R<Ladder> {
     let version: Option<i32> = match version {
@@ -59,23 +66,54 @@ pub(crate) async fn ladder(c: &impl GenericClient, relationship_id: Uuid, versio
         .flatten(),
     };
     let Some(version) = version.filter(|v| *v > 0) else { return Ok(Ladder::default_ladder()) };
-    let rows = query_all(
-        c,
-        "SELECT name, handler_roles, handler_members, limit_unit, limit_amount, created_at FROM ladder_level
-         WHERE relationship_id = $1 AND ladder_version = $2 ORDER BY level",
-        &[&relationship_id, &version],
-        |r| {
-            let roles: Vec<String> = r.try_get(1)?;
-            let level = LadderLevel {
-                name: r.try_get(0)?,
-                roles: roles.iter().filter_map(|s| Role::parse(s).ok()).collect(),
-                members: r.try_get(2)?,
-                limit: limit_of(r.try_get(3)?, r.try_get(4)?),
-            };
-            Ok((level, r.try_get::<_, Timestamp>(5)?))
-        },
-    )
-    .await?;
+    let sql = concat!(ladder_levels!(), " WHERE l.relationship_id = $1 AND l.ladder_version = $2 ORDER BY l.level");
+    ladder_of(version, query_all(c, sql, &[&relationship_id, &version], level_row).await?)
+}
+
+/// The levels of the ladder `issue_id` climbs (the version it was raised under), and the names
+/// of the people they name as handlers: two statements that need only the issue's id, so they go
+/// out beside the issue's own instead of one round trip after another.
+pub(crate) async fn issue_ladder(
+    c: &impl GenericClient,
+    relationship_id: Uuid,
+    issue_id: Uuid,
+) -> R<(Vec<(LadderLevel, Timestamp)>, Vec<(Uuid, String)>)> {
+    macro_rules! of_issue {
+        () => {
+            "l.relationship_id = $1 AND l.ladder_version = (SELECT i.ladder_version FROM issue i WHERE i.relationship_id = $1 AND i.issue_id = $2)"
+        };
+    }
+    let levels = async {
+        let sql = concat!(ladder_levels!(), " WHERE ", of_issue!(), " ORDER BY l.level");
+        query_all(c, sql, &[&relationship_id, &issue_id], level_row).await
+    };
+    let handlers = async {
+        let sql = concat!(
+            "SELECT u.user_id, u.name FROM user_account u WHERE u.user_id IN (SELECT unnest(l.handler_members) FROM ladder_level l WHERE ",
+            of_issue!(),
+            ")"
+        );
+        query_all(c, sql, &[&relationship_id, &issue_id], |r| Ok((r.try_get(0)?, r.try_get(1)?))).await
+    };
+    tokio::try_join!(levels, handlers)
+}
+
+fn level_row(r: &Row) -> R<(LadderLevel, Timestamp)> {
+    let roles: Vec<String> = r.try_get(1)?;
+    let level = LadderLevel {
+        name: r.try_get(0)?,
+        roles: roles.iter().filter_map(|s| Role::parse(s).ok()).collect(),
+        members: r.try_get(2)?,
+        limit: limit_of(r.try_get(3)?, r.try_get(4)?),
+    };
+    Ok((level, r.try_get(5)?))
+}
+
+/// Ladder `version` from its levels (version 0: the default ladder, which has no rows).
+pub(crate) fn ladder_of(version: i32, rows: Vec<(LadderLevel, Timestamp)>) -> R<Ladder> {
+    if version <= 0 {
+        return Ok(Ladder::default_ladder());
+    }
     let created_at = rows.last().map(|(_, t)| *t);
     let levels: Vec<LadderLevel> = rows.into_iter().map(|(l, _)| l).collect();
     if levels.is_empty() {

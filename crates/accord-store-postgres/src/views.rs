@@ -53,27 +53,16 @@ pub(crate) async fn issue_detail(
     issue_id: Uuid,
     viewer_party: Option<Uuid>,
 ) -> R<IssueDetail> {
-    let (issue, proposal, timeline, parties) = try_join!(
+    let (issue, proposal, timeline, parties, (levels, handlers)) = try_join!(
         issues::issue(c, relationship_id, issue_id),
         issues::pending_proposal(c, relationship_id, issue_id),
         issues::issue_timeline(c, relationship_id, issue_id, viewer_party),
         parties(c, relationship_id),
+        issues::issue_ladder(c, relationship_id, issue_id),
     )?;
-    let (ladder, targets) = if issue.links.is_empty() {
-        (issues::ladder(c, relationship_id, Some(issue.ladder_version)).await?, Vec::new())
-    } else {
-        try_join!(issues::ladder(c, relationship_id, Some(issue.ladder_version)), link_targets(c, relationship_id))?
-    };
-    let handlers = user_names(c, ladder.levels.iter().flat_map(|l| l.members.iter().copied())).await?;
+    let ladder = issues::ladder_of(issue.ladder_version, levels)?;
+    let targets = if issue.links.is_empty() { Vec::new() } else { link_targets(c, relationship_id).await? };
     Ok(IssueDetail { issue, ladder, proposal, timeline, handlers, parties, targets })
-}
-
-/// The names of `ids` (a page names a few people, not everyone).
-async fn user_names(c: &impl GenericClient, ids: impl Iterator<Item = Uuid>) -> R<Vec<(Uuid, String)>> {
-    let mut ids: Vec<Uuid> = ids.collect();
-    ids.sort_unstable();
-    ids.dedup();
-    query_all(c, "SELECT user_id, name FROM user_account WHERE user_id = ANY($1)", &[&ids], |r| Ok((r.try_get(0)?, r.try_get(1)?))).await
 }
 
 pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, events: u32) -> R<OverviewView> {
