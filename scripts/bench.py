@@ -230,6 +230,12 @@ def deep_cursor(port, relationship, token, depth):
     return after, seen
 
 
+def psql():
+    """psql from the PostgreSQL that scripts/pg-start found (PG_BIN), else the one on the PATH."""
+    pg_bin = os.environ.get("PG_BIN")
+    return str(Path(pg_bin) / "psql") if pg_bin else "psql"
+
+
 def bench_backend(backend, database, profile, seconds, reuse=False):
     summary_file = WORK / f"seed-{backend}.json"
     if reuse:
@@ -241,8 +247,7 @@ def bench_backend(backend, database, profile, seconds, reuse=False):
         if backend == "postgres":
             # The pages are measured on a settled cluster: the seed's dirty buffers written out
             # now rather than by a checkpoint in the middle of the measurements.
-            psql = str(Path(os.environ.get("PG_BIN", "")) / "psql") if os.environ.get("PG_BIN") else "psql"
-            subprocess.run([psql, os.environ.get("PG_URL", database), "-qc", "CHECKPOINT"], check=True)
+            subprocess.run([psql(), os.environ.get("PG_URL", database), "-qc", "CHECKPOINT"], check=True)
     seeded = json.loads(summary_file.read_text())
     if seeded["profile"] != profile:
         raise SystemExit(f"{summary_file} holds the {seeded['profile']} profile, not {profile}")
@@ -498,10 +503,8 @@ def main():
         pg_url = os.environ.get("PG_URL")
         if not pg_url:
             raise SystemExit("PG_URL is not set: run scripts/bench, which starts PostgreSQL")
-        pg_bin = os.environ.get("PG_BIN", "")
-        psql = str(Path(pg_bin) / "psql") if pg_bin else "psql"
         subprocess.run(
-            [psql, pg_url, "-qc", "DROP DATABASE IF EXISTS accord_bench", "-c", "CREATE DATABASE accord_bench"],
+            [psql(), pg_url, "-qc", "DROP DATABASE IF EXISTS accord_bench", "-c", "CREATE DATABASE accord_bench"],
             check=True,
             env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"},
         )

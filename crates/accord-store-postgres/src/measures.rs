@@ -63,7 +63,7 @@ async fn lock_row(tx: &Transaction<'_>, table: &str, relationship_id: Uuid, id: 
 /// for a list: see `kpi_objectives!`).
 macro_rules! objective_columns {
     () => {
-        "SELECT o.objective_id, o.relationship_id, o.title, o.description, o.review_months, o.next_review, o.status, o.version, o.created_at"
+        "o.objective_id, o.relationship_id, o.title, o.description, o.review_months, o.next_review, o.status, o.version, o.created_at"
     };
 }
 
@@ -83,7 +83,7 @@ fn objective_row(r: &Row) -> R<Objective> {
 }
 
 pub(crate) async fn objectives(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<Objective>> {
-    let sql = concat!(objective_columns!(), " FROM objective o WHERE o.relationship_id = $1 ORDER BY o.status, o.title");
+    let sql = concat!("SELECT ", objective_columns!(), " FROM objective o WHERE o.relationship_id = $1 ORDER BY o.status, o.title");
     let parties = "SELECT objective_id, party_id FROM objective_party WHERE relationship_id = $1";
     let (mut objectives, parties) =
         try_join!(async { query_all(c, sql, &[&relationship_id], objective_row).await }, links(c, parties, relationship_id))?;
@@ -98,6 +98,7 @@ async fn links(c: &impl GenericClient, sql: &str, relationship_id: Uuid) -> R<Ve
 
 pub(crate) async fn objective(c: &impl GenericClient, relationship_id: Uuid, objective_id: Uuid) -> R<Objective> {
     let sql = concat!(
+        "SELECT ",
         objective_columns!(),
         ", ARRAY(SELECT l.party_id FROM objective_party l WHERE l.relationship_id = o.relationship_id AND l.objective_id = o.objective_id ORDER BY l.party_id)
         FROM objective o WHERE o.relationship_id = $1 AND o.objective_id = $2"

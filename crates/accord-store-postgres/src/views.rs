@@ -76,15 +76,8 @@ pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, even
             ", (SELECT count(*) FROM membership m WHERE m.relationship_id = p.relationship_id AND m.party_id = p.party_id AND m.left_at IS NULL)
              FROM party p JOIN organisation o ON o.organisation_id = p.organisation_id WHERE p.relationship_id = $1 ORDER BY p.joined_at, p.party_id"
         );
-        let counted = query_all(c, sql, &[&relationship_id], |r| Ok((party_row(r)?, r.try_get::<_, i64>(5)?))).await?;
-        let (parties, counts): (Vec<Party>, Vec<(Uuid, i64)>) = counted
-            .into_iter()
-            .map(|(p, n)| {
-                let id = p.id;
-                (p, (id, n))
-            })
-            .unzip();
-        Ok::<_, crate::Fail>((parties, counts))
+        let counted = query_all(c, sql, &[&relationship_id], |r| Ok((party_row(r)?, (r.try_get(0)?, r.try_get(5)?)))).await?;
+        Ok::<(Vec<Party>, Vec<(Uuid, i64)>), crate::Fail>(counted.into_iter().unzip())
     };
     let leads = async {
         let sql = "SELECT m.membership_id, m.relationship_id, m.party_id, '', m.user_id, u.name, u.email, m.role, m.joined_at, m.left_at
