@@ -273,9 +273,10 @@ pub fn claim_json(mut event: Value) -> Result<Claim, ClaimError> {
     let Some(Value::String(hash)) = map.remove("hash") else {
         return Err(malformed("has no hash"));
     };
-    match map.get("v").and_then(Value::as_u64) {
-        Some(v) if v == FORMAT_VERSION as u64 => {}
-        other => return Err(ClaimError::Malformed(format!("unknown format version {other:?}"))),
+    match map.get("v") {
+        Some(v) if v.as_u64() == Some(FORMAT_VERSION as u64) => {}
+        Some(other) => return Err(ClaimError::Malformed(format!("unknown format version {other}"))),
+        None => return Err(malformed("has no format version (v)")),
     }
     let content_matches = hash_of(&event) == hash;
     Ok(Claim {
@@ -316,7 +317,7 @@ pub fn claim_line(line: &[u8]) -> Result<Claim, ClaimError> {
         return claim_json(value);
     };
     if e.v != FORMAT_VERSION {
-        return Err(ClaimError::Malformed(format!("unknown format version {:?}", Some(e.v))));
+        return Err(ClaimError::Malformed(format!("unknown format version {}", e.v)));
     }
     let optional = |value: &Option<Cow<str>>, out: &mut String| match value {
         Some(s) => json_string(s, out),

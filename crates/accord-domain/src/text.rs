@@ -1,6 +1,9 @@
 //! Validated text: once parsed, a value of these types is valid everywhere past the edge.
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+use unicode_security::skeleton as uts39_skeleton;
 
 /// An e-mail address, trimmed and lower-cased so that one person has one address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -41,7 +44,8 @@ impl std::fmt::Display for Email {
     }
 }
 
-/// A name or title: trimmed, not empty, at most `MAX` characters, no control characters.
+/// A name or title: Unicode NFC, runs of spaces collapsed to one and none at either end, not empty
+/// nor invisible, at most `MAX` characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Name(String);
@@ -51,16 +55,26 @@ impl Name {
 
     pub fn parse(text: &str) -> Result<Name, String> {
         let text = text.trim();
+        if text.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
+        }
+        let text = collapse_spaces(&text.nfc().collect::<String>());
         if text.is_empty() {
             return Err("must not be empty".into());
+        }
+        // Zero-width spaces, joiners, bidi controls and fillers alone would show as nothing.
+        if uts39_skeleton(&text).all(|c| c.is_whitespace() || c.general_category() == GeneralCategory::Format) {
+            return Err("must contain visible characters, not only spaces or invisible ones".into());
         }
         if text.chars().count() > Self::MAX {
             return Err(format!("must be at most {} characters", Self::MAX));
         }
-        if text.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
-        }
-        Ok(Name(text.to_owned()))
+        Ok(Name(text))
+    }
+
+    /// What the name looks like: see [`skeleton`].
+    pub fn skeleton(&self) -> String {
+        skeleton(&self.0)
     }
 
     pub fn as_str(&self) -> &str {
@@ -76,6 +90,30 @@ impl std::fmt::Display for Name {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// What a name looks like: two names with one skeleton are easily taken for each other. The
+/// UTS #39 skeleton (which drops invisible characters and maps look-alikes, such as Cyrillic `а`
+/// or `0`, to one prototype) of the text after NFKC, case folding and collapsing spaces. Folding
+/// is `to_lowercase`, not full case folding (no small crate does that; the difference, such as
+/// `ß` against `ss`, is a few letters); it is done again after the skeleton, whose prototypes may
+/// be capitals (`0` becomes `O`), and spaces are collapsed again where invisible ones went.
+pub fn skeleton(text: &str) -> String {
+    let folded = collapse_spaces(&text.nfkc().collect::<String>().to_lowercase());
+    collapse_spaces(&uts39_skeleton(&folded).collect::<String>().to_lowercase())
+}
+
+/// Runs of white space (any kind: tabs, no-break and ideographic spaces) as one space, none at
+/// either end.
+fn collapse_spaces(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// Free text with an upper bound, such as a purpose or a description.
@@ -105,5 +143,65 @@ mod tests {
         assert!(Name::parse("   ").is_err());
         assert!(Name::parse(&"x".repeat(201)).is_err());
         assert!(Name::parse("a\u{7}b").is_err());
+        assert!(Name::parse("a\nb").is_err());
+    }
+
+    #[test]
+    fn names_are_normalised() {
+        // NFC: e + combining acute is é.
+        assert_eq!(Name::parse("Caf\u{65}\u{301}").unwrap().as_str(), "Caf\u{e9}");
+        assert_eq!(Name::parse("North   Sea\u{a0}\u{3000}Wind").unwrap().as_str(), "North Sea Wind");
+    }
+
+    #[test]
+    fn invisible_names_are_refused() {
+        for invisible in
+            ["\u{200b}", "\u{200b}\u{200c}\u{200d}", " \u{2060} \u{feff} ", "\u{202e}\u{2066}", "\u{3164}", "\u{115f}\u{1160}", "\u{fe0f}"]
+        {
+            let refused = Name::parse(invisible).unwrap_err();
+            assert!(refused.contains("visible"), "{invisible:?}: {refused}");
+        }
+        assert!(Name::parse("\u{200b}A").is_ok(), "visible text with an invisible character is a name");
+    }
+
+    #[test]
+    fn look_alike_names_share_a_skeleton() {
+        let skeleton = |text: &str| Name::parse(text).unwrap().skeleton();
+        let original = skeleton("Keystone Construction");
+        for look_alike in [
+            "keystone construction",
+            "KEYSTONE  CONSTRUCTION",
+            "Keystone\u{200b} Construction",
+            "Key\u{200b}stone Construction",
+            "Keystone \u{200b} Construction",
+            "K\u{435}yst\u{43e}ne Construction",
+            "Keystone Constructi0n",
+            "\u{ff2b}eystone Construction",
+            "Keystone\u{a0}Construction",
+        ] {
+            assert_eq!(skeleton(look_alike), original, "{look_alike:?}");
+        }
+        for different in ["Keystone Constructions", "Keystone Contracting", "Keystone"] {
+            assert_ne!(skeleton(different), original, "{different:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_parsed_name_parses_to_itself(text in "\\PC{0,60}") {
+            if let Ok(name) = Name::parse(&text) {
+                let again = Name::parse(name.as_str()).unwrap();
+                proptest::prop_assert_eq!(&again, &name);
+                proptest::prop_assert!(!name.as_str().contains("  "));
+                proptest::prop_assert!(unicode_normalization::is_nfc(name.as_str()));
+            }
+        }
+
+        #[test]
+        fn invisible_characters_spaces_and_case_do_not_change_a_skeleton(word in "[a-zA-Z\u{e0}-\u{ff}]{1,12}", other in "[a-zA-Z]{1,12}") {
+            let plain = Name::parse(&format!("{word} {other}")).unwrap();
+            let disguised = Name::parse(&format!("{}\u{200b}  \u{2060}{}", word.to_uppercase(), other)).unwrap();
+            proptest::prop_assert_eq!(plain.skeleton(), disguised.skeleton());
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! IMMEDIATE transactions serialise every writer, here an append locks its chain's head row
 //! (`FOR UPDATE`), and a write that checks a rule before it writes takes that lock first.
 
+mod audit_triggers;
 mod issues;
 mod measures;
 mod views;
@@ -146,6 +147,31 @@ const ORGANISATION: &str = "SELECT o.organisation_id, o.name, o.created_at FROM 
 
 fn organisation_row(r: &Row) -> R<Organisation> {
     Ok(Organisation { id: r.try_get(0)?, name: r.try_get(1)?, created_at: r.try_get(2)? })
+}
+
+/// The organisations `Visibility` shows, the user in `$1` (NULL: all): the user's own and the
+/// parties to the relationships the user is a current member of.
+const VISIBLE: &str = "($1::uuid IS NULL OR o.organisation_id = (SELECT organisation_id FROM user_account WHERE user_id = $1)
+    OR o.organisation_id IN (SELECT p.organisation_id FROM membership m JOIN party p ON p.relationship_id = m.relationship_id
+        WHERE m.user_id = $1 AND m.left_at IS NULL))";
+
+/// Names stored before their skeletons were (V11) get one; of two old names that look alike, the
+/// first keeps it, so a new name like either is still refused.
+async fn fill_name_skeletons(tx: &Transaction<'_>) -> R<()> {
+    let missing =
+        query_all(tx, "SELECT organisation_id, name FROM organisation WHERE name_skeleton IS NULL ORDER BY organisation_id", &[], |r| {
+            Ok((r.try_get::<_, Uuid>(0)?, r.try_get::<_, String>(1)?))
+        })
+        .await?;
+    for (id, name) in missing {
+        execute(
+            tx,
+            "UPDATE organisation SET name_skeleton = $2 WHERE organisation_id = $1 AND NOT EXISTS (SELECT 1 FROM organisation WHERE name_skeleton = $2)",
+            &[&id, &accord_domain::text::skeleton(&name)],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// A user's columns, as `user_row` reads them.
@@ -462,6 +488,11 @@ async fn end_sessions(tx: &Transaction<'_>, user_id: Uuid) -> R<()> {
     Ok(())
 }
 
+async fn end_other_sessions(tx: &Transaction<'_>, user_id: Uuid, keep_session: Option<&str>) -> R<()> {
+    execute(tx, "DELETE FROM session WHERE user_id = $1 AND session_hash IS DISTINCT FROM $2", &[&user_id, &keep_session]).await?;
+    Ok(())
+}
+
 async fn write_password(tx: &Transaction<'_>, user_id: Uuid, password_hash: &str, actor: Option<Uuid>, now: Timestamp) -> R<()> {
     execute(
         tx,
@@ -684,7 +715,7 @@ impl Store for PostgresStore {
         "postgres"
     }
 
-    async fn migrate(&self) -> StoreResult<()> {
+    async fn migrate(&self) -> StoreResult<Vec<&'static str>> {
         let out = async {
             let (mut client, connection) = self.config.connect(NoTls).await?;
             let connection = tokio::spawn(connection);
@@ -700,7 +731,16 @@ impl Store for PostgresStore {
             report
         };
         out.await.map_err(|Fail(e)| e)?;
-        self.write(|tx| Box::pin(measures::keep_recent_where_missing(tx))).await
+        self.write(|tx| {
+            Box::pin(async move {
+                // One server at a time, after any other's migrations: the same lock, held until commit.
+                tx.execute("SELECT pg_advisory_xact_lock(4216001)", &[]).await?;
+                measures::keep_recent_where_missing(tx).await?;
+                fill_name_skeletons(tx).await?;
+                audit_triggers::restore(tx).await
+            })
+        })
+        .await
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -716,11 +756,16 @@ impl Store for PostgresStore {
         let now = micros(now);
         self.write(move |tx| {
             Box::pin(async move {
+                let skeleton = name.skeleton();
+                let like = "SELECT name FROM organisation WHERE name_skeleton = $1";
+                if let Some(existing) = query_opt(tx, like, &[&skeleton], |r| Ok(r.try_get::<_, String>(0)?)).await? {
+                    return Err(Fail(StoreError::organisation_looks_like(&existing)));
+                }
                 let id = new_id(now);
                 execute(
                     tx,
-                    "INSERT INTO organisation (organisation_id, name, created_at) VALUES ($1, $2, $3)",
-                    &[&id, &name.as_str(), &now],
+                    "INSERT INTO organisation (organisation_id, name, name_skeleton, created_at) VALUES ($1, $2, $3, $4)",
+                    &[&id, &name.as_str(), &skeleton, &now],
                 )
                 .await
                 .map_err(unique_as("name", "an organisation with this name exists already"))?;
@@ -732,11 +777,11 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn organisation(&self, id: Uuid) -> StoreResult<Organisation> {
+    async fn organisation(&self, id: Uuid, visible: Visibility) -> StoreResult<Organisation> {
         self.read(move |c| {
             Box::pin(async move {
-                let sql = format!("{ORGANISATION} WHERE o.organisation_id = $1");
-                query_opt(c, &sql, &[&id], organisation_row).await?.ok_or(not_found("organisation"))
+                let sql = format!("{ORGANISATION} WHERE {VISIBLE} AND o.organisation_id = $2");
+                query_opt(c, &sql, &[&visible.user(), &id], organisation_row).await?.ok_or(not_found("organisation"))
             })
         })
         .await
@@ -750,12 +795,12 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn list_organisations(&self, page: PageRequest) -> StoreResult<Page<Organisation>> {
+    async fn list_organisations(&self, visible: Visibility, page: PageRequest) -> StoreResult<Page<Organisation>> {
         self.read(move |c| {
             Box::pin(async move {
-                let sql = format!("{ORGANISATION} WHERE o.organisation_id > $1 ORDER BY o.organisation_id LIMIT $2");
+                let sql = format!("{ORGANISATION} WHERE {VISIBLE} AND o.organisation_id > $2 ORDER BY o.organisation_id LIMIT $3");
                 let after = page.after.unwrap_or_default();
-                let rows = query_all(c, &sql, &[&after, &page.fetch()], organisation_row).await?;
+                let rows = query_all(c, &sql, &[&visible.user(), &after, &page.fetch()], organisation_row).await?;
                 Ok(Page::from_rows(rows, page, |o| o.id))
             })
         })
@@ -1220,13 +1265,22 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn set_password(&self, user_id: Uuid, password_hash: &str, actor: Option<Uuid>, now: Timestamp) -> StoreResult<()> {
+    async fn set_password(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let password_hash = password_hash.to_owned();
+        let keep_session = keep_session.map(str::to_owned);
         let now = micros(now);
         self.write(move |tx| {
             Box::pin(async move {
                 lock_user(tx, user_id, false).await?;
-                write_password(tx, user_id, &password_hash, actor, now).await
+                write_password(tx, user_id, &password_hash, actor, now).await?;
+                end_other_sessions(tx, user_id, keep_session.as_deref()).await
             })
         })
         .await

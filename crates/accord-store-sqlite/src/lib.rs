@@ -1,6 +1,7 @@
 //! SQLite storage through rusqlite, on a small r2d2 pool; every call runs in `spawn_blocking` so
 //! a query never stalls the async workers.
 
+mod audit_triggers;
 mod issues;
 mod measures;
 mod pool;
@@ -109,6 +110,28 @@ const ORGANISATION: &str = "SELECT organisation_id, name, created_at FROM organi
 
 fn organisation_row(r: &Row) -> rusqlite::Result<Organisation> {
     Ok(Organisation { id: r.get(0)?, name: r.get(1)?, created_at: ts(r.get(2)?) })
+}
+
+/// The organisations `Visibility` shows, the user in `?1` (NULL: all): the user's own and the
+/// parties to the relationships the user is a current member of.
+const VISIBLE: &str = "(?1 IS NULL OR organisation_id = (SELECT organisation_id FROM user_account WHERE user_id = ?1)
+    OR organisation_id IN (SELECT p.organisation_id FROM membership m JOIN party p ON p.relationship_id = m.relationship_id
+        WHERE m.user_id = ?1 AND m.left_at IS NULL))";
+
+/// Names stored before their skeletons were (V12) get one; of two old names that look alike, the
+/// first keeps it, so a new name like either is still refused.
+fn fill_name_skeletons(tx: &Connection) -> R<()> {
+    let missing: Vec<(Uuid, String)> = tx
+        .prepare("SELECT organisation_id, name FROM organisation WHERE name_skeleton IS NULL ORDER BY organisation_id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, name) in missing {
+        tx.execute(
+            "UPDATE organisation SET name_skeleton = ?2 WHERE organisation_id = ?1 AND NOT EXISTS (SELECT 1 FROM organisation WHERE name_skeleton = ?2)",
+            params![id, accord_domain::text::skeleton(&name)],
+        )?;
+    }
+    Ok(())
 }
 
 /// A user's columns, as `user_row` reads them.
@@ -350,6 +373,11 @@ fn add_member(tx: &Connection, relationship_id: Uuid, user_id: Uuid, role: Role,
 
 fn end_sessions(tx: &Connection, user_id: Uuid) -> R<()> {
     tx.prepare_cached("DELETE FROM session WHERE user_id = ?1")?.execute([user_id])?;
+    Ok(())
+}
+
+fn end_other_sessions(tx: &Connection, user_id: Uuid, keep_session: Option<&str>) -> R<()> {
+    tx.prepare_cached("DELETE FROM session WHERE user_id = ?1 AND session_hash IS NOT ?2")?.execute(params![user_id, keep_session])?;
     Ok(())
 }
 
@@ -606,12 +634,15 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
-    async fn migrate(&self) -> StoreResult<()> {
+    async fn migrate(&self) -> StoreResult<Vec<&'static str>> {
         self.run(|conn| {
             embedded::migrations::runner().run(conn).map_err(|e| Fail(StoreError::Backend(format!("migration failed: {e}"))))?;
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             measures::keep_recent_where_missing(&tx)?;
-            Ok(tx.commit()?)
+            fill_name_skeletons(&tx)?;
+            let restored = audit_triggers::restore(&tx)?;
+            tx.commit()?;
+            Ok(restored)
         })
         .await
     }
@@ -629,10 +660,18 @@ impl Store for SqliteStore {
 
     async fn create_organisation(&self, name: Name, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Organisation> {
         self.write(move |tx| {
+            let skeleton = name.skeleton();
+            let like: Option<String> = tx
+                .prepare_cached("SELECT name FROM organisation WHERE name_skeleton = ?1")?
+                .query_row([&skeleton], |r| r.get(0))
+                .optional()?;
+            if let Some(existing) = like {
+                return Err(Fail(StoreError::organisation_looks_like(&existing)));
+            }
             let id = new_id(now);
             tx.execute(
-                "INSERT INTO organisation (organisation_id, name, created_at) VALUES (?1, ?2, ?3)",
-                params![id, name.as_str(), micros(now)],
+                "INSERT INTO organisation (organisation_id, name, name_skeleton, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, name.as_str(), skeleton, micros(now)],
             )
             .map_err(unique_as("name", "an organisation with this name exists already"))?;
             append(tx, SITE_CHAIN, Draft::new(actor, "organisation.created", "organisation", id, json!({"name": name.as_str()})), now)?;
@@ -641,8 +680,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn organisation(&self, id: Uuid) -> StoreResult<Organisation> {
-        self.run(move |c| by_name_or_id(c, ORGANISATION, "organisation_id", &id.to_string(), organisation_row, "organisation")).await
+    async fn organisation(&self, id: Uuid, visible: Visibility) -> StoreResult<Organisation> {
+        self.run(move |c| {
+            c.prepare_cached(&format!("{ORGANISATION} WHERE {VISIBLE} AND organisation_id = ?2"))?
+                .query_row(params![visible.user(), id], organisation_row)
+                .optional()?
+                .ok_or(not_found("organisation"))
+        })
+        .await
     }
 
     async fn find_organisation(&self, name_or_id: &str) -> StoreResult<Organisation> {
@@ -650,11 +695,13 @@ impl Store for SqliteStore {
         self.run(move |c| by_name_or_id(c, ORGANISATION, "organisation_id", &key, organisation_row, "organisation")).await
     }
 
-    async fn list_organisations(&self, page: PageRequest) -> StoreResult<Page<Organisation>> {
+    async fn list_organisations(&self, visible: Visibility, page: PageRequest) -> StoreResult<Page<Organisation>> {
         self.run(move |c| {
-            let mut stmt = c.prepare_cached(&format!("{ORGANISATION} WHERE organisation_id > ?1 ORDER BY organisation_id LIMIT ?2"))?;
-            let rows =
-                stmt.query_map(params![page.after.unwrap_or_default(), page.fetch()], organisation_row)?.collect::<Result<Vec<_>, _>>()?;
+            let mut stmt =
+                c.prepare_cached(&format!("{ORGANISATION} WHERE {VISIBLE} AND organisation_id > ?2 ORDER BY organisation_id LIMIT ?3"))?;
+            let rows = stmt
+                .query_map(params![visible.user(), page.after.unwrap_or_default(), page.fetch()], organisation_row)?
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(Page::from_rows(rows, page, |o| o.id))
         })
         .await
@@ -1024,11 +1071,20 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn set_password(&self, user_id: Uuid, password_hash: &str, actor: Option<Uuid>, now: Timestamp) -> StoreResult<()> {
+    async fn set_password(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let password_hash = password_hash.to_owned();
+        let keep_session = keep_session.map(str::to_owned);
         self.write(move |tx| {
             get_user(tx, user_id)?;
-            write_password(tx, user_id, &password_hash, actor, now)
+            write_password(tx, user_id, &password_hash, actor, now)?;
+            end_other_sessions(tx, user_id, keep_session.as_deref())
         })
         .await
     }

@@ -22,4 +22,14 @@ impl StoreError {
     pub fn invalid(field: &str, message: impl Into<String>) -> StoreError {
         StoreError::Invalid(Invalid::one(field, message))
     }
+
+    /// A new organisation's name that looks like `existing`'s (the same skeleton).
+    pub fn organisation_looks_like(existing: &str) -> StoreError {
+        StoreError::invalid(
+            "name",
+            format!(
+                "looks the same as “{existing}”, an organisation that exists already; choose a name that differs in more than case, spacing, invisible characters or look-alike letters"
+            ),
+        )
+    }
 }

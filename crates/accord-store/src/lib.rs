@@ -33,8 +33,10 @@ pub const SITE_CHAIN: Uuid = Uuid::nil();
 pub trait Store: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
-    /// Brings the schema up to date.
-    async fn migrate(&self) -> StoreResult<()>;
+    /// Brings the schema up to date, and puts back the audit trail's append-only triggers if any
+    /// is missing, disabled or changed: returns the names of those it restored (a missing trigger
+    /// is a sign of tampering, for the operator's log).
+    async fn migrate(&self) -> StoreResult<Vec<&'static str>>;
     /// Reachable and answering.
     async fn ping(&self) -> StoreResult<()>;
     /// After a bulk load (`accord seed`): brings the planner's statistics up to date, and on
@@ -43,11 +45,14 @@ pub trait Store: Send + Sync + 'static {
     async fn settle(&self) -> StoreResult<()>;
 
     // Organisations.
+    /// Refuses a name that looks like an existing organisation's (the same [`Name::skeleton`]).
     async fn create_organisation(&self, name: Name, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Organisation>;
-    async fn organisation(&self, id: Uuid) -> StoreResult<Organisation>;
+    /// NotFound unless [`Visibility`] shows it.
+    async fn organisation(&self, id: Uuid, visible: Visibility) -> StoreResult<Organisation>;
     /// By id or (case-insensitive) name.
     async fn find_organisation(&self, name_or_id: &str) -> StoreResult<Organisation>;
-    async fn list_organisations(&self, page: PageRequest) -> StoreResult<Page<Organisation>>;
+    /// Those [`Visibility`] shows, in creation order.
+    async fn list_organisations(&self, visible: Visibility, page: PageRequest) -> StoreResult<Page<Organisation>>;
 
     // Accounts and their credentials.
     async fn create_user(&self, user: NewUser, actor: Option<Uuid>, now: Timestamp) -> StoreResult<User>;
@@ -137,7 +142,16 @@ pub trait Store: Send + Sync + 'static {
     async fn clear_sign_in_failures(&self, email: &str) -> StoreResult<()>;
 
     // Account administration.
-    async fn set_password(&self, user_id: Uuid, password_hash: &str, actor: Option<Uuid>, now: Timestamp) -> StoreResult<()>;
+    /// Sets the password and ends the user's sessions, all but `keep_session` (the hash of the
+    /// session that changed it, if one did). API tokens stay as they are.
+    async fn set_password(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<()>;
     /// Disabling ends every session of the user at once.
     async fn set_user_disabled(&self, user_id: Uuid, disabled: bool, actor: Option<Uuid>, now: Timestamp) -> StoreResult<User>;
     /// A single-use link to set a password, issued by a site admin.

@@ -15,6 +15,32 @@ pub struct Organisation {
     pub created_at: Timestamp,
 }
 
+/// Which organisations a caller sees. A neutral host must not show one tenant who its other
+/// tenants are: a user sees their own organisation and the parties to their relationships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    /// Every organisation: the site administrator and the operator's command line.
+    All,
+    /// The user's own organisation and those that are parties to a relationship the user is a
+    /// current member of.
+    SharedWith(Uuid),
+}
+
+impl Visibility {
+    /// What `user` may see.
+    pub fn of(user: &User) -> Visibility {
+        if user.is_admin { Visibility::All } else { Visibility::SharedWith(user.id) }
+    }
+
+    /// The user to filter by, `None` for all.
+    pub fn user(self) -> Option<Uuid> {
+        match self {
+            Visibility::All => None,
+            Visibility::SharedWith(user) => Some(user),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub email: Email,

@@ -77,6 +77,12 @@ pub async fn csrf_cookie(axum::extract::State(state): axum::extract::State<AppSt
     let token = existing.clone().unwrap_or_else(random_hex::<16>);
     request.extensions_mut().insert(CsrfToken(token.clone()));
     let mut response = next.run(request).await;
+    // An error sets no cookie: a session started before a later step failed must not be handed
+    // out with the failure, and an error page has no form that needs the CSRF cookie.
+    if response.status().is_client_error() || response.status().is_server_error() {
+        response.headers_mut().remove(SET_COOKIE);
+        return response;
+    }
     if existing.is_none() {
         response.headers_mut().append(SET_COOKIE, state.cookies.set_csrf(&token));
     }

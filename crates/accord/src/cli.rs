@@ -262,7 +262,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         _ => Workload::Serve,
     };
     let store = open_store_for(&cli.database, workload).await.with_context(|| format!("cannot open the database {}", cli.database))?;
-    store.migrate().await?;
+    for trigger in store.migrate().await? {
+        tracing::warn!(
+            trigger,
+            "the audit trail's append-only trigger {trigger} was missing, disabled or changed: a sign that someone tampered with the \
+             database. It is restored; run `accord audit verify` and compare each chain's head with the one its parties noted"
+        );
+    }
     let now = clock.now();
     match cli.command {
         Command::Serve(args) => return serve(store, clock, args).await,
@@ -574,7 +580,8 @@ async fn verify_store(store: &dyn Store, relationship: Option<&str>) -> anyhow::
             }
             Ok(head) => {
                 failed = true;
-                bail_print(&label, chain, &format!("the recorded head {stored_head:?} is not the chain's last event {head:?}"));
+                let show = |h: Option<ChainHead>| h.map_or("none (no events)".to_owned(), |h| h.to_string());
+                bail_print(&label, chain, &format!("the recorded head {} is not the chain's last event {}", show(stored_head), show(head)));
             }
             Err(e) => {
                 failed = true;

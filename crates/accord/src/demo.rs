@@ -6,7 +6,7 @@ use accord_domain::clock::Clock;
 use accord_domain::membership::Role;
 use accord_domain::relationship::{NewRelationship, RelationshipInput};
 use accord_domain::text::{Email, Name};
-use accord_store::{NewInvitation, NewUser, PageRequest, Store};
+use accord_store::{NewInvitation, NewUser, PageRequest, Store, Visibility};
 use accord_web::secrets;
 use anyhow::{Context, anyhow};
 
@@ -59,7 +59,7 @@ const PARTIES: [(&str, &[Person]); 3] = [
 
 /// Seeds the demo unless the database already has organisations; returns how to sign in.
 pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Result<Option<DemoLogin>> {
-    if !store.list_organisations(PageRequest::first(1)).await?.items.is_empty() {
+    if !store.list_organisations(Visibility::All, PageRequest::first(1)).await?.items.is_empty() {
         return Ok(None);
     }
     let password = match std::env::var("ACCORD_DEMO_PASSWORD") {

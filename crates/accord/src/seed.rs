@@ -22,7 +22,7 @@ use accord_domain::relationship::{NewRelationship, RelationshipInput};
 use accord_domain::text::{Email, Name};
 use accord_store::{
     ActionChange, ActionSource, ActionStatus, LadderLevel, MeasurementInput, NewAction, NewIssue, NewKpi, NewObjective, NewObligation,
-    NewUser, ObjectiveReview, ObligationChange, ObligationStatus, PageRequest, Store, Verdict,
+    NewUser, ObjectiveReview, ObligationChange, ObligationStatus, PageRequest, Store, Verdict, Visibility,
 };
 use accord_web::secrets;
 use anyhow::{Context, anyhow, bail};
@@ -113,7 +113,7 @@ pub async fn run(store: Arc<dyn Store>, args: SeedArgs, now: Timestamp) -> anyho
         println!("{}", json!({"seconds": seconds, "escalated": report.escalated, "reminded": report.reminded}));
         return Ok(ExitCode::SUCCESS);
     }
-    let empty = store.list_organisations(PageRequest::first(1)).await?.items.is_empty()
+    let empty = store.list_organisations(Visibility::All, PageRequest::first(1)).await?.items.is_empty()
         && store.list_users(PageRequest::first(1)).await?.items.is_empty()
         && store.list_relationships(None, PageRequest::first(1)).await?.items.is_empty();
     if !empty {

@@ -249,8 +249,21 @@ fn verify_names_the_first_broken_link_in_the_database() {
     assert!(refused.is_err(), "the database must refuse updates to audit_event");
     assert!(conn.execute("DELETE FROM audit_event WHERE position = 2", []).is_err(), "and deletes");
     conn.execute_batch("DROP TRIGGER audit_event_no_update; UPDATE audit_event SET summary = '{\"role\":\"observer\"}' WHERE position = 2 AND kind = 'member.added';").unwrap();
-    let err = fails(&db, &["audit", "verify"], "");
+    let out = accord(&db, &["audit", "verify"], "");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
     assert!(err.contains("BROKEN: relationship Harbour Renewal") && err.contains("position 2"), "{err}");
+    // The dropped trigger is a sign of tampering: the command put it back and logged so.
+    let warning = err.lines().find(|l| l.contains("WARN")).unwrap_or_else(|| panic!("no warning: {err}"));
+    assert!(warning.contains("audit_event_no_update") && warning.contains("tampered"), "{warning}");
+    assert!(conn.execute("UPDATE audit_event SET kind = 'x' WHERE position = 2", []).is_err(), "the trigger is back");
+    let again = accord(&db, &["migrate"], "");
+    assert!(!String::from_utf8_lossy(&again.stderr).contains("WARN"), "nothing to restore the second time");
+    // A recorded head that is not the chain's last event is named as POSITION:HASH, not as Rust sees it.
+    conn.execute("UPDATE audit_head SET position = position + 1 WHERE relationship_id = zeroblob(16)", []).unwrap();
+    let err = fails(&db, &["audit", "verify"], "");
+    let site = err.lines().find(|l| l.starts_with("BROKEN: site")).unwrap_or_else(|| panic!("{err}"));
+    assert!(site.contains("the recorded head ") && !site.contains("Some(") && !site.contains("ChainHead"), "{site}");
 }
 
 /// A plain HTTP GET over a socket; returns the status line and the body.

@@ -7,7 +7,13 @@ use accord_domain::membership::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-on_both_backends!(api_story, api_refuses_bad_input_clearly, keyset_paging_visits_everything_once);
+on_both_backends!(
+    api_story,
+    api_refuses_bad_input_clearly,
+    keyset_paging_visits_everything_once,
+    organisations_are_private_to_their_tenants,
+    look_alike_and_invisible_names_are_refused
+);
 
 /// Two relationships: "Harbour" (Northshore, Keystone, Tidewater) and "Other" (Keystone, Bystander).
 struct World {
@@ -273,4 +279,56 @@ async fn keyset_paging_visits_everything_once(db: TestDb) {
     }
     let expected: Vec<String> = (0..23).map(|i| format!("Org {i:02}")).collect();
     assert_eq!(seen, expected);
+}
+
+/// A neutral host does not show one tenant its others: each caller lists and reads their own
+/// organisation and the parties to their relationships; the site administrator, every one.
+async fn organisations_are_private_to_their_tenants(db: TestDb) {
+    let w = world(db).await;
+    let app = &w.app;
+    let names = async |token: &str| -> Vec<String> {
+        let (status, page) = app.call(Method::GET, "/api/v1/organisations", Some(token), None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page["items"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names(&w.admin).await, ["Northshore Port Authority", "Keystone Construction", "Tidewater Marine", "Bystander Ltd"]);
+    assert_eq!(names(&w.ser_a).await, ["Northshore Port Authority", "Keystone Construction", "Tidewater Marine"]);
+    assert_eq!(names(&w.outsider).await, ["Keystone Construction", "Bystander Ltd"]);
+    let (_, all) = app.call(Method::GET, "/api/v1/organisations", Some(&w.admin), None).await;
+    let id = |name: &str| all["items"].as_array().unwrap().iter().find(|o| o["name"] == name).unwrap()["id"].as_str().unwrap().to_owned();
+    let get =
+        async |token: &str, name: &str| app.call(Method::GET, &format!("/api/v1/organisations/{}", id(name)), Some(token), None).await;
+    let (status, body) = get(&w.outsider, "Keystone Construction").await;
+    assert_eq!((status, body["name"].as_str()), (StatusCode::OK, Some("Keystone Construction")));
+    let (status, body) = get(&w.outsider, "Northshore Port Authority").await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "the same answer as for none");
+    assert_eq!(get(&w.ser_a, "Bystander Ltd").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(&w.admin, "Bystander Ltd").await.0, StatusCode::OK);
+}
+
+/// Names are normalised; one that looks like an existing organisation's, or that shows nothing,
+/// is refused naming the field.
+async fn look_alike_and_invisible_names_are_refused(db: TestDb) {
+    let w = world(db).await;
+    let app = &w.app;
+    let fields =
+        |body: &Value| body["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    for look_alike in ["Keystone  Construction", "K\u{435}ystone Construction", "KEYSTONE \u{200b}CONSTRUCTION", "Keyst0ne Construction"] {
+        let (status, body) = app.call(Method::POST, "/api/v1/organisations", Some(&w.admin), Some(json!({"name": look_alike}))).await;
+        assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()]), "{look_alike:?}");
+        assert!(body["fields"][0]["message"].as_str().unwrap().contains("“Keystone Construction”"), "{body}");
+    }
+    let (status, body) =
+        app.call(Method::POST, "/api/v1/organisations", Some(&w.admin), Some(json!({"name": " Harbour\u{a0}\u{a0}Pilots\t"}))).await;
+    assert_eq!((status, body["name"].as_str()), (StatusCode::CREATED, Some("Harbour Pilots")), "spaces collapsed");
+    let (status, body) = app.call(Method::POST, "/api/v1/organisations", Some(&w.admin), Some(json!({"name": "Cafe\u{301} Marine"}))).await;
+    assert_eq!((status, body["name"].as_str()), (StatusCode::CREATED, Some("Caf\u{e9} Marine")), "NFC");
+
+    let invisible = "\u{200b}\u{200b}\u{2060}";
+    let (status, body) = app.call(Method::POST, "/api/v1/organisations", Some(&w.admin), Some(json!({"name": invisible}))).await;
+    assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()]));
+    assert!(body["fields"][0]["message"].as_str().unwrap().contains("visible"), "{body}");
+    let path = format!("/api/v1/relationships/{}", w.harbour["id"].as_str().unwrap());
+    let (status, body) = app.call(Method::PATCH, &path, Some(&w.jmt_a), Some(json!({"version": 1, "name": "\u{200b}"}))).await;
+    assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()]), "titles too");
 }

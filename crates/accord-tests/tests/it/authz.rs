@@ -35,7 +35,8 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     // API: site level.
     ("get", "/api/v1/organisations", [401, 200, 200, 200, 200, 200, 200, 200]),
     ("post", "/api/v1/organisations", [401, 403, 403, 403, 403, 403, 403, 201]),
-    ("get", "/api/v1/organisations/{organisation_id}", [401, 200, 200, 200, 200, 200, 200, 200]),
+    // Northshore: the caller's own organisation, or one they share a relationship with, or not.
+    ("get", "/api/v1/organisations/{organisation_id}", [401, 200, 404, 200, 200, 200, 200, 200]),
     ("get", "/api/v1/relationships", [401, 200, 200, 200, 200, 200, 200, 200]),
     ("post", "/api/v1/relationships", [401, 403, 403, 403, 403, 403, 403, 201]),
     // API: relationship level. A site admin sees the frame (parties, members), not the content.

@@ -11,7 +11,9 @@ use std::collections::HashMap;
 on_both_backends!(
     sign_in_renews_the_session_and_sign_out_ends_it,
     an_account_is_throttled_after_repeated_failures,
-    sessions_expire_when_idle_and_absolutely
+    sessions_expire_when_idle_and_absolutely,
+    a_hostile_next_sends_people_home,
+    a_password_change_ends_the_other_sessions,
 );
 
 /// A minimal browser: keeps cookies, follows no redirects, echoes the CSRF cookie in forms.
@@ -283,4 +285,85 @@ async fn pages_carry_security_headers_and_members_see_their_relationship() {
     let body = response.text().await.unwrap();
     assert!(body.contains("Harbour") && body.contains("chain-head") && body.contains("Sign out"));
     assert!(body.contains("<main id=\"main\">") && body.contains("aria-label=\"Relationship\""), "landmarks");
+}
+
+/// `next` is kept only if, after one percent-decoding, it is a path on this site that no browser
+/// reads as another host's; never a 500, and no error response sets a cookie.
+async fn a_hostile_next_sends_people_home(db: TestDb) {
+    let app = spawn_app(db).await;
+    let org = app.organisation("Northshore").await;
+    app.user("ann@northshore.example", &org, false).await;
+    let hostile = [
+        "/%09/evil.example",
+        "/\t/evil.example",
+        "/%0d%0a",
+        "/\r\nSet-Cookie: x=y",
+        "//evil",
+        "/\\evil",
+        "/%5cevil",
+        "https://evil",
+        "/\u{e9}",
+    ];
+    for next in hostile {
+        let mut browser = Browser::new(&app);
+        let ok = browser.post("/login", &[("email", "ann@northshore.example"), ("password", TEST_PASSWORD), ("next", next)]).await;
+        assert_eq!((ok.status, ok.location.as_str()), (StatusCode::SEE_OTHER, "/"), "{next:?}");
+        assert!(browser.session().is_some(), "{next:?}: signed in all the same");
+        // Signed in, the form sends them on at once: home again.
+        let form = browser.get(&format!("/login?next={}", accord_web::auth::urlencode(next))).await;
+        assert_eq!((form.status, form.location.as_str()), (StatusCode::SEE_OTHER, "/"), "{next:?}");
+    }
+    let mut browser = Browser::new(&app);
+    let ok =
+        browser.post("/login", &[("email", "ann@northshore.example"), ("password", TEST_PASSWORD), ("next", "/account?tab=tokens")]).await;
+    assert_eq!(ok.location, "/account?tab=tokens", "a local path is kept");
+
+    // A refused sign-in sets no cookie, whatever its `next`.
+    let mut browser = Browser::new(&app);
+    browser.get("/login").await;
+    let before = browser.set_cookie_headers.len();
+    let wrong = browser.post("/login", &[("email", "ann@northshore.example"), ("password", "guess"), ("next", "/\r\n")]).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(browser.set_cookie_headers.len(), before, "{:?}", &browser.set_cookie_headers[before..]);
+    // Nor does any other error, even for a browser that has no cookie yet.
+    let mut fresh = Browser::new(&app);
+    assert_eq!(fresh.get("/no-such-page").await.status, StatusCode::NOT_FOUND);
+    assert!(fresh.set_cookie_headers.is_empty(), "{:?}", fresh.set_cookie_headers);
+}
+
+/// A password change signs the account out everywhere else (tokens keep working), and its
+/// current-password check counts towards the account's sign-in limit.
+async fn a_password_change_ends_the_other_sessions(db: TestDb) {
+    let app = spawn_app(db).await;
+    let org = app.organisation("Northshore").await;
+    let (_, token) = app.user("ann@northshore.example", &org, false).await;
+    let (mut here, mut elsewhere) = (Browser::new(&app), Browser::new(&app));
+    here.sign_in("ann@northshore.example", TEST_PASSWORD).await;
+    elsewhere.sign_in("ann@northshore.example", TEST_PASSWORD).await;
+    let account = here.get("/account").await;
+    assert!(account.body.contains("signs you out everywhere else") && account.body.contains("API tokens keep working"), "the page says so");
+
+    let new = "a newer long password";
+    let change = |current: &'static str| [("current", current), ("password", new), ("confirm", new)];
+    for _ in 0..5 {
+        let wrong = here.post("/account/password", &change("a guess")).await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(wrong.body.contains("current password is not right"));
+    }
+    let throttled = here.post("/account/password", &change(TEST_PASSWORD)).await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    assert!(throttled.body.contains("Too many wrong passwords"), "{}", throttled.body);
+    assert_eq!(Browser::new(&app).sign_in("ann@northshore.example", TEST_PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(elsewhere.get("/account").await.status, StatusCode::OK, "nothing changed yet");
+
+    app.clock.advance(SignedDuration::from_mins(16));
+    let changed = here.post("/account/password", &change(TEST_PASSWORD)).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert!(changed.body.contains("Your other sessions are signed out; your API tokens still work"), "{}", changed.body);
+    assert_eq!(here.get("/account").await.status, StatusCode::OK, "this browser stays signed in");
+    let other = elsewhere.get("/account").await;
+    assert_eq!((other.status, other.location.as_str()), (StatusCode::SEE_OTHER, "/login?next=/account"), "the other session ended");
+    assert_eq!(app.call(reqwest::Method::GET, "/api/v1/relationships", Some(&token), None).await.0, StatusCode::OK, "tokens stay");
+    assert_eq!(Browser::new(&app).sign_in("ann@northshore.example", TEST_PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(Browser::new(&app).sign_in("ann@northshore.example", new).await.status, StatusCode::SEE_OTHER);
 }

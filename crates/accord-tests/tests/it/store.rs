@@ -44,6 +44,10 @@ on_both_backends!(
     concurrent_acceptances_resolve_once,
     notes_withdrawal_and_early_escalation,
     mail_is_leased_to_one_worker,
+    organisations_are_shown_to_those_who_share_a_relationship,
+    look_alike_organisation_names_are_refused,
+    a_password_change_ends_the_other_sessions,
+    missing_audit_triggers_are_restored,
 );
 
 /// The test's clock: each tick a second later, with nanoseconds that storage must truncate.
@@ -149,7 +153,7 @@ async fn story(db: TestDb) {
     let mut organisations = Vec::new();
     for title in ["Northwind", "Harbour Works", "Tidal Energy", "Outsider Ltd"] {
         let o = store.create_organisation(name(title), None, clock.tick()).await.unwrap();
-        assert_eq!(store.organisation(o.id).await.unwrap(), o);
+        assert_eq!(store.organisation(o.id, Visibility::All).await.unwrap(), o);
         organisations.push(o);
     }
     let [northwind, harbour, tidal, outsider] = &organisations[..] else { unreachable!() };
@@ -157,7 +161,7 @@ async fn story(db: TestDb) {
     assert_eq!(store.find_organisation("northWIND ").await.unwrap(), *northwind);
     assert_eq!(store.find_organisation(&harbour.id.to_string()).await.unwrap(), *harbour);
     assert_eq!(not_found(store.find_organisation("Nobody").await), "organisation");
-    assert_eq!(not_found(store.organisation(Uuid::nil()).await), "organisation");
+    assert_eq!(not_found(store.organisation(Uuid::nil(), Visibility::All).await), "organisation");
 
     // Accounts: one per e-mail address.
     let mut ann = new_user("ann@northwind.example", "Ann Adams", northwind);
@@ -318,9 +322,9 @@ async fn story(db: TestDb) {
         }
     }
     assert_eq!(seen, users);
-    let first = store.list_organisations(PageRequest::first(2)).await.unwrap();
+    let first = store.list_organisations(Visibility::All, PageRequest::first(2)).await.unwrap();
     assert_eq!(first.items, organisations[..2]);
-    let second = store.list_organisations(PageRequest { after: first.next_cursor, limit: 2 }).await.unwrap();
+    let second = store.list_organisations(Visibility::All, PageRequest { after: first.next_cursor, limit: 2 }).await.unwrap();
     assert_eq!((second.items.as_slice(), second.next_cursor), (&organisations[2..], None));
 
     // Relationships: all of them, or those a user currently belongs to.
@@ -605,12 +609,12 @@ async fn passwords_and_reset_links(db: TestDb) {
     let start = store.chain_head(SITE_CHAIN).await.unwrap().unwrap().position;
 
     // An admin sets a password, and sets it again.
-    store.set_password(bob.id, "$argon2id$first", admin, clock.tick()).await.unwrap();
+    store.set_password(bob.id, "$argon2id$first", None, admin, clock.tick()).await.unwrap();
     assert_eq!(store.password_hash(bob.id).await.unwrap().as_deref(), Some("$argon2id$first"));
-    store.set_password(bob.id, "$argon2id$second", admin, clock.tick()).await.unwrap();
+    store.set_password(bob.id, "$argon2id$second", None, admin, clock.tick()).await.unwrap();
     assert_eq!(store.password_hash(bob.id).await.unwrap().as_deref(), Some("$argon2id$second"));
     let head = store.chain_head(SITE_CHAIN).await.unwrap();
-    assert_eq!(not_found(store.set_password(Uuid::nil(), "$argon2id$x", admin, clock.tick()).await), "user");
+    assert_eq!(not_found(store.set_password(Uuid::nil(), "$argon2id$x", None, admin, clock.tick()).await), "user");
     assert_eq!(store.chain_head(SITE_CHAIN).await.unwrap(), head);
 
     // A reset link works until it expires.
@@ -883,7 +887,7 @@ async fn invitations(db: TestDb) {
 }
 
 async fn organisation_of(store: &dyn Store, party: &Party) -> Organisation {
-    store.organisation(party.organisation_id).await.unwrap()
+    store.organisation(party.organisation_id, Visibility::All).await.unwrap()
 }
 
 /// An acceptance that fails late (the account made, the invitation used, then the membership
@@ -2573,4 +2577,155 @@ async fn mail_is_leased_to_one_worker(db: TestDb) {
     }
     store.mail_sent(failed.id, "f", at(now, 1000)).await.unwrap();
     assert!(store.lease_mail("g", at(now, 100_000), at(now, 100_300), 100).await.unwrap().is_empty(), "all sent");
+}
+
+/// A neutral host does not show one tenant its others: a user sees their own organisation and
+/// the parties to the relationships they are a current member of; the administrator sees all.
+async fn organisations_are_shown_to_those_who_share_a_relationship(db: TestDb) {
+    let store = db.store.as_ref();
+    let clock = Clock::new();
+    let mut organisations = Vec::new();
+    for title in ["Northwind", "Harbour Works", "Tidal Energy", "Outsider Ltd"] {
+        organisations.push(store.create_organisation(name(title), None, clock.tick()).await.unwrap());
+    }
+    let [northwind, harbour, tidal, outsider] = &organisations[..] else { unreachable!() };
+    let ann = store.create_user(new_user("ann@northwind.example", "Ann Adams", northwind), None, clock.tick()).await.unwrap();
+    let otto = store.create_user(new_user("otto@outsider.example", "Otto Out", outsider), None, clock.tick()).await.unwrap();
+    let x = store.create_relationship(new_relationship("Wind Farm", &[northwind, harbour]), None, clock.tick()).await.unwrap();
+    store.create_relationship(new_relationship("Tidal Array", &[harbour, tidal]), None, clock.tick()).await.unwrap();
+    store.add_member(x.id, ann.id, Role::Jmt, None, clock.tick()).await.unwrap();
+
+    let shown = async |visible: Visibility| -> Vec<String> {
+        let page = store.list_organisations(visible, PageRequest::first(10)).await.unwrap();
+        page.items.into_iter().map(|o| o.name).collect()
+    };
+    assert_eq!(shown(Visibility::All).await, ["Northwind", "Harbour Works", "Tidal Energy", "Outsider Ltd"]);
+    assert_eq!(shown(Visibility::SharedWith(ann.id)).await, ["Northwind", "Harbour Works"]);
+    assert_eq!(shown(Visibility::SharedWith(otto.id)).await, ["Outsider Ltd"]);
+    // Paging keeps to what is shown.
+    let first = store.list_organisations(Visibility::SharedWith(ann.id), PageRequest::first(1)).await.unwrap();
+    let second =
+        store.list_organisations(Visibility::SharedWith(ann.id), PageRequest { after: first.next_cursor, limit: 1 }).await.unwrap();
+    assert_eq!((first.items[0].id, second.items[0].id, second.next_cursor), (northwind.id, harbour.id, None));
+
+    assert_eq!(store.organisation(harbour.id, Visibility::SharedWith(ann.id)).await.unwrap(), *harbour);
+    assert_eq!(not_found(store.organisation(tidal.id, Visibility::SharedWith(ann.id)).await), "organisation");
+    assert_eq!(not_found(store.organisation(harbour.id, Visibility::SharedWith(otto.id)).await), "organisation");
+    assert_eq!(store.organisation(tidal.id, Visibility::All).await.unwrap(), *tidal);
+
+    // A member who leaves no longer sees the other parties.
+    store.remove_member(x.id, ann.id, None, clock.tick()).await.unwrap();
+    assert_eq!(shown(Visibility::SharedWith(ann.id)).await, ["Northwind"]);
+}
+
+async fn look_alike_organisation_names_are_refused(db: TestDb) {
+    let store = db.store.as_ref();
+    let clock = Clock::new();
+    store.create_organisation(name("Keystone Construction"), None, clock.tick()).await.unwrap();
+    let head = store.chain_head(SITE_CHAIN).await.unwrap();
+    for look_alike in [
+        "KEYSTONE  CONSTRUCTION",
+        "Keystone\u{200b} Construction",
+        "K\u{435}yst\u{43e}ne Construction",
+        "Keystone Constructi0n",
+        "\u{ff2b}eystone Construction",
+    ] {
+        match store.create_organisation(name(look_alike), None, clock.tick()).await {
+            Err(StoreError::Invalid(invalid)) => {
+                assert_eq!(invalid.0[0].field, "name");
+                assert!(invalid.0[0].message.contains("Keystone Construction"), "{look_alike:?}: {}", invalid.0[0].message);
+            }
+            other => panic!("{look_alike:?} must be refused, got {other:?}"),
+        }
+    }
+    assert_eq!(store.chain_head(SITE_CHAIN).await.unwrap(), head, "a refused name writes nothing");
+    store.create_organisation(name("Keystone Contracting"), None, clock.tick()).await.unwrap();
+
+    // Names stored before skeletons were may look alike: migrating keeps both and does not fail,
+    // and a new name like them is still refused.
+    let (id, at) = if db.backend() == "postgres" { ("gen_random_uuid()", "now()") } else { ("randomblob(16)", "0") };
+    for old in ["Tidal Energy", "T\u{456}dal  Energy"] {
+        let sql = format!("INSERT INTO organisation (organisation_id, name, created_at) VALUES ({id}, '{old}', {at})");
+        assert_eq!(db.raw_execute(&sql).await, Ok(1));
+    }
+    assert_eq!(db.store.migrate().await.unwrap(), Vec::<&str>::new());
+    assert_eq!(refused_field(store.create_organisation(name("TIDAL ENERGY"), None, clock.tick()).await), "name");
+    let all = store.list_organisations(Visibility::All, PageRequest::first(10)).await.unwrap().items;
+    assert_eq!(all.len(), 4);
+    assert!(all.iter().any(|o| o.name == "T\u{456}dal  Energy"), "old names are left as they are");
+}
+
+/// A password change ends every other session of the account (the one that made it may stay);
+/// API tokens stay as they are.
+async fn a_password_change_ends_the_other_sessions(db: TestDb) {
+    let store = db.store.as_ref();
+    let clock = Clock::new();
+    let northwind = store.create_organisation(name("Northwind"), None, clock.tick()).await.unwrap();
+    let ann = store.create_user(new_user("ann@northwind.example", "Ann Adams", &northwind), None, clock.tick()).await.unwrap();
+    let bob = store.create_user(new_user("bob@northwind.example", "Bob Brown", &northwind), None, clock.tick()).await.unwrap();
+    let t = clock.tick();
+    for (hash, user) in [("s-here", ann.id), ("s-laptop", ann.id), ("s-phone", ann.id), ("s-bob", bob.id)] {
+        store.create_session(hash, user, t, at(t, HOUR), at(t, 8 * HOUR)).await.unwrap();
+    }
+    store.create_token(ann.id, name("reporting"), "tok-ann", t).await.unwrap();
+
+    store.set_password(ann.id, "$argon2id$new", Some("s-here"), Some(ann.id), clock.tick()).await.unwrap();
+    assert_eq!(store.password_hash(ann.id).await.unwrap().as_deref(), Some("$argon2id$new"));
+    assert_eq!(store.session("s-here", at(t, 1)).await.unwrap().user, ann);
+    for ended in ["s-laptop", "s-phone"] {
+        assert_eq!(not_found(store.session(ended, at(t, 1)).await), "session", "{ended}");
+    }
+    assert_eq!(store.session("s-bob", at(t, 1)).await.unwrap().user, bob, "other accounts keep theirs");
+    assert_eq!(store.user_by_token("tok-ann").await.unwrap(), ann, "tokens stay");
+
+    // Set by someone else (an administrator, the command line): every session ends.
+    store.set_password(ann.id, "$argon2id$newer", None, None, clock.tick()).await.unwrap();
+    assert_eq!(not_found(store.session("s-here", at(t, 1)).await), "session");
+    assert_eq!(store.user_by_token("tok-ann").await.unwrap(), ann);
+}
+
+/// A dropped, disabled or rewritten audit trigger is put back by the next migration, which
+/// names it (the binary logs a warning: a missing trigger is a sign of tampering).
+async fn missing_audit_triggers_are_restored(db: TestDb) {
+    let store = db.store.as_ref();
+    let clock = Clock::new();
+    store.create_organisation(name("Northwind"), None, clock.tick()).await.unwrap();
+    assert_eq!(db.store.migrate().await.unwrap(), Vec::<&str>::new(), "in place after the migrations");
+    let refused = async || db.raw_execute("UPDATE audit_event SET kind = kind").await.is_err_and(|e| e.contains("append-only"));
+    let tampering: Vec<(Vec<&str>, Vec<&str>)> = if db.backend() == "postgres" {
+        vec![
+            (vec!["DROP TRIGGER audit_event_append_only ON audit_event"], vec!["audit_event_append_only"]),
+            (vec!["ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only"], vec!["audit_event_append_only"]),
+            (
+                vec![
+                    "CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$",
+                ],
+                vec!["audit_event_append_only"],
+            ),
+        ]
+    } else {
+        vec![
+            (
+                vec!["DROP TRIGGER audit_event_no_update", "DROP TRIGGER audit_event_no_delete"],
+                vec!["audit_event_no_update", "audit_event_no_delete"],
+            ),
+            (
+                vec![
+                    "DROP TRIGGER audit_event_no_update",
+                    "CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event BEGIN SELECT 1; END",
+                ],
+                vec!["audit_event_no_update"],
+            ),
+        ]
+    };
+    for (statements, restored) in tampering {
+        for sql in &statements {
+            db.raw_execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        assert!(!refused().await, "{statements:?} lets an event be changed");
+        assert_eq!(db.store.migrate().await.unwrap(), restored, "{statements:?}");
+        assert!(refused().await, "after {statements:?}, the guard is back");
+        assert_eq!(db.store.migrate().await.unwrap(), Vec::<&str>::new());
+    }
+    verified_events(store, SITE_CHAIN).await;
 }

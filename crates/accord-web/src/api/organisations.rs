@@ -3,7 +3,7 @@ use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiResult, ErrorBody};
 use accord_domain::text::Name;
-use accord_store::{Organisation, Page};
+use accord_store::{Organisation, Page, Visibility};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -15,15 +15,16 @@ pub struct CreateOrganisation {
     pub name: String,
 }
 
-/// Organisations known to this site, in creation order.
+/// Organisations in creation order: every one for the site administrator, else the caller's own
+/// and the parties to the caller's relationships (a host does not show one tenant its others).
 #[utoipa::path(get, path = "/api/v1/organisations", tag = "organisations", params(PageQuery),
     responses((status = 200, body = Page<Organisation>), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    CurrentUser(user): CurrentUser,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<Organisation>>> {
-    Ok(Json(state.store.list_organisations(q.request()?).await?))
+    Ok(Json(state.store.list_organisations(Visibility::of(&user), q.request()?).await?))
 }
 
 /// Create an organisation (site administrators only).
@@ -40,9 +41,10 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(organisation)))
 }
 
+/// One organisation the caller may see (as the list shows them); 404 for any other.
 #[utoipa::path(get, path = "/api/v1/organisations/{organisation_id}", tag = "organisations",
     params(("organisation_id" = String, Path)),
     responses((status = 200, body = Organisation), (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, _user: CurrentUser, Path(id): Path<String>) -> ApiResult<Json<Organisation>> {
-    Ok(Json(state.store.organisation(path_id(&id)?).await?))
+pub async fn get(State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(id): Path<String>) -> ApiResult<Json<Organisation>> {
+    Ok(Json(state.store.organisation(path_id(&id)?, Visibility::of(&user)).await?))
 }

@@ -11,7 +11,7 @@ use crate::session::CsrfToken;
 use accord_domain::Invalid;
 use accord_domain::id::parse_id;
 use accord_domain::text::{Email, Name};
-use accord_store::{NewUser, Organisation, PageRequest, User};
+use accord_store::{NewUser, Organisation, PageRequest, User, Visibility};
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
@@ -46,7 +46,7 @@ struct OrganisationsPage {
 }
 
 async fn organisations_page(state: &AppState, user: &User, csrf: &CsrfToken, after: &After) -> Result<OrganisationsPage, ApiError> {
-    let page = state.store.list_organisations(after.page()).await?;
+    let page = state.store.list_organisations(Visibility::All, after.page()).await?;
     Ok(OrganisationsPage {
         shell: Shell::new(Some(user), csrf, "organisations"),
         organisations: page.items,
@@ -121,7 +121,7 @@ pub struct UserForm {
 
 async fn users_page(state: &AppState, user: &User, csrf: &CsrfToken, after: &After) -> Result<UsersPage, ApiError> {
     let page = state.store.list_users(after.page()).await?;
-    let organisations = state.store.list_organisations(PageRequest::first(PageRequest::MAX)).await?.items;
+    let organisations = state.store.list_organisations(Visibility::All, PageRequest::first(PageRequest::MAX)).await?.items;
     Ok(UsersPage {
         shell: Shell::new(Some(user), csrf, "users"),
         users: page.items,

@@ -201,7 +201,69 @@ pub fn field_message(error: &ApiError) -> String {
     }
 }
 
-/// Local paths only, so that `?next=` cannot send anyone to another site.
+/// Local paths only, so that `?next=` cannot send anyone to another site. Browsers drop tabs and
+/// newlines from a URL and read `\` as `/`, and some decode it once more: so `next` is judged
+/// after one percent-decoding, and kept only if it then starts with `/`, its second character is
+/// neither `/` nor `\`, and it holds no backslash and no control character. It must also be
+/// a header value as it stands (visible ASCII): a path we sent people from always is.
 pub fn local_path(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") { next } else { "/" }
+    let decoded = percent_decode(next);
+    let decoded = String::from_utf8_lossy(&decoded);
+    let local = decoded.starts_with('/')
+        && !matches!(decoded.as_bytes().get(1), Some(b'/' | b'\\'))
+        && !decoded.chars().any(|c| c == '\\' || c.is_control())
+        && next.bytes().all(|b| b.is_ascii_graphic());
+    if local { next } else { "/" }
+}
+
+/// `%XX` to the byte it stands for; anything else as it is.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn next_is_a_local_path_or_home() {
+        for hostile in [
+            "/%09/evil.example",
+            "/\t/evil.example",
+            "/%0d%0a",
+            "/\r\nSet-Cookie: a=b",
+            "//evil",
+            "/\\evil",
+            "/%5cevil",
+            "/%5Cevil",
+            "/%2F/evil",
+            "/a\\b",
+            "https://evil",
+            "evil.example",
+            "",
+            "/caf\u{e9}",
+            "/%c2%85",
+        ] {
+            assert_eq!(local_path(hostile), "/", "{hostile:?} must not be kept");
+        }
+        for good in ["/", "/relationships/0190f3a2-0000-7000-8000-000000000000", "/inbox?after=12&x=%20y", "/a/b%2Fc?q=1"] {
+            assert_eq!(local_path(good), good);
+        }
+    }
 }
