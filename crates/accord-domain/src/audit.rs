@@ -479,6 +479,23 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_format_version_is_named_as_written() {
+        let e = chain(&[json!({})])[0].to_json();
+        for (v, reason) in [
+            (json!(2), "unknown format version 2"),
+            (json!("1"), "unknown format version \"1\""),
+            (json!(null), "unknown format version null"),
+        ] {
+            let mut line = e.clone();
+            line["v"] = v;
+            assert_eq!(verify(&[line]).unwrap_err().reason, reason);
+        }
+        let mut line = e.clone();
+        line.as_object_mut().unwrap().remove("v");
+        assert_eq!(verify(&[line]).unwrap_err().reason, "has no format version (v)");
+    }
+
+    #[test]
     fn canonical_json_follows_rfc_8785() {
         let mut out = String::new();
         canonical_json(
