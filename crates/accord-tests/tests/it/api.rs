@@ -324,6 +324,17 @@ async fn look_alike_and_invisible_names_are_refused(db: TestDb) {
     let (status, body) = app.call(Method::POST, "/api/v1/organisations", Some(&w.admin), Some(json!({"name": "Cafe\u{301} Marine"}))).await;
     assert_eq!((status, body["name"].as_str()), (StatusCode::CREATED, Some("Caf\u{e9} Marine")), "NFC");
 
+    // The administrator's page says the same, keeping what was typed.
+    let mut admin = crate::people::Browser::new(app);
+    admin.sign_in("admin@site.example", crate::app::TEST_PASSWORD).await;
+    let page = admin.post("/admin/organisations", &[("name", "K\u{435}ystone Construction")]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.body.contains("looks the same as “Keystone Construction”") && page.body.contains("K\u{435}ystone Construction"),
+        "{}",
+        page.body
+    );
+
     let invisible = "\u{200b}\u{200b}\u{2060}";
     let (status, body) = app.call(Method::POST, "/api/v1/organisations", Some(&w.admin), Some(json!({"name": invisible}))).await;
     assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()]));
