@@ -203,12 +203,22 @@ fn event_row(r: &Row) -> rusqlite::Result<Event> {
 }
 
 /// Appends `draft` to `chain`. The caller's IMMEDIATE transaction already serialises writers.
-fn append(tx: &Connection, chain: Uuid, draft: Draft, now: Timestamp) -> R<Event> {
-    let head: ChainHead = tx
-        .prepare_cached("SELECT position, hash FROM audit_head WHERE relationship_id = ?1")?
-        .query_row([chain], |r| Ok(ChainHead { position: r.get(0)?, hash: r.get(1)? }))
+///
+/// The event's party is its actor's own (their current membership of the chain's relationship;
+/// none for the site administrator, the CLI and the server), read here with the chain's head
+/// rather than passed by the caller, so that no write can name another party as the one that
+/// acted: the party acted on goes in the summary.
+fn append(tx: &Connection, chain: Uuid, mut draft: Draft, now: Timestamp) -> R<Event> {
+    let (head, party) = tx
+        .prepare_cached(
+            "SELECT h.position, h.hash, (SELECT m.party_id FROM membership m
+                 WHERE m.relationship_id = h.relationship_id AND m.user_id = ?2 AND m.left_at IS NULL)
+             FROM audit_head h WHERE h.relationship_id = ?1",
+        )?
+        .query_row(params![chain, draft.actor], |r| Ok((ChainHead { position: r.get(0)?, hash: r.get(1)? }, r.get(2)?)))
         .optional()?
         .ok_or(not_found("audit chain"))?;
+    draft.party = party;
     let event = audit::seal(draft, (head.position > 0).then_some(&head), now);
     tx.prepare_cached(
         "INSERT INTO audit_event (relationship_id, position, v, occurred_at, actor_id, party_id, kind, subject, summary, prev_hash, hash)
@@ -343,8 +353,8 @@ fn add_member(tx: &Connection, relationship_id: Uuid, user_id: Uuid, role: Role,
     let current = current_members(tx, relationship_id)?;
     membership::check_join(&current, user_id, party_id, role).map_err(membership_refused)?;
     insert_membership(tx, relationship_id, party_id, user_id, role, now)?;
-    let summary = json!({"user": user_id, "role": role});
-    append(tx, relationship_id, Draft::new(actor, "member.added", "user", user_id, summary).party(party_id), now)?;
+    let summary = json!({"user": user_id, "party": party_id, "role": role});
+    append(tx, relationship_id, Draft::new(actor, "member.added", "user", user_id, summary), now)?;
     current_membership(tx, relationship_id, user_id)?.ok_or(not_found("member"))
 }
 
@@ -869,13 +879,8 @@ impl Store for SqliteStore {
             membership::check_role_change(&current, user_id, role).map_err(membership_refused)?;
             if member.role != role {
                 end_period(tx, relationship_id, &member, Some(role), now)?;
-                let summary = json!({"user": user_id, "before": member.role, "after": role});
-                append(
-                    tx,
-                    relationship_id,
-                    Draft::new(actor, "member.role_changed", "user", user_id, summary).party(member.party_id),
-                    now,
-                )?;
+                let summary = json!({"user": user_id, "party": member.party_id, "before": member.role, "after": role});
+                append(tx, relationship_id, Draft::new(actor, "member.role_changed", "user", user_id, summary), now)?;
             }
             current_membership(tx, relationship_id, user_id)?.ok_or(not_found("member"))
         })
@@ -887,9 +892,10 @@ impl Store for SqliteStore {
             let current = current_members(tx, relationship_id)?;
             let member = find_current(&current, user_id)?;
             membership::check_leave(&current, user_id).map_err(membership_refused)?;
+            // Recorded before the period ends: a member who leaves acts for their party still.
+            let summary = json!({"user": user_id, "party": member.party_id, "role": member.role});
+            append(tx, relationship_id, Draft::new(actor, "member.left", "user", user_id, summary), now)?;
             end_period(tx, relationship_id, &member, None, now)?;
-            let summary = json!({"user": user_id, "role": member.role});
-            append(tx, relationship_id, Draft::new(actor, "member.left", "user", user_id, summary).party(member.party_id), now)?;
             Ok(())
         })
         .await
@@ -904,7 +910,7 @@ impl Store for SqliteStore {
             }
             end_period(tx, relationship_id, &find_current(&current, successor)?, Some(Role::Ser), now)?;
             let summary = json!({"party": succession.party_id, "predecessor": succession.predecessor, "successor": successor});
-            append(tx, relationship_id, Draft::new(actor, "ser.succeeded", "user", successor, summary).party(succession.party_id), now)?;
+            append(tx, relationship_id, Draft::new(actor, "ser.succeeded", "user", successor, summary), now)?;
             current_membership(tx, relationship_id, successor)?.ok_or(not_found("member"))
         })
         .await
@@ -1141,8 +1147,8 @@ impl Store for SqliteStore {
                 micros(now),
                 micros(new.expires_at)
             ])?;
-            let summary = json!({"invitation": id, "role": new.role});
-            append(tx, new.relationship_id, Draft::new(Some(actor), "invitation.created", "invitation", id, summary).party(new.party_id), now)?;
+            let summary = json!({"invitation": id, "party": new.party_id, "role": new.role});
+            append(tx, new.relationship_id, Draft::new(Some(actor), "invitation.created", "invitation", id, summary), now)?;
             pending_invitation(tx, &new.token_hash, now)
         })
         .await
@@ -1197,9 +1203,11 @@ impl Store for SqliteStore {
             };
             tx.prepare_cached("UPDATE invitation SET accepted_at = ?3 WHERE relationship_id = ?1 AND invitation_id = ?2")?
                 .execute(params![invitation.relationship_id, invitation.id, micros(now)])?;
+            // The membership first: the acceptance is then recorded for the party the person joined.
+            let member = add_member(tx, invitation.relationship_id, user_id, invitation.role, Some(invitation.invited_by), now)?;
             let draft = Draft::new(Some(user_id), "invitation.accepted", "invitation", invitation.id, json!({"user": user_id}));
-            append(tx, invitation.relationship_id, draft.party(invitation.party_id), now)?;
-            add_member(tx, invitation.relationship_id, user_id, invitation.role, Some(invitation.invited_by), now)
+            append(tx, invitation.relationship_id, draft, now)?;
+            Ok(member)
         })
         .await
     }
@@ -1215,8 +1223,8 @@ impl Store for SqliteStore {
                 .ok_or(not_found("invitation"))?;
             tx.prepare_cached("UPDATE invitation SET revoked_at = ?3 WHERE relationship_id = ?1 AND invitation_id = ?2")?
                 .execute(params![relationship_id, invitation_id, micros(now)])?;
-            let draft = Draft::new(Some(actor), "invitation.revoked", "invitation", invitation_id, json!({}));
-            append(tx, relationship_id, draft.party(party_id), now)?;
+            let draft = Draft::new(Some(actor), "invitation.revoked", "invitation", invitation_id, json!({"party": party_id}));
+            append(tx, relationship_id, draft, now)?;
             Ok(())
         })
         .await

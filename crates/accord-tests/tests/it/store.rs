@@ -353,9 +353,11 @@ async fn story(db: TestDb) {
     assert!(events.iter().all(|e| e.actor == actor));
     assert_eq!(events[0].subject, format!("relationship:{r}"));
     assert_eq!(events[0].time, relationship.created_at);
-    assert_eq!(events[1].summary, json!({"user": ann.id, "role": "ser"}));
-    assert_eq!(events[1].party, Some(parties[0].id));
-    assert_eq!(events[6].summary, json!({"user": dan.id, "before": "contributor", "after": "jmt"}));
+    assert_eq!(events[1].summary, json!({"user": ann.id, "party": parties[0].id, "role": "ser"}));
+    // An event's party is its actor's own: none before Ann joined, hers since, whoever she acted on.
+    assert_eq!(events[0].party, None);
+    assert!(events[1..].iter().all(|e| e.party == Some(parties[0].id)), "{events:?}");
+    assert_eq!(events[6].summary, json!({"user": dan.id, "party": parties[1].id, "before": "contributor", "after": "jmt"}));
     assert_eq!(events[8].summary, json!({"party": parties[0].id, "predecessor": ann.id, "successor": bob.id}));
     assert_eq!(events[9].summary["after"], json!({"name": "North Sea Wind Farm", "purpose": relationship.purpose, "status": "suspended"}));
     let recent = store.recent_audit_events(r, None, 3).await.unwrap();
@@ -367,7 +369,10 @@ async fn story(db: TestDb) {
     let lines = |events: &[Event]| events.iter().map(EventLine::from).collect::<Vec<_>>();
     let page: AuditView = view_alone(store, r, ViewRequest::Audit { before_position: Some(9), limit: 3 }).await;
     assert_eq!(page.events, lines(&[events[7].clone(), events[6].clone(), events[5].clone()]));
-    assert_eq!(page.events[1].summary, format!(r#"{{"after":"jmt","before":"contributor","user":"{}"}}"#, dan.id));
+    assert_eq!(
+        page.events[1].summary,
+        format!(r#"{{"after":"jmt","before":"contributor","party":"{}","user":"{}"}}"#, parties[1].id, dan.id)
+    );
     assert_eq!(
         view_alone::<OverviewView>(store, r, ViewRequest::Overview { events: 2 }).await.events,
         lines(&[events[9].clone(), events[8].clone()])
@@ -852,22 +857,23 @@ async fn invitations(db: TestDb) {
     assert_eq!(pending, ["fay@northwind.example", "hal@example.org"]);
     assert_eq!(store.user_by_email(&Email::parse("vic@northwind.example").unwrap()).await.map(|u| u.id).ok(), None);
 
-    // The relationship's chain tells it in order, each on behalf of the invited party.
+    // The relationship's chain tells it in order, each for the actor's own party (the invited
+    // party in the summary); an acceptance follows the membership it made.
     let events = verified_events(store, r).await;
     let told: Vec<(&str, Option<Uuid>, Option<Uuid>)> = events[3..].iter().map(|e| (e.kind.as_str(), e.actor, e.party)).collect();
-    let (north, tidal) = (Some(s.north.id), Some(s.tidal.id));
+    let (north, harbour, tidal) = (Some(s.north.id), Some(s.harbour.id), Some(s.tidal.id));
     assert_eq!(
         told,
         [
             ("invitation.created", Some(ann.id), north),
+            ("member.added", Some(ann.id), north),
             ("invitation.accepted", Some(nia_user.id), north),
-            ("member.added", Some(ann.id), north),
             ("invitation.created", Some(ann.id), north),
-            ("invitation.accepted", Some(s.bob.id), north),
             ("member.added", Some(ann.id), north),
-            ("invitation.created", Some(s.cat.id), tidal),
+            ("invitation.accepted", Some(s.bob.id), north),
+            ("invitation.created", Some(s.cat.id), harbour),
+            ("member.added", Some(s.cat.id), harbour),
             ("invitation.accepted", Some(tess_member.user_id), tidal),
-            ("member.added", Some(s.cat.id), tidal),
             ("invitation.created", Some(ann.id), north),
             ("invitation.created", Some(ann.id), north),
             ("invitation.created", Some(ann.id), north),
@@ -876,9 +882,10 @@ async fn invitations(db: TestDb) {
         ]
     );
     assert_eq!(events[3].subject, format!("invitation:{}", nia.id));
-    assert_eq!(events[3].summary, json!({"invitation": nia.id, "role": "jmt"}));
-    assert_eq!(events[4].summary, json!({"user": nia_user.id}));
-    assert_eq!(events[5].summary, json!({"user": nia_user.id, "role": "jmt"}));
+    assert_eq!(events[3].summary, json!({"invitation": nia.id, "party": s.north.id, "role": "jmt"}));
+    assert_eq!(events[4].summary, json!({"user": nia_user.id, "party": s.north.id, "role": "jmt"}));
+    assert_eq!(events[5].summary, json!({"user": nia_user.id}));
+    assert_eq!(events[9].summary["party"], json!(s.tidal.id));
     let _ = &s.out;
 }
 
@@ -957,7 +964,7 @@ async fn concurrent_account_changes_happen_once(db: TestDb) {
     assert!(tasks.join_all().await.into_iter().all(|o| matches!(o, Ok(true))));
 
     let events = verified_events(store.as_ref(), r).await;
-    assert_eq!(kinds(&events[chain as usize..]), ["invitation.accepted", "member.added"]);
+    assert_eq!(kinds(&events[chain as usize..]), ["member.added", "invitation.accepted"]);
     let events = verified_events(store.as_ref(), SITE_CHAIN).await;
     assert_eq!(kinds(&events[site as usize..]), ["user.password_set", "user.disabled"]);
 }
@@ -1254,7 +1261,12 @@ async fn kpis_and_threshold_versions(db: TestDb) {
 
     let events = events_after(store, r, start).await;
     assert_eq!(kinds(&events), ["kpi.created", "kpi.created", "kpi.created", "kpi.thresholds_changed"]);
-    assert_eq!((events[0].subject.clone(), events[0].party, events[1].party), (format!("kpi:{}", kpi.id), Some(s.north.id), None));
+    // The second KPI is joint; its event is still its actor's party's.
+    assert_eq!(
+        (events[0].subject.clone(), events[0].party, events[1].party),
+        (format!("kpi:{}", kpi.id), Some(s.north.id), Some(s.north.id))
+    );
+    assert_eq!(events[1].summary["party"], serde_json::Value::Null);
     assert_eq!(
         events[0].summary,
         json!({
@@ -1698,11 +1710,15 @@ async fn obligations_open_first_by_due_date(db: TestDb) {
     expected.extend(["obligation.updated"; 3]);
     assert_eq!(kinds(&events), expected);
     assert_eq!((events[0].subject.clone(), events[0].party), (format!("obligation:{}", report.id), Some(s.north.id)));
-    assert_eq!(events[0].summary, json!({"title": "Monthly report", "recurrence": "monthly", "due_date": "2026-04-10"}));
+    assert_eq!(
+        events[0].summary,
+        json!({"title": "Monthly report", "party": s.north.id, "recurrence": "monthly", "due_date": "2026-04-10"})
+    );
     assert_eq!((events[5].actor, events[5].party), (Some(s.cat.id), Some(s.harbour.id)));
     assert_eq!(
         events[5].summary,
         json!({
+            "party": drill.party_id,
             "before": {"status": "not_started", "due_date": "2026-02-01", "evidence": ""},
             "after": {"status": "delivered", "due_date": "2026-02-01", "evidence": "Drill log"},
         })
@@ -1778,19 +1794,21 @@ async fn actions_and_their_owners(db: TestDb) {
 
     let events = events_after(store, r, start).await;
     assert_eq!(kinds(&events), ["action.created", "action.created", "action.updated", "action.updated"]);
+    // Ann (Northwind) raised both, one of them for Harbour Works: each event is Northwind's.
     assert_eq!(
         (events[0].subject.clone(), events[0].party, events[1].party),
-        (format!("action:{}", gearbox.id), Some(s.harbour.id), Some(s.north.id))
+        (format!("action:{}", gearbox.id), Some(s.north.id), Some(s.north.id))
     );
     assert_eq!(
         events[0].summary,
-        json!({"title": "Replace the gearbox", "owner": cat.id, "due_date": "2026-04-15", "source": {"kind": "kpi_period", "id": kpi.id, "period": "2026-03-01"}})
+        json!({"title": "Replace the gearbox", "party": s.harbour.id, "owner": cat.id, "due_date": "2026-04-15", "source": {"kind": "kpi_period", "id": kpi.id, "period": "2026-03-01"}})
     );
     assert_eq!(
         (events[2].party, events[2].summary.clone()),
         (
             Some(s.harbour.id),
             json!({
+                "party": s.harbour.id,
                 "before": {"status": "open", "owner": cat.id, "due_date": "2026-04-15"},
                 "after": {"status": "in_progress", "owner": ann.id, "due_date": "2026-04-30"},
             })
@@ -2043,9 +2061,24 @@ async fn issues_are_numbered_and_their_handlers_told(db: TestDb) {
     let store: Arc<dyn Store> = db.store.clone();
     let s = issue_setup(store.as_ref(), false).await;
     let (r, monday) = (s.r, ts(MONDAY));
+    let drawings = NewObligation {
+        relationship_id: r,
+        party_id: s.harbour.id,
+        title: "Drawings".into(),
+        description: String::new(),
+        recurrence: "once".into(),
+        due_date: date(2026, 3, 1),
+    };
+    let drawings = store.create_obligation(drawings, s.ann.id, monday).await.unwrap();
     let start = position(store.as_ref(), r).await;
 
-    let kpi = IssueLink { kind: "kpi".into(), id: Uuid::now_v7() };
+    // An issue touches only what is there in its relationship.
+    let nothing = IssueLink { kind: "kpi".into(), id: Uuid::now_v7() };
+    assert_eq!(
+        refused_field(store.create_issue(NewIssue { links: vec![nothing], ..new_issue(r, "Late drawings") }, s.bob.id, monday).await),
+        "links"
+    );
+    let kpi = IssueLink { kind: "obligation".into(), id: drawings.id };
     let first = store.create_issue(NewIssue { links: vec![kpi.clone()], ..new_issue(r, "Late drawings") }, s.bob.id, monday).await.unwrap();
     assert_eq!((first.number, first.ladder_version, first.level, first.status), (1, 1, 0, IssueStatus::Open));
     assert_eq!((first.level_started_at, first.deadline, first.resolved_at), (monday, ts(DUE_0), None));
