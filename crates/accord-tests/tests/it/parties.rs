@@ -99,6 +99,11 @@ async fn a_party_writes_only_for_itself_and_events_name_the_actors_party(db: Tes
     let mut a_browser = Browser::new(&app);
     a_browser.sign_in("ser@northshore.example", TEST_PASSWORD).await;
     assert!(a_browser.get(&format!("/relationships/{}/members", r.id)).await.body.contains(&revoke));
+    // A refused holidays form comes back with what was typed, and the reason.
+    let typo = "2026-12-25 Christmas Day\n2026-13-01 Nowhere Day";
+    let answer = a_browser.post(&format!("/relationships/{}/holidays", r.id), &[("party", &party_a.to_string()), ("lines", typo)]).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.body.contains("2026-13-01 Nowhere Day") && answer.body.contains("lines: line 2"), "{}", answer.body);
     assert_eq!(a_browser.post(&revoke, &[]).await.status, StatusCode::SEE_OTHER);
     assert!(app.store().pending_invitations(r.id, app.now()).await.unwrap().is_empty());
     let event = events(&app, r.id).await.pop().unwrap();

@@ -550,7 +550,16 @@ pub async fn save_holidays(
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/relationships/{}/ladder", access.id())).into_response()),
-        Err(e) => ladder_refused(&state, &access, &csrf, e).await,
+        Err(e @ ApiError::Invalid(_)) => {
+            // The refused lines come back in their party's form, not the stored ones.
+            let mut page = ladder_page(&state, &access, &csrf).await?;
+            if let Some((_, text, _)) = page.holidays.iter_mut().find(|(p, _, _)| p.id.to_string() == form.party.trim()) {
+                text.clone_from(&form.lines);
+            }
+            page.error = Some(field_message(&e));
+            Ok(render(e.status(), &page))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
