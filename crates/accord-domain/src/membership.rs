@@ -157,14 +157,12 @@ impl PartyWriteError {
     }
 }
 
-/// May `actor` make a party-scoped write for `party_id`: its holidays, its invitations (create,
-/// revoke), its members' roles and removal? Only that party's own SER and JMT members may, so
-/// that one party never acts for another. Joint writes (actions, obligations, KPI values,
-/// decisions about any party) are not party-scoped and do not ask this.
-pub fn check_party_write(actor: &CurrentMember, party_id: Uuid) -> Result<(), PartyWriteError> {
-    if !actor.role.manages() {
-        return Err(PartyWriteError::NotManager);
-    }
+/// May `actor` (their current membership, if any) make a party-scoped write for `party_id`: its
+/// holidays, its invitations (create, revoke), its members' roles and removal? Only that party's
+/// own SER and JMT members may, so that one party never acts for another. Joint writes (actions,
+/// obligations, KPI values, decisions about any party) are not party-scoped and do not ask this.
+pub fn check_party_write(actor: Option<&CurrentMember>, party_id: Uuid) -> Result<(), PartyWriteError> {
+    let actor = actor.filter(|a| a.role.manages()).ok_or(PartyWriteError::NotManager)?;
     if actor.party_id != party_id {
         return Err(PartyWriteError::OtherParty);
     }
@@ -268,14 +266,14 @@ mod tests {
         ) {
             for (i, &(p, role)) in members.iter().enumerate() {
                 let actor = CurrentMember { user_id: id(i as u8), party_id: id(100 + p), role };
-                let verdict = check_party_write(&actor, id(100 + party));
+                let verdict = check_party_write(Some(&actor), id(100 + party));
                 match verdict {
                     Ok(()) => prop_assert!(p == party && role.manages(), "{actor:?} wrote for party {party}"),
                     Err(PartyWriteError::NotManager) => prop_assert!(!role.manages()),
                     Err(PartyWriteError::OtherParty) => prop_assert!(role.manages() && p != party),
                 }
                 // Whatever the party, a manager may always write for their own.
-                prop_assert_eq!(check_party_write(&actor, actor.party_id).is_ok(), role.manages());
+                prop_assert_eq!(check_party_write(Some(&actor), actor.party_id).is_ok(), role.manages());
             }
         }
     }
@@ -284,12 +282,13 @@ mod tests {
     fn another_partys_managers_are_refused_their_own_are_not() {
         let (a, b) = (id(100), id(101));
         let member = |party, role| CurrentMember { user_id: id(1), party_id: party, role };
-        assert_eq!(check_party_write(&member(a, Role::Jmt), a), Ok(()));
-        assert_eq!(check_party_write(&member(a, Role::Ser), a), Ok(()));
-        assert_eq!(check_party_write(&member(b, Role::Jmt), a), Err(PartyWriteError::OtherParty));
-        assert_eq!(check_party_write(&member(b, Role::Ser), a), Err(PartyWriteError::OtherParty));
-        assert_eq!(check_party_write(&member(a, Role::Contributor), a), Err(PartyWriteError::NotManager));
-        assert_eq!(check_party_write(&member(a, Role::Observer), a), Err(PartyWriteError::NotManager));
+        assert_eq!(check_party_write(Some(&member(a, Role::Jmt)), a), Ok(()));
+        assert_eq!(check_party_write(Some(&member(a, Role::Ser)), a), Ok(()));
+        assert_eq!(check_party_write(Some(&member(b, Role::Jmt)), a), Err(PartyWriteError::OtherParty));
+        assert_eq!(check_party_write(Some(&member(b, Role::Ser)), a), Err(PartyWriteError::OtherParty));
+        assert_eq!(check_party_write(Some(&member(a, Role::Contributor)), a), Err(PartyWriteError::NotManager));
+        assert_eq!(check_party_write(Some(&member(a, Role::Observer)), a), Err(PartyWriteError::NotManager));
+        assert_eq!(check_party_write(None, a), Err(PartyWriteError::NotManager), "not a member at all");
     }
 
     #[test]

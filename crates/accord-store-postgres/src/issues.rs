@@ -211,6 +211,7 @@ pub(crate) async fn set_holidays(
     found.ok_or_else(|| invalid("party", "is not a party to this relationship"))?;
     // Two replacements at once would each delete what they saw and collide inserting.
     lock_chain(tx, relationship_id).await?;
+    require_party_writer(tx, &current_members(tx, relationship_id).await?, actor, party_id, false).await?;
     execute(tx, "DELETE FROM party_holiday WHERE relationship_id = $1 AND party_id = $2", &[&relationship_id, &party_id]).await?;
     for (day, name) in list {
         execute(

@@ -381,6 +381,18 @@ fn membership_refused(e: MembershipError) -> Fail {
     invalid(field, e.to_string())
 }
 
+/// Refuses a party-scoped write for `party_id` unless `actor` is one of that party's SER and JMT
+/// members among `current` (`membership::check_party_write`) or, when `admin_may` (memberships,
+/// which the site administrator administers), the site administrator: decided on what this
+/// transaction reads (the caller holds the chain's lock), so that a role lost since the request was admitted no longer acts.
+async fn require_party_writer(tx: &Transaction<'_>, current: &[CurrentMember], actor: Uuid, party_id: Uuid, admin_may: bool) -> R<()> {
+    let Err(refused) = membership::check_party_write(current.iter().find(|m| m.user_id == actor), party_id) else { return Ok(()) };
+    if admin_may && get_user(tx, actor).await?.is_admin {
+        return Ok(());
+    }
+    Err(Fail(StoreError::Forbidden(refused.message())))
+}
+
 async fn insert_membership(
     tx: &Transaction<'_>,
     relationship_id: Uuid,
@@ -1028,6 +1040,9 @@ impl Store for PostgresStore {
                 lock_chain(tx, relationship_id).await?;
                 let current = current_members(tx, relationship_id).await?;
                 let member = find_current(&current, user_id)?;
+                if let Some(actor) = actor {
+                    require_party_writer(tx, &current, actor, member.party_id, true).await?;
+                }
                 membership::check_role_change(&current, user_id, role).map_err(membership_refused)?;
                 if member.role != role {
                     end_period(tx, relationship_id, &member, Some(role), now).await?;
@@ -1047,6 +1062,10 @@ impl Store for PostgresStore {
                 lock_chain(tx, relationship_id).await?;
                 let current = current_members(tx, relationship_id).await?;
                 let member = find_current(&current, user_id)?;
+                // Anyone may leave; removing someone else is a write for their party.
+                if let Some(actor) = actor.filter(|a| *a != user_id) {
+                    require_party_writer(tx, &current, actor, member.party_id, true).await?;
+                }
                 membership::check_leave(&current, user_id).map_err(membership_refused)?;
                 // Recorded before the period ends: a member who leaves acts for their party still.
                 let summary = json!({"user": user_id, "party": member.party_id, "role": member.role});
@@ -1345,6 +1364,7 @@ impl Store for PostgresStore {
                 let sql = format!("{USER} WHERE u.email = $1");
                 let existing = query_opt(tx, &sql, &[&new.email.as_str()], user_row).await?;
                 let current = current_members(tx, new.relationship_id).await?;
+                require_party_writer(tx, &current, actor, new.party_id, false).await?;
                 if let Some(user) = &existing {
                     if user.organisation_id != organisation_id {
                         return Err(invalid("email", format!("belongs to an account of {}, not of this party", user.organisation_name)));
@@ -1478,6 +1498,7 @@ impl Store for PostgresStore {
                 )
                 .await?
                 .ok_or(not_found("invitation"))?;
+                require_party_writer(tx, &current_members(tx, relationship_id).await?, actor, party_id, false).await?;
                 execute(
                     tx,
                     "UPDATE invitation SET revoked_at = $3 WHERE relationship_id = $1 AND invitation_id = $2",

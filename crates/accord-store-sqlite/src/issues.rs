@@ -143,6 +143,7 @@ pub(crate) fn set_holidays(
         .query_row([relationship_id, party_id], |_| Ok(()))
         .optional()?;
     found.ok_or_else(|| invalid("party", "is not a party to this relationship"))?;
+    require_party_writer(tx, &current_members(tx, relationship_id)?, actor, party_id, false)?;
     tx.prepare_cached("DELETE FROM party_holiday WHERE relationship_id = ?1 AND party_id = ?2")?.execute([relationship_id, party_id])?;
     for (day, name) in list {
         tx.prepare_cached("INSERT OR REPLACE INTO party_holiday (relationship_id, party_id, holiday, name) VALUES (?1, ?2, ?3, ?4)")?

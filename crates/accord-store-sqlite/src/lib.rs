@@ -302,6 +302,18 @@ fn membership_refused(e: MembershipError) -> Fail {
     invalid(field, e.to_string())
 }
 
+/// Refuses a party-scoped write for `party_id` unless `actor` is one of that party's SER and JMT
+/// members among `current` (`membership::check_party_write`) or, when `admin_may` (memberships,
+/// which the site administrator administers), the site administrator: decided on what this
+/// transaction reads, so that a role lost since the request was admitted no longer acts.
+fn require_party_writer(tx: &Connection, current: &[CurrentMember], actor: Uuid, party_id: Uuid, admin_may: bool) -> R<()> {
+    let Err(refused) = membership::check_party_write(current.iter().find(|m| m.user_id == actor), party_id) else { return Ok(()) };
+    if admin_may && get_user(tx, actor)?.is_admin {
+        return Ok(());
+    }
+    Err(Fail(StoreError::Forbidden(refused.message())))
+}
+
 fn insert_membership(tx: &Connection, relationship_id: Uuid, party_id: Uuid, user_id: Uuid, role: Role, now: Timestamp) -> R<Uuid> {
     let id = new_id(now);
     tx.prepare_cached(
@@ -876,6 +888,9 @@ impl Store for SqliteStore {
         self.write(move |tx| {
             let current = current_members(tx, relationship_id)?;
             let member = find_current(&current, user_id)?;
+            if let Some(actor) = actor {
+                require_party_writer(tx, &current, actor, member.party_id, true)?;
+            }
             membership::check_role_change(&current, user_id, role).map_err(membership_refused)?;
             if member.role != role {
                 end_period(tx, relationship_id, &member, Some(role), now)?;
@@ -891,6 +906,10 @@ impl Store for SqliteStore {
         self.write(move |tx| {
             let current = current_members(tx, relationship_id)?;
             let member = find_current(&current, user_id)?;
+            // Anyone may leave; removing someone else is a write for their party.
+            if let Some(actor) = actor.filter(|a| *a != user_id) {
+                require_party_writer(tx, &current, actor, member.party_id, true)?;
+            }
             membership::check_leave(&current, user_id).map_err(membership_refused)?;
             // Recorded before the period ends: a member who leaves acts for their party still.
             let summary = json!({"user": user_id, "party": member.party_id, "role": member.role});
@@ -1120,6 +1139,7 @@ impl Store for SqliteStore {
                 .ok_or(not_found("party"))?;
             let existing = tx.prepare_cached(&format!("{USER} WHERE u.email = ?1"))?.query_row([new.email.as_str()], user_row).optional()?;
             let current = current_members(tx, new.relationship_id)?;
+            require_party_writer(tx, &current, actor, new.party_id, false)?;
             if let Some(user) = &existing {
                 if user.organisation_id != organisation_id {
                     return Err(invalid("email", format!("belongs to an account of {}, not of this party", user.organisation_name)));
@@ -1221,6 +1241,7 @@ impl Store for SqliteStore {
                 .query_row([relationship_id, invitation_id], |r| r.get(0))
                 .optional()?
                 .ok_or(not_found("invitation"))?;
+            require_party_writer(tx, &current_members(tx, relationship_id)?, actor, party_id, false)?;
             tx.prepare_cached("UPDATE invitation SET revoked_at = ?3 WHERE relationship_id = ?1 AND invitation_id = ?2")?
                 .execute(params![relationship_id, invitation_id, micros(now)])?;
             let draft = Draft::new(Some(actor), "invitation.revoked", "invitation", invitation_id, json!({"party": party_id}));

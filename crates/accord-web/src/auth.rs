@@ -260,7 +260,7 @@ impl Access {
     pub fn party_manager(&self, party_id: uuid::Uuid) -> Result<&Member, ApiError> {
         let me = self.member()?;
         let actor = CurrentMember { user_id: me.user_id, party_id: me.party_id, role: me.role };
-        check_party_write(&actor, party_id).map_err(|e| ApiError::Forbidden(e.message()))?;
+        check_party_write(Some(&actor), party_id).map_err(|e| ApiError::Forbidden(e.message()))?;
         Ok(me)
     }
 

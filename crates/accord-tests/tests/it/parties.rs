@@ -15,7 +15,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-on_both_backends!(a_party_writes_only_for_itself_and_events_name_the_actors_party, references_must_be_of_the_same_relationship);
+on_both_backends!(
+    a_party_writes_only_for_itself_and_events_name_the_actors_party,
+    the_store_decides_who_writes_for_a_party,
+    references_must_be_of_the_same_relationship
+);
 
 fn fields(body: &Value) -> Vec<String> {
     body["fields"].as_array().map(|f| f.iter().map(|f| f["field"].as_str().unwrap().to_owned()).collect()).unwrap_or_default()
@@ -140,6 +144,62 @@ async fn a_party_writes_only_for_itself_and_events_name_the_actors_party(db: Tes
     let event = events(&app, r.id).await.pop().unwrap();
     assert_eq!((event.kind.as_str(), event.actor, event.party), ("member.left", Some(a_contrib.id), Some(party_a)));
     assert!(app.store().membership(r.id, a_contrib.id).await.unwrap().is_none());
+}
+
+fn forbidden<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
+    matches!(result, Err(StoreError::Forbidden(_)))
+}
+
+/// The store decides it too, on the memberships its transaction reads: a role lost after a
+/// request was admitted no longer writes for the party, and no caller of the store can skip it.
+async fn the_store_decides_who_writes_for_a_party(db: TestDb) {
+    let app = spawn_app(db).await;
+    let store = app.store();
+    let (a, b) = (app.organisation("Northshore").await, app.organisation("Keystone").await);
+    let (a_jmt, _) = app.user("jmt@northshore.example", &a, false).await;
+    let (a_contrib, _) = app.user("contrib@northshore.example", &a, false).await;
+    let (b_jmt, _) = app.user("jmt@keystone.example", &b, false).await;
+    let (admin, _) = app.user("admin@site.example", &a, true).await;
+    let r = app.relationship("Harbour", &[&a, &b]).await;
+    for (user, role) in [(&a_jmt, Role::Jmt), (&a_contrib, Role::Contributor), (&b_jmt, Role::Jmt)] {
+        app.member(&r, user, role).await;
+    }
+    let parties = store.parties(r.id).await.unwrap();
+    let (party_a, party_b) = (parties[0].id, parties[1].id);
+    let now = app.now();
+    let day = vec![("2026-12-25".parse().unwrap(), "Christmas Day".to_owned())];
+    let invitation = |party: Uuid, token: &str| NewInvitation {
+        relationship_id: r.id,
+        party_id: party,
+        email: Email::parse(&format!("{token}@example.org")).unwrap(),
+        role: Role::Contributor,
+        token_hash: token.into(),
+        expires_at: now + SignedDuration::from_hours(24),
+    };
+    let head = store.chain_head(r.id).await.unwrap();
+    assert!(forbidden(store.set_holidays(r.id, party_a, day.clone(), b_jmt.id, now).await));
+    assert!(forbidden(store.set_holidays(r.id, party_a, day.clone(), a_contrib.id, now).await));
+    assert!(forbidden(store.set_holidays(r.id, party_a, day.clone(), admin.id, now).await), "the administrator is no party's");
+    assert!(forbidden(store.create_invitation(invitation(party_a, "by-b"), b_jmt.id, now).await));
+    let pending = store.create_invitation(invitation(party_a, "by-a"), a_jmt.id, now).await.unwrap();
+    let head_after = store.chain_head(r.id).await.unwrap();
+    assert!(forbidden(store.revoke_invitation(r.id, pending.id, b_jmt.id, now).await));
+    assert!(forbidden(store.change_role(r.id, a_contrib.id, Role::Observer, Some(b_jmt.id), now).await));
+    assert!(forbidden(store.remove_member(r.id, a_contrib.id, Some(b_jmt.id), now).await));
+    assert!(!forbidden(store.remove_member(r.id, a_contrib.id, Some(a_contrib.id), now).await), "anyone may leave");
+    assert!(store.holidays(r.id).await.unwrap().is_empty());
+    assert_eq!(store.pending_invitations(r.id, now).await.unwrap().len(), 1);
+    assert_ne!(head, head_after);
+    let events = store.audit_events(r.id, head_after.unwrap().position, 10).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["member.left"], "only the leaving was recorded");
+
+    // A JMT member who has lost the role writes for the party no more; the party's own do.
+    store.change_role(r.id, a_jmt.id, Role::Contributor, Some(admin.id), now).await.unwrap();
+    assert!(forbidden(store.revoke_invitation(r.id, pending.id, a_jmt.id, now).await));
+    store.change_role(r.id, a_jmt.id, Role::Jmt, None, now).await.unwrap();
+    store.revoke_invitation(r.id, pending.id, a_jmt.id, now).await.unwrap();
+    store.set_holidays(r.id, party_b, day, b_jmt.id, now).await.unwrap();
+    assert_eq!(store.holidays(r.id).await.unwrap().iter().map(|h| h.party_id).collect::<Vec<_>>(), [party_b]);
 }
 
 async fn references_must_be_of_the_same_relationship(db: TestDb) {

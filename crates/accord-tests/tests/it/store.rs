@@ -760,13 +760,14 @@ async fn invitations(db: TestDb) {
         (invite(&s, &s.north, "cat@harbour.example", Role::Contributor, "inv-x2", t), "email"),
         (invite(&s, &s.north, "ann@northwind.example", Role::Observer, "inv-x3", t), "email"),
         (invite(&s, &s.north, "sam@northwind.example", Role::Ser, "inv-x4", t), "role"),
-        (invite(&s, &s.harbour, "sam@harbour.example", Role::Ser, "inv-x5", t), "role"),
     ];
     let head = store.chain_head(r).await.unwrap();
     for (new, field) in refused {
         let email = new.email.clone();
         assert_eq!(refused_field(store.create_invitation(new, ann.id, t).await), field, "{email}");
     }
+    let second_ser = invite(&s, &s.harbour, "sam@harbour.example", Role::Ser, "inv-x5", t);
+    assert_eq!(refused_field(store.create_invitation(second_ser, s.cat.id, t).await), "role");
     let mut elsewhere = invite(&s, &s.north, "sam@northwind.example", Role::Jmt, "inv-x6", t);
     elsewhere.party_id = Uuid::nil();
     assert_eq!(not_found(store.create_invitation(elsewhere, ann.id, t).await), "party");
@@ -803,12 +804,20 @@ async fn invitations(db: TestDb) {
     let bob_member = store.accept_invitation("inv-bob", InvitationAccount::Existing(s.bob.id), clock.tick()).await.unwrap();
     assert_eq!((bob_member.user_id, bob_member.party_id, bob_member.role), (s.bob.id, s.north.id, Role::Contributor));
 
-    // An SER for a party that has none yet, invited by another party's SER.
+    // One party never invites for another: Cat (Harbour Works' SER) invites for her own party only.
     let t = clock.tick();
-    let tess = store.create_invitation(invite(&s, &s.tidal, "tess@tidal.example", Role::Ser, "inv-tess", t), s.cat.id, t).await.unwrap();
-    assert_eq!(tess.organisation_name, "Tidal Energy");
+    let head = store.chain_head(r).await.unwrap();
+    let for_tidal = store.create_invitation(invite(&s, &s.tidal, "tess@tidal.example", Role::Ser, "inv-tess", t), s.cat.id, t).await;
+    assert!(matches!(for_tidal, Err(StoreError::Forbidden(_))), "{for_tidal:?}");
+    assert_eq!(store.chain_head(r).await.unwrap(), head);
+    let tess =
+        store.create_invitation(invite(&s, &s.harbour, "tess@harbour.example", Role::Jmt, "inv-tess", t), s.cat.id, t).await.unwrap();
+    assert_eq!(tess.organisation_name, "Harbour Works");
     let tess_member = store.accept_invitation("inv-tess", new_account("Tess Tide"), clock.tick()).await.unwrap();
-    assert_eq!((tess_member.party_id, tess_member.role, tess_member.organisation_name.as_str()), (s.tidal.id, Role::Ser, "Tidal Energy"));
+    assert_eq!(
+        (tess_member.party_id, tess_member.role, tess_member.organisation_name.as_str()),
+        (s.harbour.id, Role::Jmt, "Harbour Works")
+    );
 
     // The wrong account, or a new account for an address that has one: refused, the invitation stays.
     let t = clock.tick();
@@ -861,7 +870,7 @@ async fn invitations(db: TestDb) {
     // party in the summary); an acceptance follows the membership it made.
     let events = verified_events(store, r).await;
     let told: Vec<(&str, Option<Uuid>, Option<Uuid>)> = events[3..].iter().map(|e| (e.kind.as_str(), e.actor, e.party)).collect();
-    let (north, harbour, tidal) = (Some(s.north.id), Some(s.harbour.id), Some(s.tidal.id));
+    let (north, harbour) = (Some(s.north.id), Some(s.harbour.id));
     assert_eq!(
         told,
         [
@@ -873,7 +882,7 @@ async fn invitations(db: TestDb) {
             ("invitation.accepted", Some(s.bob.id), north),
             ("invitation.created", Some(s.cat.id), harbour),
             ("member.added", Some(s.cat.id), harbour),
-            ("invitation.accepted", Some(tess_member.user_id), tidal),
+            ("invitation.accepted", Some(tess_member.user_id), harbour),
             ("invitation.created", Some(ann.id), north),
             ("invitation.created", Some(ann.id), north),
             ("invitation.created", Some(ann.id), north),
@@ -885,7 +894,7 @@ async fn invitations(db: TestDb) {
     assert_eq!(events[3].summary, json!({"invitation": nia.id, "party": s.north.id, "role": "jmt"}));
     assert_eq!(events[4].summary, json!({"user": nia_user.id, "party": s.north.id, "role": "jmt"}));
     assert_eq!(events[5].summary, json!({"user": nia_user.id}));
-    assert_eq!(events[9].summary["party"], json!(s.tidal.id));
+    assert_eq!(events[9].summary["party"], json!(s.harbour.id));
     let _ = &s.out;
 }
 
@@ -899,10 +908,14 @@ async fn a_failed_acceptance_leaves_nothing_behind(db: TestDb) {
     let store = db.store.as_ref();
     let s = invitations_setup(store).await;
     let (clock, r) = (&s.clock, s.r);
-    // Two SER invitations for the party that has none: both may be made, only one accepted.
+    // Two SER invitations for the party that has none, by its JMT member: both may be made, only
+    // one accepted.
     let t = clock.tick();
-    store.create_invitation(invite(&s, &s.tidal, "tess@tidal.example", Role::Ser, "inv-tess", t), s.ann.id, t).await.unwrap();
-    let sid = store.create_invitation(invite(&s, &s.tidal, "sid@tidal.example", Role::Ser, "inv-sid", t), s.ann.id, t).await.unwrap();
+    let tina = new_user("tina@tidal.example", "Tina Tay", &organisation_of(store, &s.tidal).await);
+    let tina = store.create_user(tina, None, t).await.unwrap();
+    store.add_member(r, tina.id, Role::Jmt, None, t).await.unwrap();
+    store.create_invitation(invite(&s, &s.tidal, "tess@tidal.example", Role::Ser, "inv-tess", t), tina.id, t).await.unwrap();
+    let sid = store.create_invitation(invite(&s, &s.tidal, "sid@tidal.example", Role::Ser, "inv-sid", t), tina.id, t).await.unwrap();
     store.accept_invitation("inv-tess", new_account("Tess Tide"), clock.tick()).await.unwrap();
 
     let head = store.chain_head(r).await.unwrap();
