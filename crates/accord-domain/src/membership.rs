@@ -140,6 +140,35 @@ pub fn check_succession(current: &[CurrentMember], successor: Uuid) -> Result<Su
     Ok(Succession { party_id: member.party_id, successor, predecessor: ser_of(current, member.party_id).map(|m| m.user_id) })
 }
 
+/// Why a party-scoped write was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartyWriteError {
+    NotManager,
+    OtherParty,
+}
+
+impl PartyWriteError {
+    /// The refusal as the web layer answers it (a 403's message).
+    pub fn message(self) -> &'static str {
+        match self {
+            PartyWriteError::NotManager => "Only an SER or a JMT member may do this.",
+            PartyWriteError::OtherParty => "Only the party's own SER and JMT members may do this for it.",
+        }
+    }
+}
+
+/// May `actor` (their current membership, if any) make a party-scoped write for `party_id`: its
+/// holidays, its invitations (create, revoke), its members' roles and removal? Only that party's
+/// own SER and JMT members may, so that one party never acts for another. Joint writes (actions,
+/// obligations, KPI values, decisions about any party) are not party-scoped and do not ask this.
+pub fn check_party_write(actor: Option<&CurrentMember>, party_id: Uuid) -> Result<(), PartyWriteError> {
+    let actor = actor.filter(|a| a.role.manages()).ok_or(PartyWriteError::NotManager)?;
+    if actor.party_id != party_id {
+        return Err(PartyWriteError::OtherParty);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +256,39 @@ mod tests {
                 prop_assert_eq!(users.len(), current.len(), "a user holds two memberships");
             }
         }
+    }
+
+    proptest! {
+        #[test]
+        fn only_a_partys_own_managers_write_for_it(
+            members in prop::collection::vec((0..3u8, role()), 1..12),
+            party in 0..3u8,
+        ) {
+            for (i, &(p, role)) in members.iter().enumerate() {
+                let actor = CurrentMember { user_id: id(i as u8), party_id: id(100 + p), role };
+                let verdict = check_party_write(Some(&actor), id(100 + party));
+                match verdict {
+                    Ok(()) => prop_assert!(p == party && role.manages(), "{actor:?} wrote for party {party}"),
+                    Err(PartyWriteError::NotManager) => prop_assert!(!role.manages()),
+                    Err(PartyWriteError::OtherParty) => prop_assert!(role.manages() && p != party),
+                }
+                // Whatever the party, a manager may always write for their own.
+                prop_assert_eq!(check_party_write(Some(&actor), actor.party_id).is_ok(), role.manages());
+            }
+        }
+    }
+
+    #[test]
+    fn another_partys_managers_are_refused_their_own_are_not() {
+        let (a, b) = (id(100), id(101));
+        let member = |party, role| CurrentMember { user_id: id(1), party_id: party, role };
+        assert_eq!(check_party_write(Some(&member(a, Role::Jmt)), a), Ok(()));
+        assert_eq!(check_party_write(Some(&member(a, Role::Ser)), a), Ok(()));
+        assert_eq!(check_party_write(Some(&member(b, Role::Jmt)), a), Err(PartyWriteError::OtherParty));
+        assert_eq!(check_party_write(Some(&member(b, Role::Ser)), a), Err(PartyWriteError::OtherParty));
+        assert_eq!(check_party_write(Some(&member(a, Role::Contributor)), a), Err(PartyWriteError::NotManager));
+        assert_eq!(check_party_write(Some(&member(a, Role::Observer)), a), Err(PartyWriteError::NotManager));
+        assert_eq!(check_party_write(None, a), Err(PartyWriteError::NotManager), "not a member at all");
     }
 
     #[test]

@@ -211,6 +211,7 @@ pub(crate) async fn set_holidays(
     found.ok_or_else(|| invalid("party", "is not a party to this relationship"))?;
     // Two replacements at once would each delete what they saw and collide inserting.
     lock_chain(tx, relationship_id).await?;
+    require_party_writer(tx, &current_members(tx, relationship_id).await?, actor, party_id, false).await?;
     execute(tx, "DELETE FROM party_holiday WHERE relationship_id = $1 AND party_id = $2", &[&relationship_id, &party_id]).await?;
     for (day, name) in list {
         execute(
@@ -221,8 +222,9 @@ pub(crate) async fn set_holidays(
         )
         .await?;
     }
-    let summary = json!({"holidays": list.iter().map(|(d, n)| json!({"date": d.to_string(), "name": n})).collect::<Vec<_>>()});
-    append(tx, relationship_id, Draft::new(Some(actor), "holidays.set", "party", party_id, summary).party(party_id), now).await?;
+    let summary =
+        json!({"party": party_id, "holidays": list.iter().map(|(d, n)| json!({"date": d.to_string(), "name": n})).collect::<Vec<_>>()});
+    append(tx, relationship_id, Draft::new(Some(actor), "holidays.set", "party", party_id, summary), now).await?;
     Ok(())
 }
 
@@ -490,11 +492,22 @@ fn level_name(ladder: &Ladder, level: i32) -> String {
     ladder.levels.get(level as usize).map_or_else(|| format!("level {}", level + 1), |l| l.name.clone())
 }
 
+/// Refuses a link to anything but an objective, KPI or obligation of this relationship.
+async fn require_link(tx: &Transaction<'_>, relationship_id: Uuid, link: &IssueLink) -> R<()> {
+    let Some((table, key)) = link.target() else { return Err(StoreError::from(link.refused()).into()) };
+    let sql = format!("SELECT 1 FROM {table} WHERE relationship_id = $1 AND {key} = $2");
+    let found = query_opt(tx, &sql, &[&relationship_id, &link.id], |_| Ok(())).await?;
+    found.ok_or_else(|| StoreError::from(link.refused()).into())
+}
+
 pub(crate) async fn create_issue(tx: &Transaction<'_>, new: &NewIssue, actor: Uuid, now: Timestamp) -> R<Issue> {
     let relationship = get_relationship(tx, new.relationship_id).await?;
     // Numbers are max + 1: two issues raised at once take turns here.
     lock_chain(tx, relationship.id).await?;
     let me = current_membership(tx, relationship.id, actor).await?.ok_or_else(|| invalid("user", "is not a current member"))?;
+    for link in &new.links {
+        require_link(tx, relationship.id, link).await?;
+    }
     let ladder = current_ladder(tx, relationship.id, now).await?;
     let clocks = Clocks::new(tx, &relationship, &ladder).await?;
     let number: i64 =
@@ -539,7 +552,7 @@ pub(crate) async fn create_issue(tx: &Transaction<'_>, new: &NewIssue, actor: Uu
     add_event(tx, &issue, "raised", Some(actor), Some(me.party_id), &new.description, (None, Some(0)), None, now).await?;
     count(tx, relationship.id, 0, 1, None).await?;
     let summary = json!({"number": number, "title": new.title, "category": new.category, "severity": new.severity, "level": 0, "deadline": deadline.to_string(), "ladder_version": ladder.version});
-    append(tx, relationship.id, Draft::new(Some(actor), "issue.raised", "issue", id, summary).party(me.party_id), now).await?;
+    append(tx, relationship.id, Draft::new(Some(actor), "issue.raised", "issue", id, summary), now).await?;
     let recipients: Vec<Uuid> =
         handlers(tx, relationship.id, &ladder.levels[0]).await?.iter().map(|m| m.user_id).filter(|u| *u != actor).collect();
     let title = format!("New issue #{number} in {}: {}", relationship.name, new.title);
@@ -585,8 +598,7 @@ async fn climb(
     add_event(tx, issue, "escalated", actor, party, reason, (Some(issue.level), Some(step.level as i32)), None, now).await?;
     let summary =
         json!({"number": issue.number, "from": issue.level, "to": step.level, "reason": reason, "deadline": step.deadline.to_string()});
-    let mut draft = Draft::new(actor, "issue.escalated", "issue", issue.id, summary);
-    draft.party = party;
+    let draft = Draft::new(actor, "issue.escalated", "issue", issue.id, summary);
     append(tx, relationship.id, draft, now).await?;
     let to = level_name(ladder, step.level as i32);
     let mut recipients: Vec<Uuid> = handlers(tx, relationship.id, &ladder.levels[step.level]).await?.iter().map(|m| m.user_id).collect();
@@ -777,7 +789,7 @@ pub(crate) async fn comment_issue(
     // Partners read the audit trail too: a private note's text stays out of it.
     let summary = json!({"number": current.number, "event": id, "private": private});
     let audit_kind = if private { "issue.noted" } else { "issue.commented" };
-    append(tx, relationship_id, Draft::new(Some(actor), audit_kind, "issue", issue_id, summary).party(me.party_id), now).await?;
+    append(tx, relationship_id, Draft::new(Some(actor), audit_kind, "issue", issue_id, summary), now).await?;
     issue_timeline(tx, relationship_id, issue_id, Some(me.party_id)).await?.into_iter().find(|e| e.id == id).ok_or(not_found("issue event"))
 }
 
@@ -836,8 +848,7 @@ pub(crate) async fn propose_resolution(
     append(
         tx,
         relationship_id,
-        Draft::new(Some(actor), "issue.resolution_proposed", "issue", issue_id, json!({"number": current.number, "proposal": id}))
-            .party(me.party_id),
+        Draft::new(Some(actor), "issue.resolution_proposed", "issue", issue_id, json!({"number": current.number, "proposal": id})),
         now,
     )
     .await?;
@@ -887,13 +898,7 @@ pub(crate) async fn respond_to_proposal(
         set_status(tx, &current, IssueStatus::Open, false, now).await?;
         add_event(tx, &current, "rejected", Some(actor), Some(me.party_id), reason, (None, None), None, now).await?;
         let summary = json!({"number": current.number, "proposal": proposal.id, "reason": reason});
-        append(
-            tx,
-            relationship_id,
-            Draft::new(Some(actor), "issue.resolution_rejected", "issue", issue_id, summary).party(me.party_id),
-            now,
-        )
-        .await?;
+        append(tx, relationship_id, Draft::new(Some(actor), "issue.resolution_rejected", "issue", issue_id, summary), now).await?;
         let title = format!("Resolution rejected for issue #{}: {}", current.number, current.title);
         let body = format!(
             "{} rejected the proposed resolution for {}:\n\n{reason}\n\nThe issue is open again at the same level.",
@@ -912,8 +917,7 @@ pub(crate) async fn respond_to_proposal(
     append(
         tx,
         relationship_id,
-        Draft::new(Some(actor), "issue.resolution_accepted", "issue", issue_id, json!({"number": current.number, "proposal": proposal.id}))
-            .party(me.party_id),
+        Draft::new(Some(actor), "issue.resolution_accepted", "issue", issue_id, json!({"number": current.number, "proposal": proposal.id})),
         now,
     )
     .await?;
@@ -981,8 +985,7 @@ pub(crate) async fn withdraw_issue(
     append(
         tx,
         relationship_id,
-        Draft::new(Some(actor), "issue.withdrawn", "issue", issue_id, json!({"number": current.number, "reason": reason}))
-            .party(me.party_id),
+        Draft::new(Some(actor), "issue.withdrawn", "issue", issue_id, json!({"number": current.number, "reason": reason})),
         now,
     )
     .await?;

@@ -295,10 +295,23 @@ fn head_row(r: &Row) -> R<ChainHead> {
 }
 
 /// Appends `draft` to `chain`, holding the chain's head row locked until the transaction ends.
-async fn append(tx: &Transaction<'_>, chain: Uuid, draft: Draft, now: Timestamp) -> R<Event> {
-    let head = query_opt(tx, "SELECT position, hash FROM audit_head WHERE relationship_id = $1 FOR UPDATE", &[&chain], head_row)
-        .await?
-        .ok_or(not_found("audit chain"))?;
+///
+/// The event's party is its actor's own (their current membership of the chain's relationship;
+/// none for the site administrator, the CLI and the server), read here with the chain's head
+/// rather than passed by the caller, so that no write can name another party as the one that
+/// acted: the party acted on goes in the summary.
+async fn append(tx: &Transaction<'_>, chain: Uuid, mut draft: Draft, now: Timestamp) -> R<Event> {
+    let (head, party) = query_opt(
+        tx,
+        "SELECT h.position, h.hash, (SELECT m.party_id FROM membership m
+             WHERE m.relationship_id = h.relationship_id AND m.user_id = $2 AND m.left_at IS NULL)
+         FROM audit_head h WHERE h.relationship_id = $1 FOR UPDATE",
+        &[&chain, &draft.actor],
+        |r| Ok((head_row(r)?, r.try_get(2)?)),
+    )
+    .await?
+    .ok_or(not_found("audit chain"))?;
+    draft.party = party;
     let event = audit::seal(draft, (head.position > 0).then_some(&head), now);
     execute(
         tx,
@@ -394,6 +407,18 @@ fn membership_refused(e: MembershipError) -> Fail {
     invalid(field, e.to_string())
 }
 
+/// Refuses a party-scoped write for `party_id` unless `actor` is one of that party's SER and JMT
+/// members among `current` (`membership::check_party_write`) or, when `admin_may` (memberships,
+/// which the site administrator administers), the site administrator: decided on what this
+/// transaction reads (the caller holds the chain's lock), so that a role lost since the request was admitted no longer acts.
+async fn require_party_writer(tx: &Transaction<'_>, current: &[CurrentMember], actor: Uuid, party_id: Uuid, admin_may: bool) -> R<()> {
+    let Err(refused) = membership::check_party_write(current.iter().find(|m| m.user_id == actor), party_id) else { return Ok(()) };
+    if admin_may && get_user(tx, actor).await?.is_admin {
+        return Ok(());
+    }
+    Err(Fail(StoreError::Forbidden(refused.message())))
+}
+
 async fn insert_membership(
     tx: &Transaction<'_>,
     relationship_id: Uuid,
@@ -478,8 +503,8 @@ async fn add_member(
     let current = current_members(tx, relationship_id).await?;
     membership::check_join(&current, user_id, party_id, role).map_err(membership_refused)?;
     insert_membership(tx, relationship_id, party_id, user_id, role, now).await?;
-    let summary = json!({"user": user_id, "role": role});
-    append(tx, relationship_id, Draft::new(actor, "member.added", "user", user_id, summary).party(party_id), now).await?;
+    let summary = json!({"user": user_id, "party": party_id, "role": role});
+    append(tx, relationship_id, Draft::new(actor, "member.added", "user", user_id, summary), now).await?;
     current_membership(tx, relationship_id, user_id).await?.ok_or(not_found("member"))
 }
 
@@ -1060,17 +1085,14 @@ impl Store for PostgresStore {
                 lock_chain(tx, relationship_id).await?;
                 let current = current_members(tx, relationship_id).await?;
                 let member = find_current(&current, user_id)?;
+                if let Some(actor) = actor {
+                    require_party_writer(tx, &current, actor, member.party_id, true).await?;
+                }
                 membership::check_role_change(&current, user_id, role).map_err(membership_refused)?;
                 if member.role != role {
                     end_period(tx, relationship_id, &member, Some(role), now).await?;
-                    let summary = json!({"user": user_id, "before": member.role, "after": role});
-                    append(
-                        tx,
-                        relationship_id,
-                        Draft::new(actor, "member.role_changed", "user", user_id, summary).party(member.party_id),
-                        now,
-                    )
-                    .await?;
+                    let summary = json!({"user": user_id, "party": member.party_id, "before": member.role, "after": role});
+                    append(tx, relationship_id, Draft::new(actor, "member.role_changed", "user", user_id, summary), now).await?;
                 }
                 current_membership(tx, relationship_id, user_id).await?.ok_or(not_found("member"))
             })
@@ -1085,10 +1107,15 @@ impl Store for PostgresStore {
                 lock_chain(tx, relationship_id).await?;
                 let current = current_members(tx, relationship_id).await?;
                 let member = find_current(&current, user_id)?;
+                // Anyone may leave; removing someone else is a write for their party.
+                if let Some(actor) = actor.filter(|a| *a != user_id) {
+                    require_party_writer(tx, &current, actor, member.party_id, true).await?;
+                }
                 membership::check_leave(&current, user_id).map_err(membership_refused)?;
+                // Recorded before the period ends: a member who leaves acts for their party still.
+                let summary = json!({"user": user_id, "party": member.party_id, "role": member.role});
+                append(tx, relationship_id, Draft::new(actor, "member.left", "user", user_id, summary), now).await?;
                 end_period(tx, relationship_id, &member, None, now).await?;
-                let summary = json!({"user": user_id, "role": member.role});
-                append(tx, relationship_id, Draft::new(actor, "member.left", "user", user_id, summary).party(member.party_id), now).await?;
                 Ok(())
             })
         })
@@ -1107,8 +1134,7 @@ impl Store for PostgresStore {
                 }
                 end_period(tx, relationship_id, &find_current(&current, successor)?, Some(Role::Ser), now).await?;
                 let summary = json!({"party": succession.party_id, "predecessor": succession.predecessor, "successor": successor});
-                append(tx, relationship_id, Draft::new(actor, "ser.succeeded", "user", successor, summary).party(succession.party_id), now)
-                    .await?;
+                append(tx, relationship_id, Draft::new(actor, "ser.succeeded", "user", successor, summary), now).await?;
                 current_membership(tx, relationship_id, successor).await?.ok_or(not_found("member"))
             })
         })
@@ -1392,6 +1418,7 @@ impl Store for PostgresStore {
                 let sql = format!("{USER} WHERE u.email = $1");
                 let existing = query_opt(tx, &sql, &[&new.email.as_str()], user_row).await?;
                 let current = current_members(tx, new.relationship_id).await?;
+                require_party_writer(tx, &current, actor, new.party_id, false).await?;
                 if let Some(user) = &existing {
                     if user.organisation_id != organisation_id {
                         return Err(invalid("email", format!("belongs to an account of {}, not of this party", user.organisation_name)));
@@ -1421,8 +1448,8 @@ impl Store for PostgresStore {
                     ],
                 )
                 .await?;
-                let summary = json!({"invitation": id, "role": new.role});
-                let draft = Draft::new(Some(actor), "invitation.created", "invitation", id, summary).party(new.party_id);
+                let summary = json!({"invitation": id, "party": new.party_id, "role": new.role});
+                let draft = Draft::new(Some(actor), "invitation.created", "invitation", id, summary);
                 append(tx, new.relationship_id, draft, now).await?;
                 pending_invitation(tx, &new.token_hash, now).await
             })
@@ -1501,9 +1528,11 @@ impl Store for PostgresStore {
                     &[&invitation.relationship_id, &invitation.id, &now],
                 )
                 .await?;
+                // The membership first: the acceptance is then recorded for the party the person joined.
+                let member = add_member(tx, invitation.relationship_id, user_id, invitation.role, Some(invitation.invited_by), now).await?;
                 let draft = Draft::new(Some(user_id), "invitation.accepted", "invitation", invitation.id, json!({"user": user_id}));
-                append(tx, invitation.relationship_id, draft.party(invitation.party_id), now).await?;
-                add_member(tx, invitation.relationship_id, user_id, invitation.role, Some(invitation.invited_by), now).await
+                append(tx, invitation.relationship_id, draft, now).await?;
+                Ok(member)
             })
         })
         .await
@@ -1523,14 +1552,15 @@ impl Store for PostgresStore {
                 )
                 .await?
                 .ok_or(not_found("invitation"))?;
+                require_party_writer(tx, &current_members(tx, relationship_id).await?, actor, party_id, false).await?;
                 execute(
                     tx,
                     "UPDATE invitation SET revoked_at = $3 WHERE relationship_id = $1 AND invitation_id = $2",
                     &[&relationship_id, &invitation_id, &now],
                 )
                 .await?;
-                let draft = Draft::new(Some(actor), "invitation.revoked", "invitation", invitation_id, json!({}));
-                append(tx, relationship_id, draft.party(party_id), now).await?;
+                let draft = Draft::new(Some(actor), "invitation.revoked", "invitation", invitation_id, json!({"party": party_id}));
+                append(tx, relationship_id, draft, now).await?;
                 Ok(())
             })
         })

@@ -46,6 +46,26 @@ async fn require_member(tx: &Transaction<'_>, relationship_id: Uuid, user_id: Uu
         .ok_or_else(|| invalid(field, "is not a current member of this relationship"))
 }
 
+/// Refuses a source that names nothing of this relationship an action can come from (looked up
+/// here, decided by `ActionSource::check`).
+async fn require_source(c: &impl GenericClient, relationship_id: Uuid, source: &ActionSource) -> R<()> {
+    let ids: Params<'_> = &[&relationship_id, &source.id];
+    let found = match source.kind.as_str() {
+        "kpi_period" => {
+            query_opt(c, "SELECT cadence FROM kpi WHERE relationship_id = $1 AND kpi_id = $2", ids, |r| text_as(r, 0, Cadence::parse))
+                .await?
+                .map_or(SourceFound::Nothing, SourceFound::Kpi)
+        }
+        "obligation" => {
+            query_opt(c, "SELECT 1 FROM obligation WHERE relationship_id = $1 AND obligation_id = $2", ids, |_| Ok(SourceFound::Obligation))
+                .await?
+                .unwrap_or(SourceFound::Nothing)
+        }
+        _ => SourceFound::Nothing,
+    };
+    Ok(source.check(found).map_err(StoreError::from)?)
+}
+
 fn check_version(current: i64, expected: i64) -> R<()> {
     if current == expected { Ok(()) } else { Err(Fail(StoreError::Stale { current })) }
 }
@@ -331,8 +351,7 @@ pub(crate) async fn create_kpi(tx: &Transaction<'_>, new: &NewKpi, actor: Uuid, 
         "name": new.name, "unit": new.unit, "cadence": new.cadence.as_str(), "party": new.party_id, "reporter": new.reporter_id,
         "objectives": new.objectives, "thresholds": thresholds_json(t), "effective_from": new.effective_from.to_string(),
     });
-    let mut draft = Draft::new(Some(actor), "kpi.created", "kpi", id, summary);
-    draft.party = new.party_id;
+    let draft = Draft::new(Some(actor), "kpi.created", "kpi", id, summary);
     append(tx, r, draft, now).await?;
     kpi(tx, r, id).await
 }
@@ -792,8 +811,8 @@ pub(crate) async fn create_obligation(tx: &Transaction<'_>, new: &NewObligation,
         &[&r, &id, &new.party_id, &new.title, &new.description, &new.recurrence, &new.due_date, &now],
     )
     .await?;
-    let summary = json!({"title": new.title, "recurrence": new.recurrence, "due_date": new.due_date.to_string()});
-    append(tx, r, Draft::new(Some(actor), "obligation.created", "obligation", id, summary).party(new.party_id), now).await?;
+    let summary = json!({"title": new.title, "party": new.party_id, "recurrence": new.recurrence, "due_date": new.due_date.to_string()});
+    append(tx, r, Draft::new(Some(actor), "obligation.created", "obligation", id, summary), now).await?;
     obligation(tx, r, id).await
 }
 
@@ -816,10 +835,11 @@ pub(crate) async fn update_obligation(
     )
     .await?;
     let summary = json!({
+        "party": before.party_id,
         "before": {"status": before.status.as_str(), "due_date": before.due_date.to_string(), "evidence": before.evidence},
         "after": {"status": change.status.as_str(), "due_date": change.due_date.to_string(), "evidence": change.evidence},
     });
-    let draft = Draft::new(Some(actor), "obligation.updated", "obligation", obligation_id, summary).party(before.party_id);
+    let draft = Draft::new(Some(actor), "obligation.updated", "obligation", obligation_id, summary);
     append(tx, relationship_id, draft, now).await?;
     obligation(tx, relationship_id, obligation_id).await
 }
@@ -887,6 +907,9 @@ pub(crate) async fn create_action(tx: &Transaction<'_>, new: &NewAction, actor: 
         lock_chain(tx, r).await?;
         require_member(tx, r, owner, "owner").await?;
     }
+    if let Some(source) = &new.source {
+        require_source(tx, r, source).await?;
+    }
     let id = new_id(now);
     let (kind, source_id, period) = match &new.source {
         Some(s) => (Some(s.kind.as_str()), Some(s.id), s.period),
@@ -899,8 +922,8 @@ pub(crate) async fn create_action(tx: &Transaction<'_>, new: &NewAction, actor: 
         &[&r, &id, &new.title, &new.description, &new.owner_id, &new.party_id, &new.due_date, &kind, &source_id, &period, &actor, &now],
     )
     .await?;
-    let summary = json!({"title": new.title, "owner": new.owner_id, "due_date": new.due_date.to_string(), "source": new.source});
-    append(tx, r, Draft::new(Some(actor), "action.created", "action", id, summary).party(new.party_id), now).await?;
+    let summary = json!({"title": new.title, "party": new.party_id, "owner": new.owner_id, "due_date": new.due_date.to_string(), "source": new.source});
+    append(tx, r, Draft::new(Some(actor), "action.created", "action", id, summary), now).await?;
     action(tx, r, id).await
 }
 
@@ -927,10 +950,10 @@ pub(crate) async fn update_action(
     )
     .await?;
     let summary = json!({
+        "party": before.party_id,
         "before": {"status": before.status.as_str(), "owner": before.owner_id, "due_date": before.due_date.to_string()},
         "after": {"status": change.status.as_str(), "owner": change.owner_id, "due_date": change.due_date.to_string()},
     });
-    append(tx, relationship_id, Draft::new(Some(actor), "action.updated", "action", action_id, summary).party(before.party_id), now)
-        .await?;
+    append(tx, relationship_id, Draft::new(Some(actor), "action.updated", "action", action_id, summary), now).await?;
     action(tx, relationship_id, action_id).await
 }

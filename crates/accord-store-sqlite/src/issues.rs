@@ -143,13 +143,15 @@ pub(crate) fn set_holidays(
         .query_row([relationship_id, party_id], |_| Ok(()))
         .optional()?;
     found.ok_or_else(|| invalid("party", "is not a party to this relationship"))?;
+    require_party_writer(tx, &current_members(tx, relationship_id)?, actor, party_id, false)?;
     tx.prepare_cached("DELETE FROM party_holiday WHERE relationship_id = ?1 AND party_id = ?2")?.execute([relationship_id, party_id])?;
     for (day, name) in list {
         tx.prepare_cached("INSERT OR REPLACE INTO party_holiday (relationship_id, party_id, holiday, name) VALUES (?1, ?2, ?3, ?4)")?
             .execute(params![relationship_id, party_id, day.to_string(), name])?;
     }
-    let summary = json!({"holidays": list.iter().map(|(d, n)| json!({"date": d.to_string(), "name": n})).collect::<Vec<_>>()});
-    append(tx, relationship_id, Draft::new(Some(actor), "holidays.set", "party", party_id, summary).party(party_id), now)?;
+    let summary =
+        json!({"party": party_id, "holidays": list.iter().map(|(d, n)| json!({"date": d.to_string(), "name": n})).collect::<Vec<_>>()});
+    append(tx, relationship_id, Draft::new(Some(actor), "holidays.set", "party", party_id, summary), now)?;
     Ok(())
 }
 
@@ -399,9 +401,22 @@ fn level_name(ladder: &Ladder, level: i32) -> String {
     ladder.levels.get(level as usize).map_or_else(|| format!("level {}", level + 1), |l| l.name.clone())
 }
 
+/// Refuses a link to anything but an objective, KPI or obligation of this relationship.
+fn require_link(c: &Connection, relationship_id: Uuid, link: &IssueLink) -> R<()> {
+    let Some((table, key)) = link.target() else { return Err(StoreError::from(link.refused()).into()) };
+    let found = c
+        .prepare_cached(&format!("SELECT 1 FROM {table} WHERE relationship_id = ?1 AND {key} = ?2"))?
+        .query_row([relationship_id, link.id], |_| Ok(()))
+        .optional()?;
+    found.ok_or_else(|| StoreError::from(link.refused()).into())
+}
+
 pub(crate) fn create_issue(tx: &Connection, new: &NewIssue, actor: Uuid, now: Timestamp) -> R<Issue> {
     let relationship = get_relationship(tx, new.relationship_id)?;
     let me = current_membership(tx, relationship.id, actor)?.ok_or_else(|| invalid("user", "is not a current member"))?;
+    for link in &new.links {
+        require_link(tx, relationship.id, link)?;
+    }
     let ladder = current_ladder(tx, relationship.id, now)?;
     let clocks = Clocks::new(tx, &relationship, &ladder)?;
     let number: i64 = tx
@@ -437,7 +452,7 @@ pub(crate) fn create_issue(tx: &Connection, new: &NewIssue, actor: Uuid, now: Ti
     add_event(tx, &issue, "raised", Some(actor), Some(me.party_id), &new.description, (None, Some(0)), None, now)?;
     count(tx, relationship.id, 0, 1, None)?;
     let summary = json!({"number": number, "title": new.title, "category": new.category, "severity": new.severity, "level": 0, "deadline": deadline.to_string(), "ladder_version": ladder.version});
-    append(tx, relationship.id, Draft::new(Some(actor), "issue.raised", "issue", id, summary).party(me.party_id), now)?;
+    append(tx, relationship.id, Draft::new(Some(actor), "issue.raised", "issue", id, summary), now)?;
     let recipients: Vec<Uuid> =
         handlers(tx, relationship.id, &ladder.levels[0])?.iter().map(|m| m.user_id).filter(|u| *u != actor).collect();
     let title = format!("New issue #{number} in {}: {}", relationship.name, new.title);
@@ -487,8 +502,7 @@ fn climb(
     add_event(tx, issue, "escalated", actor, party, reason, (Some(issue.level), Some(step.level as i32)), None, now)?;
     let summary =
         json!({"number": issue.number, "from": issue.level, "to": step.level, "reason": reason, "deadline": step.deadline.to_string()});
-    let mut draft = Draft::new(actor, "issue.escalated", "issue", issue.id, summary);
-    draft.party = party;
+    let draft = Draft::new(actor, "issue.escalated", "issue", issue.id, summary);
     append(tx, relationship.id, draft, now)?;
     let to = level_name(ladder, step.level as i32);
     let mut recipients: Vec<Uuid> = handlers(tx, relationship.id, &ladder.levels[step.level])?.iter().map(|m| m.user_id).collect();
@@ -637,7 +651,7 @@ pub(crate) fn comment_issue(
     // Partners read the audit trail too: a private note's text stays out of it.
     let summary = json!({"number": current.number, "event": id, "private": private});
     let audit_kind = if private { "issue.noted" } else { "issue.commented" };
-    append(tx, relationship_id, Draft::new(Some(actor), audit_kind, "issue", issue_id, summary).party(me.party_id), now)?;
+    append(tx, relationship_id, Draft::new(Some(actor), audit_kind, "issue", issue_id, summary), now)?;
     issue_timeline(tx, relationship_id, issue_id, Some(me.party_id))?.into_iter().find(|e| e.id == id).ok_or(not_found("issue event"))
 }
 
@@ -680,8 +694,7 @@ pub(crate) fn propose_resolution(
     append(
         tx,
         relationship_id,
-        Draft::new(Some(actor), "issue.resolution_proposed", "issue", issue_id, json!({"number": current.number, "proposal": id}))
-            .party(me.party_id),
+        Draft::new(Some(actor), "issue.resolution_proposed", "issue", issue_id, json!({"number": current.number, "proposal": id})),
         now,
     )?;
     let relationship = get_relationship(tx, relationship_id)?;
@@ -723,12 +736,7 @@ pub(crate) fn respond_to_proposal(
         set_status(tx, &current, IssueStatus::Open, false, now)?;
         add_event(tx, &current, "rejected", Some(actor), Some(me.party_id), reason, (None, None), None, now)?;
         let summary = json!({"number": current.number, "proposal": proposal.id, "reason": reason});
-        append(
-            tx,
-            relationship_id,
-            Draft::new(Some(actor), "issue.resolution_rejected", "issue", issue_id, summary).party(me.party_id),
-            now,
-        )?;
+        append(tx, relationship_id, Draft::new(Some(actor), "issue.resolution_rejected", "issue", issue_id, summary), now)?;
         let title = format!("Resolution rejected for issue #{}: {}", current.number, current.title);
         let body = format!(
             "{} rejected the proposed resolution for {}:\n\n{reason}\n\nThe issue is open again at the same level.",
@@ -745,8 +753,7 @@ pub(crate) fn respond_to_proposal(
     append(
         tx,
         relationship_id,
-        Draft::new(Some(actor), "issue.resolution_accepted", "issue", issue_id, json!({"number": current.number, "proposal": proposal.id}))
-            .party(me.party_id),
+        Draft::new(Some(actor), "issue.resolution_accepted", "issue", issue_id, json!({"number": current.number, "proposal": proposal.id})),
         now,
     )?;
     let parties: Vec<Uuid> = tx
@@ -808,8 +815,7 @@ pub(crate) fn withdraw_issue(
     append(
         tx,
         relationship_id,
-        Draft::new(Some(actor), "issue.withdrawn", "issue", issue_id, json!({"number": current.number, "reason": reason}))
-            .party(me.party_id),
+        Draft::new(Some(actor), "issue.withdrawn", "issue", issue_id, json!({"number": current.number, "reason": reason})),
         now,
     )?;
     issue(tx, relationship_id, issue_id)

@@ -226,12 +226,22 @@ fn event_row(r: &Row) -> rusqlite::Result<Event> {
 }
 
 /// Appends `draft` to `chain`. The caller's IMMEDIATE transaction already serialises writers.
-fn append(tx: &Connection, chain: Uuid, draft: Draft, now: Timestamp) -> R<Event> {
-    let head: ChainHead = tx
-        .prepare_cached("SELECT position, hash FROM audit_head WHERE relationship_id = ?1")?
-        .query_row([chain], |r| Ok(ChainHead { position: r.get(0)?, hash: r.get(1)? }))
+///
+/// The event's party is its actor's own (their current membership of the chain's relationship;
+/// none for the site administrator, the CLI and the server), read here with the chain's head
+/// rather than passed by the caller, so that no write can name another party as the one that
+/// acted: the party acted on goes in the summary.
+fn append(tx: &Connection, chain: Uuid, mut draft: Draft, now: Timestamp) -> R<Event> {
+    let (head, party) = tx
+        .prepare_cached(
+            "SELECT h.position, h.hash, (SELECT m.party_id FROM membership m
+                 WHERE m.relationship_id = h.relationship_id AND m.user_id = ?2 AND m.left_at IS NULL)
+             FROM audit_head h WHERE h.relationship_id = ?1",
+        )?
+        .query_row(params![chain, draft.actor], |r| Ok((ChainHead { position: r.get(0)?, hash: r.get(1)? }, r.get(2)?)))
         .optional()?
         .ok_or(not_found("audit chain"))?;
+    draft.party = party;
     let event = audit::seal(draft, (head.position > 0).then_some(&head), now);
     tx.prepare_cached(
         "INSERT INTO audit_event (relationship_id, position, v, occurred_at, actor_id, party_id, kind, subject, summary, prev_hash, hash)
@@ -315,6 +325,18 @@ fn membership_refused(e: MembershipError) -> Fail {
     invalid(field, e.to_string())
 }
 
+/// Refuses a party-scoped write for `party_id` unless `actor` is one of that party's SER and JMT
+/// members among `current` (`membership::check_party_write`) or, when `admin_may` (memberships,
+/// which the site administrator administers), the site administrator: decided on what this
+/// transaction reads, so that a role lost since the request was admitted no longer acts.
+fn require_party_writer(tx: &Connection, current: &[CurrentMember], actor: Uuid, party_id: Uuid, admin_may: bool) -> R<()> {
+    let Err(refused) = membership::check_party_write(current.iter().find(|m| m.user_id == actor), party_id) else { return Ok(()) };
+    if admin_may && get_user(tx, actor)?.is_admin {
+        return Ok(());
+    }
+    Err(Fail(StoreError::Forbidden(refused.message())))
+}
+
 fn insert_membership(tx: &Connection, relationship_id: Uuid, party_id: Uuid, user_id: Uuid, role: Role, now: Timestamp) -> R<Uuid> {
     let id = new_id(now);
     tx.prepare_cached(
@@ -366,8 +388,8 @@ fn add_member(tx: &Connection, relationship_id: Uuid, user_id: Uuid, role: Role,
     let current = current_members(tx, relationship_id)?;
     membership::check_join(&current, user_id, party_id, role).map_err(membership_refused)?;
     insert_membership(tx, relationship_id, party_id, user_id, role, now)?;
-    let summary = json!({"user": user_id, "role": role});
-    append(tx, relationship_id, Draft::new(actor, "member.added", "user", user_id, summary).party(party_id), now)?;
+    let summary = json!({"user": user_id, "party": party_id, "role": role});
+    append(tx, relationship_id, Draft::new(actor, "member.added", "user", user_id, summary), now)?;
     current_membership(tx, relationship_id, user_id)?.ok_or(not_found("member"))
 }
 
@@ -913,16 +935,14 @@ impl Store for SqliteStore {
         self.write(move |tx| {
             let current = current_members(tx, relationship_id)?;
             let member = find_current(&current, user_id)?;
+            if let Some(actor) = actor {
+                require_party_writer(tx, &current, actor, member.party_id, true)?;
+            }
             membership::check_role_change(&current, user_id, role).map_err(membership_refused)?;
             if member.role != role {
                 end_period(tx, relationship_id, &member, Some(role), now)?;
-                let summary = json!({"user": user_id, "before": member.role, "after": role});
-                append(
-                    tx,
-                    relationship_id,
-                    Draft::new(actor, "member.role_changed", "user", user_id, summary).party(member.party_id),
-                    now,
-                )?;
+                let summary = json!({"user": user_id, "party": member.party_id, "before": member.role, "after": role});
+                append(tx, relationship_id, Draft::new(actor, "member.role_changed", "user", user_id, summary), now)?;
             }
             current_membership(tx, relationship_id, user_id)?.ok_or(not_found("member"))
         })
@@ -933,10 +953,15 @@ impl Store for SqliteStore {
         self.write(move |tx| {
             let current = current_members(tx, relationship_id)?;
             let member = find_current(&current, user_id)?;
+            // Anyone may leave; removing someone else is a write for their party.
+            if let Some(actor) = actor.filter(|a| *a != user_id) {
+                require_party_writer(tx, &current, actor, member.party_id, true)?;
+            }
             membership::check_leave(&current, user_id).map_err(membership_refused)?;
+            // Recorded before the period ends: a member who leaves acts for their party still.
+            let summary = json!({"user": user_id, "party": member.party_id, "role": member.role});
+            append(tx, relationship_id, Draft::new(actor, "member.left", "user", user_id, summary), now)?;
             end_period(tx, relationship_id, &member, None, now)?;
-            let summary = json!({"user": user_id, "role": member.role});
-            append(tx, relationship_id, Draft::new(actor, "member.left", "user", user_id, summary).party(member.party_id), now)?;
             Ok(())
         })
         .await
@@ -951,7 +976,7 @@ impl Store for SqliteStore {
             }
             end_period(tx, relationship_id, &find_current(&current, successor)?, Some(Role::Ser), now)?;
             let summary = json!({"party": succession.party_id, "predecessor": succession.predecessor, "successor": successor});
-            append(tx, relationship_id, Draft::new(actor, "ser.succeeded", "user", successor, summary).party(succession.party_id), now)?;
+            append(tx, relationship_id, Draft::new(actor, "ser.succeeded", "user", successor, summary), now)?;
             current_membership(tx, relationship_id, successor)?.ok_or(not_found("member"))
         })
         .await
@@ -1170,6 +1195,7 @@ impl Store for SqliteStore {
                 .ok_or(not_found("party"))?;
             let existing = tx.prepare_cached(&format!("{USER} WHERE u.email = ?1"))?.query_row([new.email.as_str()], user_row).optional()?;
             let current = current_members(tx, new.relationship_id)?;
+            require_party_writer(tx, &current, actor, new.party_id, false)?;
             if let Some(user) = &existing {
                 if user.organisation_id != organisation_id {
                     return Err(invalid("email", format!("belongs to an account of {}, not of this party", user.organisation_name)));
@@ -1197,8 +1223,8 @@ impl Store for SqliteStore {
                 micros(now),
                 micros(new.expires_at)
             ])?;
-            let summary = json!({"invitation": id, "role": new.role});
-            append(tx, new.relationship_id, Draft::new(Some(actor), "invitation.created", "invitation", id, summary).party(new.party_id), now)?;
+            let summary = json!({"invitation": id, "party": new.party_id, "role": new.role});
+            append(tx, new.relationship_id, Draft::new(Some(actor), "invitation.created", "invitation", id, summary), now)?;
             pending_invitation(tx, &new.token_hash, now)
         })
         .await
@@ -1253,9 +1279,11 @@ impl Store for SqliteStore {
             };
             tx.prepare_cached("UPDATE invitation SET accepted_at = ?3 WHERE relationship_id = ?1 AND invitation_id = ?2")?
                 .execute(params![invitation.relationship_id, invitation.id, micros(now)])?;
+            // The membership first: the acceptance is then recorded for the party the person joined.
+            let member = add_member(tx, invitation.relationship_id, user_id, invitation.role, Some(invitation.invited_by), now)?;
             let draft = Draft::new(Some(user_id), "invitation.accepted", "invitation", invitation.id, json!({"user": user_id}));
-            append(tx, invitation.relationship_id, draft.party(invitation.party_id), now)?;
-            add_member(tx, invitation.relationship_id, user_id, invitation.role, Some(invitation.invited_by), now)
+            append(tx, invitation.relationship_id, draft, now)?;
+            Ok(member)
         })
         .await
     }
@@ -1269,10 +1297,11 @@ impl Store for SqliteStore {
                 .query_row([relationship_id, invitation_id], |r| r.get(0))
                 .optional()?
                 .ok_or(not_found("invitation"))?;
+            require_party_writer(tx, &current_members(tx, relationship_id)?, actor, party_id, false)?;
             tx.prepare_cached("UPDATE invitation SET revoked_at = ?3 WHERE relationship_id = ?1 AND invitation_id = ?2")?
                 .execute(params![relationship_id, invitation_id, micros(now)])?;
-            let draft = Draft::new(Some(actor), "invitation.revoked", "invitation", invitation_id, json!({}));
-            append(tx, relationship_id, draft.party(party_id), now)?;
+            let draft = Draft::new(Some(actor), "invitation.revoked", "invitation", invitation_id, json!({"party": party_id}));
+            append(tx, relationship_id, draft, now)?;
             Ok(())
         })
         .await

@@ -28,6 +28,25 @@ fn require_member(c: &Connection, relationship_id: Uuid, user_id: Uuid, field: &
         .ok_or_else(|| invalid(field, "is not a current member of this relationship"))
 }
 
+/// Refuses a source that names nothing of this relationship an action can come from (looked up
+/// here, decided by `ActionSource::check`).
+fn require_source(c: &Connection, relationship_id: Uuid, source: &ActionSource) -> R<()> {
+    let found = match source.kind.as_str() {
+        "kpi_period" => c
+            .prepare_cached("SELECT cadence FROM kpi WHERE relationship_id = ?1 AND kpi_id = ?2")?
+            .query_row([relationship_id, source.id], |r| text_as(r, 0, Cadence::parse))
+            .optional()?
+            .map_or(SourceFound::Nothing, SourceFound::Kpi),
+        "obligation" => c
+            .prepare_cached("SELECT 1 FROM obligation WHERE relationship_id = ?1 AND obligation_id = ?2")?
+            .query_row([relationship_id, source.id], |_| Ok(SourceFound::Obligation))
+            .optional()?
+            .unwrap_or(SourceFound::Nothing),
+        _ => SourceFound::Nothing,
+    };
+    Ok(source.check(found).map_err(StoreError::from)?)
+}
+
 fn check_version(current: i64, expected: i64) -> R<()> {
     if current == expected { Ok(()) } else { Err(Fail(StoreError::Stale { current })) }
 }
@@ -249,8 +268,7 @@ pub(crate) fn create_kpi(tx: &Connection, new: &NewKpi, actor: Uuid, now: Timest
         "name": new.name, "unit": new.unit, "cadence": new.cadence.as_str(), "party": new.party_id, "reporter": new.reporter_id,
         "objectives": new.objectives, "thresholds": thresholds_json(t), "effective_from": new.effective_from.to_string(),
     });
-    let mut draft = Draft::new(Some(actor), "kpi.created", "kpi", id, summary);
-    draft.party = new.party_id;
+    let draft = Draft::new(Some(actor), "kpi.created", "kpi", id, summary);
     append(tx, new.relationship_id, draft, now)?;
     kpi(tx, new.relationship_id, id)
 }
@@ -687,8 +705,8 @@ pub(crate) fn create_obligation(tx: &Connection, new: &NewObligation, actor: Uui
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'not_started', '', 1, ?8, ?8)",
     )?
     .execute(params![new.relationship_id, id, new.party_id, new.title, new.description, new.recurrence, new.due_date.to_string(), micros(now)])?;
-    let summary = json!({"title": new.title, "recurrence": new.recurrence, "due_date": new.due_date.to_string()});
-    append(tx, new.relationship_id, Draft::new(Some(actor), "obligation.created", "obligation", id, summary).party(new.party_id), now)?;
+    let summary = json!({"title": new.title, "party": new.party_id, "recurrence": new.recurrence, "due_date": new.due_date.to_string()});
+    append(tx, new.relationship_id, Draft::new(Some(actor), "obligation.created", "obligation", id, summary), now)?;
     obligation(tx, new.relationship_id, id)
 }
 
@@ -708,15 +726,11 @@ pub(crate) fn update_obligation(
     )?
     .execute(params![relationship_id, obligation_id, change.status.as_str(), change.evidence, change.due_date.to_string(), micros(now)])?;
     let summary = json!({
+        "party": before.party_id,
         "before": {"status": before.status.as_str(), "due_date": before.due_date.to_string(), "evidence": before.evidence},
         "after": {"status": change.status.as_str(), "due_date": change.due_date.to_string(), "evidence": change.evidence},
     });
-    append(
-        tx,
-        relationship_id,
-        Draft::new(Some(actor), "obligation.updated", "obligation", obligation_id, summary).party(before.party_id),
-        now,
-    )?;
+    append(tx, relationship_id, Draft::new(Some(actor), "obligation.updated", "obligation", obligation_id, summary), now)?;
     obligation(tx, relationship_id, obligation_id)
 }
 
@@ -806,6 +820,9 @@ pub(crate) fn create_action(tx: &Connection, new: &NewAction, actor: Uuid, now: 
     if let Some(owner) = new.owner_id {
         require_member(tx, new.relationship_id, owner, "owner")?;
     }
+    if let Some(source) = &new.source {
+        require_source(tx, new.relationship_id, source)?;
+    }
     let id = new_id(now);
     let (kind, source_id, period) = match &new.source {
         Some(s) => (Some(s.kind.as_str()), Some(s.id), s.period.map(|p| p.to_string())),
@@ -816,8 +833,8 @@ pub(crate) fn create_action(tx: &Connection, new: &NewAction, actor: Uuid, now: 
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?9, ?10, ?11, 1, ?12, ?12)",
     )?
     .execute(params![new.relationship_id, id, new.title, new.description, new.owner_id, new.party_id, new.due_date.to_string(), kind, source_id, period, actor, micros(now)])?;
-    let summary = json!({"title": new.title, "owner": new.owner_id, "due_date": new.due_date.to_string(), "source": new.source});
-    append(tx, new.relationship_id, Draft::new(Some(actor), "action.created", "action", id, summary).party(new.party_id), now)?;
+    let summary = json!({"title": new.title, "party": new.party_id, "owner": new.owner_id, "due_date": new.due_date.to_string(), "source": new.source});
+    append(tx, new.relationship_id, Draft::new(Some(actor), "action.created", "action", id, summary), now)?;
     action(tx, new.relationship_id, id)
 }
 
@@ -840,9 +857,10 @@ pub(crate) fn update_action(
     )?
     .execute(params![relationship_id, action_id, change.status.as_str(), change.owner_id, change.due_date.to_string(), micros(now)])?;
     let summary = json!({
+        "party": before.party_id,
         "before": {"status": before.status.as_str(), "owner": before.owner_id, "due_date": before.due_date.to_string()},
         "after": {"status": change.status.as_str(), "owner": change.owner_id, "due_date": change.due_date.to_string()},
     });
-    append(tx, relationship_id, Draft::new(Some(actor), "action.updated", "action", action_id, summary).party(before.party_id), now)?;
+    append(tx, relationship_id, Draft::new(Some(actor), "action.updated", "action", action_id, summary), now)?;
     action(tx, relationship_id, action_id)
 }

@@ -10,6 +10,10 @@ pub enum StoreError {
     /// A rule or a uniqueness constraint refused the input; names the field.
     #[error("{0}")]
     Invalid(#[from] Invalid),
+    /// The actor may not make this change (one party acting for another, say): a rule of who acts
+    /// for whom, checked on what the transaction reads.
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// The record changed since the caller read it.
     #[error("changed by someone else since you read it (now at version {current})")]
     Stale { current: i64 },

@@ -1,6 +1,7 @@
 //! Rows of the issue module: the escalation ladder, issues and their timelines, resolution
 //! figures, notifications (the in-app inbox and the e-mail outbox).
 
+use accord_domain::Invalid;
 use accord_domain::escalation::{IssueStatus, Limit};
 use accord_domain::membership::Role;
 use jiff::Timestamp;
@@ -63,6 +64,23 @@ pub struct IssueLink {
     /// `objective`, `kpi` or `obligation`.
     pub kind: String,
     pub id: Uuid,
+}
+
+impl IssueLink {
+    /// The table and key a link's target is found under, if an issue may touch its kind.
+    pub fn target(&self) -> Option<(&'static str, &'static str)> {
+        match self.kind.as_str() {
+            "objective" => Some(("objective", "objective_id")),
+            "kpi" => Some(("kpi", "kpi_id")),
+            "obligation" => Some(("obligation", "obligation_id")),
+            _ => None,
+        }
+    }
+
+    /// The refusal of a link to nothing of the issue's relationship.
+    pub fn refused(&self) -> Invalid {
+        Invalid::one("links", format!("{}:{} is not an objective, KPI or obligation of this relationship", self.kind, self.id))
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -1,7 +1,8 @@
 //! Rows of the measures module: objectives, KPIs and their versions, measurements, obligations,
 //! actions.
 
-use accord_domain::measure::{Cadence, Direction, Rag, Thresholds};
+use accord_domain::Invalid;
+use accord_domain::measure::{Cadence, Direction, Period, Rag, Thresholds};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
@@ -342,6 +343,35 @@ pub struct ActionSource {
     pub period: Option<Date>,
 }
 
+/// What an action source's id names in the action's relationship, as a backend found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFound {
+    /// A KPI, with its cadence (its periods).
+    Kpi(Cadence),
+    Obligation,
+    /// Nothing of this relationship: another relationship's, or nothing at all.
+    Nothing,
+}
+
+impl ActionSource {
+    /// May an action come from this source, given what its id names in the action's
+    /// relationship (`found`)? A KPI period must be one of that KPI's periods; anything of another
+    /// relationship, or nothing, is refused naming the field, and never hashed into the chain.
+    pub fn check(&self, found: SourceFound) -> Result<(), Invalid> {
+        match (self.kind.as_str(), found, self.period) {
+            ("kpi_period", SourceFound::Kpi(cadence), Some(day)) if Period::containing(cadence, day).start == day => Ok(()),
+            ("kpi_period", SourceFound::Kpi(cadence), Some(_)) => {
+                Err(Invalid::one("source_period", format!("must be the first day of one of the KPI's {} periods", cadence.as_str())))
+            }
+            ("kpi_period", SourceFound::Kpi(_), None) => Err(Invalid::one("source_period", "must be the first day of the KPI's period")),
+            ("kpi_period", _, _) => Err(Invalid::one("source_id", "is not a KPI of this relationship")),
+            ("obligation", SourceFound::Obligation, _) => Ok(()),
+            ("obligation", _, _) => Err(Invalid::one("source_id", "is not an obligation of this relationship")),
+            _ => Err(Invalid::one("source_kind", "must be kpi_period or obligation")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Action {
     pub id: Uuid,
@@ -385,4 +415,32 @@ pub enum ActionFilter {
     Open,
     Closed,
     All,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(kind: &str, period: Option<&str>) -> ActionSource {
+        ActionSource { kind: kind.into(), id: Uuid::nil(), period: period.map(|p| p.parse().unwrap()) }
+    }
+
+    fn refused(result: Result<(), Invalid>) -> String {
+        result.unwrap_err().0[0].field.clone()
+    }
+
+    #[test]
+    fn a_source_names_something_of_the_relationship_or_is_refused_by_field() {
+        let march = Some("2026-03-01");
+        assert_eq!(source("kpi_period", march).check(SourceFound::Kpi(Cadence::Monthly)), Ok(()));
+        assert_eq!(source("kpi_period", Some("2026-01-01")).check(SourceFound::Kpi(Cadence::Quarterly)), Ok(()));
+        assert_eq!(refused(source("kpi_period", Some("2026-03-02")).check(SourceFound::Kpi(Cadence::Monthly))), "source_period");
+        assert_eq!(refused(source("kpi_period", None).check(SourceFound::Kpi(Cadence::Monthly))), "source_period");
+        assert_eq!(refused(source("kpi_period", march).check(SourceFound::Nothing)), "source_id");
+        assert_eq!(refused(source("kpi_period", march).check(SourceFound::Obligation)), "source_id");
+        assert_eq!(source("obligation", None).check(SourceFound::Obligation), Ok(()));
+        assert_eq!(refused(source("obligation", None).check(SourceFound::Nothing)), "source_id");
+        assert_eq!(refused(source("obligation", None).check(SourceFound::Kpi(Cadence::Daily))), "source_id");
+        assert_eq!(refused(source("review", None).check(SourceFound::Obligation)), "source_kind");
+    }
 }

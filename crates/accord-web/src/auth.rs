@@ -9,6 +9,7 @@ use crate::error::{ApiError, PageError};
 use crate::secrets::token_hash;
 use crate::session;
 use accord_domain::id::parse_id;
+use accord_domain::membership::{CurrentMember, check_party_write};
 use accord_store::{Credential, Member, Relationship, StoreError, StoreResult, User, View, ViewRequest, Viewer, shown_views};
 use axum::extract::{FromRequestParts, Path};
 use axum::http::header::AUTHORIZATION;
@@ -254,14 +255,22 @@ impl Access {
         if member.role.writes() { Ok(member) } else { Err(ApiError::Forbidden("Observers read only.")) }
     }
 
-    /// May the caller manage the memberships of `party_id`? Site admins may; an SER or JMT member
-    /// may for their own party only.
+    /// A party-scoped write for `party_id` (its holidays, its invitations): only that party's own
+    /// SER and JMT members make it (`membership::check_party_write`).
+    pub fn party_manager(&self, party_id: uuid::Uuid) -> Result<&Member, ApiError> {
+        let me = self.member()?;
+        let actor = CurrentMember { user_id: me.user_id, party_id: me.party_id, role: me.role };
+        check_party_write(Some(&actor), party_id).map_err(|e| ApiError::Forbidden(e.message()))?;
+        Ok(me)
+    }
+
+    /// May the caller manage the memberships of `party_id` (add, change a role, remove)? The
+    /// party's own SER and JMT members may, and site admins, who administer every party's members.
     pub fn may_manage_party(&self, party_id: uuid::Uuid) -> Result<(), ApiError> {
         if self.user.is_admin {
             return Ok(());
         }
-        let me = self.manager()?;
-        if me.party_id == party_id { Ok(()) } else { Err(ApiError::Forbidden("You manage the members of your own party only.")) }
+        self.party_manager(party_id).map(|_| ())
     }
 
     /// Only a party's SER (or a site admin) names the party's next SER.

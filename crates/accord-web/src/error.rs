@@ -83,6 +83,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(_) => ApiError::NotFound,
             StoreError::Invalid(invalid) => ApiError::Invalid(invalid),
+            StoreError::Forbidden(why) => ApiError::Forbidden(why),
             StoreError::Stale { .. } => ApiError::Conflict(e.to_string()),
             StoreError::Backend(message) => ApiError::Internal(message),
         }

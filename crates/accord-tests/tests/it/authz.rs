@@ -156,6 +156,67 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("get", "/relationships/{relationship_id}/kpis/{kpi_id}/{file}", [303, 404, 404, 200, 200, 200, 200, 404]),
 ];
 
+/// The callers of the other party (Keystone, party B): every relationship write tried by them, on
+/// party A's things where the route names a party (A's holidays, A's invitation, A's member).
+const OTHER_PARTY_WHO: [&str; 2] = ["jmt b", "ser b"];
+
+/// (method, path, expected status for each caller in `OTHER_PARTY_WHO` order). Party-scoped writes
+/// (holidays, invitations, members' roles and removal) are refused to another party's SER and
+/// JMT; joint writes stay open to them. A new relationship write without a row fails the test.
+const OTHER_PARTY: &[(&str, &str, [u16; 2])] = &[
+    // Party-scoped: only party A's own SER and JMT act for party A.
+    ("put", "/api/v1/relationships/{relationship_id}/holidays", [403, 403]),
+    ("post", "/relationships/{relationship_id}/holidays", [403, 403]),
+    ("post", "/relationships/{relationship_id}/invitations/{invitation_id}/revoke", [403, 403]),
+    ("post", "/api/v1/relationships/{relationship_id}/members", [403, 403]),
+    ("put", "/api/v1/relationships/{relationship_id}/members/{user_id}", [403, 403]),
+    ("delete", "/api/v1/relationships/{relationship_id}/members/{user_id}", [403, 403]),
+    ("post", "/api/v1/relationships/{relationship_id}/members/{user_id}/succession", [403, 403]),
+    ("post", "/relationships/{relationship_id}/members/{user_id}/role", [403, 403]),
+    ("post", "/relationships/{relationship_id}/members/{user_id}/remove", [403, 403]),
+    ("post", "/relationships/{relationship_id}/members/{user_id}/succession", [403, 403]),
+    // An invitation is always for the inviter's own party (the form names no party): B invites for B.
+    ("post", "/relationships/{relationship_id}/invitations", [200, 200]),
+    // Joint writes: open to every party's SER and JMT.
+    ("patch", "/api/v1/relationships/{relationship_id}", [200, 200]),
+    ("post", "/api/v1/relationships/{relationship_id}/objectives", [201, 201]),
+    ("post", "/api/v1/relationships/{relationship_id}/objectives/{objective_id}/reviews", [200, 200]),
+    ("post", "/api/v1/relationships/{relationship_id}/kpis", [201, 201]),
+    ("post", "/api/v1/relationships/{relationship_id}/kpis/{kpi_id}/versions", [200, 200]),
+    ("post", "/api/v1/relationships/{relationship_id}/measurements", [201, 201]),
+    ("post", "/api/v1/relationships/{relationship_id}/measurements/import", [200, 200]),
+    ("post", "/api/v1/relationships/{relationship_id}/obligations", [201, 201]),
+    ("patch", "/api/v1/relationships/{relationship_id}/obligations/{obligation_id}", [200, 200]),
+    ("post", "/api/v1/relationships/{relationship_id}/actions", [201, 201]),
+    ("patch", "/api/v1/relationships/{relationship_id}/actions/{action_id}", [200, 200]),
+    ("post", "/api/v1/relationships/{relationship_id}/issues", [201, 201]),
+    ("post", "/api/v1/relationships/{relationship_id}/issues/{issue_id}/comments", [201, 201]),
+    ("post", "/api/v1/relationships/{relationship_id}/issues/{issue_id}/proposals", [200, 200]),
+    // The proposal waiting is party B's own: B's answer is refused by the rule (422), not by authorization.
+    ("post", "/api/v1/relationships/{relationship_id}/issues/{issue_id}/responses", [422, 422]),
+    ("post", "/api/v1/relationships/{relationship_id}/issues/{issue_id}/escalations", [200, 403]),
+    ("post", "/api/v1/relationships/{relationship_id}/issues/{issue_id}/withdrawals", [403, 403]),
+    ("put", "/api/v1/relationships/{relationship_id}/ladder", [200, 200]),
+    ("post", "/relationships/{relationship_id}/kpis", [303, 303]),
+    ("post", "/relationships/{relationship_id}/kpis/{kpi_id}/measurements", [303, 303]),
+    ("post", "/relationships/{relationship_id}/kpis/{kpi_id}/versions", [303, 303]),
+    ("post", "/relationships/{relationship_id}/objectives", [303, 303]),
+    ("post", "/relationships/{relationship_id}/objectives/{objective_id}/reviews", [303, 303]),
+    ("post", "/relationships/{relationship_id}/obligations", [303, 303]),
+    ("post", "/relationships/{relationship_id}/obligations/{obligation_id}", [303, 303]),
+    ("post", "/relationships/{relationship_id}/actions", [303, 303]),
+    ("post", "/relationships/{relationship_id}/actions/{action_id}", [303, 303]),
+    ("post", "/relationships/{relationship_id}/import", [200, 200]),
+    ("post", "/relationships/{relationship_id}/import/apply", [303, 303]),
+    ("post", "/relationships/{relationship_id}/issues", [303, 303]),
+    ("post", "/relationships/{relationship_id}/issues/{issue_id}/comments", [303, 303]),
+    ("post", "/relationships/{relationship_id}/issues/{issue_id}/proposals", [303, 303]),
+    ("post", "/relationships/{relationship_id}/issues/{issue_id}/responses", [422, 422]),
+    ("post", "/relationships/{relationship_id}/issues/{issue_id}/escalations", [303, 403]),
+    ("post", "/relationships/{relationship_id}/issues/{issue_id}/withdrawals", [403, 403]),
+    ("post", "/relationships/{relationship_id}/ladder", [303, 303]),
+];
+
 /// A measurements file for the import routes.
 const IMPORT_CSV: &str = "KPI,period,value,comment\nBerth availability,2026-02,97.5,from the berth log\n";
 
@@ -299,6 +360,7 @@ async fn prepare(dir: &Path) -> World {
         ("target", "target@northshore.example", a.id, false),
         ("spare", "spare@northshore.example", a.id, false),
         ("ser b", "ser@keystone.example", b.id, false),
+        ("jmt b", "jmt@keystone.example", b.id, false),
     ] {
         let new = NewUser {
             email: Email::parse(email).unwrap(),
@@ -322,13 +384,15 @@ async fn prepare(dir: &Path) -> World {
         ("ser", Role::Ser),
         ("target", Role::Contributor),
         ("ser b", Role::Ser),
+        ("jmt b", Role::Jmt),
     ] {
         store.add_member(harbour.id, users[key].id, role, None, now).await.unwrap();
     }
     store.add_member(other.id, users["other relationship"].id, Role::Ser, None, now).await.unwrap();
 
     let mut callers = vec![None];
-    for who in &WHO[1..] {
+    // The callers of `WHO` (but anonymous), then those of `OTHER_PARTY_WHO`.
+    for who in WHO[1..].iter().chain(&OTHER_PARTY_WHO) {
         let user = &users[who];
         let (token, token_hash) = secrets::new_token();
         let token_id = store.create_token(user.id, Name::parse("t").unwrap(), &token_hash, now).await.unwrap().id;
@@ -525,6 +589,42 @@ async fn every_route_answers_every_caller_as_the_matrix_says() {
             let got = status(&world, &dir, cell, who, method, path).await;
             if got != *want {
                 wrong.push(format!("{} {path} as {}: expected {want}, got {got}", method.to_uppercase(), WHO[who]));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(wrong.is_empty(), "{} of {cell} cells differ:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+/// The relationship's write routes: what the other party's SER and JMT must each have a row for.
+fn relationship_writes() -> Vec<(String, String)> {
+    all_routes().into_iter().filter(|(m, p)| m != "get" && p.contains("{relationship_id}")).collect()
+}
+
+#[tokio::test]
+async fn every_relationship_write_has_a_row_for_the_other_party() {
+    let writes = relationship_writes();
+    let missing: Vec<_> = writes.iter().filter(|(m, p)| !OTHER_PARTY.iter().any(|(mm, pp, _)| mm == m && pp == p)).collect();
+    assert!(missing.is_empty(), "relationship writes without a row in OTHER_PARTY: {missing:?}");
+    let stale: Vec<_> =
+        OTHER_PARTY.iter().filter(|(m, p, _)| !writes.iter().any(|(mm, pp)| mm == m && pp == p)).map(|(m, p, _)| (m, p)).collect();
+    assert!(stale.is_empty(), "OTHER_PARTY rows for routes that are not relationship writes: {stale:?}");
+}
+
+/// A member of party B tries every relationship write, on party A's things where it names a party.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_partys_managers_are_refused_party_scoped_writes() {
+    let dir = std::env::temp_dir().join(format!("accord-authz-party-{}", Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let world = prepare(&dir).await;
+    let mut wrong = Vec::new();
+    let mut cell = 0;
+    for (method, path, expected) in OTHER_PARTY {
+        for (i, want) in expected.iter().enumerate() {
+            cell += 1;
+            let got = status(&world, &dir, cell, WHO.len() + i, method, path).await;
+            if got != *want {
+                wrong.push(format!("{} {path} as {}: expected {want}, got {got}", method.to_uppercase(), OTHER_PARTY_WHO[i]));
             }
         }
     }

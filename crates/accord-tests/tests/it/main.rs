@@ -6,5 +6,6 @@ mod backends;
 mod browser;
 mod issues;
 mod measures;
+mod parties;
 mod people;
 mod store;

@@ -357,9 +357,11 @@ async fn story(db: TestDb) {
     assert!(events.iter().all(|e| e.actor == actor));
     assert_eq!(events[0].subject, format!("relationship:{r}"));
     assert_eq!(events[0].time, relationship.created_at);
-    assert_eq!(events[1].summary, json!({"user": ann.id, "role": "ser"}));
-    assert_eq!(events[1].party, Some(parties[0].id));
-    assert_eq!(events[6].summary, json!({"user": dan.id, "before": "contributor", "after": "jmt"}));
+    assert_eq!(events[1].summary, json!({"user": ann.id, "party": parties[0].id, "role": "ser"}));
+    // An event's party is its actor's own: none before Ann joined, hers since, whoever she acted on.
+    assert_eq!(events[0].party, None);
+    assert!(events[1..].iter().all(|e| e.party == Some(parties[0].id)), "{events:?}");
+    assert_eq!(events[6].summary, json!({"user": dan.id, "party": parties[1].id, "before": "contributor", "after": "jmt"}));
     assert_eq!(events[8].summary, json!({"party": parties[0].id, "predecessor": ann.id, "successor": bob.id}));
     assert_eq!(events[9].summary["after"], json!({"name": "North Sea Wind Farm", "purpose": relationship.purpose, "status": "suspended"}));
     let recent = store.recent_audit_events(r, None, 3).await.unwrap();
@@ -371,7 +373,10 @@ async fn story(db: TestDb) {
     let lines = |events: &[Event]| events.iter().map(EventLine::from).collect::<Vec<_>>();
     let page: AuditView = view_alone(store, r, ViewRequest::Audit { before_position: Some(9), limit: 3 }).await;
     assert_eq!(page.events, lines(&[events[7].clone(), events[6].clone(), events[5].clone()]));
-    assert_eq!(page.events[1].summary, format!(r#"{{"after":"jmt","before":"contributor","user":"{}"}}"#, dan.id));
+    assert_eq!(
+        page.events[1].summary,
+        format!(r#"{{"after":"jmt","before":"contributor","party":"{}","user":"{}"}}"#, parties[1].id, dan.id)
+    );
     assert_eq!(
         view_alone::<OverviewView>(store, r, ViewRequest::Overview { events: 2 }).await.events,
         lines(&[events[9].clone(), events[8].clone()])
@@ -759,13 +764,14 @@ async fn invitations(db: TestDb) {
         (invite(&s, &s.north, "cat@harbour.example", Role::Contributor, "inv-x2", t), "email"),
         (invite(&s, &s.north, "ann@northwind.example", Role::Observer, "inv-x3", t), "email"),
         (invite(&s, &s.north, "sam@northwind.example", Role::Ser, "inv-x4", t), "role"),
-        (invite(&s, &s.harbour, "sam@harbour.example", Role::Ser, "inv-x5", t), "role"),
     ];
     let head = store.chain_head(r).await.unwrap();
     for (new, field) in refused {
         let email = new.email.clone();
         assert_eq!(refused_field(store.create_invitation(new, ann.id, t).await), field, "{email}");
     }
+    let second_ser = invite(&s, &s.harbour, "sam@harbour.example", Role::Ser, "inv-x5", t);
+    assert_eq!(refused_field(store.create_invitation(second_ser, s.cat.id, t).await), "role");
     let mut elsewhere = invite(&s, &s.north, "sam@northwind.example", Role::Jmt, "inv-x6", t);
     elsewhere.party_id = Uuid::nil();
     assert_eq!(not_found(store.create_invitation(elsewhere, ann.id, t).await), "party");
@@ -802,12 +808,20 @@ async fn invitations(db: TestDb) {
     let bob_member = store.accept_invitation("inv-bob", InvitationAccount::Existing(s.bob.id), clock.tick()).await.unwrap();
     assert_eq!((bob_member.user_id, bob_member.party_id, bob_member.role), (s.bob.id, s.north.id, Role::Contributor));
 
-    // An SER for a party that has none yet, invited by another party's SER.
+    // One party never invites for another: Cat (Harbour Works' SER) invites for her own party only.
     let t = clock.tick();
-    let tess = store.create_invitation(invite(&s, &s.tidal, "tess@tidal.example", Role::Ser, "inv-tess", t), s.cat.id, t).await.unwrap();
-    assert_eq!(tess.organisation_name, "Tidal Energy");
+    let head = store.chain_head(r).await.unwrap();
+    let for_tidal = store.create_invitation(invite(&s, &s.tidal, "tess@tidal.example", Role::Ser, "inv-tess", t), s.cat.id, t).await;
+    assert!(matches!(for_tidal, Err(StoreError::Forbidden(_))), "{for_tidal:?}");
+    assert_eq!(store.chain_head(r).await.unwrap(), head);
+    let tess =
+        store.create_invitation(invite(&s, &s.harbour, "tess@harbour.example", Role::Jmt, "inv-tess", t), s.cat.id, t).await.unwrap();
+    assert_eq!(tess.organisation_name, "Harbour Works");
     let tess_member = store.accept_invitation("inv-tess", new_account("Tess Tide"), clock.tick()).await.unwrap();
-    assert_eq!((tess_member.party_id, tess_member.role, tess_member.organisation_name.as_str()), (s.tidal.id, Role::Ser, "Tidal Energy"));
+    assert_eq!(
+        (tess_member.party_id, tess_member.role, tess_member.organisation_name.as_str()),
+        (s.harbour.id, Role::Jmt, "Harbour Works")
+    );
 
     // The wrong account, or a new account for an address that has one: refused, the invitation stays.
     let t = clock.tick();
@@ -856,22 +870,23 @@ async fn invitations(db: TestDb) {
     assert_eq!(pending, ["fay@northwind.example", "hal@example.org"]);
     assert_eq!(store.user_by_email(&Email::parse("vic@northwind.example").unwrap()).await.map(|u| u.id).ok(), None);
 
-    // The relationship's chain tells it in order, each on behalf of the invited party.
+    // The relationship's chain tells it in order, each for the actor's own party (the invited
+    // party in the summary); an acceptance follows the membership it made.
     let events = verified_events(store, r).await;
     let told: Vec<(&str, Option<Uuid>, Option<Uuid>)> = events[3..].iter().map(|e| (e.kind.as_str(), e.actor, e.party)).collect();
-    let (north, tidal) = (Some(s.north.id), Some(s.tidal.id));
+    let (north, harbour) = (Some(s.north.id), Some(s.harbour.id));
     assert_eq!(
         told,
         [
             ("invitation.created", Some(ann.id), north),
+            ("member.added", Some(ann.id), north),
             ("invitation.accepted", Some(nia_user.id), north),
-            ("member.added", Some(ann.id), north),
             ("invitation.created", Some(ann.id), north),
-            ("invitation.accepted", Some(s.bob.id), north),
             ("member.added", Some(ann.id), north),
-            ("invitation.created", Some(s.cat.id), tidal),
-            ("invitation.accepted", Some(tess_member.user_id), tidal),
-            ("member.added", Some(s.cat.id), tidal),
+            ("invitation.accepted", Some(s.bob.id), north),
+            ("invitation.created", Some(s.cat.id), harbour),
+            ("member.added", Some(s.cat.id), harbour),
+            ("invitation.accepted", Some(tess_member.user_id), harbour),
             ("invitation.created", Some(ann.id), north),
             ("invitation.created", Some(ann.id), north),
             ("invitation.created", Some(ann.id), north),
@@ -880,9 +895,10 @@ async fn invitations(db: TestDb) {
         ]
     );
     assert_eq!(events[3].subject, format!("invitation:{}", nia.id));
-    assert_eq!(events[3].summary, json!({"invitation": nia.id, "role": "jmt"}));
-    assert_eq!(events[4].summary, json!({"user": nia_user.id}));
-    assert_eq!(events[5].summary, json!({"user": nia_user.id, "role": "jmt"}));
+    assert_eq!(events[3].summary, json!({"invitation": nia.id, "party": s.north.id, "role": "jmt"}));
+    assert_eq!(events[4].summary, json!({"user": nia_user.id, "party": s.north.id, "role": "jmt"}));
+    assert_eq!(events[5].summary, json!({"user": nia_user.id}));
+    assert_eq!(events[9].summary["party"], json!(s.harbour.id));
     let _ = &s.out;
 }
 
@@ -896,10 +912,14 @@ async fn a_failed_acceptance_leaves_nothing_behind(db: TestDb) {
     let store = db.store.as_ref();
     let s = invitations_setup(store).await;
     let (clock, r) = (&s.clock, s.r);
-    // Two SER invitations for the party that has none: both may be made, only one accepted.
+    // Two SER invitations for the party that has none, by its JMT member: both may be made, only
+    // one accepted.
     let t = clock.tick();
-    store.create_invitation(invite(&s, &s.tidal, "tess@tidal.example", Role::Ser, "inv-tess", t), s.ann.id, t).await.unwrap();
-    let sid = store.create_invitation(invite(&s, &s.tidal, "sid@tidal.example", Role::Ser, "inv-sid", t), s.ann.id, t).await.unwrap();
+    let tina = new_user("tina@tidal.example", "Tina Tay", &organisation_of(store, &s.tidal).await);
+    let tina = store.create_user(tina, None, t).await.unwrap();
+    store.add_member(r, tina.id, Role::Jmt, None, t).await.unwrap();
+    store.create_invitation(invite(&s, &s.tidal, "tess@tidal.example", Role::Ser, "inv-tess", t), tina.id, t).await.unwrap();
+    let sid = store.create_invitation(invite(&s, &s.tidal, "sid@tidal.example", Role::Ser, "inv-sid", t), tina.id, t).await.unwrap();
     store.accept_invitation("inv-tess", new_account("Tess Tide"), clock.tick()).await.unwrap();
 
     let head = store.chain_head(r).await.unwrap();
@@ -961,7 +981,7 @@ async fn concurrent_account_changes_happen_once(db: TestDb) {
     assert!(tasks.join_all().await.into_iter().all(|o| matches!(o, Ok(true))));
 
     let events = verified_events(store.as_ref(), r).await;
-    assert_eq!(kinds(&events[chain as usize..]), ["invitation.accepted", "member.added"]);
+    assert_eq!(kinds(&events[chain as usize..]), ["member.added", "invitation.accepted"]);
     let events = verified_events(store.as_ref(), SITE_CHAIN).await;
     assert_eq!(kinds(&events[site as usize..]), ["user.password_set", "user.disabled"]);
 }
@@ -1258,7 +1278,12 @@ async fn kpis_and_threshold_versions(db: TestDb) {
 
     let events = events_after(store, r, start).await;
     assert_eq!(kinds(&events), ["kpi.created", "kpi.created", "kpi.created", "kpi.thresholds_changed"]);
-    assert_eq!((events[0].subject.clone(), events[0].party, events[1].party), (format!("kpi:{}", kpi.id), Some(s.north.id), None));
+    // The second KPI is joint; its event is still its actor's party's.
+    assert_eq!(
+        (events[0].subject.clone(), events[0].party, events[1].party),
+        (format!("kpi:{}", kpi.id), Some(s.north.id), Some(s.north.id))
+    );
+    assert_eq!(events[1].summary["party"], serde_json::Value::Null);
     assert_eq!(
         events[0].summary,
         json!({
@@ -1702,11 +1727,15 @@ async fn obligations_open_first_by_due_date(db: TestDb) {
     expected.extend(["obligation.updated"; 3]);
     assert_eq!(kinds(&events), expected);
     assert_eq!((events[0].subject.clone(), events[0].party), (format!("obligation:{}", report.id), Some(s.north.id)));
-    assert_eq!(events[0].summary, json!({"title": "Monthly report", "recurrence": "monthly", "due_date": "2026-04-10"}));
+    assert_eq!(
+        events[0].summary,
+        json!({"title": "Monthly report", "party": s.north.id, "recurrence": "monthly", "due_date": "2026-04-10"})
+    );
     assert_eq!((events[5].actor, events[5].party), (Some(s.cat.id), Some(s.harbour.id)));
     assert_eq!(
         events[5].summary,
         json!({
+            "party": drill.party_id,
             "before": {"status": "not_started", "due_date": "2026-02-01", "evidence": ""},
             "after": {"status": "delivered", "due_date": "2026-02-01", "evidence": "Drill log"},
         })
@@ -1782,19 +1811,21 @@ async fn actions_and_their_owners(db: TestDb) {
 
     let events = events_after(store, r, start).await;
     assert_eq!(kinds(&events), ["action.created", "action.created", "action.updated", "action.updated"]);
+    // Ann (Northwind) raised both, one of them for Harbour Works: each event is Northwind's.
     assert_eq!(
         (events[0].subject.clone(), events[0].party, events[1].party),
-        (format!("action:{}", gearbox.id), Some(s.harbour.id), Some(s.north.id))
+        (format!("action:{}", gearbox.id), Some(s.north.id), Some(s.north.id))
     );
     assert_eq!(
         events[0].summary,
-        json!({"title": "Replace the gearbox", "owner": cat.id, "due_date": "2026-04-15", "source": {"kind": "kpi_period", "id": kpi.id, "period": "2026-03-01"}})
+        json!({"title": "Replace the gearbox", "party": s.harbour.id, "owner": cat.id, "due_date": "2026-04-15", "source": {"kind": "kpi_period", "id": kpi.id, "period": "2026-03-01"}})
     );
     assert_eq!(
         (events[2].party, events[2].summary.clone()),
         (
             Some(s.harbour.id),
             json!({
+                "party": s.harbour.id,
                 "before": {"status": "open", "owner": cat.id, "due_date": "2026-04-15"},
                 "after": {"status": "in_progress", "owner": ann.id, "due_date": "2026-04-30"},
             })
@@ -2047,9 +2078,24 @@ async fn issues_are_numbered_and_their_handlers_told(db: TestDb) {
     let store: Arc<dyn Store> = db.store.clone();
     let s = issue_setup(store.as_ref(), false).await;
     let (r, monday) = (s.r, ts(MONDAY));
+    let drawings = NewObligation {
+        relationship_id: r,
+        party_id: s.harbour.id,
+        title: "Drawings".into(),
+        description: String::new(),
+        recurrence: "once".into(),
+        due_date: date(2026, 3, 1),
+    };
+    let drawings = store.create_obligation(drawings, s.ann.id, monday).await.unwrap();
     let start = position(store.as_ref(), r).await;
 
-    let kpi = IssueLink { kind: "kpi".into(), id: Uuid::now_v7() };
+    // An issue touches only what is there in its relationship.
+    let nothing = IssueLink { kind: "kpi".into(), id: Uuid::now_v7() };
+    assert_eq!(
+        refused_field(store.create_issue(NewIssue { links: vec![nothing], ..new_issue(r, "Late drawings") }, s.bob.id, monday).await),
+        "links"
+    );
+    let kpi = IssueLink { kind: "obligation".into(), id: drawings.id };
     let first = store.create_issue(NewIssue { links: vec![kpi.clone()], ..new_issue(r, "Late drawings") }, s.bob.id, monday).await.unwrap();
     assert_eq!((first.number, first.ladder_version, first.level, first.status), (1, 1, 0, IssueStatus::Open));
     assert_eq!((first.level_started_at, first.deadline, first.resolved_at), (monday, ts(DUE_0), None));

@@ -264,13 +264,14 @@ pub async fn put_ladder(State(state): State<AppState>, access: Access, ApiJson(b
     Ok(Json(state.store.save_ladder(access.id(), levels, version, me.user_id, state.now()).await.map_err(stale)?))
 }
 
-/// Replace one party's holidays (SERs and JMT members).
+/// Replace one party's holidays (that party's own SERs and JMT members).
 #[utoipa::path(put, path = "/api/v1/relationships/{relationship_id}/holidays", tag = "issues", request_body = HolidaysInput,
     params(("relationship_id" = String, Path)), responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_holidays(State(state): State<AppState>, access: Access, ApiJson(body): ApiJson<HolidaysInput>) -> ApiResult<StatusCode> {
-    let me = access.manager()?.clone();
+    access.manager()?;
     let parties: Vec<uuid::Uuid> = state.store.parties(access.id()).await?.iter().map(|p| p.id).collect();
     let (party, days) = body.parse(&parties)?;
+    let me = access.party_manager(party)?;
     state.store.set_holidays(access.id(), party, days, me.user_id, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -461,7 +461,8 @@ struct LadderPage {
     relationship_id: Uuid,
     ladder: Ladder,
     lines: String,
-    holidays: Vec<(Party, String)>,
+    /// Each party's holidays, and whether the caller may change them (its own SER and JMT only).
+    holidays: Vec<(Party, String, bool)>,
     can_edit: bool,
     error: Option<String>,
 }
@@ -483,7 +484,8 @@ async fn ladder_page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Res
         .map(|p| {
             let text =
                 holidays.iter().filter(|h| h.party_id == p.id).map(|h| format!("{} {}", h.date, h.name)).collect::<Vec<_>>().join("\n");
-            (p, text)
+            let editable = access.party_manager(p.id).is_ok();
+            (p, text, editable)
         })
         .collect();
     Ok(LadderPage {
@@ -537,15 +539,27 @@ pub async fn save_holidays(
     Extension(csrf): Extension<CsrfToken>,
     CsrfForm(form): CsrfForm<HolidaysInput>,
 ) -> PageResult {
-    let me = access.manager()?.clone();
+    access.manager()?;
     let parties: Vec<Uuid> = state.store.parties(access.id()).await?.iter().map(|p| p.id).collect();
     let result = match form.parse(&parties) {
-        Ok((party, days)) => state.store.set_holidays(access.id(), party, days, me.user_id, state.now()).await.map_err(ApiError::from),
+        Ok((party, days)) => {
+            let me = access.party_manager(party)?;
+            state.store.set_holidays(access.id(), party, days, me.user_id, state.now()).await.map_err(ApiError::from)
+        }
         Err(invalid) => Err(ApiError::Invalid(invalid)),
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/relationships/{}/ladder", access.id())).into_response()),
-        Err(e) => ladder_refused(&state, &access, &csrf, e).await,
+        Err(e @ ApiError::Invalid(_)) => {
+            // The refused lines come back in their party's form, not the stored ones.
+            let mut page = ladder_page(&state, &access, &csrf).await?;
+            if let Some((_, text, _)) = page.holidays.iter_mut().find(|(p, _, _)| p.id.to_string() == form.party.trim()) {
+                text.clone_from(&form.lines);
+            }
+            page.error = Some(field_message(&e));
+            Ok(render(e.status(), &page))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -36,7 +36,8 @@ struct MembersPage {
     shell: Shell,
     relationship_id: uuid::Uuid,
     rows: Vec<Row>,
-    invitations: Vec<Invitation>,
+    /// Pending invitations, and whether the caller may withdraw each (its party's SER and JMT only).
+    invitations: Vec<(Invitation, bool)>,
     history: Vec<Member>,
     can_invite: bool,
     invite_email: String,
@@ -65,7 +66,16 @@ async fn page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<Mem
         shell: Shell::new(Some(&access.user), csrf, "members").within(&access.relationship),
         relationship_id: id,
         rows,
-        invitations: state.store.pending_invitations(id, now).await?,
+        invitations: state
+            .store
+            .pending_invitations(id, now)
+            .await?
+            .into_iter()
+            .map(|i| {
+                let can_revoke = access.party_manager(i.party_id).is_ok();
+                (i, can_revoke)
+            })
+            .collect(),
         history,
         can_invite: access.manager().is_ok(),
         invite_email: String::new(),
@@ -140,6 +150,7 @@ pub async fn revoke_invitation(
 ) -> PageResult {
     access.manager()?;
     let invitation_id = parse_id(&invitation_id).ok_or(ApiError::NotFound)?;
+    // Only the invitation's own party withdraws it: the store refuses anyone else (403).
     state.store.revoke_invitation(access.id(), invitation_id, access.user.id, state.now()).await?;
     Ok(back(&access))
 }
