@@ -27,7 +27,7 @@ fn kpis() -> Vec<accord_store::Kpi> {
 }
 
 fn csv(text: &str) -> Result<Vec<SheetRow>, Vec<CellError>> {
-    read_measurements(Format::Csv, text.as_bytes())
+    read_measurements(Format::Csv, text.as_bytes()).map_err(|p| p.listed)
 }
 
 /// The errors as `ROW COLUMN` pairs, in order.
@@ -36,7 +36,7 @@ fn places(errors: &[CellError]) -> Vec<(usize, &str)> {
 }
 
 fn resolve_csv(text: &str) -> Result<Vec<accord_store::MeasurementInput>, Vec<CellError>> {
-    resolve(&csv(text).expect("readable"), &kpis())
+    resolve(&csv(text).expect("readable"), &kpis()).map_err(|p| p.listed)
 }
 
 fn measurements_table() -> Table {
@@ -99,7 +99,7 @@ fn xlsx_numbers_dates_and_stray_cells() {
         ],
     };
     let bytes = write_xlsx(&[table]).unwrap();
-    let errors = read_measurements(Format::Xlsx, &bytes).unwrap_err();
+    let errors = read_measurements(Format::Xlsx, &bytes).unwrap_err().listed;
     // Row 4: a value under no header, between the columns and to the right of them.
     assert_eq!(places(&errors), [(4, "value")], "{errors:?}");
     let mut table = Table { name: String::new(), header: vec!["KPI".into(), "Period".into(), "value".into()], rows: Vec::new() };
@@ -168,7 +168,7 @@ fn unknown_kpi() {
 fn kpis_named_alike_are_ambiguous() {
     let kpis = [kpi("Availability", Cadence::Monthly), kpi("AVAILABILITY", Cadence::Monthly)];
     let rows = csv("KPI,period,value\navailability,2026-03,1\n").unwrap();
-    assert!(resolve(&rows, &kpis).unwrap_err()[0].message.contains("differ only in case"));
+    assert!(resolve(&rows, &kpis).unwrap_err().listed[0].message.contains("differ only in case"));
 }
 
 #[test]
@@ -186,7 +186,7 @@ fn blank_rows_are_skipped_but_counted() {
     let text = "\nKPI,period,value,comment\r\n\r\nAvailability,2026-03,97,\n , ,,\n\n\"Availability\",2026-04,x,\"multi\nline\"\nAvailability,2026-05,y,\n";
     let rows = csv(text).unwrap();
     assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [4, 7, 8]);
-    let errors = resolve(&rows, &kpis()).unwrap_err();
+    let errors = resolve(&rows, &kpis()).unwrap_err().listed;
     assert_eq!(places(&errors), [(7, "value"), (8, "value")]);
     // Old Mac line ends.
     let rows = csv(&text.replace("\r\n", "\n").replace('\n', "\r")).unwrap();
@@ -224,10 +224,10 @@ fn every_error_is_listed_with_row_and_column() {
 fn semicolons_bom_and_other_encodings() {
     let rows = read_measurements(Format::Csv, "\u{feff}KPI;period;value\nAvailability;2026-03;97,5\n".as_bytes()).unwrap();
     assert_eq!((rows[0].kpi.as_str(), rows[0].value.as_str()), ("Availability", "97,5"));
-    let errors = read_measurements(Format::Csv, b"KPI,period,value,comment\nAvailability,2026-03,97,caf\xe9\n").unwrap_err();
+    let errors = read_measurements(Format::Csv, b"KPI,period,value,comment\nAvailability,2026-03,97,caf\xe9\n").unwrap_err().listed;
     assert_eq!(places(&errors), [(2, "comment")]);
     assert!(errors[0].message.contains("UTF-8"));
-    let errors = read_measurements(Format::Xlsx, b"KPI,period,value\n").unwrap_err();
+    let errors = read_measurements(Format::Xlsx, b"KPI,period,value\n").unwrap_err().listed;
     assert_eq!(places(&errors), [(0, "file")]);
 }
 
@@ -235,11 +235,14 @@ fn semicolons_bom_and_other_encodings() {
 fn limits() {
     let too_big = vec![b'a'; MAX_BYTES + 1];
     let errors = read_measurements(Format::Csv, &too_big).unwrap_err();
+    assert!(errors.too_large);
+    let errors = errors.listed;
     assert_eq!(places(&errors), [(0, "file")]);
     assert!(errors[0].message.contains("20 MiB"), "{}", errors[0].message);
     let many = format!("KPI,period,value\n{}", "a,b,1\n\n".repeat(1001));
     let errors = read::read_at_most(Format::Csv, many.as_bytes(), 1000, &mut |_, _| {}).unwrap_err();
-    assert_eq!(errors, [CellError::file(2002, "has more than 1,000 rows: split it")]);
+    assert!(errors.too_large);
+    assert_eq!(errors.listed, [CellError::file(0, "the file has more than 1,000 rows (at row 2002): split it")]);
     assert!(read::read_at_most(Format::Csv, many.as_bytes(), 1001, &mut |_, _| {}).is_ok());
     assert_eq!(read::thousands(MAX_ROWS), "2,000,000");
 }
