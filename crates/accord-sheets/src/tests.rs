@@ -307,3 +307,113 @@ fn formats_hashes_and_csv_text() {
     };
     assert_eq!(write_csv(&table), "a,b\r\n'=1+1,0.3333\r\n'-,-2\r\n,2026-03-01\r\n");
 }
+
+/// A table of the import's columns with one row, `comment` as given.
+fn one_row_table(comment: &str) -> Table {
+    let text = |s: &str| Cell::Text(s.to_owned());
+    Table {
+        name: "Values".into(),
+        header: vec!["KPI".into(), "period".into(), "value".into(), "comment".into()],
+        rows: vec![vec![text("Availability"), text("2026-03"), Cell::Number(97.0), text(comment)]],
+    }
+}
+
+/// A zip of `(name, contents)` parts, deflated.
+fn zip_of(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, contents) in parts {
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(contents).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn csv_columns_and_cells_are_bounded() {
+    // A header a million cells wide: refused at the header, naming the limit.
+    let wide = format!("KPI,period,value{}\nAvailability,2026-03,97\n", ",x".repeat(1_000_000));
+    let problems = read_measurements(Format::Csv, wide.as_bytes()).unwrap_err();
+    assert_eq!((places(&problems.listed), problems.more, problems.too_large), (vec![(1, "file")], 0, false));
+    assert!(problems.listed[0].message.contains(&format!("more than {MAX_COLUMNS} columns")), "{problems:?}");
+    // A data row that wide: named by row, and the rows after it still read.
+    let row = format!(
+        "KPI,period,value,comment\nAvailability,2026-03,97{}\nAvailability,2026-04,x,\"{}\"\n",
+        ",1".repeat(100),
+        "y".repeat(5_000_000)
+    );
+    let problems = read_measurements(Format::Csv, row.as_bytes()).unwrap_err().listed;
+    assert_eq!(places(&problems), [(2, "file"), (3, "comment")], "{problems:?}");
+    assert!(problems[0].message.contains(&format!("more than {MAX_COLUMNS} cells")), "{problems:?}");
+    assert_eq!(problems[1].message, "is longer than 2,000 characters, the most a cell may hold");
+    // A comment of exactly the limit (in four-byte characters) is read; one more is refused.
+    let longest = "🚢".repeat(MAX_CELL_CHARS);
+    let rows = csv(&format!("KPI,period,value,comment\nAvailability,2026-03,97,{longest}\n")).unwrap();
+    assert_eq!(rows[0].comment, longest);
+    let errors = csv(&format!("KPI,period,value,comment\nAvailability,2026-03,97,{longest}x\n")).unwrap_err();
+    assert_eq!(places(&errors), [(2, "comment")]);
+    let errors = csv(&format!("KPI,{},value\n", "p".repeat(5000))).unwrap_err();
+    assert_eq!(places(&errors), [(1, "period"), (1, &*format!("{}…", "p".repeat(MAX_QUOTED_CHARS)))]);
+}
+
+#[test]
+fn problems_are_capped_and_quote_little() {
+    // 100,000 bad rows (16 MiB), each naming a KPI of 150 characters.
+    let name = "Z".repeat(150);
+    let text = format!("KPI,period,value\n{}", format!("{name},2026-03,x\n").repeat(100_000));
+    let rows = csv(&text).unwrap();
+    let problems = resolve(&rows, &kpis()).unwrap_err();
+    assert_eq!((problems.listed.len(), problems.more, problems.count()), (MAX_PROBLEMS, 199_900, 200_000));
+    assert_eq!(places(&problems.listed[..2]), [(2, "KPI"), (2, "value")]);
+    let quote = format!("\"{}\"…", "Z".repeat(MAX_QUOTED_CHARS));
+    assert_eq!(problems.listed[0].message, format!("{quote} is not a KPI of this relationship"));
+    // Long periods and values are quoted as briefly.
+    let errors = resolve_csv(&format!("KPI,period,value\nAvailability,{name},{name}\n")).unwrap_err();
+    assert!(errors.iter().all(|e| e.message.starts_with(&quote) && e.message.len() < 200), "{errors:?}");
+    // A file's own problems are capped too.
+    let text = format!("KPI,period,value\n{}", "a,b,c,d\n".repeat(1000));
+    let problems = read_measurements(Format::Csv, text.as_bytes()).unwrap_err();
+    assert_eq!((problems.listed.len(), problems.more), (MAX_PROBLEMS, 900));
+}
+
+#[test]
+fn xlsx_cells_and_columns_are_bounded() {
+    let longest = "x".repeat(MAX_CELL_CHARS);
+    let rows = read_measurements(Format::Xlsx, &write_xlsx(&[one_row_table(&longest)]).unwrap()).unwrap();
+    assert_eq!(rows[0].comment, longest);
+    // One more character: refused by calamine's reading, naming the cell.
+    let errors = read_measurements(Format::Xlsx, &write_xlsx(&[one_row_table(&format!("{longest}x"))]).unwrap()).unwrap_err();
+    assert_eq!(places(&errors.listed), [(2, "comment")]);
+    // Ten times longer: refused from the shared strings, before calamine reads them.
+    let errors = read_measurements(Format::Xlsx, &write_xlsx(&[one_row_table(&longest.repeat(11))]).unwrap()).unwrap_err();
+    assert_eq!(places(&errors.listed), [(0, "file")]);
+    assert!(errors.listed[0].message.contains("xl/sharedStrings.xml holds a cell longer than 2,000 characters"), "{errors:?}");
+    // A header wider than the limit.
+    let mut wide = one_row_table("");
+    wide.header.extend((0..MAX_COLUMNS).map(|i| format!("extra {i}")));
+    let errors = read_measurements(Format::Xlsx, &write_xlsx(&[wide]).unwrap()).unwrap_err();
+    assert_eq!(places(&errors.listed), [(1, "file")]);
+    assert!(errors.listed[0].message.contains("more than 64 columns"), "{errors:?}");
+}
+
+#[test]
+fn xlsx_parts_are_bounded_from_the_zip_directory() {
+    let names: Vec<String> = (0..=MAX_PARTS).map(|i| format!("part{i}")).collect();
+    let many: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+    let problems = read_measurements(Format::Xlsx, &zip_of(&many)).unwrap_err();
+    assert!(problems.too_large && problems.listed[0].message.contains("1,001 parts"), "{problems:?}");
+    // A part other than a worksheet that unpacks past the limit: refused without unpacking it.
+    let big = vec![b' '; MAX_PART_BYTES as usize + 1];
+    let bytes = zip_of(&[("xl/sharedStrings.xml", &big)]);
+    assert!(bytes.len() < 100_000);
+    let problems = read_measurements(Format::Xlsx, &bytes).unwrap_err();
+    assert!(problems.too_large && problems.listed[0].message.contains("at most 16 MiB"), "{problems:?}");
+    // A table that says it holds more strings than it can: calamine would reserve room for them.
+    let sst = br#"<?xml version="1.0"?><sst xmlns="x" count="1" uniqueCount = "100000000000"><si><t>a</t></si></sst>"#;
+    let problems = read_measurements(Format::Xlsx, &zip_of(&[("xl/sharedStrings.xml", sst)])).unwrap_err();
+    assert!(problems.listed[0].message.contains("declares more strings than it holds"), "{problems:?}");
+    // Not a zip at all.
+    let problems = read_measurements(Format::Xlsx, b"PK\x03\x04 not really").unwrap_err();
+    assert!(problems.listed[0].message.starts_with("cannot be read as an XLSX workbook"), "{problems:?}");
+}
