@@ -129,6 +129,12 @@ impl Problems {
         self.listed.is_empty()
     }
 
+    /// What follows the listed problems when there were more: `and 5 more problems (the first
+    /// 100 are listed)`.
+    pub fn unlisted(&self) -> Option<String> {
+        (self.more > 0).then(|| format!("and {} more problems (the first {} are listed)", read::thousands(self.more), MAX_PROBLEMS))
+    }
+
     /// How many problems were found, listed or not.
     pub fn count(&self) -> usize {
         self.listed.len() + self.more
@@ -141,14 +147,44 @@ impl From<CellError> for Problems {
     }
 }
 
-/// One data row as written in the file.
+/// One data row as written in the file: its cells in one string, so that a row is one allocation
+/// (a file of a million rows is held whole while it is checked).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SheetRow {
     pub row: usize,
-    pub kpi: String,
-    pub period: String,
-    pub value: String,
-    pub comment: String,
+    text: String,
+    /// Where the period, the value and the comment start in `text` (a cell is at most
+    /// [`MAX_CELL_CHARS`] characters).
+    starts: [u32; 3],
+}
+
+impl SheetRow {
+    pub fn new(row: usize, kpi: &str, period: &str, value: &str, comment: &str) -> SheetRow {
+        let mut text = String::with_capacity(kpi.len() + period.len() + value.len() + comment.len());
+        let mut starts = [0; 3];
+        for (start, cell) in starts.iter_mut().zip([kpi, period, value]) {
+            text.push_str(cell);
+            *start = text.len() as u32;
+        }
+        text.push_str(comment);
+        SheetRow { row, text, starts }
+    }
+
+    pub fn kpi(&self) -> &str {
+        &self.text[..self.starts[0] as usize]
+    }
+
+    pub fn period(&self) -> &str {
+        &self.text[self.starts[0] as usize..self.starts[1] as usize]
+    }
+
+    pub fn value(&self) -> &str {
+        &self.text[self.starts[1] as usize..self.starts[2] as usize]
+    }
+
+    pub fn comment(&self) -> &str {
+        &self.text[self.starts[2] as usize..]
+    }
 }
 
 /// SHA-256 of the file, lowercase hex.

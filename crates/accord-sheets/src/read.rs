@@ -391,8 +391,7 @@ impl<'p> Collector<'p> {
         for problem in problems {
             self.problems.push(problem);
         }
-        let sheet_row =
-            SheetRow { row, kpi: kpi.to_owned(), period: period.to_owned(), value: value.to_owned(), comment: comment.to_owned() };
+        let sheet_row = SheetRow::new(row, kpi, period, value, comment);
         self.data_row(row, Some(sheet_row))
     }
 

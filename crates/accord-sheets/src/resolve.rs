@@ -56,7 +56,7 @@ pub fn resolve_with_progress(
             progress(n, rows.len());
         }
         let mut error = |column: Column, message: String| errors.push(CellError::new(r.row, column.name(), message));
-        let name = r.kpi.trim();
+        let name = r.kpi().trim();
         let named = match spellings.get(name) {
             Some(named) => *named,
             None => {
@@ -82,17 +82,17 @@ pub fn resolve_with_progress(
             }
         };
         let period = kpi.and_then(|i| {
-            if r.period.trim().is_empty() {
+            if r.period().trim().is_empty() {
                 error(Column::Period, "is empty".into());
                 return None;
             }
-            Period::parse(kpis[i].cadence, &r.period).map_err(|m| error(Column::Period, m)).ok()
+            Period::parse(kpis[i].cadence, r.period()).map_err(|m| error(Column::Period, m)).ok()
         });
-        let value = if r.value.trim().is_empty() {
+        let value = if r.value().trim().is_empty() {
             error(Column::Value, "is empty".into());
             None
         } else {
-            parse_value(&r.value).map_err(|m| error(Column::Value, m)).ok()
+            parse_value(r.value()).map_err(|m| error(Column::Value, m)).ok()
         };
         let (Some(kpi), Some(period)) = (kpi, period) else { continue };
         match seen.entry((kpi, period.start)) {
@@ -104,7 +104,12 @@ pub fn resolve_with_progress(
             }
         }
         if let (Some(value), true) = (value, errors.is_empty()) {
-            inputs.push(MeasurementInput { kpi_id: kpis[kpi].id, period_start: period.start, value, comment: r.comment.trim().to_owned() });
+            inputs.push(MeasurementInput {
+                kpi_id: kpis[kpi].id,
+                period_start: period.start,
+                value,
+                comment: r.comment().trim().to_owned(),
+            });
         }
     }
     progress(rows.len(), rows.len());

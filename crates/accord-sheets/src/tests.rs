@@ -53,7 +53,7 @@ fn measurements_table() -> Table {
 }
 
 fn expect_round_trip(rows: &[SheetRow]) {
-    let got: Vec<_> = rows.iter().map(|r| (r.row, r.kpi.as_str(), r.period.as_str(), r.value.as_str(), r.comment.as_str())).collect();
+    let got: Vec<_> = rows.iter().map(|r| (r.row, r.kpi(), r.period(), r.value(), r.comment())).collect();
     assert_eq!(got[0], (2, "Availability", "2026-03-01", "97.5", "pump 3, then \"fixed\""));
     assert_eq!(got[1], (3, "Availability", "2026-04", "12", ""));
     assert_eq!((got[2].0, got[2].2, got[2].4), (4, "2026-W10", "two lines\nof comment"));
@@ -106,19 +106,13 @@ fn xlsx_numbers_dates_and_stray_cells() {
     table.rows.push(vec![text("Availability"), Cell::Date(date(2026, 1, 31)), Cell::Number(12.0)]);
     table.rows.push(vec![text("Availability"), text("2026-02"), Cell::Number(1e-7)]);
     let rows = read_measurements(Format::Xlsx, &write_xlsx(&[table]).unwrap()).unwrap();
-    assert_eq!(
-        rows.iter().map(|r| (r.period.as_str(), r.value.as_str())).collect::<Vec<_>>(),
-        [("2026-01-31", "12"), ("2026-02", "0.0000001")]
-    );
+    assert_eq!(rows.iter().map(|r| (r.period(), r.value())).collect::<Vec<_>>(), [("2026-01-31", "12"), ("2026-02", "0.0000001")]);
 }
 
 #[test]
 fn header_in_another_order_and_comment_optional() {
     let rows = csv("Value, period ,kpi\n97,2026-03,availability\n").unwrap();
-    assert_eq!(
-        rows,
-        [SheetRow { row: 2, kpi: "availability".into(), period: "2026-03".into(), value: "97".into(), comment: String::new() }]
-    );
+    assert_eq!(rows, [SheetRow::new(2, "availability", "2026-03", "97", "")]);
     let inputs = resolve(&rows, &kpis()).unwrap();
     assert_eq!((inputs[0].period_start, inputs[0].value), (date(2026, 3, 1), 97.0));
 }
@@ -196,7 +190,7 @@ fn blank_rows_are_skipped_but_counted() {
 #[test]
 fn quoted_commas_in_comments() {
     let rows = csv("KPI,period,value,comment\nAvailability,2026-03,97,\"late, then on time\"\n").unwrap();
-    assert_eq!(rows[0].comment, "late, then on time");
+    assert_eq!(rows[0].comment(), "late, then on time");
     // Unquoted, the comma makes a cell the header does not name.
     let errors = csv("KPI,period,value,comment\nAvailability,2026-03,97,late, then on time\n").unwrap_err();
     assert_eq!(places(&errors), [(2, "comment")]);
@@ -223,7 +217,7 @@ fn every_error_is_listed_with_row_and_column() {
 #[test]
 fn semicolons_bom_and_other_encodings() {
     let rows = read_measurements(Format::Csv, "\u{feff}KPI;period;value\nAvailability;2026-03;97,5\n".as_bytes()).unwrap();
-    assert_eq!((rows[0].kpi.as_str(), rows[0].value.as_str()), ("Availability", "97,5"));
+    assert_eq!((rows[0].kpi(), rows[0].value()), ("Availability", "97,5"));
     let errors = read_measurements(Format::Csv, b"KPI,period,value,comment\nAvailability,2026-03,97,caf\xe9\n").unwrap_err().listed;
     assert_eq!(places(&errors), [(2, "comment")]);
     assert!(errors[0].message.contains("UTF-8"));
@@ -350,7 +344,7 @@ fn csv_columns_and_cells_are_bounded() {
     // A comment of exactly the limit (in four-byte characters) is read; one more is refused.
     let longest = "🚢".repeat(MAX_CELL_CHARS);
     let rows = csv(&format!("KPI,period,value,comment\nAvailability,2026-03,97,{longest}\n")).unwrap();
-    assert_eq!(rows[0].comment, longest);
+    assert_eq!(rows[0].comment(), longest);
     let errors = csv(&format!("KPI,period,value,comment\nAvailability,2026-03,97,{longest}x\n")).unwrap_err();
     assert_eq!(places(&errors), [(2, "comment")]);
     let errors = csv(&format!("KPI,{},value\n", "p".repeat(5000))).unwrap_err();
@@ -381,7 +375,7 @@ fn problems_are_capped_and_quote_little() {
 fn xlsx_cells_and_columns_are_bounded() {
     let longest = "x".repeat(MAX_CELL_CHARS);
     let rows = read_measurements(Format::Xlsx, &write_xlsx(&[one_row_table(&longest)]).unwrap()).unwrap();
-    assert_eq!(rows[0].comment, longest);
+    assert_eq!(rows[0].comment(), longest);
     // One more character: refused by calamine's reading, naming the cell.
     let errors = read_measurements(Format::Xlsx, &write_xlsx(&[one_row_table(&format!("{longest}x"))]).unwrap()).unwrap_err();
     assert_eq!(places(&errors.listed), [(2, "comment")]);

@@ -89,8 +89,8 @@ fn print_problems(file: &str, problems: &Problems) {
             (row, column) => writeln!(err, "{file}:{row}: {column}: {}", e.message),
         };
     }
-    if problems.more > 0 {
-        let _ = writeln!(err, "... and {} more", thousands(problems.more));
+    if let Some(unlisted) = problems.unlisted() {
+        let _ = writeln!(err, "... {unlisted}");
     }
     let _ = writeln!(err, "nothing was imported: {} in {file}", plural(problems.count(), "problem"));
 }

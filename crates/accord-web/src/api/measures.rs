@@ -389,7 +389,7 @@ pub async fn import(
     };
     let sha = accord_sheets::sha256(&body);
     let kpis = state.store.kpis(access.id()).await?;
-    let (rows, _) = crate::pages::check_sheet(kpis, format, body.to_vec()).await.map_err(crate::pages::refused)?;
+    let (rows, _) = crate::pages::check_sheet(kpis, format, body).await.map_err(crate::pages::refused)?;
     let count = rows.len();
     if q.dry_run.unwrap_or(false) {
         let summary = crate::pages::preview_summary(&state, access.id(), &rows).await?;

@@ -24,10 +24,15 @@ use std::collections::HashMap;
 /// Import and apply posts carry the whole file.
 pub const UPLOAD_LIMIT: usize = accord_sheets::MAX_BYTES * 2;
 
-/// Reads and checks a file against the relationship's KPIs, off the async workers.
-pub async fn check_sheet(kpis: Vec<Kpi>, format: Format, bytes: Vec<u8>) -> Result<(Vec<MeasurementInput>, Vec<u8>), Problems> {
+/// Reads and checks a file against the relationship's KPIs, off the async workers; the file comes
+/// back with the rows (an API body is passed as received, not copied).
+pub async fn check_sheet<B: AsRef<[u8]> + Send + 'static>(
+    kpis: Vec<Kpi>,
+    format: Format,
+    bytes: B,
+) -> Result<(Vec<MeasurementInput>, B), Problems> {
     tokio::task::spawn_blocking(move || {
-        let rows = accord_sheets::read_measurements(format, &bytes)?;
+        let rows = accord_sheets::read_measurements(format, bytes.as_ref())?;
         let inputs = accord_sheets::resolve(&rows, &kpis)?;
         Ok((inputs, bytes))
     })
@@ -42,6 +47,7 @@ fn file_problem(message: String) -> Problems {
 /// A refused file as the API answers it: each problem listed a field (`row N, COLUMN`, or `file`),
 /// the count of the rest one more; 413 when the file is over a limit on its size, else 422.
 pub fn refused(problems: Problems) -> ApiError {
+    let unlisted = problems.unlisted();
     let mut fields: Vec<accord_domain::FieldError> = problems
         .listed
         .into_iter()
@@ -50,16 +56,11 @@ pub fn refused(problems: Problems) -> ApiError {
             message: e.message,
         })
         .collect();
-    if problems.more > 0 {
-        fields.push(accord_domain::FieldError { field: "file".into(), message: more_problems(problems.more) });
+    if let Some(unlisted) = unlisted {
+        fields.push(accord_domain::FieldError { field: "file".into(), message: unlisted });
     }
     let invalid = accord_domain::Invalid(fields);
     if problems.too_large { ApiError::TooLarge(invalid) } else { ApiError::Invalid(invalid) }
-}
-
-/// What follows the listed problems.
-fn more_problems(more: usize) -> String {
-    format!("and {} more problems (the first {} are listed)", accord_sheets::thousands(more), accord_sheets::MAX_PROBLEMS)
 }
 
 /// A file over [`UPLOAD_LIMIT`], which the form refuses before it is read.
@@ -222,7 +223,7 @@ pub async fn upload(
             Some("file") => {
                 let name = field.file_name().unwrap_or_default().to_owned();
                 match field.bytes().await {
-                    Ok(bytes) => file = Some((name, Ok(bytes.to_vec()))),
+                    Ok(bytes) => file = Some((name, Ok(bytes))),
                     Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                         file = Some((name, Err(upload_too_big())));
                         break;
@@ -268,10 +269,8 @@ pub async fn upload(
 /// The form again, with the file's problems: 413 when it is over a limit on its size, else 422.
 fn refused_page(mut page: ImportPage, problems: Problems) -> Response {
     let status = if problems.too_large { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::UNPROCESSABLE_ENTITY };
+    page.more_errors = problems.unlisted().unwrap_or_default();
     page.errors = problems.listed;
-    if problems.more > 0 {
-        page.more_errors = more_problems(problems.more);
-    }
     render(status, &page)
 }
 
