@@ -333,18 +333,24 @@ impl<'p> Collector<'p> {
         if !self.count_cells(len) {
             return false;
         }
-        let message = match overflow {
-            Overflow::Cells if self.header.is_none() => return self.refuse_header(row, too_wide()),
+        if self.header.is_none() {
+            let message = match overflow {
+                Overflow::Cells => too_wide(),
+                Overflow::Cell(_) => format!("the header row has a cell that {}", too_long()),
+            };
+            return self.refuse_header(row, message);
+        }
+        match overflow {
             Overflow::Cells => {
-                format!("has more than {} cells: put a comment that contains commas in double quotes", thousands(MAX_COLUMNS))
+                let message =
+                    format!("has more than {} cells: put a comment that contains commas in double quotes", thousands(MAX_COLUMNS));
+                self.problems.push(CellError::file(row, message));
             }
             Overflow::Cell(i) => {
                 let column = self.column_at(i);
                 self.problems.push(CellError::new(row, column, too_long()));
-                return self.data_row(row, None);
             }
-        };
-        self.problems.push(CellError::file(row, message));
+        }
         self.data_row(row, None)
     }
 

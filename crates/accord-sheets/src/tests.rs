@@ -347,6 +347,9 @@ fn csv_columns_and_cells_are_bounded() {
     assert_eq!(rows[0].comment(), longest);
     let errors = csv(&format!("KPI,period,value,comment\nAvailability,2026-03,97,{longest}x\n")).unwrap_err();
     assert_eq!(places(&errors), [(2, "comment")]);
+    let errors = csv(&format!("KPI,period,value,\"{}\"\nAvailability,2026-03,97\n", "c".repeat(5_000_000))).unwrap_err();
+    assert_eq!(places(&errors), [(1, "file")]);
+    assert!(errors[0].message.contains("the header row has a cell that is longer than 2,000 characters"), "{errors:?}");
     let errors = csv(&format!("KPI,{},value\n", "p".repeat(5000))).unwrap_err();
     assert_eq!(places(&errors), [(1, "period"), (1, &*format!("{}…", "p".repeat(MAX_QUOTED_CHARS)))]);
 }

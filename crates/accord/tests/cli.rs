@@ -843,6 +843,15 @@ fn hostile_imports_are_refused_within_bounds() {
         }
         let rise = peak_memory_kib(pid).saturating_sub(before);
         assert!(rise < 64 * 1024, "the server's peak memory rose by {rise} KiB");
+        // Over the size limit itself: refused naming it, through the API and the page alike.
+        let too_big = vec![b'a'; accord_sheets::MAX_BYTES + 4096];
+        let answer = http.post(&api).bearer_auth(&token).header("content-type", "text/csv").body(too_big.clone()).send().await.unwrap();
+        assert_eq!(answer.status(), 413);
+        let body = answer.text().await.unwrap();
+        assert!(body.contains("\"payload_too_large\"") && body.contains("at most 20 MiB"), "{body}");
+        let answer = upload("huge.csv", &too_big).await.unwrap();
+        assert_eq!(answer.status(), 413);
+        assert!(answer.text().await.unwrap().contains("at most 20 MiB can be imported at once"));
     });
     drop(server);
     for (name, bytes, _, _, says) in &files {
