@@ -3,6 +3,7 @@
 //! unpack to gigabytes nor hold a string of millions of characters: calamine reads the shared
 //! strings table whole, and each cell's text whole.
 
+use crate::read::cut;
 use crate::{CellError, MAX_CELL_CHARS, MAX_PART_BYTES, MAX_PARTS, MAX_UNPACKED_BYTES, Problems};
 use std::io::Read;
 
@@ -24,7 +25,10 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), Problems> {
             crate::read::thousands(MAX_PARTS)
         )));
     }
-    let unreadable = |e: &dyn std::fmt::Display| Problems::from(CellError::file(0, format!("cannot be read as an XLSX workbook: {e}")));
+    // Names and messages come from the file: quoted as briefly as cells are.
+    let unreadable = |e: &dyn std::fmt::Display| {
+        Problems::from(CellError::file(0, format!("cannot be read as an XLSX workbook: {}", cut(&e.to_string()))))
+    };
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
     // The declared sizes first, from the directory alone. The zip reader stops any part at its
     // declared size, so these bound what calamine unpacks too.
@@ -32,7 +36,8 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), Problems> {
     let mut scanned = Vec::new();
     for i in 0..zip.len() {
         let part = zip.by_index_raw(i).map_err(|e| unreadable(&e))?;
-        let name = part.name().map_err(|e| unreadable(&e))?.into_owned();
+        let full = part.name().map_err(|e| unreadable(&e))?;
+        let (lower, name) = (full.to_ascii_lowercase(), cut(&full));
         let size = part.size();
         total = total.saturating_add(size);
         if total > MAX_UNPACKED_BYTES {
@@ -41,7 +46,6 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), Problems> {
                 MAX_UNPACKED_BYTES >> 20
             )));
         }
-        let lower = name.to_ascii_lowercase();
         let worksheet = is_worksheet(&lower);
         if size > MAX_PART_BYTES && !worksheet {
             return Err(Problems::too_large(format!(
@@ -51,14 +55,14 @@ pub(crate) fn check(bytes: &[u8]) -> Result<(), Problems> {
             )));
         }
         if worksheet || lower.ends_with("sharedstrings.xml") || lower == "_rels/.rels" {
-            scanned.push((i, name, size));
+            scanned.push((i, name, size, lower == "_rels/.rels"));
         }
     }
     // Worksheets may be large because calamine reads them a cell at a time; each cell is
     // bounded by reading them once here.
-    for (i, name, size) in scanned {
+    for (i, name, size, package_rels) in scanned {
         let part = zip.by_index(i).map_err(|e| unreadable(&e))?;
-        let mut scan = Scan { part: &name, size, package_rels: name == "_rels/.rels", ..Scan::default() };
+        let mut scan = Scan { part: &name, size, package_rels, ..Scan::default() };
         scan.read(part).map_err(|e| match e {
             Refusal::Problem(problems) => problems,
             Refusal::Unreadable(e) => unreadable(&format!("{name}: {e}")),
