@@ -84,7 +84,8 @@ impl Period {
         let text = text.trim();
         let bad = || {
             format!(
-                "{text:?} is not a {} period (write e.g. {})",
+                "{} is not a {} period (write e.g. {})",
+                crate::text::quoted(text),
                 cadence.as_str(),
                 Period::containing(cadence, Date::constant(2026, 3, 2)).label()
             )
@@ -318,7 +319,7 @@ pub fn parse_value(text: &str) -> Result<f64, String> {
     let cleaned = cleaned.strip_suffix('%').unwrap_or(&cleaned).trim();
     match cleaned.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(format!("{:?} is not a number", text.trim())),
+        _ => Err(format!("{} is not a number", crate::text::quoted(text.trim()))),
     }
 }
 

@@ -125,9 +125,30 @@ pub fn parse_long_text(text: &str, max: usize) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
+/// The most characters of someone's text that a message quotes back: a message about a
+/// 10 MB cell must not be 10 MB long.
+pub const MAX_QUOTED_CHARS: usize = 80;
+
+/// `text` in double quotes as `{:?}` writes it, cut after [`MAX_QUOTED_CHARS`] characters
+/// (marked with `…` after the closing quote).
+pub fn quoted(text: &str) -> String {
+    match text.char_indices().nth(MAX_QUOTED_CHARS) {
+        Some((cut, _)) => format!("{:?}…", &text[..cut]),
+        None => format!("{text:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quotes_are_cut() {
+        assert_eq!(quoted("a\"b"), "\"a\\\"b\"");
+        let long = "é".repeat(MAX_QUOTED_CHARS + 1);
+        assert_eq!(quoted(&long), format!("\"{}\"…", "é".repeat(MAX_QUOTED_CHARS)));
+        assert_eq!(quoted(&long[..2 * MAX_QUOTED_CHARS]), format!("\"{}\"", "é".repeat(MAX_QUOTED_CHARS)));
+    }
 
     #[test]
     fn emails() {

@@ -1,7 +1,8 @@
 //! Rows to measurements: each row's KPI, period and value checked against the relationship.
 
-use crate::{CellError, Column, SheetRow};
+use crate::{CellError, Column, Problems, SheetRow};
 use accord_domain::measure::{Period, parse_value};
+use accord_domain::text::quoted;
 use accord_store::{Kpi, MeasurementInput};
 use jiff::civil::Date;
 use rustc_hash::FxHashMap;
@@ -23,7 +24,7 @@ enum Named {
 /// parsed for the KPI's cadence with [`Period::parse`], the value with [`parse_value`]. Every
 /// error of every row is listed (row and column), not only the first. A KPI+period given twice
 /// in the file is an error on the second row.
-pub fn resolve(rows: &[SheetRow], kpis: &[Kpi]) -> Result<Vec<MeasurementInput>, Vec<CellError>> {
+pub fn resolve(rows: &[SheetRow], kpis: &[Kpi]) -> Result<Vec<MeasurementInput>, Problems> {
     resolve_with_progress(rows, kpis, &mut |_, _| {})
 }
 
@@ -32,7 +33,7 @@ pub fn resolve_with_progress(
     rows: &[SheetRow],
     kpis: &[Kpi],
     progress: &mut dyn FnMut(usize, usize),
-) -> Result<Vec<MeasurementInput>, Vec<CellError>> {
+) -> Result<Vec<MeasurementInput>, Problems> {
     let mut by_name: HashMap<String, Named> = HashMap::with_capacity(kpis.len());
     for (i, kpi) in kpis.iter().enumerate() {
         by_name
@@ -49,13 +50,13 @@ pub fn resolve_with_progress(
     // A million rows of small keys: SipHash was a tenth of an import's time.
     let mut seen: FxHashMap<(usize, Date), usize> = FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
     let mut inputs = Vec::with_capacity(rows.len());
-    let mut errors = Vec::new();
+    let mut errors = Problems::default();
     for (n, r) in rows.iter().enumerate() {
         if n > 0 && n.is_multiple_of(PROGRESS_EVERY) {
             progress(n, rows.len());
         }
         let mut error = |column: Column, message: String| errors.push(CellError::new(r.row, column.name(), message));
-        let name = r.kpi.trim();
+        let name = r.kpi().trim();
         let named = match spellings.get(name) {
             Some(named) => *named,
             None => {
@@ -71,26 +72,27 @@ pub fn resolve_with_progress(
                 None
             }
             Named::None => {
-                error(Column::Kpi, format!("{name:?} is not a KPI of this relationship"));
+                error(Column::Kpi, format!("{} is not a KPI of this relationship", quoted(name)));
                 None
             }
             Named::Two(a, b) => {
-                error(Column::Kpi, format!("{name:?} could be {:?} or {:?}: their names differ only in case", kpis[a].name, kpis[b].name));
+                let (a, b) = (quoted(&kpis[a].name), quoted(&kpis[b].name));
+                error(Column::Kpi, format!("{} could be {a} or {b}: their names differ only in case", quoted(name)));
                 None
             }
         };
         let period = kpi.and_then(|i| {
-            if r.period.trim().is_empty() {
+            if r.period().trim().is_empty() {
                 error(Column::Period, "is empty".into());
                 return None;
             }
-            Period::parse(kpis[i].cadence, &r.period).map_err(|m| error(Column::Period, m)).ok()
+            Period::parse(kpis[i].cadence, r.period()).map_err(|m| error(Column::Period, m)).ok()
         });
-        let value = if r.value.trim().is_empty() {
+        let value = if r.value().trim().is_empty() {
             error(Column::Value, "is empty".into());
             None
         } else {
-            parse_value(&r.value).map_err(|m| error(Column::Value, m)).ok()
+            parse_value(r.value()).map_err(|m| error(Column::Value, m)).ok()
         };
         let (Some(kpi), Some(period)) = (kpi, period) else { continue };
         match seen.entry((kpi, period.start)) {
@@ -102,7 +104,12 @@ pub fn resolve_with_progress(
             }
         }
         if let (Some(value), true) = (value, errors.is_empty()) {
-            inputs.push(MeasurementInput { kpi_id: kpis[kpi].id, period_start: period.start, value, comment: r.comment.trim().to_owned() });
+            inputs.push(MeasurementInput {
+                kpi_id: kpis[kpi].id,
+                period_start: period.start,
+                value,
+                comment: r.comment().trim().to_owned(),
+            });
         }
     }
     progress(rows.len(), rows.len());

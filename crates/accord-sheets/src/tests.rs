@@ -27,7 +27,7 @@ fn kpis() -> Vec<accord_store::Kpi> {
 }
 
 fn csv(text: &str) -> Result<Vec<SheetRow>, Vec<CellError>> {
-    read_measurements(Format::Csv, text.as_bytes())
+    read_measurements(Format::Csv, text.as_bytes()).map_err(|p| p.listed)
 }
 
 /// The errors as `ROW COLUMN` pairs, in order.
@@ -36,7 +36,7 @@ fn places(errors: &[CellError]) -> Vec<(usize, &str)> {
 }
 
 fn resolve_csv(text: &str) -> Result<Vec<accord_store::MeasurementInput>, Vec<CellError>> {
-    resolve(&csv(text).expect("readable"), &kpis())
+    resolve(&csv(text).expect("readable"), &kpis()).map_err(|p| p.listed)
 }
 
 fn measurements_table() -> Table {
@@ -53,7 +53,7 @@ fn measurements_table() -> Table {
 }
 
 fn expect_round_trip(rows: &[SheetRow]) {
-    let got: Vec<_> = rows.iter().map(|r| (r.row, r.kpi.as_str(), r.period.as_str(), r.value.as_str(), r.comment.as_str())).collect();
+    let got: Vec<_> = rows.iter().map(|r| (r.row, r.kpi(), r.period(), r.value(), r.comment())).collect();
     assert_eq!(got[0], (2, "Availability", "2026-03-01", "97.5", "pump 3, then \"fixed\""));
     assert_eq!(got[1], (3, "Availability", "2026-04", "12", ""));
     assert_eq!((got[2].0, got[2].2, got[2].4), (4, "2026-W10", "two lines\nof comment"));
@@ -99,26 +99,20 @@ fn xlsx_numbers_dates_and_stray_cells() {
         ],
     };
     let bytes = write_xlsx(&[table]).unwrap();
-    let errors = read_measurements(Format::Xlsx, &bytes).unwrap_err();
+    let errors = read_measurements(Format::Xlsx, &bytes).unwrap_err().listed;
     // Row 4: a value under no header, between the columns and to the right of them.
     assert_eq!(places(&errors), [(4, "value")], "{errors:?}");
     let mut table = Table { name: String::new(), header: vec!["KPI".into(), "Period".into(), "value".into()], rows: Vec::new() };
     table.rows.push(vec![text("Availability"), Cell::Date(date(2026, 1, 31)), Cell::Number(12.0)]);
     table.rows.push(vec![text("Availability"), text("2026-02"), Cell::Number(1e-7)]);
     let rows = read_measurements(Format::Xlsx, &write_xlsx(&[table]).unwrap()).unwrap();
-    assert_eq!(
-        rows.iter().map(|r| (r.period.as_str(), r.value.as_str())).collect::<Vec<_>>(),
-        [("2026-01-31", "12"), ("2026-02", "0.0000001")]
-    );
+    assert_eq!(rows.iter().map(|r| (r.period(), r.value())).collect::<Vec<_>>(), [("2026-01-31", "12"), ("2026-02", "0.0000001")]);
 }
 
 #[test]
 fn header_in_another_order_and_comment_optional() {
     let rows = csv("Value, period ,kpi\n97,2026-03,availability\n").unwrap();
-    assert_eq!(
-        rows,
-        [SheetRow { row: 2, kpi: "availability".into(), period: "2026-03".into(), value: "97".into(), comment: String::new() }]
-    );
+    assert_eq!(rows, [SheetRow::new(2, "availability", "2026-03", "97", "")]);
     let inputs = resolve(&rows, &kpis()).unwrap();
     assert_eq!((inputs[0].period_start, inputs[0].value), (date(2026, 3, 1), 97.0));
 }
@@ -168,7 +162,7 @@ fn unknown_kpi() {
 fn kpis_named_alike_are_ambiguous() {
     let kpis = [kpi("Availability", Cadence::Monthly), kpi("AVAILABILITY", Cadence::Monthly)];
     let rows = csv("KPI,period,value\navailability,2026-03,1\n").unwrap();
-    assert!(resolve(&rows, &kpis).unwrap_err()[0].message.contains("differ only in case"));
+    assert!(resolve(&rows, &kpis).unwrap_err().listed[0].message.contains("differ only in case"));
 }
 
 #[test]
@@ -186,7 +180,7 @@ fn blank_rows_are_skipped_but_counted() {
     let text = "\nKPI,period,value,comment\r\n\r\nAvailability,2026-03,97,\n , ,,\n\n\"Availability\",2026-04,x,\"multi\nline\"\nAvailability,2026-05,y,\n";
     let rows = csv(text).unwrap();
     assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [4, 7, 8]);
-    let errors = resolve(&rows, &kpis()).unwrap_err();
+    let errors = resolve(&rows, &kpis()).unwrap_err().listed;
     assert_eq!(places(&errors), [(7, "value"), (8, "value")]);
     // Old Mac line ends.
     let rows = csv(&text.replace("\r\n", "\n").replace('\n', "\r")).unwrap();
@@ -196,7 +190,7 @@ fn blank_rows_are_skipped_but_counted() {
 #[test]
 fn quoted_commas_in_comments() {
     let rows = csv("KPI,period,value,comment\nAvailability,2026-03,97,\"late, then on time\"\n").unwrap();
-    assert_eq!(rows[0].comment, "late, then on time");
+    assert_eq!(rows[0].comment(), "late, then on time");
     // Unquoted, the comma makes a cell the header does not name.
     let errors = csv("KPI,period,value,comment\nAvailability,2026-03,97,late, then on time\n").unwrap_err();
     assert_eq!(places(&errors), [(2, "comment")]);
@@ -223,11 +217,11 @@ fn every_error_is_listed_with_row_and_column() {
 #[test]
 fn semicolons_bom_and_other_encodings() {
     let rows = read_measurements(Format::Csv, "\u{feff}KPI;period;value\nAvailability;2026-03;97,5\n".as_bytes()).unwrap();
-    assert_eq!((rows[0].kpi.as_str(), rows[0].value.as_str()), ("Availability", "97,5"));
-    let errors = read_measurements(Format::Csv, b"KPI,period,value,comment\nAvailability,2026-03,97,caf\xe9\n").unwrap_err();
+    assert_eq!((rows[0].kpi(), rows[0].value()), ("Availability", "97,5"));
+    let errors = read_measurements(Format::Csv, b"KPI,period,value,comment\nAvailability,2026-03,97,caf\xe9\n").unwrap_err().listed;
     assert_eq!(places(&errors), [(2, "comment")]);
     assert!(errors[0].message.contains("UTF-8"));
-    let errors = read_measurements(Format::Xlsx, b"KPI,period,value\n").unwrap_err();
+    let errors = read_measurements(Format::Xlsx, b"KPI,period,value\n").unwrap_err().listed;
     assert_eq!(places(&errors), [(0, "file")]);
 }
 
@@ -235,11 +229,14 @@ fn semicolons_bom_and_other_encodings() {
 fn limits() {
     let too_big = vec![b'a'; MAX_BYTES + 1];
     let errors = read_measurements(Format::Csv, &too_big).unwrap_err();
+    assert!(errors.too_large);
+    let errors = errors.listed;
     assert_eq!(places(&errors), [(0, "file")]);
     assert!(errors[0].message.contains("20 MiB"), "{}", errors[0].message);
     let many = format!("KPI,period,value\n{}", "a,b,1\n\n".repeat(1001));
     let errors = read::read_at_most(Format::Csv, many.as_bytes(), 1000, &mut |_, _| {}).unwrap_err();
-    assert_eq!(errors, [CellError::file(2002, "has more than 1,000 rows: split it")]);
+    assert!(errors.too_large);
+    assert_eq!(errors.listed, [CellError::file(0, "the file has more than 1,000 rows (at row 2002): split it")]);
     assert!(read::read_at_most(Format::Csv, many.as_bytes(), 1001, &mut |_, _| {}).is_ok());
     assert_eq!(read::thousands(MAX_ROWS), "2,000,000");
 }
@@ -303,4 +300,117 @@ fn formats_hashes_and_csv_text() {
         ],
     };
     assert_eq!(write_csv(&table), "a,b\r\n'=1+1,0.3333\r\n'-,-2\r\n,2026-03-01\r\n");
+}
+
+/// A table of the import's columns with one row, `comment` as given.
+fn one_row_table(comment: &str) -> Table {
+    let text = |s: &str| Cell::Text(s.to_owned());
+    Table {
+        name: "Values".into(),
+        header: vec!["KPI".into(), "period".into(), "value".into(), "comment".into()],
+        rows: vec![vec![text("Availability"), text("2026-03"), Cell::Number(97.0), text(comment)]],
+    }
+}
+
+/// A zip of `(name, contents)` parts, deflated.
+fn zip_of(parts: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, contents) in parts {
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(contents).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+#[test]
+fn csv_columns_and_cells_are_bounded() {
+    // A header a million cells wide: refused at the header, naming the limit.
+    let wide = format!("KPI,period,value{}\nAvailability,2026-03,97\n", ",x".repeat(1_000_000));
+    let problems = read_measurements(Format::Csv, wide.as_bytes()).unwrap_err();
+    assert_eq!((places(&problems.listed), problems.more, problems.too_large), (vec![(1, "file")], 0, false));
+    assert!(problems.listed[0].message.contains(&format!("more than {MAX_COLUMNS} columns")), "{problems:?}");
+    // A data row that wide: named by row, and the rows after it still read.
+    let row = format!(
+        "KPI,period,value,comment\nAvailability,2026-03,97{}\nAvailability,2026-04,x,\"{}\"\n",
+        ",1".repeat(100),
+        "y".repeat(5_000_000)
+    );
+    let problems = read_measurements(Format::Csv, row.as_bytes()).unwrap_err().listed;
+    assert_eq!(places(&problems), [(2, "file"), (3, "comment")], "{problems:?}");
+    assert!(problems[0].message.contains(&format!("more than {MAX_COLUMNS} cells")), "{problems:?}");
+    assert_eq!(problems[1].message, "is longer than 2,000 characters, the most a cell may hold");
+    // A comment of exactly the limit (in four-byte characters) is read; one more is refused.
+    let longest = "🚢".repeat(MAX_CELL_CHARS);
+    let rows = csv(&format!("KPI,period,value,comment\nAvailability,2026-03,97,{longest}\n")).unwrap();
+    assert_eq!(rows[0].comment(), longest);
+    let errors = csv(&format!("KPI,period,value,comment\nAvailability,2026-03,97,{longest}x\n")).unwrap_err();
+    assert_eq!(places(&errors), [(2, "comment")]);
+    let errors = csv(&format!("KPI,period,value,\"{}\"\nAvailability,2026-03,97\n", "c".repeat(5_000_000))).unwrap_err();
+    assert_eq!(places(&errors), [(1, "file")]);
+    assert!(errors[0].message.contains("the header row has a cell that is longer than 2,000 characters"), "{errors:?}");
+    let errors = csv(&format!("KPI,{},value\n", "p".repeat(5000))).unwrap_err();
+    assert_eq!(places(&errors), [(1, "period"), (1, &*format!("{}…", "p".repeat(MAX_QUOTED_CHARS)))]);
+}
+
+#[test]
+fn problems_are_capped_and_quote_little() {
+    // 100,000 bad rows (16 MiB), each naming a KPI of 150 characters.
+    let name = "Z".repeat(150);
+    let text = format!("KPI,period,value\n{}", format!("{name},2026-03,x\n").repeat(100_000));
+    let rows = csv(&text).unwrap();
+    let problems = resolve(&rows, &kpis()).unwrap_err();
+    assert_eq!((problems.listed.len(), problems.more, problems.count()), (MAX_PROBLEMS, 199_900, 200_000));
+    assert_eq!(places(&problems.listed[..2]), [(2, "KPI"), (2, "value")]);
+    let quote = format!("\"{}\"…", "Z".repeat(MAX_QUOTED_CHARS));
+    assert_eq!(problems.listed[0].message, format!("{quote} is not a KPI of this relationship"));
+    // Long periods and values are quoted as briefly.
+    let errors = resolve_csv(&format!("KPI,period,value\nAvailability,{name},{name}\n")).unwrap_err();
+    assert!(errors.iter().all(|e| e.message.starts_with(&quote) && e.message.len() < 200), "{errors:?}");
+    // A file's own problems are capped too.
+    let text = format!("KPI,period,value\n{}", "a,b,c,d\n".repeat(1000));
+    let problems = read_measurements(Format::Csv, text.as_bytes()).unwrap_err();
+    assert_eq!((problems.listed.len(), problems.more), (MAX_PROBLEMS, 900));
+}
+
+#[test]
+fn xlsx_cells_and_columns_are_bounded() {
+    let longest = "x".repeat(MAX_CELL_CHARS);
+    let rows = read_measurements(Format::Xlsx, &write_xlsx(&[one_row_table(&longest)]).unwrap()).unwrap();
+    assert_eq!(rows[0].comment(), longest);
+    // One more character: refused by calamine's reading, naming the cell.
+    let errors = read_measurements(Format::Xlsx, &write_xlsx(&[one_row_table(&format!("{longest}x"))]).unwrap()).unwrap_err();
+    assert_eq!(places(&errors.listed), [(2, "comment")]);
+    // Ten times longer: refused from the shared strings, before calamine reads them.
+    let errors = read_measurements(Format::Xlsx, &write_xlsx(&[one_row_table(&longest.repeat(11))]).unwrap()).unwrap_err();
+    assert_eq!(places(&errors.listed), [(0, "file")]);
+    assert!(errors.listed[0].message.contains("xl/sharedStrings.xml holds a cell longer than 2,000 characters"), "{errors:?}");
+    // A header wider than the limit.
+    let mut wide = one_row_table("");
+    wide.header.extend((0..MAX_COLUMNS).map(|i| format!("extra {i}")));
+    let errors = read_measurements(Format::Xlsx, &write_xlsx(&[wide]).unwrap()).unwrap_err();
+    assert_eq!(places(&errors.listed), [(1, "file")]);
+    assert!(errors.listed[0].message.contains("more than 64 columns"), "{errors:?}");
+}
+
+#[test]
+fn xlsx_parts_are_bounded_from_the_zip_directory() {
+    let names: Vec<String> = (0..=MAX_PARTS).map(|i| format!("part{i}")).collect();
+    let many: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+    let problems = read_measurements(Format::Xlsx, &zip_of(&many)).unwrap_err();
+    assert!(problems.too_large && problems.listed[0].message.contains("1,001 parts"), "{problems:?}");
+    // A part other than a worksheet that unpacks past the limit: refused without unpacking it.
+    let big = vec![b' '; MAX_PART_BYTES as usize + 1];
+    let bytes = zip_of(&[("xl/sharedStrings.xml", &big)]);
+    assert!(bytes.len() < 100_000);
+    let problems = read_measurements(Format::Xlsx, &bytes).unwrap_err();
+    assert!(problems.too_large && problems.listed[0].message.contains("at most 16 MiB"), "{problems:?}");
+    // A table that says it holds more strings than it can: calamine would reserve room for them.
+    let sst = br#"<?xml version="1.0"?><sst xmlns="x" count="1" uniqueCount = "100000000000"><si><t>a</t></si></sst>"#;
+    let problems = read_measurements(Format::Xlsx, &zip_of(&[("xl/sharedStrings.xml", sst)])).unwrap_err();
+    assert!(problems.listed[0].message.contains("declares more strings than it holds"), "{problems:?}");
+    // Not a zip at all.
+    let problems = read_measurements(Format::Xlsx, b"PK\x03\x04 not really").unwrap_err();
+    assert!(problems.listed[0].message.starts_with("cannot be read as an XLSX workbook"), "{problems:?}");
 }

@@ -24,6 +24,8 @@ pub enum ApiError {
     /// The request itself could not be read.
     BadRequest(String),
     PayloadTooLarge,
+    /// Over a limit on what is sent, each limit named as a field is.
+    TooLarge(Invalid),
     UnsupportedMediaType,
     /// Our fault: logged, never shown.
     Internal(String),
@@ -54,7 +56,7 @@ impl ApiError {
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -71,6 +73,7 @@ impl ApiError {
             ApiError::Conflict(message) => ("conflict", message.clone(), vec![]),
             ApiError::BadRequest(message) => ("bad_request", message.clone(), vec![]),
             ApiError::PayloadTooLarge => ("payload_too_large", "The request body is too large.".into(), vec![]),
+            ApiError::TooLarge(invalid) => ("payload_too_large", format!("Too large: {invalid}."), invalid.0.clone()),
             ApiError::UnsupportedMediaType => ("unsupported_media_type", "Send JSON with 'Content-Type: application/json'.".into(), vec![]),
             ApiError::Internal(_) => ("internal", "Something went wrong on our side; it has been logged.".into(), vec![]),
         };

@@ -1,6 +1,6 @@
 //! `accord import`: load measurements from a spreadsheet, all rows or none.
 
-use accord_sheets::{CellError, Format};
+use accord_sheets::{Format, Problems};
 use accord_store::{Store, StoreError};
 use anyhow::{Context, anyhow};
 use clap::Subcommand;
@@ -9,9 +9,6 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-
-/// At most this many problems are printed; the rest are counted.
-const SHOWN_ERRORS: usize = 200;
 
 #[derive(Subcommand)]
 pub enum ImportCommand {
@@ -46,18 +43,7 @@ async fn measurements(store: &dyn Store, relationship: &str, path: &Path, now: T
     // Refused before reading a file far too big to import.
     let size = std::fs::metadata(path).with_context(|| format!("cannot read {shown}"))?.len();
     if size > accord_sheets::MAX_BYTES as u64 {
-        print_errors(
-            &shown,
-            &[CellError {
-                row: 0,
-                column: "file".into(),
-                message: format!(
-                    "the file is {} bytes; at most {} MiB can be imported at once: split it",
-                    size,
-                    accord_sheets::MAX_BYTES >> 20
-                ),
-            }],
-        );
+        print_problems(&shown, &accord_sheets::too_big(size));
         return Ok(ExitCode::FAILURE);
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
@@ -74,9 +60,8 @@ async fn measurements(store: &dyn Store, relationship: &str, path: &Path, now: T
     .await?;
     let (inputs, sha256) = match checked {
         Ok(checked) => checked,
-        Err(errors) => {
-            print_errors(&shown, &errors);
-            eprintln!("nothing was imported: {} in {shown}", plural(errors.len(), "problem"));
+        Err(problems) => {
+            print_problems(&shown, &problems);
             return Ok(ExitCode::FAILURE);
         }
     };
@@ -93,19 +78,21 @@ async fn measurements(store: &dyn Store, relationship: &str, path: &Path, now: T
     Ok(ExitCode::SUCCESS)
 }
 
-/// `FILE:ROW: COLUMN: MESSAGE`, one a line; whole-file problems without the column.
-fn print_errors(file: &str, errors: &[CellError]) {
+/// `FILE:ROW: COLUMN: MESSAGE`, one a line (whole-file problems without the column), the count of
+/// those not listed, and that nothing was imported.
+fn print_problems(file: &str, problems: &Problems) {
     let mut err = std::io::stderr().lock();
-    for e in errors.iter().take(SHOWN_ERRORS) {
+    for e in &problems.listed {
         let _ = match (e.row, e.column.as_str()) {
             (0, "file") => writeln!(err, "{file}: {}", e.message),
             (row, "file") => writeln!(err, "{file}:{row}: {}", e.message),
             (row, column) => writeln!(err, "{file}:{row}: {column}: {}", e.message),
         };
     }
-    if errors.len() > SHOWN_ERRORS {
-        let _ = writeln!(err, "... and {} more", thousands(errors.len() - SHOWN_ERRORS));
+    if let Some(unlisted) = problems.unlisted() {
+        let _ = writeln!(err, "... {unlisted}");
     }
+    let _ = writeln!(err, "nothing was imported: {} in {file}", plural(problems.count(), "problem"));
 }
 
 /// `[#####.....] 45% 22,500/50,000 rows read` on a terminal, redrawn at most ten times a second;

@@ -132,9 +132,9 @@ pub async fn run(store: Arc<dyn Store>, args: SeedArgs, now: Timestamp) -> anyho
         Profile::Small => history(store.clone(), "small", Shape::SMALL, &password_hash, jobs, now).await?,
         Profile::Tiny => history(store.clone(), "tiny", Shape::TINY, &password_hash, jobs, now).await?,
         Profile::Import | Profile::ImportSmall => {
-            let days = if args.profile == Profile::Import { 1_000 } else { 50 };
+            let days = if args.profile == Profile::Import { IMPORT_DAYS } else { 50 };
             let out = args.out.as_deref().ok_or_else(|| anyhow!("--profile import needs --out FILE (the CSV to write)"))?;
-            import_fixture(store.as_ref(), &password_hash, 1_000, days, out, now).await?
+            import_fixture(store.as_ref(), &password_hash, IMPORT_KPIS, days, out, now).await?
         }
         Profile::Sweep | Profile::SweepSmall => {
             let (open, due) = if args.profile == Profile::Sweep { (100_000, 1_000) } else { (5_000, 50) };
@@ -1573,19 +1573,29 @@ async fn import_fixture(
         done.fetch_add(1, Ordering::Relaxed);
     }
     bar.finish();
-    let mut rng = Rng(11);
     let mut csv = std::io::BufWriter::new(std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?);
+    import_csv(&mut csv, kpis, days_of_data, first)?;
+    csv.flush()?;
+    Ok(json!({"profile": "import", "relationship": rid, "kpis": kpis, "rows": kpis * days_of_data, "csv": out}))
+}
+
+/// The benchmark's import: a value of each of 1,000 daily KPIs on each of 1,000 days.
+const IMPORT_KPIS: usize = 1_000;
+const IMPORT_DAYS: usize = 1_000;
+
+/// The import fixture's CSV: `days` values of each of the `kpis` daily KPIs, from `first`.
+fn import_csv(csv: &mut impl Write, kpis: usize, days: usize, first: Date) -> anyhow::Result<()> {
+    let mut rng = Rng(11);
     writeln!(csv, "KPI,period,value")?;
     let mut day = first;
-    for _ in 0..days_of_data {
+    for _ in 0..days {
         let text = day.to_string();
         for n in 1..=kpis {
             writeln!(csv, "D{n},{text},{}", 55 + rng.below(45))?;
         }
         day = day.tomorrow()?;
     }
-    csv.flush()?;
-    Ok(json!({"profile": "import", "relationship": rid, "kpis": kpis, "rows": kpis * days_of_data, "csv": out}))
+    Ok(())
 }
 
 /// `open` open issues, `due` of them past their level-0 deadline (the rest raised in the last two
@@ -1706,5 +1716,20 @@ impl Bar {
         }
         let n = self.done.load(Ordering::Relaxed);
         eprintln!("{} {} in {:.1} s", thousands(n as usize), self.what, self.started.elapsed().as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The benchmark's million rows are inside every limit of an import.
+    #[test]
+    fn the_benchmark_import_is_within_the_limits() {
+        let mut csv = Vec::new();
+        import_csv(&mut csv, IMPORT_KPIS, IMPORT_DAYS, Date::constant(2023, 1, 1)).unwrap();
+        assert!(csv.len() <= accord_sheets::MAX_BYTES, "{} bytes", csv.len());
+        let rows = accord_sheets::read_measurements(accord_sheets::Format::Csv, &csv).unwrap_or_else(|p| panic!("{:?}", p.listed));
+        assert_eq!(rows.len(), 1_000_000);
     }
 }

@@ -364,12 +364,12 @@ fn import_measurements_from_csv_all_or_nothing() {
     assert!(err.contains(&format!("{bad}:6: value: \"many\" is not a number")), "{err}");
     assert!(err.contains("nothing was imported: 2 problems"), "{err}");
 
-    // Many problems: the first 200 are printed, the rest counted.
+    // Many problems: the first 100 are printed, the rest counted.
     let many: String = (0..205).map(|i| format!("Uptime,2026-01,{i}\n")).collect();
     let many = file_beside(&db, "many.csv", format!("KPI,period,value\n{many}").as_bytes());
     let err = fails(&db, &["import", "measurements", "--relationship", "Harbour Renewal", &many], "");
-    assert_eq!(err.lines().filter(|l| l.contains(": KPI: \"Uptime\" is not a KPI")).count(), 200, "{err}");
-    assert!(err.contains("... and 5 more"), "{err}");
+    assert_eq!(err.lines().filter(|l| l.contains(": KPI: \"Uptime\" is not a KPI")).count(), accord_sheets::MAX_PROBLEMS, "{err}");
+    assert!(err.contains("... and 105 more") && err.contains("nothing was imported: 205 problems"), "{err}");
 
     // The good rows alone: all added, as nothing was written before.
     let good = file_beside(&db, "good.csv", GOOD_CSV.as_bytes());
@@ -533,7 +533,7 @@ impl Server {
     fn start(db: &str, args: &[&str]) -> Server {
         use std::io::BufRead;
         let mut child = Command::new(env!("CARGO_BIN_EXE_accord"))
-            .args(["--database", db, "serve", "--demo", "--addr", "127.0.0.1:0"])
+            .args(["--database", db, "serve", "--addr", "127.0.0.1:0"])
             .args(args)
             .env("ACCORD_DEMO_PASSWORD", "demo password 42")
             .env("ACCORD_LOG", "warn")
@@ -594,7 +594,7 @@ fn serve_sweeps_and_mails_through_smtp() {
     let db = fresh_database("sqlite");
     let port = free_port();
     let sink = SmtpSink::start(port, PathBuf::from(db.trim_start_matches("sqlite://")).with_file_name("maildir"));
-    let mut server = Server::start(&db, &["--smtp-url", &format!("smtp://127.0.0.1:{port}"), "--sweep-interval", "1"]);
+    let mut server = Server::start(&db, &["--demo", "--smtp-url", &format!("smtp://127.0.0.1:{port}"), "--sweep-interval", "1"]);
     let store = open_sqlite(&db);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (relationship, issue) =
@@ -748,4 +748,145 @@ fn seed_fills_an_empty_database_whose_audit_trail_verifies() {
     ok(&db, &["seed", "--audit-events", "300", "--out", export.to_str().unwrap()], "");
     let verified = ok(&db, &["audit", "verify", "--file", export.to_str().unwrap()], "");
     assert!(verified.contains("unbroken chain of 300 events"), "{verified}");
+}
+
+/// An XLSX whose one shared string, `chars` long, is the comment of 60 rows: a few kilobytes
+/// that unpack to `chars` bytes, and to 60 times that wherever a cell's text is copied.
+fn xlsx_sharing_one_string(chars: usize) -> Vec<u8> {
+    let rows: String = (2..62)
+        .map(|r| format!(r#"<row r="{r}"><c r="A{r}" t="s"><v>0</v></c><c r="B{r}" t="s"><v>1</v></c><c r="C{r}"><v>97</v></c><c r="D{r}" t="s"><v>2</v></c></row>"#))
+        .collect();
+    let header = r#"<row r="1"><c r="A1" t="inlineStr"><is><t>KPI</t></is></c><c r="B1" t="inlineStr"><is><t>period</t></is></c><c r="C1" t="inlineStr"><is><t>value</t></is></c><c r="D1" t="inlineStr"><is><t>comment</t></is></c></row>"#;
+    let main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+    let rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    let parts: [(&str, String); 6] = [
+        ("[Content_Types].xml", r#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>"#.into()),
+        ("_rels/.rels", format!(r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>"#)),
+        ("xl/workbook.xml", format!(r#"<?xml version="1.0"?><workbook xmlns="{main}" xmlns:r="{rel}"><sheets><sheet name="Values" sheetId="1" r:id="rId1"/></sheets></workbook>"#)),
+        ("xl/_rels/workbook.xml.rels", format!(r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#)),
+        ("xl/worksheets/sheet1.xml", format!(r#"<?xml version="1.0"?><worksheet xmlns="{main}"><sheetData>{header}{rows}</sheetData></worksheet>"#)),
+        ("xl/sharedStrings.xml", format!(r#"<?xml version="1.0"?><sst xmlns="{main}" count="180" uniqueCount="3"><si><t>Berth availability</t></si><si><t>2026-03</t></si><si><t>{}</t></si></sst>"#, "x".repeat(chars))),
+    ];
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, text) in parts {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(text.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// The server's peak resident memory so far, in KiB.
+fn peak_memory_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Files built to take a server down, each sent through the API (dry run and not), the import
+/// page and `accord import`: every one is refused with 413 or 422 naming the limit, in under
+/// 64 KiB, while the server's peak memory rises by less than 64 MiB and nothing is written.
+fn hostile_imports_on(backend: &str) {
+    let db = fresh_database(backend);
+    let id = story(&db);
+    let token = ok(&db, &["token", "create", "--email", "ann@northshore.example"], "").lines().last().unwrap().to_owned();
+    let xlsx = accord_sheets::Format::Xlsx.content_type();
+    let bad_rows = format!("KPI,period,value\n{}", "Crane uptime on the northern quays,2026-13,many\n".repeat(100_000));
+    // (name, bytes, content type, status, what the answer must say)
+    let files: [(&str, Vec<u8>, &str, u16, &str); 4] = [
+        ("ten-mb-string.xlsx", xlsx_sharing_one_string(10_000_000), xlsx, 422, "longer than 2,000 characters"),
+        ("fifty-mb-string.xlsx", xlsx_sharing_one_string(50_000_000), xlsx, 413, "at most 16 MiB"),
+        (
+            "million-columns.csv",
+            format!("KPI,period,value{}\n", ",x".repeat(1_000_000)).into_bytes(),
+            "text/csv",
+            422,
+            "more than 64 columns",
+        ),
+        ("bad-rows.csv", bad_rows.into_bytes(), "text/csv", 422, "and 199,900 more problems (the first 100 are listed)"),
+    ];
+    assert!(
+        files[0].1.len() < 64 * 1024 && files[1].1.len() < 128 * 1024,
+        "a small file: {} and {} bytes",
+        files[0].1.len(),
+        files[1].1.len()
+    );
+    let server = Server::start(&db, &[]);
+    let pid = server.child.id();
+    let import = format!("{}/relationships/{id}/import", server.url);
+    let api = format!("{}/api/v1/relationships/{id}/measurements/import", server.url);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        // Signed in as a browser is: the CSRF cookie from the form, then the session.
+        let login = http.get(format!("{}/login", server.url)).send().await.unwrap();
+        let csrf = login.headers().get_all("set-cookie").iter().find_map(|c| c.to_str().unwrap().strip_prefix("accord_csrf=")).unwrap();
+        let csrf = csrf.split(';').next().unwrap().to_owned();
+        let form = [("csrf", csrf.as_str()), ("email", "ann@northshore.example"), ("password", "a long password"), ("next", "/")];
+        let signed_in = http.post(format!("{}/login", server.url)).header("cookie", format!("accord_csrf={csrf}")).form(&form).send().await.unwrap();
+        let session = signed_in.headers().get_all("set-cookie").iter().find_map(|c| c.to_str().unwrap().strip_prefix("accord_session=")).unwrap();
+        let cookie = format!("accord_csrf={csrf}; accord_session={}", session.split(';').next().unwrap());
+        let upload = |name: &str, content: &[u8]| {
+            let mut body = format!("--B0undary\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--B0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\r\n").into_bytes();
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n--B0undary--\r\n");
+            http.post(&import).header("cookie", &cookie).header("content-type", "multipart/form-data; boundary=B0undary").body(body).send()
+        };
+        // The same paths warmed with a small refused file, so the peak after them is the files' own.
+        let small = "KPI,period,value\nBerth availability,2026-01,97\n";
+        let warm = http.post(format!("{api}?dry_run=true")).bearer_auth(&token).header("content-type", "text/csv").body(small).send().await.unwrap();
+        assert_eq!(warm.status(), 422, "{}", warm.text().await.unwrap());
+        assert_eq!(upload("small.csv", small.as_bytes()).await.unwrap().status(), 422);
+        let before = peak_memory_kib(pid);
+        for (name, bytes, content_type, status, says) in &files {
+            for dry_run in [true, false] {
+                let answer = http.post(format!("{api}?dry_run={dry_run}")).bearer_auth(&token).header("content-type", *content_type).body(bytes.clone()).send().await.unwrap();
+                assert_eq!(answer.status(), *status, "{name} through the API");
+                let body = answer.text().await.unwrap();
+                assert!(body.len() < 64 * 1024, "{name}: the API answered {} bytes", body.len());
+                assert!(body.contains(says), "{name}: the API's answer does not say {says:?}: {body}");
+            }
+            let answer = upload(name, bytes).await.unwrap();
+            assert_eq!(answer.status(), *status, "{name} through the import page");
+            let page = answer.text().await.unwrap();
+            assert!(page.len() < 64 * 1024, "{name}: the import page is {} bytes", page.len());
+            assert!(page.contains(says), "{name}: the import page does not say {says:?}");
+        }
+        let rise = peak_memory_kib(pid).saturating_sub(before);
+        assert!(rise < 64 * 1024, "the server's peak memory rose by {rise} KiB");
+        // Over the size limit itself: refused naming it, through the API and the page alike.
+        let too_big = vec![b'a'; accord_sheets::MAX_BYTES + 4096];
+        let answer = http.post(&api).bearer_auth(&token).header("content-type", "text/csv").body(too_big.clone()).send().await.unwrap();
+        assert_eq!(answer.status(), 413);
+        let body = answer.text().await.unwrap();
+        assert!(body.contains("\"payload_too_large\"") && body.contains("at most 20 MiB"), "{body}");
+        let answer = upload("huge.csv", &too_big).await.unwrap();
+        assert_eq!(answer.status(), 413);
+        assert!(answer.text().await.unwrap().contains("at most 20 MiB can be imported at once"));
+    });
+    drop(server);
+    let dir = std::env::temp_dir().join(format!("accord_hostile_{}_{backend}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes, _, _, says) in &files {
+        let path = dir.join(name).to_str().unwrap().to_owned();
+        std::fs::write(&path, bytes).unwrap();
+        let err = fails(&db, &["import", "measurements", "--relationship", "Harbour Renewal", &path], "");
+        assert!(err.len() < 64 * 1024, "{name}: accord import wrote {} bytes", err.len());
+        assert!(err.contains(says) && err.contains("nothing was imported"), "{name}: {err}");
+    }
+    let out = dir.join("export.jsonl");
+    ok(&db, &["audit", "export", "--relationship", &id, "--out", out.to_str().unwrap()], "");
+    let events = std::fs::read_to_string(&out).unwrap();
+    assert!(events.contains("member.added") && !events.contains("measurements.imported"), "nothing was written");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn hostile_imports_are_refused_within_bounds_on_sqlite() {
+    hostile_imports_on("sqlite");
+}
+
+#[test]
+fn hostile_imports_are_refused_within_bounds_on_postgres() {
+    hostile_imports_on("postgres");
 }

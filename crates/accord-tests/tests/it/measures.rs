@@ -340,5 +340,5 @@ async fn spreadsheets_are_checked_previewed_applied_and_exported(db: TestDb) {
     let bytes = xlsx.bytes().await.unwrap();
     // The history exports in the import's columns, so it reads back.
     let rows = accord_sheets::read_measurements(accord_sheets::Format::Xlsx, &bytes).unwrap_or_else(|e| panic!("{e:?}"));
-    assert_eq!(rows.iter().map(|r| (r.period.as_str(), r.value.as_str())).collect::<Vec<_>>(), [("2026-01", "96"), ("2026-02", "88")]);
+    assert_eq!(rows.iter().map(|r| (r.period(), r.value())).collect::<Vec<_>>(), [("2026-01", "96"), ("2026-02", "88")]);
 }

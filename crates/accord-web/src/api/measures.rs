@@ -355,7 +355,10 @@ pub struct ImportResult {
 }
 
 /// Import measurements from a CSV (`Content-Type: text/csv`) or XLSX body: columns KPI, period,
-/// value, comment. All rows or none; refused files list every problem as a field `row N, COLUMN`.
+/// value, comment. All rows or none. A refused file lists its first 100 problems as fields
+/// `row N, COLUMN` (`file` for the whole file; one more counts the rest): 413 when it is over a
+/// limit on its size (`accord_sheets::MAX_BYTES`, rows, cells, what an XLSX unpacks to), 422 for
+/// anything else, a row too wide or a cell too long included.
 #[utoipa::path(post, path = "/api/v1/relationships/{relationship_id}/measurements/import", tag = "measures",
     params(("relationship_id" = String, Path), ImportQuery),
     request_body(content = String, content_type = "text/csv", description = "The file; XLSX with its own content type"),
@@ -365,9 +368,17 @@ pub async fn import(
     access: Access,
     ApiQuery(q): ApiQuery<ImportQuery>,
     headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<ImportResult>> {
     let me = access.manager()?.clone();
+    let body = match body {
+        Ok(body) => body,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let limit = format!("at most {} MiB can be imported at once: split it", accord_sheets::MAX_BYTES >> 20);
+            return Err(ApiError::TooLarge(accord_domain::Invalid::one("file", limit)));
+        }
+        Err(e) => return Err(ApiError::BadRequest(format!("The body could not be read: {}", e.body_text()))),
+    };
     let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let format = if content_type.starts_with("text/csv") {
         accord_sheets::Format::Csv
@@ -378,17 +389,7 @@ pub async fn import(
     };
     let sha = accord_sheets::sha256(&body);
     let kpis = state.store.kpis(access.id()).await?;
-    let (rows, _) = crate::pages::check_sheet(kpis, format, body.to_vec()).await.map_err(|errors| {
-        ApiError::Invalid(accord_domain::Invalid(
-            errors
-                .into_iter()
-                .map(|e| accord_domain::FieldError {
-                    field: if e.row == 0 { "file".into() } else { format!("row {}, {}", e.row, e.column) },
-                    message: e.message,
-                })
-                .collect(),
-        ))
-    })?;
+    let (rows, _) = crate::pages::check_sheet(kpis, format, body).await.map_err(crate::pages::refused)?;
     let count = rows.len();
     if q.dry_run.unwrap_or(false) {
         let summary = crate::pages::preview_summary(&state, access.id(), &rows).await?;

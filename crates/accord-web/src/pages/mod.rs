@@ -11,7 +11,7 @@ pub mod issues;
 pub mod measures;
 mod members;
 mod sheets;
-pub use sheets::{check_sheet, preview_summary};
+pub use sheets::{check_sheet, preview_summary, refused};
 mod sign_in;
 
 use crate::AppState;

@@ -9,7 +9,7 @@ use crate::forms::{CsrfForm, check_form_origin};
 use crate::session::CsrfToken;
 use accord_domain::id::parse_id;
 use accord_domain::measure::Period;
-use accord_sheets::{Cell, CellError, Format, Table};
+use accord_sheets::{Cell, CellError, Format, Problems, Table};
 use accord_store::{ImportSummary, Kpi, MeasurementInput};
 use askama::Template;
 use axum::Extension;
@@ -24,15 +24,54 @@ use std::collections::HashMap;
 /// Import and apply posts carry the whole file.
 pub const UPLOAD_LIMIT: usize = accord_sheets::MAX_BYTES * 2;
 
-/// Reads and checks a file against the relationship's KPIs, off the async workers.
-pub async fn check_sheet(kpis: Vec<Kpi>, format: Format, bytes: Vec<u8>) -> Result<(Vec<MeasurementInput>, Vec<u8>), Vec<CellError>> {
+/// Reads and checks a file against the relationship's KPIs, off the async workers; the file comes
+/// back with the rows (an API body is passed as received, not copied).
+pub async fn check_sheet<B: AsRef<[u8]> + Send + 'static>(
+    kpis: Vec<Kpi>,
+    format: Format,
+    bytes: B,
+) -> Result<(Vec<MeasurementInput>, B), Problems> {
     tokio::task::spawn_blocking(move || {
-        let rows = accord_sheets::read_measurements(format, &bytes)?;
+        let rows = accord_sheets::read_measurements(format, bytes.as_ref())?;
         let inputs = accord_sheets::resolve(&rows, &kpis)?;
         Ok((inputs, bytes))
     })
     .await
-    .unwrap_or_else(|e| Err(vec![CellError { row: 0, column: "file".into(), message: format!("could not be read: {e}") }]))
+    .unwrap_or_else(|e| Err(file_problem(format!("could not be read: {e}"))))
+}
+
+fn file_problem(message: String) -> Problems {
+    CellError { row: 0, column: "file".into(), message }.into()
+}
+
+/// A refused file as the API answers it: each problem listed a field (`row N, COLUMN`, or `file`),
+/// the count of the rest one more; 413 when the file is over a limit on its size, else 422.
+pub fn refused(problems: Problems) -> ApiError {
+    let unlisted = problems.unlisted();
+    let mut fields: Vec<accord_domain::FieldError> = problems
+        .listed
+        .into_iter()
+        .map(|e| accord_domain::FieldError {
+            field: if e.row == 0 { "file".into() } else { format!("row {}, {}", e.row, e.column) },
+            message: e.message,
+        })
+        .collect();
+    if let Some(unlisted) = unlisted {
+        fields.push(accord_domain::FieldError { field: "file".into(), message: unlisted });
+    }
+    let invalid = accord_domain::Invalid(fields);
+    if problems.too_large { ApiError::TooLarge(invalid) } else { ApiError::Invalid(invalid) }
+}
+
+/// A file over [`UPLOAD_LIMIT`], which the form refuses before it is read.
+fn upload_too_big() -> Problems {
+    let mut problems = accord_sheets::too_big(UPLOAD_LIMIT as u64 + 1);
+    problems.listed[0].message = format!(
+        "the file is over {} MiB; at most {} MiB can be imported at once: split it",
+        UPLOAD_LIMIT >> 20,
+        accord_sheets::MAX_BYTES >> 20
+    );
+    problems
 }
 
 pub struct PreviewRow {
@@ -49,7 +88,7 @@ struct ImportPage {
     shell: Shell,
     relationship_id: uuid::Uuid,
     errors: Vec<CellError>,
-    more_errors: usize,
+    more_errors: String,
     file_name: String,
     preview: Option<Preview>,
 }
@@ -67,7 +106,7 @@ fn page(access: &Access, csrf: &CsrfToken) -> ImportPage {
         shell: Shell::new(Some(&access.user), csrf, "scorecard").within(&access.relationship),
         relationship_id: access.id(),
         errors: Vec::new(),
-        more_errors: 0,
+        more_errors: String::new(),
         file_name: String::new(),
         preview: None,
     }
@@ -168,13 +207,29 @@ pub async fn upload(
         return Err(check_form_origin(&headers, &csrf, "").err().unwrap_or(ApiError::BadRequest("not a form".into()).into()));
     };
     let (mut sent_csrf, mut file) = (String::new(), None);
-    while let Some(field) = multipart.next_field().await.map_err(|e| ApiError::BadRequest(format!("The upload could not be read: {e}")))? {
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            // Over the limit before the file's part: nothing more can be read, the token included.
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                file = Some((String::from("(too large)"), Err(upload_too_big())));
+                break;
+            }
+            Err(e) => return Err(ApiError::BadRequest(format!("The upload could not be read: {e}")).into()),
+        };
         match field.name() {
             Some("csrf") => sent_csrf = field.text().await.unwrap_or_default(),
             Some("file") => {
                 let name = field.file_name().unwrap_or_default().to_owned();
-                let bytes = field.bytes().await.map_err(|e| ApiError::BadRequest(format!("The upload could not be read: {e}")))?;
-                file = Some((name, bytes.to_vec()));
+                match field.bytes().await {
+                    Ok(bytes) => file = Some((name, Ok(bytes))),
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        file = Some((name, Err(upload_too_big())));
+                        break;
+                    }
+                    Err(e) => return Err(ApiError::BadRequest(format!("The upload could not be read: {e}")).into()),
+                }
             }
             _ => {}
         }
@@ -186,18 +241,17 @@ pub async fn upload(
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
     page.file_name = name.clone();
+    let bytes = match bytes {
+        Ok(bytes) => bytes,
+        Err(problems) => return Ok(refused_page(page, problems)),
+    };
     let Some(format) = Format::from_file_name(&name) else {
         page.errors = vec![CellError { row: 0, column: "file".into(), message: format!("{name} is neither a .csv nor an .xlsx file") }];
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
     let kpis = state.store.kpis(access.id()).await?;
     match check_sheet(kpis.clone(), format, bytes).await {
-        Err(mut errors) => {
-            page.more_errors = errors.len().saturating_sub(200);
-            errors.truncate(200);
-            page.errors = errors;
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
+        Err(problems) => Ok(refused_page(page, problems)),
         Ok((inputs, bytes)) => {
             let (summary, sample) = preview(&state, &access, &inputs, &kpis).await?;
             page.preview = Some(Preview {
@@ -210,6 +264,14 @@ pub async fn upload(
             Ok(render(StatusCode::OK, &page))
         }
     }
+}
+
+/// The form again, with the file's problems: 413 when it is over a limit on its size, else 422.
+fn refused_page(mut page: ImportPage, problems: Problems) -> Response {
+    let status = if problems.too_large { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::UNPROCESSABLE_ENTITY };
+    page.more_errors = problems.unlisted().unwrap_or_default();
+    page.errors = problems.listed;
+    render(status, &page)
 }
 
 #[derive(Deserialize)]
