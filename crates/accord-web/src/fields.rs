@@ -228,14 +228,39 @@ pub fn cadence() -> impl Into<RefOr<Schema>> {
     one_of(&["daily", "weekly", "monthly", "quarterly"])
 }
 
+// Query parameters given a schema of their own lose their doc comment (utoipa), so these carry it.
+
 /// Which actions a list shows.
 pub fn action_filter() -> impl Into<RefOr<Schema>> {
-    one_of(&["open", "closed", "all"])
+    one_of(&["open", "closed", "all"]).description(Some("`open` (default), `closed` or `all`."))
 }
 
 /// Which issues a list shows (`open` is `live`).
 pub fn issue_filter() -> impl Into<RefOr<Schema>> {
-    one_of(&["live", "open", "closed", "all"])
+    one_of(&["live", "open", "closed", "all"]).description(Some("`live` (default: open and resolution proposed), `closed` or `all`."))
+}
+
+/// The raising party of the issues a list shows.
+pub fn party_filter() -> impl Into<RefOr<Schema>> {
+    with_description(optional_id(), "The raising party's id.")
+}
+
+/// A page cursor that is an id.
+pub fn id_cursor() -> impl Into<RefOr<Schema>> {
+    with_description(optional_id(), "The `next_cursor` of the previous page.")
+}
+
+/// A page cursor that is a date.
+pub fn date_cursor() -> impl Into<RefOr<Schema>> {
+    with_description(optional_date(), "The `next_cursor` of the previous page (a period's first day).")
+}
+
+fn with_description(schema: impl Into<RefOr<Schema>>, text: &str) -> RefOr<Schema> {
+    let mut schema = schema.into();
+    if let RefOr::T(Schema::OneOf(one_of)) = &mut schema {
+        one_of.description = Some(text.to_owned());
+    }
+    schema
 }
 
 /// Empty means `once`.

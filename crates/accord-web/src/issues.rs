@@ -152,7 +152,7 @@ pub struct LevelInput {
 pub struct LadderInput {
     /// The ladder `version` you read.
     #[serde(deserialize_with = "whole")]
-    #[schema(required, value_type = i64, minimum = 1)]
+    #[schema(required, value_type = i32, minimum = 1)]
     pub version: String,
     /// Levels, lowest first (the API).
     #[schema(required, min_items = 1)]

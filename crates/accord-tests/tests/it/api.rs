@@ -319,6 +319,9 @@ async fn the_document_and_the_server_agree(db: TestDb) {
     assert_eq!(required("IssueInput"), ["title"]);
     assert_eq!(required("CreateRelationship"), ["name", "start_date", "time_zone", "parties"]);
     assert_eq!(doc["components"]["schemas"]["TextInput"]["properties"]["private"]["type"], "boolean");
+    let measurements = &doc["paths"]["/api/v1/relationships/{relationship_id}/measurements"]["get"]["parameters"];
+    let kpi_id = measurements.as_array().unwrap().iter().find(|p| p["name"] == "kpi_id").unwrap();
+    assert_eq!(kpi_id["required"], true, "a required query parameter is marked");
 
     // Each documented type is the only one read: the wrong one is a 422 naming the field.
     let harbour = w.harbour["id"].as_str().unwrap();

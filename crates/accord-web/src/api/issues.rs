@@ -24,7 +24,7 @@ pub struct IssueQuery {
     /// 0 is the lowest level.
     pub level: Option<i32>,
     /// The raising party's id.
-    #[param(schema_with = crate::fields::optional_id)]
+    #[param(schema_with = crate::fields::party_filter)]
     pub party: Option<String>,
     pub category: Option<String>,
     /// The `next_cursor` of the previous page.

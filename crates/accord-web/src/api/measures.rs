@@ -162,10 +162,10 @@ pub async fn add_version(
 #[into_params(parameter_in = Query)]
 pub struct MeasurementQuery {
     /// The KPI whose values to list.
-    #[param(schema_with = crate::fields::id)]
+    #[param(format = Uuid)]
     pub kpi_id: String,
     /// The `next_cursor` of the previous page (a period's first day).
-    #[param(schema_with = crate::fields::optional_date)]
+    #[param(schema_with = crate::fields::date_cursor)]
     pub after: Option<String>,
     /// 1 to 500 (default 100).
     #[param(minimum = 1, maximum = 500)]

@@ -185,7 +185,7 @@ fn data_error(text: &str) -> ApiError {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// The `next_cursor` of the previous page.
-    #[param(schema_with = crate::fields::optional_id)]
+    #[param(schema_with = crate::fields::id_cursor)]
     pub after: Option<String>,
     /// Items per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
