@@ -265,7 +265,7 @@ fn with_description(schema: impl Into<RefOr<Schema>>, text: &str) -> RefOr<Schem
 
 /// Empty means `once`.
 pub fn recurrence() -> impl Into<RefOr<Schema>> {
-    one_of(&["", "once", "weekly", "monthly", "quarterly", "yearly"])
+    one_of(&["", "once", "weekly", "monthly", "quarterly", "yearly"]).description(Some("How often it falls due; empty is `once`."))
 }
 
 pub fn obligation_status() -> impl Into<RefOr<Schema>> {
@@ -279,49 +279,27 @@ pub fn action_status() -> impl Into<RefOr<Schema>> {
 /// Empty means the action was raised on its own.
 pub fn source_kind() -> impl Into<RefOr<Schema>> {
     one_of(&["", "kpi_period", "obligation"])
+        .description(Some("What raised it: `kpi_period` or `obligation` (with `source_id`; `source_period` for a KPI)."))
 }
 
 /// Empty means `other`.
 pub fn category() -> impl Into<RefOr<Schema>> {
-    one_of(&["", "commercial", "delivery", "quality", "safety", "relationship", "other"])
+    one_of(&["", "commercial", "delivery", "quality", "safety", "relationship", "other"]).description(Some("Empty is `other`."))
 }
 
 /// Empty means `medium`.
 pub fn severity() -> impl Into<RefOr<Schema>> {
-    one_of(&["", "low", "medium", "high", "critical"])
+    one_of(&["", "low", "medium", "high", "critical"]).description(Some("Empty is `medium`."))
 }
 
 /// Empty except in a response to a proposal.
 pub fn answer() -> impl Into<RefOr<Schema>> {
-    one_of(&["", "accept", "reject"])
+    one_of(&["", "accept", "reject"]).description(Some("For a response to a proposal: `accept` or `reject`."))
 }
 
 /// Roles, e.g. of the handlers of a level.
 pub fn roles() -> impl Into<RefOr<Schema>> {
     utoipa::openapi::schema::ArrayBuilder::new().items(one_of(&["ser", "jmt", "contributor", "observer"]))
-}
-
-/// A list of ids.
-pub fn ids() -> impl Into<RefOr<Schema>> {
-    utoipa::openapi::schema::ArrayBuilder::new()
-        .items(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))))
-}
-
-/// A list of at least one id.
-pub fn some_ids() -> impl Into<RefOr<Schema>> {
-    utoipa::openapi::schema::ArrayBuilder::new()
-        .min_items(Some(1))
-        .items(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))))
-}
-
-/// An id.
-pub fn id() -> impl Into<RefOr<Schema>> {
-    ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
-}
-
-/// A date, YYYY-MM-DD.
-pub fn date() -> impl Into<RefOr<Schema>> {
-    ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
 }
 
 #[cfg(test)]

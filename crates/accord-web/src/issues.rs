@@ -137,7 +137,7 @@ pub struct LevelInput {
     #[schema(schema_with = fields::roles)]
     pub roles: Vec<String>,
     /// User ids of named handlers.
-    #[schema(schema_with = fields::ids)]
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub members: Vec<String>,
     /// e.g. `5 working days`, `48 hours`, `30 minutes`.
     #[schema(required)]
@@ -207,7 +207,7 @@ impl LadderInput {
 #[serde(default)]
 pub struct HolidaysInput {
     /// The party whose holidays these are.
-    #[schema(required, schema_with = fields::id)]
+    #[schema(required, format = Uuid)]
     pub party: String,
     /// One per line: `YYYY-MM-DD name`.
     #[schema(schema_with = fields::long_text)]

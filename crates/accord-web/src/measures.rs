@@ -66,7 +66,7 @@ pub struct ObjectiveInput {
     #[schema(schema_with = fields::long_text)]
     pub description: String,
     /// Ids of the owning parties (at least one).
-    #[schema(required, schema_with = fields::some_ids)]
+    #[schema(required, value_type = Vec<uuid::Uuid>, min_items = 1)]
     pub parties: Vec<String>,
     /// Months between relevance reviews (1 to 60; default 6).
     #[serde(deserialize_with = "whole")]
@@ -202,7 +202,7 @@ pub struct KpiInput {
     #[schema(schema_with = fields::optional_id)]
     pub reporter: String,
     /// Ids of the objectives it measures.
-    #[schema(schema_with = fields::ids)]
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub objectives: Vec<String>,
     #[serde(deserialize_with = "number")]
     #[schema(required, schema_with = fields::decimal)]
@@ -296,7 +296,7 @@ impl VersionInput {
 #[serde(default)]
 pub struct MeasurementBody {
     /// The KPI's id (the API; pages take it from the address).
-    #[schema(required, schema_with = fields::id)]
+    #[schema(required, format = Uuid)]
     pub kpi_id: String,
     /// The period, as the KPI's cadence names it: `2026-03`, `2026-Q1`, `2026-W09` or a date.
     #[schema(required)]
@@ -330,7 +330,7 @@ pub const RECURRENCES: [&str; 5] = ["once", "weekly", "monthly", "quarterly", "y
 #[serde(default)]
 pub struct ObligationInput {
     /// The committed party's id.
-    #[schema(required, schema_with = fields::id)]
+    #[schema(required, format = Uuid)]
     pub party: String,
     #[schema(required, schema_with = fields::name)]
     pub title: String,
@@ -340,7 +340,7 @@ pub struct ObligationInput {
     #[schema(schema_with = fields::recurrence)]
     pub recurrence: String,
     /// YYYY-MM-DD: the (next) due date.
-    #[schema(required, schema_with = fields::date)]
+    #[schema(required, format = Date)]
     pub due_date: String,
 }
 
@@ -420,7 +420,7 @@ pub struct ActionInput {
     #[schema(schema_with = fields::optional_id)]
     pub party: String,
     /// YYYY-MM-DD.
-    #[schema(required, schema_with = fields::date)]
+    #[schema(required, format = Date)]
     pub due_date: String,
     /// What raised it: `kpi_period` or `obligation` (with `source_id`; `source_period` for a KPI).
     #[schema(schema_with = fields::source_kind)]

@@ -25,7 +25,7 @@ pub struct CreateRelationship {
     pub purpose: String,
     /// YYYY-MM-DD.
     #[serde(default)]
-    #[schema(required, schema_with = crate::fields::date)]
+    #[schema(required, format = Date)]
     pub start_date: String,
     /// An IANA time zone, e.g. `Europe/London`.
     #[serde(default)]
