@@ -177,6 +177,29 @@ pub fn decimal() -> impl Into<RefOr<Schema>> {
         .item(ObjectBuilder::new().schema_type(Type::String).description(Some("A number as text, e.g. `99.5`.")))
 }
 
+/// Fields given a schema of their own lose their doc comment in the document (utoipa drops it
+/// beside `schema_with`), so those whose comment says more than their type carry it here.
+macro_rules! described {
+    ($($name:ident: $schema:ident, $text:literal;)*) => {$(
+        pub fn $name() -> RefOr<Schema> {
+            with_description($schema(), $text)
+        }
+    )*};
+}
+
+described! {
+    first_review: optional_date, "YYYY-MM-DD; default: today plus the review interval.";
+    new_title: optional_name, "The new wording, for `revised`.";
+    next_review: optional_date, "YYYY-MM-DD; default: today plus the objective's review interval.";
+    kpi_party: optional_id, "The responsible party's id; empty for a joint KPI.";
+    reporter: optional_id, "The id of the member who reports it; may be empty.";
+    new_due_date: optional_date, "YYYY-MM-DD; unchanged when empty.";
+    owner: optional_id, "The owner's user id; may be empty.";
+    action_party: optional_id, "The owning party's id; default: the caller's party.";
+    text_body: long_text, "The comment, proposal, or reason.";
+    holiday_lines: long_text, "One per line: `YYYY-MM-DD name`.";
+}
+
 /// Text of at most `max` characters without NUL (which PostgreSQL cannot store).
 fn text(max: usize) -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String).max_length(Some(max)).pattern(Some(r"^[^\u0000]*$"))
@@ -257,8 +280,10 @@ pub fn date_cursor() -> impl Into<RefOr<Schema>> {
 
 fn with_description(schema: impl Into<RefOr<Schema>>, text: &str) -> RefOr<Schema> {
     let mut schema = schema.into();
-    if let RefOr::T(Schema::OneOf(one_of)) = &mut schema {
-        one_of.description = Some(text.to_owned());
+    match &mut schema {
+        RefOr::T(Schema::OneOf(one_of)) => one_of.description = Some(text.to_owned()),
+        RefOr::T(Schema::Object(object)) => object.description = Some(text.to_owned()),
+        _ => {}
     }
     schema
 }

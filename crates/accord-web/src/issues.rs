@@ -89,8 +89,7 @@ impl IssueInput {
 #[serde(default)]
 #[schema(example = json!({"body": "Agreed at the site meeting on Tuesday", "answer": "accept"}))]
 pub struct TextInput {
-    /// The comment, proposal, or reason.
-    #[schema(schema_with = fields::long_text)]
+    #[schema(schema_with = fields::text_body)]
     pub body: String,
     /// For a comment: `true` (or `on`) keeps it to your own party.
     #[serde(deserialize_with = "flag")]
@@ -209,8 +208,7 @@ pub struct HolidaysInput {
     /// The party whose holidays these are.
     #[schema(required, format = Uuid)]
     pub party: String,
-    /// One per line: `YYYY-MM-DD name`.
-    #[schema(schema_with = fields::long_text)]
+    #[schema(schema_with = fields::holiday_lines)]
     pub lines: String,
 }
 

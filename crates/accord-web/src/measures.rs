@@ -72,8 +72,7 @@ pub struct ObjectiveInput {
     #[serde(deserialize_with = "whole")]
     #[schema(value_type = i32, minimum = 1, maximum = 60)]
     pub review_months: String,
-    /// YYYY-MM-DD; default: today plus the review interval.
-    #[schema(schema_with = fields::optional_date)]
+    #[schema(schema_with = fields::first_review)]
     pub next_review: String,
 }
 
@@ -128,13 +127,11 @@ pub struct ReviewInput {
     pub verdict: String,
     #[schema(required, schema_with = fields::name)]
     pub reason: String,
-    /// The new wording, for `revised`.
-    #[schema(schema_with = fields::optional_name)]
+    #[schema(schema_with = fields::new_title)]
     pub title: String,
     #[schema(schema_with = fields::long_text)]
     pub description: String,
-    /// YYYY-MM-DD; default: today plus the objective's review interval.
-    #[schema(schema_with = fields::optional_date)]
+    #[schema(schema_with = fields::next_review)]
     pub next_review: String,
 }
 
@@ -195,11 +192,9 @@ pub struct KpiInput {
     /// `daily`, `weekly`, `monthly` or `quarterly`.
     #[schema(required, schema_with = fields::cadence)]
     pub cadence: String,
-    /// The responsible party's id; empty for a joint KPI.
-    #[schema(schema_with = fields::optional_id)]
+    #[schema(schema_with = fields::kpi_party)]
     pub party: String,
-    /// The id of the member who reports it; may be empty.
-    #[schema(schema_with = fields::optional_id)]
+    #[schema(schema_with = fields::reporter)]
     pub reporter: String,
     /// Ids of the objectives it measures.
     #[schema(value_type = Vec<uuid::Uuid>)]
@@ -383,8 +378,7 @@ pub struct ObligationUpdate {
     pub status: String,
     #[schema(schema_with = fields::long_text)]
     pub evidence: String,
-    /// YYYY-MM-DD; unchanged when empty.
-    #[schema(schema_with = fields::optional_date)]
+    #[schema(schema_with = fields::new_due_date)]
     pub due_date: String,
 }
 
@@ -413,11 +407,9 @@ pub struct ActionInput {
     pub title: String,
     #[schema(schema_with = fields::long_text)]
     pub description: String,
-    /// The owner's user id; may be empty.
-    #[schema(schema_with = fields::optional_id)]
+    #[schema(schema_with = fields::owner)]
     pub owner: String,
-    /// The owning party's id; default: the caller's party.
-    #[schema(schema_with = fields::optional_id)]
+    #[schema(schema_with = fields::action_party)]
     pub party: String,
     /// YYYY-MM-DD.
     #[schema(required, format = Date)]
@@ -486,8 +478,7 @@ pub struct ActionUpdate {
     pub status: String,
     /// The owner: a current member's user id, name or e-mail address; empty for none.
     pub owner: String,
-    /// YYYY-MM-DD; unchanged when empty.
-    #[schema(schema_with = fields::optional_date)]
+    #[schema(schema_with = fields::new_due_date)]
     pub due_date: String,
 }
 

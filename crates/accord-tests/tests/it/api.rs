@@ -318,7 +318,10 @@ async fn the_document_and_the_server_agree(db: TestDb) {
     assert_eq!(required("ActionInput"), ["title", "due_date"]);
     assert_eq!(required("IssueInput"), ["title"]);
     assert_eq!(required("CreateRelationship"), ["name", "start_date", "time_zone", "parties"]);
-    assert_eq!(doc["components"]["schemas"]["TextInput"]["properties"]["private"]["type"], "boolean");
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["TextInput"]["properties"]["private"]["type"], "boolean");
+    assert!(schemas["ActionInput"]["properties"]["owner"]["description"].is_string(), "a field with a schema of its own keeps its words");
+    assert!(schemas["ObjectiveInput"]["properties"]["parties"].get("default").is_none(), "an absent field is no documented default");
     let measurements = &doc["paths"]["/api/v1/relationships/{relationship_id}/measurements"]["get"]["parameters"];
     let kpi_id = measurements.as_array().unwrap().iter().find(|p| p["name"] == "kpi_id").unwrap();
     assert_eq!(kpi_id["required"], true, "a required query parameter is marked");

@@ -56,8 +56,10 @@ impl Modify for SharedResponses {
         for schema in openapi.components.iter_mut().flat_map(|c| c.schemas.values_mut()) {
             if let RefOr::T(Schema::Object(object)) = schema {
                 for property in object.properties.values_mut() {
-                    if let RefOr::T(Schema::Object(p)) = property {
-                        p.default = None;
+                    match property {
+                        RefOr::T(Schema::Object(p)) => p.default = None,
+                        RefOr::T(Schema::Array(p)) => p.default = None,
+                        _ => {}
                     }
                 }
             }
