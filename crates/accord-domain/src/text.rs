@@ -54,6 +54,10 @@ impl Name {
     pub const MAX: usize = 200;
 
     pub fn parse(text: &str) -> Result<Name, String> {
+        // Counted as sent, so the bound is the one the API's document states.
+        if text.chars().count() > Self::MAX {
+            return Err(format!("must be at most {} characters", Self::MAX));
+        }
         let text = text.trim();
         if text.chars().any(char::is_control) {
             return Err("must not contain control characters".into());
@@ -118,11 +122,14 @@ fn collapse_spaces(text: &str) -> String {
 
 /// Free text with an upper bound, such as a purpose or a description.
 pub fn parse_long_text(text: &str, max: usize) -> Result<String, String> {
-    let text = text.trim();
     if text.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
     }
-    Ok(text.to_owned())
+    // PostgreSQL cannot store NUL in text; refused on both backends alike.
+    if text.contains('\0') {
+        return Err("must not contain NUL characters".into());
+    }
+    Ok(text.trim().to_owned())
 }
 
 /// The most characters of someone's text that a message quotes back: a message about a

@@ -48,21 +48,19 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
             .await
             .map_err(|e| ApiError::BadRequest(format!("The form could not be read: {}", e.body_text())))?;
         // Fields named more than once (check boxes) arrive joined by commas.
-        let mut fields = serde_json::Map::new();
+        let mut fields: Vec<(String, String)> = Vec::new();
         let mut csrf = String::new();
         for (key, value) in pairs {
             if key == "csrf" {
                 csrf = value;
                 continue;
             }
-            match fields.get_mut(&key) {
-                Some(serde_json::Value::String(existing)) => {
+            match fields.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, existing)) => {
                     existing.push(',');
                     existing.push_str(&value);
                 }
-                _ => {
-                    fields.insert(key, serde_json::Value::String(value));
-                }
+                None => fields.push((key, value)),
             }
         }
         // The cookie existed before this page was rendered; a missing or different token means
@@ -70,8 +68,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
         if csrf.is_empty() || csrf != expected {
             return Err(ApiError::Forbidden("This form has expired or did not come from this site. Reload the page and try again.").into());
         }
-        let form = serde_json::from_value(serde_json::Value::Object(fields))
-            .map_err(|e| ApiError::BadRequest(format!("The form could not be read: {e}")))?;
+        let fields = serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(
+            fields.into_iter().map(|(k, v)| (k, crate::fields::FormValue(v))),
+        );
+        let form = T::deserialize(fields).map_err(|e| ApiError::BadRequest(format!("The form could not be read: {e}")))?;
         Ok(CsrfForm(form))
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::auth::Access;
 use crate::error::ApiError;
-use crate::measures::{list, text};
+use crate::fields::{self, flag, whole};
 use accord_domain::Invalid;
 use accord_domain::escalation::Limit;
 use accord_domain::id::parse_id;
@@ -19,18 +19,17 @@ pub const CATEGORIES: [&str; 6] = ["commercial", "delivery", "quality", "safety"
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct IssueInput {
-    #[serde(deserialize_with = "text")]
+    #[schema(required, schema_with = fields::name)]
     pub title: String,
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::long_text)]
     pub description: String,
     /// One of commercial, delivery, quality, safety, relationship, other.
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::category)]
     pub category: String,
     /// low, medium, high or critical.
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::severity)]
     pub severity: String,
     /// What it touches, as `objective:ID`, `kpi:ID` or `obligation:ID`.
-    #[serde(deserialize_with = "list")]
     pub links: Vec<String>,
 }
 
@@ -88,21 +87,26 @@ impl IssueInput {
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
+#[schema(example = json!({"body": "Agreed at the site meeting on Tuesday", "answer": "accept"}))]
 pub struct TextInput {
-    /// The comment, proposal, or reason.
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::text_body)]
     pub body: String,
     /// For a comment: `true` (or `on`) keeps it to your own party.
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "flag")]
+    #[schema(value_type = bool)]
     pub private: String,
     /// For a response to a proposal: `accept` or `reject`.
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::answer)]
     pub answer: String,
 }
 
 impl TextInput {
     /// The text, required (`field` names it in errors) unless `optional`.
     pub fn body(&self, field: &str, optional: bool) -> Result<String, Invalid> {
+        // Only a response reads `answer`, but it is checked wherever it is sent, as documented.
+        if !self.answer.is_empty() {
+            self.accept()?;
+        }
         let body = parse_long_text(&self.body, 8000).map_err(|m| Invalid::one(field, m))?;
         if body.is_empty() && !optional {
             return Err(Invalid::one(field, "must not be empty"));
@@ -115,7 +119,7 @@ impl TextInput {
     }
 
     pub fn accept(&self) -> Result<bool, Invalid> {
-        match self.answer.trim() {
+        match self.answer.as_str() {
             "accept" => Ok(true),
             "reject" => Ok(false),
             _ => Err(Invalid::one("answer", "must be accept or reject")),
@@ -126,29 +130,33 @@ impl TextInput {
 #[derive(Debug, Default, Deserialize, serde::Serialize, ToSchema)]
 #[serde(default)]
 pub struct LevelInput {
-    #[serde(deserialize_with = "text")]
+    #[schema(required, schema_with = fields::name)]
     pub name: String,
     /// Roles that handle the level: ser, jmt, contributor, observer.
-    #[serde(deserialize_with = "list")]
+    #[schema(schema_with = fields::roles)]
     pub roles: Vec<String>,
     /// User ids of named handlers.
-    #[serde(deserialize_with = "list")]
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub members: Vec<String>,
     /// e.g. `5 working days`, `48 hours`, `30 minutes`.
-    #[serde(deserialize_with = "text")]
+    #[schema(required)]
     pub limit: String,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
+#[schema(example = json!({"version": 1, "levels": [
+    {"name": "Working level", "roles": ["contributor", "jmt"], "limit": "5 working days"},
+    {"name": "Senior Executives", "roles": ["ser"], "limit": "10 working days"}]}))]
 pub struct LadderInput {
     /// The ladder `version` you read.
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "whole")]
+    #[schema(required, value_type = i32, minimum = 1)]
     pub version: String,
     /// Levels, lowest first (the API).
+    #[schema(required, min_items = 1)]
     pub levels: Vec<LevelInput>,
     /// Levels as lines `NAME | ROLES | LIMIT`, lowest first (the page's form).
-    #[serde(deserialize_with = "text")]
     pub lines: String,
 }
 
@@ -198,10 +206,9 @@ impl LadderInput {
 #[serde(default)]
 pub struct HolidaysInput {
     /// The party whose holidays these are.
-    #[serde(deserialize_with = "text")]
+    #[schema(required, format = Uuid)]
     pub party: String,
-    /// One per line: `YYYY-MM-DD name`.
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::holiday_lines)]
     pub lines: String,
 }
 

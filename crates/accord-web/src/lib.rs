@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod charts;
 pub mod error;
+mod fields;
 mod forms;
 mod html;
 pub mod issues;
@@ -65,7 +66,8 @@ pub const SIGN_IN_PER_ADDRESS: u32 = 30;
 pub const BODY_LIMIT: usize = 1 << 20;
 
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = api::router().split_for_parts();
+    let (api, mut openapi) = api::router().split_for_parts();
+    utoipa::Modify::modify(&api::SharedResponses, &mut openapi);
     let openapi = Arc::new(openapi.to_json().unwrap_or_default());
     Router::new()
         .merge(api)

@@ -3,6 +3,7 @@
 
 use crate::auth::Access;
 use crate::error::ApiError;
+use crate::fields::{self, number, whole};
 use accord_domain::Invalid;
 use accord_domain::id::parse_id;
 use accord_domain::measure::{Cadence, Direction, Period, Thresholds, parse_value};
@@ -10,27 +11,9 @@ use accord_domain::relationship::parse_date;
 use accord_domain::text::{Name, parse_long_text};
 use accord_store::*;
 use jiff::civil::Date;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// A field that may come as a JSON string or number (forms send text, programs numbers).
-pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::String(s) => s,
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    })
-}
-
-/// A list that may come as a JSON array or as comma-separated text (check boxes in a form).
-pub(crate) fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::Array(items) => items.into_iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect(),
-        serde_json::Value::String(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-        _ => Vec::new(),
-    })
-}
 
 fn id_in(field: &str, text: &str, known: &[Uuid]) -> Result<Uuid, String> {
     parse_id(text).filter(|id| known.contains(id)).ok_or_else(|| format!("{text:?} is not one of this relationship's {field}"))
@@ -78,18 +61,18 @@ fn long(text: &str) -> Result<String, String> {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ObjectiveInput {
-    #[serde(deserialize_with = "text")]
+    #[schema(required, schema_with = fields::name)]
     pub title: String,
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::long_text)]
     pub description: String,
     /// Ids of the owning parties (at least one).
-    #[serde(deserialize_with = "list")]
+    #[schema(required, value_type = Vec<uuid::Uuid>, min_items = 1)]
     pub parties: Vec<String>,
     /// Months between relevance reviews (1 to 60; default 6).
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "whole")]
+    #[schema(value_type = i32, minimum = 1, maximum = 60)]
     pub review_months: String,
-    /// YYYY-MM-DD; default: today plus the review interval.
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::first_review)]
     pub next_review: String,
 }
 
@@ -136,20 +119,19 @@ impl ObjectiveInput {
 #[serde(default)]
 pub struct ReviewInput {
     /// The objective's `version` you read.
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "whole")]
+    #[schema(required, value_type = i64, minimum = 1)]
     pub version: String,
     /// `relevant`, `revised` or `retired`.
-    #[serde(deserialize_with = "text")]
+    #[schema(required, schema_with = fields::verdict)]
     pub verdict: String,
-    #[serde(deserialize_with = "text")]
+    #[schema(required, schema_with = fields::name)]
     pub reason: String,
-    /// The new wording, for `revised`.
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::new_title)]
     pub title: String,
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::long_text)]
     pub description: String,
-    /// YYYY-MM-DD; default: today plus the objective's review interval.
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::next_review)]
     pub next_review: String,
 }
 
@@ -160,9 +142,10 @@ impl ReviewInput {
         let verdict = invalid.check("verdict", Verdict::parse(&self.verdict));
         let reason = invalid.check("reason", title(&self.reason).map_err(|m| format!("{m}: say why")));
         let revised = verdict == Some(Verdict::Revised);
-        let new_title = if revised { invalid.check("title", title(&self.title)) } else { None };
-        let new_description =
-            if revised && !self.description.trim().is_empty() { invalid.check("description", long(&self.description)) } else { None };
+        // A new wording is checked whenever one is sent, and kept only by a revision.
+        let new_title = if revised || !self.title.trim().is_empty() { invalid.check("title", title(&self.title)) } else { None };
+        let new_description = if self.description.trim().is_empty() { None } else { invalid.check("description", long(&self.description)) };
+        let (new_title, new_description) = if revised { (new_title, new_description) } else { (None, None) };
         let next_review = invalid.check("next_review", review_date(&self.next_review, objective.review_months, today));
         invalid.finish()?;
         let review = ObjectiveReview {
@@ -197,35 +180,35 @@ fn period_start(cadence: Cadence, text: &str, today: Date) -> Result<Date, Strin
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct KpiInput {
-    #[serde(deserialize_with = "text")]
+    #[schema(required, schema_with = fields::name)]
     pub name: String,
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::long_text)]
     pub definition: String,
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::unit)]
     pub unit: String,
     /// `higher` or `lower` (which is better).
-    #[serde(deserialize_with = "text")]
+    #[schema(required, schema_with = fields::direction)]
     pub direction: String,
     /// `daily`, `weekly`, `monthly` or `quarterly`.
-    #[serde(deserialize_with = "text")]
+    #[schema(required, schema_with = fields::cadence)]
     pub cadence: String,
-    /// The responsible party's id; empty for a joint KPI.
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::kpi_party)]
     pub party: String,
-    /// The id of the member who reports it; may be empty.
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::reporter)]
     pub reporter: String,
     /// Ids of the objectives it measures.
-    #[serde(deserialize_with = "list")]
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub objectives: Vec<String>,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "number")]
+    #[schema(required, schema_with = fields::decimal)]
     pub target: String,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "number")]
+    #[schema(required, schema_with = fields::decimal)]
     pub amber: String,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "number")]
+    #[schema(required, schema_with = fields::decimal)]
     pub red: String,
     /// The first period the thresholds apply to (e.g. `2026-03`); default: the current period.
-    #[serde(deserialize_with = "text")]
     pub effective_from: String,
 }
 
@@ -273,16 +256,20 @@ impl KpiInput {
 #[serde(default)]
 pub struct VersionInput {
     /// The KPI's `version` you read.
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "whole")]
+    #[schema(required, value_type = i64, minimum = 1)]
     pub version: String,
     /// The first period the new thresholds apply to, e.g. `2026-07`.
-    #[serde(deserialize_with = "text")]
+    #[schema(required)]
     pub effective_from: String,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "number")]
+    #[schema(required, schema_with = fields::decimal)]
     pub target: String,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "number")]
+    #[schema(required, schema_with = fields::decimal)]
     pub amber: String,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "number")]
+    #[schema(required, schema_with = fields::decimal)]
     pub red: String,
 }
 
@@ -304,14 +291,15 @@ impl VersionInput {
 #[serde(default)]
 pub struct MeasurementBody {
     /// The KPI's id (the API; pages take it from the address).
-    #[serde(deserialize_with = "text")]
+    #[schema(required, format = Uuid)]
     pub kpi_id: String,
     /// The period, as the KPI's cadence names it: `2026-03`, `2026-Q1`, `2026-W09` or a date.
-    #[serde(deserialize_with = "text")]
+    #[schema(required)]
     pub period: String,
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "number")]
+    #[schema(required, schema_with = fields::decimal)]
     pub value: String,
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::comment)]
     pub comment: String,
 }
 
@@ -337,17 +325,17 @@ pub const RECURRENCES: [&str; 5] = ["once", "weekly", "monthly", "quarterly", "y
 #[serde(default)]
 pub struct ObligationInput {
     /// The committed party's id.
-    #[serde(deserialize_with = "text")]
+    #[schema(required, format = Uuid)]
     pub party: String,
-    #[serde(deserialize_with = "text")]
+    #[schema(required, schema_with = fields::name)]
     pub title: String,
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::long_text)]
     pub description: String,
     /// `once`, `weekly`, `monthly`, `quarterly` or `yearly`.
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::recurrence)]
     pub recurrence: String,
     /// YYYY-MM-DD: the (next) due date.
-    #[serde(deserialize_with = "text")]
+    #[schema(required, format = Date)]
     pub due_date: String,
 }
 
@@ -382,15 +370,15 @@ impl ObligationInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ObligationUpdate {
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "whole")]
+    #[schema(required, value_type = i64, minimum = 1)]
     pub version: String,
     /// `not_started`, `on_track`, `at_risk`, `delivered` or `missed`.
-    #[serde(deserialize_with = "text")]
+    #[schema(required, schema_with = fields::obligation_status)]
     pub status: String,
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::long_text)]
     pub evidence: String,
-    /// YYYY-MM-DD; unchanged when empty.
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::new_due_date)]
     pub due_date: String,
 }
 
@@ -415,25 +403,23 @@ impl ObligationUpdate {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ActionInput {
-    #[serde(deserialize_with = "text")]
+    #[schema(required, schema_with = fields::name)]
     pub title: String,
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::long_text)]
     pub description: String,
-    /// The owner's user id; may be empty.
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::owner)]
     pub owner: String,
-    /// The owning party's id; default: the caller's party.
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::action_party)]
     pub party: String,
     /// YYYY-MM-DD.
-    #[serde(deserialize_with = "text")]
+    #[schema(required, format = Date)]
     pub due_date: String,
     /// What raised it: `kpi_period` or `obligation` (with `source_id`; `source_period` for a KPI).
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::source_kind)]
     pub source_kind: String,
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::optional_id)]
     pub source_id: String,
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::optional_date)]
     pub source_period: String,
 }
 
@@ -449,14 +435,20 @@ impl ActionInput {
             invalid.check("party", id_in("parties", &self.party, &known.parties))
         };
         let due = invalid.check("due_date", parse_date(&self.due_date));
-        let source = match self.source_kind.trim() {
+        // The source's fields are checked whenever they are sent, and kept only with a kind.
+        let kind = self.source_kind.trim();
+        let id = (!kind.is_empty() || !self.source_id.trim().is_empty()).then(|| {
+            invalid.check("source_id", parse_id(&self.source_id).ok_or_else(|| "must be the id of what raised the action".to_owned()))
+        });
+        let period = (kind == "kpi_period" || !self.source_period.trim().is_empty())
+            .then(|| invalid.check("source_period", parse_date(&self.source_period)));
+        let source = match kind {
             "" => None,
-            kind @ ("kpi_period" | "obligation") => {
-                let id = invalid
-                    .check("source_id", parse_id(&self.source_id).ok_or_else(|| "must be the id of what raised the action".to_owned()));
-                let period = if kind == "kpi_period" { invalid.check("source_period", parse_date(&self.source_period)) } else { None };
-                id.map(|id| ActionSource { kind: kind.to_owned(), id, period })
-            }
+            "kpi_period" | "obligation" => id.flatten().map(|id| ActionSource {
+                kind: kind.to_owned(),
+                id,
+                period: if kind == "kpi_period" { period.flatten() } else { None },
+            }),
             _ => invalid.check("source_kind", Err("must be kpi_period or obligation".into())),
         };
         invalid.finish()?;
@@ -478,16 +470,15 @@ impl ActionInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct ActionUpdate {
-    #[serde(deserialize_with = "text")]
+    #[serde(deserialize_with = "whole")]
+    #[schema(required, value_type = i64, minimum = 1)]
     pub version: String,
     /// `open`, `in_progress`, `done` or `cancelled`.
-    #[serde(deserialize_with = "text")]
+    #[schema(required, schema_with = fields::action_status)]
     pub status: String,
     /// The owner: a current member's user id, name or e-mail address; empty for none.
-    #[serde(deserialize_with = "text")]
     pub owner: String,
-    /// YYYY-MM-DD; unchanged when empty.
-    #[serde(deserialize_with = "text")]
+    #[schema(schema_with = fields::new_due_date)]
     pub due_date: String,
 }
 

@@ -12,7 +12,8 @@ on_both_backends!(
     api_refuses_bad_input_clearly,
     keyset_paging_visits_everything_once,
     organisations_are_private_to_their_tenants,
-    look_alike_and_invisible_names_are_refused
+    look_alike_and_invisible_names_are_refused,
+    the_document_and_the_server_agree
 );
 
 /// Two relationships: "Harbour" (Northshore, Keystone, Tidewater) and "Other" (Keystone, Bystander).
@@ -342,4 +343,92 @@ async fn look_alike_and_invisible_names_are_refused(db: TestDb) {
     let path = format!("/api/v1/relationships/{}", w.harbour["id"].as_str().unwrap());
     let (status, body) = app.call(Method::PATCH, &path, Some(&w.jmt_a), Some(json!({"version": 1, "name": "\u{200b}"}))).await;
     assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()]), "titles too");
+}
+
+/// The OpenAPI document names every status the server answers, marks required fields, and the
+/// server reads bodies as strictly as the document types them (scripts/api-conformance fuzzes
+/// the rest with schemathesis).
+async fn the_document_and_the_server_agree(db: TestDb) {
+    let w = world(db).await;
+    let app = &w.app;
+    let (status, doc) = app.call(Method::GET, "/api/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let responses = op["responses"].as_object().unwrap();
+            let has = |status: &str| responses.contains_key(status);
+            assert!(has("401"), "{method} {path} documents 401");
+            if path.contains('{') {
+                assert!(has("404"), "{method} {path} documents 404");
+            }
+            if op["requestBody"]["content"].get("application/json").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(has(status), "{method} {path} documents {status}");
+                }
+            }
+            if op["parameters"].as_array().is_some_and(|p| p.iter().any(|p| p["in"] == "query")) {
+                assert!(has("422"), "{method} {path} documents 422");
+            }
+        }
+    }
+    assert_eq!(operations, 44, "the same operations as before");
+    let required = |schema: &str| {
+        doc["components"]["schemas"][schema]["required"]
+            .as_array()
+            .unwrap_or(&vec![])
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(required("ObjectiveInput"), ["title", "parties"]);
+    assert_eq!(required("KpiInput"), ["name", "direction", "cadence", "target", "amber", "red"]);
+    assert_eq!(required("ObligationInput"), ["party", "title", "due_date"]);
+    assert_eq!(required("ActionInput"), ["title", "due_date"]);
+    assert_eq!(required("IssueInput"), ["title"]);
+    assert_eq!(required("CreateRelationship"), ["name", "start_date", "time_zone", "parties"]);
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["TextInput"]["properties"]["private"]["type"], "boolean");
+    assert!(schemas["ActionInput"]["properties"]["owner"]["description"].is_string(), "a field with a schema of its own keeps its words");
+    assert!(schemas["ObjectiveInput"]["properties"]["parties"].get("default").is_none(), "an absent field is no documented default");
+    let measurements = &doc["paths"]["/api/v1/relationships/{relationship_id}/measurements"]["get"]["parameters"];
+    let kpi_id = measurements.as_array().unwrap().iter().find(|p| p["name"] == "kpi_id").unwrap();
+    assert_eq!(kpi_id["required"], true, "a required query parameter is marked");
+
+    // Each documented type is the only one read: the wrong one is a 422 naming the field.
+    let harbour = w.harbour["id"].as_str().unwrap();
+    let party = w.harbour["parties"][0]["id"].as_str().unwrap();
+    let ser_a = w.ser_a.as_str();
+    let post = |path: &str, body: Value| {
+        let path = format!("/api/v1/relationships/{harbour}/{path}");
+        async move { app.call(Method::POST, &path, Some(ser_a), Some(body)).await }
+    };
+    let field = |body: &Value| body["fields"][0]["field"].as_str().unwrap_or_default().to_owned();
+    for title in [json!(false), json!(5), json!({}), json!(null)] {
+        let (status, body) = post("issues", json!({"title": title})).await;
+        assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "title".to_owned()), "title {title}: {body}");
+    }
+    let (status, body) = post("issues", json!({})).await;
+    assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "title".to_owned()), "a required field: {body}");
+    let (status, body) = post("objectives", json!({"title": "Grow", "parties": party})).await;
+    assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "parties".to_owned()), "a list is an array: {body}");
+    let (status, body) = post("objectives", json!({"title": "Grow", "parties": [party], "review_months": "6"})).await;
+    assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "review_months".to_owned()), "{body}");
+    let (status, objective) = post("objectives", json!({"title": "Grow", "parties": [party], "review_months": 6.0})).await;
+    assert_eq!(status, StatusCode::CREATED, "JSON calls 6.0 a whole number: {objective}");
+    let (status, issue) = post("issues", json!({"title": "Gate 3"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let comments = format!("issues/{}/comments", issue["id"].as_str().unwrap());
+    let (status, body) = post(&comments, json!({"body": "Noted", "private": "yes"})).await;
+    assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "private".to_owned()), "{body}");
+    let (status, body) = post(&comments, json!({"body": "Noted", "answer": "maybe"})).await;
+    assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "answer".to_owned()), "{body}");
+    let (status, body) = post(&comments, json!({"body": "Noted", "private": true})).await;
+    assert_eq!((status, body["private_to"].as_str()), (StatusCode::CREATED, Some(party)), "{body}");
+    let path = format!("/api/v1/relationships/{harbour}");
+    let (status, body) = app.call(Method::PATCH, &path, Some(&w.ser_a), Some(json!({"version": "1", "purpose": "x"}))).await;
+    assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "version".to_owned()), "{body}");
+    let (status, body) = app.call(Method::GET, &format!("{path}/issues?limit=0"), Some(&w.ser_a), None).await;
+    assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "limit".to_owned()), "a limit out of range: {body}");
 }

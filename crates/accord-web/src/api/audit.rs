@@ -1,4 +1,4 @@
-use super::ApiQuery;
+use super::{ApiQuery, page_limit};
 use crate::AppState;
 use crate::auth::Access;
 use crate::error::{ApiResult, ErrorBody};
@@ -14,6 +14,7 @@ pub struct EventQuery {
     /// The `next_cursor` of the previous page (a chain position).
     pub after: Option<i64>,
     /// Events per page, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -30,7 +31,7 @@ pub struct EventList {
     responses((status = 200, body = EventList), (status = 404, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, access: Access, ApiQuery(q): ApiQuery<EventQuery>) -> ApiResult<Json<EventList>> {
     access.member()?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = page_limit(q.limit, 100, 1000)?;
     let mut items = state.store.audit_events(access.id(), q.after.unwrap_or(0), limit + 1).await?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);

@@ -19,22 +19,25 @@ use utoipa::{IntoParams, ToSchema};
 #[into_params(parameter_in = Query)]
 pub struct IssueQuery {
     /// `live` (default: open and resolution proposed), `closed` or `all`.
+    #[param(schema_with = crate::fields::issue_filter)]
     pub status: Option<String>,
     /// 0 is the lowest level.
     pub level: Option<i32>,
     /// The raising party's id.
+    #[param(schema_with = crate::fields::party_filter)]
     pub party: Option<String>,
     pub category: Option<String>,
     /// The `next_cursor` of the previous page.
     pub after: Option<String>,
     /// 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
 impl IssueQuery {
     /// Issues a page of the list holds: 50 unless asked, at most 500.
-    fn limit(&self) -> u32 {
-        self.limit.unwrap_or(50).clamp(1, 500)
+    fn limit(&self) -> ApiResult<u32> {
+        super::page_limit(self.limit, 50, 500)
     }
 
     pub fn filter(&self) -> ApiResult<IssueFilter> {
@@ -69,7 +72,7 @@ pub fn issue_cursor((key, id): (jiff::Timestamp, uuid::Uuid)) -> String {
     params(("relationship_id" = String, Path), IssueQuery), responses((status = 200, body = Items<Issue>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list(Viewed { access, view: mut items }: Viewed<Vec<Issue>>, ApiQuery(q): ApiQuery<IssueQuery>) -> ApiResult<Items<Issue>> {
     access.member()?;
-    let (order, limit) = (q.filter()?.state, q.limit());
+    let (order, limit) = (q.filter()?.state, q.limit()?);
     let next_cursor = (items.len() > limit as usize).then(|| {
         items.truncate(limit as usize);
         items.last().map(|i| issue_cursor(i.cursor(order))).unwrap_or_default()
@@ -81,7 +84,7 @@ pub async fn list(Viewed { access, view: mut items }: Viewed<Vec<Issue>>, ApiQue
 impl PageView for Vec<Issue> {
     fn request(_: &std::collections::HashMap<String, String>, uri: &axum::http::Uri) -> Result<ViewRequest, ApiError> {
         let q: IssueQuery = super::query(uri)?;
-        Ok(ViewRequest::Issues { filter: q.filter()?, after: q.cursor()?, limit: q.limit() + 1 })
+        Ok(ViewRequest::Issues { filter: q.filter()?, after: q.cursor()?, limit: q.limit()? + 1 })
     }
 }
 

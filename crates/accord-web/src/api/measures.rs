@@ -162,10 +162,13 @@ pub async fn add_version(
 #[into_params(parameter_in = Query)]
 pub struct MeasurementQuery {
     /// The KPI whose values to list.
+    #[param(format = Uuid)]
     pub kpi_id: String,
     /// The `next_cursor` of the previous page (a period's first day).
+    #[param(schema_with = crate::fields::date_cursor)]
     pub after: Option<String>,
     /// 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -186,7 +189,7 @@ pub async fn list_measurements(
         Some(a) => Some(accord_domain::relationship::parse_date(a).map_err(|m| ApiError::invalid("after", m))?),
         None => None,
     };
-    let limit = q.limit.unwrap_or(100).clamp(1, 500);
+    let limit = super::page_limit(q.limit, 100, 500)?;
     let mut items = state.store.measurements(access.id(), kpi.id, before, limit + 1).await?;
     let next_cursor = (items.len() > limit as usize).then(|| {
         items.truncate(limit as usize);
@@ -254,10 +257,12 @@ pub async fn update_obligation(
 #[into_params(parameter_in = Query)]
 pub struct ActionQuery {
     /// `open` (default), `closed` or `all`.
+    #[param(schema_with = crate::fields::action_filter)]
     pub status: Option<String>,
     /// The `next_cursor` of the previous page.
     pub after: Option<String>,
     /// 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -286,7 +291,7 @@ pub fn action_filter(text: Option<&str>) -> Result<ActionFilter, ApiError> {
 pub async fn list_actions(State(state): State<AppState>, access: Access, ApiQuery(q): ApiQuery<ActionQuery>) -> ApiResult<Items<Action>> {
     access.member()?;
     let filter = action_filter(q.status.as_deref())?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let limit = super::page_limit(q.limit, 50, 500)?;
     let mut items = state.store.actions(access.id(), filter, action_cursor(q.after.as_deref().unwrap_or(""))?, limit + 1).await?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
@@ -361,7 +366,8 @@ pub struct ImportResult {
 /// anything else, a row too wide or a cell too long included.
 #[utoipa::path(post, path = "/api/v1/relationships/{relationship_id}/measurements/import", tag = "measures",
     params(("relationship_id" = String, Path), ImportQuery),
-    request_body(content = String, content_type = "text/csv", description = "The file; XLSX with its own content type"),
+    request_body(content = String, content_type = "text/csv", description = "The file; XLSX with its own content type",
+        example = json!("KPI,period,value,comment\nBerth availability,2026-02,97.5,from the berth log\n")),
     responses((status = 200, body = ImportResult), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn import(
     State(state): State<AppState>,

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateOrganisation {
+    #[schema(schema_with = crate::fields::name)]
     pub name: String,
 }
 

@@ -14,27 +14,38 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"name": "Harbour Lighting", "purpose": "Relight the quays", "start_date": "2026-01-05",
+    "time_zone": "Europe/London", "parties": ["Northshore Port Authority", "Keystone Construction"]}))]
 pub struct CreateRelationship {
     #[serde(default)]
+    #[schema(required, schema_with = crate::fields::name)]
     pub name: String,
     #[serde(default)]
+    #[schema(schema_with = crate::fields::purpose)]
     pub purpose: String,
     /// YYYY-MM-DD.
     #[serde(default)]
+    #[schema(required, format = Date)]
     pub start_date: String,
     /// An IANA time zone, e.g. `Europe/London`.
     #[serde(default)]
+    #[schema(required)]
     pub time_zone: String,
     /// Two or more organisations, each by id or name.
     #[serde(default)]
+    #[schema(required, min_items = 2)]
     pub parties: Vec<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateRelationship {
     /// The `version` you read; a stale version answers 409 and changes nothing.
+    #[serde(deserialize_with = "crate::fields::version")]
+    #[schema(minimum = 1)]
     pub version: i64,
+    #[schema(schema_with = crate::fields::optional_name_or_null)]
     pub name: Option<String>,
+    #[schema(schema_with = crate::fields::purpose_or_null)]
     pub purpose: Option<String>,
     pub status: Option<Status>,
 }
