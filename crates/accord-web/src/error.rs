@@ -127,7 +127,7 @@ impl From<StoreError> for PageError {
 }
 
 #[derive(askama::Template)]
-#[template(path = "error.html")]
+#[template(path = "layout/error.html")]
 struct ErrorPage {
     shell: crate::pages::Shell,
     status: u16,

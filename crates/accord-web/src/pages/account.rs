@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 #[derive(Template)]
-#[template(path = "account.html")]
+#[template(path = "account/account.html")]
 struct AccountPage {
     shell: Shell,
     user: User,

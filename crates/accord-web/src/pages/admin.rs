@@ -36,7 +36,7 @@ impl After {
 }
 
 #[derive(Template)]
-#[template(path = "admin_organisations.html")]
+#[template(path = "admin/organisations.html")]
 struct OrganisationsPage {
     shell: Shell,
     organisations: Vec<Organisation>,
@@ -96,7 +96,7 @@ pub async fn create_organisation(
 }
 
 #[derive(Template)]
-#[template(path = "admin_users.html")]
+#[template(path = "admin/users.html")]
 struct UsersPage {
     shell: Shell,
     users: Vec<User>,

@@ -29,7 +29,7 @@ pub struct AuditRow {
 }
 
 #[derive(Template)]
-#[template(path = "audit.html")]
+#[template(path = "audit/audit.html")]
 struct AuditPage {
     shell: Shell,
     relationship_id: Uuid,

@@ -15,7 +15,7 @@ use axum::http::Uri;
 use std::collections::HashMap;
 
 #[derive(Template)]
-#[template(path = "home.html")]
+#[template(path = "home/home.html")]
 struct HomePage {
     shell: Shell,
     relationships: Vec<Relationship>,
@@ -60,7 +60,7 @@ pub struct Activity {
 }
 
 #[derive(Template)]
-#[template(path = "relationship.html")]
+#[template(path = "home/relationship.html")]
 struct RelationshipPage {
     shell: Shell,
     relationship: Relationship,

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 #[derive(Template)]
-#[template(path = "invitation.html")]
+#[template(path = "invitation/invitation.html")]
 struct InvitationPage {
     shell: Shell,
     invitation: Invitation,

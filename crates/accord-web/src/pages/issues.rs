@@ -57,7 +57,7 @@ pub struct LogRow {
 }
 
 #[derive(Template)]
-#[template(path = "issues.html")]
+#[template(path = "issues/issues.html")]
 struct IssuesPage {
     shell: Shell,
     relationship_id: Uuid,
@@ -76,7 +76,7 @@ struct IssuesPage {
 /// The form for a new issue: on a page of its own, so that the log does not carry every
 /// objective, KPI and obligation it might touch.
 #[derive(Template)]
-#[template(path = "issue_new.html")]
+#[template(path = "issues/issue_new.html")]
 struct NewIssuePage {
     shell: Shell,
     relationship_id: Uuid,
@@ -260,7 +260,7 @@ pub struct Rung {
 }
 
 #[derive(Template)]
-#[template(path = "issue.html")]
+#[template(path = "issues/issue.html")]
 struct IssuePage {
     shell: Shell,
     relationship_id: Uuid,
@@ -455,7 +455,7 @@ pub async fn withdraw(
 }
 
 #[derive(Template)]
-#[template(path = "ladder.html")]
+#[template(path = "issues/ladder.html")]
 struct LadderPage {
     shell: Shell,
     relationship_id: Uuid,
@@ -564,7 +564,7 @@ pub async fn save_holidays(
 }
 
 #[derive(Template)]
-#[template(path = "inbox.html")]
+#[template(path = "issues/inbox.html")]
 struct InboxPage {
     shell: Shell,
     notifications: Vec<Notification>,

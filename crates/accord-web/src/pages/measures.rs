@@ -69,7 +69,7 @@ pub struct ScoreRow {
 }
 
 #[derive(Template)]
-#[template(path = "scorecard.html")]
+#[template(path = "measures/scorecard.html")]
 struct ScorecardPage {
     shell: Shell,
     relationship_id: Uuid,
@@ -185,7 +185,7 @@ pub async fn scorecard(
 
 /// The form that defines a KPI, on a page of its own.
 #[derive(Template)]
-#[template(path = "kpi_new.html")]
+#[template(path = "measures/kpi_new.html")]
 struct NewKpiPage {
     shell: Shell,
     relationship_id: Uuid,
@@ -255,7 +255,7 @@ pub struct HistoryRow {
 }
 
 #[derive(Template)]
-#[template(path = "kpi.html")]
+#[template(path = "measures/kpi.html")]
 struct KpiPage {
     shell: Shell,
     relationship_id: Uuid,
@@ -453,7 +453,7 @@ pub struct ObjectiveRow {
 }
 
 #[derive(Template)]
-#[template(path = "objectives.html")]
+#[template(path = "measures/objectives.html")]
 struct ObjectivesPage {
     shell: Shell,
     relationship_id: Uuid,
@@ -522,7 +522,7 @@ pub async fn create_objective(
 }
 
 #[derive(Template)]
-#[template(path = "objective.html")]
+#[template(path = "measures/objective.html")]
 struct ObjectivePage {
     shell: Shell,
     relationship_id: Uuid,
@@ -607,7 +607,7 @@ pub struct ObligationRow {
 }
 
 #[derive(Template)]
-#[template(path = "obligations.html")]
+#[template(path = "measures/obligations.html")]
 struct ObligationsPage {
     shell: Shell,
     relationship_id: Uuid,
@@ -755,7 +755,7 @@ impl ActionRow {
 /// The action log: a line an action, its status changed in place; everything else on the
 /// action's page, so the log reads no member list.
 #[derive(Template)]
-#[template(path = "actions.html")]
+#[template(path = "measures/actions.html")]
 struct ActionsPage {
     shell: Shell,
     relationship_id: Uuid,
@@ -830,7 +830,7 @@ pub async fn actions(
 
 /// The form that raises an action, on a page of its own.
 #[derive(Template)]
-#[template(path = "action_new.html")]
+#[template(path = "measures/action_new.html")]
 struct NewActionPage {
     shell: Shell,
     relationship_id: Uuid,
@@ -887,7 +887,7 @@ pub async fn create_action(
 /// An action: what it is and where it came from, and for its owner and the JMT the form that
 /// changes its status, owner and due date.
 #[derive(Template)]
-#[template(path = "action.html")]
+#[template(path = "measures/action.html")]
 struct ActionPage {
     shell: Shell,
     relationship_id: Uuid,

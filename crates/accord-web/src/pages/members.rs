@@ -31,7 +31,7 @@ pub struct Row {
 }
 
 #[derive(Template)]
-#[template(path = "members.html")]
+#[template(path = "members/members.html")]
 struct MembersPage {
     shell: Shell,
     relationship_id: uuid::Uuid,

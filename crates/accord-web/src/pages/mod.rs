@@ -142,6 +142,27 @@ pub struct ShellRelationship {
     pub name: String,
 }
 
+/// A link of the relationship's menu.
+pub struct MenuItem {
+    pub label: &'static str,
+    /// What follows `/relationships/{id}` in its address.
+    pub path: &'static str,
+    /// The `Shell::section` of its pages, which marks the link as the current one.
+    pub section: &'static str,
+}
+
+/// The relationship's menu, in order: a new module's pages add their line here.
+pub const RELATIONSHIP_MENU: &[MenuItem] = &[
+    MenuItem { label: "Overview", path: "", section: "overview" },
+    MenuItem { label: "Scorecard", path: "/scorecard", section: "scorecard" },
+    MenuItem { label: "Objectives", path: "/objectives", section: "objectives" },
+    MenuItem { label: "Obligations", path: "/obligations", section: "obligations" },
+    MenuItem { label: "Actions", path: "/actions", section: "actions" },
+    MenuItem { label: "Issues", path: "/issues", section: "issues" },
+    MenuItem { label: "Members", path: "/members", section: "members" },
+    MenuItem { label: "Audit trail", path: "/audit", section: "audit" },
+];
+
 /// What the layout needs: who is signed in, the CSRF token for its forms, where we are.
 pub struct Shell {
     pub user: Option<ShellUser>,
@@ -239,7 +260,67 @@ fn percent_decode(text: &str) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::local_path;
+    use super::{RELATIONSHIP_MENU, Shell, ShellRelationship, ShellUser, local_path};
+    use askama::Template;
+
+    /// The layout alone, and a page of the layout's parts.
+    #[derive(Template)]
+    #[template(source = r#"{% extends "layout/base.html" %}"#, ext = "html")]
+    struct Layout {
+        shell: Shell,
+    }
+
+    #[derive(Template)]
+    #[template(
+        source = r#"{% import "layout/parts.html" as parts %}{% call parts::csrf() %}{% endcall %}|{% call parts::error_alert(error) %}{% endcall %}|{% call parts::error_alert(error, "e") %}{% endcall %}|{% call parts::next_page(next) %}?after={% endcall %}|{% call parts::empty_row(3) %}Nothing yet.{% endcall %}"#,
+        ext = "html"
+    )]
+    struct Parts {
+        shell: Shell,
+        error: Option<String>,
+        next: Option<String>,
+    }
+
+    fn shell(section: &'static str) -> Shell {
+        let relationship = ShellRelationship { id: uuid::Uuid::nil(), name: "Harbour".into() };
+        Shell {
+            user: Some(ShellUser { name: "Ann".into(), is_admin: false }),
+            csrf: "tok\"en".into(),
+            relationship: Some(relationship),
+            section,
+        }
+    }
+
+    #[test]
+    fn the_relationship_menu_is_its_list_in_order_with_the_current_section_marked() {
+        let html = Layout { shell: shell("issues") }.render().unwrap();
+        let menu = &html[html.find(r#"<nav class="subnav""#).unwrap()..];
+        let menu = &menu[..menu.find("</nav>").unwrap()];
+        let mut rest = menu;
+        for item in RELATIONSHIP_MENU {
+            let current = if item.section == "issues" { r#"aria-current="page""# } else { "" };
+            let link = format!(r#"<a href="/relationships/{}{}" {current}>{}</a>"#, uuid::Uuid::nil(), item.path, item.label);
+            let at = rest.find(&link).unwrap_or_else(|| panic!("{link} missing or out of order in {menu}"));
+            rest = &rest[at + link.len()..];
+        }
+        assert_eq!(menu.matches("<a ").count(), RELATIONSHIP_MENU.len() + 1, "the name and the list only: {menu}");
+        assert_eq!(menu.matches("aria-current").count(), 1);
+    }
+
+    #[test]
+    fn the_parts_write_the_field_the_alert_the_link_and_the_empty_row() {
+        let page = |error: Option<&str>, next: Option<&str>| {
+            Parts { shell: shell(""), error: error.map(Into::into), next: next.map(Into::into) }.render().unwrap()
+        };
+        assert_eq!(
+            page(Some("title: <required>"), Some("a&b")),
+            r#"<input type="hidden" name="csrf" value="tok&#34;en">|<p class="error" role="alert">title: &#60;required&#62;</p>|<p class="error" role="alert" id="e">title: &#60;required&#62;</p>|<p><a href="?after=a&#38;b">Next page →</a></p>|<tr><td colspan="3" class="muted">Nothing yet.</td></tr>"#
+        );
+        assert_eq!(
+            page(None, None),
+            r#"<input type="hidden" name="csrf" value="tok&#34;en">||||<tr><td colspan="3" class="muted">Nothing yet.</td></tr>"#
+        );
+    }
 
     #[test]
     fn next_is_a_local_path_or_home() {

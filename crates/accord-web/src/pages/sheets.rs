@@ -83,7 +83,7 @@ pub struct PreviewRow {
 }
 
 #[derive(Template)]
-#[template(path = "import.html")]
+#[template(path = "sheets/import.html")]
 struct ImportPage {
     shell: Shell,
     relationship_id: uuid::Uuid,

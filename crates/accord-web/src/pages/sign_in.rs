@@ -24,7 +24,7 @@ pub const ACCOUNT_LIMIT: u32 = 5;
 pub const ACCOUNT_WINDOW: SignedDuration = SignedDuration::from_mins(15);
 
 #[derive(Template)]
-#[template(path = "login.html")]
+#[template(path = "sign_in/login.html")]
 struct LoginPage {
     shell: Shell,
     email: String,
@@ -139,7 +139,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, CsrfForm(
 }
 
 #[derive(Template)]
-#[template(path = "reset.html")]
+#[template(path = "sign_in/reset.html")]
 struct ResetPage {
     shell: Shell,
     name: String,
