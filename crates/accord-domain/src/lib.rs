@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod clock;
 pub mod escalation;
+pub mod event_kind;
 pub mod id;
 pub mod invalid;
 pub mod measure;
@@ -13,4 +14,5 @@ pub mod membership;
 pub mod relationship;
 pub mod text;
 
+pub use event_kind::{EventKind, NotificationKind};
 pub use invalid::{FieldError, Invalid};

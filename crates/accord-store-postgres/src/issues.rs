@@ -17,6 +17,7 @@
 //! Row locks are always taken before the chain's, as in the measures module.
 
 use super::*;
+use accord_domain::NotificationKind;
 use accord_domain::escalation::{Calendar, IssueStatus, Limit, Position, RESOLUTION_BUCKETS, Step, bucket, due_step, early_step};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -183,7 +184,7 @@ pub(crate) async fn save_ladder(
     let version = current.version.max(0) + 1;
     insert_ladder(tx, relationship_id, version, levels, Some(actor), now).await?;
     let summary = json!({"version": version, "levels": levels.iter().map(|l| json!({"name": l.name, "roles": role_names(&l.roles).join(","), "members": l.members, "limit": l.limit.label()})).collect::<Vec<_>>()});
-    append(tx, relationship_id, Draft::new(Some(actor), "ladder.saved", "ladder", relationship_id, summary), now).await?;
+    append(tx, relationship_id, Draft::new(Some(actor), EventKind::LadderSaved, "ladder", relationship_id, summary), now).await?;
     ladder(tx, relationship_id, Some(version)).await
 }
 
@@ -224,7 +225,7 @@ pub(crate) async fn set_holidays(
     }
     let summary =
         json!({"party": party_id, "holidays": list.iter().map(|(d, n)| json!({"date": d.to_string(), "name": n})).collect::<Vec<_>>()});
-    append(tx, relationship_id, Draft::new(Some(actor), "holidays.set", "party", party_id, summary), now).await?;
+    append(tx, relationship_id, Draft::new(Some(actor), EventKind::HolidaysSet, "party", party_id, summary), now).await?;
     Ok(())
 }
 
@@ -452,7 +453,7 @@ async fn notify(
     tx: &Transaction<'_>,
     relationship_id: Uuid,
     recipients: &[Uuid],
-    kind: &str,
+    kind: NotificationKind,
     title: &str,
     body: &str,
     link: &str,
@@ -471,7 +472,7 @@ async fn notify(
         execute(
             tx,
             "INSERT INTO notification (user_id, notification_id, relationship_id, kind, title, link, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[user_id, &new_id(now), &relationship_id, &kind, &title, &link, &now],
+            &[user_id, &new_id(now), &relationship_id, &kind.as_str(), &title, &link, &now],
         )
         .await?;
         execute(
@@ -552,7 +553,7 @@ pub(crate) async fn create_issue(tx: &Transaction<'_>, new: &NewIssue, actor: Uu
     add_event(tx, &issue, "raised", Some(actor), Some(me.party_id), &new.description, (None, Some(0)), None, now).await?;
     count(tx, relationship.id, 0, 1, None).await?;
     let summary = json!({"number": number, "title": new.title, "category": new.category, "severity": new.severity, "level": 0, "deadline": deadline.to_string(), "ladder_version": ladder.version});
-    append(tx, relationship.id, Draft::new(Some(actor), "issue.raised", "issue", id, summary), now).await?;
+    append(tx, relationship.id, Draft::new(Some(actor), EventKind::IssueRaised, "issue", id, summary), now).await?;
     let recipients: Vec<Uuid> =
         handlers(tx, relationship.id, &ladder.levels[0]).await?.iter().map(|m| m.user_id).filter(|u| *u != actor).collect();
     let title = format!("New issue #{number} in {}: {}", relationship.name, new.title);
@@ -563,7 +564,7 @@ pub(crate) async fn create_issue(tx: &Transaction<'_>, new: &NewIssue, actor: Uu
         relationship.deadline_text(deadline),
         new.description
     );
-    notify(tx, relationship.id, &recipients, "issue.raised", &title, &body, &link(&issue), now).await?;
+    notify(tx, relationship.id, &recipients, NotificationKind::IssueRaised, &title, &body, &link(&issue), now).await?;
     Ok(issue)
 }
 
@@ -598,14 +599,14 @@ async fn climb(
     add_event(tx, issue, "escalated", actor, party, reason, (Some(issue.level), Some(step.level as i32)), None, now).await?;
     let summary =
         json!({"number": issue.number, "from": issue.level, "to": step.level, "reason": reason, "deadline": step.deadline.to_string()});
-    let draft = Draft::new(actor, "issue.escalated", "issue", issue.id, summary);
+    let draft = Draft::new(actor, EventKind::IssueEscalated, "issue", issue.id, summary);
     append(tx, relationship.id, draft, now).await?;
     let to = level_name(ladder, step.level as i32);
     let mut recipients: Vec<Uuid> = handlers(tx, relationship.id, &ladder.levels[step.level]).await?.iter().map(|m| m.user_id).collect();
     recipients.push(issue.raised_by);
     let title = format!("Issue #{} escalated to {to}: {}", issue.number, issue.title);
     let body = format!("{reason}\n\n{to} now handles it, by {}.", relationship.deadline_text(step.deadline));
-    notify(tx, relationship.id, &recipients, "issue.escalated", &title, &body, &link(issue), now).await
+    notify(tx, relationship.id, &recipients, NotificationKind::IssueEscalated, &title, &body, &link(issue), now).await
 }
 
 fn position(issue: &Issue) -> Position {
@@ -700,7 +701,7 @@ pub(crate) async fn remind_due(tx: &Transaction<'_>, now: Timestamp) -> R<(u64, 
             let title = format!("Issue #{} is due tomorrow at {}: {}", current.number, level.name, current.title);
             let body =
                 format!("Unless it is resolved by {}, it escalates to the next level.", relationship.deadline_text(current.deadline));
-            notify(tx, *relationship_id, &recipients, "issue.reminder", &title, &body, &link(&current), now).await?;
+            notify(tx, *relationship_id, &recipients, NotificationKind::IssueReminder, &title, &body, &link(&current), now).await?;
             reminded += 1;
         }
         execute(tx, "UPDATE issue SET reminder_at = NULL WHERE relationship_id = $1 AND issue_id = $2", &[relationship_id, issue_id])
@@ -788,7 +789,7 @@ pub(crate) async fn comment_issue(
     let id = add_event(tx, &current, kind, Some(actor), Some(me.party_id), body, (None, None), private.then_some(me.party_id), now).await?;
     // Partners read the audit trail too: a private note's text stays out of it.
     let summary = json!({"number": current.number, "event": id, "private": private});
-    let audit_kind = if private { "issue.noted" } else { "issue.commented" };
+    let audit_kind = if private { EventKind::IssueNoted } else { EventKind::IssueCommented };
     append(tx, relationship_id, Draft::new(Some(actor), audit_kind, "issue", issue_id, summary), now).await?;
     issue_timeline(tx, relationship_id, issue_id, Some(me.party_id)).await?.into_iter().find(|e| e.id == id).ok_or(not_found("issue event"))
 }
@@ -848,7 +849,7 @@ pub(crate) async fn propose_resolution(
     append(
         tx,
         relationship_id,
-        Draft::new(Some(actor), "issue.resolution_proposed", "issue", issue_id, json!({"number": current.number, "proposal": id})),
+        Draft::new(Some(actor), EventKind::IssueResolutionProposed, "issue", issue_id, json!({"number": current.number, "proposal": id})),
         now,
     )
     .await?;
@@ -865,7 +866,7 @@ pub(crate) async fn propose_resolution(
     let title = format!("Resolution proposed for issue #{}: {}", current.number, current.title);
     let body =
         format!("{} proposes, for {}:\n\n{body}\n\nIt takes effect when every other party accepts it.", me.name, me.organisation_name);
-    notify(tx, relationship.id, &recipients, "issue.proposed", &title, &body, &link(&current), now).await?;
+    notify(tx, relationship.id, &recipients, NotificationKind::ResolutionProposed, &title, &body, &link(&current), now).await?;
     issue(tx, relationship_id, issue_id).await
 }
 
@@ -898,13 +899,13 @@ pub(crate) async fn respond_to_proposal(
         set_status(tx, &current, IssueStatus::Open, false, now).await?;
         add_event(tx, &current, "rejected", Some(actor), Some(me.party_id), reason, (None, None), None, now).await?;
         let summary = json!({"number": current.number, "proposal": proposal.id, "reason": reason});
-        append(tx, relationship_id, Draft::new(Some(actor), "issue.resolution_rejected", "issue", issue_id, summary), now).await?;
+        append(tx, relationship_id, Draft::new(Some(actor), EventKind::IssueResolutionRejected, "issue", issue_id, summary), now).await?;
         let title = format!("Resolution rejected for issue #{}: {}", current.number, current.title);
         let body = format!(
             "{} rejected the proposed resolution for {}:\n\n{reason}\n\nThe issue is open again at the same level.",
             me.name, me.organisation_name
         );
-        notify(tx, relationship_id, &notify_to, "issue.rejected", &title, &body, &link(&current), now).await?;
+        notify(tx, relationship_id, &notify_to, NotificationKind::ResolutionRejected, &title, &body, &link(&current), now).await?;
         return issue(tx, relationship_id, issue_id).await;
     }
     execute(
@@ -917,7 +918,13 @@ pub(crate) async fn respond_to_proposal(
     append(
         tx,
         relationship_id,
-        Draft::new(Some(actor), "issue.resolution_accepted", "issue", issue_id, json!({"number": current.number, "proposal": proposal.id})),
+        Draft::new(
+            Some(actor),
+            EventKind::IssueResolutionAccepted,
+            "issue",
+            issue_id,
+            json!({"number": current.number, "proposal": proposal.id}),
+        ),
         now,
     )
     .await?;
@@ -936,7 +943,7 @@ pub(crate) async fn respond_to_proposal(
         add_event(tx, &current, "resolved", None, None, &proposal.body, (Some(current.level), None), None, now).await?;
         count(tx, relationship_id, current.level, -1, Some(now.duration_since(current.created_at).as_hours())).await?;
         let summary = json!({"number": current.number, "level": current.level, "proposal": proposal.id});
-        append(tx, relationship_id, Draft::new(None, "issue.resolved", "issue", issue_id, summary), now).await?;
+        append(tx, relationship_id, Draft::new(None, EventKind::IssueResolved, "issue", issue_id, summary), now).await?;
     }
     let title = if resolved {
         format!("Issue #{} resolved: {}", current.number, current.title)
@@ -952,7 +959,7 @@ pub(crate) async fn respond_to_proposal(
         tx,
         relationship_id,
         &notify_to,
-        if resolved { "issue.resolved" } else { "issue.accepted" },
+        if resolved { NotificationKind::IssueResolved } else { NotificationKind::ResolutionAccepted },
         &title,
         &body,
         &link(&current),
@@ -985,7 +992,7 @@ pub(crate) async fn withdraw_issue(
     append(
         tx,
         relationship_id,
-        Draft::new(Some(actor), "issue.withdrawn", "issue", issue_id, json!({"number": current.number, "reason": reason})),
+        Draft::new(Some(actor), EventKind::IssueWithdrawn, "issue", issue_id, json!({"number": current.number, "reason": reason})),
         now,
     )
     .await?;

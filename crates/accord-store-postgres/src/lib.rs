@@ -9,6 +9,7 @@ mod issues;
 mod measures;
 mod views;
 
+use accord_domain::EventKind;
 use accord_domain::audit::{self, ChainHead, Draft, Event, GENESIS_HASH};
 use accord_domain::id::{new_id, parse_id};
 use accord_domain::measure::Thresholds;
@@ -477,7 +478,7 @@ async fn insert_user(tx: &Transaction<'_>, user: &NewUser, actor: Option<Uuid>, 
             .await?;
     }
     let summary = json!({"organisation": user.organisation_id, "admin": user.is_admin});
-    append(tx, SITE_CHAIN, Draft::new(actor, "user.created", "user", id, summary), now).await?;
+    append(tx, SITE_CHAIN, Draft::new(actor, EventKind::UserCreated, "user", id, summary), now).await?;
     Ok(id)
 }
 
@@ -504,7 +505,7 @@ async fn add_member(
     membership::check_join(&current, user_id, party_id, role).map_err(membership_refused)?;
     insert_membership(tx, relationship_id, party_id, user_id, role, now).await?;
     let summary = json!({"user": user_id, "party": party_id, "role": role});
-    append(tx, relationship_id, Draft::new(actor, "member.added", "user", user_id, summary), now).await?;
+    append(tx, relationship_id, Draft::new(actor, EventKind::MemberAdded, "user", user_id, summary), now).await?;
     current_membership(tx, relationship_id, user_id).await?.ok_or(not_found("member"))
 }
 
@@ -526,7 +527,7 @@ async fn write_password(tx: &Transaction<'_>, user_id: Uuid, password_hash: &str
         &[&user_id, &password_hash, &now],
     )
     .await?;
-    append(tx, SITE_CHAIN, Draft::new(actor, "user.password_set", "user", user_id, json!({})), now).await?;
+    append(tx, SITE_CHAIN, Draft::new(actor, EventKind::UserPasswordSet, "user", user_id, json!({})), now).await?;
     Ok(())
 }
 
@@ -794,8 +795,13 @@ impl Store for PostgresStore {
                 )
                 .await
                 .map_err(unique_as("name", "an organisation with this name exists already"))?;
-                append(tx, SITE_CHAIN, Draft::new(actor, "organisation.created", "organisation", id, json!({"name": name.as_str()})), now)
-                    .await?;
+                append(
+                    tx,
+                    SITE_CHAIN,
+                    Draft::new(actor, EventKind::OrganisationCreated, "organisation", id, json!({"name": name.as_str()})),
+                    now,
+                )
+                .await?;
                 Ok(Organisation { id, name: name.into_string(), created_at: now })
             })
         })
@@ -894,7 +900,7 @@ impl Store for PostgresStore {
                 )
                 .await?;
                 let summary = json!({"name": name.as_str()});
-                append(tx, SITE_CHAIN, Draft::new(Some(user_id), "token.created", "token", id, summary), now).await?;
+                append(tx, SITE_CHAIN, Draft::new(Some(user_id), EventKind::TokenCreated, "token", id, summary), now).await?;
                 Ok(ApiToken { id, name: name.into_string(), created_at: now, revoked_at: None })
             })
         })
@@ -930,7 +936,7 @@ impl Store for PostgresStore {
                 if n == 0 {
                     return Err(not_found("token"));
                 }
-                append(tx, SITE_CHAIN, Draft::new(Some(user_id), "token.revoked", "token", token_id, json!({})), now).await?;
+                append(tx, SITE_CHAIN, Draft::new(Some(user_id), EventKind::TokenRevoked, "token", token_id, json!({})), now).await?;
                 Ok(())
             })
         })
@@ -971,7 +977,7 @@ impl Store for PostgresStore {
                     "name": new.name.as_str(), "purpose": new.purpose, "start_date": new.start_date.to_string(),
                     "time_zone": new.time_zone, "parties": new.parties,
                 });
-                append(tx, id, Draft::new(actor, "relationship.created", "relationship", id, summary), now).await?;
+                append(tx, id, Draft::new(actor, EventKind::RelationshipCreated, "relationship", id, summary), now).await?;
                 get_relationship(tx, id).await
             })
         })
@@ -1025,7 +1031,7 @@ impl Store for PostgresStore {
                     "before": {"name": before.name, "purpose": before.purpose, "status": before.status},
                     "after": {"name": name, "purpose": purpose, "status": status},
                 });
-                append(tx, id, Draft::new(actor, "relationship.updated", "relationship", id, summary), now).await?;
+                append(tx, id, Draft::new(actor, EventKind::RelationshipUpdated, "relationship", id, summary), now).await?;
                 get_relationship(tx, id).await
             })
         })
@@ -1092,7 +1098,7 @@ impl Store for PostgresStore {
                 if member.role != role {
                     end_period(tx, relationship_id, &member, Some(role), now).await?;
                     let summary = json!({"user": user_id, "party": member.party_id, "before": member.role, "after": role});
-                    append(tx, relationship_id, Draft::new(actor, "member.role_changed", "user", user_id, summary), now).await?;
+                    append(tx, relationship_id, Draft::new(actor, EventKind::MemberRoleChanged, "user", user_id, summary), now).await?;
                 }
                 current_membership(tx, relationship_id, user_id).await?.ok_or(not_found("member"))
             })
@@ -1114,7 +1120,7 @@ impl Store for PostgresStore {
                 membership::check_leave(&current, user_id).map_err(membership_refused)?;
                 // Recorded before the period ends: a member who leaves acts for their party still.
                 let summary = json!({"user": user_id, "party": member.party_id, "role": member.role});
-                append(tx, relationship_id, Draft::new(actor, "member.left", "user", user_id, summary), now).await?;
+                append(tx, relationship_id, Draft::new(actor, EventKind::MemberLeft, "user", user_id, summary), now).await?;
                 end_period(tx, relationship_id, &member, None, now).await?;
                 Ok(())
             })
@@ -1134,7 +1140,7 @@ impl Store for PostgresStore {
                 }
                 end_period(tx, relationship_id, &find_current(&current, successor)?, Some(Role::Ser), now).await?;
                 let summary = json!({"party": succession.party_id, "predecessor": succession.predecessor, "successor": successor});
-                append(tx, relationship_id, Draft::new(actor, "ser.succeeded", "user", successor, summary), now).await?;
+                append(tx, relationship_id, Draft::new(actor, EventKind::SerSucceeded, "user", successor, summary), now).await?;
                 current_membership(tx, relationship_id, successor).await?.ok_or(not_found("member"))
             })
         })
@@ -1322,7 +1328,7 @@ impl Store for PostgresStore {
                     execute(tx, "UPDATE user_account SET disabled_at = $2 WHERE user_id = $1", &[&user_id, &disabled.then_some(now)])
                         .await?;
                     end_sessions(tx, user_id).await?;
-                    let kind = if disabled { "user.disabled" } else { "user.enabled" };
+                    let kind = if disabled { EventKind::UserDisabled } else { EventKind::UserEnabled };
                     append(tx, SITE_CHAIN, Draft::new(actor, kind, "user", user_id, json!({})), now).await?;
                 }
                 get_user(tx, user_id).await
@@ -1354,7 +1360,7 @@ impl Store for PostgresStore {
                 )
                 .await?;
                 let summary = json!({"expires_at": expires_at.to_string()});
-                append(tx, SITE_CHAIN, Draft::new(actor, "user.password_reset_issued", "user", user_id, summary), now).await?;
+                append(tx, SITE_CHAIN, Draft::new(actor, EventKind::UserPasswordResetIssued, "user", user_id, summary), now).await?;
                 Ok(())
             })
         })
@@ -1449,7 +1455,7 @@ impl Store for PostgresStore {
                 )
                 .await?;
                 let summary = json!({"invitation": id, "party": new.party_id, "role": new.role});
-                let draft = Draft::new(Some(actor), "invitation.created", "invitation", id, summary);
+                let draft = Draft::new(Some(actor), EventKind::InvitationCreated, "invitation", id, summary);
                 append(tx, new.relationship_id, draft, now).await?;
                 pending_invitation(tx, &new.token_hash, now).await
             })
@@ -1530,7 +1536,7 @@ impl Store for PostgresStore {
                 .await?;
                 // The membership first: the acceptance is then recorded for the party the person joined.
                 let member = add_member(tx, invitation.relationship_id, user_id, invitation.role, Some(invitation.invited_by), now).await?;
-                let draft = Draft::new(Some(user_id), "invitation.accepted", "invitation", invitation.id, json!({"user": user_id}));
+                let draft = Draft::new(Some(user_id), EventKind::InvitationAccepted, "invitation", invitation.id, json!({"user": user_id}));
                 append(tx, invitation.relationship_id, draft, now).await?;
                 Ok(member)
             })
@@ -1559,7 +1565,7 @@ impl Store for PostgresStore {
                     &[&relationship_id, &invitation_id, &now],
                 )
                 .await?;
-                let draft = Draft::new(Some(actor), "invitation.revoked", "invitation", invitation_id, json!({"party": party_id}));
+                let draft = Draft::new(Some(actor), EventKind::InvitationRevoked, "invitation", invitation_id, json!({"party": party_id}));
                 append(tx, relationship_id, draft, now).await?;
                 Ok(())
             })

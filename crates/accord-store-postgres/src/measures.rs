@@ -147,7 +147,7 @@ pub(crate) async fn create_objective(tx: &Transaction<'_>, new: &NewObjective, a
     }
     let summary =
         json!({"title": new.title, "parties": new.parties, "review_months": new.review_months, "next_review": new.next_review.to_string()});
-    append(tx, r, Draft::new(Some(actor), "objective.created", "objective", id, summary), now).await?;
+    append(tx, r, Draft::new(Some(actor), EventKind::ObjectiveCreated, "objective", id, summary), now).await?;
     objective(tx, r, id).await
 }
 
@@ -194,7 +194,7 @@ pub(crate) async fn review_objective(
         "verdict": review.verdict.as_str(), "reason": review.reason, "next_review": review.next_review.to_string(),
         "before": {"title": before.title, "description": before.description}, "after": {"title": title, "description": description},
     });
-    append(tx, relationship_id, Draft::new(Some(actor), "objective.reviewed", "objective", objective_id, summary), now).await?;
+    append(tx, relationship_id, Draft::new(Some(actor), EventKind::ObjectiveReviewed, "objective", objective_id, summary), now).await?;
     objective(tx, relationship_id, objective_id).await
 }
 
@@ -351,7 +351,7 @@ pub(crate) async fn create_kpi(tx: &Transaction<'_>, new: &NewKpi, actor: Uuid, 
         "name": new.name, "unit": new.unit, "cadence": new.cadence.as_str(), "party": new.party_id, "reporter": new.reporter_id,
         "objectives": new.objectives, "thresholds": thresholds_json(t), "effective_from": new.effective_from.to_string(),
     });
-    let draft = Draft::new(Some(actor), "kpi.created", "kpi", id, summary);
+    let draft = Draft::new(Some(actor), EventKind::KpiCreated, "kpi", id, summary);
     append(tx, r, draft, now).await?;
     kpi(tx, r, id).await
 }
@@ -430,7 +430,7 @@ pub(crate) async fn add_kpi_version(
     .await?;
     let summary =
         json!({"effective_from": effective_from.to_string(), "before": thresholds_json(&before.thresholds), "after": thresholds_json(t)});
-    append(tx, relationship_id, Draft::new(Some(actor), "kpi.thresholds_changed", "kpi", kpi_id, summary), now).await?;
+    append(tx, relationship_id, Draft::new(Some(actor), EventKind::KpiThresholdsChanged, "kpi", kpi_id, summary), now).await?;
     kpi(tx, relationship_id, kpi_id).await
 }
 
@@ -674,9 +674,9 @@ pub(crate) async fn record_measurement(
         let kind = match before {
             Some((value, rag)) => {
                 summary["before"] = json!({"value": format_value(value), "rag": rag.as_str()});
-                "measurement.corrected"
+                EventKind::MeasurementCorrected
             }
-            None => "measurement.recorded",
+            None => EventKind::MeasurementRecorded,
         };
         append(tx, relationship_id, Draft::new(Some(actor), kind, "measurement", id, summary), now).await?;
     }
@@ -717,7 +717,7 @@ pub(crate) async fn import_measurements(
     plan.write_out(tx, relationship_id, actor, now).await?;
     let detail = json!({"file_sha256": sha256, "rows": rows.len(), "added": summary.added, "corrected": summary.corrected, "unchanged": summary.unchanged});
     let import_id = new_id(now);
-    append(tx, relationship_id, Draft::new(actor, "measurements.imported", "import", import_id, detail), now).await?;
+    append(tx, relationship_id, Draft::new(actor, EventKind::MeasurementsImported, "import", import_id, detail), now).await?;
     Ok(summary)
 }
 
@@ -812,7 +812,7 @@ pub(crate) async fn create_obligation(tx: &Transaction<'_>, new: &NewObligation,
     )
     .await?;
     let summary = json!({"title": new.title, "party": new.party_id, "recurrence": new.recurrence, "due_date": new.due_date.to_string()});
-    append(tx, r, Draft::new(Some(actor), "obligation.created", "obligation", id, summary), now).await?;
+    append(tx, r, Draft::new(Some(actor), EventKind::ObligationCreated, "obligation", id, summary), now).await?;
     obligation(tx, r, id).await
 }
 
@@ -839,7 +839,7 @@ pub(crate) async fn update_obligation(
         "before": {"status": before.status.as_str(), "due_date": before.due_date.to_string(), "evidence": before.evidence},
         "after": {"status": change.status.as_str(), "due_date": change.due_date.to_string(), "evidence": change.evidence},
     });
-    let draft = Draft::new(Some(actor), "obligation.updated", "obligation", obligation_id, summary);
+    let draft = Draft::new(Some(actor), EventKind::ObligationUpdated, "obligation", obligation_id, summary);
     append(tx, relationship_id, draft, now).await?;
     obligation(tx, relationship_id, obligation_id).await
 }
@@ -923,7 +923,7 @@ pub(crate) async fn create_action(tx: &Transaction<'_>, new: &NewAction, actor: 
     )
     .await?;
     let summary = json!({"title": new.title, "party": new.party_id, "owner": new.owner_id, "due_date": new.due_date.to_string(), "source": new.source});
-    append(tx, r, Draft::new(Some(actor), "action.created", "action", id, summary), now).await?;
+    append(tx, r, Draft::new(Some(actor), EventKind::ActionCreated, "action", id, summary), now).await?;
     action(tx, r, id).await
 }
 
@@ -954,6 +954,6 @@ pub(crate) async fn update_action(
         "before": {"status": before.status.as_str(), "owner": before.owner_id, "due_date": before.due_date.to_string()},
         "after": {"status": change.status.as_str(), "owner": change.owner_id, "due_date": change.due_date.to_string()},
     });
-    append(tx, relationship_id, Draft::new(Some(actor), "action.updated", "action", action_id, summary), now).await?;
+    append(tx, relationship_id, Draft::new(Some(actor), EventKind::ActionUpdated, "action", action_id, summary), now).await?;
     action(tx, relationship_id, action_id).await
 }

@@ -1,6 +1,7 @@
 //! The issue module on SQLite: ladder, issues, the sweep, notifications.
 
 use super::*;
+use accord_domain::NotificationKind;
 use accord_domain::escalation::{Calendar, IssueStatus, Limit, Position, Step, bucket, due_step, early_step};
 use std::collections::HashMap;
 
@@ -118,7 +119,7 @@ pub(crate) fn save_ladder(
     let version = current.version.max(0) + 1;
     insert_ladder(tx, relationship_id, version, levels, Some(actor), now)?;
     let summary = json!({"version": version, "levels": levels.iter().map(|l| json!({"name": l.name, "roles": join_roles(&l.roles), "members": l.members, "limit": l.limit.label()})).collect::<Vec<_>>()});
-    append(tx, relationship_id, Draft::new(Some(actor), "ladder.saved", "ladder", relationship_id, summary), now)?;
+    append(tx, relationship_id, Draft::new(Some(actor), EventKind::LadderSaved, "ladder", relationship_id, summary), now)?;
     ladder(tx, relationship_id, Some(version))
 }
 
@@ -151,7 +152,7 @@ pub(crate) fn set_holidays(
     }
     let summary =
         json!({"party": party_id, "holidays": list.iter().map(|(d, n)| json!({"date": d.to_string(), "name": n})).collect::<Vec<_>>()});
-    append(tx, relationship_id, Draft::new(Some(actor), "holidays.set", "party", party_id, summary), now)?;
+    append(tx, relationship_id, Draft::new(Some(actor), EventKind::HolidaysSet, "party", party_id, summary), now)?;
     Ok(())
 }
 
@@ -363,7 +364,7 @@ fn notify(
     tx: &Connection,
     relationship_id: Uuid,
     recipients: &[Uuid],
-    kind: &str,
+    kind: NotificationKind,
     title: &str,
     body: &str,
     link: &str,
@@ -384,7 +385,7 @@ fn notify(
             continue;
         }
         tx.prepare_cached("INSERT INTO notification (user_id, notification_id, relationship_id, kind, title, link, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
-            .execute(params![user_id, new_id(now), relationship_id, kind, title, link, micros(now)])?;
+            .execute(params![user_id, new_id(now), relationship_id, kind.as_str(), title, link, micros(now)])?;
         tx.prepare_cached(
             "INSERT INTO outbox (outbox_id, relationship_id, user_id, email, subject, body, link, due_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
         )?
@@ -452,7 +453,7 @@ pub(crate) fn create_issue(tx: &Connection, new: &NewIssue, actor: Uuid, now: Ti
     add_event(tx, &issue, "raised", Some(actor), Some(me.party_id), &new.description, (None, Some(0)), None, now)?;
     count(tx, relationship.id, 0, 1, None)?;
     let summary = json!({"number": number, "title": new.title, "category": new.category, "severity": new.severity, "level": 0, "deadline": deadline.to_string(), "ladder_version": ladder.version});
-    append(tx, relationship.id, Draft::new(Some(actor), "issue.raised", "issue", id, summary), now)?;
+    append(tx, relationship.id, Draft::new(Some(actor), EventKind::IssueRaised, "issue", id, summary), now)?;
     let recipients: Vec<Uuid> =
         handlers(tx, relationship.id, &ladder.levels[0])?.iter().map(|m| m.user_id).filter(|u| *u != actor).collect();
     let title = format!("New issue #{number} in {}: {}", relationship.name, new.title);
@@ -463,7 +464,7 @@ pub(crate) fn create_issue(tx: &Connection, new: &NewIssue, actor: Uuid, now: Ti
         relationship.deadline_text(deadline),
         new.description
     );
-    notify(tx, relationship.id, &recipients, "issue.raised", &title, &body, &link(&issue), now)?;
+    notify(tx, relationship.id, &recipients, NotificationKind::IssueRaised, &title, &body, &link(&issue), now)?;
     Ok(issue)
 }
 
@@ -502,14 +503,14 @@ fn climb(
     add_event(tx, issue, "escalated", actor, party, reason, (Some(issue.level), Some(step.level as i32)), None, now)?;
     let summary =
         json!({"number": issue.number, "from": issue.level, "to": step.level, "reason": reason, "deadline": step.deadline.to_string()});
-    let draft = Draft::new(actor, "issue.escalated", "issue", issue.id, summary);
+    let draft = Draft::new(actor, EventKind::IssueEscalated, "issue", issue.id, summary);
     append(tx, relationship.id, draft, now)?;
     let to = level_name(ladder, step.level as i32);
     let mut recipients: Vec<Uuid> = handlers(tx, relationship.id, &ladder.levels[step.level])?.iter().map(|m| m.user_id).collect();
     recipients.push(issue.raised_by);
     let title = format!("Issue #{} escalated to {to}: {}", issue.number, issue.title);
     let body = format!("{reason}\n\n{to} now handles it, by {}.", relationship.deadline_text(step.deadline));
-    notify(tx, relationship.id, &recipients, "issue.escalated", &title, &body, &link(issue), now)
+    notify(tx, relationship.id, &recipients, NotificationKind::IssueEscalated, &title, &body, &link(issue), now)
 }
 
 fn position(issue: &Issue) -> Position {
@@ -584,7 +585,7 @@ pub(crate) fn sweep(tx: &Connection, now: Timestamp) -> R<SweepReport> {
             let title = format!("Issue #{} is due tomorrow at {}: {}", current.number, level.name, current.title);
             let body =
                 format!("Unless it is resolved by {}, it escalates to the next level.", relationship.deadline_text(current.deadline));
-            notify(tx, relationship_id, &recipients, "issue.reminder", &title, &body, &link(&current), now)?;
+            notify(tx, relationship_id, &recipients, NotificationKind::IssueReminder, &title, &body, &link(&current), now)?;
             report.reminded += 1;
         }
         tx.prepare_cached("UPDATE issue SET reminder_at = NULL WHERE relationship_id = ?1 AND issue_id = ?2")?
@@ -650,7 +651,7 @@ pub(crate) fn comment_issue(
     let id = add_event(tx, &current, kind, Some(actor), Some(me.party_id), body, (None, None), private.then_some(me.party_id), now)?;
     // Partners read the audit trail too: a private note's text stays out of it.
     let summary = json!({"number": current.number, "event": id, "private": private});
-    let audit_kind = if private { "issue.noted" } else { "issue.commented" };
+    let audit_kind = if private { EventKind::IssueNoted } else { EventKind::IssueCommented };
     append(tx, relationship_id, Draft::new(Some(actor), audit_kind, "issue", issue_id, summary), now)?;
     issue_timeline(tx, relationship_id, issue_id, Some(me.party_id))?.into_iter().find(|e| e.id == id).ok_or(not_found("issue event"))
 }
@@ -694,7 +695,7 @@ pub(crate) fn propose_resolution(
     append(
         tx,
         relationship_id,
-        Draft::new(Some(actor), "issue.resolution_proposed", "issue", issue_id, json!({"number": current.number, "proposal": id})),
+        Draft::new(Some(actor), EventKind::IssueResolutionProposed, "issue", issue_id, json!({"number": current.number, "proposal": id})),
         now,
     )?;
     let relationship = get_relationship(tx, relationship_id)?;
@@ -709,7 +710,7 @@ pub(crate) fn propose_resolution(
     let title = format!("Resolution proposed for issue #{}: {}", current.number, current.title);
     let body =
         format!("{} proposes, for {}:\n\n{body}\n\nIt takes effect when every other party accepts it.", me.name, me.organisation_name);
-    notify(tx, relationship.id, &recipients, "issue.proposed", &title, &body, &link(&current), now)?;
+    notify(tx, relationship.id, &recipients, NotificationKind::ResolutionProposed, &title, &body, &link(&current), now)?;
     issue(tx, relationship_id, issue_id)
 }
 
@@ -736,13 +737,13 @@ pub(crate) fn respond_to_proposal(
         set_status(tx, &current, IssueStatus::Open, false, now)?;
         add_event(tx, &current, "rejected", Some(actor), Some(me.party_id), reason, (None, None), None, now)?;
         let summary = json!({"number": current.number, "proposal": proposal.id, "reason": reason});
-        append(tx, relationship_id, Draft::new(Some(actor), "issue.resolution_rejected", "issue", issue_id, summary), now)?;
+        append(tx, relationship_id, Draft::new(Some(actor), EventKind::IssueResolutionRejected, "issue", issue_id, summary), now)?;
         let title = format!("Resolution rejected for issue #{}: {}", current.number, current.title);
         let body = format!(
             "{} rejected the proposed resolution for {}:\n\n{reason}\n\nThe issue is open again at the same level.",
             me.name, me.organisation_name
         );
-        notify(tx, relationship_id, &notify_to, "issue.rejected", &title, &body, &link(&current), now)?;
+        notify(tx, relationship_id, &notify_to, NotificationKind::ResolutionRejected, &title, &body, &link(&current), now)?;
         return issue(tx, relationship_id, issue_id);
     }
     tx.prepare_cached(
@@ -753,7 +754,13 @@ pub(crate) fn respond_to_proposal(
     append(
         tx,
         relationship_id,
-        Draft::new(Some(actor), "issue.resolution_accepted", "issue", issue_id, json!({"number": current.number, "proposal": proposal.id})),
+        Draft::new(
+            Some(actor),
+            EventKind::IssueResolutionAccepted,
+            "issue",
+            issue_id,
+            json!({"number": current.number, "proposal": proposal.id}),
+        ),
         now,
     )?;
     let parties: Vec<Uuid> = tx
@@ -769,7 +776,7 @@ pub(crate) fn respond_to_proposal(
         add_event(tx, &current, "resolved", None, None, &proposal.body, (Some(current.level), None), None, now)?;
         count(tx, relationship_id, current.level, -1, Some(now.duration_since(current.created_at).as_hours()))?;
         let summary = json!({"number": current.number, "level": current.level, "proposal": proposal.id});
-        append(tx, relationship_id, Draft::new(None, "issue.resolved", "issue", issue_id, summary), now)?;
+        append(tx, relationship_id, Draft::new(None, EventKind::IssueResolved, "issue", issue_id, summary), now)?;
     }
     let title = if resolved {
         format!("Issue #{} resolved: {}", current.number, current.title)
@@ -785,7 +792,7 @@ pub(crate) fn respond_to_proposal(
         tx,
         relationship_id,
         &notify_to,
-        if resolved { "issue.resolved" } else { "issue.accepted" },
+        if resolved { NotificationKind::IssueResolved } else { NotificationKind::ResolutionAccepted },
         &title,
         &body,
         &link(&current),
@@ -815,7 +822,7 @@ pub(crate) fn withdraw_issue(
     append(
         tx,
         relationship_id,
-        Draft::new(Some(actor), "issue.withdrawn", "issue", issue_id, json!({"number": current.number, "reason": reason})),
+        Draft::new(Some(actor), EventKind::IssueWithdrawn, "issue", issue_id, json!({"number": current.number, "reason": reason})),
         now,
     )?;
     issue(tx, relationship_id, issue_id)

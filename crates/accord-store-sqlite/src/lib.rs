@@ -8,6 +8,7 @@ mod pool;
 pub use pool::Workload;
 mod views;
 
+use accord_domain::EventKind;
 use accord_domain::audit::{self, ChainHead, Draft, Event, GENESIS_HASH};
 use accord_domain::id::{new_id, parse_id};
 use accord_domain::measure::Thresholds;
@@ -373,7 +374,7 @@ fn insert_user(tx: &Connection, user: &NewUser, actor: Option<Uuid>, now: Timest
             .execute(params![id, secret, micros(now)])?;
     }
     let summary = json!({"organisation": user.organisation_id, "admin": user.is_admin});
-    append(tx, SITE_CHAIN, Draft::new(actor, "user.created", "user", id, summary), now)?;
+    append(tx, SITE_CHAIN, Draft::new(actor, EventKind::UserCreated, "user", id, summary), now)?;
     Ok(id)
 }
 
@@ -389,7 +390,7 @@ fn add_member(tx: &Connection, relationship_id: Uuid, user_id: Uuid, role: Role,
     membership::check_join(&current, user_id, party_id, role).map_err(membership_refused)?;
     insert_membership(tx, relationship_id, party_id, user_id, role, now)?;
     let summary = json!({"user": user_id, "party": party_id, "role": role});
-    append(tx, relationship_id, Draft::new(actor, "member.added", "user", user_id, summary), now)?;
+    append(tx, relationship_id, Draft::new(actor, EventKind::MemberAdded, "user", user_id, summary), now)?;
     current_membership(tx, relationship_id, user_id)?.ok_or(not_found("member"))
 }
 
@@ -409,7 +410,7 @@ fn write_password(tx: &Connection, user_id: Uuid, password_hash: &str, actor: Op
          ON CONFLICT (user_id, kind) DO UPDATE SET secret = excluded.secret, updated_at = excluded.updated_at",
     )?
     .execute(params![user_id, password_hash, micros(now)])?;
-    append(tx, SITE_CHAIN, Draft::new(actor, "user.password_set", "user", user_id, json!({})), now)?;
+    append(tx, SITE_CHAIN, Draft::new(actor, EventKind::UserPasswordSet, "user", user_id, json!({})), now)?;
     Ok(())
 }
 
@@ -696,7 +697,12 @@ impl Store for SqliteStore {
                 params![id, name.as_str(), skeleton, micros(now)],
             )
             .map_err(unique_as("name", "an organisation with this name exists already"))?;
-            append(tx, SITE_CHAIN, Draft::new(actor, "organisation.created", "organisation", id, json!({"name": name.as_str()})), now)?;
+            append(
+                tx,
+                SITE_CHAIN,
+                Draft::new(actor, EventKind::OrganisationCreated, "organisation", id, json!({"name": name.as_str()})),
+                now,
+            )?;
             Ok(Organisation { id, name: name.into_string(), created_at: ts(micros(now)) })
         })
         .await
@@ -779,7 +785,7 @@ impl Store for SqliteStore {
                 "INSERT INTO api_token (api_token_id, user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![id, user_id, name.as_str(), token_hash, micros(now)],
             )?;
-            append(tx, SITE_CHAIN, Draft::new(Some(user_id), "token.created", "token", id, json!({"name": name.as_str()})), now)?;
+            append(tx, SITE_CHAIN, Draft::new(Some(user_id), EventKind::TokenCreated, "token", id, json!({"name": name.as_str()})), now)?;
             Ok(ApiToken { id, name: name.into_string(), created_at: ts(micros(now)), revoked_at: None })
         })
         .await
@@ -813,7 +819,7 @@ impl Store for SqliteStore {
             if n == 0 {
                 return Err(not_found("token"));
             }
-            append(tx, SITE_CHAIN, Draft::new(Some(user_id), "token.revoked", "token", token_id, json!({})), now)?;
+            append(tx, SITE_CHAIN, Draft::new(Some(user_id), EventKind::TokenRevoked, "token", token_id, json!({})), now)?;
             Ok(())
         })
         .await
@@ -842,7 +848,7 @@ impl Store for SqliteStore {
                 "name": new.name.as_str(), "purpose": new.purpose, "start_date": new.start_date.to_string(),
                 "time_zone": new.time_zone, "parties": new.parties,
             });
-            append(tx, id, Draft::new(actor, "relationship.created", "relationship", id, summary), now)?;
+            append(tx, id, Draft::new(actor, EventKind::RelationshipCreated, "relationship", id, summary), now)?;
             get_relationship(tx, id)
         })
         .await
@@ -882,7 +888,7 @@ impl Store for SqliteStore {
                 "before": {"name": before.name, "purpose": before.purpose, "status": before.status},
                 "after": {"name": name, "purpose": purpose, "status": status},
             });
-            append(tx, id, Draft::new(actor, "relationship.updated", "relationship", id, summary), now)?;
+            append(tx, id, Draft::new(actor, EventKind::RelationshipUpdated, "relationship", id, summary), now)?;
             get_relationship(tx, id)
         })
         .await
@@ -942,7 +948,7 @@ impl Store for SqliteStore {
             if member.role != role {
                 end_period(tx, relationship_id, &member, Some(role), now)?;
                 let summary = json!({"user": user_id, "party": member.party_id, "before": member.role, "after": role});
-                append(tx, relationship_id, Draft::new(actor, "member.role_changed", "user", user_id, summary), now)?;
+                append(tx, relationship_id, Draft::new(actor, EventKind::MemberRoleChanged, "user", user_id, summary), now)?;
             }
             current_membership(tx, relationship_id, user_id)?.ok_or(not_found("member"))
         })
@@ -960,7 +966,7 @@ impl Store for SqliteStore {
             membership::check_leave(&current, user_id).map_err(membership_refused)?;
             // Recorded before the period ends: a member who leaves acts for their party still.
             let summary = json!({"user": user_id, "party": member.party_id, "role": member.role});
-            append(tx, relationship_id, Draft::new(actor, "member.left", "user", user_id, summary), now)?;
+            append(tx, relationship_id, Draft::new(actor, EventKind::MemberLeft, "user", user_id, summary), now)?;
             end_period(tx, relationship_id, &member, None, now)?;
             Ok(())
         })
@@ -976,7 +982,7 @@ impl Store for SqliteStore {
             }
             end_period(tx, relationship_id, &find_current(&current, successor)?, Some(Role::Ser), now)?;
             let summary = json!({"party": succession.party_id, "predecessor": succession.predecessor, "successor": successor});
-            append(tx, relationship_id, Draft::new(actor, "ser.succeeded", "user", successor, summary), now)?;
+            append(tx, relationship_id, Draft::new(actor, EventKind::SerSucceeded, "user", successor, summary), now)?;
             current_membership(tx, relationship_id, successor)?.ok_or(not_found("member"))
         })
         .await
@@ -1121,7 +1127,7 @@ impl Store for SqliteStore {
                 tx.prepare_cached("UPDATE user_account SET disabled_at = ?2 WHERE user_id = ?1")?
                     .execute(params![user_id, disabled.then_some(micros(now))])?;
                 end_sessions(tx, user_id)?;
-                let kind = if disabled { "user.disabled" } else { "user.enabled" };
+                let kind = if disabled { EventKind::UserDisabled } else { EventKind::UserEnabled };
                 append(tx, SITE_CHAIN, Draft::new(actor, kind, "user", user_id, json!({})), now)?;
             }
             get_user(tx, user_id)
@@ -1146,7 +1152,7 @@ impl Store for SqliteStore {
             tx.prepare_cached("INSERT INTO password_reset (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
                 .execute(params![token_hash, user_id, micros(now), micros(expires_at)])?;
             let summary = json!({"expires_at": expires_at.to_string()});
-            append(tx, SITE_CHAIN, Draft::new(actor, "user.password_reset_issued", "user", user_id, summary), now)?;
+            append(tx, SITE_CHAIN, Draft::new(actor, EventKind::UserPasswordResetIssued, "user", user_id, summary), now)?;
             Ok(())
         })
         .await
@@ -1224,7 +1230,7 @@ impl Store for SqliteStore {
                 micros(new.expires_at)
             ])?;
             let summary = json!({"invitation": id, "party": new.party_id, "role": new.role});
-            append(tx, new.relationship_id, Draft::new(Some(actor), "invitation.created", "invitation", id, summary), now)?;
+            append(tx, new.relationship_id, Draft::new(Some(actor), EventKind::InvitationCreated, "invitation", id, summary), now)?;
             pending_invitation(tx, &new.token_hash, now)
         })
         .await
@@ -1281,7 +1287,7 @@ impl Store for SqliteStore {
                 .execute(params![invitation.relationship_id, invitation.id, micros(now)])?;
             // The membership first: the acceptance is then recorded for the party the person joined.
             let member = add_member(tx, invitation.relationship_id, user_id, invitation.role, Some(invitation.invited_by), now)?;
-            let draft = Draft::new(Some(user_id), "invitation.accepted", "invitation", invitation.id, json!({"user": user_id}));
+            let draft = Draft::new(Some(user_id), EventKind::InvitationAccepted, "invitation", invitation.id, json!({"user": user_id}));
             append(tx, invitation.relationship_id, draft, now)?;
             Ok(member)
         })
@@ -1300,7 +1306,7 @@ impl Store for SqliteStore {
             require_party_writer(tx, &current_members(tx, relationship_id)?, actor, party_id, false)?;
             tx.prepare_cached("UPDATE invitation SET revoked_at = ?3 WHERE relationship_id = ?1 AND invitation_id = ?2")?
                 .execute(params![relationship_id, invitation_id, micros(now)])?;
-            let draft = Draft::new(Some(actor), "invitation.revoked", "invitation", invitation_id, json!({"party": party_id}));
+            let draft = Draft::new(Some(actor), EventKind::InvitationRevoked, "invitation", invitation_id, json!({"party": party_id}));
             append(tx, relationship_id, draft, now)?;
             Ok(())
         })

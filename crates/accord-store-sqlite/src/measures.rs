@@ -116,7 +116,7 @@ pub(crate) fn create_objective(tx: &Connection, new: &NewObjective, actor: Uuid,
     }
     let summary =
         json!({"title": new.title, "parties": new.parties, "review_months": new.review_months, "next_review": new.next_review.to_string()});
-    append(tx, new.relationship_id, Draft::new(Some(actor), "objective.created", "objective", id, summary), now)?;
+    append(tx, new.relationship_id, Draft::new(Some(actor), EventKind::ObjectiveCreated, "objective", id, summary), now)?;
     objective(tx, new.relationship_id, id)
 }
 
@@ -148,7 +148,7 @@ pub(crate) fn review_objective(
         "verdict": review.verdict.as_str(), "reason": review.reason, "next_review": review.next_review.to_string(),
         "before": {"title": before.title, "description": before.description}, "after": {"title": title, "description": description},
     });
-    append(tx, relationship_id, Draft::new(Some(actor), "objective.reviewed", "objective", objective_id, summary), now)?;
+    append(tx, relationship_id, Draft::new(Some(actor), EventKind::ObjectiveReviewed, "objective", objective_id, summary), now)?;
     objective(tx, relationship_id, objective_id)
 }
 
@@ -268,7 +268,7 @@ pub(crate) fn create_kpi(tx: &Connection, new: &NewKpi, actor: Uuid, now: Timest
         "name": new.name, "unit": new.unit, "cadence": new.cadence.as_str(), "party": new.party_id, "reporter": new.reporter_id,
         "objectives": new.objectives, "thresholds": thresholds_json(t), "effective_from": new.effective_from.to_string(),
     });
-    let draft = Draft::new(Some(actor), "kpi.created", "kpi", id, summary);
+    let draft = Draft::new(Some(actor), EventKind::KpiCreated, "kpi", id, summary);
     append(tx, new.relationship_id, draft, now)?;
     kpi(tx, new.relationship_id, id)
 }
@@ -339,7 +339,7 @@ pub(crate) fn add_kpi_version(
         .execute(params![relationship_id, kpi_id, micros(now)])?;
     let summary =
         json!({"effective_from": effective_from.to_string(), "before": thresholds_json(&before.thresholds), "after": thresholds_json(t)});
-    append(tx, relationship_id, Draft::new(Some(actor), "kpi.thresholds_changed", "kpi", kpi_id, summary), now)?;
+    append(tx, relationship_id, Draft::new(Some(actor), EventKind::KpiThresholdsChanged, "kpi", kpi_id, summary), now)?;
     kpi(tx, relationship_id, kpi_id)
 }
 
@@ -513,9 +513,9 @@ pub(crate) fn record_measurement(
         let kind = match before {
             Some((value, rag)) => {
                 summary["before"] = json!({"value": format_value(value), "rag": rag.as_str()});
-                "measurement.corrected"
+                EventKind::MeasurementCorrected
             }
-            None => "measurement.recorded",
+            None => EventKind::MeasurementRecorded,
         };
         append(tx, relationship_id, Draft::new(Some(actor), kind, "measurement", id, summary), now)?;
     }
@@ -596,7 +596,7 @@ pub(crate) fn import_measurements(
     keep_recent(tx, relationship_id, &kpi_ids)?;
     let detail = json!({"file_sha256": sha256, "rows": rows.len(), "added": summary.added, "corrected": summary.corrected, "unchanged": summary.unchanged});
     let import_id = new_id(now);
-    append(tx, relationship_id, Draft::new(actor, "measurements.imported", "import", import_id, detail), now)?;
+    append(tx, relationship_id, Draft::new(actor, EventKind::MeasurementsImported, "import", import_id, detail), now)?;
     Ok(summary)
 }
 
@@ -706,7 +706,7 @@ pub(crate) fn create_obligation(tx: &Connection, new: &NewObligation, actor: Uui
     )?
     .execute(params![new.relationship_id, id, new.party_id, new.title, new.description, new.recurrence, new.due_date.to_string(), micros(now)])?;
     let summary = json!({"title": new.title, "party": new.party_id, "recurrence": new.recurrence, "due_date": new.due_date.to_string()});
-    append(tx, new.relationship_id, Draft::new(Some(actor), "obligation.created", "obligation", id, summary), now)?;
+    append(tx, new.relationship_id, Draft::new(Some(actor), EventKind::ObligationCreated, "obligation", id, summary), now)?;
     obligation(tx, new.relationship_id, id)
 }
 
@@ -730,7 +730,7 @@ pub(crate) fn update_obligation(
         "before": {"status": before.status.as_str(), "due_date": before.due_date.to_string(), "evidence": before.evidence},
         "after": {"status": change.status.as_str(), "due_date": change.due_date.to_string(), "evidence": change.evidence},
     });
-    append(tx, relationship_id, Draft::new(Some(actor), "obligation.updated", "obligation", obligation_id, summary), now)?;
+    append(tx, relationship_id, Draft::new(Some(actor), EventKind::ObligationUpdated, "obligation", obligation_id, summary), now)?;
     obligation(tx, relationship_id, obligation_id)
 }
 
@@ -834,7 +834,7 @@ pub(crate) fn create_action(tx: &Connection, new: &NewAction, actor: Uuid, now: 
     )?
     .execute(params![new.relationship_id, id, new.title, new.description, new.owner_id, new.party_id, new.due_date.to_string(), kind, source_id, period, actor, micros(now)])?;
     let summary = json!({"title": new.title, "party": new.party_id, "owner": new.owner_id, "due_date": new.due_date.to_string(), "source": new.source});
-    append(tx, new.relationship_id, Draft::new(Some(actor), "action.created", "action", id, summary), now)?;
+    append(tx, new.relationship_id, Draft::new(Some(actor), EventKind::ActionCreated, "action", id, summary), now)?;
     action(tx, new.relationship_id, id)
 }
 
@@ -861,6 +861,6 @@ pub(crate) fn update_action(
         "before": {"status": before.status.as_str(), "owner": before.owner_id, "due_date": before.due_date.to_string()},
         "after": {"status": change.status.as_str(), "owner": change.owner_id, "due_date": change.due_date.to_string()},
     });
-    append(tx, relationship_id, Draft::new(Some(actor), "action.updated", "action", action_id, summary), now)?;
+    append(tx, relationship_id, Draft::new(Some(actor), EventKind::ActionUpdated, "action", action_id, summary), now)?;
     action(tx, relationship_id, action_id)
 }

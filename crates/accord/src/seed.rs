@@ -13,6 +13,7 @@
 //! due), `--time-sweep` (one timed sweep) and `--audit-events N` (an export of N chained events).
 
 use crate::import::thousands;
+use accord_domain::EventKind;
 use accord_domain::Invalid;
 use accord_domain::audit::{self, ChainHead, Draft};
 use accord_domain::escalation::Limit;
@@ -1646,11 +1647,11 @@ fn write_audit_export(count: u64, out: &Path) -> anyhow::Result<()> {
         let party = rng.pick(&parties);
         let subject = Uuid::from_u128(0x0190_0000_0000_7000_a000_0000_0000_0000 | (n as u128 / 5));
         let draft = match n % 5 {
-            0 => Draft::new(Some(actor), "issue.raised", "issue", subject, json!({"number": n / 5 + 1, "title": rng.pick(&ISSUE_TITLES).0, "category": "delivery", "severity": "medium", "level": 0, "deadline": (t + days(7.0)).to_string(), "ladder_version": 1})),
-            1 => Draft::new(Some(actor), "issue.commented", "issue", subject, json!({"number": n / 5 + 1, "event": Uuid::from_u128(n as u128), "private": false})),
-            2 => Draft::new(None, "issue.escalated", "issue", subject, json!({"number": n / 5 + 1, "from": 0, "to": 1, "reason": "Not resolved at Working level by the deadline.", "deadline": (t + days(14.0)).to_string()})),
-            3 => Draft::new(Some(actor), "measurement.recorded", "measurement", subject, json!({"kpi": subject, "period": date_of(t).first_of_month().to_string(), "value": format!("{}", 80 + rng.below(20)), "rag": Rag::Green.as_str()})),
-            _ => Draft::new(Some(actor), "action.updated", "action", subject, json!({"before": {"status": "open", "owner": actor, "due_date": date_of(t).to_string()}, "after": {"status": "done", "owner": actor, "due_date": date_of(t).to_string()}})),
+            0 => Draft::new(Some(actor), EventKind::IssueRaised, "issue", subject, json!({"number": n / 5 + 1, "title": rng.pick(&ISSUE_TITLES).0, "category": "delivery", "severity": "medium", "level": 0, "deadline": (t + days(7.0)).to_string(), "ladder_version": 1})),
+            1 => Draft::new(Some(actor), EventKind::IssueCommented, "issue", subject, json!({"number": n / 5 + 1, "event": Uuid::from_u128(n as u128), "private": false})),
+            2 => Draft::new(None, EventKind::IssueEscalated, "issue", subject, json!({"number": n / 5 + 1, "from": 0, "to": 1, "reason": "Not resolved at Working level by the deadline.", "deadline": (t + days(14.0)).to_string()})),
+            3 => Draft::new(Some(actor), EventKind::MeasurementRecorded, "measurement", subject, json!({"kpi": subject, "period": date_of(t).first_of_month().to_string(), "value": format!("{}", 80 + rng.below(20)), "rag": Rag::Green.as_str()})),
+            _ => Draft::new(Some(actor), EventKind::ActionUpdated, "action", subject, json!({"before": {"status": "open", "owner": actor, "due_date": date_of(t).to_string()}, "after": {"status": "done", "owner": actor, "due_date": date_of(t).to_string()}})),
         }
         .party(party);
         let event = audit::seal(draft, head.as_ref(), t);

@@ -5,6 +5,7 @@ use crate::AppState;
 use crate::auth::{CurrentUser, PageView, Viewed};
 use crate::error::{ApiError, PageResult};
 use crate::session::CsrfToken;
+use accord_domain::EventKind;
 use accord_domain::audit::ChainHead;
 use accord_domain::membership::Role;
 use accord_store::{EventLine, Member, OverviewView, PageRequest, Party, Relationship, ViewRequest};
@@ -120,40 +121,67 @@ pub fn name_actors(events: Vec<EventLine>, actors: &[(uuid::Uuid, String)]) -> V
         .collect()
 }
 
-/// A person-readable line for an audit event kind.
+/// A person-readable line for an audit event kind as stored; a kind this version does not know
+/// (written by a newer one) reads neutrally.
 pub fn describe(kind: &str) -> &'static str {
+    EventKind::parse(kind).map_or("made a change", words)
+}
+
+/// Every kind's words, without a catch-all: a new kind without words does not compile.
+fn words(kind: EventKind) -> &'static str {
     match kind {
-        "relationship.created" => "created the relationship",
-        "relationship.updated" => "updated the relationship",
-        "member.added" => "added a member",
-        "member.role_changed" => "changed a member's role",
-        "member.left" => "ended a membership",
-        "ser.succeeded" => "handed over as SER",
-        "invitation.created" => "invited someone",
-        "invitation.accepted" => "accepted an invitation",
-        "invitation.revoked" => "withdrew an invitation",
-        "objective.created" => "added an objective",
-        "objective.reviewed" => "reviewed an objective's relevance",
-        "kpi.created" => "defined a KPI",
-        "kpi.thresholds_changed" => "changed a KPI's thresholds",
-        "measurement.recorded" => "recorded a measurement",
-        "measurement.corrected" => "corrected a measurement",
-        "measurements.imported" => "imported measurements",
-        "obligation.created" => "recorded an obligation",
-        "obligation.updated" => "updated an obligation",
-        "action.created" => "raised an action",
-        "action.updated" => "updated an action",
-        "issue.raised" => "raised an issue",
-        "issue.commented" => "commented on an issue",
-        "issue.noted" => "noted something on an issue",
-        "issue.escalated" => "escalated an issue",
-        "issue.resolution_proposed" => "proposed a resolution",
-        "issue.resolution_accepted" => "accepted a resolution",
-        "issue.resolution_rejected" => "rejected a resolution",
-        "issue.resolved" => "recorded an issue resolved by every party",
-        "issue.withdrawn" => "withdrew an issue",
-        "ladder.saved" => "changed the escalation ladder",
-        "holidays.set" => "set a party's holidays",
-        _ => "made a change",
+        EventKind::RelationshipCreated => "created the relationship",
+        EventKind::RelationshipUpdated => "updated the relationship",
+        EventKind::MemberAdded => "added a member",
+        EventKind::MemberRoleChanged => "changed a member's role",
+        EventKind::MemberLeft => "ended a membership",
+        EventKind::SerSucceeded => "handed over as SER",
+        EventKind::InvitationCreated => "invited someone",
+        EventKind::InvitationAccepted => "accepted an invitation",
+        EventKind::InvitationRevoked => "withdrew an invitation",
+        EventKind::ObjectiveCreated => "added an objective",
+        EventKind::ObjectiveReviewed => "reviewed an objective's relevance",
+        EventKind::KpiCreated => "defined a KPI",
+        EventKind::KpiThresholdsChanged => "changed a KPI's thresholds",
+        EventKind::MeasurementRecorded => "recorded a measurement",
+        EventKind::MeasurementCorrected => "corrected a measurement",
+        EventKind::MeasurementsImported => "imported measurements",
+        EventKind::ObligationCreated => "recorded an obligation",
+        EventKind::ObligationUpdated => "updated an obligation",
+        EventKind::ActionCreated => "raised an action",
+        EventKind::ActionUpdated => "updated an action",
+        EventKind::IssueRaised => "raised an issue",
+        EventKind::IssueCommented => "commented on an issue",
+        EventKind::IssueNoted => "noted something on an issue",
+        EventKind::IssueEscalated => "escalated an issue",
+        EventKind::IssueResolutionProposed => "proposed a resolution",
+        EventKind::IssueResolutionAccepted => "accepted a resolution",
+        EventKind::IssueResolutionRejected => "rejected a resolution",
+        EventKind::IssueResolved => "recorded an issue resolved by every party",
+        EventKind::IssueWithdrawn => "withdrew an issue",
+        EventKind::LadderSaved => "changed the escalation ladder",
+        EventKind::HolidaysSet => "set a party's holidays",
+        // The site chain's kinds, never in a relationship's feed.
+        EventKind::UserCreated => "created an account",
+        EventKind::UserPasswordSet => "set a password",
+        EventKind::UserPasswordResetIssued => "issued a password reset",
+        EventKind::UserDisabled => "disabled an account",
+        EventKind::UserEnabled => "enabled an account",
+        EventKind::OrganisationCreated => "added an organisation",
+        EventKind::TokenCreated => "created an API token",
+        EventKind::TokenRevoked => "revoked an API token",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_words_of_its_own_and_an_unknown_one_reads_neutrally() {
+        let words: std::collections::HashSet<_> = EventKind::ALL.iter().map(|k| describe(k.as_str())).collect();
+        assert_eq!(words.len(), EventKind::ALL.len());
+        assert!(!words.contains("made a change"));
+        assert_eq!(describe("review.held"), "made a change");
     }
 }
