@@ -83,6 +83,7 @@ impl Visitor<'_> for Text {
     /// JSON calls `3.0` a whole number too.
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<String, E> {
         match whole_float(v) {
+            _ if self.0 == NUMBER => Ok(v.to_string()),
             Some(n) if self.0 == WHOLE => Ok(n.to_string()),
             _ => Err(E::invalid_type(serde::de::Unexpected::Float(v), &self)),
         }
@@ -120,26 +121,7 @@ pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 /// A measured value or threshold: a JSON number, or a string such as `"99.5"` (exact decimals;
 /// its parse names the field if it is not a number).
 pub fn number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    struct Number;
-    impl<'de> Visitor<'de> for Number {
-        type Value = String;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str(NUMBER)
-        }
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
-            Ok(v.to_owned())
-        }
-        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-    }
-    d.deserialize_any(Number)
+    d.deserialize_any(Text(NUMBER))
 }
 
 /// No control characters, and something besides white space.
@@ -352,6 +334,8 @@ mod tests {
         assert_eq!((ok.version.as_str(), ok.private.as_str(), ok.value.as_str(), ok.parties.len()), ("3", "true", "99.5", 2));
         let whole: Input = serde_json::from_str(r#"{"version": 3.0}"#).unwrap();
         assert_eq!(whole.version, "3", "JSON calls 3.0 a whole number");
+        let numbers: Input = serde_json::from_str(r#"{"value": 92.5}"#).unwrap();
+        assert_eq!(numbers.value, "92.5", "a value may be any JSON number");
         for bad in [
             r#"{"title": false}"#,
             r#"{"title": 5}"#,
@@ -361,6 +345,7 @@ mod tests {
             r#"{"version": 1.5}"#,
             r#"{"version": 1e300}"#,
             r#"{"private": "yes"}"#,
+            r#"{"value": true}"#,
             r#"{"value": true}"#,
             r#"{"parties": "a,b"}"#,
         ] {
