@@ -2,7 +2,7 @@
 //! pipelines the statements of concurrent futures on one connection), so a page waits for about
 //! one round trip instead of one per part (see `accord_store::views`).
 
-use crate::{R, chain_head, issues, measures, member_row, parties, party_columns, party_row, query_all, recent_event_lines};
+use crate::{R, chain_head, issues, measures, member_row, parties, party_row, query_all, recent_event_lines};
 use accord_domain::membership::Role;
 use accord_store::*;
 use deadpool_postgres::GenericClient;
