@@ -303,9 +303,8 @@ impl PostgresStore {
         out.await.map_err(|Fail(e)| e)
     }
 }
-
 #[async_trait]
-impl Store for PostgresStore {
+impl DatabaseStore for PostgresStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
@@ -346,7 +345,10 @@ impl Store for PostgresStore {
         // VACUUM cannot run in a transaction: a pooled connection runs it on its own.
         self.read(|c| Box::pin(async move { Ok(c.batch_execute("VACUUM (ANALYZE)").await?) })).await
     }
+}
 
+#[async_trait]
+impl PeopleStore for PostgresStore {
     async fn create_organisation(&self, name: Name, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Organisation> {
         let now = micros(now);
         self.write(move |tx| {
@@ -512,6 +514,233 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn create_session(
+        &self,
+        session_hash: &str,
+        user_id: Uuid,
+        now: Timestamp,
+        idle_until: Timestamp,
+        absolute_until: Timestamp,
+    ) -> StoreResult<()> {
+        let session_hash = session_hash.to_owned();
+        let (now, idle_until, absolute_until) = (micros(now), micros(idle_until), micros(absolute_until));
+        self.write(move |tx| {
+            Box::pin(async move {
+                // Shared lock: a concurrent disabling either waits for this session (and ends it)
+                // or has committed already (and the session is refused).
+                if lock_user(tx, user_id, true).await?.disabled {
+                    return Err(not_found("user"));
+                }
+                // The user's expired sessions go as a new one comes, so the table does not grow forever.
+                execute(
+                    tx,
+                    "DELETE FROM session WHERE user_id = $1 AND (idle_expires_at <= $2 OR absolute_expires_at <= $2)",
+                    &[&user_id, &now],
+                )
+                .await?;
+                execute(
+                    tx,
+                    "INSERT INTO session (session_hash, user_id, created_at, idle_expires_at, absolute_expires_at) VALUES ($1, $2, $3, $4, $5)",
+                    &[&session_hash, &user_id, &now, &idle_until, &absolute_until],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn session(&self, session_hash: &str, now: Timestamp) -> StoreResult<Session> {
+        let credential = Credential::Session(session_hash.to_owned());
+        self.read(move |c| Box::pin(async move { viewer(c, &credential, None, now).await?.session.ok_or(not_found("session")) })).await
+    }
+
+    async fn viewer(&self, credential: Credential, relationship_id: Option<Uuid>, now: Timestamp) -> StoreResult<Viewer> {
+        self.read(move |c| Box::pin(async move { viewer(c, &credential, relationship_id, now).await })).await
+    }
+
+    async fn touch_session(&self, session_hash: &str, idle_until: Timestamp) -> StoreResult<()> {
+        let session_hash = session_hash.to_owned();
+        let idle_until = micros(idle_until);
+        self.write(move |tx| {
+            Box::pin(async move {
+                execute(
+                    tx,
+                    "UPDATE session SET idle_expires_at = LEAST($2, absolute_expires_at) WHERE session_hash = $1",
+                    &[&session_hash, &idle_until],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn end_session(&self, session_hash: &str) -> StoreResult<()> {
+        let session_hash = session_hash.to_owned();
+        self.write(move |tx| {
+            Box::pin(async move {
+                execute(tx, "DELETE FROM session WHERE session_hash = $1", &[&session_hash]).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn sign_in_failures(&self, email: &str, since: Timestamp) -> StoreResult<u32> {
+        let email = email.to_owned();
+        let since = micros(since);
+        self.read(move |c| {
+            Box::pin(async move {
+                let n: i64 =
+                    query_opt(c, "SELECT count(*) FROM sign_in_failure WHERE email = $1 AND failed_at > $2", &[&email, &since], |r| {
+                        Ok(r.try_get(0)?)
+                    })
+                    .await?
+                    .unwrap_or(0);
+                u32::try_from(n).map_err(backend)
+            })
+        })
+        .await
+    }
+
+    async fn record_sign_in_failure(&self, email: &str, now: Timestamp, forget_before: Timestamp) -> StoreResult<()> {
+        let email = email.to_owned();
+        let (now, forget_before) = (micros(now), micros(forget_before));
+        self.write(move |tx| {
+            Box::pin(async move {
+                execute(tx, "DELETE FROM sign_in_failure WHERE email = $1 AND failed_at <= $2", &[&email, &forget_before]).await?;
+                execute(tx, "INSERT INTO sign_in_failure (email, failed_at) VALUES ($1, $2)", &[&email, &now]).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn clear_sign_in_failures(&self, email: &str) -> StoreResult<()> {
+        let email = email.to_owned();
+        self.write(move |tx| {
+            Box::pin(async move {
+                execute(tx, "DELETE FROM sign_in_failure WHERE email = $1", &[&email]).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn set_password(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let password_hash = password_hash.to_owned();
+        let keep_session = keep_session.map(str::to_owned);
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                lock_user(tx, user_id, false).await?;
+                write_password(tx, user_id, &password_hash, actor, now).await?;
+                end_other_sessions(tx, user_id, keep_session.as_deref()).await
+            })
+        })
+        .await
+    }
+
+    async fn set_user_disabled(&self, user_id: Uuid, disabled: bool, actor: Option<Uuid>, now: Timestamp) -> StoreResult<User> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                // Locked, so that two admins who both see the account enabled do not both disable it.
+                let before = lock_user(tx, user_id, false).await?;
+                if before.disabled != disabled {
+                    execute(tx, "UPDATE user_account SET disabled_at = $2 WHERE user_id = $1", &[&user_id, &disabled.then_some(now)])
+                        .await?;
+                    end_sessions(tx, user_id).await?;
+                    let kind = if disabled { EventKind::UserDisabled } else { EventKind::UserEnabled };
+                    append(tx, SITE_CHAIN, Draft::new(actor, kind, "user", user_id, json!({})), now).await?;
+                }
+                get_user(tx, user_id).await
+            })
+        })
+        .await
+    }
+
+    async fn create_password_reset(
+        &self,
+        user_id: Uuid,
+        token_hash: &str,
+        expires_at: Timestamp,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                // Locked, so that two links issued at once cannot both stay live.
+                lock_user(tx, user_id, false).await?;
+                // A new link replaces any earlier one not yet used.
+                execute(tx, "UPDATE password_reset SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL", &[&user_id, &now]).await?;
+                execute(
+                    tx,
+                    "INSERT INTO password_reset (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                    &[&token_hash, &user_id, &now, &micros(expires_at)],
+                )
+                .await?;
+                let summary = json!({"expires_at": expires_at.to_string()});
+                append(tx, SITE_CHAIN, Draft::new(actor, EventKind::UserPasswordResetIssued, "user", user_id, summary), now).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn password_reset_user(&self, token_hash: &str, now: Timestamp) -> StoreResult<User> {
+        let token_hash = token_hash.to_owned();
+        let now = micros(now);
+        self.read(move |c| {
+            Box::pin(async move {
+                let sql = format!(
+                    "{USER} JOIN password_reset t ON t.user_id = u.user_id
+                     WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > $2 AND u.disabled_at IS NULL"
+                );
+                query_opt(c, &sql, &[&token_hash, &now], user_row).await?.ok_or(not_found("password reset link"))
+            })
+        })
+        .await
+    }
+
+    async fn use_password_reset(&self, token_hash: &str, password_hash: &str, now: Timestamp) -> StoreResult<User> {
+        let (token_hash, password_hash) = (token_hash.to_owned(), password_hash.to_owned());
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                // One statement finds and uses the link: of two uses at once, the second waits for
+                // the first, then finds the link used.
+                let user_id: Uuid = query_opt(
+                    tx,
+                    "UPDATE password_reset t SET used_at = $2 FROM user_account u
+                     WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > $2 AND u.user_id = t.user_id AND u.disabled_at IS NULL
+                     RETURNING t.user_id",
+                    &[&token_hash, &now],
+                    |r| Ok(r.try_get(0)?),
+                )
+                .await?
+                .ok_or(not_found("password reset link"))?;
+                write_password(tx, user_id, &password_hash, Some(user_id), now).await?;
+                end_sessions(tx, user_id).await?;
+                get_user(tx, user_id).await
+            })
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl RelationshipStore for PostgresStore {
     async fn create_relationship(&self, new: NewRelationship, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Relationship> {
         let now = micros(now);
         self.write(move |tx| {
@@ -728,254 +957,6 @@ impl Store for PostgresStore {
         self.read(move |c| Box::pin(current_membership(c, relationship_id, user_id))).await
     }
 
-    async fn create_session(
-        &self,
-        session_hash: &str,
-        user_id: Uuid,
-        now: Timestamp,
-        idle_until: Timestamp,
-        absolute_until: Timestamp,
-    ) -> StoreResult<()> {
-        let session_hash = session_hash.to_owned();
-        let (now, idle_until, absolute_until) = (micros(now), micros(idle_until), micros(absolute_until));
-        self.write(move |tx| {
-            Box::pin(async move {
-                // Shared lock: a concurrent disabling either waits for this session (and ends it)
-                // or has committed already (and the session is refused).
-                if lock_user(tx, user_id, true).await?.disabled {
-                    return Err(not_found("user"));
-                }
-                // The user's expired sessions go as a new one comes, so the table does not grow forever.
-                execute(
-                    tx,
-                    "DELETE FROM session WHERE user_id = $1 AND (idle_expires_at <= $2 OR absolute_expires_at <= $2)",
-                    &[&user_id, &now],
-                )
-                .await?;
-                execute(
-                    tx,
-                    "INSERT INTO session (session_hash, user_id, created_at, idle_expires_at, absolute_expires_at) VALUES ($1, $2, $3, $4, $5)",
-                    &[&session_hash, &user_id, &now, &idle_until, &absolute_until],
-                )
-                .await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    async fn session(&self, session_hash: &str, now: Timestamp) -> StoreResult<Session> {
-        let credential = Credential::Session(session_hash.to_owned());
-        self.read(move |c| Box::pin(async move { viewer(c, &credential, None, now).await?.session.ok_or(not_found("session")) })).await
-    }
-
-    async fn viewer(&self, credential: Credential, relationship_id: Option<Uuid>, now: Timestamp) -> StoreResult<Viewer> {
-        self.read(move |c| Box::pin(async move { viewer(c, &credential, relationship_id, now).await })).await
-    }
-
-    async fn viewer_with_view(
-        &self,
-        credential: Credential,
-        relationship_id: Uuid,
-        now: Timestamp,
-        request: ViewRequest,
-    ) -> StoreResult<(Viewer, StoreResult<View>)> {
-        self.read(move |c| {
-            Box::pin(async move {
-                // Both at once, on one connection: the view is dropped unless it may be shown.
-                let (viewer, view) =
-                    tokio::join!(viewer(c, &credential, Some(relationship_id), now), views::view(c, relationship_id, request));
-                let viewer = viewer?;
-                let view = match view {
-                    Ok(view) if shown_views(&viewer) => Ok(view),
-                    Ok(_) => Err(StoreError::NotFound("relationship")),
-                    Err(Fail(e)) => Err(e),
-                };
-                Ok((viewer, view))
-            })
-        })
-        .await
-    }
-
-    async fn touch_session(&self, session_hash: &str, idle_until: Timestamp) -> StoreResult<()> {
-        let session_hash = session_hash.to_owned();
-        let idle_until = micros(idle_until);
-        self.write(move |tx| {
-            Box::pin(async move {
-                execute(
-                    tx,
-                    "UPDATE session SET idle_expires_at = LEAST($2, absolute_expires_at) WHERE session_hash = $1",
-                    &[&session_hash, &idle_until],
-                )
-                .await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    async fn end_session(&self, session_hash: &str) -> StoreResult<()> {
-        let session_hash = session_hash.to_owned();
-        self.write(move |tx| {
-            Box::pin(async move {
-                execute(tx, "DELETE FROM session WHERE session_hash = $1", &[&session_hash]).await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    async fn sign_in_failures(&self, email: &str, since: Timestamp) -> StoreResult<u32> {
-        let email = email.to_owned();
-        let since = micros(since);
-        self.read(move |c| {
-            Box::pin(async move {
-                let n: i64 =
-                    query_opt(c, "SELECT count(*) FROM sign_in_failure WHERE email = $1 AND failed_at > $2", &[&email, &since], |r| {
-                        Ok(r.try_get(0)?)
-                    })
-                    .await?
-                    .unwrap_or(0);
-                u32::try_from(n).map_err(backend)
-            })
-        })
-        .await
-    }
-
-    async fn record_sign_in_failure(&self, email: &str, now: Timestamp, forget_before: Timestamp) -> StoreResult<()> {
-        let email = email.to_owned();
-        let (now, forget_before) = (micros(now), micros(forget_before));
-        self.write(move |tx| {
-            Box::pin(async move {
-                execute(tx, "DELETE FROM sign_in_failure WHERE email = $1 AND failed_at <= $2", &[&email, &forget_before]).await?;
-                execute(tx, "INSERT INTO sign_in_failure (email, failed_at) VALUES ($1, $2)", &[&email, &now]).await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    async fn clear_sign_in_failures(&self, email: &str) -> StoreResult<()> {
-        let email = email.to_owned();
-        self.write(move |tx| {
-            Box::pin(async move {
-                execute(tx, "DELETE FROM sign_in_failure WHERE email = $1", &[&email]).await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    async fn set_password(
-        &self,
-        user_id: Uuid,
-        password_hash: &str,
-        keep_session: Option<&str>,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let password_hash = password_hash.to_owned();
-        let keep_session = keep_session.map(str::to_owned);
-        let now = micros(now);
-        self.write(move |tx| {
-            Box::pin(async move {
-                lock_user(tx, user_id, false).await?;
-                write_password(tx, user_id, &password_hash, actor, now).await?;
-                end_other_sessions(tx, user_id, keep_session.as_deref()).await
-            })
-        })
-        .await
-    }
-
-    async fn set_user_disabled(&self, user_id: Uuid, disabled: bool, actor: Option<Uuid>, now: Timestamp) -> StoreResult<User> {
-        let now = micros(now);
-        self.write(move |tx| {
-            Box::pin(async move {
-                // Locked, so that two admins who both see the account enabled do not both disable it.
-                let before = lock_user(tx, user_id, false).await?;
-                if before.disabled != disabled {
-                    execute(tx, "UPDATE user_account SET disabled_at = $2 WHERE user_id = $1", &[&user_id, &disabled.then_some(now)])
-                        .await?;
-                    end_sessions(tx, user_id).await?;
-                    let kind = if disabled { EventKind::UserDisabled } else { EventKind::UserEnabled };
-                    append(tx, SITE_CHAIN, Draft::new(actor, kind, "user", user_id, json!({})), now).await?;
-                }
-                get_user(tx, user_id).await
-            })
-        })
-        .await
-    }
-
-    async fn create_password_reset(
-        &self,
-        user_id: Uuid,
-        token_hash: &str,
-        expires_at: Timestamp,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let token_hash = token_hash.to_owned();
-        let now = micros(now);
-        self.write(move |tx| {
-            Box::pin(async move {
-                // Locked, so that two links issued at once cannot both stay live.
-                lock_user(tx, user_id, false).await?;
-                // A new link replaces any earlier one not yet used.
-                execute(tx, "UPDATE password_reset SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL", &[&user_id, &now]).await?;
-                execute(
-                    tx,
-                    "INSERT INTO password_reset (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-                    &[&token_hash, &user_id, &now, &micros(expires_at)],
-                )
-                .await?;
-                let summary = json!({"expires_at": expires_at.to_string()});
-                append(tx, SITE_CHAIN, Draft::new(actor, EventKind::UserPasswordResetIssued, "user", user_id, summary), now).await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    async fn password_reset_user(&self, token_hash: &str, now: Timestamp) -> StoreResult<User> {
-        let token_hash = token_hash.to_owned();
-        let now = micros(now);
-        self.read(move |c| {
-            Box::pin(async move {
-                let sql = format!(
-                    "{USER} JOIN password_reset t ON t.user_id = u.user_id
-                     WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > $2 AND u.disabled_at IS NULL"
-                );
-                query_opt(c, &sql, &[&token_hash, &now], user_row).await?.ok_or(not_found("password reset link"))
-            })
-        })
-        .await
-    }
-
-    async fn use_password_reset(&self, token_hash: &str, password_hash: &str, now: Timestamp) -> StoreResult<User> {
-        let (token_hash, password_hash) = (token_hash.to_owned(), password_hash.to_owned());
-        let now = micros(now);
-        self.write(move |tx| {
-            Box::pin(async move {
-                // One statement finds and uses the link: of two uses at once, the second waits for
-                // the first, then finds the link used.
-                let user_id: Uuid = query_opt(
-                    tx,
-                    "UPDATE password_reset t SET used_at = $2 FROM user_account u
-                     WHERE t.token_hash = $1 AND t.used_at IS NULL AND t.expires_at > $2 AND u.user_id = t.user_id AND u.disabled_at IS NULL
-                     RETURNING t.user_id",
-                    &[&token_hash, &now],
-                    |r| Ok(r.try_get(0)?),
-                )
-                .await?
-                .ok_or(not_found("password reset link"))?;
-                write_password(tx, user_id, &password_hash, Some(user_id), now).await?;
-                end_sessions(tx, user_id).await?;
-                get_user(tx, user_id).await
-            })
-        })
-        .await
-    }
-
     async fn create_invitation(&self, new: NewInvitation, actor: Uuid, now: Timestamp) -> StoreResult<Invitation> {
         let now = micros(now);
         self.write(move |tx| {
@@ -1141,7 +1122,10 @@ impl Store for PostgresStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl MeasureStore for PostgresStore {
     async fn create_objective(&self, new: NewObjective, actor: Uuid, now: Timestamp) -> StoreResult<Objective> {
         let now = micros(now);
         self.write(move |tx| Box::pin(async move { measures::create_objective(tx, &new, actor, now).await })).await
@@ -1280,7 +1264,10 @@ impl Store for PostgresStore {
     async fn obligation(&self, relationship_id: Uuid, obligation_id: Uuid) -> StoreResult<Obligation> {
         self.read(move |c| Box::pin(measures::obligation(c, relationship_id, obligation_id))).await
     }
+}
 
+#[async_trait]
+impl ActionStore for PostgresStore {
     async fn create_action(&self, new: NewAction, actor: Uuid, now: Timestamp) -> StoreResult<Action> {
         let now = micros(now);
         self.write(move |tx| Box::pin(async move { measures::create_action(tx, &new, actor, now).await })).await
@@ -1315,7 +1302,10 @@ impl Store for PostgresStore {
     ) -> StoreResult<Vec<Action>> {
         self.read(move |c| Box::pin(measures::actions(c, relationship_id, filter, after, limit))).await
     }
+}
 
+#[async_trait]
+impl IssueStore for PostgresStore {
     async fn ladder(&self, relationship_id: Uuid) -> StoreResult<Ladder> {
         self.read(move |c| Box::pin(issues::ladder(c, relationship_id, None))).await
     }
@@ -1481,6 +1471,13 @@ impl Store for PostgresStore {
         Ok(report)
     }
 
+    async fn link_targets(&self, relationship_id: Uuid) -> StoreResult<Vec<LinkTarget>> {
+        self.read(move |c| Box::pin(views::link_targets(c, relationship_id))).await
+    }
+}
+
+#[async_trait]
+impl NotificationStore for PostgresStore {
     async fn inbox(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<Notification>> {
         self.read(move |c| Box::pin(issues::inbox(c, user_id, limit))).await
     }
@@ -1551,9 +1548,32 @@ impl Store for PostgresStore {
         })
         .await
     }
+}
 
-    async fn link_targets(&self, relationship_id: Uuid) -> StoreResult<Vec<LinkTarget>> {
-        self.read(move |c| Box::pin(views::link_targets(c, relationship_id))).await
+#[async_trait]
+impl ViewStore for PostgresStore {
+    async fn viewer_with_view(
+        &self,
+        credential: Credential,
+        relationship_id: Uuid,
+        now: Timestamp,
+        request: ViewRequest,
+    ) -> StoreResult<(Viewer, StoreResult<View>)> {
+        self.read(move |c| {
+            Box::pin(async move {
+                // Both at once, on one connection: the view is dropped unless it may be shown.
+                let (viewer, view) =
+                    tokio::join!(viewer(c, &credential, Some(relationship_id), now), views::view(c, relationship_id, request));
+                let viewer = viewer?;
+                let view = match view {
+                    Ok(view) if shown_views(&viewer) => Ok(view),
+                    Ok(_) => Err(StoreError::NotFound("relationship")),
+                    Err(Fail(e)) => Err(e),
+                };
+                Ok((viewer, view))
+            })
+        })
+        .await
     }
 
     async fn view(&self, relationship_id: Uuid, request: ViewRequest) -> StoreResult<View> {
@@ -1563,7 +1583,10 @@ impl Store for PostgresStore {
     async fn issue_detail(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<IssueDetail> {
         self.read(move |c| Box::pin(views::issue_detail(c, relationship_id, issue_id, viewer_party))).await
     }
+}
 
+#[async_trait]
+impl AuditStore for PostgresStore {
     async fn audit_events(&self, chain: Uuid, after_position: i64, limit: u32) -> StoreResult<Vec<Event>> {
         self.read(move |c| {
             Box::pin(async move {

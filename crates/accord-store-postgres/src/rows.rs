@@ -83,7 +83,6 @@ macro_rules! party_columns {
         "p.party_id, p.relationship_id, p.organisation_id, o.name, p.joined_at"
     };
 }
-pub(crate) use party_columns;
 
 pub(super) const PARTY: &str =
     concat!("SELECT ", party_columns!(), " FROM party p JOIN organisation o ON o.organisation_id = p.organisation_id");

@@ -252,9 +252,8 @@ impl SqliteStore {
         .await
     }
 }
-
 #[async_trait]
-impl Store for SqliteStore {
+impl DatabaseStore for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
@@ -282,7 +281,10 @@ impl Store for SqliteStore {
         // and tuned with (the ones that need it name their index: INDEXED BY).
         Ok(())
     }
+}
 
+#[async_trait]
+impl PeopleStore for SqliteStore {
     async fn create_organisation(&self, name: Name, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Organisation> {
         self.write(move |tx| {
             let skeleton = name.skeleton();
@@ -427,6 +429,181 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn create_session(
+        &self,
+        session_hash: &str,
+        user_id: Uuid,
+        now: Timestamp,
+        idle_until: Timestamp,
+        absolute_until: Timestamp,
+    ) -> StoreResult<()> {
+        let session_hash = session_hash.to_owned();
+        self.write(move |tx| {
+            // A disabled account gets none: one made now would come back when it is enabled again.
+            if get_user(tx, user_id)?.disabled {
+                return Err(not_found("user"));
+            }
+            // The user's expired sessions go as a new one comes, so the table does not grow forever.
+            tx.prepare_cached("DELETE FROM session WHERE user_id = ?1 AND (idle_expires_at <= ?2 OR absolute_expires_at <= ?2)")?
+                .execute(params![user_id, micros(now)])?;
+            tx.prepare_cached(
+                "INSERT INTO session (session_hash, user_id, created_at, idle_expires_at, absolute_expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![session_hash, user_id, micros(now), micros(idle_until), micros(absolute_until)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session(&self, session_hash: &str, now: Timestamp) -> StoreResult<Session> {
+        let credential = Credential::Session(session_hash.to_owned());
+        self.run(move |c| viewer(c, &credential, None, now)?.session.ok_or(not_found("session"))).await
+    }
+
+    async fn viewer(&self, credential: Credential, relationship_id: Option<Uuid>, now: Timestamp) -> StoreResult<Viewer> {
+        self.run(move |c| viewer(c, &credential, relationship_id, now)).await
+    }
+
+    async fn touch_session(&self, session_hash: &str, idle_until: Timestamp) -> StoreResult<()> {
+        let session_hash = session_hash.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached("UPDATE session SET idle_expires_at = MIN(?2, absolute_expires_at) WHERE session_hash = ?1")?
+                .execute(params![session_hash, micros(idle_until)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn end_session(&self, session_hash: &str) -> StoreResult<()> {
+        let session_hash = session_hash.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM session WHERE session_hash = ?1")?.execute([session_hash])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn sign_in_failures(&self, email: &str, since: Timestamp) -> StoreResult<u32> {
+        let email = email.to_owned();
+        self.run(move |c| {
+            Ok(c.prepare_cached("SELECT count(*) FROM sign_in_failure WHERE email = ?1 AND failed_at > ?2")?
+                .query_row(params![email, micros(since)], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    async fn record_sign_in_failure(&self, email: &str, now: Timestamp, forget_before: Timestamp) -> StoreResult<()> {
+        let email = email.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM sign_in_failure WHERE email = ?1 AND failed_at <= ?2")?
+                .execute(params![email, micros(forget_before)])?;
+            tx.prepare_cached("INSERT INTO sign_in_failure (email, failed_at) VALUES (?1, ?2)")?.execute(params![email, micros(now)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn clear_sign_in_failures(&self, email: &str) -> StoreResult<()> {
+        let email = email.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM sign_in_failure WHERE email = ?1")?.execute([email])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_password(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let password_hash = password_hash.to_owned();
+        let keep_session = keep_session.map(str::to_owned);
+        self.write(move |tx| {
+            get_user(tx, user_id)?;
+            write_password(tx, user_id, &password_hash, actor, now)?;
+            end_other_sessions(tx, user_id, keep_session.as_deref())
+        })
+        .await
+    }
+
+    async fn set_user_disabled(&self, user_id: Uuid, disabled: bool, actor: Option<Uuid>, now: Timestamp) -> StoreResult<User> {
+        self.write(move |tx| {
+            let before = get_user(tx, user_id)?;
+            if before.disabled != disabled {
+                tx.prepare_cached("UPDATE user_account SET disabled_at = ?2 WHERE user_id = ?1")?
+                    .execute(params![user_id, disabled.then_some(micros(now))])?;
+                end_sessions(tx, user_id)?;
+                let kind = if disabled { EventKind::UserDisabled } else { EventKind::UserEnabled };
+                append(tx, SITE_CHAIN, Draft::new(actor, kind, "user", user_id, json!({})), now)?;
+            }
+            get_user(tx, user_id)
+        })
+        .await
+    }
+
+    async fn create_password_reset(
+        &self,
+        user_id: Uuid,
+        token_hash: &str,
+        expires_at: Timestamp,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| {
+            get_user(tx, user_id)?;
+            // A new link replaces any earlier one not yet used.
+            tx.prepare_cached("UPDATE password_reset SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL")?
+                .execute(params![user_id, micros(now)])?;
+            tx.prepare_cached("INSERT INTO password_reset (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![token_hash, user_id, micros(now), micros(expires_at)])?;
+            let summary = json!({"expires_at": expires_at.to_string()});
+            append(tx, SITE_CHAIN, Draft::new(actor, EventKind::UserPasswordResetIssued, "user", user_id, summary), now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn password_reset_user(&self, token_hash: &str, now: Timestamp) -> StoreResult<User> {
+        let token_hash = token_hash.to_owned();
+        self.run(move |c| {
+            c.prepare_cached(&format!(
+                "{USER} JOIN password_reset t ON t.user_id = u.user_id
+                 WHERE t.token_hash = ?1 AND t.used_at IS NULL AND t.expires_at > ?2 AND u.disabled_at IS NULL"
+            ))?
+            .query_row(params![token_hash, micros(now)], user_row)
+            .optional()?
+            .ok_or(not_found("password reset link"))
+        })
+        .await
+    }
+
+    async fn use_password_reset(&self, token_hash: &str, password_hash: &str, now: Timestamp) -> StoreResult<User> {
+        let (token_hash, password_hash) = (token_hash.to_owned(), password_hash.to_owned());
+        self.write(move |tx| {
+            let user_id: Uuid = tx
+                .prepare_cached(
+                    "SELECT t.user_id FROM password_reset t JOIN user_account u ON u.user_id = t.user_id
+                     WHERE t.token_hash = ?1 AND t.used_at IS NULL AND t.expires_at > ?2 AND u.disabled_at IS NULL",
+                )?
+                .query_row(params![token_hash, micros(now)], |r| r.get(0))
+                .optional()?
+                .ok_or(not_found("password reset link"))?;
+            tx.prepare_cached("UPDATE password_reset SET used_at = ?2 WHERE token_hash = ?1")?.execute(params![token_hash, micros(now)])?;
+            write_password(tx, user_id, &password_hash, Some(user_id), now)?;
+            end_sessions(tx, user_id)?;
+            get_user(tx, user_id)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl RelationshipStore for SqliteStore {
     async fn create_relationship(&self, new: NewRelationship, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Relationship> {
         self.write(move |tx| {
             for organisation_id in &new.parties {
@@ -602,197 +779,6 @@ impl Store for SqliteStore {
         self.run(move |c| current_membership(c, relationship_id, user_id)).await
     }
 
-    async fn create_session(
-        &self,
-        session_hash: &str,
-        user_id: Uuid,
-        now: Timestamp,
-        idle_until: Timestamp,
-        absolute_until: Timestamp,
-    ) -> StoreResult<()> {
-        let session_hash = session_hash.to_owned();
-        self.write(move |tx| {
-            // A disabled account gets none: one made now would come back when it is enabled again.
-            if get_user(tx, user_id)?.disabled {
-                return Err(not_found("user"));
-            }
-            // The user's expired sessions go as a new one comes, so the table does not grow forever.
-            tx.prepare_cached("DELETE FROM session WHERE user_id = ?1 AND (idle_expires_at <= ?2 OR absolute_expires_at <= ?2)")?
-                .execute(params![user_id, micros(now)])?;
-            tx.prepare_cached(
-                "INSERT INTO session (session_hash, user_id, created_at, idle_expires_at, absolute_expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![session_hash, user_id, micros(now), micros(idle_until), micros(absolute_until)])?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn session(&self, session_hash: &str, now: Timestamp) -> StoreResult<Session> {
-        let credential = Credential::Session(session_hash.to_owned());
-        self.run(move |c| viewer(c, &credential, None, now)?.session.ok_or(not_found("session"))).await
-    }
-
-    async fn viewer(&self, credential: Credential, relationship_id: Option<Uuid>, now: Timestamp) -> StoreResult<Viewer> {
-        self.run(move |c| viewer(c, &credential, relationship_id, now)).await
-    }
-
-    async fn viewer_with_view(
-        &self,
-        credential: Credential,
-        relationship_id: Uuid,
-        now: Timestamp,
-        request: ViewRequest,
-    ) -> StoreResult<(Viewer, StoreResult<View>)> {
-        self.read(move |c| {
-            let viewer = viewer(c, &credential, Some(relationship_id), now)?;
-            let view = if shown_views(&viewer) {
-                views::view(c, relationship_id, request).map_err(|Fail(e)| e)
-            } else {
-                Err(StoreError::NotFound("relationship"))
-            };
-            Ok((viewer, view))
-        })
-        .await
-    }
-
-    async fn touch_session(&self, session_hash: &str, idle_until: Timestamp) -> StoreResult<()> {
-        let session_hash = session_hash.to_owned();
-        self.write(move |tx| {
-            tx.prepare_cached("UPDATE session SET idle_expires_at = MIN(?2, absolute_expires_at) WHERE session_hash = ?1")?
-                .execute(params![session_hash, micros(idle_until)])?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn end_session(&self, session_hash: &str) -> StoreResult<()> {
-        let session_hash = session_hash.to_owned();
-        self.write(move |tx| {
-            tx.prepare_cached("DELETE FROM session WHERE session_hash = ?1")?.execute([session_hash])?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn sign_in_failures(&self, email: &str, since: Timestamp) -> StoreResult<u32> {
-        let email = email.to_owned();
-        self.run(move |c| {
-            Ok(c.prepare_cached("SELECT count(*) FROM sign_in_failure WHERE email = ?1 AND failed_at > ?2")?
-                .query_row(params![email, micros(since)], |r| r.get(0))?)
-        })
-        .await
-    }
-
-    async fn record_sign_in_failure(&self, email: &str, now: Timestamp, forget_before: Timestamp) -> StoreResult<()> {
-        let email = email.to_owned();
-        self.write(move |tx| {
-            tx.prepare_cached("DELETE FROM sign_in_failure WHERE email = ?1 AND failed_at <= ?2")?
-                .execute(params![email, micros(forget_before)])?;
-            tx.prepare_cached("INSERT INTO sign_in_failure (email, failed_at) VALUES (?1, ?2)")?.execute(params![email, micros(now)])?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn clear_sign_in_failures(&self, email: &str) -> StoreResult<()> {
-        let email = email.to_owned();
-        self.write(move |tx| {
-            tx.prepare_cached("DELETE FROM sign_in_failure WHERE email = ?1")?.execute([email])?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn set_password(
-        &self,
-        user_id: Uuid,
-        password_hash: &str,
-        keep_session: Option<&str>,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let password_hash = password_hash.to_owned();
-        let keep_session = keep_session.map(str::to_owned);
-        self.write(move |tx| {
-            get_user(tx, user_id)?;
-            write_password(tx, user_id, &password_hash, actor, now)?;
-            end_other_sessions(tx, user_id, keep_session.as_deref())
-        })
-        .await
-    }
-
-    async fn set_user_disabled(&self, user_id: Uuid, disabled: bool, actor: Option<Uuid>, now: Timestamp) -> StoreResult<User> {
-        self.write(move |tx| {
-            let before = get_user(tx, user_id)?;
-            if before.disabled != disabled {
-                tx.prepare_cached("UPDATE user_account SET disabled_at = ?2 WHERE user_id = ?1")?
-                    .execute(params![user_id, disabled.then_some(micros(now))])?;
-                end_sessions(tx, user_id)?;
-                let kind = if disabled { EventKind::UserDisabled } else { EventKind::UserEnabled };
-                append(tx, SITE_CHAIN, Draft::new(actor, kind, "user", user_id, json!({})), now)?;
-            }
-            get_user(tx, user_id)
-        })
-        .await
-    }
-
-    async fn create_password_reset(
-        &self,
-        user_id: Uuid,
-        token_hash: &str,
-        expires_at: Timestamp,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let token_hash = token_hash.to_owned();
-        self.write(move |tx| {
-            get_user(tx, user_id)?;
-            // A new link replaces any earlier one not yet used.
-            tx.prepare_cached("UPDATE password_reset SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL")?
-                .execute(params![user_id, micros(now)])?;
-            tx.prepare_cached("INSERT INTO password_reset (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![token_hash, user_id, micros(now), micros(expires_at)])?;
-            let summary = json!({"expires_at": expires_at.to_string()});
-            append(tx, SITE_CHAIN, Draft::new(actor, EventKind::UserPasswordResetIssued, "user", user_id, summary), now)?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn password_reset_user(&self, token_hash: &str, now: Timestamp) -> StoreResult<User> {
-        let token_hash = token_hash.to_owned();
-        self.run(move |c| {
-            c.prepare_cached(&format!(
-                "{USER} JOIN password_reset t ON t.user_id = u.user_id
-                 WHERE t.token_hash = ?1 AND t.used_at IS NULL AND t.expires_at > ?2 AND u.disabled_at IS NULL"
-            ))?
-            .query_row(params![token_hash, micros(now)], user_row)
-            .optional()?
-            .ok_or(not_found("password reset link"))
-        })
-        .await
-    }
-
-    async fn use_password_reset(&self, token_hash: &str, password_hash: &str, now: Timestamp) -> StoreResult<User> {
-        let (token_hash, password_hash) = (token_hash.to_owned(), password_hash.to_owned());
-        self.write(move |tx| {
-            let user_id: Uuid = tx
-                .prepare_cached(
-                    "SELECT t.user_id FROM password_reset t JOIN user_account u ON u.user_id = t.user_id
-                     WHERE t.token_hash = ?1 AND t.used_at IS NULL AND t.expires_at > ?2 AND u.disabled_at IS NULL",
-                )?
-                .query_row(params![token_hash, micros(now)], |r| r.get(0))
-                .optional()?
-                .ok_or(not_found("password reset link"))?;
-            tx.prepare_cached("UPDATE password_reset SET used_at = ?2 WHERE token_hash = ?1")?.execute(params![token_hash, micros(now)])?;
-            write_password(tx, user_id, &password_hash, Some(user_id), now)?;
-            end_sessions(tx, user_id)?;
-            get_user(tx, user_id)
-        })
-        .await
-    }
-
     async fn create_invitation(&self, new: NewInvitation, actor: Uuid, now: Timestamp) -> StoreResult<Invitation> {
         self.write(move |tx| {
             get_relationship(tx, new.relationship_id)?;
@@ -914,7 +900,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl MeasureStore for SqliteStore {
     async fn create_objective(&self, new: NewObjective, actor: Uuid, now: Timestamp) -> StoreResult<Objective> {
         self.write(move |tx| measures::create_objective(tx, &new, actor, now)).await
     }
@@ -1032,7 +1021,10 @@ impl Store for SqliteStore {
     async fn obligation(&self, relationship_id: Uuid, obligation_id: Uuid) -> StoreResult<Obligation> {
         self.run(move |c| measures::obligation(c, relationship_id, obligation_id)).await
     }
+}
 
+#[async_trait]
+impl ActionStore for SqliteStore {
     async fn create_action(&self, new: NewAction, actor: Uuid, now: Timestamp) -> StoreResult<Action> {
         self.write(move |tx| measures::create_action(tx, &new, actor, now)).await
     }
@@ -1062,7 +1054,10 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<Action>> {
         self.run(move |c| measures::actions(c, relationship_id, filter, after, limit)).await
     }
+}
 
+#[async_trait]
+impl IssueStore for SqliteStore {
     async fn ladder(&self, relationship_id: Uuid) -> StoreResult<Ladder> {
         self.run(move |c| issues::ladder(c, relationship_id, None)).await
     }
@@ -1189,6 +1184,13 @@ impl Store for SqliteStore {
         self.write(move |tx| issues::sweep(tx, now)).await
     }
 
+    async fn link_targets(&self, relationship_id: Uuid) -> StoreResult<Vec<LinkTarget>> {
+        self.run(move |c| views::link_targets(c, relationship_id)).await
+    }
+}
+
+#[async_trait]
+impl NotificationStore for SqliteStore {
     async fn inbox(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<Notification>> {
         self.run(move |c| issues::inbox(c, user_id, limit)).await
     }
@@ -1238,9 +1240,27 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
-    async fn link_targets(&self, relationship_id: Uuid) -> StoreResult<Vec<LinkTarget>> {
-        self.run(move |c| views::link_targets(c, relationship_id)).await
+#[async_trait]
+impl ViewStore for SqliteStore {
+    async fn viewer_with_view(
+        &self,
+        credential: Credential,
+        relationship_id: Uuid,
+        now: Timestamp,
+        request: ViewRequest,
+    ) -> StoreResult<(Viewer, StoreResult<View>)> {
+        self.read(move |c| {
+            let viewer = viewer(c, &credential, Some(relationship_id), now)?;
+            let view = if shown_views(&viewer) {
+                views::view(c, relationship_id, request).map_err(|Fail(e)| e)
+            } else {
+                Err(StoreError::NotFound("relationship"))
+            };
+            Ok((viewer, view))
+        })
+        .await
     }
 
     async fn view(&self, relationship_id: Uuid, request: ViewRequest) -> StoreResult<View> {
@@ -1250,7 +1270,10 @@ impl Store for SqliteStore {
     async fn issue_detail(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<IssueDetail> {
         self.read(move |c| views::issue_detail(c, relationship_id, issue_id, viewer_party)).await
     }
+}
 
+#[async_trait]
+impl AuditStore for SqliteStore {
     async fn audit_events(&self, chain: Uuid, after_position: i64, limit: u32) -> StoreResult<Vec<Event>> {
         self.run(move |c| {
             let mut stmt = c.prepare_cached(&format!("{EVENT} WHERE relationship_id = ?1 AND position > ?2 ORDER BY position LIMIT ?3"))?;

@@ -312,7 +312,8 @@ fn serve_demo_seeds_a_relationship_and_says_how_to_sign_in() {
 /// "Berth availability" and a weekly "Defects".
 fn create_kpis(db: &str) {
     use accord_domain::measure::{Cadence, Direction, Thresholds};
-    use accord_store::{NewKpi, Store};
+    use accord_store::NewKpi;
+    use accord_store::prelude::*;
     let path = PathBuf::from(db.trim_start_matches("sqlite://"));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {

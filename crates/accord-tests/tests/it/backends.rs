@@ -1,6 +1,6 @@
 //! A fresh, migrated store per test on each backend, and a macro that runs a test on both.
 
-use accord_store::Store;
+use accord_store::prelude::*;
 use accord_store_postgres::PostgresStore;
 use accord_store_sqlite::SqliteStore;
 use std::path::PathBuf;
