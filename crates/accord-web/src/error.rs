@@ -93,6 +93,16 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A stale `version` answers 409 and changes nothing; the message says what to do.
+pub fn stale(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Stale { current } => {
+            ApiError::Conflict(format!("Changed by someone else since you read it (now version {current}); reload and try again."))
+        }
+        e => e.into(),
+    }
+}
+
 impl From<Invalid> for ApiError {
     fn from(invalid: Invalid) -> ApiError {
         ApiError::Invalid(invalid)
@@ -129,7 +139,7 @@ impl From<StoreError> for PageError {
 #[derive(askama::Template)]
 #[template(path = "layout/error.html")]
 struct ErrorPage {
-    shell: crate::pages::Shell,
+    shell: crate::layout::Shell,
     status: u16,
     title: &'static str,
     message: String,
@@ -150,7 +160,7 @@ impl IntoResponse for PageError {
             ApiError::Conflict(_) => "Changed by someone else",
             _ => "That did not work",
         };
-        let page = ErrorPage { shell: crate::pages::Shell::plain(), status: status.as_u16(), title, message: self.0.body().message };
+        let page = ErrorPage { shell: crate::layout::Shell::plain(), status: status.as_u16(), title, message: self.0.body().message };
         let html = page.render().unwrap_or_else(|_| title.to_owned());
         (status, axum::response::Html(html)).into_response()
     }

@@ -11,6 +11,10 @@ use serde::de::DeserializeOwned;
 /// An urlencoded form whose `csrf` field matches the CSRF cookie, from this site's own pages.
 pub struct CsrfForm<T>(pub T);
 
+/// A form with nothing but its CSRF token: a button.
+#[derive(serde::Deserialize)]
+pub struct Empty {}
+
 /// Browsers say where a request comes from; a form posted from another site is refused.
 fn same_origin(headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())

@@ -1,19 +1,48 @@
 //! Accord's HTTP face: server-rendered pages for people and the JSON API under `/api/v1` for
 //! programs, sharing one state, one error type and one authorization extractor.
 
+/// Declares a module's page routes once: its router is built from this list, and the
+/// authorization matrix test reads the same list (through `pages::routes`), so a new page cannot
+/// go untested.
+macro_rules! pages {
+    ($routes:ident, $router:ident; $($method:ident $path:literal => $handler:path;)*) => {
+        /// Page routes as (method, path).
+        pub const $routes: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        pub fn $router() -> axum::Router<crate::AppState> {
+            axum::Router::new()$(.route($path, axum::routing::$method($handler)))*
+        }
+    };
+}
+
+// Shared by every module: no module folder below imports another.
+pub mod activity;
 pub mod api;
 pub mod auth;
 pub mod charts;
+pub mod dates;
 pub mod error;
 mod fields;
 mod forms;
 mod html;
-pub mod issues;
+mod input;
+pub mod json;
+pub mod layout;
 mod limiter;
-pub mod measures;
+pub mod list;
 pub mod pages;
 pub mod secrets;
 pub mod session;
+pub mod sheets;
+
+// The modules, a folder each: inputs and operations (mod.rs), pages, API.
+pub mod actions;
+pub mod audit;
+pub mod issues;
+pub mod measures;
+pub mod notifications;
+pub mod people;
+pub mod relationships;
 
 use accord_domain::clock::Clock;
 use accord_store::Store;
@@ -75,7 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(pages::router())
-        .fallback(pages::not_found)
+        .fallback(layout::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), session::csrf_cookie))
         .layer(middleware::from_fn(security_headers))
@@ -130,4 +159,40 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io
             tokio::select! { _ = ctrl_c => {}, _ = term => {} }
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    /// The module folders. Each imports the shared modules, `accord_store` and `accord_domain`,
+    /// never another module: what two modules need is shared.
+    const MODULES: &[&str] = &["actions", "audit", "issues", "measures", "notifications", "people", "relationships"];
+
+    #[test]
+    fn no_module_folder_names_another() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        for module in MODULES {
+            let folder = src.join(module);
+            let files = std::fs::read_dir(&folder).unwrap_or_else(|e| panic!("{}: {e}", folder.display()));
+            for file in files {
+                let path = file.unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(!text.contains("super::super"), "{} reaches out of its folder", path.display());
+                // Paths (`crate::issues::…`) and groups (`use crate::{layout, issues};`) alike.
+                let mut named: Vec<&str> = text
+                    .split("crate::")
+                    .skip(1)
+                    .map(|rest| rest.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap_or(""))
+                    .collect();
+                for group in text.split("crate::{").skip(1) {
+                    named.extend(group.split('}').next().unwrap_or("").split(|c: char| !c.is_alphanumeric() && c != '_'));
+                }
+                if let Some(other) = named.iter().find(|n| **n != *module && MODULES.contains(n)) {
+                    panic!("{} names the module {other}", path.display());
+                }
+            }
+        }
+        // Every folder is listed above, so a new module is checked too.
+        let folders = std::fs::read_dir(&src).unwrap().filter_map(|e| e.ok()).filter(|e| e.path().is_dir()).count();
+        assert_eq!(folders, MODULES.len(), "a module folder is missing from MODULES");
+    }
 }

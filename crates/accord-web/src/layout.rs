@@ -1,0 +1,239 @@
+//! The layout every page shares: the shell (who is signed in, the CSRF token, where we are), the
+//! relationship's menu built from one list, rendering, and the stylesheet.
+
+use crate::error::{ApiError, PageError};
+use crate::session::CsrfToken;
+use accord_store::{Relationship, User};
+use askama::Template;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+
+const STYLESHEET: &str = include_str!("../static/style.css");
+
+/// A fingerprint of the stylesheet for its URL, so browsers may cache it for long and still see
+/// a new one at once.
+pub fn style_version() -> &'static str {
+    static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| crate::secrets::token_hash(STYLESHEET)[..12].to_owned());
+    &VERSION
+}
+
+pub async fn stylesheet() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css"), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")], STYLESHEET)
+}
+
+pub struct ShellUser {
+    pub name: String,
+    pub is_admin: bool,
+}
+
+pub struct ShellRelationship {
+    pub id: uuid::Uuid,
+    pub name: String,
+}
+
+/// A link of the relationship's menu.
+pub struct MenuItem {
+    pub label: &'static str,
+    /// What follows `/relationships/{id}` in its address.
+    pub path: &'static str,
+    /// The `Shell::section` of its pages, which marks the link as the current one.
+    pub section: &'static str,
+}
+
+/// The relationship's menu, in order: a new module's pages add their line here.
+pub const RELATIONSHIP_MENU: &[MenuItem] = &[
+    MenuItem { label: "Overview", path: "", section: "overview" },
+    MenuItem { label: "Scorecard", path: "/scorecard", section: "scorecard" },
+    MenuItem { label: "Objectives", path: "/objectives", section: "objectives" },
+    MenuItem { label: "Obligations", path: "/obligations", section: "obligations" },
+    MenuItem { label: "Actions", path: "/actions", section: "actions" },
+    MenuItem { label: "Issues", path: "/issues", section: "issues" },
+    MenuItem { label: "Members", path: "/members", section: "members" },
+    MenuItem { label: "Audit trail", path: "/audit", section: "audit" },
+];
+
+/// What the layout needs: who is signed in, the CSRF token for its forms, where we are.
+pub struct Shell {
+    pub user: Option<ShellUser>,
+    pub csrf: String,
+    pub relationship: Option<ShellRelationship>,
+    pub section: &'static str,
+}
+
+impl Shell {
+    pub fn plain() -> Shell {
+        Shell { user: None, csrf: String::new(), relationship: None, section: "" }
+    }
+
+    pub fn new(user: Option<&User>, csrf: &CsrfToken, section: &'static str) -> Shell {
+        Shell {
+            user: user.map(|u| ShellUser { name: u.name.clone(), is_admin: u.is_admin }),
+            csrf: csrf.0.clone(),
+            relationship: None,
+            section,
+        }
+    }
+
+    pub fn within(mut self, relationship: &Relationship) -> Shell {
+        self.relationship = Some(ShellRelationship { id: relationship.id, name: relationship.name.clone() });
+        self
+    }
+}
+
+/// Room for a page from the start: askama's own hint counts only the template's text, so a
+/// page of tables grew its buffer (copying it) five or six times.
+const PAGE_BYTES: usize = 32 * 1024;
+
+/// Renders a template with a status.
+pub fn render<T: Template>(status: StatusCode, template: &T) -> Response {
+    let mut html = String::with_capacity(PAGE_BYTES.max(T::SIZE_HINT));
+    match template.render_into(&mut html) {
+        Ok(()) => (status, Html(html)).into_response(),
+        Err(e) => PageError(ApiError::Internal(format!("template: {e}"))).into_response(),
+    }
+}
+
+pub fn ok(template: &impl Template) -> Result<Response, PageError> {
+    Ok(render(StatusCode::OK, template))
+}
+
+pub async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") { ApiError::NotFound.into_response() } else { PageError(ApiError::NotFound).into_response() }
+}
+
+/// A field's error message for a form, from a refusal that names fields.
+pub fn field_message(error: &ApiError) -> String {
+    match error {
+        ApiError::Invalid(invalid) => {
+            invalid.0.iter().map(|f| format!("{}: {}", f.field.replace('_', " "), f.message)).collect::<Vec<_>>().join("; ")
+        }
+        other => other.body().message,
+    }
+}
+
+/// Local paths only, so that `?next=` cannot send anyone to another site. Browsers drop tabs and
+/// newlines from a URL and read `\` as `/`, and some decode it once more: so `next` is judged
+/// after one percent-decoding, and kept only if it then starts with `/`, its second character is
+/// neither `/` nor `\`, and it holds no backslash and no control character. It must also be
+/// a header value as it stands (visible ASCII): a path we sent people from always is.
+pub fn local_path(next: &str) -> &str {
+    let decoded = percent_decode(next);
+    let decoded = String::from_utf8_lossy(&decoded);
+    let local = decoded.starts_with('/')
+        && !matches!(decoded.as_bytes().get(1), Some(b'/' | b'\\'))
+        && !decoded.chars().any(|c| c == '\\' || c.is_control())
+        && next.bytes().all(|b| b.is_ascii_graphic());
+    if local { next } else { "/" }
+}
+
+/// `%XX` to the byte it stands for; anything else as it is.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RELATIONSHIP_MENU, Shell, ShellRelationship, ShellUser, local_path};
+    use askama::Template;
+
+    /// The layout alone, and a page of the layout's parts.
+    #[derive(Template)]
+    #[template(source = r#"{% extends "layout/base.html" %}"#, ext = "html")]
+    struct Layout {
+        shell: Shell,
+    }
+
+    #[derive(Template)]
+    #[template(
+        source = r#"{% import "layout/parts.html" as parts %}{% call parts::csrf() %}{% endcall %}|{% call parts::error_alert(error) %}{% endcall %}|{% call parts::error_alert(error, "e") %}{% endcall %}|{% call parts::next_page(next) %}?after={% endcall %}|{% call parts::empty_row(3) %}Nothing yet.{% endcall %}"#,
+        ext = "html"
+    )]
+    struct Parts {
+        shell: Shell,
+        error: Option<String>,
+        next: Option<String>,
+    }
+
+    fn shell(section: &'static str) -> Shell {
+        let relationship = ShellRelationship { id: uuid::Uuid::nil(), name: "Harbour".into() };
+        Shell {
+            user: Some(ShellUser { name: "Ann".into(), is_admin: false }),
+            csrf: "tok\"en".into(),
+            relationship: Some(relationship),
+            section,
+        }
+    }
+
+    #[test]
+    fn the_relationship_menu_is_its_list_in_order_with_the_current_section_marked() {
+        let html = Layout { shell: shell("issues") }.render().unwrap();
+        let menu = &html[html.find(r#"<nav class="subnav""#).unwrap()..];
+        let menu = &menu[..menu.find("</nav>").unwrap()];
+        let mut rest = menu;
+        for item in RELATIONSHIP_MENU {
+            let current = if item.section == "issues" { r#"aria-current="page""# } else { "" };
+            let link = format!(r#"<a href="/relationships/{}{}" {current}>{}</a>"#, uuid::Uuid::nil(), item.path, item.label);
+            let at = rest.find(&link).unwrap_or_else(|| panic!("{link} missing or out of order in {menu}"));
+            rest = &rest[at + link.len()..];
+        }
+        assert_eq!(menu.matches("<a ").count(), RELATIONSHIP_MENU.len() + 1, "the name and the list only: {menu}");
+        assert_eq!(menu.matches("aria-current").count(), 1);
+    }
+
+    #[test]
+    fn the_parts_write_the_field_the_alert_the_link_and_the_empty_row() {
+        let page = |error: Option<&str>, next: Option<&str>| {
+            Parts { shell: shell(""), error: error.map(Into::into), next: next.map(Into::into) }.render().unwrap()
+        };
+        assert_eq!(
+            page(Some("title: <required>"), Some("a&b")),
+            r#"<input type="hidden" name="csrf" value="tok&#34;en">|<p class="error" role="alert">title: &#60;required&#62;</p>|<p class="error" role="alert" id="e">title: &#60;required&#62;</p>|<p><a href="?after=a&#38;b">Next page →</a></p>|<tr><td colspan="3" class="muted">Nothing yet.</td></tr>"#
+        );
+        assert_eq!(
+            page(None, None),
+            r#"<input type="hidden" name="csrf" value="tok&#34;en">||||<tr><td colspan="3" class="muted">Nothing yet.</td></tr>"#
+        );
+    }
+
+    #[test]
+    fn next_is_a_local_path_or_home() {
+        for hostile in [
+            "/%09/evil.example",
+            "/\t/evil.example",
+            "/%0d%0a",
+            "/\r\nSet-Cookie: a=b",
+            "//evil",
+            "/\\evil",
+            "/%5cevil",
+            "/%5Cevil",
+            "/%2F/evil",
+            "/a\\b",
+            "https://evil",
+            "evil.example",
+            "",
+            "/caf\u{e9}",
+            "/%c2%85",
+        ] {
+            assert_eq!(local_path(hostile), "/", "{hostile:?} must not be kept");
+        }
+        for good in ["/", "/relationships/0190f3a2-0000-7000-8000-000000000000", "/inbox?after=12&x=%20y", "/a/b%2Fc?q=1"] {
+            assert_eq!(local_path(good), good);
+        }
+    }
+}

@@ -1,0 +1,676 @@
+//! The measures pages: scorecard, KPI, objectives, obligations.
+
+use super::*;
+use crate::auth::{PageView, Viewed, read_view};
+use crate::charts::{ChartPoint, Sparklines, kpi_chart};
+use crate::error::PageResult;
+use crate::forms::CsrfForm;
+use crate::layout::{Shell, field_message, render};
+use crate::session::CsrfToken;
+use accord_domain::id::parse_id;
+use accord_domain::measure::{Period, Rag, Trend, trend, version_in_force};
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::civil::Date;
+use serde::Deserialize;
+use std::collections::HashMap;
+
+pages! { ROUTES, router;
+    get "/relationships/{relationship_id}/scorecard" => scorecard;
+    post "/relationships/{relationship_id}/kpis" => create_kpi;
+    get "/relationships/{relationship_id}/kpis/new" => new_kpi;
+    get "/relationships/{relationship_id}/kpis/{kpi_id}" => kpi;
+    post "/relationships/{relationship_id}/kpis/{kpi_id}/measurements" => record;
+    post "/relationships/{relationship_id}/kpis/{kpi_id}/versions" => change_thresholds;
+    get "/relationships/{relationship_id}/objectives" => objectives;
+    post "/relationships/{relationship_id}/objectives" => create_objective;
+    get "/relationships/{relationship_id}/objectives/{objective_id}" => objective;
+    post "/relationships/{relationship_id}/objectives/{objective_id}/reviews" => review_objective;
+    get "/relationships/{relationship_id}/obligations" => obligations;
+    post "/relationships/{relationship_id}/obligations" => create_obligation;
+    post "/relationships/{relationship_id}/obligations/{obligation_id}" => update_obligation;
+}
+
+/// The latest period of a cadence whose value is already due (its grace days have passed).
+fn due_period(cadence: accord_domain::measure::Cadence, today: Date) -> Period {
+    let mut p = Period::containing(cadence, today).previous();
+    while p.due() >= today {
+        p = p.previous();
+    }
+    p
+}
+
+/// The parties' names, for the party ids a page shows.
+struct Names {
+    parties: Vec<Party>,
+}
+
+impl Names {
+    async fn load(state: &AppState, relationship_id: Uuid) -> Result<Names, ApiError> {
+        Ok(Names { parties: state.store.parties(relationship_id).await? })
+    }
+
+    fn party(&self, id: Option<Uuid>) -> String {
+        id.and_then(|id| self.parties.iter().find(|p| p.id == id)).map_or_else(|| "Joint".to_owned(), |p| p.organisation_name.clone())
+    }
+}
+
+fn rag_label(rag: Option<Rag>) -> &'static str {
+    rag.map_or("none", Rag::as_str)
+}
+
+fn back_to(path: String) -> Response {
+    Redirect::to(&path).into_response()
+}
+
+// The scorecard.
+
+pub struct ScoreRow {
+    pub kpi: Kpi,
+    pub party: String,
+    pub latest: Option<RecentValue>,
+    pub latest_label: String,
+    pub rag: &'static str,
+    pub arrow: &'static str,
+    pub arrow_label: &'static str,
+    pub spark: String,
+    pub missing: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "measures/scorecard.html")]
+struct ScorecardPage {
+    shell: Shell,
+    relationship_id: Uuid,
+    rows: Vec<ScoreRow>,
+    objectives: Vec<Objective>,
+    parties: Vec<Party>,
+    objective: String,
+    party: String,
+    counts: (usize, usize, usize, usize),
+    can_define: bool,
+    imported: Option<(String, String)>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ScorecardQuery {
+    #[serde(default)]
+    objective: String,
+    #[serde(default)]
+    party: String,
+    /// Set after an import: how many values it added and corrected.
+    #[serde(default)]
+    imported: Option<String>,
+    #[serde(default)]
+    corrected: Option<String>,
+}
+
+impl PageView for ScorecardView {
+    fn request(_: &HashMap<String, String>, _: &Uri) -> Result<ViewRequest, ApiError> {
+        Ok(ViewRequest::Scorecard)
+    }
+}
+
+fn scorecard_page(
+    state: &AppState,
+    access: &Access,
+    csrf: &CsrfToken,
+    view: ScorecardView,
+    q: &ScorecardQuery,
+) -> Result<ScorecardPage, ApiError> {
+    access.member()?;
+    let id = access.id();
+    let today = today(state, &access.relationship);
+    let ScorecardView { parties, objectives, kpis, mut recent } = view;
+    let names = Names { parties };
+    // Each KPI's values as a run of one vector (the sort is stable: periods stay in order).
+    recent.sort_by_key(|m| m.kpi_id);
+    let series: HashMap<Uuid, &[RecentValue]> = recent.chunk_by(|a, b| a.kpi_id == b.kpi_id).map(|run| (run[0].kpi_id, run)).collect();
+    let objective = parse_id(&q.objective);
+    let party = parse_id(&q.party);
+    let mut counts = [0usize; 4];
+    let sparks = Sparklines::new(12, 96.0, 26.0);
+    let rows: Vec<ScoreRow> = kpis
+        .into_iter()
+        .filter(|k| objective.is_none_or(|o| k.objectives.contains(&o)))
+        .filter(|k| q.party.is_empty() || (q.party == "joint" && k.party_id.is_none()) || (party.is_some() && k.party_id == party))
+        .map(|kpi| {
+            let values = series.get(&kpi.id).copied().unwrap_or_default();
+            let due = due_period(kpi.cadence, today);
+            // At most 12 values: a scan beats a map.
+            let at = |start: Date| values.iter().find(|m| m.period_start == start);
+            let spark = sparks.draw(&due.last_n(12).iter().map(|p| at(p.start).map(|m| (m.value, m.rag))).collect::<Vec<_>>());
+            let latest = values.last().copied();
+            let (arrow, arrow_label) = match values.len().checked_sub(2).map(|i| trend(kpi.direction, values[i].value, values[i + 1].value))
+            {
+                Some(Trend::Better) => ("▲", "improving"),
+                Some(Trend::Worse) => ("▼", "worsening"),
+                Some(Trend::Level) => ("▶", "level"),
+                None => ("", ""),
+            };
+            let missing = at(due.start).is_none().then(|| due.label());
+            let rag = rag_label(latest.as_ref().map(|m| m.rag));
+            counts[match latest.as_ref().map(|m| m.rag) {
+                Some(Rag::Green) => 0,
+                Some(Rag::Amber) => 1,
+                Some(Rag::Red) => 2,
+                None => 3,
+            }] += 1;
+            ScoreRow {
+                party: names.party(kpi.party_id),
+                latest_label: latest.as_ref().map(|m| Period { cadence: kpi.cadence, start: m.period_start }.label()).unwrap_or_default(),
+                latest,
+                rag,
+                arrow,
+                arrow_label,
+                spark,
+                missing,
+                kpi,
+            }
+        })
+        .collect();
+    Ok(ScorecardPage {
+        shell: Shell::new(Some(&access.user), csrf, "scorecard").within(&access.relationship),
+        relationship_id: id,
+        rows,
+        objectives,
+        parties: names.parties,
+        objective: q.objective.clone(),
+        party: q.party.clone(),
+        counts: (counts[0], counts[1], counts[2], counts[3]),
+        can_define: access.manager().is_ok(),
+        imported: q.imported.clone().map(|a| (a, q.corrected.clone().unwrap_or_default())),
+    })
+}
+
+pub async fn scorecard(
+    State(state): State<AppState>,
+    Viewed { access, view }: Viewed<ScorecardView>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<ScorecardQuery>,
+) -> PageResult {
+    Ok(render(StatusCode::OK, &scorecard_page(&state, &access, &csrf, view, &q)?))
+}
+
+/// The form that defines a KPI, on a page of its own.
+#[derive(Template)]
+#[template(path = "measures/kpi_new.html")]
+struct NewKpiPage {
+    shell: Shell,
+    relationship_id: Uuid,
+    parties: Vec<Party>,
+    members: Vec<Member>,
+    objectives: Vec<Objective>,
+    error: Option<String>,
+    form: KpiInput,
+}
+
+async fn new_kpi_page(
+    state: &AppState,
+    access: &Access,
+    csrf: &CsrfToken,
+    form: KpiInput,
+    error: Option<String>,
+) -> Result<NewKpiPage, ApiError> {
+    let id = access.id();
+    Ok(NewKpiPage {
+        shell: Shell::new(Some(&access.user), csrf, "scorecard").within(&access.relationship),
+        relationship_id: id,
+        parties: state.store.parties(id).await?,
+        members: state.store.members(id).await?,
+        objectives: state.store.objectives(id).await?,
+        error,
+        form,
+    })
+}
+
+pub async fn new_kpi(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
+    access.manager()?;
+    let form = KpiInput { direction: "higher".into(), cadence: "monthly".into(), ..KpiInput::default() };
+    Ok(render(StatusCode::OK, &new_kpi_page(&state, &access, &csrf, form, None).await?))
+}
+
+pub async fn create_kpi(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<KpiInput>,
+) -> PageResult {
+    match super::create_kpi(&state, &access, &form).await {
+        Ok(kpi) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), kpi.id))),
+        Err(e @ ApiError::Invalid(_)) => {
+            let message = field_message(&e);
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_kpi_page(&state, &access, &csrf, form, Some(message)).await?))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// A KPI.
+
+pub struct HistoryRow {
+    pub label: String,
+    pub start: Date,
+    pub value: Option<Measurement>,
+    pub rag: &'static str,
+    pub due: Date,
+    pub late: bool,
+}
+
+#[derive(Template)]
+#[template(path = "measures/kpi.html")]
+struct KpiPage {
+    shell: Shell,
+    relationship_id: Uuid,
+    kpi: Kpi,
+    party: String,
+    reporter: String,
+    objectives: Vec<Objective>,
+    chart: String,
+    history: Vec<HistoryRow>,
+    versions: Vec<KpiVersion>,
+    corrections: Option<(String, Vec<Measurement>)>,
+    can_record: bool,
+    can_define: bool,
+    can_raise: bool,
+    current_period: String,
+    next_period: String,
+    action_due: Date,
+    owner: Option<Uuid>,
+    error: Option<String>,
+    form: MeasurementBody,
+}
+
+#[derive(Deserialize, Default)]
+pub struct KpiQuery {
+    #[serde(default)]
+    period: String,
+}
+
+/// The values a KPI page shows: two years of monthly ones.
+const KPI_VALUES: u32 = 24;
+
+fn kpi_request(kpi_id: &str) -> Result<KpiRequest, ApiError> {
+    Ok(KpiRequest { kpi_id: parse_id(kpi_id).ok_or(ApiError::NotFound)?, values: KPI_VALUES })
+}
+
+impl PageView for KpiDetail {
+    fn request(params: &HashMap<String, String>, _: &Uri) -> Result<ViewRequest, ApiError> {
+        Ok(ViewRequest::Kpi(kpi_request(params.get("kpi_id").map_or("", String::as_str))?))
+    }
+}
+
+/// What the page of the KPI `kpi_id` shows, for a page that re-renders it after a refused form.
+async fn kpi_detail(state: &AppState, access: &Access, kpi_id: &str) -> Result<KpiDetail, ApiError> {
+    read_view(state, access, ViewRequest::Kpi(kpi_request(kpi_id)?)).await
+}
+
+async fn kpi_page(state: &AppState, access: &Access, csrf: &CsrfToken, view: KpiDetail, q: &KpiQuery) -> Result<KpiPage, ApiError> {
+    let me = access.member()?.clone();
+    let id = access.id();
+    let KpiDetail { kpi, parties, reporter, objectives: all_objectives, versions, values } = view;
+    let names = Names { parties };
+    let today = today(state, &access.relationship);
+    let domain_versions: Vec<accord_domain::measure::Version> =
+        versions.iter().map(|v| accord_domain::measure::Version { effective_from: v.effective_from, thresholds: v.thresholds }).collect();
+    let by_period: HashMap<Date, &Measurement> = values.iter().map(|m| (m.period_start, m)).collect();
+    let current = Period::containing(kpi.cadence, today);
+    // The window ends with the current period, or the latest value if it is later.
+    let last = values.first().map_or(current, |m| Period { cadence: kpi.cadence, start: m.period_start.max(current.start) });
+    let window = last.last_n(24);
+    let first_value = values.last().map(|m| m.period_start);
+    let window: Vec<Period> =
+        window.into_iter().filter(|p| first_value.is_some_and(|f| p.start >= f) || p.start >= current.previous().start).collect();
+    let chart = kpi_chart(
+        &window
+            .iter()
+            .filter_map(|p| {
+                let thresholds = version_in_force(&domain_versions, p.start)?.thresholds;
+                Some(ChartPoint { label: p.label(), value: by_period.get(&p.start).map(|m| (m.value, m.rag)), thresholds })
+            })
+            .collect::<Vec<_>>(),
+        &kpi.unit,
+    );
+    let history = window
+        .iter()
+        .rev()
+        .map(|p| {
+            let value = by_period.get(&p.start).map(|m| (*m).clone());
+            HistoryRow {
+                label: p.label(),
+                start: p.start,
+                rag: rag_label(value.as_ref().map(|m| m.rag)),
+                late: value.is_none() && p.due() < today,
+                due: p.due(),
+                value,
+            }
+        })
+        .collect();
+    let corrections = match Period::parse(kpi.cadence, &q.period) {
+        Ok(p) if !q.period.is_empty() => Some((p.label(), state.store.measurement_history(id, kpi.id, p.start).await?)),
+        _ => None,
+    };
+    Ok(KpiPage {
+        shell: Shell::new(Some(&access.user), csrf, "scorecard").within(&access.relationship),
+        relationship_id: id,
+        party: names.party(kpi.party_id),
+        reporter: reporter.unwrap_or_default(),
+        objectives: all_objectives.into_iter().filter(|o| kpi.objectives.contains(&o.id)).collect(),
+        chart,
+        history,
+        versions,
+        corrections,
+        can_record: may_record(access, &kpi).is_ok(),
+        can_define: me.role.manages(),
+        can_raise: me.role.writes(),
+        current_period: {
+            let due = due_period(kpi.cadence, today);
+            if by_period.contains_key(&due.start) { due.next().label() } else { due.label() }
+        },
+        next_period: current.next().label(),
+        action_due: today.checked_add(jiff::Span::new().days(14)).unwrap_or(today),
+        owner: kpi.reporter_id.or(Some(me.user_id)),
+        error: None,
+        form: MeasurementBody::default(),
+        kpi,
+    })
+}
+
+pub async fn kpi(
+    State(state): State<AppState>,
+    Viewed { access, view }: Viewed<KpiDetail>,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<KpiQuery>,
+) -> PageResult {
+    Ok(render(StatusCode::OK, &kpi_page(&state, &access, &csrf, view, &q).await?))
+}
+
+pub async fn record(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, kpi_id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<MeasurementBody>,
+) -> PageResult {
+    let mut page = kpi_page(&state, &access, &csrf, kpi_detail(&state, &access, &kpi_id).await?, &KpiQuery::default()).await?;
+    match record_measurement(&state, &access, &page.kpi, &form).await {
+        Ok(_) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), page.kpi.id))),
+        Err(e @ ApiError::Invalid(_)) => {
+            page.error = Some(field_message(&e));
+            page.form = form;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn change_thresholds(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, kpi_id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<VersionInput>,
+) -> PageResult {
+    access.manager()?;
+    let mut page = kpi_page(&state, &access, &csrf, kpi_detail(&state, &access, &kpi_id).await?, &KpiQuery::default()).await?;
+    match add_kpi_version(&state, &access, &page.kpi, &form).await {
+        Ok(_) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), page.kpi.id))),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+            page.error = Some(field_message(&e));
+            Ok(render(e.status(), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// Objectives.
+
+pub struct ObjectiveRow {
+    pub objective: Objective,
+    pub owners: String,
+    pub review_due: bool,
+    pub kpis: usize,
+}
+
+#[derive(Template)]
+#[template(path = "measures/objectives.html")]
+struct ObjectivesPage {
+    shell: Shell,
+    relationship_id: Uuid,
+    rows: Vec<ObjectiveRow>,
+    parties: Vec<Party>,
+    can_define: bool,
+    error: Option<String>,
+    form: ObjectiveInput,
+}
+
+async fn objectives_page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<ObjectivesPage, ApiError> {
+    access.member()?;
+    let id = access.id();
+    let today = today(state, &access.relationship);
+    let names = Names::load(state, id).await?;
+    let kpis = state.store.kpis(id).await?;
+    let rows = state
+        .store
+        .objectives(id)
+        .await?
+        .into_iter()
+        .map(|objective| ObjectiveRow {
+            owners: objective.parties.iter().map(|p| names.party(Some(*p))).collect::<Vec<_>>().join(", "),
+            review_due: objective.status == ObjectiveStatus::Active && objective.next_review <= today,
+            kpis: kpis.iter().filter(|k| k.objectives.contains(&objective.id)).count(),
+            objective,
+        })
+        .collect();
+    Ok(ObjectivesPage {
+        shell: Shell::new(Some(&access.user), csrf, "objectives").within(&access.relationship),
+        relationship_id: id,
+        rows,
+        parties: names.parties,
+        can_define: access.manager().is_ok(),
+        error: None,
+        form: ObjectiveInput::default(),
+    })
+}
+
+pub async fn objectives(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
+    Ok(render(StatusCode::OK, &objectives_page(&state, &access, &csrf).await?))
+}
+
+pub async fn create_objective(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<ObjectiveInput>,
+) -> PageResult {
+    match super::create_objective(&state, &access, &form).await {
+        Ok(_) => Ok(back_to(format!("/relationships/{}/objectives", access.id()))),
+        Err(e @ ApiError::Invalid(_)) => {
+            let mut page = objectives_page(&state, &access, &csrf).await?;
+            page.error = Some(field_message(&e));
+            page.form = form;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "measures/objective.html")]
+struct ObjectivePage {
+    shell: Shell,
+    relationship_id: Uuid,
+    objective: Objective,
+    owners: String,
+    review_due: bool,
+    kpis: Vec<Kpi>,
+    reviews: Vec<ObjectiveReviewRecord>,
+    can_review: bool,
+    error: Option<String>,
+}
+
+async fn objective_page(state: &AppState, access: &Access, csrf: &CsrfToken, objective_id: &str) -> Result<ObjectivePage, ApiError> {
+    access.member()?;
+    let id = access.id();
+    let (objective, reviews) = super::objective(state, access, parse_id(objective_id).ok_or(ApiError::NotFound)?).await?;
+    let names = Names::load(state, id).await?;
+    Ok(ObjectivePage {
+        shell: Shell::new(Some(&access.user), csrf, "objectives").within(&access.relationship),
+        relationship_id: id,
+        owners: objective.parties.iter().map(|p| names.party(Some(*p))).collect::<Vec<_>>().join(", "),
+        review_due: objective.status == ObjectiveStatus::Active && objective.next_review <= today(state, &access.relationship),
+        kpis: state.store.kpis(id).await?.into_iter().filter(|k| k.objectives.contains(&objective.id)).collect(),
+        reviews,
+        can_review: access.manager().is_ok(),
+        error: None,
+        objective,
+    })
+}
+
+pub async fn objective(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, objective_id)): Path<(String, String)>,
+) -> PageResult {
+    Ok(render(StatusCode::OK, &objective_page(&state, &access, &csrf, &objective_id).await?))
+}
+
+pub async fn review_objective(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, objective_id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<ReviewInput>,
+) -> PageResult {
+    access.manager()?;
+    let mut page = objective_page(&state, &access, &csrf, &objective_id).await?;
+    match super::review_objective(&state, &access, &page.objective, &form).await {
+        Ok(_) => Ok(back_to(format!("/relationships/{}/objectives/{}", access.id(), page.objective.id))),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+            page.error = Some(field_message(&e));
+            Ok(render(e.status(), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// Obligations.
+
+pub struct PartyDelivery {
+    pub party: String,
+    pub open: usize,
+    pub at_risk: usize,
+    pub overdue: usize,
+    pub delivered: usize,
+    pub missed: usize,
+}
+
+pub struct ObligationRow {
+    pub obligation: Obligation,
+    pub overdue: bool,
+    pub can_update: bool,
+}
+
+#[derive(Template)]
+#[template(path = "measures/obligations.html")]
+struct ObligationsPage {
+    shell: Shell,
+    relationship_id: Uuid,
+    delivery: Vec<PartyDelivery>,
+    rows: Vec<ObligationRow>,
+    parties: Vec<Party>,
+    statuses: [ObligationStatus; 5],
+    recurrences: [&'static str; 5],
+    can_define: bool,
+    error: Option<String>,
+    form: ObligationInput,
+}
+
+async fn obligations_page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<ObligationsPage, ApiError> {
+    access.member()?;
+    let id = access.id();
+    let today = today(state, &access.relationship);
+    let parties = state.store.parties(id).await?;
+    let obligations = state.store.obligations(id).await?;
+    let delivery = parties
+        .iter()
+        .map(|p| {
+            let of = || obligations.iter().filter(|o| o.party_id == p.id);
+            PartyDelivery {
+                party: p.organisation_name.clone(),
+                open: of().filter(|o| o.status.open()).count(),
+                at_risk: of().filter(|o| o.status == ObligationStatus::AtRisk).count(),
+                overdue: of().filter(|o| o.status.open() && o.due_date < today).count(),
+                delivered: of().filter(|o| o.status == ObligationStatus::Delivered).count(),
+                missed: of().filter(|o| o.status == ObligationStatus::Missed).count(),
+            }
+        })
+        .collect();
+    // Overdue first, then the rest of the open ones by due date, then the closed ones.
+    let mut rows: Vec<ObligationRow> = obligations
+        .into_iter()
+        .map(|o| ObligationRow {
+            overdue: o.status.open() && o.due_date < today,
+            can_update: may_update_obligation(access, &o).is_ok(),
+            obligation: o,
+        })
+        .collect();
+    rows.sort_by_key(|r| (!r.overdue, !r.obligation.status.open()));
+    Ok(ObligationsPage {
+        shell: Shell::new(Some(&access.user), csrf, "obligations").within(&access.relationship),
+        relationship_id: id,
+        delivery,
+        rows,
+        parties,
+        statuses: ObligationStatus::ALL,
+        recurrences: RECURRENCES,
+        can_define: access.manager().is_ok(),
+        error: None,
+        form: ObligationInput::default(),
+    })
+}
+
+pub async fn obligations(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
+    Ok(render(StatusCode::OK, &obligations_page(&state, &access, &csrf).await?))
+}
+
+pub async fn create_obligation(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<ObligationInput>,
+) -> PageResult {
+    match super::create_obligation(&state, &access, &form).await {
+        Ok(_) => Ok(back_to(format!("/relationships/{}/obligations", access.id()))),
+        Err(e @ ApiError::Invalid(_)) => {
+            let mut page = obligations_page(&state, &access, &csrf).await?;
+            page.error = Some(field_message(&e));
+            page.form = form;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn update_obligation(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    Path((_, obligation_id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<ObligationUpdate>,
+) -> PageResult {
+    let obligation = super::obligation(&state, &access, parse_id(&obligation_id).ok_or(ApiError::NotFound)?).await?;
+    match super::update_obligation(&state, &access, &obligation, &form).await {
+        Ok(_) => Ok(back_to(format!("/relationships/{}/obligations", access.id()))),
+        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+            let mut page = obligations_page(&state, &access, &csrf).await?;
+            page.error = Some(format!("{}: {}", obligation.title, field_message(&e)));
+            Ok(render(e.status(), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,227 @@
+//! The site administrator's pages: organisations and accounts. No relationship content here.
+
+use crate::AppState;
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, PageResult};
+use crate::forms::{CsrfForm, Empty};
+use crate::layout::{Shell, field_message, render};
+use crate::secrets::new_token;
+use crate::session::CsrfToken;
+use accord_domain::Invalid;
+use accord_domain::id::parse_id;
+use accord_domain::text::{Email, Name};
+use accord_store::{NewUser, Organisation, PageRequest, User, Visibility};
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use jiff::SignedDuration;
+use serde::Deserialize;
+
+/// How long a password link from the administrator stays valid.
+pub const RESET_VALID: SignedDuration = SignedDuration::from_hours(24 * 7);
+
+#[derive(Deserialize, Default)]
+pub struct After {
+    #[serde(default)]
+    after: String,
+}
+
+impl After {
+    fn page(&self) -> PageRequest {
+        PageRequest { after: parse_id(&self.after), limit: 100 }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "people/organisations.html")]
+struct OrganisationsPage {
+    shell: Shell,
+    organisations: Vec<Organisation>,
+    next: Option<uuid::Uuid>,
+    name: String,
+    error: Option<String>,
+}
+
+async fn organisations_page(state: &AppState, user: &User, csrf: &CsrfToken, after: &After) -> Result<OrganisationsPage, ApiError> {
+    let page = state.store.list_organisations(Visibility::All, after.page()).await?;
+    Ok(OrganisationsPage {
+        shell: Shell::new(Some(user), csrf, "organisations"),
+        organisations: page.items,
+        next: page.next_cursor,
+        name: String::new(),
+        error: None,
+    })
+}
+
+pub async fn organisations(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(after): Query<After>,
+) -> PageResult {
+    user.require_admin()?;
+    Ok(render(StatusCode::OK, &organisations_page(&state, &user.0, &csrf, &after).await?))
+}
+
+#[derive(Deserialize)]
+pub struct OrganisationForm {
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn create_organisation(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<OrganisationForm>,
+) -> PageResult {
+    match super::create_organisation(&state, &user, &form.name).await {
+        Ok(_) => Ok(Redirect::to("/admin/organisations").into_response()),
+        Err(e @ ApiError::Invalid(_)) => {
+            let mut page = organisations_page(&state, &user.0, &csrf, &After::default()).await?;
+            page.error = Some(field_message(&e));
+            page.name = form.name;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "people/users.html")]
+struct UsersPage {
+    shell: Shell,
+    users: Vec<User>,
+    next: Option<uuid::Uuid>,
+    organisations: Vec<Organisation>,
+    link: Option<(String, String)>,
+    error: Option<String>,
+    form: UserForm,
+}
+
+#[derive(Deserialize, Default)]
+pub struct UserForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    organisation: String,
+    #[serde(default)]
+    admin: String,
+}
+
+async fn users_page(state: &AppState, user: &User, csrf: &CsrfToken, after: &After) -> Result<UsersPage, ApiError> {
+    let page = state.store.list_users(after.page()).await?;
+    let organisations = state.store.list_organisations(Visibility::All, PageRequest::first(PageRequest::MAX)).await?.items;
+    Ok(UsersPage {
+        shell: Shell::new(Some(user), csrf, "users"),
+        users: page.items,
+        next: page.next_cursor,
+        organisations,
+        link: None,
+        error: None,
+        form: UserForm::default(),
+    })
+}
+
+pub async fn users(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(after): Query<After>,
+) -> PageResult {
+    user.require_admin()?;
+    Ok(render(StatusCode::OK, &users_page(&state, &user.0, &csrf, &after).await?))
+}
+
+/// Issues a single-use link to set a password; the admin passes it on.
+async fn issue_reset_link(state: &AppState, admin: &User, user_id: uuid::Uuid) -> Result<String, ApiError> {
+    let (token, hash) = new_token();
+    let now = state.now();
+    state.store.create_password_reset(user_id, &hash, now + RESET_VALID, Some(admin.id), now).await?;
+    Ok(format!("{}/reset/{token}", state.public_url))
+}
+
+/// Creates an account without a password, and shows the link with which its owner sets one.
+pub async fn create_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<UserForm>,
+) -> PageResult {
+    user.require_admin()?;
+    let attempt = async {
+        let mut invalid = Invalid::default();
+        let email = invalid.check("email", Email::parse(&form.email));
+        let name = invalid.check("name", Name::parse(&form.name));
+        let organisation = invalid.check("organisation", parse_id(&form.organisation).ok_or_else(|| "choose an organisation".to_owned()));
+        invalid.finish()?;
+        let (Some(email), Some(name), Some(organisation_id)) = (email, name, organisation) else {
+            return Err(ApiError::BadRequest("form".into()));
+        };
+        let new = NewUser { email, name, organisation_id, is_admin: form.admin == "on", password_hash: None };
+        let created = state.store.create_user(new, Some(user.0.id), state.now()).await?;
+        let link = issue_reset_link(&state, &user.0, created.id).await?;
+        Ok::<_, ApiError>((created.email, link))
+    };
+    let result = attempt.await;
+    let mut page = users_page(&state, &user.0, &csrf, &After::default()).await?;
+    match result {
+        Ok(link) => {
+            page.link = Some(link);
+            Ok(render(StatusCode::OK, &page))
+        }
+        Err(e @ ApiError::Invalid(_)) => {
+            page.error = Some(field_message(&e));
+            page.form = form;
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn set_disabled(state: AppState, user: CurrentUser, user_id: String, disabled: bool) -> PageResult {
+    user.require_admin()?;
+    let user_id = parse_id(&user_id).ok_or(ApiError::NotFound)?;
+    if user_id == user.0.id {
+        return Err(ApiError::Forbidden("You cannot disable your own account.").into());
+    }
+    state.store.set_user_disabled(user_id, disabled, Some(user.0.id), state.now()).await?;
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+pub async fn disable_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(user_id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> PageResult {
+    set_disabled(state, user, user_id, true).await
+}
+
+pub async fn enable_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(user_id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> PageResult {
+    set_disabled(state, user, user_id, false).await
+}
+
+pub async fn reset_link(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(user_id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> PageResult {
+    user.require_admin()?;
+    let target = state.store.user(parse_id(&user_id).ok_or(ApiError::NotFound)?).await?;
+    let link = issue_reset_link(&state, &user.0, target.id).await?;
+    let mut page = users_page(&state, &user.0, &csrf, &After::default()).await?;
+    page.link = Some((target.email, link));
+    Ok(render(StatusCode::OK, &page))
+}

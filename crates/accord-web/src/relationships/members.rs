@@ -1,0 +1,196 @@
+//! A relationship's members: who holds which role for which party, invitations, hand-overs.
+
+use crate::AppState;
+use crate::auth::Access;
+use crate::error::{ApiError, PageResult};
+use crate::forms::{CsrfForm, Empty};
+use crate::layout::{Shell, field_message, render};
+use crate::secrets::new_token;
+use crate::session::CsrfToken;
+use accord_domain::id::parse_id;
+use accord_domain::membership::Role;
+use accord_domain::text::Email;
+use accord_store::{Invitation, Member, NewInvitation};
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use jiff::SignedDuration;
+use serde::Deserialize;
+
+/// How long an invitation link stays valid.
+pub const INVITATION_VALID: SignedDuration = SignedDuration::from_hours(24 * 14);
+
+pub struct Row {
+    pub member: Member,
+    pub is_me: bool,
+    pub can_manage: bool,
+    pub can_hand_over: bool,
+}
+
+#[derive(Template)]
+#[template(path = "relationships/members.html")]
+struct MembersPage {
+    shell: Shell,
+    relationship_id: uuid::Uuid,
+    rows: Vec<Row>,
+    /// Pending invitations, and whether the caller may withdraw each (its party's SER and JMT only).
+    invitations: Vec<(Invitation, bool)>,
+    history: Vec<Member>,
+    can_invite: bool,
+    invite_email: String,
+    invite_role: String,
+    invited_link: Option<String>,
+    error: Option<String>,
+}
+
+async fn page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<MembersPage, ApiError> {
+    let id = access.id();
+    let now = state.now();
+    let rows = state
+        .store
+        .members(id)
+        .await?
+        .into_iter()
+        .map(|member| Row {
+            is_me: member.user_id == access.user.id,
+            can_manage: member.role != Role::Ser && access.may_manage_party(member.party_id).is_ok(),
+            can_hand_over: member.role != Role::Ser && access.may_hand_over(member.party_id).is_ok(),
+            member,
+        })
+        .collect();
+    let history = state.store.membership_history(id).await?.into_iter().filter(|m| m.left_at.is_some()).collect();
+    Ok(MembersPage {
+        shell: Shell::new(Some(&access.user), csrf, "members").within(&access.relationship),
+        relationship_id: id,
+        rows,
+        invitations: state
+            .store
+            .pending_invitations(id, now)
+            .await?
+            .into_iter()
+            .map(|i| {
+                let can_revoke = access.party_manager(i.party_id).is_ok();
+                (i, can_revoke)
+            })
+            .collect(),
+        history,
+        can_invite: access.manager().is_ok(),
+        invite_email: String::new(),
+        invite_role: "contributor".into(),
+        invited_link: None,
+        error: None,
+    })
+}
+
+pub async fn show(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
+    Ok(render(StatusCode::OK, &page(&state, &access, &csrf).await?))
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// Invites a person of the inviter's own party; the link is shown once, to pass on.
+pub async fn invite(
+    State(state): State<AppState>,
+    access: Access,
+    Extension(csrf): Extension<CsrfToken>,
+    CsrfForm(form): CsrfForm<InviteForm>,
+) -> PageResult {
+    let me = access.manager()?.clone();
+    let attempt = async {
+        let email = Email::parse(&form.email).map_err(|m| ApiError::invalid("email", m))?;
+        let role = Role::parse(&form.role).map_err(|m| ApiError::invalid("role", m))?;
+        let (token, token_hash) = new_token();
+        let now = state.now();
+        let new = NewInvitation {
+            relationship_id: access.id(),
+            party_id: me.party_id,
+            email,
+            role,
+            token_hash,
+            expires_at: now + INVITATION_VALID,
+        };
+        state.store.create_invitation(new, access.user.id, now).await?;
+        Ok::<_, ApiError>(format!("{}/invitations/{token}", state.public_url))
+    };
+    let result = attempt.await;
+    let mut page = page(&state, &access, &csrf).await?;
+    match result {
+        Ok(link) => {
+            page.invited_link = Some(link);
+            Ok(render(StatusCode::OK, &page))
+        }
+        Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
+            page.error = Some(field_message(&e));
+            page.invite_email = form.email;
+            page.invite_role = form.role;
+            Ok(render(e.status(), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn back(access: &Access) -> axum::response::Response {
+    Redirect::to(&format!("/relationships/{}/members", access.id())).into_response()
+}
+
+pub async fn revoke_invitation(
+    State(state): State<AppState>,
+    access: Access,
+    Path((_, invitation_id)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> PageResult {
+    access.manager()?;
+    let invitation_id = parse_id(&invitation_id).ok_or(ApiError::NotFound)?;
+    // Only the invitation's own party withdraws it: the store refuses anyone else (403).
+    state.store.revoke_invitation(access.id(), invitation_id, access.user.id, state.now()).await?;
+    Ok(back(&access))
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn change_role(
+    State(state): State<AppState>,
+    access: Access,
+    Path((_, user_id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<RoleForm>,
+) -> PageResult {
+    let member = super::member(&state, &access, &user_id).await?;
+    super::change_role(&state, &access, &member, Role::parse(&form.role).map_err(|m| ApiError::invalid("role", m))).await?;
+    Ok(back(&access))
+}
+
+/// Ends a membership: a manager removes someone of their party, or a member leaves.
+pub async fn remove(
+    State(state): State<AppState>,
+    access: Access,
+    Path((_, user_id)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> PageResult {
+    let member = super::member(&state, &access, &user_id).await?;
+    super::remove_member(&state, &access, &member).await?;
+    let leaving = member.user_id == access.user.id;
+    Ok(if leaving { Redirect::to("/").into_response() } else { back(&access) })
+}
+
+pub async fn succession(
+    State(state): State<AppState>,
+    access: Access,
+    Path((_, user_id)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> PageResult {
+    let member = super::member(&state, &access, &user_id).await?;
+    super::succeed_ser(&state, &access, &member).await?;
+    Ok(back(&access))
+}
