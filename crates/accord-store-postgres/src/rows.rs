@@ -1,62 +1,45 @@
-//! How rows read as our types, and the writes every module shares: the audit chain's append, memberships, users, sessions and invitations.
+//! How rows read as our types, and what every module's writes share: the audit chain's append, and
+//! reading (and locking) the relationship, its members and the users who act.
 
 use super::*;
 
-pub(super) const ORGANISATION: &str = "SELECT o.organisation_id, o.name, o.created_at FROM organisation o";
+/// A row, read by the shared readers (`User::from_columns`, …).
+pub(super) struct Cols<'a>(pub(super) &'a Row);
 
-pub(super) fn organisation_row(r: &Row) -> R<Organisation> {
-    Ok(Organisation { id: r.try_get(0)?, name: r.try_get(1)?, created_at: r.try_get(2)? })
-}
-
-/// The organisations `Visibility` shows, the user in `$1` (NULL: all): the user's own and the
-/// parties to the relationships the user is a current member of.
-pub(super) const VISIBLE: &str = "($1::uuid IS NULL OR o.organisation_id = (SELECT organisation_id FROM user_account WHERE user_id = $1)
-    OR o.organisation_id IN (SELECT p.organisation_id FROM membership m JOIN party p ON p.relationship_id = m.relationship_id
-        WHERE m.user_id = $1 AND m.left_at IS NULL))";
-
-/// Names stored before their skeletons were (V11) get one; of two old names that look alike, the
-/// first keeps it, so a new name like either is still refused.
-pub(super) async fn fill_name_skeletons(tx: &Transaction<'_>) -> R<()> {
-    let missing =
-        query_all(tx, "SELECT organisation_id, name FROM organisation WHERE name_skeleton IS NULL ORDER BY organisation_id", &[], |r| {
-            Ok((r.try_get::<_, Uuid>(0)?, r.try_get::<_, String>(1)?))
-        })
-        .await?;
-    for (id, name) in missing {
-        execute(
-            tx,
-            "UPDATE organisation SET name_skeleton = $2 WHERE organisation_id = $1 AND NOT EXISTS (SELECT 1 FROM organisation WHERE name_skeleton = $2)",
-            &[&id, &accord_domain::text::skeleton(&name)],
-        )
-        .await?;
+impl Columns for Cols<'_> {
+    type Error = Fail;
+    fn id(&self, i: usize) -> R<Uuid> {
+        Ok(self.0.try_get(i)?)
     }
-    Ok(())
+    fn text(&self, i: usize) -> R<String> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn time(&self, i: usize) -> R<Timestamp> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn time_or_none(&self, i: usize) -> R<Option<Timestamp>> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn date(&self, i: usize) -> R<Date> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn number(&self, i: usize) -> R<i64> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn flag(&self, i: usize) -> R<bool> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn id_or_none(&self, i: usize) -> R<Option<Uuid>> {
+        Ok(self.0.try_get(i)?)
+    }
+    fn parsed<T>(&self, i: usize, parse: fn(&str) -> Result<T, String>) -> R<T> {
+        text_as(self.0, i, parse)
+    }
 }
-
-/// A user's columns, as `user_row` reads them.
-macro_rules! user_columns {
-    () => {
-        "u.user_id, u.email, u.name, u.organisation_id, o.name, u.is_admin, u.disabled_at, u.created_at"
-    };
-}
-
-pub(super) const USER: &str =
-    concat!("SELECT ", user_columns!(), " FROM user_account u JOIN organisation o ON o.organisation_id = u.organisation_id");
 
 pub(super) fn user_row(r: &Row) -> R<User> {
-    Ok(User {
-        id: r.try_get(0)?,
-        email: r.try_get(1)?,
-        name: r.try_get(2)?,
-        organisation_id: r.try_get(3)?,
-        organisation_name: r.try_get(4)?,
-        is_admin: r.try_get(5)?,
-        disabled: r.try_get::<_, Option<Timestamp>>(6)?.is_some(),
-        created_at: r.try_get(7)?,
-    })
+    User::from_columns(&Cols(r))
 }
-
-pub(super) const RELATIONSHIP: &str = "SELECT r.relationship_id, r.name, r.purpose, r.start_date, r.status, r.time_zone, r.version, r.created_at, r.updated_at FROM relationship r";
 
 pub(super) fn relationship_row(r: &Row) -> R<Relationship> {
     relationship_at(r, 0)
@@ -64,17 +47,7 @@ pub(super) fn relationship_row(r: &Row) -> R<Relationship> {
 
 /// The relationship whose columns start at `at`.
 pub(super) fn relationship_at(r: &Row, at: usize) -> R<Relationship> {
-    Ok(Relationship {
-        id: r.try_get(at)?,
-        name: r.try_get(at + 1)?,
-        purpose: r.try_get(at + 2)?,
-        start_date: r.try_get(at + 3)?,
-        status: text_as(r, at + 4, Status::parse)?,
-        time_zone: r.try_get(at + 5)?,
-        version: r.try_get(at + 6)?,
-        created_at: r.try_get(at + 7)?,
-        updated_at: r.try_get(at + 8)?,
-    })
+    Relationship::from_columns(&Cols(r), at)
 }
 
 /// A party's columns, read by `party_row`.
@@ -88,13 +61,7 @@ pub(super) const PARTY: &str =
     concat!("SELECT ", party_columns!(), " FROM party p JOIN organisation o ON o.organisation_id = p.organisation_id");
 
 pub(super) fn party_row(r: &Row) -> R<Party> {
-    Ok(Party {
-        id: r.try_get(0)?,
-        relationship_id: r.try_get(1)?,
-        organisation_id: r.try_get(2)?,
-        organisation_name: r.try_get(3)?,
-        joined_at: r.try_get(4)?,
-    })
+    Party::from_columns(&Cols(r))
 }
 
 pub(super) const MEMBER: &str =
@@ -104,37 +71,14 @@ pub(super) const MEMBER: &str =
     JOIN party p ON p.relationship_id = m.relationship_id AND p.party_id = m.party_id
     JOIN organisation o ON o.organisation_id = p.organisation_id";
 
-pub(super) const MEMBER_ORDER: &str =
-    "ORDER BY p.joined_at, p.party_id, CASE m.role WHEN 'ser' THEN 0 WHEN 'jmt' THEN 1 WHEN 'contributor' THEN 2 ELSE 3 END, u.name";
-
 pub(super) fn member_row(r: &Row) -> R<Member> {
     member_at(r, 0)
 }
 
 /// The membership whose columns start at `at`.
 pub(super) fn member_at(r: &Row, at: usize) -> R<Member> {
-    Ok(Member {
-        id: r.try_get(at)?,
-        relationship_id: r.try_get(at + 1)?,
-        party_id: r.try_get(at + 2)?,
-        organisation_name: r.try_get(at + 3)?,
-        user_id: r.try_get(at + 4)?,
-        name: r.try_get(at + 5)?,
-        email: r.try_get(at + 6)?,
-        role: text_as(r, at + 7, Role::parse)?,
-        joined_at: r.try_get(at + 8)?,
-        left_at: r.try_get(at + 9)?,
-    })
+    Member::from_columns(&Cols(r), at)
 }
-
-pub(super) const TOKEN: &str = "SELECT api_token_id, name, created_at, revoked_at FROM api_token";
-
-pub(super) fn token_row(r: &Row) -> R<ApiToken> {
-    Ok(ApiToken { id: r.try_get(0)?, name: r.try_get(1)?, created_at: r.try_get(2)?, revoked_at: r.try_get(3)? })
-}
-
-pub(super) const EVENT: &str =
-    "SELECT position, v, occurred_at, actor_id, party_id, kind, subject, summary, prev_hash, hash FROM audit_event";
 
 pub(super) fn event_row(r: &Row) -> R<Event> {
     Ok(Event {
@@ -227,14 +171,6 @@ pub(super) async fn by_name_or_id<T>(
     found.ok_or(not_found(what))
 }
 
-/// Refuses a reference to an organisation that does not exist, naming `field`.
-pub(super) async fn require_organisation(c: &impl GenericClient, id: Uuid, field: &str) -> R<()> {
-    match query_opt(c, "SELECT 1 FROM organisation WHERE organisation_id = $1", &[&id], |_| Ok(())).await? {
-        Some(()) => Ok(()),
-        None => Err(invalid(field, format!("no organisation has the id {id}"))),
-    }
-}
-
 pub(super) async fn get_user(c: &impl GenericClient, id: Uuid) -> R<User> {
     let sql = format!("{USER} WHERE u.user_id = $1");
     query_opt(c, &sql, &[&id], user_row).await?.ok_or(not_found("user"))
@@ -260,14 +196,6 @@ pub(super) async fn current_members(tx: &Transaction<'_>, relationship_id: Uuid)
     .await
 }
 
-pub(super) fn membership_refused(e: MembershipError) -> Fail {
-    let field = match e {
-        MembershipError::SecondSer | MembershipError::SerMustHandOver | MembershipError::AlreadySer => "role",
-        _ => "user",
-    };
-    invalid(field, e.to_string())
-}
-
 /// Refuses a party-scoped write for `party_id` unless `actor` is one of that party's SER and JMT
 /// members among `current` (`membership::check_party_write`) or, when `admin_may` (memberships,
 /// which the site administrator administers), the site administrator: decided on what this
@@ -279,157 +207,12 @@ pub(super) async fn require_party_writer(
     party_id: Uuid,
     admin_may: bool,
 ) -> R<()> {
-    let Err(refused) = membership::check_party_write(current.iter().find(|m| m.user_id == actor), party_id) else { return Ok(()) };
-    if admin_may && get_user(tx, actor).await?.is_admin {
+    use accord_store::relationships::decide::party_write;
+    // The administrator is read only when the rule refuses the actor as a member.
+    if party_write(current, actor, party_id, false).is_ok() {
         return Ok(());
     }
-    Err(Fail(StoreError::Forbidden(refused.message())))
-}
-
-pub(super) async fn insert_membership(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    party_id: Uuid,
-    user_id: Uuid,
-    role: Role,
-    now: Timestamp,
-) -> R<Uuid> {
-    let id = new_id(now);
-    execute(
-        tx,
-        "INSERT INTO membership (relationship_id, membership_id, party_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&relationship_id, &id, &party_id, &user_id, &role.as_str(), &now],
-    )
-    .await?;
-    Ok(id)
-}
-
-/// Ends the user's current membership period; with `role`, starts the next one with that role.
-pub(super) async fn end_period(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    member: &CurrentMember,
-    next_role: Option<Role>,
-    now: Timestamp,
-) -> R<()> {
-    execute(
-        tx,
-        "UPDATE membership SET left_at = $3 WHERE relationship_id = $1 AND user_id = $2 AND left_at IS NULL",
-        &[&relationship_id, &member.user_id, &now],
-    )
-    .await?;
-    if let Some(role) = next_role {
-        insert_membership(tx, relationship_id, member.party_id, member.user_id, role, now).await?;
-    }
-    Ok(())
-}
-
-pub(super) fn find_current(current: &[CurrentMember], user_id: Uuid) -> R<CurrentMember> {
-    current.iter().find(|m| m.user_id == user_id).copied().ok_or(not_found("member"))
-}
-
-/// The user, their row locked until the transaction ends (`FOR UPDATE`, or `FOR SHARE` when
-/// `share`), so that a change of the account waits for this writer, or this writer for it.
-pub(super) async fn lock_user(tx: &Transaction<'_>, id: Uuid, share: bool) -> R<User> {
-    let sql = format!("{USER} WHERE u.user_id = $1 FOR {} OF u", if share { "SHARE" } else { "UPDATE" });
-    query_opt(tx, &sql, &[&id], user_row).await?.ok_or(not_found("user"))
-}
-
-pub(super) async fn insert_user(tx: &Transaction<'_>, user: &NewUser, actor: Option<Uuid>, now: Timestamp) -> R<Uuid> {
-    require_organisation(tx, user.organisation_id, "organisation").await?;
-    let id = new_id(now);
-    execute(
-        tx,
-        "INSERT INTO user_account (user_id, email, name, organisation_id, is_admin, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&id, &user.email.as_str(), &user.name.as_str(), &user.organisation_id, &user.is_admin, &now],
-    )
-    .await
-    .map_err(unique_as("email", "is already registered"))?;
-    if let Some(secret) = &user.password_hash {
-        execute(tx, "INSERT INTO credential (user_id, kind, secret, updated_at) VALUES ($1, 'password', $2, $3)", &[&id, secret, &now])
-            .await?;
-    }
-    let summary = json!({"organisation": user.organisation_id, "admin": user.is_admin});
-    append(tx, SITE_CHAIN, Draft::new(actor, EventKind::UserCreated, "user", id, summary), now).await?;
-    Ok(id)
-}
-
-pub(super) async fn add_member(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    user_id: Uuid,
-    role: Role,
-    actor: Option<Uuid>,
-    now: Timestamp,
-) -> R<Member> {
-    get_relationship(tx, relationship_id).await?;
-    lock_chain(tx, relationship_id).await?;
-    let user = get_user(tx, user_id).await?;
-    let party_id: Uuid = query_opt(
-        tx,
-        "SELECT party_id FROM party WHERE relationship_id = $1 AND organisation_id = $2",
-        &[&relationship_id, &user.organisation_id],
-        |r| Ok(r.try_get(0)?),
-    )
-    .await?
-    .ok_or_else(|| invalid("user", format!("belongs to {}, which is not a party to this relationship", user.organisation_name)))?;
-    let current = current_members(tx, relationship_id).await?;
-    membership::check_join(&current, user_id, party_id, role).map_err(membership_refused)?;
-    insert_membership(tx, relationship_id, party_id, user_id, role, now).await?;
-    let summary = json!({"user": user_id, "party": party_id, "role": role});
-    append(tx, relationship_id, Draft::new(actor, EventKind::MemberAdded, "user", user_id, summary), now).await?;
-    current_membership(tx, relationship_id, user_id).await?.ok_or(not_found("member"))
-}
-
-pub(super) async fn end_sessions(tx: &Transaction<'_>, user_id: Uuid) -> R<()> {
-    execute(tx, "DELETE FROM session WHERE user_id = $1", &[&user_id]).await?;
-    Ok(())
-}
-
-pub(super) async fn end_other_sessions(tx: &Transaction<'_>, user_id: Uuid, keep_session: Option<&str>) -> R<()> {
-    execute(tx, "DELETE FROM session WHERE user_id = $1 AND session_hash IS DISTINCT FROM $2", &[&user_id, &keep_session]).await?;
-    Ok(())
-}
-
-pub(super) async fn write_password(tx: &Transaction<'_>, user_id: Uuid, password_hash: &str, actor: Option<Uuid>, now: Timestamp) -> R<()> {
-    execute(
-        tx,
-        "INSERT INTO credential (user_id, kind, secret, updated_at) VALUES ($1, 'password', $2, $3)
-         ON CONFLICT (user_id, kind) DO UPDATE SET secret = excluded.secret, updated_at = excluded.updated_at",
-        &[&user_id, &password_hash, &now],
-    )
-    .await?;
-    append(tx, SITE_CHAIN, Draft::new(actor, EventKind::UserPasswordSet, "user", user_id, json!({})), now).await?;
-    Ok(())
-}
-
-pub(super) const INVITATION: &str = "SELECT i.invitation_id, i.relationship_id, r.name, i.party_id, p.organisation_id, o.name, i.email, i.role, i.invited_by, u.name, i.created_at, i.expires_at
-    FROM invitation i
-    JOIN relationship r ON r.relationship_id = i.relationship_id
-    JOIN party p ON p.relationship_id = i.relationship_id AND p.party_id = i.party_id
-    JOIN organisation o ON o.organisation_id = p.organisation_id
-    JOIN user_account u ON u.user_id = i.invited_by";
-
-pub(super) fn invitation_row(r: &Row) -> R<Invitation> {
-    Ok(Invitation {
-        id: r.try_get(0)?,
-        relationship_id: r.try_get(1)?,
-        relationship_name: r.try_get(2)?,
-        party_id: r.try_get(3)?,
-        organisation_id: r.try_get(4)?,
-        organisation_name: r.try_get(5)?,
-        email: r.try_get(6)?,
-        role: text_as(r, 7, Role::parse)?,
-        invited_by: r.try_get(8)?,
-        invited_by_name: r.try_get(9)?,
-        created_at: r.try_get(10)?,
-        expires_at: r.try_get(11)?,
-    })
-}
-
-pub(super) async fn pending_invitation(c: &impl GenericClient, token_hash: &str, now: Timestamp) -> R<Invitation> {
-    let sql = format!("{INVITATION} WHERE i.token_hash = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2");
-    query_opt(c, &sql, &[&token_hash, &now], invitation_row).await?.ok_or(not_found("invitation"))
+    Ok(party_write(current, actor, party_id, admin_may && get_user(tx, actor).await?.is_admin)?)
 }
 
 pub(crate) async fn parties(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<Party>> {
@@ -440,13 +223,4 @@ pub(crate) async fn parties(c: &impl GenericClient, relationship_id: Uuid) -> R<
 pub(crate) async fn members_now(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<Member>> {
     let sql = format!("{MEMBER} WHERE m.relationship_id = $1 AND m.left_at IS NULL {MEMBER_ORDER}");
     query_all(c, &sql, &[&relationship_id], member_row).await
-}
-
-pub(crate) async fn membership_history(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<Member>> {
-    let sql = format!("{MEMBER} WHERE m.relationship_id = $1 ORDER BY m.membership_id");
-    query_all(c, &sql, &[&relationship_id], member_row).await
-}
-
-pub(crate) async fn recent_audit_events(c: &impl GenericClient, chain: Uuid, before_position: Option<i64>, limit: u32) -> R<Vec<Event>> {
-    recent(c, EVENT, chain, before_position, limit, event_row).await
 }

@@ -2,10 +2,12 @@
 //! pipelines the statements of concurrent futures on one connection), so a page waits for about
 //! one round trip instead of one per part (see `accord_store::views`).
 
-use crate::{R, chain_head, issues, measures, member_row, parties, party_row, query_all, recent_event_lines};
+use crate::{Fail, PostgresStore, R, chain_head, issues, measures, member_row, parties, party_row, query_all, recent_event_lines, viewer};
 use accord_domain::membership::Role;
 use accord_store::*;
+use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
+use jiff::Timestamp;
 use tokio::try_join;
 use uuid::Uuid;
 
@@ -142,4 +144,38 @@ pub(crate) async fn audit(c: &impl GenericClient, relationship_id: Uuid, before_
         chain_head(c, relationship_id),
     )?;
     Ok(AuditView { events, parties, actors, head })
+}
+
+#[async_trait]
+impl ViewStore for PostgresStore {
+    async fn viewer_with_view(
+        &self,
+        credential: Credential,
+        relationship_id: Uuid,
+        now: Timestamp,
+        request: ViewRequest,
+    ) -> StoreResult<(Viewer, StoreResult<View>)> {
+        self.read(move |c| {
+            Box::pin(async move {
+                // Both at once, on one connection: the view is dropped unless it may be shown.
+                let (viewer, view) = tokio::join!(viewer(c, &credential, Some(relationship_id), now), view(c, relationship_id, request));
+                let viewer = viewer?;
+                let view = match view {
+                    Ok(view) if shown_views(&viewer) => Ok(view),
+                    Ok(_) => Err(StoreError::NotFound("relationship")),
+                    Err(Fail(e)) => Err(e),
+                };
+                Ok((viewer, view))
+            })
+        })
+        .await
+    }
+
+    async fn view(&self, relationship_id: Uuid, request: ViewRequest) -> StoreResult<View> {
+        self.read(move |c| Box::pin(view(c, relationship_id, request))).await
+    }
+
+    async fn issue_detail(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<IssueDetail> {
+        self.read(move |c| Box::pin(issue_detail(c, relationship_id, issue_id, viewer_party))).await
+    }
 }

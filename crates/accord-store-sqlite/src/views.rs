@@ -1,7 +1,9 @@
 //! Page views: each read on one connection, in one read transaction (see `accord_store::views`).
 
-use crate::{MEMBER, MEMBER_ORDER, R, chain_head, issues, measures, member_row, parties, recent_event_lines};
+use crate::{Fail, MEMBER, MEMBER_ORDER, R, SqliteStore, chain_head, issues, measures, member_row, parties, recent_event_lines, viewer};
 use accord_store::*;
+use async_trait::async_trait;
+use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
@@ -153,4 +155,34 @@ fn kpi_labels(c: &Connection, relationship_id: Uuid) -> R<Vec<KpiLabel>> {
 pub(crate) fn audit(c: &Connection, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> R<AuditView> {
     let events = recent_event_lines(c, relationship_id, before_position, limit)?;
     Ok(AuditView { actors: actors(c, &events)?, events, parties: parties(c, relationship_id)?, head: chain_head(c, relationship_id)? })
+}
+
+#[async_trait]
+impl ViewStore for SqliteStore {
+    async fn viewer_with_view(
+        &self,
+        credential: Credential,
+        relationship_id: Uuid,
+        now: Timestamp,
+        request: ViewRequest,
+    ) -> StoreResult<(Viewer, StoreResult<View>)> {
+        self.read(move |c| {
+            let viewer = viewer(c, &credential, Some(relationship_id), now)?;
+            let view = if shown_views(&viewer) {
+                view(c, relationship_id, request).map_err(|Fail(e)| e)
+            } else {
+                Err(StoreError::NotFound("relationship"))
+            };
+            Ok((viewer, view))
+        })
+        .await
+    }
+
+    async fn view(&self, relationship_id: Uuid, request: ViewRequest) -> StoreResult<View> {
+        self.read(move |c| view(c, relationship_id, request)).await
+    }
+
+    async fn issue_detail(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<IssueDetail> {
+        self.read(move |c| issue_detail(c, relationship_id, issue_id, viewer_party)).await
+    }
 }

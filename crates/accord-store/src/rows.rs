@@ -1,133 +1,13 @@
+//! Keyset paging, shared by every module's lists, and the readers of the rows every module reads.
+
+use crate::{ApiToken, Invitation, Member, Organisation, Party, Relationship, Session, User, Viewer};
 use accord_domain::membership::Role;
 use accord_domain::relationship::Status;
-use accord_domain::text::{Email, Name};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Organisation {
-    pub id: Uuid,
-    pub name: String,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-}
-
-/// Which organisations a caller sees. A neutral host must not show one tenant who its other
-/// tenants are: a user sees their own organisation and the parties to their relationships.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Visibility {
-    /// Every organisation: the site administrator and the operator's command line.
-    All,
-    /// The user's own organisation and those that are parties to a relationship the user is a
-    /// current member of.
-    SharedWith(Uuid),
-}
-
-impl Visibility {
-    /// What `user` may see.
-    pub fn of(user: &User) -> Visibility {
-        if user.is_admin { Visibility::All } else { Visibility::SharedWith(user.id) }
-    }
-
-    /// The user to filter by, `None` for all.
-    pub fn user(self) -> Option<Uuid> {
-        match self {
-            Visibility::All => None,
-            Visibility::SharedWith(user) => Some(user),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    pub email: Email,
-    pub name: Name,
-    pub organisation_id: Uuid,
-    pub is_admin: bool,
-    /// An argon2id PHC string, or None for an account that signs in another way (an invitation).
-    pub password_hash: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct User {
-    pub id: Uuid,
-    pub email: String,
-    pub name: String,
-    pub organisation_id: Uuid,
-    pub organisation_name: String,
-    pub is_admin: bool,
-    pub disabled: bool,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct ApiToken {
-    pub id: Uuid,
-    pub name: String,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub revoked_at: Option<Timestamp>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Relationship {
-    pub id: Uuid,
-    pub name: String,
-    pub purpose: String,
-    #[schema(value_type = String, format = Date)]
-    pub start_date: Date,
-    pub status: Status,
-    pub time_zone: String,
-    pub version: i64,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    pub updated_at: Timestamp,
-}
-
-impl Relationship {
-    /// The relationship's time zone (UTC should its name ever be unknown).
-    pub fn zone(&self) -> jiff::tz::TimeZone {
-        jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
-    }
-
-    /// A deadline as a notification words it, in the relationship's zone.
-    pub fn deadline_text(&self, at: Timestamp) -> String {
-        at.to_zoned(self.zone()).strftime("%A %-d %B %Y, %H:%M %Z").to_string()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Party {
-    pub id: Uuid,
-    pub relationship_id: Uuid,
-    pub organisation_id: Uuid,
-    pub organisation_name: String,
-    #[schema(value_type = String, format = DateTime)]
-    pub joined_at: Timestamp,
-}
-
-/// One period of a user's membership with one role; a role change ends one and starts another.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Member {
-    pub id: Uuid,
-    pub relationship_id: Uuid,
-    pub party_id: Uuid,
-    pub organisation_name: String,
-    pub user_id: Uuid,
-    pub name: String,
-    pub email: String,
-    pub role: Role,
-    #[schema(value_type = String, format = DateTime)]
-    pub joined_at: Timestamp,
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub left_at: Option<Timestamp>,
-}
 
 /// Keyset paging: the items after `after` (an id), at most `limit`.
 #[derive(Debug, Clone, Copy)]
@@ -169,63 +49,130 @@ impl<T> Page<T> {
     }
 }
 
-/// A live session.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Session {
-    pub user: User,
-    pub idle_expires_at: Timestamp,
-    pub absolute_expires_at: Timestamp,
+/// A row as the shared readers below see it: each backend reads its own column types (SQLite
+/// keeps times as microseconds and dates as text) behind these, so that which column holds
+/// which field of a type is written once.
+pub trait Columns {
+    type Error;
+    fn id(&self, i: usize) -> Result<Uuid, Self::Error>;
+    fn text(&self, i: usize) -> Result<String, Self::Error>;
+    fn time(&self, i: usize) -> Result<Timestamp, Self::Error>;
+    fn time_or_none(&self, i: usize) -> Result<Option<Timestamp>, Self::Error>;
+    fn date(&self, i: usize) -> Result<Date, Self::Error>;
+    fn number(&self, i: usize) -> Result<i64, Self::Error>;
+    fn flag(&self, i: usize) -> Result<bool, Self::Error>;
+    /// An id, or None for NULL (the relationship or membership a left join did not find).
+    fn id_or_none(&self, i: usize) -> Result<Option<Uuid>, Self::Error>;
+    /// A text column read by `parse` (a role, a status).
+    fn parsed<T>(&self, i: usize, parse: fn(&str) -> Result<T, String>) -> Result<T, Self::Error>;
 }
 
-#[derive(Debug, Clone)]
-pub struct NewInvitation {
-    pub relationship_id: Uuid,
-    pub party_id: Uuid,
-    pub email: Email,
-    pub role: Role,
-    pub token_hash: String,
-    pub expires_at: Timestamp,
+impl Organisation {
+    pub fn from_columns<C: Columns>(r: &C) -> Result<Organisation, C::Error> {
+        Ok(Organisation { id: r.id(0)?, name: r.text(1)?, created_at: r.time(2)? })
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Invitation {
-    pub id: Uuid,
-    pub relationship_id: Uuid,
-    pub relationship_name: String,
-    pub party_id: Uuid,
-    pub organisation_id: Uuid,
-    pub organisation_name: String,
-    pub email: String,
-    pub role: Role,
-    pub invited_by: Uuid,
-    pub invited_by_name: String,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    pub expires_at: Timestamp,
+impl User {
+    /// The columns of `user_id, email, name, organisation_id, <organisation's name>, is_admin,
+    /// disabled_at, created_at`.
+    pub fn from_columns<C: Columns>(r: &C) -> Result<User, C::Error> {
+        Ok(User {
+            id: r.id(0)?,
+            email: r.text(1)?,
+            name: r.text(2)?,
+            organisation_id: r.id(3)?,
+            organisation_name: r.text(4)?,
+            is_admin: r.flag(5)?,
+            disabled: r.time_or_none(6)?.is_some(),
+            created_at: r.time(7)?,
+        })
+    }
 }
 
-/// Who accepts an invitation: a person who already has an account (signed in as the invited
-/// address), or a new account made from the invitation.
-#[derive(Debug, Clone)]
-pub enum InvitationAccount {
-    Existing(Uuid),
-    New { name: Name, password_hash: String },
+impl ApiToken {
+    pub fn from_columns<C: Columns>(r: &C) -> Result<ApiToken, C::Error> {
+        Ok(ApiToken { id: r.id(0)?, name: r.text(1)?, created_at: r.time(2)?, revoked_at: r.time_or_none(3)? })
+    }
 }
 
-/// How a request proved who it is: the SHA-256 of its session id or of its API token.
-#[derive(Debug, Clone)]
-pub enum Credential {
-    Session(String),
-    Token(String),
+impl Relationship {
+    /// The relationship whose columns start at `at`.
+    pub fn from_columns<C: Columns>(r: &C, at: usize) -> Result<Relationship, C::Error> {
+        Ok(Relationship {
+            id: r.id(at)?,
+            name: r.text(at + 1)?,
+            purpose: r.text(at + 2)?,
+            start_date: r.date(at + 3)?,
+            status: r.parsed(at + 4, Status::parse)?,
+            time_zone: r.text(at + 5)?,
+            version: r.number(at + 6)?,
+            created_at: r.time(at + 7)?,
+            updated_at: r.time(at + 8)?,
+        })
+    }
 }
 
-/// Who is asking, and their standing in a relationship, read in one round trip.
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    pub user: User,
-    /// For a session: its expiries (to refresh the idle one when due).
-    pub session: Option<Session>,
-    pub relationship: Option<Relationship>,
-    pub member: Option<Member>,
+impl Party {
+    pub fn from_columns<C: Columns>(r: &C) -> Result<Party, C::Error> {
+        Ok(Party {
+            id: r.id(0)?,
+            relationship_id: r.id(1)?,
+            organisation_id: r.id(2)?,
+            organisation_name: r.text(3)?,
+            joined_at: r.time(4)?,
+        })
+    }
+}
+
+impl Member {
+    /// The membership whose columns start at `at`.
+    pub fn from_columns<C: Columns>(r: &C, at: usize) -> Result<Member, C::Error> {
+        Ok(Member {
+            id: r.id(at)?,
+            relationship_id: r.id(at + 1)?,
+            party_id: r.id(at + 2)?,
+            organisation_name: r.text(at + 3)?,
+            user_id: r.id(at + 4)?,
+            name: r.text(at + 5)?,
+            email: r.text(at + 6)?,
+            role: r.parsed(at + 7, Role::parse)?,
+            joined_at: r.time(at + 8)?,
+            left_at: r.time_or_none(at + 9)?,
+        })
+    }
+}
+
+impl Invitation {
+    pub fn from_columns<C: Columns>(r: &C) -> Result<Invitation, C::Error> {
+        Ok(Invitation {
+            id: r.id(0)?,
+            relationship_id: r.id(1)?,
+            relationship_name: r.text(2)?,
+            party_id: r.id(3)?,
+            organisation_id: r.id(4)?,
+            organisation_name: r.text(5)?,
+            email: r.text(6)?,
+            role: r.parsed(7, Role::parse)?,
+            invited_by: r.id(8)?,
+            invited_by_name: r.text(9)?,
+            created_at: r.time(10)?,
+            expires_at: r.time(11)?,
+        })
+    }
+}
+
+impl Viewer {
+    /// A row of `viewer_sql!`: the user, the session's expiries (NULL for a token), then the
+    /// relationship and the membership (NULL where none).
+    pub fn from_columns<C: Columns>(r: &C) -> Result<Viewer, C::Error> {
+        let user = User::from_columns(r)?;
+        let session = match r.time_or_none(8)? {
+            Some(idle_expires_at) => Some(Session { user: user.clone(), idle_expires_at, absolute_expires_at: r.time(9)? }),
+            None => None,
+        };
+        let relationship = if r.id_or_none(10)?.is_some() { Some(Relationship::from_columns(r, 10)?) } else { None };
+        let member = if r.id_or_none(19)?.is_some() { Some(Member::from_columns(r, 19)?) } else { None };
+        Ok(Viewer { user, session, relationship, member })
+    }
 }

@@ -3,11 +3,12 @@
 //! pipelined. A page that asked for each part in turn paid a hop or a checkout per part.
 
 use crate::{
-    Action, ActionFilter, Issue, IssueEvent, IssueFilter, IssueLine, Kpi, KpiVersion, Ladder, LevelStat, Measurement, Member, Objective,
-    Party, Proposal,
+    Action, ActionFilter, Credential, Issue, IssueEvent, IssueFilter, IssueLine, Kpi, KpiVersion, Ladder, LevelStat, Measurement, Member,
+    Objective, Party, Proposal, StoreResult, Viewer,
 };
 use accord_domain::audit::{ChainHead, Event};
 use accord_domain::measure::{Cadence, Rag};
+use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use uuid::Uuid;
@@ -270,6 +271,28 @@ views! {
 /// see its frame; nobody else is read a view for.
 pub fn shown_views(viewer: &crate::Viewer) -> bool {
     viewer.relationship.is_some() && (viewer.member.is_some() || viewer.user.is_admin)
+}
+
+/// Page views: what one page shows, read in one round trip (see `views`).
+#[async_trait]
+pub trait ViewStore: Send + Sync + 'static {
+    /// Who is asking, as [`PeopleStore::viewer`] reads it, and what a page of `relationship_id` shows,
+    /// in one round trip: a page paid a hop to the blocking pool (or a pool checkout) for each.
+    /// The view is read only when [`shown_views`] allows it; its own failure (a KPI that is not
+    /// there) comes back beside the viewer.
+    async fn viewer_with_view(
+        &self,
+        credential: Credential,
+        relationship_id: Uuid,
+        now: Timestamp,
+        request: ViewRequest,
+    ) -> StoreResult<(Viewer, StoreResult<View>)>;
+
+    /// What a page of `relationship_id` shows, alone (a page that re-renders after a refused form).
+    async fn view(&self, relationship_id: Uuid, request: ViewRequest) -> StoreResult<View>;
+
+    /// One issue as `viewer_party` sees it (other parties' private notes left out).
+    async fn issue_detail(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<IssueDetail>;
 }
 
 #[cfg(test)]

@@ -90,6 +90,18 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Prepares one statement on a connection of its own; the error's text when the database refuses it.
+    pub async fn raw_prepare(&self, sql: &str) -> Result<(), String> {
+        match &self.place {
+            Place::Sqlite { file, .. } => {
+                rusqlite::Connection::open(file).and_then(|c| c.prepare(sql).map(drop)).map_err(|e| e.to_string())
+            }
+            Place::Postgres { url, .. } => raw_postgres(url).await.prepare(sql).await.map(drop).map_err(|e| e.to_string()),
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if std::thread::panicking() {
@@ -146,3 +158,24 @@ fn the_database_in_a_url_is_replaced() {
     assert_eq!(with_database("postgres://postgres@127.0.0.1:5433/postgres", "t1"), "postgres://postgres@127.0.0.1:5433/t1");
     assert_eq!(with_database("postgres://u:p@h?sslmode=disable", "t1"), "postgres://u:p@h/t1?sslmode=disable");
 }
+
+/// Every statement written once for both databases (`accord_store::sql`) prepares on each, the
+/// viewer's with each backend's parameters.
+async fn shared_statements_prepare(db: TestDb) {
+    use accord_store::sql::{EVENT, MEMBER_ORDER, RELATIONSHIP, USER};
+    let members = format!(
+        "SELECT m.user_id FROM membership m JOIN user_account u ON u.user_id = m.user_id
+         JOIN party p ON p.relationship_id = m.relationship_id AND p.party_id = m.party_id {MEMBER_ORDER}"
+    );
+    let viewer = match db.backend() {
+        "sqlite" => accord_store::viewer_sql!("NULL, NULL", "api_token", "c.token_hash = ?1", "?2"),
+        _ => accord_store::viewer_sql!("NULL::timestamptz, NULL::timestamptz", "api_token", "c.token_hash = $1", "$2"),
+    };
+    for sql in [USER, RELATIONSHIP, EVENT, &members, viewer] {
+        if let Err(e) = db.raw_prepare(sql).await {
+            panic!("{} refuses {sql}: {e}", db.backend());
+        }
+    }
+}
+
+on_both_backends!(shared_statements_prepare);

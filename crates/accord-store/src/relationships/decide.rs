@@ -1,0 +1,420 @@
+//! What each write to relationships, their members and invitations does, decided once from
+//! what the backend loaded (and, on PostgreSQL, locked: the chain's head): who may, the
+//! membership rules of `accord_domain::membership`, the rows that change and the audit event.
+//! Pure: each backend loads, then applies what these return, in one transaction.
+
+use crate::{Invitation, InvitationAccount, NewInvitation, NewUser, Relationship, RelationshipChange, StoreError, StoreResult, User};
+use accord_domain::EventKind;
+use accord_domain::audit::Draft;
+use accord_domain::membership::{self, CurrentMember, MembershipError, Role};
+use accord_domain::relationship::{NewRelationship, Status};
+use accord_domain::text::{Email, Name};
+use serde_json::json;
+use uuid::Uuid;
+
+/// A membership rule's refusal, as a field error: `role` for the SER rules, `user` for the rest.
+pub fn membership_refused(e: MembershipError) -> StoreError {
+    let field = match e {
+        MembershipError::SecondSer | MembershipError::SerMustHandOver | MembershipError::AlreadySer => "role",
+        _ => "user",
+    };
+    StoreError::invalid(field, e.to_string())
+}
+
+/// May `actor` make a party-scoped write for `party_id`: one of that party's own SER and JMT
+/// members among `current` (`membership::check_party_write`), or the site administrator
+/// (`admin`) where the site administrator may (memberships, which they administer).
+pub fn party_write(current: &[CurrentMember], actor: Uuid, party_id: Uuid, admin: bool) -> StoreResult<()> {
+    match membership::check_party_write(current.iter().find(|m| m.user_id == actor), party_id) {
+        Err(_) if admin => Ok(()),
+        Err(refused) => Err(StoreError::Forbidden(refused.message())),
+        Ok(()) => Ok(()),
+    }
+}
+
+/// A new relationship `id` between organisations that must all exist (`missing`: the first
+/// that was not found), each becoming a party.
+pub fn create_relationship(new: &NewRelationship, missing: Option<Uuid>, id: Uuid, actor: Option<Uuid>) -> StoreResult<Draft> {
+    if let Some(organisation_id) = missing {
+        crate::people::decide::organisation_exists(false, organisation_id, "parties")?;
+    }
+    let summary = json!({
+        "name": new.name.as_str(), "purpose": new.purpose, "start_date": new.start_date.to_string(),
+        "time_zone": new.time_zone, "parties": new.parties,
+    });
+    Ok(Draft::new(actor, EventKind::RelationshipCreated, "relationship", id, summary))
+}
+
+/// What a relationship's row becomes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelationshipUpdate {
+    pub name: String,
+    pub purpose: String,
+    pub status: Status,
+}
+
+/// Applies `change` to `before` if it is still at `expected_version` (else `Stale`); the event
+/// names every field before and after.
+pub fn update_relationship(
+    before: &Relationship,
+    expected_version: i64,
+    change: &RelationshipChange,
+    actor: Option<Uuid>,
+) -> StoreResult<(RelationshipUpdate, Draft)> {
+    if before.version != expected_version {
+        return Err(StoreError::Stale { current: before.version });
+    }
+    let after = RelationshipUpdate {
+        name: change.name.as_ref().map_or(before.name.as_str(), Name::as_str).to_owned(),
+        purpose: change.purpose.clone().unwrap_or_else(|| before.purpose.clone()),
+        status: change.status.unwrap_or(before.status),
+    };
+    let summary = json!({
+        "before": {"name": before.name, "purpose": before.purpose, "status": before.status},
+        "after": {"name": after.name, "purpose": after.purpose, "status": after.status},
+    });
+    Ok((after, Draft::new(actor, EventKind::RelationshipUpdated, "relationship", before.id, summary)))
+}
+
+/// The membership rows a write changes, and its event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberChanges {
+    /// Current periods that end; with a role, the member's next period starts with it at once.
+    pub ends: Vec<(CurrentMember, Option<Role>)>,
+    /// New members.
+    pub joins: Vec<CurrentMember>,
+    pub event: Option<Draft>,
+    /// The event is recorded before the rows change (a member who leaves acts for their party
+    /// still); otherwise after (one who joins acts for the party they joined).
+    pub event_first: bool,
+    /// The member whose membership the write answers with.
+    pub member: Uuid,
+}
+
+fn find_current(current: &[CurrentMember], user_id: Uuid) -> StoreResult<CurrentMember> {
+    current.iter().find(|m| m.user_id == user_id).copied().ok_or(StoreError::NotFound("member"))
+}
+
+/// `user` joins with `role` the party of their organisation (`party_id`: its party in the
+/// relationship, if it is one).
+pub fn add_member(
+    current: &[CurrentMember],
+    user: &User,
+    party_id: Option<Uuid>,
+    role: Role,
+    actor: Option<Uuid>,
+) -> StoreResult<MemberChanges> {
+    let party_id = party_id.ok_or_else(|| {
+        StoreError::invalid("user", format!("belongs to {}, which is not a party to this relationship", user.organisation_name))
+    })?;
+    membership::check_join(current, user.id, party_id, role).map_err(membership_refused)?;
+    let summary = json!({"user": user.id, "party": party_id, "role": role});
+    Ok(MemberChanges {
+        ends: vec![],
+        joins: vec![CurrentMember { user_id: user.id, party_id, role }],
+        event: Some(Draft::new(actor, EventKind::MemberAdded, "user", user.id, summary)),
+        event_first: false,
+        member: user.id,
+    })
+}
+
+/// `user_id` changes to `role`, by one of their party's writers or the site administrator
+/// (`actor_admin`); becoming or ceasing to be SER goes through succession. Nothing changes when
+/// the role is the same.
+pub fn change_role(
+    current: &[CurrentMember],
+    user_id: Uuid,
+    role: Role,
+    actor: Option<Uuid>,
+    actor_admin: bool,
+) -> StoreResult<MemberChanges> {
+    let member = find_current(current, user_id)?;
+    if let Some(actor) = actor {
+        party_write(current, actor, member.party_id, actor_admin)?;
+    }
+    membership::check_role_change(current, user_id, role).map_err(membership_refused)?;
+    let mut changes = MemberChanges { ends: vec![], joins: vec![], event: None, event_first: false, member: user_id };
+    if member.role != role {
+        changes.ends.push((member, Some(role)));
+        let summary = json!({"user": user_id, "party": member.party_id, "before": member.role, "after": role});
+        changes.event = Some(Draft::new(actor, EventKind::MemberRoleChanged, "user", user_id, summary));
+    }
+    Ok(changes)
+}
+
+/// `user_id` leaves: anyone may leave, removing someone else is a write for their party; an SER
+/// leaves only after handing over.
+pub fn remove_member(current: &[CurrentMember], user_id: Uuid, actor: Option<Uuid>, actor_admin: bool) -> StoreResult<MemberChanges> {
+    let member = find_current(current, user_id)?;
+    if let Some(actor) = actor.filter(|a| *a != user_id) {
+        party_write(current, actor, member.party_id, actor_admin)?;
+    }
+    membership::check_leave(current, user_id).map_err(membership_refused)?;
+    let summary = json!({"user": user_id, "party": member.party_id, "role": member.role});
+    Ok(MemberChanges {
+        ends: vec![(member, None)],
+        joins: vec![],
+        event: Some(Draft::new(actor, EventKind::MemberLeft, "user", user_id, summary)),
+        event_first: true,
+        member: user_id,
+    })
+}
+
+/// `successor` becomes their party's SER; the previous SER stays on as a JMT member.
+pub fn succeed_ser(current: &[CurrentMember], successor: Uuid, actor: Option<Uuid>) -> StoreResult<MemberChanges> {
+    let succession = membership::check_succession(current, successor).map_err(membership_refused)?;
+    let mut ends = Vec::new();
+    if let Some(predecessor) = succession.predecessor {
+        ends.push((find_current(current, predecessor)?, Some(Role::Jmt)));
+    }
+    ends.push((find_current(current, successor)?, Some(Role::Ser)));
+    let summary = json!({"party": succession.party_id, "predecessor": succession.predecessor, "successor": successor});
+    Ok(MemberChanges {
+        ends,
+        joins: vec![],
+        event: Some(Draft::new(actor, EventKind::SerSucceeded, "user", successor, summary)),
+        event_first: false,
+        member: successor,
+    })
+}
+
+/// An invitation `id` to `new.party_id` (of organisation `party_organisation`), made by one of
+/// that party's writers: not for an account of another organisation, nor a current member, nor
+/// a second SER. `existing`: the account the address has already, if any.
+pub fn create_invitation(
+    current: &[CurrentMember],
+    new: &NewInvitation,
+    party_organisation: Uuid,
+    existing: Option<&User>,
+    id: Uuid,
+    actor: Uuid,
+) -> StoreResult<Draft> {
+    party_write(current, actor, new.party_id, false)?;
+    if let Some(user) = existing {
+        if user.organisation_id != party_organisation {
+            return Err(other_organisation(user));
+        }
+        if current.iter().any(|m| m.user_id == user.id) {
+            return Err(StoreError::invalid("email", "is already a member of this relationship"));
+        }
+    }
+    if new.role == Role::Ser && current.iter().any(|m| m.party_id == new.party_id && m.role == Role::Ser) {
+        return Err(membership_refused(MembershipError::SecondSer));
+    }
+    let summary = json!({"invitation": id, "party": new.party_id, "role": new.role});
+    Ok(Draft::new(Some(actor), EventKind::InvitationCreated, "invitation", id, summary))
+}
+
+fn other_organisation(user: &User) -> StoreError {
+    StoreError::invalid("email", format!("belongs to an account of {}, not of this party", user.organisation_name))
+}
+
+/// Who accepts `invitation`: an account of its address and its party's organisation, or a new one.
+#[derive(Debug, Clone)]
+pub enum Accepting {
+    Existing(Uuid),
+    New(NewUser),
+}
+
+/// Checks the account accepting `invitation` (`existing`: the account `account` names, when it
+/// names one), or makes the new account from the invitation.
+pub fn accepting(invitation: &Invitation, account: InvitationAccount, existing: Option<&User>) -> StoreResult<Accepting> {
+    match (account, existing) {
+        (InvitationAccount::Existing(_), Some(user)) => {
+            if user.email != invitation.email {
+                let message = format!("this invitation is for {}; sign in with that address", invitation.email);
+                return Err(StoreError::invalid("email", message));
+            }
+            // An account made for the address since, in another organisation, would join its own party.
+            if user.organisation_id != invitation.organisation_id {
+                return Err(other_organisation(user));
+            }
+            Ok(Accepting::Existing(user.id))
+        }
+        (InvitationAccount::Existing(_), None) => Err(StoreError::NotFound("user")),
+        (InvitationAccount::New { name, password_hash }, _) => {
+            let email = Email::parse(&invitation.email).map_err(|m| StoreError::invalid("email", m))?;
+            let organisation_id = invitation.organisation_id;
+            Ok(Accepting::New(NewUser { email, name, organisation_id, is_admin: false, password_hash: Some(password_hash) }))
+        }
+    }
+}
+
+/// A new account for an invitation whose address is taken says how to accept instead.
+pub fn new_account_refused(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Invalid(_) => StoreError::invalid("email", "an account with this address exists already: sign in to accept"),
+        e => e,
+    }
+}
+
+/// `user_id` accepted `invitation`: recorded after they joined, for the party they joined.
+pub fn invitation_accepted(invitation: &Invitation, user_id: Uuid) -> Draft {
+    Draft::new(Some(user_id), EventKind::InvitationAccepted, "invitation", invitation.id, json!({"user": user_id}))
+}
+
+/// Withdrawing a pending invitation to `party_id` is a write for that party.
+pub fn revoke_invitation(current: &[CurrentMember], invitation_id: Uuid, party_id: Uuid, actor: Uuid) -> StoreResult<Draft> {
+    party_write(current, actor, party_id, false)?;
+    Ok(Draft::new(Some(actor), EventKind::InvitationRevoked, "invitation", invitation_id, json!({"party": party_id})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::Timestamp;
+    use proptest::prelude::*;
+
+    const A: Uuid = Uuid::from_u128(0xa);
+    const B: Uuid = Uuid::from_u128(0xb);
+
+    fn member(user: u128, party: Uuid, role: Role) -> CurrentMember {
+        CurrentMember { user_id: Uuid::from_u128(user), party_id: party, role }
+    }
+
+    fn role() -> impl Strategy<Value = Role> {
+        prop_oneof![Just(Role::Ser), Just(Role::Jmt), Just(Role::Contributor), Just(Role::Observer)]
+    }
+
+    fn user(id: u128, organisation: u128) -> User {
+        User {
+            id: Uuid::from_u128(id),
+            email: format!("u{id}@example.org"),
+            name: format!("U{id}"),
+            organisation_id: Uuid::from_u128(organisation),
+            organisation_name: format!("Org {organisation}"),
+            is_admin: false,
+            disabled: false,
+            created_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    fn invitation(email: &str, organisation: u128) -> Invitation {
+        Invitation {
+            id: Uuid::from_u128(99),
+            relationship_id: Uuid::from_u128(98),
+            relationship_name: "R".into(),
+            party_id: A,
+            organisation_id: Uuid::from_u128(organisation),
+            organisation_name: format!("Org {organisation}"),
+            email: email.into(),
+            role: Role::Contributor,
+            invited_by: Uuid::from_u128(1),
+            invited_by_name: "One".into(),
+            created_at: Timestamp::UNIX_EPOCH,
+            expires_at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_stale_version_changes_nothing() {
+        let before = Relationship {
+            id: A,
+            name: "R".into(),
+            purpose: "P".into(),
+            start_date: jiff::civil::date(2026, 1, 1),
+            status: Status::Active,
+            time_zone: "UTC".into(),
+            version: 3,
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+        };
+        let change = RelationshipChange { status: Some(Status::Suspended), ..RelationshipChange::default() };
+        assert!(matches!(update_relationship(&before, 2, &change, None), Err(StoreError::Stale { current: 3 })));
+        let (after, draft) = update_relationship(&before, 3, &change, None).unwrap();
+        assert_eq!(after, RelationshipUpdate { name: "R".into(), purpose: "P".into(), status: Status::Suspended });
+        assert_eq!(draft.summary["before"]["status"], "active");
+        assert_eq!(draft.summary["after"]["status"], "suspended");
+    }
+
+    #[test]
+    fn a_leaver_is_recorded_before_their_period_ends() {
+        let current = [member(1, A, Role::Ser), member(2, A, Role::Jmt), member(3, B, Role::Ser)];
+        let leave = remove_member(&current, Uuid::from_u128(2), Some(Uuid::from_u128(2)), false).unwrap();
+        assert!(leave.event_first);
+        assert_eq!(leave.ends, vec![(current[1], None)]);
+        // Another party's SER may not remove them; the site administrator may.
+        assert!(matches!(remove_member(&current, Uuid::from_u128(2), Some(Uuid::from_u128(3)), false), Err(StoreError::Forbidden(_))));
+        assert!(remove_member(&current, Uuid::from_u128(2), Some(Uuid::from_u128(3)), true).is_ok());
+        // An SER hands over first.
+        let Err(StoreError::Invalid(e)) = remove_member(&current, Uuid::from_u128(1), None, false) else { panic!() };
+        assert_eq!(e.0[0].field, "role");
+    }
+
+    #[test]
+    fn succession_hands_the_predecessor_down_to_jmt() {
+        let current = [member(1, A, Role::Ser), member(2, A, Role::Contributor)];
+        let changes = succeed_ser(&current, Uuid::from_u128(2), None).unwrap();
+        assert_eq!(changes.ends, vec![(current[0], Some(Role::Jmt)), (current[1], Some(Role::Ser))]);
+        assert_eq!(changes.event.unwrap().summary["predecessor"], json!(Uuid::from_u128(1)));
+    }
+
+    #[test]
+    fn an_invitation_is_for_an_account_of_the_party_that_is_not_a_member() {
+        let current = [member(1, A, Role::Ser), member(2, A, Role::Contributor)];
+        let new = NewInvitation {
+            relationship_id: Uuid::from_u128(98),
+            party_id: A,
+            email: Email::parse("u2@example.org").unwrap(),
+            role: Role::Ser,
+            token_hash: "t".into(),
+            expires_at: Timestamp::UNIX_EPOCH,
+        };
+        let id = Uuid::from_u128(50);
+        let make = |existing: Option<&User>, actor: u128| {
+            create_invitation(&current, &new, Uuid::from_u128(7), existing, id, Uuid::from_u128(actor))
+        };
+        assert!(matches!(make(None, 2), Err(StoreError::Forbidden(_))));
+        let message = |r: StoreResult<Draft>| match r {
+            Err(StoreError::Invalid(e)) => e.0[0].message.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(message(make(Some(&user(2, 8)), 1)).starts_with("belongs to an account of Org 8"));
+        assert_eq!(message(make(Some(&user(2, 7)), 1)), "is already a member of this relationship");
+        assert_eq!(message(make(None, 1)), MembershipError::SecondSer.to_string());
+    }
+
+    #[test]
+    fn only_the_invited_address_of_the_invited_organisation_accepts() {
+        let account = || InvitationAccount::Existing(Uuid::from_u128(2));
+        let refused = |r: StoreResult<Accepting>| match r {
+            Err(StoreError::Invalid(e)) => e.0[0].message.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(refused(accepting(&invitation("x@example.org", 7), account(), Some(&user(2, 7)))).starts_with("this invitation is for x@"));
+        assert!(refused(accepting(&invitation("u2@example.org", 8), account(), Some(&user(2, 7)))).starts_with("belongs to an account"));
+        assert!(matches!(accepting(&invitation("u2@example.org", 7), account(), Some(&user(2, 7))), Ok(Accepting::Existing(_))));
+        let new = InvitationAccount::New { name: Name::parse("New").unwrap(), password_hash: "h".into() };
+        let Ok(Accepting::New(made)) = accepting(&invitation("n@example.org", 7), new, None) else { panic!() };
+        assert_eq!((made.organisation_id, made.is_admin), (Uuid::from_u128(7), false));
+    }
+
+    proptest! {
+        /// A role change ends one period and starts the next exactly when the rule allows a
+        /// different role, and records it; the same role changes nothing.
+        #[test]
+        fn a_role_change_follows_the_membership_rule(roles in proptest::collection::vec(role(), 1..5), who in 0usize..5, to in role()) {
+            let current: Vec<CurrentMember> = roles.iter().enumerate().map(|(i, r)| member(i as u128 + 1, A, *r)).collect();
+            let user_id = Uuid::from_u128(who as u128 + 1);
+            let rule = membership::check_role_change(&current, user_id, to);
+            match change_role(&current, user_id, to, None, false) {
+                Ok(changes) => {
+                    prop_assert!(rule.is_ok());
+                    let was = current.iter().find(|m| m.user_id == user_id).unwrap().role;
+                    prop_assert_eq!(changes.event.is_some(), was != to);
+                    prop_assert_eq!(changes.ends.len(), usize::from(was != to));
+                }
+                Err(StoreError::NotFound(_)) => prop_assert!(who >= roles.len()),
+                Err(_) => prop_assert!(rule.is_err()),
+            }
+        }
+
+        /// Only the party's own SER and JMT members, or the administrator where allowed, write for it.
+        #[test]
+        fn party_writes_are_the_partys_own(actor_role in role(), same_party in any::<bool>(), admin in any::<bool>()) {
+            let current = [member(1, if same_party { A } else { B }, actor_role)];
+            let allowed = party_write(&current, Uuid::from_u128(1), A, admin).is_ok();
+            prop_assert_eq!(allowed, admin || (same_party && actor_role.manages()));
+        }
+    }
+}
