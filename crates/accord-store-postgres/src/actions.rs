@@ -23,31 +23,9 @@ const ACTION: &str = "SELECT a.action_id, a.relationship_id, a.title, a.descript
     JOIN party p ON p.relationship_id = a.relationship_id AND p.party_id = a.party_id
     JOIN organisation o ON o.organisation_id = p.organisation_id";
 
-fn action_row(r: &Row) -> R<Action> {
-    let source = match (r.try_get::<_, Option<String>>(10)?, r.try_get::<_, Option<Uuid>>(11)?) {
-        (Some(kind), Some(id)) => Some(ActionSource { kind, id, period: r.try_get(12)? }),
-        _ => None,
-    };
-    Ok(Action {
-        id: r.try_get(0)?,
-        relationship_id: r.try_get(1)?,
-        title: r.try_get(2)?,
-        description: r.try_get(3)?,
-        owner_id: r.try_get(4)?,
-        owner_name: r.try_get(5)?,
-        party_id: r.try_get(6)?,
-        party_name: r.try_get(7)?,
-        due_date: r.try_get(8)?,
-        status: text_as(r, 9, ActionStatus::parse)?,
-        source,
-        version: r.try_get(13)?,
-        created_at: r.try_get(14)?,
-    })
-}
-
 pub(crate) async fn action(c: &impl GenericClient, relationship_id: Uuid, action_id: Uuid) -> R<Action> {
     let sql = format!("{ACTION} WHERE a.relationship_id = $1 AND a.action_id = $2");
-    query_opt(c, &sql, &[&relationship_id, &action_id], action_row).await?.ok_or(not_found("action"))
+    query_opt(c, &sql, &[&relationship_id, &action_id], |r| action_row(&RowCells(r))).await?.ok_or(not_found("action"))
 }
 
 pub(crate) async fn actions(
@@ -66,7 +44,7 @@ pub(crate) async fn actions(
     let sql = format!(
         "{ACTION} WHERE a.relationship_id = $1 {status} AND (a.due_date, a.action_id) > ($2, $3) ORDER BY a.due_date, a.action_id LIMIT $4"
     );
-    query_all(c, &sql, &[&relationship_id, &due, &id, &i64::from(limit)], action_row).await
+    query_all(c, &sql, &[&relationship_id, &due, &id, &i64::from(limit)], |r| action_row(&RowCells(r))).await
 }
 
 #[async_trait]

@@ -6,6 +6,8 @@
 
 mod actions;
 mod audit_triggers;
+mod cells;
+use cells::RowCells;
 #[macro_use]
 mod rows;
 mod issues;

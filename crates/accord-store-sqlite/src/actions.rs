@@ -5,11 +5,6 @@ use super::*;
 use crate::measures::{member_or_none, party_known};
 use accord_store::actions::decide;
 
-fn opt_date(row: &Row, column: usize) -> rusqlite::Result<Option<Date>> {
-    let text: Option<String> = row.get(column)?;
-    text.map(|t| t.parse::<Date>().map_err(|e| conversion(column, e))).transpose()
-}
-
 /// What a source's id names in the relationship, found where its kind says (`SourceKind::lookup`).
 fn source_found(c: &Connection, relationship_id: Uuid, source: &ActionSource) -> R<SourceFound> {
     let Some(kind) = source.source_kind() else { return Ok(SourceFound::Nothing) };
@@ -43,32 +38,10 @@ fn with_party_names(c: &Connection, relationship_id: Uuid, mut actions: Vec<Acti
     Ok(actions)
 }
 
-fn action_row(r: &Row) -> rusqlite::Result<Action> {
-    let source = match (r.get::<_, Option<String>>(10)?, r.get::<_, Option<Uuid>>(11)?) {
-        (Some(kind), Some(id)) => Some(ActionSource { kind, id, period: opt_date(r, 12)? }),
-        _ => None,
-    };
-    Ok(Action {
-        id: r.get(0)?,
-        relationship_id: r.get(1)?,
-        title: r.get(2)?,
-        description: r.get(3)?,
-        owner_id: r.get(4)?,
-        owner_name: r.get(5)?,
-        party_id: r.get(6)?,
-        party_name: r.get(7)?,
-        due_date: date(r, 8)?,
-        status: text_as(r, 9, ActionStatus::parse)?,
-        source,
-        version: r.get(13)?,
-        created_at: ts(r.get(14)?),
-    })
-}
-
 pub(crate) fn action(c: &Connection, relationship_id: Uuid, action_id: Uuid) -> R<Action> {
     let action = c
         .prepare_cached(&format!("{ACTION} WHERE a.relationship_id = ?1 AND a.action_id = ?2"))?
-        .query_row([relationship_id, action_id], action_row)
+        .query_row([relationship_id, action_id], |r| action_row(&RowCells(r)))
         .optional()?
         .ok_or(not_found("action"))?;
     Ok(with_party_names(c, relationship_id, vec![action])?.remove(0))
@@ -92,7 +65,7 @@ pub(crate) fn actions(
     let mut stmt = c.prepare_cached(&format!(
         "{select} WHERE a.relationship_id = ?1 {status} AND (a.due_date, a.action_id) > (?2, ?3) ORDER BY a.due_date, a.action_id LIMIT ?4"
     ))?;
-    let actions = stmt.query_map(params![relationship_id, due, id, limit], action_row)?.collect::<Result<_, _>>()?;
+    let actions = stmt.query_map(params![relationship_id, due, id, limit], |r| action_row(&RowCells(r)))?.collect::<Result<_, _>>()?;
     with_party_names(c, relationship_id, actions)
 }
 

@@ -6,6 +6,7 @@
 //! rule, and writes.
 
 pub mod actions;
+mod cells;
 mod error;
 mod issues;
 pub mod measures;
@@ -15,6 +16,7 @@ mod views;
 // Each module's decisions are reached by its path (`accord_store::measures::decide`), not the glob.
 #[allow(ambiguous_glob_reexports)]
 pub use actions::*;
+pub use cells::Cells;
 pub use error::{StoreError, StoreResult};
 pub use issues::*;
 #[allow(ambiguous_glob_reexports)]

@@ -20,29 +20,9 @@ macro_rules! kpi_objectives {
 
 const KPI: &str = concat!("SELECT ", kpi_columns!(), ", ", kpi_objectives!(), " FROM kpi k");
 
-/// A KPI from `kpi_columns!`, without its objectives.
-fn kpi_row(r: &Row) -> R<Kpi> {
-    let direction = text_as(r, 5, Direction::parse)?;
-    Ok(Kpi {
-        id: r.try_get(0)?,
-        relationship_id: r.try_get(1)?,
-        name: r.try_get(2)?,
-        definition: r.try_get(3)?,
-        unit: r.try_get(4)?,
-        direction,
-        cadence: text_as(r, 6, Cadence::parse)?,
-        party_id: r.try_get(7)?,
-        reporter_id: r.try_get(8)?,
-        objectives: Vec::new(),
-        version: r.try_get(9)?,
-        created_at: r.try_get(10)?,
-        thresholds: Thresholds { direction, target: r.try_get(11)?, amber: r.try_get(12)?, red: r.try_get(13)? },
-    })
-}
-
 /// A KPI from `KPI`, with its objectives.
 fn kpi_with_objectives(r: &Row) -> R<Kpi> {
-    Ok(Kpi { objectives: r.try_get(14)?, ..kpi_row(r)? })
+    Ok(Kpi { objectives: r.try_get(14)?, ..kpi_row(&RowCells(r))? })
 }
 
 /// Every link between the relationship's KPIs and objectives: (KPI, objective).
@@ -52,7 +32,8 @@ async fn kpi_links(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<(Uuid
 
 pub(crate) async fn kpis(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<Kpi>> {
     let sql = concat!("SELECT ", kpi_columns!(), " FROM kpi k WHERE k.relationship_id = $1");
-    let (mut kpis, links) = try_join!(async { query_all(c, sql, &[&relationship_id], kpi_row).await }, kpi_links(c, relationship_id))?;
+    let (mut kpis, links) =
+        try_join!(async { query_all(c, sql, &[&relationship_id], |r| kpi_row(&RowCells(r))).await }, kpi_links(c, relationship_id))?;
     arrange_kpis(&mut kpis, links);
     Ok(kpis)
 }
@@ -64,7 +45,7 @@ pub(crate) async fn kpis_with_recent(c: &impl GenericClient, relationship_id: Uu
     let (read, links) = try_join!(async { rows(c, sql, &[&relationship_id]).await }, kpi_links(c, relationship_id))?;
     let (mut kpis, mut recent) = (Vec::new(), Vec::new());
     for r in read {
-        let kpi = kpi_row(&r)?;
+        let kpi = kpi_row(&RowCells(&r))?;
         let bytes: Option<&[u8]> = r.try_get(14)?;
         decode_recent(kpi.id, bytes.unwrap_or_default(), &mut recent)
             .ok_or_else(|| Fail(StoreError::Backend(format!("kpi {}: unreadable recent values", kpi.id))))?;
@@ -96,15 +77,14 @@ pub(super) async fn insert_version(
     tx: &Transaction<'_>,
     relationship_id: Uuid,
     kpi_id: Uuid,
-    effective_from: Date,
-    t: &Thresholds,
+    v: &Version,
     actor: Uuid,
     now: Timestamp,
 ) -> R<()> {
     execute(
         tx,
         "INSERT INTO kpi_version (relationship_id, kpi_id, effective_from, target, amber, red, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[&relationship_id, &kpi_id, &effective_from, &t.target, &t.amber, &t.red, &actor, &now],
+        &[&relationship_id, &kpi_id, &v.effective_from, &v.thresholds.target, &v.thresholds.amber, &v.thresholds.red, &actor, &now],
     )
     .await?;
     // The KPI's row keeps the thresholds of its latest version (see V6).
@@ -121,15 +101,7 @@ pub(crate) async fn kpi_versions(c: &impl GenericClient, relationship_id: Uuid, 
     let sql = "SELECT v.effective_from, v.target, v.amber, v.red, v.created_by, v.created_at, k.direction
         FROM kpi_version v JOIN kpi k ON k.relationship_id = v.relationship_id AND k.kpi_id = v.kpi_id
         WHERE v.relationship_id = $1 AND v.kpi_id = $2 ORDER BY v.effective_from";
-    let versions: Vec<KpiVersion> = query_all(c, sql, &[&relationship_id, &kpi_id], |r| {
-        let direction = text_as(r, 6, Direction::parse)?;
-        Ok(KpiVersion {
-            effective_from: r.try_get(0)?,
-            thresholds: Thresholds { direction, target: r.try_get(1)?, amber: r.try_get(2)?, red: r.try_get(3)? },
-            created_by: r.try_get(4)?,
-            created_at: r.try_get(5)?,
-        })
-    })
-    .await?;
+    let versions: Vec<KpiVersion> =
+        query_all(c, sql, &[&relationship_id, &kpi_id], |r| kpi_version_row(&RowCells(r), text_as(r, 6, Direction::parse)?)).await?;
     if versions.is_empty() { Err(not_found("KPI")) } else { Ok(versions) }
 }

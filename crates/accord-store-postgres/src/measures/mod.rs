@@ -181,7 +181,7 @@ impl MeasureStore for PostgresStore {
                 )
                 .await
                 .map_err(unique_as("name", "another KPI of this relationship has this name"))?;
-                insert_version(tx, r, id, new.effective_from, t, actor, now).await?;
+                insert_version(tx, r, id, &Version { effective_from: new.effective_from, thresholds: *t }, actor, now).await?;
                 for o in &new.objectives {
                     execute(tx, "INSERT INTO kpi_objective (relationship_id, kpi_id, objective_id) VALUES ($1, $2, $3)", &[&r, &id, o]).await?;
                 }
@@ -221,7 +221,7 @@ impl MeasureStore for PostgresStore {
                 let before = kpi(tx, relationship_id, kpi_id).await?;
                 let latest = kpi_versions(tx, relationship_id, kpi_id).await?.last().map(|v| v.effective_from);
                 let draft = decide::add_kpi_version(&before, latest, effective_from, &thresholds, expected_version, actor)?;
-                insert_version(tx, relationship_id, kpi_id, effective_from, &thresholds, actor, now).await?;
+                insert_version(tx, relationship_id, kpi_id, &Version { effective_from, thresholds }, actor, now).await?;
                 execute(
                     tx,
                     "UPDATE kpi SET version = version + 1, updated_at = $3 WHERE relationship_id = $1 AND kpi_id = $2",
@@ -261,7 +261,7 @@ impl MeasureStore for PostgresStore {
                     "{MEASUREMENT} WHERE m.relationship_id = $1 AND m.kpi_id = $2 AND m.period_start = $3 AND m.superseded_at IS NULL"
                 );
                 let params: Params<'_> = &[&relationship_id, &input.kpi_id, &input.period_start];
-                query_opt(tx, &sql, params, measurement_row).await?.ok_or(not_found("measurement"))
+                query_opt(tx, &sql, params, |r| measurement_row(&RowCells(r))).await?.ok_or(not_found("measurement"))
             })
         })
         .await

@@ -12,21 +12,6 @@ const CHUNK: usize = 5_000;
 pub(super) const MEASUREMENT: &str = "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at
     FROM measurement m LEFT JOIN user_account u ON u.user_id = m.entered_by";
 
-pub(super) fn measurement_row(r: &Row) -> R<Measurement> {
-    Ok(Measurement {
-        id: r.try_get(0)?,
-        kpi_id: r.try_get(1)?,
-        period_start: r.try_get(2)?,
-        value: r.try_get(3)?,
-        comment: r.try_get(4)?,
-        rag: text_as(r, 5, Rag::parse)?,
-        entered_by: r.try_get(6)?,
-        entered_by_name: r.try_get(7)?,
-        entered_at: r.try_get(8)?,
-        superseded_at: r.try_get(9)?,
-    })
-}
-
 /// Locks the relationship's KPIs among `kpi_ids` (sorted, distinct), in id order; returns those found.
 pub(super) async fn lock_kpis(tx: &Transaction<'_>, relationship_id: Uuid, kpi_ids: &[Uuid]) -> R<Vec<Uuid>> {
     let sql = "SELECT kpi_id FROM kpi WHERE relationship_id = $1 AND kpi_id = ANY($2) ORDER BY kpi_id FOR NO KEY UPDATE";
@@ -220,7 +205,8 @@ pub(crate) async fn measurements(
     let sql = format!(
         "{MEASUREMENT} WHERE m.relationship_id = $1 AND m.kpi_id = $2 AND m.superseded_at IS NULL AND m.period_start < $3 ORDER BY m.period_start DESC LIMIT $4"
     );
-    query_all(c, &sql, &[&relationship_id, &kpi_id, &before.unwrap_or(LAST_DATE), &i64::from(limit)], measurement_row).await
+    query_all(c, &sql, &[&relationship_id, &kpi_id, &before.unwrap_or(LAST_DATE), &i64::from(limit)], |r| measurement_row(&RowCells(r)))
+        .await
 }
 
 pub(crate) async fn measurement_history(
@@ -232,7 +218,7 @@ pub(crate) async fn measurement_history(
     let sql = format!(
         "{MEASUREMENT} WHERE m.relationship_id = $1 AND m.kpi_id = $2 AND m.period_start = $3 ORDER BY m.entered_at DESC, m.measurement_id DESC"
     );
-    query_all(c, &sql, &[&relationship_id, &kpi_id, &period_start], measurement_row).await
+    query_all(c, &sql, &[&relationship_id, &kpi_id, &period_start], |r| measurement_row(&RowCells(r))).await
 }
 
 pub(crate) async fn recent_measurements(c: &impl GenericClient, relationship_id: Uuid, per_kpi: u32) -> R<Vec<Measurement>> {
@@ -248,7 +234,7 @@ pub(crate) async fn recent_measurements(c: &impl GenericClient, relationship_id:
          LEFT JOIN user_account u ON u.user_id = m.entered_by
          WHERE k.relationship_id = $1 ORDER BY m.kpi_id, m.period_start",
         &[&relationship_id, &i64::from(per_kpi)],
-        measurement_row,
+        |r| measurement_row(&RowCells(r)),
     )
     .await
 }

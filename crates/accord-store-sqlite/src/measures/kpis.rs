@@ -7,30 +7,11 @@ const KPI: &str = "SELECT k.kpi_id, k.relationship_id, k.name, k.definition, k.u
         k.target, k.amber, k.red
     FROM kpi k";
 
-fn kpi_row(r: &Row) -> rusqlite::Result<Kpi> {
-    let direction = text_as(r, 5, Direction::parse)?;
-    Ok(Kpi {
-        id: r.get(0)?,
-        relationship_id: r.get(1)?,
-        name: r.get(2)?,
-        definition: r.get(3)?,
-        unit: r.get(4)?,
-        direction,
-        cadence: text_as(r, 6, Cadence::parse)?,
-        party_id: r.get(7)?,
-        reporter_id: r.get(8)?,
-        objectives: Vec::new(),
-        version: r.get(9)?,
-        created_at: ts(r.get(10)?),
-        thresholds: Thresholds { direction, target: r.get(11)?, amber: r.get(12)?, red: r.get(13)? },
-    })
-}
-
 pub(crate) fn kpis(c: &Connection, relationship_id: Uuid) -> R<Vec<Kpi>> {
     // Read in key order and arranged by name here (ordered by the name index, SQLite looked every
     // KPI up in the table again).
     let mut stmt = c.prepare_cached(&format!("{KPI} WHERE k.relationship_id = ?1"))?;
-    let mut kpis = stmt.query_map([relationship_id], kpi_row)?.collect::<Result<Vec<_>, _>>()?;
+    let mut kpis = stmt.query_map([relationship_id], |r| kpi_row(&RowCells(r)))?.collect::<Result<Vec<_>, _>>()?;
     arrange_kpis(&mut kpis, links(c, "SELECT kpi_id, objective_id FROM kpi_objective WHERE relationship_id = ?1", relationship_id)?);
     Ok(kpis)
 }
@@ -38,7 +19,7 @@ pub(crate) fn kpis(c: &Connection, relationship_id: Uuid) -> R<Vec<Kpi>> {
 pub(crate) fn kpi(c: &Connection, relationship_id: Uuid, kpi_id: Uuid) -> R<Kpi> {
     let row = c
         .prepare_cached(&format!("{KPI} WHERE k.relationship_id = ?1 AND k.kpi_id = ?2"))?
-        .query_row([relationship_id, kpi_id], kpi_row)
+        .query_row([relationship_id, kpi_id], |r| kpi_row(&RowCells(r)))
         .optional()?
         .ok_or(not_found("KPI"))?;
     // Its own links only: `kpis` reads every link of the relationship, for a list.
@@ -48,19 +29,11 @@ pub(crate) fn kpi(c: &Connection, relationship_id: Uuid, kpi_id: Uuid) -> R<Kpi>
     Ok(Kpi { objectives, ..row })
 }
 
-pub(super) fn insert_version(
-    tx: &Connection,
-    relationship_id: Uuid,
-    kpi_id: Uuid,
-    effective_from: Date,
-    t: &Thresholds,
-    actor: Uuid,
-    now: Timestamp,
-) -> R<()> {
+pub(super) fn insert_version(tx: &Connection, relationship_id: Uuid, kpi_id: Uuid, v: &Version, actor: Uuid, now: Timestamp) -> R<()> {
     tx.prepare_cached(
         "INSERT INTO kpi_version (relationship_id, kpi_id, effective_from, target, amber, red, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(params![relationship_id, kpi_id, effective_from.to_string(), t.target, t.amber, t.red, actor, micros(now)])?;
+    .execute(params![relationship_id, kpi_id, v.effective_from.to_string(), v.thresholds.target, v.thresholds.amber, v.thresholds.red, actor, micros(now)])?;
     // The KPI's row keeps the thresholds of its latest version (see V6).
     tx.prepare_cached(
         "UPDATE kpi SET (target, amber, red) = (SELECT v.target, v.amber, v.red FROM kpi_version v
@@ -76,13 +49,6 @@ pub(crate) fn kpi_versions(c: &Connection, relationship_id: Uuid, kpi_id: Uuid) 
     let mut stmt = c.prepare_cached(
         "SELECT effective_from, target, amber, red, created_by, created_at FROM kpi_version WHERE relationship_id = ?1 AND kpi_id = ?2 ORDER BY effective_from",
     )?;
-    let rows = stmt.query_map([relationship_id, kpi_id], |r| {
-        Ok(KpiVersion {
-            effective_from: date(r, 0)?,
-            thresholds: Thresholds { direction, target: r.get(1)?, amber: r.get(2)?, red: r.get(3)? },
-            created_by: r.get(4)?,
-            created_at: ts(r.get(5)?),
-        })
-    })?;
+    let rows = stmt.query_map([relationship_id, kpi_id], |r| kpi_version_row(&RowCells(r), direction))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

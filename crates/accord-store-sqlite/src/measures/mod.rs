@@ -149,7 +149,7 @@ impl MeasureStore for SqliteStore {
                 micros(now)
             ])
             .map_err(unique_as("name", "another KPI of this relationship has this name"))?;
-            insert_version(tx, r, id, new.effective_from, t, actor, now)?;
+            insert_version(tx, r, id, &Version { effective_from: new.effective_from, thresholds: *t }, actor, now)?;
             for o in &new.objectives {
                 tx.prepare_cached("INSERT INTO kpi_objective (relationship_id, kpi_id, objective_id) VALUES (?1, ?2, ?3)")?
                     .execute([r, id, *o])?;
@@ -186,7 +186,7 @@ impl MeasureStore for SqliteStore {
             let before = kpi(tx, relationship_id, kpi_id)?;
             let latest = kpi_versions(tx, relationship_id, kpi_id)?.last().map(|v| v.effective_from);
             let draft = decide::add_kpi_version(&before, latest, effective_from, &thresholds, expected_version, actor)?;
-            insert_version(tx, relationship_id, kpi_id, effective_from, &thresholds, actor, now)?;
+            insert_version(tx, relationship_id, kpi_id, &Version { effective_from, thresholds }, actor, now)?;
             tx.prepare_cached("UPDATE kpi SET version = version + 1, updated_at = ?3 WHERE relationship_id = ?1 AND kpi_id = ?2")?
                 .execute(params![relationship_id, kpi_id, micros(now)])?;
             append(tx, relationship_id, draft, now)?;
@@ -217,7 +217,7 @@ impl MeasureStore for SqliteStore {
                 .prepare_cached(&format!(
                     "{MEASUREMENT} WHERE m.relationship_id = ?1 AND m.kpi_id = ?2 AND m.period_start = ?3 AND m.superseded_at IS NULL"
                 ))?
-                .query_row(params![relationship_id, input.kpi_id, input.period_start.to_string()], measurement_row)?)
+                .query_row(params![relationship_id, input.kpi_id, input.period_start.to_string()], |r| measurement_row(&RowCells(r)))?)
         })
         .await
     }

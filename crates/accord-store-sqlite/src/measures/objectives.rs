@@ -5,24 +5,9 @@ use super::*;
 const OBJECTIVE: &str =
     "SELECT objective_id, relationship_id, title, description, review_months, next_review, status, version, created_at FROM objective";
 
-fn objective_row(r: &Row) -> rusqlite::Result<Objective> {
-    Ok(Objective {
-        id: r.get(0)?,
-        relationship_id: r.get(1)?,
-        title: r.get(2)?,
-        description: r.get(3)?,
-        parties: Vec::new(),
-        review_months: r.get(4)?,
-        next_review: date(r, 5)?,
-        status: if r.get::<_, String>(6)? == "retired" { ObjectiveStatus::Retired } else { ObjectiveStatus::Active },
-        version: r.get(7)?,
-        created_at: ts(r.get(8)?),
-    })
-}
-
 pub(crate) fn objectives(c: &Connection, relationship_id: Uuid) -> R<Vec<Objective>> {
     let mut stmt = c.prepare_cached(&format!("{OBJECTIVE} WHERE relationship_id = ?1 ORDER BY status, title"))?;
-    let mut objectives = stmt.query_map([relationship_id], objective_row)?.collect::<Result<Vec<_>, _>>()?;
+    let mut objectives = stmt.query_map([relationship_id], |r| objective_row(&RowCells(r)))?.collect::<Result<Vec<_>, _>>()?;
     let parties = links(c, "SELECT objective_id, party_id FROM objective_party WHERE relationship_id = ?1", relationship_id)?;
     attach_links(&mut objectives, |o| (o.id, &mut o.parties), parties);
     Ok(objectives)
@@ -31,7 +16,7 @@ pub(crate) fn objectives(c: &Connection, relationship_id: Uuid) -> R<Vec<Objecti
 pub(crate) fn objective(c: &Connection, relationship_id: Uuid, objective_id: Uuid) -> R<Objective> {
     let mut row = c
         .prepare_cached(&format!("{OBJECTIVE} WHERE relationship_id = ?1 AND objective_id = ?2"))?
-        .query_row([relationship_id, objective_id], objective_row)
+        .query_row([relationship_id, objective_id], |r| objective_row(&RowCells(r)))
         .optional()?
         .ok_or(not_found("objective"))?;
     let mut parties = c.prepare_cached("SELECT party_id FROM objective_party WHERE relationship_id = ?1 AND objective_id = ?2")?;
@@ -46,17 +31,6 @@ pub(crate) fn objective_reviews(c: &Connection, relationship_id: Uuid, objective
          FROM objective_review r JOIN user_account u INDEXED BY user_account_names ON u.user_id = r.decided_by
          WHERE r.relationship_id = ?1 AND r.objective_id = ?2 ORDER BY r.decided_at DESC",
     )?;
-    let rows = stmt.query_map([relationship_id, objective_id], |r| {
-        Ok(ObjectiveReviewRecord {
-            id: r.get(0)?,
-            verdict: text_as(r, 1, Verdict::parse)?,
-            reason: r.get(2)?,
-            decided_by: r.get(3)?,
-            decided_by_name: r.get(4)?,
-            decided_at: ts(r.get(5)?),
-            previous_title: r.get(6)?,
-            previous_description: r.get(7)?,
-        })
-    })?;
+    let rows = stmt.query_map([relationship_id, objective_id], |r| objective_review_row(&RowCells(r)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -6,21 +6,6 @@ use super::*;
 pub(super) const MEASUREMENT: &str = "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at
     FROM measurement m LEFT JOIN user_account u INDEXED BY user_account_names ON u.user_id = m.entered_by";
 
-pub(super) fn measurement_row(r: &Row) -> rusqlite::Result<Measurement> {
-    Ok(Measurement {
-        id: r.get(0)?,
-        kpi_id: r.get(1)?,
-        period_start: date(r, 2)?,
-        value: r.get(3)?,
-        comment: r.get(4)?,
-        rag: text_as(r, 5, Rag::parse)?,
-        entered_by: r.get(6)?,
-        entered_by_name: r.get(7)?,
-        entered_at: ts(r.get(8)?),
-        superseded_at: r.get::<_, Option<i64>>(9)?.map(ts),
-    })
-}
-
 /// The rules of every KPI of the relationship, or of `only` that one.
 pub(super) fn kpi_rules(c: &Connection, relationship_id: Uuid, only: Option<Uuid>) -> R<HashMap<Uuid, KpiRules>> {
     let mut rules: HashMap<Uuid, KpiRules> = HashMap::new();
@@ -177,12 +162,14 @@ pub(crate) fn measurements(c: &Connection, relationship_id: Uuid, kpi_id: Uuid, 
     let mut stmt = c.prepare_cached(&format!(
         "{MEASUREMENT} WHERE m.relationship_id = ?1 AND m.kpi_id = ?2 AND m.superseded_at IS NULL AND m.period_start < ?3 ORDER BY m.period_start DESC LIMIT ?4"
     ))?;
-    Ok(stmt.query_map(params![relationship_id, kpi_id, before, limit], measurement_row)?.collect::<Result<_, _>>()?)
+    Ok(stmt.query_map(params![relationship_id, kpi_id, before, limit], |r| measurement_row(&RowCells(r)))?.collect::<Result<_, _>>()?)
 }
 
 pub(crate) fn measurement_history(c: &Connection, relationship_id: Uuid, kpi_id: Uuid, period_start: Date) -> R<Vec<Measurement>> {
     let mut stmt = c.prepare_cached(&format!("{MEASUREMENT} WHERE m.relationship_id = ?1 AND m.kpi_id = ?2 AND m.period_start = ?3 ORDER BY m.entered_at DESC, m.measurement_id DESC"))?;
-    Ok(stmt.query_map(params![relationship_id, kpi_id, period_start.to_string()], measurement_row)?.collect::<Result<_, _>>()?)
+    Ok(stmt
+        .query_map(params![relationship_id, kpi_id, period_start.to_string()], |r| measurement_row(&RowCells(r)))?
+        .collect::<Result<_, _>>()?)
 }
 
 /// The latest `per_kpi` current values of every KPI: one range of the index of current values
@@ -199,5 +186,5 @@ pub(crate) fn recent_measurements(c: &Connection, relationship_id: Uuid, per_kpi
                                            ORDER BY p.period_start DESC LIMIT 1 OFFSET ?2 - 1), '')
          ORDER BY k.kpi_id, m.period_start",
     )?;
-    Ok(stmt.query_map(params![relationship_id, per_kpi], measurement_row)?.collect::<Result<_, _>>()?)
+    Ok(stmt.query_map(params![relationship_id, per_kpi], |r| measurement_row(&RowCells(r)))?.collect::<Result<_, _>>()?)
 }

@@ -217,6 +217,31 @@ pub enum ActionFilter {
     All,
 }
 
+/// `action_id, relationship_id, title, description, owner_id, (their name or ''), party_id, (its
+/// name), due_date, status, source_kind, source_id, source_period, version, created_at`, as both
+/// backends read it through their [`Cells`](crate::Cells).
+pub fn action_row<C: crate::Cells>(r: &C) -> Result<Action, C::Error> {
+    let source = match (r.opt_text(10)?, r.opt_uuid(11)?) {
+        (Some(kind), Some(id)) => Some(ActionSource { kind, id, period: r.opt_date(12)? }),
+        _ => None,
+    };
+    Ok(Action {
+        id: r.uuid(0)?,
+        relationship_id: r.uuid(1)?,
+        title: r.text(2)?,
+        description: r.text(3)?,
+        owner_id: r.opt_uuid(4)?,
+        owner_name: r.text(5)?,
+        party_id: r.uuid(6)?,
+        party_name: r.text(7)?,
+        due_date: r.date(8)?,
+        status: r.parsed(9, ActionStatus::parse)?,
+        source,
+        version: r.int(13)?,
+        created_at: r.time(14)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

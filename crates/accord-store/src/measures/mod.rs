@@ -2,6 +2,9 @@
 //! obligations; their storage contract and their decisions (`decide`).
 
 pub mod decide;
+mod read;
+
+pub use read::*;
 
 use crate::StoreResult;
 use accord_domain::measure::{Cadence, Direction, Rag, Thresholds};
