@@ -45,15 +45,6 @@ pub struct ObjectiveRevision<'a> {
     pub draft: Draft,
 }
 
-impl ObjectiveStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ObjectiveStatus::Active => "active",
-            ObjectiveStatus::Retired => "retired",
-        }
-    }
-}
-
 pub fn review_objective<'a>(
     before: &'a Objective,
     review: &'a ObjectiveReview,

@@ -112,6 +112,16 @@ pub enum ObjectiveStatus {
     Retired,
 }
 
+impl ObjectiveStatus {
+    /// As stored in `objective.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectiveStatus::Active => "active",
+            ObjectiveStatus::Retired => "retired",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Objective {
     pub id: Uuid,
