@@ -124,8 +124,10 @@ pub(crate) async fn kpi_detail(c: &impl GenericClient, relationship_id: Uuid, re
 }
 
 pub(crate) async fn action_log(c: &impl GenericClient, relationship_id: Uuid, request: &ActionLogRequest) -> R<ActionLogView> {
-    let (actions, kpis) =
-        try_join!(measures::actions(c, relationship_id, request.filter, request.after, request.limit), kpi_labels(c, relationship_id),)?;
+    let (actions, kpis) = try_join!(
+        crate::actions::actions(c, relationship_id, request.filter, request.after, request.limit),
+        kpi_labels(c, relationship_id),
+    )?;
     Ok(ActionLogView { actions, kpis })
 }
 

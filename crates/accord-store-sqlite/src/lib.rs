@@ -1,8 +1,11 @@
 //! SQLite storage through rusqlite, on a small r2d2 pool; every call runs in `spawn_blocking` so
 //! a query never stalls the async workers.
 
+mod actions;
 mod audit_trail;
 mod audit_triggers;
+mod cells;
+use cells::RowCells;
 #[macro_use]
 mod rows;
 mod issues;
@@ -229,160 +232,6 @@ impl DatabaseStore for SqliteStore {
         // planner plans the same whatever the data, which is what the pages' reads were measured
         // and tuned with (the ones that need it name their index: INDEXED BY).
         Ok(())
-    }
-}
-
-#[async_trait]
-impl MeasureStore for SqliteStore {
-    async fn create_objective(&self, new: NewObjective, actor: Uuid, now: Timestamp) -> StoreResult<Objective> {
-        self.write(move |tx| measures::create_objective(tx, &new, actor, now)).await
-    }
-
-    async fn objectives(&self, relationship_id: Uuid) -> StoreResult<Vec<Objective>> {
-        self.run(move |c| measures::objectives(c, relationship_id)).await
-    }
-
-    async fn objective(&self, relationship_id: Uuid, objective_id: Uuid) -> StoreResult<Objective> {
-        self.run(move |c| measures::objective(c, relationship_id, objective_id)).await
-    }
-
-    async fn review_objective(
-        &self,
-        relationship_id: Uuid,
-        objective_id: Uuid,
-        review: ObjectiveReview,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Objective> {
-        self.write(move |tx| measures::review_objective(tx, relationship_id, objective_id, &review, expected_version, actor, now)).await
-    }
-
-    async fn objective_reviews(&self, relationship_id: Uuid, objective_id: Uuid) -> StoreResult<Vec<ObjectiveReviewRecord>> {
-        self.run(move |c| measures::objective_reviews(c, relationship_id, objective_id)).await
-    }
-
-    async fn create_kpi(&self, new: NewKpi, actor: Uuid, now: Timestamp) -> StoreResult<Kpi> {
-        self.write(move |tx| measures::create_kpi(tx, &new, actor, now)).await
-    }
-
-    async fn kpis(&self, relationship_id: Uuid) -> StoreResult<Vec<Kpi>> {
-        self.run(move |c| measures::kpis(c, relationship_id)).await
-    }
-
-    async fn kpi(&self, relationship_id: Uuid, kpi_id: Uuid) -> StoreResult<Kpi> {
-        self.run(move |c| measures::kpi(c, relationship_id, kpi_id)).await
-    }
-
-    async fn kpi_versions(&self, relationship_id: Uuid, kpi_id: Uuid) -> StoreResult<Vec<KpiVersion>> {
-        self.run(move |c| measures::kpi_versions(c, relationship_id, kpi_id)).await
-    }
-
-    async fn add_kpi_version(
-        &self,
-        relationship_id: Uuid,
-        kpi_id: Uuid,
-        effective_from: Date,
-        thresholds: Thresholds,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Kpi> {
-        self.write(move |tx| {
-            measures::add_kpi_version(tx, relationship_id, kpi_id, effective_from, &thresholds, expected_version, actor, now)
-        })
-        .await
-    }
-
-    async fn record_measurement(
-        &self,
-        relationship_id: Uuid,
-        input: MeasurementInput,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Measurement> {
-        self.write(move |tx| measures::record_measurement(tx, relationship_id, &input, actor, now)).await
-    }
-
-    async fn measurements(&self, relationship_id: Uuid, kpi_id: Uuid, before: Option<Date>, limit: u32) -> StoreResult<Vec<Measurement>> {
-        self.run(move |c| measures::measurements(c, relationship_id, kpi_id, before, limit)).await
-    }
-
-    async fn measurement_history(&self, relationship_id: Uuid, kpi_id: Uuid, period_start: Date) -> StoreResult<Vec<Measurement>> {
-        self.run(move |c| measures::measurement_history(c, relationship_id, kpi_id, period_start)).await
-    }
-
-    async fn recent_measurements(&self, relationship_id: Uuid, per_kpi: u32) -> StoreResult<Vec<Measurement>> {
-        self.run(move |c| measures::recent_measurements(c, relationship_id, per_kpi)).await
-    }
-
-    async fn import_measurements(
-        &self,
-        relationship_id: Uuid,
-        rows: Vec<MeasurementInput>,
-        file_sha256: &str,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<ImportSummary> {
-        let sha = file_sha256.to_owned();
-        self.write(move |tx| measures::import_measurements(tx, relationship_id, &rows, &sha, actor, now)).await
-    }
-
-    async fn create_obligation(&self, new: NewObligation, actor: Uuid, now: Timestamp) -> StoreResult<Obligation> {
-        self.write(move |tx| measures::create_obligation(tx, &new, actor, now)).await
-    }
-
-    async fn update_obligation(
-        &self,
-        relationship_id: Uuid,
-        obligation_id: Uuid,
-        change: ObligationChange,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Obligation> {
-        self.write(move |tx| measures::update_obligation(tx, relationship_id, obligation_id, &change, expected_version, actor, now)).await
-    }
-
-    async fn obligations(&self, relationship_id: Uuid) -> StoreResult<Vec<Obligation>> {
-        self.run(move |c| measures::obligations(c, relationship_id)).await
-    }
-
-    async fn obligation(&self, relationship_id: Uuid, obligation_id: Uuid) -> StoreResult<Obligation> {
-        self.run(move |c| measures::obligation(c, relationship_id, obligation_id)).await
-    }
-}
-
-#[async_trait]
-impl ActionStore for SqliteStore {
-    async fn create_action(&self, new: NewAction, actor: Uuid, now: Timestamp) -> StoreResult<Action> {
-        self.write(move |tx| measures::create_action(tx, &new, actor, now)).await
-    }
-
-    async fn update_action(
-        &self,
-        relationship_id: Uuid,
-        action_id: Uuid,
-        change: ActionChange,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Action> {
-        self.write(move |tx| measures::update_action(tx, relationship_id, action_id, &change, expected_version, actor, now)).await
-    }
-
-    async fn action(&self, relationship_id: Uuid, action_id: Uuid) -> StoreResult<Action> {
-        self.run(move |c| measures::action(c, relationship_id, action_id)).await
-    }
-
-    async fn actions(
-        &self,
-        relationship_id: Uuid,
-        filter: ActionFilter,
-        after: Option<(Date, Uuid)>,
-        limit: u32,
-    ) -> StoreResult<Vec<Action>> {
-        self.run(move |c| measures::actions(c, relationship_id, filter, after, limit)).await
     }
 }
 

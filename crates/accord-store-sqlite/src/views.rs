@@ -138,7 +138,7 @@ pub(crate) fn kpi_detail(c: &Connection, relationship_id: Uuid, request: KpiRequ
 
 pub(crate) fn action_log(c: &Connection, relationship_id: Uuid, request: &ActionLogRequest) -> R<ActionLogView> {
     Ok(ActionLogView {
-        actions: measures::actions(c, relationship_id, request.filter, request.after, request.limit)?,
+        actions: crate::actions::actions(c, relationship_id, request.filter, request.after, request.limit)?,
         kpis: kpi_labels(c, relationship_id)?,
     })
 }

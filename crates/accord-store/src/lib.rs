@@ -5,18 +5,24 @@
 //! change. Rules live in `accord-domain`; an implementation loads what a rule needs, asks the
 //! rule, and writes.
 
+pub mod actions;
 mod audit;
+mod cells;
 mod database;
 mod error;
 mod issues;
-mod measures;
+pub mod measures;
 pub mod people;
 pub mod relationships;
 mod rows;
 pub mod sql;
 mod views;
 
+// Each module's `decide` is reached by its path (`people::decide`), never from the root.
+#[allow(ambiguous_glob_reexports)]
+pub use actions::*;
 pub use audit::*;
+pub use cells::Cells;
 pub use database::*;
 pub use error::{StoreError, StoreResult};
 pub use issues::*;
@@ -29,7 +35,6 @@ pub use relationships::*;
 pub use rows::*;
 pub use views::*;
 
-use accord_domain::measure::Thresholds;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -57,123 +62,6 @@ pub mod prelude {
         ActionStore, AuditStore, DatabaseStore, IssueStore, MeasureStore, NotificationStore, PeopleStore, RelationshipStore, Store,
         ViewStore,
     };
-}
-
-/// Objectives, KPIs and their threshold versions, measurements and obligations.
-#[async_trait]
-pub trait MeasureStore: Send + Sync + 'static {
-    async fn create_objective(&self, new: NewObjective, actor: Uuid, now: Timestamp) -> StoreResult<Objective>;
-
-    async fn objectives(&self, relationship_id: Uuid) -> StoreResult<Vec<Objective>>;
-
-    async fn objective(&self, relationship_id: Uuid, objective_id: Uuid) -> StoreResult<Objective>;
-
-    /// Records a relevance review (a revision keeps the earlier wording), if still at `expected_version`.
-    async fn review_objective(
-        &self,
-        relationship_id: Uuid,
-        objective_id: Uuid,
-        review: ObjectiveReview,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Objective>;
-
-    async fn objective_reviews(&self, relationship_id: Uuid, objective_id: Uuid) -> StoreResult<Vec<ObjectiveReviewRecord>>;
-
-    async fn create_kpi(&self, new: NewKpi, actor: Uuid, now: Timestamp) -> StoreResult<Kpi>;
-
-    /// Every KPI of the relationship, by name.
-    async fn kpis(&self, relationship_id: Uuid) -> StoreResult<Vec<Kpi>>;
-
-    async fn kpi(&self, relationship_id: Uuid, kpi_id: Uuid) -> StoreResult<Kpi>;
-
-    /// Oldest first.
-    async fn kpi_versions(&self, relationship_id: Uuid, kpi_id: Uuid) -> StoreResult<Vec<KpiVersion>>;
-
-    /// New thresholds from the period starting `effective_from` (after every earlier version's).
-    async fn add_kpi_version(
-        &self,
-        relationship_id: Uuid,
-        kpi_id: Uuid,
-        effective_from: Date,
-        thresholds: Thresholds,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Kpi>;
-
-    /// Records (or corrects) a value; its RAG is computed now, under the version in force for the period.
-    async fn record_measurement(
-        &self,
-        relationship_id: Uuid,
-        input: MeasurementInput,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Measurement>;
-
-    /// Current values of one KPI, newest period first, before `before` (a period start), at most `limit`.
-    async fn measurements(&self, relationship_id: Uuid, kpi_id: Uuid, before: Option<Date>, limit: u32) -> StoreResult<Vec<Measurement>>;
-
-    /// Every value ever written for one period of a KPI, newest first.
-    async fn measurement_history(&self, relationship_id: Uuid, kpi_id: Uuid, period_start: Date) -> StoreResult<Vec<Measurement>>;
-
-    /// The latest `per_kpi` current values of every KPI, oldest first within each KPI.
-    async fn recent_measurements(&self, relationship_id: Uuid, per_kpi: u32) -> StoreResult<Vec<Measurement>>;
-
-    /// All rows or none, as one audit event naming the file's SHA-256 and the row count.
-    async fn import_measurements(
-        &self,
-        relationship_id: Uuid,
-        rows: Vec<MeasurementInput>,
-        file_sha256: &str,
-        actor: Option<Uuid>,
-        now: Timestamp,
-    ) -> StoreResult<ImportSummary>;
-
-    async fn create_obligation(&self, new: NewObligation, actor: Uuid, now: Timestamp) -> StoreResult<Obligation>;
-
-    async fn update_obligation(
-        &self,
-        relationship_id: Uuid,
-        obligation_id: Uuid,
-        change: ObligationChange,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Obligation>;
-
-    /// Open ones first by due date, then delivered and missed.
-    async fn obligations(&self, relationship_id: Uuid) -> StoreResult<Vec<Obligation>>;
-
-    async fn obligation(&self, relationship_id: Uuid, obligation_id: Uuid) -> StoreResult<Obligation>;
-}
-
-/// The action log: actions raised by hand or from any module's records.
-#[async_trait]
-pub trait ActionStore: Send + Sync + 'static {
-    async fn create_action(&self, new: NewAction, actor: Uuid, now: Timestamp) -> StoreResult<Action>;
-
-    async fn update_action(
-        &self,
-        relationship_id: Uuid,
-        action_id: Uuid,
-        change: ActionChange,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Action>;
-
-    async fn action(&self, relationship_id: Uuid, action_id: Uuid) -> StoreResult<Action>;
-
-    /// By due date (overdue first), keyset-paged after (due date, id).
-    async fn actions(
-        &self,
-        relationship_id: Uuid,
-        filter: ActionFilter,
-        after: Option<(Date, Uuid)>,
-        limit: u32,
-    ) -> StoreResult<Vec<Action>>;
 }
 
 /// The issue log: the escalation ladder, holidays, issues and their timed sweep.

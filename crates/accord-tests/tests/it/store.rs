@@ -34,6 +34,7 @@ on_both_backends!(
     a_large_import,
     obligations_open_first_by_due_date,
     actions_and_their_owners,
+    actions_come_from_every_source_kind,
     actions_page_by_due_date,
     ladder_versions,
     issues_are_numbered_and_their_handlers_told,
@@ -1831,6 +1832,55 @@ async fn actions_and_their_owners(db: TestDb) {
             })
         )
     );
+}
+
+/// Every kind of source an action can come from is found where its kind says (the one lookup per
+/// kind both backends run), read back as given and hashed into the chain; the id of a record of
+/// another kind is refused.
+async fn actions_come_from_every_source_kind(db: TestDb) {
+    let store = db.store.as_ref();
+    let s = invitations_setup(store).await;
+    let (clock, r, ann) = (&s.clock, s.r, &s.ann);
+    let kpi = store
+        .create_kpi(new_kpi(r, "Availability", Cadence::Quarterly, higher(98.0, 95.0, 90.0), date(2026, 1, 1)), ann.id, clock.tick())
+        .await
+        .unwrap();
+    let new_obligation = NewObligation {
+        relationship_id: r,
+        party_id: s.north.id,
+        title: "Monthly report".into(),
+        description: String::new(),
+        recurrence: "monthly".into(),
+        due_date: date(2026, 4, 10),
+    };
+    let obligation = store.create_obligation(new_obligation, ann.id, clock.tick()).await.unwrap();
+    let new_action = |source: ActionSource| NewAction {
+        relationship_id: r,
+        title: "Follow up".into(),
+        description: String::new(),
+        owner_id: None,
+        party_id: s.north.id,
+        due_date: date(2026, 5, 1),
+        source: Some(source),
+    };
+    for kind in SourceKind::ALL {
+        // What a source of this kind names, and the id of a record of another kind.
+        let (id, period, other) = match kind {
+            SourceKind::KpiPeriod => (kpi.id, Some(date(2026, 4, 1)), obligation.id),
+            SourceKind::Obligation => (obligation.id, None, kpi.id),
+        };
+        let source = ActionSource { kind: kind.as_str().into(), id, period };
+        let action = store.create_action(new_action(source.clone()), ann.id, clock.tick()).await.unwrap();
+        assert_eq!(action.source.as_ref(), Some(&source), "{}", kind.as_str());
+        assert_eq!(store.action(r, action.id).await.unwrap().source, Some(source.clone()));
+        let event = verified_events(store, r).await.pop().unwrap();
+        assert_eq!(event.summary["source"], json!(source), "{}", kind.as_str());
+
+        let head = store.chain_head(r).await.unwrap();
+        let wrong = ActionSource { id: other, ..source };
+        assert_eq!(refused_field(store.create_action(new_action(wrong), ann.id, clock.tick()).await), "source_id", "{}", kind.as_str());
+        assert_eq!(store.chain_head(r).await.unwrap(), head);
+    }
 }
 
 /// Every action `filter` lets through, a page of `limit` at a time after the last one seen.

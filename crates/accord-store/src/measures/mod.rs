@@ -1,19 +1,125 @@
-//! Rows of the measures module: objectives, KPIs and their versions, measurements, obligations,
-//! actions.
+//! The measures module: objectives, KPIs and their threshold versions, measurements and
+//! obligations; their storage contract and their decisions (`decide`).
 
-use accord_domain::Invalid;
-use accord_domain::measure::{Cadence, Direction, Period, Rag, Thresholds};
+pub mod decide;
+mod read;
+
+pub use read::*;
+
+use crate::StoreResult;
+use accord_domain::measure::{Cadence, Direction, Rag, Thresholds};
+use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// Objectives, KPIs and their threshold versions, measurements and obligations.
+#[async_trait]
+pub trait MeasureStore: Send + Sync + 'static {
+    async fn create_objective(&self, new: NewObjective, actor: Uuid, now: Timestamp) -> StoreResult<Objective>;
+
+    async fn objectives(&self, relationship_id: Uuid) -> StoreResult<Vec<Objective>>;
+
+    async fn objective(&self, relationship_id: Uuid, objective_id: Uuid) -> StoreResult<Objective>;
+
+    /// Records a relevance review (a revision keeps the earlier wording), if still at `expected_version`.
+    async fn review_objective(
+        &self,
+        relationship_id: Uuid,
+        objective_id: Uuid,
+        review: ObjectiveReview,
+        expected_version: i64,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Objective>;
+
+    async fn objective_reviews(&self, relationship_id: Uuid, objective_id: Uuid) -> StoreResult<Vec<ObjectiveReviewRecord>>;
+
+    async fn create_kpi(&self, new: NewKpi, actor: Uuid, now: Timestamp) -> StoreResult<Kpi>;
+
+    /// Every KPI of the relationship, by name.
+    async fn kpis(&self, relationship_id: Uuid) -> StoreResult<Vec<Kpi>>;
+
+    async fn kpi(&self, relationship_id: Uuid, kpi_id: Uuid) -> StoreResult<Kpi>;
+
+    /// Oldest first.
+    async fn kpi_versions(&self, relationship_id: Uuid, kpi_id: Uuid) -> StoreResult<Vec<KpiVersion>>;
+
+    /// New thresholds from the period starting `effective_from` (after every earlier version's).
+    async fn add_kpi_version(
+        &self,
+        relationship_id: Uuid,
+        kpi_id: Uuid,
+        effective_from: Date,
+        thresholds: Thresholds,
+        expected_version: i64,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Kpi>;
+
+    /// Records (or corrects) a value; its RAG is computed now, under the version in force for the period.
+    async fn record_measurement(
+        &self,
+        relationship_id: Uuid,
+        input: MeasurementInput,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Measurement>;
+
+    /// Current values of one KPI, newest period first, before `before` (a period start), at most `limit`.
+    async fn measurements(&self, relationship_id: Uuid, kpi_id: Uuid, before: Option<Date>, limit: u32) -> StoreResult<Vec<Measurement>>;
+
+    /// Every value ever written for one period of a KPI, newest first.
+    async fn measurement_history(&self, relationship_id: Uuid, kpi_id: Uuid, period_start: Date) -> StoreResult<Vec<Measurement>>;
+
+    /// The latest `per_kpi` current values of every KPI, oldest first within each KPI.
+    async fn recent_measurements(&self, relationship_id: Uuid, per_kpi: u32) -> StoreResult<Vec<Measurement>>;
+
+    /// All rows or none, as one audit event naming the file's SHA-256 and the row count.
+    async fn import_measurements(
+        &self,
+        relationship_id: Uuid,
+        rows: Vec<MeasurementInput>,
+        file_sha256: &str,
+        actor: Option<Uuid>,
+        now: Timestamp,
+    ) -> StoreResult<ImportSummary>;
+
+    async fn create_obligation(&self, new: NewObligation, actor: Uuid, now: Timestamp) -> StoreResult<Obligation>;
+
+    async fn update_obligation(
+        &self,
+        relationship_id: Uuid,
+        obligation_id: Uuid,
+        change: ObligationChange,
+        expected_version: i64,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Obligation>;
+
+    /// Open ones first by due date, then delivered and missed.
+    async fn obligations(&self, relationship_id: Uuid) -> StoreResult<Vec<Obligation>>;
+
+    async fn obligation(&self, relationship_id: Uuid, obligation_id: Uuid) -> StoreResult<Obligation>;
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectiveStatus {
     Active,
     Retired,
+}
+
+impl ObjectiveStatus {
+    /// As stored in `objective.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectiveStatus::Active => "active",
+            ObjectiveStatus::Retired => "retired",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -291,156 +397,4 @@ pub struct ObligationChange {
     pub status: ObligationStatus,
     pub evidence: String,
     pub due_date: Date,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionStatus {
-    Open,
-    InProgress,
-    Done,
-    Cancelled,
-}
-
-impl ActionStatus {
-    pub const ALL: [ActionStatus; 4] = [ActionStatus::Open, ActionStatus::InProgress, ActionStatus::Done, ActionStatus::Cancelled];
-
-    pub fn parse(text: &str) -> Result<ActionStatus, String> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text.trim()).ok_or_else(|| "must be open, in_progress, done or cancelled".into())
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActionStatus::Open => "open",
-            ActionStatus::InProgress => "in_progress",
-            ActionStatus::Done => "done",
-            ActionStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            ActionStatus::Open => "Open",
-            ActionStatus::InProgress => "In progress",
-            ActionStatus::Done => "Done",
-            ActionStatus::Cancelled => "Cancelled",
-        }
-    }
-
-    pub fn open(self) -> bool {
-        matches!(self, ActionStatus::Open | ActionStatus::InProgress)
-    }
-}
-
-/// What raised an action: a KPI's period, an obligation (later: an issue, a review).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct ActionSource {
-    /// `kpi_period`, `obligation`, `issue` or `review`.
-    pub kind: String,
-    pub id: Uuid,
-    /// For a KPI period: the period's first day.
-    #[schema(value_type = Option<String>, format = Date)]
-    pub period: Option<Date>,
-}
-
-/// What an action source's id names in the action's relationship, as a backend found it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceFound {
-    /// A KPI, with its cadence (its periods).
-    Kpi(Cadence),
-    Obligation,
-    /// Nothing of this relationship: another relationship's, or nothing at all.
-    Nothing,
-}
-
-impl ActionSource {
-    /// May an action come from this source, given what its id names in the action's
-    /// relationship (`found`)? A KPI period must be one of that KPI's periods; anything of another
-    /// relationship, or nothing, is refused naming the field, and never hashed into the chain.
-    pub fn check(&self, found: SourceFound) -> Result<(), Invalid> {
-        match (self.kind.as_str(), found, self.period) {
-            ("kpi_period", SourceFound::Kpi(cadence), Some(day)) if Period::containing(cadence, day).start == day => Ok(()),
-            ("kpi_period", SourceFound::Kpi(cadence), Some(_)) => {
-                Err(Invalid::one("source_period", format!("must be the first day of one of the KPI's {} periods", cadence.as_str())))
-            }
-            ("kpi_period", SourceFound::Kpi(_), None) => Err(Invalid::one("source_period", "must be the first day of the KPI's period")),
-            ("kpi_period", _, _) => Err(Invalid::one("source_id", "is not a KPI of this relationship")),
-            ("obligation", SourceFound::Obligation, _) => Ok(()),
-            ("obligation", _, _) => Err(Invalid::one("source_id", "is not an obligation of this relationship")),
-            _ => Err(Invalid::one("source_kind", "must be kpi_period or obligation")),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Action {
-    pub id: Uuid,
-    pub relationship_id: Uuid,
-    pub title: String,
-    pub description: String,
-    pub owner_id: Option<Uuid>,
-    pub owner_name: String,
-    pub party_id: Uuid,
-    pub party_name: String,
-    #[schema(value_type = String, format = Date)]
-    pub due_date: Date,
-    pub status: ActionStatus,
-    pub source: Option<ActionSource>,
-    pub version: i64,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-}
-
-#[derive(Debug, Clone)]
-pub struct NewAction {
-    pub relationship_id: Uuid,
-    pub title: String,
-    pub description: String,
-    pub owner_id: Option<Uuid>,
-    pub party_id: Uuid,
-    pub due_date: Date,
-    pub source: Option<ActionSource>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ActionChange {
-    pub status: ActionStatus,
-    pub owner_id: Option<Uuid>,
-    pub due_date: Date,
-}
-
-/// Which actions a list shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActionFilter {
-    Open,
-    Closed,
-    All,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn source(kind: &str, period: Option<&str>) -> ActionSource {
-        ActionSource { kind: kind.into(), id: Uuid::nil(), period: period.map(|p| p.parse().unwrap()) }
-    }
-
-    fn refused(result: Result<(), Invalid>) -> String {
-        result.unwrap_err().0[0].field.clone()
-    }
-
-    #[test]
-    fn a_source_names_something_of_the_relationship_or_is_refused_by_field() {
-        let march = Some("2026-03-01");
-        assert_eq!(source("kpi_period", march).check(SourceFound::Kpi(Cadence::Monthly)), Ok(()));
-        assert_eq!(source("kpi_period", Some("2026-01-01")).check(SourceFound::Kpi(Cadence::Quarterly)), Ok(()));
-        assert_eq!(refused(source("kpi_period", Some("2026-03-02")).check(SourceFound::Kpi(Cadence::Monthly))), "source_period");
-        assert_eq!(refused(source("kpi_period", None).check(SourceFound::Kpi(Cadence::Monthly))), "source_period");
-        assert_eq!(refused(source("kpi_period", march).check(SourceFound::Nothing)), "source_id");
-        assert_eq!(refused(source("kpi_period", march).check(SourceFound::Obligation)), "source_id");
-        assert_eq!(source("obligation", None).check(SourceFound::Obligation), Ok(()));
-        assert_eq!(refused(source("obligation", None).check(SourceFound::Nothing)), "source_id");
-        assert_eq!(refused(source("obligation", None).check(SourceFound::Kpi(Cadence::Daily))), "source_id");
-        assert_eq!(refused(source("review", None).check(SourceFound::Obligation)), "source_kind");
-    }
 }

@@ -1,0 +1,20 @@
+//! Obligations as PostgreSQL reads them.
+
+use super::*;
+
+const OBLIGATION: &str = "SELECT b.obligation_id, b.relationship_id, b.party_id, o.name, b.title, b.description, b.recurrence, b.due_date, b.status, b.evidence, b.version
+    FROM obligation b
+    JOIN party p ON p.relationship_id = b.relationship_id AND p.party_id = b.party_id
+    JOIN organisation o ON o.organisation_id = p.organisation_id";
+
+pub(crate) async fn obligation(c: &impl GenericClient, relationship_id: Uuid, obligation_id: Uuid) -> R<Obligation> {
+    let sql = format!("{OBLIGATION} WHERE b.relationship_id = $1 AND b.obligation_id = $2");
+    query_opt(c, &sql, &[&relationship_id, &obligation_id], |r| obligation_row(&RowCells(r))).await?.ok_or(not_found("obligation"))
+}
+
+pub(crate) async fn obligations(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<Obligation>> {
+    let sql = format!(
+        "{OBLIGATION} WHERE b.relationship_id = $1 ORDER BY CASE WHEN b.status IN ('delivered', 'missed') THEN 1 ELSE 0 END, b.due_date, b.obligation_id"
+    );
+    query_all(c, &sql, &[&relationship_id], |r| obligation_row(&RowCells(r))).await
+}
