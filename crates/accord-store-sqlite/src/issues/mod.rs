@@ -7,6 +7,7 @@ use crate::notifications::notify;
 use accord_domain::escalation::{IssueStatus, Limit, bucket};
 use accord_store::issues::decide::{self, IssuePlan, IssueRules, IssueWrite, ProposalWrite};
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 mod ladder;
 
@@ -327,12 +328,12 @@ fn sweep(tx: &Connection, now: Timestamp) -> R<SweepReport> {
     let mut rules: HashMap<(Uuid, i32), IssueRules> = HashMap::new();
     for (relationship_id, issue_id) in due {
         let mut current = issue(tx, relationship_id, issue_id)?;
-        let key = (relationship_id, current.ladder_version);
-        if !rules.contains_key(&key) {
-            rules.insert(key, rules_of(tx, &current)?);
-        }
+        let rules = match rules.entry((relationship_id, current.ladder_version)) {
+            Entry::Occupied(slot) => slot.into_mut(),
+            Entry::Vacant(slot) => slot.insert(rules_of(tx, &current)?),
+        };
         let before = current.clone();
-        for plan in decide::overdue(&rules[&key], &mut current, now, &mut || new_id(now)) {
+        for plan in decide::overdue(rules, &mut current, now, &mut || new_id(now)) {
             apply(tx, &before, plan, now)?;
             report.escalated += 1;
         }
