@@ -278,11 +278,16 @@ async fn rules(tx: &Transaction<'_>, relationship: Relationship, ladder: Ladder)
     Ok(IssueRules::new(relationship, ladder, members, &holidays))
 }
 
-/// The rules of the ladder `issue` climbs.
-async fn rules_of(tx: &Transaction<'_>, issue: &Issue) -> R<IssueRules> {
-    let relationship = get_relationship(tx, issue.relationship_id).await?;
-    let ladder = ladder(tx, issue.relationship_id, Some(issue.ladder_version)).await?;
-    rules(tx, relationship, ladder).await
+/// The rules of the ladder `issue` climbs, read once per relationship and version of a sweep batch.
+async fn rules_of<'a>(tx: &Transaction<'_>, known: &'a mut HashMap<(Uuid, i32), IssueRules>, issue: &Issue) -> R<&'a IssueRules> {
+    Ok(match known.entry((issue.relationship_id, issue.ladder_version)) {
+        Entry::Occupied(slot) => slot.into_mut(),
+        Entry::Vacant(slot) => {
+            let relationship = get_relationship(tx, issue.relationship_id).await?;
+            let ladder = ladder(tx, issue.relationship_id, Some(issue.ladder_version)).await?;
+            slot.insert(rules(tx, relationship, ladder).await?)
+        }
+    })
 }
 
 /// Writes what a decision planned for `issue`, in the caller's transaction (which holds the
@@ -389,10 +394,7 @@ async fn escalate_due(tx: &Transaction<'_>, now: Timestamp, skip: &[Uuid]) -> R<
     for (relationship_id, issue_id) in &due {
         // Read again under the lock: what the sweeper sees is what it changes.
         let mut current = issue(tx, *relationship_id, *issue_id).await?;
-        let rules = match rules.entry((*relationship_id, current.ladder_version)) {
-            Entry::Occupied(slot) => slot.into_mut(),
-            Entry::Vacant(slot) => slot.insert(rules_of(tx, &current).await?),
-        };
+        let rules = rules_of(tx, &mut rules, &current).await?;
         let before = current.clone();
         let plans = decide::overdue(rules, &mut current, now, &mut || new_id(now));
         if !plans.is_empty() {
@@ -421,10 +423,11 @@ async fn remind_due(tx: &Transaction<'_>, now: Timestamp) -> R<(u64, bool)> {
     )
     .await?;
     let mut reminded = 0;
+    let mut rules = HashMap::new();
     for (relationship_id, issue_id) in &due {
         let current = issue(tx, *relationship_id, *issue_id).await?;
         if current.deadline > now
-            && let Some(notice) = decide::reminder(&rules_of(tx, &current).await?, &current, now)
+            && let Some(notice) = decide::reminder(rules_of(tx, &mut rules, &current).await?, &current, now)
         {
             notify(tx, &notice, now).await?;
             reminded += 1;
@@ -621,10 +624,11 @@ impl IssueStore for PostgresStore {
         let now = micros(now);
         self.write(move |tx| {
             Box::pin(async move {
-                get_relationship(tx, relationship_id).await?;
+                let relationship = get_relationship(tx, relationship_id).await?;
                 lock_issue(tx, relationship_id, issue_id).await?;
                 let current = issue(tx, relationship_id, issue_id).await?;
-                let rules = rules_of(tx, &current).await?;
+                let ladder = ladder(tx, relationship_id, Some(current.ladder_version)).await?;
+                let rules = rules(tx, relationship, ladder).await?;
                 let plan = decide::escalate(&rules, &current, actor, &reason, now, &mut || new_id(now))?;
                 lock_chain(tx, relationship_id).await?;
                 apply(tx, &current, plan, now).await?;

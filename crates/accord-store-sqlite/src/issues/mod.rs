@@ -225,11 +225,16 @@ fn rules(tx: &Connection, relationship: Relationship, ladder: Ladder) -> R<Issue
     Ok(IssueRules::new(relationship, ladder, members, &holidays))
 }
 
-/// The rules of the ladder `issue` climbs.
-fn rules_of(tx: &Connection, issue: &Issue) -> R<IssueRules> {
-    let relationship = get_relationship(tx, issue.relationship_id)?;
-    let ladder = ladder(tx, issue.relationship_id, Some(issue.ladder_version))?;
-    rules(tx, relationship, ladder)
+/// The rules of the ladder `issue` climbs, read once per relationship and version of a sweep.
+fn rules_of<'a>(tx: &Connection, known: &'a mut HashMap<(Uuid, i32), IssueRules>, issue: &Issue) -> R<&'a IssueRules> {
+    Ok(match known.entry((issue.relationship_id, issue.ladder_version)) {
+        Entry::Occupied(slot) => slot.into_mut(),
+        Entry::Vacant(slot) => {
+            let relationship = get_relationship(tx, issue.relationship_id)?;
+            let ladder = ladder(tx, issue.relationship_id, Some(issue.ladder_version))?;
+            slot.insert(rules(tx, relationship, ladder)?)
+        }
+    })
 }
 
 /// Writes what a decision planned for `issue`, in the caller's transaction.
@@ -328,10 +333,7 @@ fn sweep(tx: &Connection, now: Timestamp) -> R<SweepReport> {
     let mut rules: HashMap<(Uuid, i32), IssueRules> = HashMap::new();
     for (relationship_id, issue_id) in due {
         let mut current = issue(tx, relationship_id, issue_id)?;
-        let rules = match rules.entry((relationship_id, current.ladder_version)) {
-            Entry::Occupied(slot) => slot.into_mut(),
-            Entry::Vacant(slot) => slot.insert(rules_of(tx, &current)?),
-        };
+        let rules = rules_of(tx, &mut rules, &current)?;
         let before = current.clone();
         for plan in decide::overdue(rules, &mut current, now, &mut || new_id(now)) {
             apply(tx, &before, plan, now)?;
@@ -346,12 +348,12 @@ fn sweep(tx: &Connection, now: Timestamp) -> R<SweepReport> {
         .collect::<Result<_, _>>()?;
     for (relationship_id, issue_id) in reminders {
         let current = issue(tx, relationship_id, issue_id)?;
-        if current.deadline > now {
-            let rules = rules_of(tx, &current)?;
-            if let Some(notice) = decide::reminder(&rules, &current, now) {
-                notify(tx, &notice, now)?;
-                report.reminded += 1;
-            }
+        // A late sweep finds the deadline passed too: the escalation says more (see decide::reminder).
+        if current.deadline > now
+            && let Some(notice) = decide::reminder(rules_of(tx, &mut rules, &current)?, &current, now)
+        {
+            notify(tx, &notice, now)?;
+            report.reminded += 1;
         }
         tx.prepare_cached("UPDATE issue SET reminder_at = NULL WHERE relationship_id = ?1 AND issue_id = ?2")?
             .execute([relationship_id, issue_id])?;
@@ -518,8 +520,10 @@ impl IssueStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Issue> {
         self.write(move |tx| {
+            let relationship = get_relationship(tx, relationship_id)?;
             step(tx, relationship_id, issue_id, now, |tx, current, ids| {
-                Ok(decide::escalate(&rules_of(tx, current)?, current, actor, &reason, now, ids)?)
+                let ladder = ladder(tx, relationship_id, Some(current.ladder_version))?;
+                Ok(decide::escalate(&rules(tx, relationship, ladder)?, current, actor, &reason, now, ids)?)
             })
         })
         .await
