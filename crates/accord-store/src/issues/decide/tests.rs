@@ -201,6 +201,36 @@ fn saving_a_ladder_checks_the_version_the_levels_and_their_handlers() {
     assert_eq!(draft.summary["levels"][0]["roles"], "jmt");
 }
 
+#[test]
+fn a_withdrawal_closes_the_issue_and_its_proposal_and_tells_nobody() {
+    let a = member(1, 101, Role::Jmt);
+    let mut current = issue(&a);
+    current.level = 1;
+    let plan = withdraw(&current, Some(a.clone()), "Settled elsewhere", &mut counter()).unwrap();
+    assert_eq!(plan.issue, Some(IssueWrite::Status(IssueStatus::Withdrawn)));
+    assert_eq!(plan.proposals, vec![ProposalWrite::WithdrawPending]);
+    assert_eq!(plan.figures, vec![FigureMove { level: 1, open: -1, resolved_after_hours: None }]);
+    assert_eq!(plan.audit[0].summary, json!({"number": 7, "reason": "Settled elsewhere"}));
+    assert!(plan.notices.is_empty());
+}
+
+#[test]
+fn an_early_escalation_names_the_actors_party_and_stops_at_the_top() {
+    let (a, b) = (member(1, 101, Role::Jmt), member(2, 102, Role::Jmt));
+    let rules = rules(&[a.clone(), b.clone()]);
+    let plan = escalate(&rules, &issue(&a), b.user_id, "No answer", at(3), &mut counter()).unwrap();
+    let entry = &plan.timeline[0];
+    assert_eq!((entry.actor, entry.party, entry.body.as_str()), (Some(b.user_id), Some(b.party_id), "Escalated early: No answer"));
+    let Some(IssueWrite::Climb { level, started_at, deadline, .. }) = plan.issue else { panic!("a climb") };
+    assert_eq!((level, started_at, deadline), (1, at(3), at(13)), "the next level starts now");
+    // Named by someone who is not a member: the step is theirs, with no party.
+    let outsider = escalate(&rules, &issue(&a), id(77), "x", at(3), &mut counter()).unwrap();
+    assert_eq!((outsider.timeline[0].actor, outsider.timeline[0].party), (Some(id(77)), None));
+    let mut top = issue(&a);
+    top.level = 2;
+    assert!(field(escalate(&rules, &top, b.user_id, "x", at(3), &mut counter()).unwrap_err()).contains("top of the ladder"));
+}
+
 proptest! {
     /// An acceptance resolves the issue exactly when, with it, every party has accepted; only then
     /// do the figures record a resolution, and either way the proposer and raiser are told.
