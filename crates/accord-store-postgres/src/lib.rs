@@ -13,6 +13,7 @@ use cells::RowCells;
 mod rows;
 mod issues;
 mod measures;
+mod notifications;
 mod people;
 mod relationships;
 mod views;
@@ -20,7 +21,6 @@ mod views;
 use people::viewer;
 use rows::*;
 
-use accord_domain::EventKind;
 use accord_domain::audit::{self, ChainHead, Draft, Event, GENESIS_HASH};
 use accord_domain::id::{new_id, parse_id};
 use accord_domain::measure::Thresholds;
@@ -33,7 +33,6 @@ use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use serde_json::json;
 use std::error::Error as _;
 use std::future::Future;
 use std::pin::Pin;
@@ -297,251 +296,5 @@ impl DatabaseStore for PostgresStore {
     async fn settle(&self) -> StoreResult<()> {
         // VACUUM cannot run in a transaction: a pooled connection runs it on its own.
         self.read(|c| Box::pin(async move { Ok(c.batch_execute("VACUUM (ANALYZE)").await?) })).await
-    }
-}
-
-#[async_trait]
-impl IssueStore for PostgresStore {
-    async fn ladder(&self, relationship_id: Uuid) -> StoreResult<Ladder> {
-        self.read(move |c| Box::pin(issues::ladder(c, relationship_id, None))).await
-    }
-
-    async fn ladder_version(&self, relationship_id: Uuid, version: i32) -> StoreResult<Ladder> {
-        self.read(move |c| Box::pin(issues::ladder(c, relationship_id, Some(version)))).await
-    }
-
-    async fn save_ladder(
-        &self,
-        relationship_id: Uuid,
-        levels: Vec<LadderLevel>,
-        expected_version: i32,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Ladder> {
-        let now = micros(now);
-        self.write(move |tx| Box::pin(async move { issues::save_ladder(tx, relationship_id, &levels, expected_version, actor, now).await }))
-            .await
-    }
-
-    async fn holidays(&self, relationship_id: Uuid) -> StoreResult<Vec<Holiday>> {
-        self.read(move |c| Box::pin(issues::holidays(c, relationship_id))).await
-    }
-
-    async fn set_holidays(
-        &self,
-        relationship_id: Uuid,
-        party_id: Uuid,
-        holidays: Vec<(Date, String)>,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let now = micros(now);
-        self.write(move |tx| Box::pin(async move { issues::set_holidays(tx, relationship_id, party_id, &holidays, actor, now).await }))
-            .await
-    }
-
-    async fn create_issue(&self, new: NewIssue, actor: Uuid, now: Timestamp) -> StoreResult<Issue> {
-        let now = micros(now);
-        self.write(move |tx| Box::pin(async move { issues::create_issue(tx, &new, actor, now).await })).await
-    }
-
-    async fn issue(&self, relationship_id: Uuid, issue_id: Uuid) -> StoreResult<Issue> {
-        self.read(move |c| Box::pin(issues::issue(c, relationship_id, issue_id))).await
-    }
-
-    async fn issues(
-        &self,
-        relationship_id: Uuid,
-        filter: IssueFilter,
-        after: Option<(Timestamp, Uuid)>,
-        limit: u32,
-    ) -> StoreResult<Vec<Issue>> {
-        self.read(move |c| Box::pin(async move { issues::issues(c, relationship_id, &filter, after, limit).await })).await
-    }
-
-    async fn issue_timeline(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<Vec<IssueEvent>> {
-        self.read(move |c| Box::pin(issues::issue_timeline(c, relationship_id, issue_id, viewer_party))).await
-    }
-
-    async fn pending_proposal(&self, relationship_id: Uuid, issue_id: Uuid) -> StoreResult<Option<Proposal>> {
-        self.read(move |c| Box::pin(issues::pending_proposal(c, relationship_id, issue_id))).await
-    }
-
-    async fn comment_issue(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        body: String,
-        private: bool,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<IssueEvent> {
-        let now = micros(now);
-        self.write(move |tx| {
-            Box::pin(async move { issues::comment_issue(tx, relationship_id, issue_id, &body, private, actor, now).await })
-        })
-        .await
-    }
-
-    async fn escalate_issue(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        reason: String,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Issue> {
-        let now = micros(now);
-        self.write(move |tx| Box::pin(async move { issues::escalate_issue(tx, relationship_id, issue_id, &reason, actor, now).await }))
-            .await
-    }
-
-    async fn propose_resolution(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        body: String,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Issue> {
-        let now = micros(now);
-        self.write(move |tx| Box::pin(async move { issues::propose_resolution(tx, relationship_id, issue_id, &body, actor, now).await }))
-            .await
-    }
-
-    async fn respond_to_proposal(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        accept: bool,
-        reason: String,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Issue> {
-        let now = micros(now);
-        self.write(move |tx| {
-            Box::pin(async move { issues::respond_to_proposal(tx, relationship_id, issue_id, accept, &reason, actor, now).await })
-        })
-        .await
-    }
-
-    async fn withdraw_issue(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        reason: String,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Issue> {
-        let now = micros(now);
-        self.write(move |tx| Box::pin(async move { issues::withdraw_issue(tx, relationship_id, issue_id, &reason, actor, now).await }))
-            .await
-    }
-
-    async fn issue_stats(&self, relationship_id: Uuid) -> StoreResult<Vec<LevelStat>> {
-        self.read(move |c| Box::pin(issues::issue_stats(c, relationship_id))).await
-    }
-
-    async fn sweep(&self, now: Timestamp) -> StoreResult<SweepReport> {
-        // Batches of their own transactions, so that the chains are not held for long; another
-        // server sweeping at the same time takes other issues (see the issues module).
-        let now = micros(now);
-        let mut report = SweepReport::default();
-        let mut seen: Vec<Uuid> = Vec::new();
-        while seen.len() < issues::SWEEP_MAX {
-            let skip = seen.clone();
-            let (escalated, taken) = self.write(move |tx| Box::pin(async move { issues::escalate_due(tx, now, &skip).await })).await?;
-            report.escalated += escalated;
-            if taken.is_empty() {
-                break;
-            }
-            seen.extend(taken);
-        }
-        for _ in 0..issues::SWEEP_MAX.div_ceil(100) {
-            let (reminded, more) = self.write(move |tx| Box::pin(issues::remind_due(tx, now))).await?;
-            report.reminded += reminded;
-            if !more {
-                break;
-            }
-        }
-        Ok(report)
-    }
-
-    async fn link_targets(&self, relationship_id: Uuid) -> StoreResult<Vec<LinkTarget>> {
-        self.read(move |c| Box::pin(views::link_targets(c, relationship_id))).await
-    }
-}
-
-#[async_trait]
-impl NotificationStore for PostgresStore {
-    async fn inbox(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<Notification>> {
-        self.read(move |c| Box::pin(issues::inbox(c, user_id, limit))).await
-    }
-
-    async fn unread_count(&self, user_id: Uuid) -> StoreResult<i64> {
-        self.read(move |c| {
-            Box::pin(async move {
-                let sql = "SELECT count(*) FROM notification WHERE user_id = $1 AND read_at IS NULL";
-                Ok(query_opt(c, sql, &[&user_id], |r| Ok(r.try_get(0)?)).await?.unwrap_or(0))
-            })
-        })
-        .await
-    }
-
-    async fn mark_read(&self, user_id: Uuid, notification_id: Option<Uuid>, now: Timestamp) -> StoreResult<()> {
-        let now = micros(now);
-        self.write(move |tx| {
-            Box::pin(async move {
-                execute(
-                    tx,
-                    "UPDATE notification SET read_at = $3 WHERE user_id = $1 AND read_at IS NULL AND ($2::uuid IS NULL OR notification_id = $2)",
-                    &[&user_id, &notification_id, &now],
-                )
-                .await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    async fn lease_mail(&self, owner: &str, now: Timestamp, until: Timestamp, limit: u32) -> StoreResult<Vec<OutboxMail>> {
-        let owner = owner.to_owned();
-        let (now, until) = (micros(now), micros(until));
-        self.write(move |tx| Box::pin(async move { issues::lease_mail(tx, &owner, now, until, limit).await })).await
-    }
-
-    async fn mail_sent(&self, id: Uuid, owner: &str, now: Timestamp) -> StoreResult<()> {
-        let owner = owner.to_owned();
-        let now = micros(now);
-        self.write(move |tx| {
-            Box::pin(async move {
-                execute(
-                    tx,
-                    "UPDATE outbox SET delivered_at = $3, leased_until = NULL WHERE outbox_id = $1 AND lease_owner = $2",
-                    &[&id, &owner, &now],
-                )
-                .await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    async fn mail_failed(&self, id: Uuid, owner: &str, error: &str, retry_at: Timestamp) -> StoreResult<()> {
-        let (owner, error) = (owner.to_owned(), error.to_owned());
-        let retry_at = micros(retry_at);
-        self.write(move |tx| {
-            Box::pin(async move {
-                execute(
-                    tx,
-                    "UPDATE outbox SET attempts = attempts + 1, last_error = $3, due_at = $4, leased_until = NULL
-                     WHERE outbox_id = $1 AND lease_owner = $2 AND delivered_at IS NULL",
-                    &[&id, &owner, &error, &retry_at],
-                )
-                .await?;
-                Ok(())
-            })
-        })
-        .await
     }
 }

@@ -10,6 +10,7 @@ use cells::RowCells;
 mod rows;
 mod issues;
 mod measures;
+mod notifications;
 mod people;
 mod pool;
 mod relationships;
@@ -19,7 +20,6 @@ mod views;
 use people::viewer;
 use rows::*;
 
-use accord_domain::EventKind;
 use accord_domain::audit::{self, ChainHead, Draft, Event, GENESIS_HASH};
 use accord_domain::id::{new_id, parse_id};
 use accord_domain::measure::Thresholds;
@@ -32,7 +32,6 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
-use serde_json::json;
 use std::path::Path;
 use uuid::Uuid;
 
@@ -232,191 +231,5 @@ impl DatabaseStore for SqliteStore {
         // planner plans the same whatever the data, which is what the pages' reads were measured
         // and tuned with (the ones that need it name their index: INDEXED BY).
         Ok(())
-    }
-}
-
-#[async_trait]
-impl IssueStore for SqliteStore {
-    async fn ladder(&self, relationship_id: Uuid) -> StoreResult<Ladder> {
-        self.run(move |c| issues::ladder(c, relationship_id, None)).await
-    }
-
-    async fn ladder_version(&self, relationship_id: Uuid, version: i32) -> StoreResult<Ladder> {
-        self.run(move |c| issues::ladder(c, relationship_id, Some(version))).await
-    }
-
-    async fn save_ladder(
-        &self,
-        relationship_id: Uuid,
-        levels: Vec<LadderLevel>,
-        expected_version: i32,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Ladder> {
-        self.write(move |tx| issues::save_ladder(tx, relationship_id, &levels, expected_version, actor, now)).await
-    }
-
-    async fn holidays(&self, relationship_id: Uuid) -> StoreResult<Vec<Holiday>> {
-        self.run(move |c| issues::holidays(c, relationship_id)).await
-    }
-
-    async fn set_holidays(
-        &self,
-        relationship_id: Uuid,
-        party_id: Uuid,
-        holidays: Vec<(Date, String)>,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        self.write(move |tx| issues::set_holidays(tx, relationship_id, party_id, &holidays, actor, now)).await
-    }
-
-    async fn create_issue(&self, new: NewIssue, actor: Uuid, now: Timestamp) -> StoreResult<Issue> {
-        self.write(move |tx| issues::create_issue(tx, &new, actor, now)).await
-    }
-
-    async fn issue(&self, relationship_id: Uuid, issue_id: Uuid) -> StoreResult<Issue> {
-        self.run(move |c| issues::issue(c, relationship_id, issue_id)).await
-    }
-
-    async fn issues(
-        &self,
-        relationship_id: Uuid,
-        filter: IssueFilter,
-        after: Option<(Timestamp, Uuid)>,
-        limit: u32,
-    ) -> StoreResult<Vec<Issue>> {
-        self.run(move |c| issues::issues(c, relationship_id, &filter, after, limit)).await
-    }
-
-    async fn issue_timeline(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<Vec<IssueEvent>> {
-        self.run(move |c| issues::issue_timeline(c, relationship_id, issue_id, viewer_party)).await
-    }
-
-    async fn pending_proposal(&self, relationship_id: Uuid, issue_id: Uuid) -> StoreResult<Option<Proposal>> {
-        self.run(move |c| issues::pending_proposal(c, relationship_id, issue_id)).await
-    }
-
-    async fn comment_issue(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        body: String,
-        private: bool,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<IssueEvent> {
-        self.write(move |tx| issues::comment_issue(tx, relationship_id, issue_id, &body, private, actor, now)).await
-    }
-
-    async fn escalate_issue(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        reason: String,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Issue> {
-        self.write(move |tx| issues::escalate_issue(tx, relationship_id, issue_id, &reason, actor, now)).await
-    }
-
-    async fn propose_resolution(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        body: String,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Issue> {
-        self.write(move |tx| issues::propose_resolution(tx, relationship_id, issue_id, &body, actor, now)).await
-    }
-
-    async fn respond_to_proposal(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        accept: bool,
-        reason: String,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Issue> {
-        self.write(move |tx| issues::respond_to_proposal(tx, relationship_id, issue_id, accept, &reason, actor, now)).await
-    }
-
-    async fn withdraw_issue(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        reason: String,
-        actor: Uuid,
-        now: Timestamp,
-    ) -> StoreResult<Issue> {
-        self.write(move |tx| issues::withdraw_issue(tx, relationship_id, issue_id, &reason, actor, now)).await
-    }
-
-    async fn issue_stats(&self, relationship_id: Uuid) -> StoreResult<Vec<LevelStat>> {
-        self.run(move |c| issues::issue_stats(c, relationship_id)).await
-    }
-
-    async fn sweep(&self, now: Timestamp) -> StoreResult<SweepReport> {
-        // The write lock of SQLite's IMMEDIATE transaction makes concurrent sweeps take turns.
-        self.write(move |tx| issues::sweep(tx, now)).await
-    }
-
-    async fn link_targets(&self, relationship_id: Uuid) -> StoreResult<Vec<LinkTarget>> {
-        self.run(move |c| views::link_targets(c, relationship_id)).await
-    }
-}
-
-#[async_trait]
-impl NotificationStore for SqliteStore {
-    async fn inbox(&self, user_id: Uuid, limit: u32) -> StoreResult<Vec<Notification>> {
-        self.run(move |c| issues::inbox(c, user_id, limit)).await
-    }
-
-    async fn unread_count(&self, user_id: Uuid) -> StoreResult<i64> {
-        self.run(move |c| {
-            Ok(c.prepare_cached("SELECT count(*) FROM notification WHERE user_id = ?1 AND read_at IS NULL")?
-                .query_row([user_id], |r| r.get(0))?)
-        })
-        .await
-    }
-
-    async fn mark_read(&self, user_id: Uuid, notification_id: Option<Uuid>, now: Timestamp) -> StoreResult<()> {
-        self.write(move |tx| {
-            tx.prepare_cached(
-                "UPDATE notification SET read_at = ?3 WHERE user_id = ?1 AND read_at IS NULL AND (?2 IS NULL OR notification_id = ?2)",
-            )?
-            .execute(params![user_id, notification_id, micros(now)])?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn lease_mail(&self, owner: &str, now: Timestamp, until: Timestamp, limit: u32) -> StoreResult<Vec<OutboxMail>> {
-        let owner = owner.to_owned();
-        self.write(move |tx| issues::lease_mail(tx, &owner, now, until, limit)).await
-    }
-
-    async fn mail_sent(&self, id: Uuid, owner: &str, now: Timestamp) -> StoreResult<()> {
-        let owner = owner.to_owned();
-        self.write(move |tx| {
-            tx.prepare_cached("UPDATE outbox SET delivered_at = ?3, leased_until = NULL WHERE outbox_id = ?1 AND lease_owner = ?2")?
-                .execute(params![id, owner, micros(now)])?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn mail_failed(&self, id: Uuid, owner: &str, error: &str, retry_at: Timestamp) -> StoreResult<()> {
-        let (owner, error) = (owner.to_owned(), error.to_owned());
-        self.write(move |tx| {
-            tx.prepare_cached(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?3, due_at = ?4, leased_until = NULL WHERE outbox_id = ?1 AND lease_owner = ?2 AND delivered_at IS NULL",
-            )?
-            .execute(params![id, owner, error, micros(retry_at)])?;
-            Ok(())
-        })
-        .await
     }
 }

@@ -130,39 +130,6 @@ pub(super) async fn current_ladder(tx: &Transaction<'_>, relationship_id: Uuid, 
     Ok(Ladder { version: 1, created_at: Some(now), ..ladder })
 }
 
-pub(crate) async fn save_ladder(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    levels: &[LadderLevel],
-    expected_version: i32,
-    actor: Uuid,
-    now: Timestamp,
-) -> R<Ladder> {
-    get_relationship(tx, relationship_id).await?;
-    lock_chain(tx, relationship_id).await?;
-    let current = ladder(tx, relationship_id, None).await?;
-    if current.version != expected_version {
-        return Err(Fail(StoreError::Stale { current: current.version as i64 }));
-    }
-    if levels.is_empty() {
-        return Err(invalid("levels", "a ladder needs at least one level"));
-    }
-    let members: Vec<Uuid> = current_members(tx, relationship_id).await?.iter().map(|m| m.user_id).collect();
-    for (i, level) in levels.iter().enumerate() {
-        if level.roles.is_empty() && level.members.is_empty() {
-            return Err(invalid(&format!("levels[{i}].handlers"), "name the roles or the members who handle this level"));
-        }
-        if let Some(m) = level.members.iter().find(|m| !members.contains(m)) {
-            return Err(invalid(&format!("levels[{i}].members"), format!("{m} is not a current member")));
-        }
-    }
-    let version = current.version.max(0) + 1;
-    insert_ladder(tx, relationship_id, version, levels, Some(actor), now).await?;
-    let summary = json!({"version": version, "levels": levels.iter().map(|l| json!({"name": l.name, "roles": role_names(&l.roles).join(","), "members": l.members, "limit": l.limit.label()})).collect::<Vec<_>>()});
-    append(tx, relationship_id, Draft::new(Some(actor), EventKind::LadderSaved, "ladder", relationship_id, summary), now).await?;
-    ladder(tx, relationship_id, Some(version)).await
-}
-
 pub(crate) async fn holidays(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<Holiday>> {
     query_all(
         c,
@@ -171,51 +138,4 @@ pub(crate) async fn holidays(c: &impl GenericClient, relationship_id: Uuid) -> R
         |r| Ok(Holiday { party_id: r.try_get(0)?, date: r.try_get(1)?, name: r.try_get(2)? }),
     )
     .await
-}
-
-pub(crate) async fn set_holidays(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    party_id: Uuid,
-    list: &[(Date, String)],
-    actor: Uuid,
-    now: Timestamp,
-) -> R<()> {
-    let found =
-        query_opt(tx, "SELECT 1 FROM party WHERE relationship_id = $1 AND party_id = $2", &[&relationship_id, &party_id], |_| Ok(()))
-            .await?;
-    found.ok_or_else(|| invalid("party", "is not a party to this relationship"))?;
-    // Two replacements at once would each delete what they saw and collide inserting.
-    lock_chain(tx, relationship_id).await?;
-    require_party_writer(tx, &current_members(tx, relationship_id).await?, actor, party_id, false).await?;
-    execute(tx, "DELETE FROM party_holiday WHERE relationship_id = $1 AND party_id = $2", &[&relationship_id, &party_id]).await?;
-    for (day, name) in list {
-        execute(
-            tx,
-            "INSERT INTO party_holiday (relationship_id, party_id, holiday, name) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (relationship_id, party_id, holiday) DO UPDATE SET name = EXCLUDED.name",
-            &[&relationship_id, &party_id, day, name],
-        )
-        .await?;
-    }
-    let summary =
-        json!({"party": party_id, "holidays": list.iter().map(|(d, n)| json!({"date": d.to_string(), "name": n})).collect::<Vec<_>>()});
-    append(tx, relationship_id, Draft::new(Some(actor), EventKind::HolidaysSet, "party", party_id, summary), now).await?;
-    Ok(())
-}
-
-/// Who handles a level now: current members holding one of its roles, and its named members.
-pub(super) async fn handlers(tx: &Transaction<'_>, relationship_id: Uuid, level: &LadderLevel) -> R<Vec<CurrentMember>> {
-    Ok(current_members(tx, relationship_id)
-        .await?
-        .into_iter()
-        .filter(|m| level.roles.contains(&m.role) || level.members.contains(&m.user_id))
-        .collect())
-}
-
-/// The calendar of a level: the relationship's zone, less the holidays of the parties handling it.
-pub(super) async fn calendar(tx: &Transaction<'_>, relationship: &Relationship, level: &LadderLevel) -> R<Calendar> {
-    let parties: Vec<Uuid> = handlers(tx, relationship.id, level).await?.iter().map(|m| m.party_id).collect();
-    let days = holidays(tx, relationship.id).await?.into_iter().filter(|h| parties.contains(&h.party_id)).map(|h| h.date);
-    Ok(Calendar::new(relationship.zone(), days))
 }

@@ -1,4 +1,6 @@
-//! The issue module on PostgreSQL: ladder, issues, the sweep, notifications.
+//! The issue module on PostgreSQL: issues, their timelines and figures, the sweep. What each write
+//! decides is `accord_store::issues::decide`'s: here each loads (under the locks below), decides
+//! and applies, in one transaction.
 //!
 //! How writers are kept apart (SQLite's IMMEDIATE transactions need none of this):
 //! - a step of one issue (escalation, proposal, answer, withdrawal) locks the issue's row
@@ -12,52 +14,24 @@
 //!   in relationship order, so that two sweepers never wait for each other in a circle;
 //! - the figures are only written under the chain's lock, and added to in place (`ON CONFLICT DO
 //!   UPDATE SET open_count = issue_level_stat.open_count + ...`), never read and written back;
-//! - e-mails are leased `FOR UPDATE SKIP LOCKED`: each goes to one worker.
 //!
 //! Row locks are always taken before the chain's, as in the measures module.
 
 use super::*;
-use accord_domain::NotificationKind;
-use accord_domain::escalation::{Calendar, IssueStatus, Limit, Position, RESOLUTION_BUCKETS, Step, bucket, due_step, early_step};
+use crate::notifications::notify;
+use accord_domain::escalation::{IssueStatus, Limit, RESOLUTION_BUCKETS, bucket};
+use accord_store::issues::decide::{self, IssuePlan, IssueRules, IssueWrite, ProposalWrite};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 mod ladder;
-mod mail;
 
 pub(crate) use ladder::*;
-pub(crate) use mail::*;
 
 /// Issues one sweep transaction escalates or reminds at most.
 const SWEEP_BATCH: i64 = 100;
 /// Issues one sweep looks at at most (SQLite's sweep takes as many in one go).
-pub(crate) const SWEEP_MAX: usize = 5_000;
-
-/// Deadlines per level of one ladder, computed once per sweep batch or request.
-struct Clocks {
-    calendars: Vec<Calendar>,
-    limits: Vec<Limit>,
-}
-
-impl Clocks {
-    async fn new(tx: &Transaction<'_>, relationship: &Relationship, ladder: &Ladder) -> R<Clocks> {
-        let mut calendars = Vec::with_capacity(ladder.levels.len());
-        for level in &ladder.levels {
-            calendars.push(calendar(tx, relationship, level).await?);
-        }
-        Ok(Clocks { calendars, limits: ladder.levels.iter().map(|l| l.limit).collect() })
-    }
-
-    fn deadline(&self, level: usize, start: Timestamp) -> Timestamp {
-        self.calendars[level].deadline(start, self.limits[level])
-    }
-
-    /// The "one working day before" reminder, when there is time for one.
-    fn reminder(&self, level: usize, start: Timestamp, deadline: Timestamp) -> Option<Timestamp> {
-        let at = self.calendars[level].one_working_day_before(deadline);
-        (at > start && matches!(self.limits[level], Limit::WorkingDays(n) if n > 1)).then_some(at)
-    }
-}
+const SWEEP_MAX: usize = 5_000;
 
 const ISSUE: &str = "SELECT i.issue_id, i.relationship_id, i.number, i.title, i.description, i.category, i.severity, i.raised_by, u.name, i.raising_party_id,
         i.ladder_version, i.level, i.level_started_at, i.deadline, i.status, i.resolved_at, i.version, i.created_at
@@ -98,12 +72,6 @@ pub(crate) async fn issue(c: &impl GenericClient, relationship_id: Uuid, issue_i
     )
     .await?;
     Ok(issue)
-}
-
-/// Locks the issue's row until the transaction ends; NotFound when the relationship has no such issue.
-async fn lock_issue(tx: &Transaction<'_>, relationship_id: Uuid, issue_id: Uuid) -> R<()> {
-    let sql = "SELECT 1 FROM issue WHERE relationship_id = $1 AND issue_id = $2 FOR NO KEY UPDATE";
-    query_opt(tx, sql, &[&relationship_id, &issue_id], |_| Ok(())).await?.ok_or(not_found("issue"))
 }
 
 pub(crate) async fn issues(
@@ -189,315 +157,6 @@ async fn issue_list<T>(
     query_all(c, &sql, &params, row).await
 }
 
-async fn add_event(
-    tx: &Transaction<'_>,
-    issue: &Issue,
-    kind: &str,
-    actor: Option<Uuid>,
-    party: Option<Uuid>,
-    body: &str,
-    levels: (Option<i32>, Option<i32>),
-    private: Option<Uuid>,
-    now: Timestamp,
-) -> R<Uuid> {
-    let id = new_id(now);
-    execute(
-        tx,
-        "INSERT INTO issue_event (relationship_id, issue_event_id, issue_id, kind, actor_id, party_id, body, from_level, to_level, private_party_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        &[&issue.relationship_id, &id, &issue.id, &kind, &actor, &party, &body, &levels.0, &levels.1, &private, &now],
-    )
-    .await?;
-    Ok(id)
-}
-
-/// Moves the figures of one level: open issues, resolved ones and their resolution time. Adds in
-/// place, element by element for the buckets. The caller holds the chain's lock.
-async fn count(tx: &Transaction<'_>, relationship_id: Uuid, level: i32, open: i64, resolved_after_hours: Option<i64>) -> R<()> {
-    let mut buckets = vec![0_i64; RESOLUTION_BUCKETS.len()];
-    let resolved = match resolved_after_hours {
-        Some(hours) => {
-            buckets[bucket(hours)] = 1;
-            1_i64
-        }
-        None => 0,
-    };
-    execute(
-        tx,
-        "INSERT INTO issue_level_stat (relationship_id, level, open_count, resolved_count, buckets) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (relationship_id, level) DO UPDATE SET
-            open_count = issue_level_stat.open_count + EXCLUDED.open_count,
-            resolved_count = issue_level_stat.resolved_count + EXCLUDED.resolved_count,
-            buckets = ARRAY(SELECT COALESCE(a, 0) + COALESCE(b, 0)
-                FROM unnest(issue_level_stat.buckets, EXCLUDED.buckets) WITH ORDINALITY AS t(a, b, n) ORDER BY n)",
-        &[&relationship_id, &level, &open, &resolved, &buckets],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Writes the inbox entry and the e-mail for each recipient, in the caller's transaction.
-async fn notify(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    recipients: &[Uuid],
-    kind: NotificationKind,
-    title: &str,
-    body: &str,
-    link: &str,
-    now: Timestamp,
-) -> R<()> {
-    let mut seen = Vec::new();
-    for user_id in recipients {
-        if seen.contains(user_id) {
-            continue;
-        }
-        seen.push(*user_id);
-        let user = get_user(tx, *user_id).await?;
-        if user.disabled {
-            continue;
-        }
-        execute(
-            tx,
-            "INSERT INTO notification (user_id, notification_id, relationship_id, kind, title, link, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[user_id, &new_id(now), &relationship_id, &kind.as_str(), &title, &link, &now],
-        )
-        .await?;
-        execute(
-            tx,
-            "INSERT INTO outbox (outbox_id, relationship_id, user_id, email, subject, body, link, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-            &[&new_id(now), &relationship_id, user_id, &user.email, &title, &body, &link, &now],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-fn link(issue: &Issue) -> String {
-    format!("/relationships/{}/issues/{}", issue.relationship_id, issue.id)
-}
-
-fn level_name(ladder: &Ladder, level: i32) -> String {
-    ladder.levels.get(level as usize).map_or_else(|| format!("level {}", level + 1), |l| l.name.clone())
-}
-
-/// Refuses a link to anything but an objective, KPI or obligation of this relationship.
-async fn require_link(tx: &Transaction<'_>, relationship_id: Uuid, link: &IssueLink) -> R<()> {
-    let Some((table, key)) = link.target() else { return Err(StoreError::from(link.refused()).into()) };
-    let sql = format!("SELECT 1 FROM {table} WHERE relationship_id = $1 AND {key} = $2");
-    let found = query_opt(tx, &sql, &[&relationship_id, &link.id], |_| Ok(())).await?;
-    found.ok_or_else(|| StoreError::from(link.refused()).into())
-}
-
-pub(crate) async fn create_issue(tx: &Transaction<'_>, new: &NewIssue, actor: Uuid, now: Timestamp) -> R<Issue> {
-    let relationship = get_relationship(tx, new.relationship_id).await?;
-    // Numbers are max + 1: two issues raised at once take turns here.
-    lock_chain(tx, relationship.id).await?;
-    let me = current_membership(tx, relationship.id, actor).await?.ok_or_else(|| invalid("user", "is not a current member"))?;
-    for link in &new.links {
-        require_link(tx, relationship.id, link).await?;
-    }
-    let ladder = current_ladder(tx, relationship.id, now).await?;
-    let clocks = Clocks::new(tx, &relationship, &ladder).await?;
-    let number: i64 =
-        query_opt(tx, "SELECT COALESCE(max(number), 0) + 1 FROM issue WHERE relationship_id = $1", &[&relationship.id], |r| {
-            Ok(r.try_get(0)?)
-        })
-        .await?
-        .unwrap_or(1);
-    let id = new_id(now);
-    let deadline = clocks.deadline(0, now);
-    execute(
-        tx,
-        "INSERT INTO issue (relationship_id, issue_id, number, title, description, category, severity, raised_by, raising_party_id, ladder_version, level,
-            level_started_at, deadline, reminder_at, status, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, 'open', 1, $11, $11)",
-        &[
-            &relationship.id,
-            &id,
-            &number,
-            &new.title,
-            &new.description,
-            &new.category,
-            &new.severity,
-            &actor,
-            &me.party_id,
-            &ladder.version,
-            &now,
-            &deadline,
-            &clocks.reminder(0, now, deadline),
-        ],
-    )
-    .await?;
-    for l in &new.links {
-        execute(
-            tx,
-            "INSERT INTO issue_link (relationship_id, issue_id, target_kind, target_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            &[&relationship.id, &id, &l.kind, &l.id],
-        )
-        .await?;
-    }
-    let issue = issue(tx, relationship.id, id).await?;
-    add_event(tx, &issue, "raised", Some(actor), Some(me.party_id), &new.description, (None, Some(0)), None, now).await?;
-    count(tx, relationship.id, 0, 1, None).await?;
-    let summary = json!({"number": number, "title": new.title, "category": new.category, "severity": new.severity, "level": 0, "deadline": deadline.to_string(), "ladder_version": ladder.version});
-    append(tx, relationship.id, Draft::new(Some(actor), EventKind::IssueRaised, "issue", id, summary), now).await?;
-    let recipients: Vec<Uuid> =
-        handlers(tx, relationship.id, &ladder.levels[0]).await?.iter().map(|m| m.user_id).filter(|u| *u != actor).collect();
-    let title = format!("New issue #{number} in {}: {}", relationship.name, new.title);
-    let body = format!(
-        "{} raised an issue for {} to handle by {}.\n\n{}",
-        issue.raised_by_name,
-        ladder.levels[0].name,
-        relationship.deadline_text(deadline),
-        new.description
-    );
-    notify(tx, relationship.id, &recipients, NotificationKind::IssueRaised, &title, &body, &link(&issue), now).await?;
-    Ok(issue)
-}
-
-/// One step up: the issue, its figures, its timeline, the audit trail and the new handlers. The
-/// caller holds the issue's lock.
-async fn climb(
-    tx: &Transaction<'_>,
-    relationship: &Relationship,
-    issue: &Issue,
-    ladder: &Ladder,
-    clocks: &Clocks,
-    step: Step,
-    reason: &str,
-    actor: Option<Uuid>,
-    now: Timestamp,
-) -> R<()> {
-    lock_chain(tx, relationship.id).await?;
-    let reminder = clocks.reminder(step.level, step.started_at, step.deadline);
-    execute(
-        tx,
-        "UPDATE issue SET level = $3, level_started_at = $4, deadline = $5, reminder_at = $6, version = version + 1, updated_at = $7
-         WHERE relationship_id = $1 AND issue_id = $2",
-        &[&relationship.id, &issue.id, &(step.level as i32), &step.started_at, &step.deadline, &reminder, &now],
-    )
-    .await?;
-    count(tx, relationship.id, issue.level, -1, None).await?;
-    count(tx, relationship.id, step.level as i32, 1, None).await?;
-    let party = match actor {
-        Some(a) => current_membership(tx, relationship.id, a).await?.map(|m| m.party_id),
-        None => None,
-    };
-    add_event(tx, issue, "escalated", actor, party, reason, (Some(issue.level), Some(step.level as i32)), None, now).await?;
-    let summary =
-        json!({"number": issue.number, "from": issue.level, "to": step.level, "reason": reason, "deadline": step.deadline.to_string()});
-    let draft = Draft::new(actor, EventKind::IssueEscalated, "issue", issue.id, summary);
-    append(tx, relationship.id, draft, now).await?;
-    let to = level_name(ladder, step.level as i32);
-    let mut recipients: Vec<Uuid> = handlers(tx, relationship.id, &ladder.levels[step.level]).await?.iter().map(|m| m.user_id).collect();
-    recipients.push(issue.raised_by);
-    let title = format!("Issue #{} escalated to {to}: {}", issue.number, issue.title);
-    let body = format!("{reason}\n\n{to} now handles it, by {}.", relationship.deadline_text(step.deadline));
-    notify(tx, relationship.id, &recipients, NotificationKind::IssueEscalated, &title, &body, &link(issue), now).await
-}
-
-fn position(issue: &Issue) -> Position {
-    Position { level: issue.level as usize, status: issue.status, level_started_at: issue.level_started_at, deadline: issue.deadline }
-}
-
-pub(crate) async fn escalate_issue(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    issue_id: Uuid,
-    reason: &str,
-    actor: Uuid,
-    now: Timestamp,
-) -> R<Issue> {
-    let relationship = get_relationship(tx, relationship_id).await?;
-    lock_issue(tx, relationship_id, issue_id).await?;
-    let current = issue(tx, relationship_id, issue_id).await?;
-    let ladder = ladder(tx, relationship_id, Some(current.ladder_version)).await?;
-    let clocks = Clocks::new(tx, &relationship, &ladder).await?;
-    let step = early_step(&position(&current), ladder.levels.len(), now, |l, s| clocks.deadline(l, s)).map_err(|m| invalid("level", m))?;
-    climb(tx, &relationship, &current, &ladder, &clocks, step, &format!("Escalated early: {reason}"), Some(actor), now).await?;
-    issue(tx, relationship_id, issue_id).await
-}
-
-/// One batch of the sweep's escalations, in the caller's transaction: up to `SWEEP_BATCH` due
-/// issues that no other sweeper holds, except those in `skip` (already looked at by this sweep).
-/// The steps taken and the issues looked at.
-pub(crate) async fn escalate_due(tx: &Transaction<'_>, now: Timestamp, skip: &[Uuid]) -> R<(u64, Vec<Uuid>)> {
-    let mut due: Vec<(Uuid, Uuid)> = query_all(
-        tx,
-        "SELECT i.relationship_id, i.issue_id FROM issue i
-         WHERE i.status IN ('open', 'resolution_proposed') AND i.deadline <= $1 AND i.issue_id <> ALL($2)
-           AND EXISTS (SELECT 1 FROM ladder_level l WHERE l.relationship_id = i.relationship_id AND l.ladder_version = i.ladder_version AND l.level = i.level + 1)
-         ORDER BY i.deadline LIMIT $3
-         FOR NO KEY UPDATE OF i SKIP LOCKED",
-        &[&now, &skip, &SWEEP_BATCH],
-        |r| Ok((r.try_get(0)?, r.try_get(1)?)),
-    )
-    .await?;
-    // Chains in one order for every sweeper (climb locks each before it writes).
-    due.sort();
-    let mut escalated = 0;
-    let mut rules: HashMap<(Uuid, i32), (Relationship, Ladder, Clocks)> = HashMap::new();
-    for (relationship_id, issue_id) in &due {
-        let (relationship_id, issue_id) = (*relationship_id, *issue_id);
-        // Read again under the lock: what the sweeper sees is what it changes.
-        let mut current = issue(tx, relationship_id, issue_id).await?;
-        let key = (relationship_id, current.ladder_version);
-        if let Entry::Vacant(slot) = rules.entry(key) {
-            let relationship = get_relationship(tx, relationship_id).await?;
-            let ladder = ladder(tx, relationship_id, Some(current.ladder_version)).await?;
-            let clocks = Clocks::new(tx, &relationship, &ladder).await?;
-            slot.insert((relationship, ladder, clocks));
-        }
-        let (relationship, ladder, clocks) = &rules[&key];
-        while let Some(step) = due_step(&position(&current), ladder.levels.len(), now, |l, s| clocks.deadline(l, s)) {
-            let reason = format!(
-                "Not resolved at {} by the deadline, {}.",
-                level_name(ladder, current.level),
-                relationship.deadline_text(current.deadline)
-            );
-            climb(tx, relationship, &current, ladder, clocks, step, &reason, None, now).await?;
-            escalated += 1;
-            current = issue(tx, relationship_id, issue_id).await?;
-        }
-    }
-    Ok((escalated, due.into_iter().map(|(_, id)| id).collect()))
-}
-
-/// One batch of the sweep's reminders, in the caller's transaction: the reminders sent, and
-/// whether there may be more. A reminder whose deadline has passed (a late sweep) is dropped
-/// unsent: the escalation says more.
-pub(crate) async fn remind_due(tx: &Transaction<'_>, now: Timestamp) -> R<(u64, bool)> {
-    let due: Vec<(Uuid, Uuid)> = query_all(
-        tx,
-        "SELECT relationship_id, issue_id FROM issue
-         WHERE reminder_at IS NOT NULL AND reminder_at <= $1 AND status IN ('open', 'resolution_proposed')
-         ORDER BY reminder_at LIMIT $2
-         FOR NO KEY UPDATE SKIP LOCKED",
-        &[&now, &SWEEP_BATCH],
-        |r| Ok((r.try_get(0)?, r.try_get(1)?)),
-    )
-    .await?;
-    let mut reminded = 0;
-    for (relationship_id, issue_id) in &due {
-        let current = issue(tx, *relationship_id, *issue_id).await?;
-        if current.deadline > now {
-            let relationship = get_relationship(tx, *relationship_id).await?;
-            let ladder = ladder(tx, *relationship_id, Some(current.ladder_version)).await?;
-            let level = &ladder.levels[current.level as usize];
-            let recipients: Vec<Uuid> = handlers(tx, *relationship_id, level).await?.iter().map(|m| m.user_id).collect();
-            let title = format!("Issue #{} is due tomorrow at {}: {}", current.number, level.name, current.title);
-            let body =
-                format!("Unless it is resolved by {}, it escalates to the next level.", relationship.deadline_text(current.deadline));
-            notify(tx, *relationship_id, &recipients, NotificationKind::IssueReminder, &title, &body, &link(&current), now).await?;
-            reminded += 1;
-        }
-        execute(tx, "UPDATE issue SET reminder_at = NULL WHERE relationship_id = $1 AND issue_id = $2", &[relationship_id, issue_id])
-            .await?;
-    }
-    Ok((reminded, due.len() as i64 == SWEEP_BATCH))
-}
-
 pub(crate) async fn issue_timeline(
     c: &impl GenericClient,
     relationship_id: Uuid,
@@ -557,44 +216,53 @@ pub(crate) async fn pending_proposal(c: &impl GenericClient, relationship_id: Uu
     Ok(Some(proposal))
 }
 
-async fn member_of(tx: &Transaction<'_>, relationship_id: Uuid, actor: Uuid) -> R<Member> {
-    current_membership(tx, relationship_id, actor).await?.ok_or_else(|| invalid("user", "is not a current member"))
+pub(crate) async fn issue_stats(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<LevelStat>> {
+    query_all(
+        c,
+        "SELECT level, open_count, resolved_count, buckets FROM issue_level_stat WHERE relationship_id = $1 ORDER BY level",
+        &[&relationship_id],
+        |r| Ok(LevelStat { level: r.try_get(0)?, open: r.try_get(1)?, resolved: r.try_get(2)?, buckets: r.try_get(3)? }),
+    )
+    .await
 }
 
-pub(crate) async fn comment_issue(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    issue_id: Uuid,
-    body: &str,
-    private: bool,
-    actor: Uuid,
-    now: Timestamp,
-) -> R<IssueEvent> {
-    let current = issue(tx, relationship_id, issue_id).await?;
-    lock_chain(tx, relationship_id).await?;
-    let me = member_of(tx, relationship_id, actor).await?;
-    let kind = if private { "note" } else { "comment" };
-    let id = add_event(tx, &current, kind, Some(actor), Some(me.party_id), body, (None, None), private.then_some(me.party_id), now).await?;
-    // Partners read the audit trail too: a private note's text stays out of it.
-    let summary = json!({"number": current.number, "event": id, "private": private});
-    let audit_kind = if private { EventKind::IssueNoted } else { EventKind::IssueCommented };
-    append(tx, relationship_id, Draft::new(Some(actor), audit_kind, "issue", issue_id, summary), now).await?;
-    issue_timeline(tx, relationship_id, issue_id, Some(me.party_id)).await?.into_iter().find(|e| e.id == id).ok_or(not_found("issue event"))
-}
-
-fn require_live(issue: &Issue) -> R<()> {
-    if issue.status.live() { Ok(()) } else { Err(invalid("status", format!("the issue is {}", issue.status.label().to_lowercase()))) }
-}
-
-async fn set_status(tx: &Transaction<'_>, issue: &Issue, status: IssueStatus, resolved: bool, now: Timestamp) -> R<()> {
+/// Moves the figures of one level: open issues, resolved ones and their resolution time. Adds in
+/// place, element by element for the buckets. The caller holds the chain's lock.
+async fn count(tx: &Transaction<'_>, relationship_id: Uuid, level: i32, open: i64, resolved_after_hours: Option<i64>) -> R<()> {
+    let mut buckets = vec![0_i64; RESOLUTION_BUCKETS.len()];
+    let resolved = match resolved_after_hours {
+        Some(hours) => {
+            buckets[bucket(hours)] = 1;
+            1_i64
+        }
+        None => 0,
+    };
     execute(
         tx,
-        "UPDATE issue SET status = $3, resolved_at = $4, reminder_at = CASE WHEN $5 THEN NULL ELSE reminder_at END, version = version + 1, updated_at = $6
-         WHERE relationship_id = $1 AND issue_id = $2",
-        &[&issue.relationship_id, &issue.id, &status.as_str(), &resolved.then_some(now), &!status.live(), &now],
+        "INSERT INTO issue_level_stat (relationship_id, level, open_count, resolved_count, buckets) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (relationship_id, level) DO UPDATE SET
+            open_count = issue_level_stat.open_count + EXCLUDED.open_count,
+            resolved_count = issue_level_stat.resolved_count + EXCLUDED.resolved_count,
+            buckets = ARRAY(SELECT COALESCE(a, 0) + COALESCE(b, 0)
+                FROM unnest(issue_level_stat.buckets, EXCLUDED.buckets) WITH ORDINALITY AS t(a, b, n) ORDER BY n)",
+        &[&relationship_id, &level, &open, &resolved, &buckets],
     )
     .await?;
     Ok(())
+}
+
+/// Refuses a link to anything but an objective, KPI or obligation of this relationship.
+async fn require_link(tx: &Transaction<'_>, relationship_id: Uuid, link: &IssueLink) -> R<()> {
+    let Some((table, key)) = link.target() else { return Err(StoreError::from(link.refused()).into()) };
+    let sql = format!("SELECT 1 FROM {table} WHERE relationship_id = $1 AND {key} = $2");
+    let found = query_opt(tx, &sql, &[&relationship_id, &link.id], |_| Ok(())).await?;
+    found.ok_or_else(|| StoreError::from(link.refused()).into())
+}
+
+/// Locks the issue's row until the transaction ends; NotFound when the relationship has no such issue.
+async fn lock_issue(tx: &Transaction<'_>, relationship_id: Uuid, issue_id: Uuid) -> R<()> {
+    let sql = "SELECT 1 FROM issue WHERE relationship_id = $1 AND issue_id = $2 FOR NO KEY UPDATE";
+    query_opt(tx, sql, &[&relationship_id, &issue_id], |_| Ok(())).await?.ok_or(not_found("issue"))
 }
 
 /// Locks the issue, then the chain, and reads the issue.
@@ -604,195 +272,474 @@ async fn locked_issue(tx: &Transaction<'_>, relationship_id: Uuid, issue_id: Uui
     issue(tx, relationship_id, issue_id).await
 }
 
-pub(crate) async fn propose_resolution(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    issue_id: Uuid,
-    body: &str,
-    actor: Uuid,
-    now: Timestamp,
-) -> R<Issue> {
-    let current = locked_issue(tx, relationship_id, issue_id).await?;
-    require_live(&current)?;
-    if pending_proposal(tx, relationship_id, issue_id).await?.is_some() {
-        return Err(invalid("proposal", "a proposed resolution is already waiting for an answer"));
+/// What deciding about issues under `ladder` needs: the relationship's members and holidays.
+async fn rules(tx: &Transaction<'_>, relationship: Relationship, ladder: Ladder) -> R<IssueRules> {
+    let (members, holidays) = (current_members(tx, relationship.id).await?, holidays(tx, relationship.id).await?);
+    Ok(IssueRules::new(relationship, ladder, members, &holidays))
+}
+
+/// The rules of the ladder `issue` climbs, read once per relationship and version of a sweep batch.
+async fn rules_of<'a>(tx: &Transaction<'_>, known: &'a mut HashMap<(Uuid, i32), IssueRules>, issue: &Issue) -> R<&'a IssueRules> {
+    Ok(match known.entry((issue.relationship_id, issue.ladder_version)) {
+        Entry::Occupied(slot) => slot.into_mut(),
+        Entry::Vacant(slot) => {
+            let relationship = get_relationship(tx, issue.relationship_id).await?;
+            let ladder = ladder(tx, issue.relationship_id, Some(issue.ladder_version)).await?;
+            slot.insert(rules(tx, relationship, ladder).await?)
+        }
+    })
+}
+
+/// Writes what a decision planned for `issue`, in the caller's transaction (which holds the
+/// chain's lock: the figures and the audit trail are written under it).
+async fn apply(tx: &Transaction<'_>, issue: &Issue, plan: IssuePlan, now: Timestamp) -> R<()> {
+    let (relationship_id, issue_id) = (issue.relationship_id, issue.id);
+    for write in &plan.proposals {
+        match write {
+            ProposalWrite::Propose { id, party_id, proposed_by, body } => {
+                execute(
+                    tx,
+                    "INSERT INTO issue_proposal (relationship_id, proposal_id, issue_id, proposed_by, party_id, body, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)",
+                    &[&relationship_id, id, &issue_id, proposed_by, party_id, body, &now],
+                )
+                .await
+                .map_err(unique_as("proposal", "a proposed resolution is already waiting for an answer"))?;
+                accept(tx, relationship_id, *id, *party_id, *proposed_by, now).await?;
+            }
+            ProposalWrite::Accept { proposal_id, party_id, user_id } => {
+                accept(tx, relationship_id, *proposal_id, *party_id, *user_id, now).await?
+            }
+            ProposalWrite::Close { proposal_id, status } => {
+                let sql = "UPDATE issue_proposal SET status = $3 WHERE relationship_id = $1 AND proposal_id = $2";
+                execute(tx, sql, &[&relationship_id, proposal_id, status]).await?;
+            }
+            ProposalWrite::WithdrawPending => {
+                let sql =
+                    "UPDATE issue_proposal SET status = 'withdrawn' WHERE relationship_id = $1 AND issue_id = $2 AND status = 'pending'";
+                execute(tx, sql, &[&relationship_id, &issue_id]).await?;
+            }
+        }
     }
-    let me = member_of(tx, relationship_id, actor).await?;
-    let id = new_id(now);
-    execute(
-        tx,
-        "INSERT INTO issue_proposal (relationship_id, proposal_id, issue_id, proposed_by, party_id, body, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)",
-        &[&relationship_id, &id, &issue_id, &actor, &me.party_id, &body, &now],
-    )
-    .await
-    .map_err(unique_as("proposal", "a proposed resolution is already waiting for an answer"))?;
+    match plan.issue {
+        Some(IssueWrite::Status(status)) => {
+            execute(
+                tx,
+                "UPDATE issue SET status = $3, resolved_at = $4, reminder_at = CASE WHEN $5 THEN NULL ELSE reminder_at END, version = version + 1, updated_at = $6
+                 WHERE relationship_id = $1 AND issue_id = $2",
+                &[&relationship_id, &issue_id, &status.as_str(), &(!status.live()).then_some(now), &!status.live(), &now],
+            )
+            .await?;
+        }
+        Some(IssueWrite::Climb { level, started_at, deadline, reminder }) => {
+            execute(
+                tx,
+                "UPDATE issue SET level = $3, level_started_at = $4, deadline = $5, reminder_at = $6, version = version + 1, updated_at = $7
+                 WHERE relationship_id = $1 AND issue_id = $2",
+                &[&relationship_id, &issue_id, &level, &started_at, &deadline, &reminder, &now],
+            )
+            .await?;
+        }
+        None => {}
+    }
+    for e in &plan.timeline {
+        execute(
+            tx,
+            "INSERT INTO issue_event (relationship_id, issue_event_id, issue_id, kind, actor_id, party_id, body, from_level, to_level, private_party_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[&relationship_id, &e.id, &issue_id, &e.kind, &e.actor, &e.party, &e.body, &e.from_level, &e.to_level, &e.private_to, &now],
+        )
+        .await?;
+    }
+    for f in &plan.figures {
+        count(tx, relationship_id, f.level, f.open, f.resolved_after_hours).await?;
+    }
+    for draft in plan.audit {
+        append(tx, relationship_id, draft, now).await?;
+    }
+    for notice in &plan.notices {
+        notify(tx, notice, now).await?;
+    }
+    Ok(())
+}
+
+async fn accept(tx: &Transaction<'_>, relationship_id: Uuid, proposal_id: Uuid, party_id: Uuid, user_id: Uuid, now: Timestamp) -> R<()> {
     execute(
         tx,
         "INSERT INTO issue_acceptance (relationship_id, proposal_id, party_id, user_id, accepted_at) VALUES ($1, $2, $3, $4, $5)",
-        &[&relationship_id, &id, &me.party_id, &actor, &now],
+        &[&relationship_id, &proposal_id, &party_id, &user_id, &now],
     )
     .await?;
-    set_status(tx, &current, IssueStatus::ResolutionProposed, false, now).await?;
-    add_event(tx, &current, "proposed", Some(actor), Some(me.party_id), body, (None, None), None, now).await?;
-    append(
-        tx,
-        relationship_id,
-        Draft::new(Some(actor), EventKind::IssueResolutionProposed, "issue", issue_id, json!({"number": current.number, "proposal": id})),
-        now,
-    )
-    .await?;
-    let relationship = get_relationship(tx, relationship_id).await?;
-    let ladder = ladder(tx, relationship_id, Some(current.ladder_version)).await?;
-    let mut recipients: Vec<Uuid> = handlers(tx, relationship_id, &ladder.levels[current.level as usize])
-        .await?
-        .iter()
-        .filter(|m| m.party_id != me.party_id)
-        .map(|m| m.user_id)
-        .collect();
-    recipients.push(current.raised_by);
-    recipients.retain(|u| *u != actor);
-    let title = format!("Resolution proposed for issue #{}: {}", current.number, current.title);
-    let body =
-        format!("{} proposes, for {}:\n\n{body}\n\nIt takes effect when every other party accepts it.", me.name, me.organisation_name);
-    notify(tx, relationship.id, &recipients, NotificationKind::ResolutionProposed, &title, &body, &link(&current), now).await?;
-    issue(tx, relationship_id, issue_id).await
+    Ok(())
 }
 
-pub(crate) async fn respond_to_proposal(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    issue_id: Uuid,
-    accept: bool,
-    reason: &str,
-    actor: Uuid,
-    now: Timestamp,
-) -> R<Issue> {
-    // Of two answers at once, the second waits here and then sees the first.
-    let current = locked_issue(tx, relationship_id, issue_id).await?;
-    let proposal = pending_proposal(tx, relationship_id, issue_id)
-        .await?
-        .ok_or_else(|| invalid("proposal", "no proposed resolution is waiting for an answer"))?;
-    let me = member_of(tx, relationship_id, actor).await?;
-    if proposal.accepted_by.contains(&me.party_id) {
-        return Err(invalid("proposal", format!("{} has already accepted this proposal", me.organisation_name)));
-    }
-    let notify_to = vec![proposal.proposed_by, current.raised_by];
-    if !accept {
-        execute(
-            tx,
-            "UPDATE issue_proposal SET status = 'rejected' WHERE relationship_id = $1 AND proposal_id = $2",
-            &[&relationship_id, &proposal.id],
-        )
-        .await?;
-        set_status(tx, &current, IssueStatus::Open, false, now).await?;
-        add_event(tx, &current, "rejected", Some(actor), Some(me.party_id), reason, (None, None), None, now).await?;
-        let summary = json!({"number": current.number, "proposal": proposal.id, "reason": reason});
-        append(tx, relationship_id, Draft::new(Some(actor), EventKind::IssueResolutionRejected, "issue", issue_id, summary), now).await?;
-        let title = format!("Resolution rejected for issue #{}: {}", current.number, current.title);
-        let body = format!(
-            "{} rejected the proposed resolution for {}:\n\n{reason}\n\nThe issue is open again at the same level.",
-            me.name, me.organisation_name
-        );
-        notify(tx, relationship_id, &notify_to, NotificationKind::ResolutionRejected, &title, &body, &link(&current), now).await?;
-        return issue(tx, relationship_id, issue_id).await;
-    }
-    execute(
+/// One batch of the sweep's escalations, in the caller's transaction: up to `SWEEP_BATCH` due
+/// issues that no other sweeper holds, except those in `skip` (already looked at by this sweep).
+/// The steps taken and the issues looked at.
+async fn escalate_due(tx: &Transaction<'_>, now: Timestamp, skip: &[Uuid]) -> R<(u64, Vec<Uuid>)> {
+    let mut due: Vec<(Uuid, Uuid)> = query_all(
         tx,
-        "INSERT INTO issue_acceptance (relationship_id, proposal_id, party_id, user_id, accepted_at) VALUES ($1, $2, $3, $4, $5)",
-        &[&relationship_id, &proposal.id, &me.party_id, &actor, &now],
+        "SELECT i.relationship_id, i.issue_id FROM issue i
+         WHERE i.status IN ('open', 'resolution_proposed') AND i.deadline <= $1 AND i.issue_id <> ALL($2)
+           AND EXISTS (SELECT 1 FROM ladder_level l WHERE l.relationship_id = i.relationship_id AND l.ladder_version = i.ladder_version AND l.level = i.level + 1)
+         ORDER BY i.deadline LIMIT $3
+         FOR NO KEY UPDATE OF i SKIP LOCKED",
+        &[&now, &skip, &SWEEP_BATCH],
+        |r| Ok((r.try_get(0)?, r.try_get(1)?)),
     )
     .await?;
-    add_event(tx, &current, "accepted", Some(actor), Some(me.party_id), reason, (None, None), None, now).await?;
-    append(
-        tx,
-        relationship_id,
-        Draft::new(
-            Some(actor),
-            EventKind::IssueResolutionAccepted,
-            "issue",
-            issue_id,
-            json!({"number": current.number, "proposal": proposal.id}),
-        ),
-        now,
-    )
-    .await?;
-    let parties: Vec<Uuid> =
-        query_all(tx, "SELECT party_id FROM party WHERE relationship_id = $1", &[&relationship_id], |r| Ok(r.try_get(0)?)).await?;
-    let accepted: Vec<Uuid> = proposal.accepted_by.iter().copied().chain([me.party_id]).collect();
-    let resolved = parties.iter().all(|p| accepted.contains(p));
-    if resolved {
-        execute(
-            tx,
-            "UPDATE issue_proposal SET status = 'accepted' WHERE relationship_id = $1 AND proposal_id = $2",
-            &[&relationship_id, &proposal.id],
-        )
-        .await?;
-        set_status(tx, &current, IssueStatus::Resolved, true, now).await?;
-        add_event(tx, &current, "resolved", None, None, &proposal.body, (Some(current.level), None), None, now).await?;
-        count(tx, relationship_id, current.level, -1, Some(now.duration_since(current.created_at).as_hours())).await?;
-        let summary = json!({"number": current.number, "level": current.level, "proposal": proposal.id});
-        append(tx, relationship_id, Draft::new(None, EventKind::IssueResolved, "issue", issue_id, summary), now).await?;
+    // Chains in one order for every sweeper (each is locked before its issues' steps are written).
+    due.sort();
+    let mut escalated = 0;
+    let mut rules: HashMap<(Uuid, i32), IssueRules> = HashMap::new();
+    for (relationship_id, issue_id) in &due {
+        // Read again under the lock: what the sweeper sees is what it changes.
+        let mut current = issue(tx, *relationship_id, *issue_id).await?;
+        let rules = rules_of(tx, &mut rules, &current).await?;
+        let before = current.clone();
+        let plans = decide::overdue(rules, &mut current, now, &mut || new_id(now));
+        if !plans.is_empty() {
+            lock_chain(tx, *relationship_id).await?;
+        }
+        for plan in plans {
+            apply(tx, &before, plan, now).await?;
+            escalated += 1;
+        }
     }
-    let title = if resolved {
-        format!("Issue #{} resolved: {}", current.number, current.title)
-    } else {
-        format!("{} accepted the resolution of issue #{}", me.organisation_name, current.number)
-    };
-    let body = if resolved {
-        format!("Every party accepted the resolution:\n\n{}", proposal.body)
-    } else {
-        format!("{} accepted for {}. Other parties still have to answer.", me.name, me.organisation_name)
-    };
-    notify(
-        tx,
-        relationship_id,
-        &notify_to,
-        if resolved { NotificationKind::IssueResolved } else { NotificationKind::ResolutionAccepted },
-        &title,
-        &body,
-        &link(&current),
-        now,
-    )
-    .await?;
-    issue(tx, relationship_id, issue_id).await
+    Ok((escalated, due.into_iter().map(|(_, id)| id).collect()))
 }
 
-pub(crate) async fn withdraw_issue(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    issue_id: Uuid,
-    reason: &str,
-    actor: Uuid,
-    now: Timestamp,
-) -> R<Issue> {
-    let current = locked_issue(tx, relationship_id, issue_id).await?;
-    require_live(&current)?;
-    let me = member_of(tx, relationship_id, actor).await?;
-    execute(
+/// One batch of the sweep's reminders, in the caller's transaction: the reminders sent, and
+/// whether there may be more. A reminder whose deadline has passed (a late sweep) is dropped
+/// unsent: the escalation says more.
+async fn remind_due(tx: &Transaction<'_>, now: Timestamp) -> R<(u64, bool)> {
+    let due: Vec<(Uuid, Uuid)> = query_all(
         tx,
-        "UPDATE issue_proposal SET status = 'withdrawn' WHERE relationship_id = $1 AND issue_id = $2 AND status = 'pending'",
-        &[&relationship_id, &issue_id],
+        "SELECT relationship_id, issue_id FROM issue
+         WHERE reminder_at IS NOT NULL AND reminder_at <= $1 AND status IN ('open', 'resolution_proposed')
+         ORDER BY reminder_at LIMIT $2
+         FOR NO KEY UPDATE SKIP LOCKED",
+        &[&now, &SWEEP_BATCH],
+        |r| Ok((r.try_get(0)?, r.try_get(1)?)),
     )
     .await?;
-    set_status(tx, &current, IssueStatus::Withdrawn, true, now).await?;
-    count(tx, relationship_id, current.level, -1, None).await?;
-    add_event(tx, &current, "withdrawn", Some(actor), Some(me.party_id), reason, (None, None), None, now).await?;
-    append(
-        tx,
-        relationship_id,
-        Draft::new(Some(actor), EventKind::IssueWithdrawn, "issue", issue_id, json!({"number": current.number, "reason": reason})),
-        now,
-    )
-    .await?;
-    issue(tx, relationship_id, issue_id).await
+    let mut reminded = 0;
+    let mut rules = HashMap::new();
+    for (relationship_id, issue_id) in &due {
+        let current = issue(tx, *relationship_id, *issue_id).await?;
+        if current.deadline > now
+            && let Some(notice) = decide::reminder(rules_of(tx, &mut rules, &current).await?, &current, now)
+        {
+            notify(tx, &notice, now).await?;
+            reminded += 1;
+        }
+        execute(tx, "UPDATE issue SET reminder_at = NULL WHERE relationship_id = $1 AND issue_id = $2", &[relationship_id, issue_id])
+            .await?;
+    }
+    Ok((reminded, due.len() as i64 == SWEEP_BATCH))
 }
 
-pub(crate) async fn issue_stats(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<LevelStat>> {
-    query_all(
-        c,
-        "SELECT level, open_count, resolved_count, buckets FROM issue_level_stat WHERE relationship_id = $1 ORDER BY level",
-        &[&relationship_id],
-        |r| Ok(LevelStat { level: r.try_get(0)?, open: r.try_get(1)?, resolved: r.try_get(2)?, buckets: r.try_get(3)? }),
-    )
-    .await
+#[async_trait]
+impl IssueStore for PostgresStore {
+    async fn ladder(&self, relationship_id: Uuid) -> StoreResult<Ladder> {
+        self.read(move |c| Box::pin(ladder(c, relationship_id, None))).await
+    }
+
+    async fn ladder_version(&self, relationship_id: Uuid, version: i32) -> StoreResult<Ladder> {
+        self.read(move |c| Box::pin(ladder(c, relationship_id, Some(version)))).await
+    }
+
+    async fn save_ladder(
+        &self,
+        relationship_id: Uuid,
+        levels: Vec<LadderLevel>,
+        expected_version: i32,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Ladder> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                get_relationship(tx, relationship_id).await?;
+                lock_chain(tx, relationship_id).await?;
+                let current = ladder(tx, relationship_id, None).await?;
+                let members: Vec<Uuid> = current_members(tx, relationship_id).await?.iter().map(|m| m.user_id).collect();
+                let (version, draft) = decide::save_ladder(relationship_id, &current, &levels, expected_version, &members, actor)?;
+                insert_ladder(tx, relationship_id, version, &levels, Some(actor), now).await?;
+                append(tx, relationship_id, draft, now).await?;
+                ladder(tx, relationship_id, Some(version)).await
+            })
+        })
+        .await
+    }
+
+    async fn holidays(&self, relationship_id: Uuid) -> StoreResult<Vec<Holiday>> {
+        self.read(move |c| Box::pin(holidays(c, relationship_id))).await
+    }
+
+    async fn set_holidays(
+        &self,
+        relationship_id: Uuid,
+        party_id: Uuid,
+        list: Vec<(Date, String)>,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                let sql = "SELECT 1 FROM party WHERE relationship_id = $1 AND party_id = $2";
+                let found = query_opt(tx, sql, &[&relationship_id, &party_id], |_| Ok(())).await?;
+                found.ok_or_else(|| invalid("party", "is not a party to this relationship"))?;
+                // Two replacements at once would each delete what they saw and collide inserting.
+                lock_chain(tx, relationship_id).await?;
+                require_party_writer(tx, &current_members(tx, relationship_id).await?, actor, party_id, false).await?;
+                execute(tx, "DELETE FROM party_holiday WHERE relationship_id = $1 AND party_id = $2", &[&relationship_id, &party_id])
+                    .await?;
+                for (day, name) in &list {
+                    execute(
+                        tx,
+                        "INSERT INTO party_holiday (relationship_id, party_id, holiday, name) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (relationship_id, party_id, holiday) DO UPDATE SET name = EXCLUDED.name",
+                        &[&relationship_id, &party_id, day, name],
+                    )
+                    .await?;
+                }
+                append(tx, relationship_id, decide::holidays_set(party_id, &list, actor), now).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn create_issue(&self, new: NewIssue, actor: Uuid, now: Timestamp) -> StoreResult<Issue> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                let relationship = get_relationship(tx, new.relationship_id).await?;
+                let relationship_id = relationship.id;
+                // Numbers are max + 1: two issues raised at once take turns here.
+                lock_chain(tx, relationship_id).await?;
+                let me = decide::require_member(current_membership(tx, relationship_id, actor).await?)?;
+                for link in &new.links {
+                    require_link(tx, relationship_id, link).await?;
+                }
+                let ladder = current_ladder(tx, relationship_id, now).await?;
+                let rules = rules(tx, relationship, ladder).await?;
+                let sql = "SELECT COALESCE(max(number), 0) + 1 FROM issue WHERE relationship_id = $1";
+                let number: i64 = query_opt(tx, sql, &[&relationship_id], |r| Ok(r.try_get(0)?)).await?.unwrap_or(1);
+                let raised = decide::raise(&rules, &me, &new, number, now, &mut || new_id(now));
+                execute(
+                    tx,
+                    "INSERT INTO issue (relationship_id, issue_id, number, title, description, category, severity, raised_by, raising_party_id, ladder_version, level,
+                        level_started_at, deadline, reminder_at, status, version, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, 'open', 1, $11, $11)",
+                    &[
+                        &relationship_id,
+                        &raised.id,
+                        &number,
+                        &new.title,
+                        &new.description,
+                        &new.category,
+                        &new.severity,
+                        &actor,
+                        &me.party_id,
+                        &rules.ladder.version,
+                        &now,
+                        &raised.deadline,
+                        &raised.reminder,
+                    ],
+                )
+                .await?;
+                for l in &new.links {
+                    execute(
+                        tx,
+                        "INSERT INTO issue_link (relationship_id, issue_id, target_kind, target_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                        &[&relationship_id, &raised.id, &l.kind, &l.id],
+                    )
+                    .await?;
+                }
+                let issue = issue(tx, relationship_id, raised.id).await?;
+                apply(tx, &issue, raised.plan, now).await?;
+                Ok(issue)
+            })
+        })
+        .await
+    }
+
+    async fn issue(&self, relationship_id: Uuid, issue_id: Uuid) -> StoreResult<Issue> {
+        self.read(move |c| Box::pin(issue(c, relationship_id, issue_id))).await
+    }
+
+    async fn issues(
+        &self,
+        relationship_id: Uuid,
+        filter: IssueFilter,
+        after: Option<(Timestamp, Uuid)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Issue>> {
+        self.read(move |c| Box::pin(async move { issues(c, relationship_id, &filter, after, limit).await })).await
+    }
+
+    async fn issue_timeline(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<Vec<IssueEvent>> {
+        self.read(move |c| Box::pin(issue_timeline(c, relationship_id, issue_id, viewer_party))).await
+    }
+
+    async fn pending_proposal(&self, relationship_id: Uuid, issue_id: Uuid) -> StoreResult<Option<Proposal>> {
+        self.read(move |c| Box::pin(pending_proposal(c, relationship_id, issue_id))).await
+    }
+
+    async fn comment_issue(
+        &self,
+        relationship_id: Uuid,
+        issue_id: Uuid,
+        body: String,
+        private: bool,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<IssueEvent> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                let current = issue(tx, relationship_id, issue_id).await?;
+                lock_chain(tx, relationship_id).await?;
+                let me = current_membership(tx, relationship_id, actor).await?;
+                let party = me.as_ref().map(|m| m.party_id);
+                let (id, plan) = decide::comment(&current, me, &body, private, &mut || new_id(now))?;
+                apply(tx, &current, plan, now).await?;
+                let timeline = issue_timeline(tx, relationship_id, issue_id, party).await?;
+                timeline.into_iter().find(|e| e.id == id).ok_or(not_found("issue event"))
+            })
+        })
+        .await
+    }
+
+    async fn escalate_issue(
+        &self,
+        relationship_id: Uuid,
+        issue_id: Uuid,
+        reason: String,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Issue> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                let relationship = get_relationship(tx, relationship_id).await?;
+                lock_issue(tx, relationship_id, issue_id).await?;
+                let current = issue(tx, relationship_id, issue_id).await?;
+                let ladder = ladder(tx, relationship_id, Some(current.ladder_version)).await?;
+                let rules = rules(tx, relationship, ladder).await?;
+                let plan = decide::escalate(&rules, &current, actor, &reason, now, &mut || new_id(now))?;
+                lock_chain(tx, relationship_id).await?;
+                apply(tx, &current, plan, now).await?;
+                issue(tx, relationship_id, issue_id).await
+            })
+        })
+        .await
+    }
+
+    async fn propose_resolution(
+        &self,
+        relationship_id: Uuid,
+        issue_id: Uuid,
+        body: String,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Issue> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                let current = locked_issue(tx, relationship_id, issue_id).await?;
+                let pending = pending_proposal(tx, relationship_id, issue_id).await?;
+                let me = current_membership(tx, relationship_id, actor).await?;
+                let ladder = ladder(tx, relationship_id, Some(current.ladder_version)).await?;
+                let members = current_members(tx, relationship_id).await?;
+                let level = &ladder.levels[current.level as usize];
+                let plan = decide::propose(level, &members, &current, pending.as_ref(), me, &body, &mut || new_id(now))?;
+                apply(tx, &current, plan, now).await?;
+                issue(tx, relationship_id, issue_id).await
+            })
+        })
+        .await
+    }
+
+    async fn respond_to_proposal(
+        &self,
+        relationship_id: Uuid,
+        issue_id: Uuid,
+        accept: bool,
+        reason: String,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Issue> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                // Of two answers at once, the second waits here and then sees the first.
+                let current = locked_issue(tx, relationship_id, issue_id).await?;
+                let pending = pending_proposal(tx, relationship_id, issue_id).await?;
+                let me = current_membership(tx, relationship_id, actor).await?;
+                let sql = "SELECT party_id FROM party WHERE relationship_id = $1";
+                let parties: Vec<Uuid> = query_all(tx, sql, &[&relationship_id], |r| Ok(r.try_get(0)?)).await?;
+                let plan = decide::respond(&current, pending.as_ref(), me, &parties, accept, &reason, now, &mut || new_id(now))?;
+                apply(tx, &current, plan, now).await?;
+                issue(tx, relationship_id, issue_id).await
+            })
+        })
+        .await
+    }
+
+    async fn withdraw_issue(
+        &self,
+        relationship_id: Uuid,
+        issue_id: Uuid,
+        reason: String,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Issue> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                let current = locked_issue(tx, relationship_id, issue_id).await?;
+                let me = current_membership(tx, relationship_id, actor).await?;
+                let plan = decide::withdraw(&current, me, &reason, &mut || new_id(now))?;
+                apply(tx, &current, plan, now).await?;
+                issue(tx, relationship_id, issue_id).await
+            })
+        })
+        .await
+    }
+
+    async fn issue_stats(&self, relationship_id: Uuid) -> StoreResult<Vec<LevelStat>> {
+        self.read(move |c| Box::pin(issue_stats(c, relationship_id))).await
+    }
+
+    async fn sweep(&self, now: Timestamp) -> StoreResult<SweepReport> {
+        // Batches of their own transactions, so that the chains are not held for long; another
+        // server sweeping at the same time takes other issues (see the module's notes).
+        let now = micros(now);
+        let mut report = SweepReport::default();
+        let mut seen: Vec<Uuid> = Vec::new();
+        while seen.len() < SWEEP_MAX {
+            let skip = seen.clone();
+            let (escalated, taken) = self.write(move |tx| Box::pin(async move { escalate_due(tx, now, &skip).await })).await?;
+            report.escalated += escalated;
+            if taken.is_empty() {
+                break;
+            }
+            seen.extend(taken);
+        }
+        for _ in 0..SWEEP_MAX.div_ceil(100) {
+            let (reminded, more) = self.write(move |tx| Box::pin(remind_due(tx, now))).await?;
+            report.reminded += reminded;
+            if !more {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn link_targets(&self, relationship_id: Uuid) -> StoreResult<Vec<LinkTarget>> {
+        self.read(move |c| Box::pin(views::link_targets(c, relationship_id))).await
+    }
 }

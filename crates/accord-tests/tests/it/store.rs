@@ -45,6 +45,7 @@ on_both_backends!(
     concurrent_acceptances_resolve_once,
     notes_withdrawal_and_early_escalation,
     mail_is_leased_to_one_worker,
+    a_notice_reaches_each_recipient_once_and_no_disabled_account,
     organisations_are_shown_to_those_who_share_a_relationship,
     look_alike_organisation_names_are_refused,
     a_password_change_ends_the_other_sessions,
@@ -2625,6 +2626,31 @@ async fn notes_withdrawal_and_early_escalation(db: TestDb) {
 
 /// The outbox: a mail leased to one worker at a time; sent mail is done; a failure comes back
 /// at its retry time with one more attempt; a lapsed lease is taken again.
+/// The one writer of every module's notices: a recipient listed twice (the raiser who also
+/// handles the level) hears once, and a disabled account neither in the inbox nor by e-mail.
+async fn a_notice_reaches_each_recipient_once_and_no_disabled_account(db: TestDb) {
+    let store = db.store.as_ref();
+    let s = issue_setup(store, false).await;
+    let (r, monday) = (s.r, ts(MONDAY));
+    store.set_user_disabled(s.dan.id, true, None, monday).await.unwrap();
+    // Raised by Jim (JMT): the working level's other handlers are told, Dan (disabled) is not.
+    let issue = store.create_issue(new_issue(r, "Late drawings"), s.jim.id, at(monday, 1)).await.unwrap();
+    let raised = ("issue.raised".to_owned(), "New issue #1 in North Sea Wind: Late drawings".to_owned());
+    assert_eq!(inbox_of(store, &s.bob).await, [raised.clone()]);
+    assert_eq!(inbox_of(store, &s.kay).await, [raised]);
+    assert!(inbox_of(store, &s.jim).await.is_empty(), "the raiser is not told of their own issue");
+    // Escalated to the JMT, whose members Jim is one of, as well as the raiser: told once.
+    store.escalate_issue(r, issue.id, "No answer".into(), s.jim.id, at(monday, 2)).await.unwrap();
+    let escalated = ("issue.escalated".to_owned(), "Issue #1 escalated to Joint Management Team: Late drawings".to_owned());
+    assert_eq!(inbox_of(store, &s.jim).await, [escalated.clone()]);
+    assert_eq!(inbox_of(store, &s.kay).await[0], escalated);
+    assert!(inbox_of(store, &s.dan).await.is_empty());
+    let mails = store.lease_mail("test", at(monday, 3), at(monday, 60), 100).await.unwrap();
+    let mut to: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["bob@northwind.example", "jim@northwind.example", "kay@harbour.example", "kay@harbour.example"]);
+}
+
 async fn mail_is_leased_to_one_worker(db: TestDb) {
     let store = db.store.as_ref();
     let other = db.second_store().await;

@@ -1,9 +1,13 @@
-//! Rows of the issue module: the escalation ladder, issues and their timelines, resolution
-//! figures, notifications (the in-app inbox and the e-mail outbox).
+//! The issue module's storage contract ([`IssueStore`]) and rows: the escalation ladder, issues
+//! and their timelines, resolution figures; what each of its writes decides is in [`decide`].
 
+pub mod decide;
+
+use crate::{LinkTarget, StoreResult};
 use accord_domain::Invalid;
 use accord_domain::escalation::{IssueStatus, Limit};
 use accord_domain::membership::Role;
+use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
@@ -243,28 +247,112 @@ pub struct SweepReport {
     pub reminded: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Notification {
-    pub id: Uuid,
-    pub relationship_id: Uuid,
-    pub kind: String,
-    pub title: String,
-    pub link: String,
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: Timestamp,
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub read_at: Option<Timestamp>,
-}
+/// The issue log: the escalation ladder, holidays, issues and their timed sweep.
+#[async_trait]
+pub trait IssueStore: Send + Sync + 'static {
+    /// The latest version (the default ladder, version 0, until someone saves one).
+    async fn ladder(&self, relationship_id: Uuid) -> StoreResult<Ladder>;
 
-/// An e-mail leased for delivery.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutboxMail {
-    pub id: Uuid,
-    pub to: String,
-    pub subject: String,
-    pub body: String,
-    /// The page the mail is about, as a path (`/relationships/.../issues/...`): the sender puts
-    /// the site's public address in front.
-    pub link: String,
-    pub attempts: i32,
+    async fn ladder_version(&self, relationship_id: Uuid, version: i32) -> StoreResult<Ladder>;
+
+    /// Saves the levels as the next version, if the latest is still `expected_version`.
+    async fn save_ladder(
+        &self,
+        relationship_id: Uuid,
+        levels: Vec<LadderLevel>,
+        expected_version: i32,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Ladder>;
+
+    async fn holidays(&self, relationship_id: Uuid) -> StoreResult<Vec<Holiday>>;
+
+    /// Replaces one party's holidays.
+    async fn set_holidays(
+        &self,
+        relationship_id: Uuid,
+        party_id: Uuid,
+        holidays: Vec<(Date, String)>,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// Raised by `actor` (a member, for their party) at the lowest level of the current ladder.
+    async fn create_issue(&self, new: NewIssue, actor: Uuid, now: Timestamp) -> StoreResult<Issue>;
+
+    async fn issue(&self, relationship_id: Uuid, issue_id: Uuid) -> StoreResult<Issue>;
+
+    /// Live issues by deadline (overdue first), closed ones by resolution; keyset after (deadline, id).
+    async fn issues(
+        &self,
+        relationship_id: Uuid,
+        filter: IssueFilter,
+        after: Option<(Timestamp, Uuid)>,
+        limit: u32,
+    ) -> StoreResult<Vec<Issue>>;
+
+    /// The timeline as `viewer_party` may see it (other parties' private notes left out).
+    async fn issue_timeline(&self, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>) -> StoreResult<Vec<IssueEvent>>;
+
+    async fn pending_proposal(&self, relationship_id: Uuid, issue_id: Uuid) -> StoreResult<Option<Proposal>>;
+
+    /// A comment for everyone, or (`private`) a note only the actor's party sees.
+    async fn comment_issue(
+        &self,
+        relationship_id: Uuid,
+        issue_id: Uuid,
+        body: String,
+        private: bool,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<IssueEvent>;
+
+    /// A handler escalates one level before the deadline, giving a reason.
+    async fn escalate_issue(
+        &self,
+        relationship_id: Uuid,
+        issue_id: Uuid,
+        reason: String,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Issue>;
+
+    async fn propose_resolution(
+        &self,
+        relationship_id: Uuid,
+        issue_id: Uuid,
+        body: String,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Issue>;
+
+    /// Accepts for the actor's party (resolved once every party has), or rejects with a reason
+    /// (open again, at the same level).
+    async fn respond_to_proposal(
+        &self,
+        relationship_id: Uuid,
+        issue_id: Uuid,
+        accept: bool,
+        reason: String,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Issue>;
+
+    async fn withdraw_issue(
+        &self,
+        relationship_id: Uuid,
+        issue_id: Uuid,
+        reason: String,
+        actor: Uuid,
+        now: Timestamp,
+    ) -> StoreResult<Issue>;
+
+    async fn issue_stats(&self, relationship_id: Uuid) -> StoreResult<Vec<LevelStat>>;
+
+    /// Escalates every issue whose deadline has passed (one level per elapsed deadline, each
+    /// exactly once however many servers sweep) and sends due reminders.
+    async fn sweep(&self, now: Timestamp) -> StoreResult<SweepReport>;
+
+    /// What an issue may touch, in one short list.
+    async fn link_targets(&self, relationship_id: Uuid) -> StoreResult<Vec<LinkTarget>>;
 }
