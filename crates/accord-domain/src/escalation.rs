@@ -187,10 +187,7 @@ pub fn due_step(position: &Position, levels: usize, now: Timestamp, deadline_of:
 
 /// A handler's early escalation, giving a reason: one level up from now.
 pub fn early_step(
-    position: &Position,
-    levels: usize,
-    now: Timestamp,
-    deadline_of: impl Fn(usize, Timestamp) -> Timestamp,
+    position: &Position, levels: usize, now: Timestamp, deadline_of: impl Fn(usize, Timestamp) -> Timestamp,
 ) -> Result<Step, String> {
     if !position.status.live() {
         return Err("only an open issue escalates".into());

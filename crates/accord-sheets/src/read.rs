@@ -20,9 +20,7 @@ pub fn read_measurements(format: Format, bytes: &[u8]) -> Result<Vec<SheetRow>, 
 /// [`read_measurements`], calling `progress(rows read, rows expected)` now and then (the
 /// expected count is an estimate: lines for CSV, the sheet's declared size for XLSX).
 pub fn read_measurements_with_progress(
-    format: Format,
-    bytes: &[u8],
-    progress: &mut dyn FnMut(usize, usize),
+    format: Format, bytes: &[u8], progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<SheetRow>, Problems> {
     if bytes.len() > MAX_BYTES {
         return Err(too_big(bytes.len() as u64));
@@ -31,10 +29,7 @@ pub fn read_measurements_with_progress(
 }
 
 pub(crate) fn read_at_most(
-    format: Format,
-    bytes: &[u8],
-    max_rows: usize,
-    progress: &mut dyn FnMut(usize, usize),
+    format: Format, bytes: &[u8], max_rows: usize, progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<SheetRow>, Problems> {
     let mut collector = Collector::new(format, max_rows, progress);
     match format {

@@ -30,9 +30,7 @@ pub fn resolve(rows: &[SheetRow], kpis: &[Kpi]) -> Result<Vec<MeasurementInput>,
 
 /// [`resolve`], calling `progress(rows done, rows)` now and then.
 pub fn resolve_with_progress(
-    rows: &[SheetRow],
-    kpis: &[Kpi],
-    progress: &mut dyn FnMut(usize, usize),
+    rows: &[SheetRow], kpis: &[Kpi], progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<MeasurementInput>, Problems> {
     let mut by_name: HashMap<String, Named> = HashMap::with_capacity(kpis.len());
     for (i, kpi) in kpis.iter().enumerate() {

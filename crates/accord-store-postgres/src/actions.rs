@@ -29,11 +29,7 @@ pub(crate) async fn action(c: &impl GenericClient, relationship_id: Uuid, action
 }
 
 pub(crate) async fn actions(
-    c: &impl GenericClient,
-    relationship_id: Uuid,
-    filter: ActionFilter,
-    after: Option<(Date, Uuid)>,
-    limit: u32,
+    c: &impl GenericClient, relationship_id: Uuid, filter: ActionFilter, after: Option<(Date, Uuid)>, limit: u32,
 ) -> R<Vec<Action>> {
     let status = match filter {
         ActionFilter::Open => "AND a.status IN ('open', 'in_progress')",
@@ -82,13 +78,7 @@ impl ActionStore for PostgresStore {
     }
 
     async fn update_action(
-        &self,
-        relationship_id: Uuid,
-        action_id: Uuid,
-        change: ActionChange,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, action_id: Uuid, change: ActionChange, expected_version: i64, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Action> {
         let now = micros(now);
         self.write(move |tx| {
@@ -115,11 +105,7 @@ impl ActionStore for PostgresStore {
     }
 
     async fn actions(
-        &self,
-        relationship_id: Uuid,
-        filter: ActionFilter,
-        after: Option<(Date, Uuid)>,
-        limit: u32,
+        &self, relationship_id: Uuid, filter: ActionFilter, after: Option<(Date, Uuid)>, limit: u32,
     ) -> StoreResult<Vec<Action>> {
         self.read(move |c| Box::pin(actions(c, relationship_id, filter, after, limit))).await
     }

@@ -39,6 +39,10 @@ impl Cells for RowCells<'_> {
         Ok(self.0.try_get(i)?)
     }
 
+    fn flag(&self, i: usize) -> R<bool> {
+        Ok(self.0.try_get(i)?)
+    }
+
     fn int32(&self, i: usize) -> R<i32> {
         Ok(self.0.try_get(i)?)
     }

@@ -158,10 +158,7 @@ fn text_as<T>(r: &Row, column: usize, parse: fn(&str) -> Result<T, String>) -> R
 /// The events of `chain` before a position, newest first, as pages list them (their summaries as
 /// stored), with the names of the people who acted in them (joined, not asked for afterwards).
 pub(crate) async fn recent_event_lines(
-    c: &impl GenericClient,
-    chain: Uuid,
-    before_position: Option<i64>,
-    limit: u32,
+    c: &impl GenericClient, chain: Uuid, before_position: Option<i64>, limit: u32,
 ) -> R<(Vec<EventLine>, Vec<(Uuid, String)>)> {
     let select = "SELECT e.position, e.occurred_at, e.actor_id, e.party_id, e.kind, e.subject, e.summary, e.hash, u.name
         FROM audit_event e LEFT JOIN user_account u ON u.user_id = e.actor_id";
@@ -187,12 +184,7 @@ pub(crate) async fn recent_event_lines(
 
 /// The events of `chain` before a position, newest first, each read by `row` from `select`.
 async fn recent<T>(
-    c: &impl GenericClient,
-    select: &str,
-    chain: Uuid,
-    before_position: Option<i64>,
-    limit: u32,
-    row: fn(&Row) -> R<T>,
+    c: &impl GenericClient, select: &str, chain: Uuid, before_position: Option<i64>, limit: u32, row: fn(&Row) -> R<T>,
 ) -> R<Vec<T>> {
     let sql = format!("{select} WHERE relationship_id = $1 AND position < $2 ORDER BY position DESC LIMIT $3");
     let before = before_position.unwrap_or(i64::MAX);

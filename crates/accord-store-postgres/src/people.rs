@@ -7,7 +7,7 @@ use accord_store::people::decide::{self, PasswordChange};
 const ORGANISATION: &str = "SELECT o.organisation_id, o.name, o.created_at FROM organisation o";
 
 fn organisation_row(r: &Row) -> R<Organisation> {
-    Organisation::from_columns(&Cols(r))
+    Organisation::from_cells(&RowCells(r))
 }
 
 /// The organisations `Visibility` shows, the user in `$1` (NULL: all): the user's own and the
@@ -38,7 +38,7 @@ pub(crate) async fn fill_name_skeletons(tx: &Transaction<'_>) -> R<()> {
 const TOKEN: &str = "SELECT api_token_id, name, created_at, revoked_at FROM api_token";
 
 fn token_row(r: &Row) -> R<ApiToken> {
-    ApiToken::from_columns(&Cols(r))
+    ApiToken::from_cells(&RowCells(r))
 }
 
 /// Whether the organisation exists.
@@ -106,7 +106,7 @@ pub(crate) async fn viewer(c: &impl GenericClient, credential: &Credential, rela
             c.query_opt(&statement, &[hash, &relationship_id]).await?.ok_or(not_found("token"))?
         }
     };
-    Viewer::from_columns(&Cols(&row))
+    Viewer::from_cells(&RowCells(&row))
 }
 
 #[async_trait]
@@ -267,12 +267,7 @@ impl PeopleStore for PostgresStore {
     }
 
     async fn create_session(
-        &self,
-        session_hash: &str,
-        user_id: Uuid,
-        now: Timestamp,
-        idle_until: Timestamp,
-        absolute_until: Timestamp,
+        &self, session_hash: &str, user_id: Uuid, now: Timestamp, idle_until: Timestamp, absolute_until: Timestamp,
     ) -> StoreResult<()> {
         let session_hash = session_hash.to_owned();
         let (now, idle_until, absolute_until) = (micros(now), micros(idle_until), micros(absolute_until));
@@ -379,12 +374,7 @@ impl PeopleStore for PostgresStore {
     }
 
     async fn set_password(
-        &self,
-        user_id: Uuid,
-        password_hash: &str,
-        keep_session: Option<&str>,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, user_id: Uuid, password_hash: &str, keep_session: Option<&str>, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<()> {
         let password_hash = password_hash.to_owned();
         let keep_session = keep_session.map(str::to_owned);
@@ -416,12 +406,7 @@ impl PeopleStore for PostgresStore {
     }
 
     async fn create_password_reset(
-        &self,
-        user_id: Uuid,
-        token_hash: &str,
-        expires_at: Timestamp,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, user_id: Uuid, token_hash: &str, expires_at: Timestamp, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
         let now = micros(now);

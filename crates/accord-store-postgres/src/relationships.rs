@@ -60,12 +60,7 @@ async fn admin(tx: &Transaction<'_>, actor: Option<Uuid>) -> R<bool> {
 }
 
 async fn add_member(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    user_id: Uuid,
-    role: Role,
-    actor: Option<Uuid>,
-    now: Timestamp,
+    tx: &Transaction<'_>, relationship_id: Uuid, user_id: Uuid, role: Role, actor: Option<Uuid>, now: Timestamp,
 ) -> R<Member> {
     get_relationship(tx, relationship_id).await?;
     lock_chain(tx, relationship_id).await?;
@@ -89,7 +84,7 @@ const INVITATION: &str = "SELECT i.invitation_id, i.relationship_id, r.name, i.p
     JOIN user_account u ON u.user_id = i.invited_by";
 
 fn invitation_row(r: &Row) -> R<Invitation> {
-    Invitation::from_columns(&Cols(r))
+    Invitation::from_cells(&RowCells(r))
 }
 
 async fn pending_invitation(c: &impl GenericClient, token_hash: &str, now: Timestamp) -> R<Invitation> {
@@ -153,12 +148,7 @@ impl RelationshipStore for PostgresStore {
     }
 
     async fn update_relationship(
-        &self,
-        id: Uuid,
-        expected_version: i64,
-        change: RelationshipChange,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, id: Uuid, expected_version: i64, change: RelationshipChange, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<Relationship> {
         let now = micros(now);
         self.write(move |tx| {
@@ -213,24 +203,14 @@ impl RelationshipStore for PostgresStore {
     }
 
     async fn add_member(
-        &self,
-        relationship_id: Uuid,
-        user_id: Uuid,
-        role: Role,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, relationship_id: Uuid, user_id: Uuid, role: Role, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<Member> {
         let now = micros(now);
         self.write(move |tx| Box::pin(add_member(tx, relationship_id, user_id, role, actor, now))).await
     }
 
     async fn change_role(
-        &self,
-        relationship_id: Uuid,
-        user_id: Uuid,
-        role: Role,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, relationship_id: Uuid, user_id: Uuid, role: Role, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<Member> {
         let now = micros(now);
         self.write(move |tx| {

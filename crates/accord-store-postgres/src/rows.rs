@@ -3,42 +3,8 @@
 
 use super::*;
 
-/// A row, read by the shared readers (`User::from_columns`, …).
-pub(super) struct Cols<'a>(pub(super) &'a Row);
-
-impl Columns for Cols<'_> {
-    type Error = Fail;
-    fn id(&self, i: usize) -> R<Uuid> {
-        Ok(self.0.try_get(i)?)
-    }
-    fn text(&self, i: usize) -> R<String> {
-        Ok(self.0.try_get(i)?)
-    }
-    fn time(&self, i: usize) -> R<Timestamp> {
-        Ok(self.0.try_get(i)?)
-    }
-    fn time_or_none(&self, i: usize) -> R<Option<Timestamp>> {
-        Ok(self.0.try_get(i)?)
-    }
-    fn date(&self, i: usize) -> R<Date> {
-        Ok(self.0.try_get(i)?)
-    }
-    fn number(&self, i: usize) -> R<i64> {
-        Ok(self.0.try_get(i)?)
-    }
-    fn flag(&self, i: usize) -> R<bool> {
-        Ok(self.0.try_get(i)?)
-    }
-    fn id_or_none(&self, i: usize) -> R<Option<Uuid>> {
-        Ok(self.0.try_get(i)?)
-    }
-    fn parsed<T>(&self, i: usize, parse: fn(&str) -> Result<T, String>) -> R<T> {
-        text_as(self.0, i, parse)
-    }
-}
-
 pub(super) fn user_row(r: &Row) -> R<User> {
-    User::from_columns(&Cols(r))
+    User::from_cells(&RowCells(r))
 }
 
 pub(super) fn relationship_row(r: &Row) -> R<Relationship> {
@@ -47,7 +13,7 @@ pub(super) fn relationship_row(r: &Row) -> R<Relationship> {
 
 /// The relationship whose columns start at `at`.
 pub(super) fn relationship_at(r: &Row, at: usize) -> R<Relationship> {
-    Relationship::from_columns(&Cols(r), at)
+    Relationship::from_cells(&RowCells(r), at)
 }
 
 /// A party's columns, read by `party_row`.
@@ -61,7 +27,7 @@ pub(super) const PARTY: &str =
     concat!("SELECT ", party_columns!(), " FROM party p JOIN organisation o ON o.organisation_id = p.organisation_id");
 
 pub(super) fn party_row(r: &Row) -> R<Party> {
-    Party::from_columns(&Cols(r))
+    Party::from_cells(&RowCells(r))
 }
 
 pub(super) const MEMBER: &str =
@@ -77,7 +43,7 @@ pub(super) fn member_row(r: &Row) -> R<Member> {
 
 /// The membership whose columns start at `at`.
 pub(super) fn member_at(r: &Row, at: usize) -> R<Member> {
-    Member::from_columns(&Cols(r), at)
+    Member::from_cells(&RowCells(r), at)
 }
 
 pub(super) fn event_row(r: &Row) -> R<Event> {
@@ -150,13 +116,7 @@ pub(super) async fn lock_chain(tx: &Transaction<'_>, relationship_id: Uuid) -> R
 }
 
 pub(super) async fn by_name_or_id<T>(
-    c: &impl GenericClient,
-    select: &str,
-    alias: &str,
-    id_column: &str,
-    name_or_id: &str,
-    map: fn(&Row) -> R<T>,
-    what: &'static str,
+    c: &impl GenericClient, select: &str, alias: &str, id_column: &str, name_or_id: &str, map: fn(&Row) -> R<T>, what: &'static str,
 ) -> R<T> {
     let found = match parse_id(name_or_id) {
         Some(id) => {
@@ -201,11 +161,7 @@ pub(super) async fn current_members(tx: &Transaction<'_>, relationship_id: Uuid)
 /// which the site administrator administers), the site administrator: decided on what this
 /// transaction reads (the caller holds the chain's lock), so that a role lost since the request was admitted no longer acts.
 pub(super) async fn require_party_writer(
-    tx: &Transaction<'_>,
-    current: &[CurrentMember],
-    actor: Uuid,
-    party_id: Uuid,
-    admin_may: bool,
+    tx: &Transaction<'_>, current: &[CurrentMember], actor: Uuid, party_id: Uuid, admin_may: bool,
 ) -> R<()> {
     use accord_store::relationships::decide::party_write;
     // The administrator is read only when the rule refuses the actor as a member.

@@ -50,10 +50,7 @@ pub(crate) async fn issue_log(c: &impl GenericClient, relationship_id: Uuid, req
 }
 
 pub(crate) async fn issue_detail(
-    c: &impl GenericClient,
-    relationship_id: Uuid,
-    issue_id: Uuid,
-    viewer_party: Option<Uuid>,
+    c: &impl GenericClient, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>,
 ) -> R<IssueDetail> {
     let (issue, proposal, timeline, parties, (levels, handlers)) = try_join!(
         issues::issue(c, relationship_id, issue_id),
@@ -151,11 +148,7 @@ pub(crate) async fn audit(c: &impl GenericClient, relationship_id: Uuid, before_
 #[async_trait]
 impl ViewStore for PostgresStore {
     async fn viewer_with_view(
-        &self,
-        credential: Credential,
-        relationship_id: Uuid,
-        now: Timestamp,
-        request: ViewRequest,
+        &self, credential: Credential, relationship_id: Uuid, now: Timestamp, request: ViewRequest,
     ) -> StoreResult<(Viewer, StoreResult<View>)> {
         self.read(move |c| {
             Box::pin(async move {

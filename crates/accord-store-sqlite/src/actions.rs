@@ -48,11 +48,7 @@ pub(crate) fn action(c: &Connection, relationship_id: Uuid, action_id: Uuid) -> 
 }
 
 pub(crate) fn actions(
-    c: &Connection,
-    relationship_id: Uuid,
-    filter: ActionFilter,
-    after: Option<(Date, Uuid)>,
-    limit: u32,
+    c: &Connection, relationship_id: Uuid, filter: ActionFilter, after: Option<(Date, Uuid)>, limit: u32,
 ) -> R<Vec<Action>> {
     // Each filter reads its own index, which carries every column (V9): left to choose, SQLite
     // took the index of all actions for the open ones too, and stepped over the closed ones.
@@ -98,13 +94,7 @@ impl ActionStore for SqliteStore {
     }
 
     async fn update_action(
-        &self,
-        relationship_id: Uuid,
-        action_id: Uuid,
-        change: ActionChange,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, action_id: Uuid, change: ActionChange, expected_version: i64, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Action> {
         self.write(move |tx| {
             let before = action(tx, relationship_id, action_id)?;
@@ -125,11 +115,7 @@ impl ActionStore for SqliteStore {
     }
 
     async fn actions(
-        &self,
-        relationship_id: Uuid,
-        filter: ActionFilter,
-        after: Option<(Date, Uuid)>,
-        limit: u32,
+        &self, relationship_id: Uuid, filter: ActionFilter, after: Option<(Date, Uuid)>, limit: u32,
     ) -> StoreResult<Vec<Action>> {
         self.run(move |c| actions(c, relationship_id, filter, after, limit)).await
     }

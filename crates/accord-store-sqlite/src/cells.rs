@@ -41,6 +41,10 @@ impl Cells for RowCells<'_, '_> {
         self.0.get(i)
     }
 
+    fn flag(&self, i: usize) -> rusqlite::Result<bool> {
+        self.0.get(i)
+    }
+
     fn int32(&self, i: usize) -> rusqlite::Result<i32> {
         self.0.get(i)
     }

@@ -120,12 +120,7 @@ fn date(row: &Row, column: usize) -> rusqlite::Result<Date> {
 
 /// The events of `chain` before a position, newest first, each read by `row` from `select`.
 fn recent<T>(
-    c: &Connection,
-    select: &str,
-    chain: Uuid,
-    before_position: Option<i64>,
-    limit: u32,
-    row: impl FnMut(&Row) -> rusqlite::Result<T>,
+    c: &Connection, select: &str, chain: Uuid, before_position: Option<i64>, limit: u32, row: impl FnMut(&Row) -> rusqlite::Result<T>,
 ) -> R<Vec<T>> {
     let mut stmt = c.prepare_cached(&format!("{select} WHERE relationship_id = ?1 AND position < ?2 ORDER BY position DESC LIMIT ?3"))?;
     Ok(stmt.query_map(params![chain, before_position.unwrap_or(i64::MAX), limit], row)?.collect::<Result<_, _>>()?)

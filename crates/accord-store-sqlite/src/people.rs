@@ -7,7 +7,7 @@ use accord_store::people::decide::{self, PasswordChange};
 const ORGANISATION: &str = "SELECT organisation_id, name, created_at FROM organisation";
 
 fn organisation_row(r: &Row) -> rusqlite::Result<Organisation> {
-    Organisation::from_columns(&Cols(r))
+    Organisation::from_cells(&RowCells(r))
 }
 
 /// The organisations `Visibility` shows, the user in `?1` (NULL: all): the user's own and the
@@ -80,7 +80,7 @@ const VIEWER_BY_SESSION: &str = accord_store::viewer_sql!(
 const VIEWER_BY_TOKEN: &str = accord_store::viewer_sql!("NULL, NULL", "api_token", "c.token_hash = ?1 AND c.revoked_at IS NULL", "?2");
 
 pub(crate) fn viewer(c: &Connection, credential: &Credential, relationship_id: Option<Uuid>, now: Timestamp) -> R<Viewer> {
-    let read = |r: &Row| Viewer::from_columns(&Cols(r));
+    let read = |r: &Row| Viewer::from_cells(&RowCells(r));
     Ok(match credential {
         Credential::Session(hash) => c
             .prepare_cached(VIEWER_BY_SESSION)?
@@ -209,7 +209,7 @@ impl PeopleStore for SqliteStore {
             let mut stmt = c.prepare_cached(
                 "SELECT api_token_id, name, created_at, revoked_at FROM api_token WHERE user_id = ?1 ORDER BY api_token_id",
             )?;
-            let rows = stmt.query_map([user_id], |r| ApiToken::from_columns(&Cols(r)))?;
+            let rows = stmt.query_map([user_id], |r| ApiToken::from_cells(&RowCells(r)))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
@@ -228,12 +228,7 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn create_session(
-        &self,
-        session_hash: &str,
-        user_id: Uuid,
-        now: Timestamp,
-        idle_until: Timestamp,
-        absolute_until: Timestamp,
+        &self, session_hash: &str, user_id: Uuid, now: Timestamp, idle_until: Timestamp, absolute_until: Timestamp,
     ) -> StoreResult<()> {
         let session_hash = session_hash.to_owned();
         self.write(move |tx| {
@@ -308,12 +303,7 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn set_password(
-        &self,
-        user_id: Uuid,
-        password_hash: &str,
-        keep_session: Option<&str>,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, user_id: Uuid, password_hash: &str, keep_session: Option<&str>, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<()> {
         let password_hash = password_hash.to_owned();
         let keep_session = keep_session.map(str::to_owned);
@@ -338,12 +328,7 @@ impl PeopleStore for SqliteStore {
     }
 
     async fn create_password_reset(
-        &self,
-        user_id: Uuid,
-        token_hash: &str,
-        expires_at: Timestamp,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, user_id: Uuid, token_hash: &str, expires_at: Timestamp, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
         self.write(move |tx| {

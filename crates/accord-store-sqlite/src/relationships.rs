@@ -71,7 +71,7 @@ const INVITATION: &str = "SELECT i.invitation_id, i.relationship_id, r.name, i.p
     JOIN user_account u INDEXED BY user_account_names ON u.user_id = i.invited_by";
 
 fn invitation_row(r: &Row) -> rusqlite::Result<Invitation> {
-    Invitation::from_columns(&Cols(r))
+    Invitation::from_cells(&RowCells(r))
 }
 
 fn pending_invitation(tx: &Connection, token_hash: &str, now: Timestamp) -> R<Invitation> {
@@ -124,12 +124,7 @@ impl RelationshipStore for SqliteStore {
     }
 
     async fn update_relationship(
-        &self,
-        id: Uuid,
-        expected_version: i64,
-        change: RelationshipChange,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, id: Uuid, expected_version: i64, change: RelationshipChange, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<Relationship> {
         self.write(move |tx| {
             let (after, event) = decide::update_relationship(&get_relationship(tx, id)?, expected_version, &change, actor)?;
@@ -170,23 +165,13 @@ impl RelationshipStore for SqliteStore {
     }
 
     async fn add_member(
-        &self,
-        relationship_id: Uuid,
-        user_id: Uuid,
-        role: Role,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, relationship_id: Uuid, user_id: Uuid, role: Role, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<Member> {
         self.write(move |tx| add_member(tx, relationship_id, user_id, role, actor, now)).await
     }
 
     async fn change_role(
-        &self,
-        relationship_id: Uuid,
-        user_id: Uuid,
-        role: Role,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, relationship_id: Uuid, user_id: Uuid, role: Role, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<Member> {
         self.write(move |tx| {
             let changes = decide::change_role(&current_members(tx, relationship_id)?, user_id, role, actor, admin(tx, actor)?)?;

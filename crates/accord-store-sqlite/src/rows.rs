@@ -3,43 +3,8 @@
 
 use super::*;
 
-/// A row, read by the shared readers (`User::from_columns`, …).
-pub(super) struct Cols<'a, 'r>(pub(super) &'a Row<'r>);
-
-impl Columns for Cols<'_, '_> {
-    type Error = rusqlite::Error;
-    fn id(&self, i: usize) -> rusqlite::Result<Uuid> {
-        self.0.get(i)
-    }
-    fn text(&self, i: usize) -> rusqlite::Result<String> {
-        self.0.get(i)
-    }
-    /// Microseconds since the epoch.
-    fn time(&self, i: usize) -> rusqlite::Result<Timestamp> {
-        Ok(ts(self.0.get(i)?))
-    }
-    fn time_or_none(&self, i: usize) -> rusqlite::Result<Option<Timestamp>> {
-        Ok(self.0.get::<_, Option<i64>>(i)?.map(ts))
-    }
-    fn date(&self, i: usize) -> rusqlite::Result<Date> {
-        date(self.0, i)
-    }
-    fn number(&self, i: usize) -> rusqlite::Result<i64> {
-        self.0.get(i)
-    }
-    fn flag(&self, i: usize) -> rusqlite::Result<bool> {
-        self.0.get(i)
-    }
-    fn id_or_none(&self, i: usize) -> rusqlite::Result<Option<Uuid>> {
-        self.0.get(i)
-    }
-    fn parsed<T>(&self, i: usize, parse: fn(&str) -> Result<T, String>) -> rusqlite::Result<T> {
-        text_as(self.0, i, parse)
-    }
-}
-
 pub(super) fn user_row(r: &Row) -> rusqlite::Result<User> {
-    User::from_columns(&Cols(r))
+    User::from_cells(&RowCells(r))
 }
 
 pub(super) fn relationship_row(r: &Row) -> rusqlite::Result<Relationship> {
@@ -48,7 +13,7 @@ pub(super) fn relationship_row(r: &Row) -> rusqlite::Result<Relationship> {
 
 /// The relationship whose columns start at `at`.
 pub(super) fn relationship_at(r: &Row, at: usize) -> rusqlite::Result<Relationship> {
-    Relationship::from_columns(&Cols(r), at)
+    Relationship::from_cells(&RowCells(r), at)
 }
 
 pub(super) const MEMBER: &str =
@@ -64,7 +29,7 @@ pub(super) fn member_row(r: &Row) -> rusqlite::Result<Member> {
 
 /// The membership whose columns start at `at`.
 pub(super) fn member_at(r: &Row, at: usize) -> rusqlite::Result<Member> {
-    Member::from_columns(&Cols(r), at)
+    Member::from_cells(&RowCells(r), at)
 }
 
 pub(super) fn event_row(r: &Row) -> rusqlite::Result<Event> {
@@ -127,12 +92,7 @@ pub(super) fn append(tx: &Connection, chain: Uuid, mut draft: Draft, now: Timest
 }
 
 pub(super) fn by_name_or_id<T>(
-    conn: &Connection,
-    select: &str,
-    id_column: &str,
-    name_or_id: &str,
-    map: fn(&Row) -> rusqlite::Result<T>,
-    what: &'static str,
+    conn: &Connection, select: &str, id_column: &str, name_or_id: &str, map: fn(&Row) -> rusqlite::Result<T>, what: &'static str,
 ) -> R<T> {
     let found = match parse_id(name_or_id) {
         Some(id) => conn.prepare_cached(&format!("{select} WHERE {id_column} = ?1"))?.query_row([id], map).optional()?,
@@ -185,7 +145,7 @@ pub(crate) fn parties(c: &Connection, relationship_id: Uuid) -> R<Vec<Party>> {
         "SELECT p.party_id, p.relationship_id, p.organisation_id, o.name, p.joined_at FROM party p
          JOIN organisation o ON o.organisation_id = p.organisation_id WHERE p.relationship_id = ?1 ORDER BY p.joined_at, p.party_id",
     )?;
-    let rows = stmt.query_map([relationship_id], |r| Party::from_columns(&Cols(r)))?;
+    let rows = stmt.query_map([relationship_id], |r| Party::from_cells(&RowCells(r)))?;
 
     Ok(rows.collect::<Result<_, _>>()?)
 }

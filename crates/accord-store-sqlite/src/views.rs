@@ -160,11 +160,7 @@ pub(crate) fn audit(c: &Connection, relationship_id: Uuid, before_position: Opti
 #[async_trait]
 impl ViewStore for SqliteStore {
     async fn viewer_with_view(
-        &self,
-        credential: Credential,
-        relationship_id: Uuid,
-        now: Timestamp,
-        request: ViewRequest,
+        &self, credential: Credential, relationship_id: Uuid, now: Timestamp, request: ViewRequest,
     ) -> StoreResult<(Viewer, StoreResult<View>)> {
         self.read(move |c| {
             let viewer = viewer(c, &credential, Some(relationship_id), now)?;

@@ -17,6 +17,7 @@ pub trait Cells {
     /// A text cell read as `parse` reads it, without a copy of the text.
     fn parsed<T>(&self, i: usize, parse: fn(&str) -> Result<T, String>) -> Result<T, Self::Error>;
     fn int(&self, i: usize) -> Result<i64, Self::Error>;
+    fn flag(&self, i: usize) -> Result<bool, Self::Error>;
     fn int32(&self, i: usize) -> Result<i32, Self::Error>;
     fn float(&self, i: usize) -> Result<f64, Self::Error>;
     fn date(&self, i: usize) -> Result<Date, Self::Error>;

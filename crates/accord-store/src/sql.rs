@@ -3,7 +3,7 @@
 //! PostgreSQL): a backend passes those parts in (`viewer_sql!`). Statements tuned for one
 //! database (SQLite's `INDEXED BY`, PostgreSQL's row locks) stay in that backend.
 
-/// A user's columns, as [`crate::User::from_columns`] reads them.
+/// A user's columns, as [`crate::User::from_cells`] reads them.
 #[macro_export]
 macro_rules! user_columns {
     () => {
@@ -11,11 +11,11 @@ macro_rules! user_columns {
     };
 }
 
-/// Users with their organisation's name, as [`crate::User::from_columns`] reads them.
+/// Users with their organisation's name, as [`crate::User::from_cells`] reads them.
 pub const USER: &str =
     concat!("SELECT ", user_columns!(), " FROM user_account u JOIN organisation o ON o.organisation_id = u.organisation_id");
 
-/// Relationships, as [`crate::Relationship::from_columns`] reads them.
+/// Relationships, as [`crate::Relationship::from_cells`] reads them.
 pub const RELATIONSHIP: &str = "SELECT r.relationship_id, r.name, r.purpose, r.start_date, r.status, r.time_zone, r.version, r.created_at, r.updated_at FROM relationship r";
 
 /// Members by party (in the order the parties joined), then role (SER first), then name.
@@ -26,7 +26,7 @@ pub const MEMBER_ORDER: &str =
 pub const EVENT: &str = "SELECT position, v, occurred_at, actor_id, party_id, kind, subject, summary, prev_hash, hash FROM audit_event";
 
 /// Who is asking, the relationship and their membership in it, in one statement, as
-/// [`crate::Viewer::from_columns`] reads it: `$relationship` is the relationship's parameter
+/// [`crate::Viewer::from_cells`] reads it: `$relationship` is the relationship's parameter
 /// (NULL for none), whose columns and the membership's follow the caller's and `$expiry` (a
 /// session's idle and absolute expiries, NULL for a token); `c` is the credential's row (a
 /// `$credential`: `session` or `api_token`), chosen by `$valid`.

@@ -281,11 +281,7 @@ pub trait ViewStore: Send + Sync + 'static {
     /// The view is read only when [`shown_views`] allows it; its own failure (a KPI that is not
     /// there) comes back beside the viewer.
     async fn viewer_with_view(
-        &self,
-        credential: Credential,
-        relationship_id: Uuid,
-        now: Timestamp,
-        request: ViewRequest,
+        &self, credential: Credential, relationship_id: Uuid, now: Timestamp, request: ViewRequest,
     ) -> StoreResult<(Viewer, StoreResult<View>)>;
 
     /// What a page of `relationship_id` shows, alone (a page that re-renders after a refused form).

@@ -81,11 +81,7 @@ async fn authenticate(parts: &Parts, state: &AppState, relationship_id: Option<u
 /// session that does not is no session; a session is kept alive, and a browser's state-changing
 /// API call must echo the CSRF cookie.
 async fn admit(
-    parts: &Parts,
-    state: &AppState,
-    credential: &Credential,
-    via: Via,
-    found: StoreResult<Viewer>,
+    parts: &Parts, state: &AppState, credential: &Credential, via: Via, found: StoreResult<Viewer>,
 ) -> Result<Option<(Viewer, Via)>, ApiError> {
     let viewer = match found {
         Ok(viewer) => viewer,

@@ -40,10 +40,7 @@ impl<'de> Deserializer<'de> for FormValue {
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
+        self, name: &'static str, variants: &'static [&'static str], visitor: V,
     ) -> Result<V::Value, Error> {
         StringDeserializer::<Error>::new(self.0).deserialize_enum(name, variants, visitor)
     }

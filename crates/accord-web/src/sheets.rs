@@ -8,9 +8,7 @@ use accord_store::{Kpi, MeasurementInput};
 /// Reads and checks a file against the relationship's KPIs, off the async workers; the file comes
 /// back with the rows (an API body is passed as received, not copied).
 pub async fn check_sheet<B: AsRef<[u8]> + Send + 'static>(
-    kpis: Vec<Kpi>,
-    format: Format,
-    bytes: B,
+    kpis: Vec<Kpi>, format: Format, bytes: B,
 ) -> Result<(Vec<MeasurementInput>, B), Problems> {
     tokio::task::spawn_blocking(move || {
         let rows = accord_sheets::read_measurements(format, bytes.as_ref())?;

@@ -205,11 +205,7 @@ pub fn spawn_background(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: Ba
 }
 
 async fn sweep_loop(
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    every: Duration,
-    kick: Option<Arc<Notify>>,
-    mut stop: watch::Receiver<bool>,
+    store: Arc<dyn Store>, clock: Arc<dyn Clock>, every: Duration, kick: Option<Arc<Notify>>, mut stop: watch::Receiver<bool>,
 ) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -50,9 +50,7 @@ pub(crate) async fn ladder(c: &impl GenericClient, relationship_id: Uuid, versio
 /// of the people they name as handlers: two statements that need only the issue's id, so they go
 /// out beside the issue's own instead of one round trip after another.
 pub(crate) async fn issue_ladder(
-    c: &impl GenericClient,
-    relationship_id: Uuid,
-    issue_id: Uuid,
+    c: &impl GenericClient, relationship_id: Uuid, issue_id: Uuid,
 ) -> R<(Vec<(LadderLevel, Timestamp)>, Vec<(Uuid, String)>)> {
     macro_rules! of_issue {
         () => {
@@ -99,12 +97,7 @@ pub(crate) fn ladder_of(version: i32, rows: Vec<(LadderLevel, Timestamp)>) -> R<
 }
 
 pub(super) async fn insert_ladder(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    version: i32,
-    levels: &[LadderLevel],
-    actor: Option<Uuid>,
-    now: Timestamp,
+    tx: &Transaction<'_>, relationship_id: Uuid, version: i32, levels: &[LadderLevel], actor: Option<Uuid>, now: Timestamp,
 ) -> R<()> {
     for (i, level) in levels.iter().enumerate() {
         let (unit, amount) = limit_parts(level.limit);

@@ -75,11 +75,7 @@ pub(crate) async fn issue(c: &impl GenericClient, relationship_id: Uuid, issue_i
 }
 
 pub(crate) async fn issues(
-    c: &impl GenericClient,
-    relationship_id: Uuid,
-    filter: &IssueFilter,
-    after: Option<(Timestamp, Uuid)>,
-    limit: u32,
+    c: &impl GenericClient, relationship_id: Uuid, filter: &IssueFilter, after: Option<(Timestamp, Uuid)>, limit: u32,
 ) -> R<Vec<Issue>> {
     issue_list(c, ISSUE, relationship_id, filter, after, limit, issue_row).await
 }
@@ -91,11 +87,7 @@ const LINE: &str =
     FROM issue i";
 
 pub(crate) async fn issue_lines(
-    c: &impl GenericClient,
-    relationship_id: Uuid,
-    filter: &IssueFilter,
-    after: Option<(Timestamp, Uuid)>,
-    limit: u32,
+    c: &impl GenericClient, relationship_id: Uuid, filter: &IssueFilter, after: Option<(Timestamp, Uuid)>, limit: u32,
 ) -> R<Vec<IssueLine>> {
     issue_list(c, LINE, relationship_id, filter, after, limit, |r| {
         Ok(IssueLine {
@@ -116,12 +108,7 @@ pub(crate) async fn issue_lines(
 
 /// A page of issues in `filter`'s order, after the cursor, each read by `row` from `select`.
 async fn issue_list<T>(
-    c: &impl GenericClient,
-    select: &str,
-    relationship_id: Uuid,
-    filter: &IssueFilter,
-    after: Option<(Timestamp, Uuid)>,
-    limit: u32,
+    c: &impl GenericClient, select: &str, relationship_id: Uuid, filter: &IssueFilter, after: Option<(Timestamp, Uuid)>, limit: u32,
     row: fn(&Row) -> R<T>,
 ) -> R<Vec<T>> {
     let (status, key) = match filter.state.unwrap_or(IssueState::Live) {
@@ -158,10 +145,7 @@ async fn issue_list<T>(
 }
 
 pub(crate) async fn issue_timeline(
-    c: &impl GenericClient,
-    relationship_id: Uuid,
-    issue_id: Uuid,
-    viewer_party: Option<Uuid>,
+    c: &impl GenericClient, relationship_id: Uuid, issue_id: Uuid, viewer_party: Option<Uuid>,
 ) -> R<Vec<IssueEvent>> {
     query_all(
         c,
@@ -449,12 +433,7 @@ impl IssueStore for PostgresStore {
     }
 
     async fn save_ladder(
-        &self,
-        relationship_id: Uuid,
-        levels: Vec<LadderLevel>,
-        expected_version: i32,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, levels: Vec<LadderLevel>, expected_version: i32, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Ladder> {
         let now = micros(now);
         self.write(move |tx| {
@@ -477,12 +456,7 @@ impl IssueStore for PostgresStore {
     }
 
     async fn set_holidays(
-        &self,
-        relationship_id: Uuid,
-        party_id: Uuid,
-        list: Vec<(Date, String)>,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, party_id: Uuid, list: Vec<(Date, String)>, actor: Uuid, now: Timestamp,
     ) -> StoreResult<()> {
         let now = micros(now);
         self.write(move |tx| {
@@ -571,11 +545,7 @@ impl IssueStore for PostgresStore {
     }
 
     async fn issues(
-        &self,
-        relationship_id: Uuid,
-        filter: IssueFilter,
-        after: Option<(Timestamp, Uuid)>,
-        limit: u32,
+        &self, relationship_id: Uuid, filter: IssueFilter, after: Option<(Timestamp, Uuid)>, limit: u32,
     ) -> StoreResult<Vec<Issue>> {
         self.read(move |c| Box::pin(async move { issues(c, relationship_id, &filter, after, limit).await })).await
     }
@@ -589,13 +559,7 @@ impl IssueStore for PostgresStore {
     }
 
     async fn comment_issue(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        body: String,
-        private: bool,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, issue_id: Uuid, body: String, private: bool, actor: Uuid, now: Timestamp,
     ) -> StoreResult<IssueEvent> {
         let now = micros(now);
         self.write(move |tx| {
@@ -614,12 +578,7 @@ impl IssueStore for PostgresStore {
     }
 
     async fn escalate_issue(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        reason: String,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, issue_id: Uuid, reason: String, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Issue> {
         let now = micros(now);
         self.write(move |tx| {
@@ -639,12 +598,7 @@ impl IssueStore for PostgresStore {
     }
 
     async fn propose_resolution(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        body: String,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, issue_id: Uuid, body: String, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Issue> {
         let now = micros(now);
         self.write(move |tx| {
@@ -664,13 +618,7 @@ impl IssueStore for PostgresStore {
     }
 
     async fn respond_to_proposal(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        accept: bool,
-        reason: String,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, issue_id: Uuid, accept: bool, reason: String, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Issue> {
         let now = micros(now);
         self.write(move |tx| {
@@ -690,12 +638,7 @@ impl IssueStore for PostgresStore {
     }
 
     async fn withdraw_issue(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        reason: String,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, issue_id: Uuid, reason: String, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Issue> {
         let now = micros(now);
         self.write(move |tx| {

@@ -74,12 +74,7 @@ pub(crate) async fn kpi(c: &impl GenericClient, relationship_id: Uuid, kpi_id: U
 }
 
 pub(super) async fn insert_version(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    kpi_id: Uuid,
-    v: &Version,
-    actor: Uuid,
-    now: Timestamp,
+    tx: &Transaction<'_>, relationship_id: Uuid, kpi_id: Uuid, v: &Version, actor: Uuid, now: Timestamp,
 ) -> R<()> {
     execute(
         tx,

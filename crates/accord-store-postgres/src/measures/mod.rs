@@ -103,13 +103,7 @@ impl MeasureStore for PostgresStore {
     }
 
     async fn review_objective(
-        &self,
-        relationship_id: Uuid,
-        objective_id: Uuid,
-        review: ObjectiveReview,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, objective_id: Uuid, review: ObjectiveReview, expected_version: i64, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Objective> {
         let now = micros(now);
         self.write(move |tx| {
@@ -205,13 +199,7 @@ impl MeasureStore for PostgresStore {
     }
 
     async fn add_kpi_version(
-        &self,
-        relationship_id: Uuid,
-        kpi_id: Uuid,
-        effective_from: Date,
-        thresholds: Thresholds,
-        expected_version: i64,
-        actor: Uuid,
+        &self, relationship_id: Uuid, kpi_id: Uuid, effective_from: Date, thresholds: Thresholds, expected_version: i64, actor: Uuid,
         now: Timestamp,
     ) -> StoreResult<Kpi> {
         let now = micros(now);
@@ -236,11 +224,7 @@ impl MeasureStore for PostgresStore {
     }
 
     async fn record_measurement(
-        &self,
-        relationship_id: Uuid,
-        input: MeasurementInput,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, input: MeasurementInput, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Measurement> {
         let now = micros(now);
         self.write(move |tx| {
@@ -280,12 +264,7 @@ impl MeasureStore for PostgresStore {
     }
 
     async fn import_measurements(
-        &self,
-        relationship_id: Uuid,
-        rows: Vec<MeasurementInput>,
-        file_sha256: &str,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, relationship_id: Uuid, rows: Vec<MeasurementInput>, file_sha256: &str, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<ImportSummary> {
         let now = micros(now);
         let sha256 = file_sha256.to_owned();
@@ -341,13 +320,7 @@ impl MeasureStore for PostgresStore {
     }
 
     async fn update_obligation(
-        &self,
-        relationship_id: Uuid,
-        obligation_id: Uuid,
-        change: ObligationChange,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, obligation_id: Uuid, change: ObligationChange, expected_version: i64, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Obligation> {
         let now = micros(now);
         self.write(move |tx| {

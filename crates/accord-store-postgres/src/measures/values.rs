@@ -47,11 +47,7 @@ pub(super) struct Current {
 
 /// The current values of `kpi_ids` for the periods from `first` to `last`, by KPI and period.
 pub(super) async fn current_values(
-    tx: &Transaction<'_>,
-    relationship_id: Uuid,
-    kpi_ids: &[Uuid],
-    first: Date,
-    last: Date,
+    tx: &Transaction<'_>, relationship_id: Uuid, kpi_ids: &[Uuid], first: Date, last: Date,
 ) -> R<HashMap<(Uuid, Date), Current>> {
     let sql = "SELECT kpi_id, period_start, measurement_id, value, comment, rag FROM measurement
          WHERE relationship_id = $1 AND kpi_id = ANY($2) AND period_start BETWEEN $3 AND $4 AND superseded_at IS NULL";
@@ -196,11 +192,7 @@ pub(crate) async fn keep_recent_where_missing(c: &impl GenericClient) -> R<()> {
 }
 
 pub(crate) async fn measurements(
-    c: &impl GenericClient,
-    relationship_id: Uuid,
-    kpi_id: Uuid,
-    before: Option<Date>,
-    limit: u32,
+    c: &impl GenericClient, relationship_id: Uuid, kpi_id: Uuid, before: Option<Date>, limit: u32,
 ) -> R<Vec<Measurement>> {
     let sql = format!(
         "{MEASUREMENT} WHERE m.relationship_id = $1 AND m.kpi_id = $2 AND m.superseded_at IS NULL AND m.period_start < $3 ORDER BY m.period_start DESC LIMIT $4"
@@ -210,10 +202,7 @@ pub(crate) async fn measurements(
 }
 
 pub(crate) async fn measurement_history(
-    c: &impl GenericClient,
-    relationship_id: Uuid,
-    kpi_id: Uuid,
-    period_start: Date,
+    c: &impl GenericClient, relationship_id: Uuid, kpi_id: Uuid, period_start: Date,
 ) -> R<Vec<Measurement>> {
     let sql = format!(
         "{MEASUREMENT} WHERE m.relationship_id = $1 AND m.kpi_id = $2 AND m.period_start = $3 ORDER BY m.entered_at DESC, m.measurement_id DESC"

@@ -56,12 +56,7 @@ pub(crate) fn ladder(c: &Connection, relationship_id: Uuid, version: Option<i32>
 }
 
 pub(super) fn insert_ladder(
-    tx: &Connection,
-    relationship_id: Uuid,
-    version: i32,
-    levels: &[LadderLevel],
-    actor: Option<Uuid>,
-    now: Timestamp,
+    tx: &Connection, relationship_id: Uuid, version: i32, levels: &[LadderLevel], actor: Option<Uuid>, now: Timestamp,
 ) -> R<()> {
     for (i, level) in levels.iter().enumerate() {
         let (unit, amount) = limit_parts(level.limit);

@@ -56,11 +56,7 @@ pub(crate) fn issue(c: &Connection, relationship_id: Uuid, issue_id: Uuid) -> R<
 }
 
 pub(crate) fn issues(
-    c: &Connection,
-    relationship_id: Uuid,
-    filter: &IssueFilter,
-    after: Option<(Timestamp, Uuid)>,
-    limit: u32,
+    c: &Connection, relationship_id: Uuid, filter: &IssueFilter, after: Option<(Timestamp, Uuid)>, limit: u32,
 ) -> R<Vec<Issue>> {
     issue_list(c, ISSUE, relationship_id, filter, after, limit, issue_row)
 }
@@ -72,11 +68,7 @@ const LINE: &str =
     FROM issue i";
 
 pub(crate) fn issue_lines(
-    c: &Connection,
-    relationship_id: Uuid,
-    filter: &IssueFilter,
-    after: Option<(Timestamp, Uuid)>,
-    limit: u32,
+    c: &Connection, relationship_id: Uuid, filter: &IssueFilter, after: Option<(Timestamp, Uuid)>, limit: u32,
 ) -> R<Vec<IssueLine>> {
     issue_list(c, LINE, relationship_id, filter, after, limit, |r| {
         Ok(IssueLine {
@@ -96,12 +88,7 @@ pub(crate) fn issue_lines(
 
 /// A page of issues in `filter`'s order, after the cursor, each read by `row` from `select`.
 fn issue_list<T>(
-    c: &Connection,
-    select: &str,
-    relationship_id: Uuid,
-    filter: &IssueFilter,
-    after: Option<(Timestamp, Uuid)>,
-    limit: u32,
+    c: &Connection, select: &str, relationship_id: Uuid, filter: &IssueFilter, after: Option<(Timestamp, Uuid)>, limit: u32,
     row: impl FnMut(&Row) -> rusqlite::Result<T>,
 ) -> R<Vec<T>> {
     let (status, key, index) = match filter.state.unwrap_or(IssueState::Live) {
@@ -306,10 +293,7 @@ fn accept(tx: &Connection, relationship_id: Uuid, proposal_id: Uuid, party_id: U
 
 /// Loads an issue and what a step of it needs, decides with `decide`, applies and reads it back.
 fn step(
-    tx: &Connection,
-    relationship_id: Uuid,
-    issue_id: Uuid,
-    now: Timestamp,
+    tx: &Connection, relationship_id: Uuid, issue_id: Uuid, now: Timestamp,
     decide: impl FnOnce(&Connection, &Issue, &mut dyn FnMut() -> Uuid) -> R<IssuePlan>,
 ) -> R<Issue> {
     let current = issue(tx, relationship_id, issue_id)?;
@@ -372,12 +356,7 @@ impl IssueStore for SqliteStore {
     }
 
     async fn save_ladder(
-        &self,
-        relationship_id: Uuid,
-        levels: Vec<LadderLevel>,
-        expected_version: i32,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, levels: Vec<LadderLevel>, expected_version: i32, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Ladder> {
         self.write(move |tx| {
             get_relationship(tx, relationship_id)?;
@@ -396,12 +375,7 @@ impl IssueStore for SqliteStore {
     }
 
     async fn set_holidays(
-        &self,
-        relationship_id: Uuid,
-        party_id: Uuid,
-        list: Vec<(Date, String)>,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, party_id: Uuid, list: Vec<(Date, String)>, actor: Uuid, now: Timestamp,
     ) -> StoreResult<()> {
         self.write(move |tx| {
             let found = tx
@@ -474,11 +448,7 @@ impl IssueStore for SqliteStore {
     }
 
     async fn issues(
-        &self,
-        relationship_id: Uuid,
-        filter: IssueFilter,
-        after: Option<(Timestamp, Uuid)>,
-        limit: u32,
+        &self, relationship_id: Uuid, filter: IssueFilter, after: Option<(Timestamp, Uuid)>, limit: u32,
     ) -> StoreResult<Vec<Issue>> {
         self.run(move |c| issues(c, relationship_id, &filter, after, limit)).await
     }
@@ -492,13 +462,7 @@ impl IssueStore for SqliteStore {
     }
 
     async fn comment_issue(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        body: String,
-        private: bool,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, issue_id: Uuid, body: String, private: bool, actor: Uuid, now: Timestamp,
     ) -> StoreResult<IssueEvent> {
         self.write(move |tx| {
             let current = issue(tx, relationship_id, issue_id)?;
@@ -512,12 +476,7 @@ impl IssueStore for SqliteStore {
     }
 
     async fn escalate_issue(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        reason: String,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, issue_id: Uuid, reason: String, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Issue> {
         self.write(move |tx| {
             let relationship = get_relationship(tx, relationship_id)?;
@@ -530,12 +489,7 @@ impl IssueStore for SqliteStore {
     }
 
     async fn propose_resolution(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        body: String,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, issue_id: Uuid, body: String, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Issue> {
         self.write(move |tx| {
             step(tx, relationship_id, issue_id, now, |tx, current, ids| {
@@ -551,13 +505,7 @@ impl IssueStore for SqliteStore {
     }
 
     async fn respond_to_proposal(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        accept: bool,
-        reason: String,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, issue_id: Uuid, accept: bool, reason: String, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Issue> {
         self.write(move |tx| {
             step(tx, relationship_id, issue_id, now, |tx, current, ids| {
@@ -574,12 +522,7 @@ impl IssueStore for SqliteStore {
     }
 
     async fn withdraw_issue(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        reason: String,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, issue_id: Uuid, reason: String, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Issue> {
         self.write(move |tx| {
             step(tx, relationship_id, issue_id, now, |tx, current, ids| {

@@ -75,13 +75,7 @@ impl MeasureStore for SqliteStore {
     }
 
     async fn review_objective(
-        &self,
-        relationship_id: Uuid,
-        objective_id: Uuid,
-        review: ObjectiveReview,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, objective_id: Uuid, review: ObjectiveReview, expected_version: i64, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Objective> {
         self.write(move |tx| {
             let before = objective(tx, relationship_id, objective_id)?;
@@ -173,13 +167,7 @@ impl MeasureStore for SqliteStore {
     }
 
     async fn add_kpi_version(
-        &self,
-        relationship_id: Uuid,
-        kpi_id: Uuid,
-        effective_from: Date,
-        thresholds: Thresholds,
-        expected_version: i64,
-        actor: Uuid,
+        &self, relationship_id: Uuid, kpi_id: Uuid, effective_from: Date, thresholds: Thresholds, expected_version: i64, actor: Uuid,
         now: Timestamp,
     ) -> StoreResult<Kpi> {
         self.write(move |tx| {
@@ -196,11 +184,7 @@ impl MeasureStore for SqliteStore {
     }
 
     async fn record_measurement(
-        &self,
-        relationship_id: Uuid,
-        input: MeasurementInput,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, input: MeasurementInput, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Measurement> {
         self.write(move |tx| {
             let rules = kpi_rules(tx, relationship_id, Some(input.kpi_id))?;
@@ -235,12 +219,7 @@ impl MeasureStore for SqliteStore {
     }
 
     async fn import_measurements(
-        &self,
-        relationship_id: Uuid,
-        rows: Vec<MeasurementInput>,
-        file_sha256: &str,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, relationship_id: Uuid, rows: Vec<MeasurementInput>, file_sha256: &str, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<ImportSummary> {
         let sha256 = file_sha256.to_owned();
         self.write(move |tx| {
@@ -322,13 +301,7 @@ impl MeasureStore for SqliteStore {
     }
 
     async fn update_obligation(
-        &self,
-        relationship_id: Uuid,
-        obligation_id: Uuid,
-        change: ObligationChange,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, obligation_id: Uuid, change: ObligationChange, expected_version: i64, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Obligation> {
         self.write(move |tx| {
             let before = obligation(tx, relationship_id, obligation_id)?;

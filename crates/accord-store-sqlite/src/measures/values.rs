@@ -42,11 +42,7 @@ pub(super) struct Current {
 /// The current values of `kpi_ids` for the periods from `first` to `last`, by KPI and period:
 /// read once, so that an import does not look each row's period up.
 pub(super) fn current_values(
-    c: &Connection,
-    relationship_id: Uuid,
-    kpi_ids: &[Uuid],
-    first: Date,
-    last: Date,
+    c: &Connection, relationship_id: Uuid, kpi_ids: &[Uuid], first: Date, last: Date,
 ) -> R<HashMap<(Uuid, Date), Current>> {
     let mut stmt = c.prepare_cached(
         "SELECT period_start, measurement_id, value, comment, rag FROM measurement
@@ -81,12 +77,7 @@ pub(super) struct NewValue<'a> {
 /// current one), else its id and RAG, after marking `existing` superseded. The caller inserts it
 /// (see `insert_values`).
 pub(super) fn prepare_value<'a>(
-    tx: &Connection,
-    relationship_id: Uuid,
-    rules: &KpiRules,
-    existing: Option<&Current>,
-    input: &'a MeasurementInput,
-    now: Timestamp,
+    tx: &Connection, relationship_id: Uuid, rules: &KpiRules, existing: Option<&Current>, input: &'a MeasurementInput, now: Timestamp,
 ) -> R<Option<NewValue<'a>>> {
     let Some(rag) = decide::value_rag(rules, existing.map(|c| (c.value, c.comment.as_str())), input)? else { return Ok(None) };
     if let Some(c) = existing {

@@ -19,24 +19,14 @@ pub trait ActionStore: Send + Sync + 'static {
     async fn create_action(&self, new: NewAction, actor: Uuid, now: Timestamp) -> StoreResult<Action>;
 
     async fn update_action(
-        &self,
-        relationship_id: Uuid,
-        action_id: Uuid,
-        change: ActionChange,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, action_id: Uuid, change: ActionChange, expected_version: i64, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Action>;
 
     async fn action(&self, relationship_id: Uuid, action_id: Uuid) -> StoreResult<Action>;
 
     /// By due date (overdue first), keyset-paged after (due date, id).
     async fn actions(
-        &self,
-        relationship_id: Uuid,
-        filter: ActionFilter,
-        after: Option<(Date, Uuid)>,
-        limit: u32,
+        &self, relationship_id: Uuid, filter: ActionFilter, after: Option<(Date, Uuid)>, limit: u32,
     ) -> StoreResult<Vec<Action>>;
 }
 

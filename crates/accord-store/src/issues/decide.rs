@@ -232,13 +232,7 @@ pub fn raise(rules: &IssueRules, me: &Member, new: &NewIssue, number: i64, now: 
 
 /// One step up: the issue's row, its figures, its timeline, the audit trail and the new handlers.
 fn climb(
-    rules: &IssueRules,
-    issue: &Issue,
-    step: Step,
-    reason: &str,
-    actor: Option<Uuid>,
-    party: Option<Uuid>,
-    ids: &mut dyn FnMut() -> Uuid,
+    rules: &IssueRules, issue: &Issue, step: Step, reason: &str, actor: Option<Uuid>, party: Option<Uuid>, ids: &mut dyn FnMut() -> Uuid,
 ) -> IssuePlan {
     let to_level = step.level as i32;
     let reminder = rules.clocks.reminder(step.level, step.started_at, step.deadline);
@@ -264,12 +258,7 @@ fn climb(
 
 /// A handler's early escalation, one level up from now, giving a reason.
 pub fn escalate(
-    rules: &IssueRules,
-    issue: &Issue,
-    actor: Uuid,
-    reason: &str,
-    now: Timestamp,
-    ids: &mut dyn FnMut() -> Uuid,
+    rules: &IssueRules, issue: &Issue, actor: Uuid, reason: &str, now: Timestamp, ids: &mut dyn FnMut() -> Uuid,
 ) -> Decided<IssuePlan> {
     let step = early_step(&position(issue), rules.ladder.levels.len(), now, |l, s| rules.clocks.deadline(l, s))
         .map_err(|m| StoreError::invalid("level", m))?;
@@ -332,12 +321,7 @@ pub fn comment(issue: &Issue, me: Option<Member>, body: &str, private: bool, ids
 /// A proposed resolution, by `me` for their party, to the handlers of the issue's level in the
 /// other parties and to its raiser (never to the proposer).
 pub fn propose(
-    level: &LadderLevel,
-    members: &[CurrentMember],
-    issue: &Issue,
-    pending: Option<&Proposal>,
-    me: Option<Member>,
-    body: &str,
+    level: &LadderLevel, members: &[CurrentMember], issue: &Issue, pending: Option<&Proposal>, me: Option<Member>, body: &str,
     ids: &mut dyn FnMut() -> Uuid,
 ) -> Decided<IssuePlan> {
     require_live(issue)?;
@@ -368,13 +352,7 @@ pub fn propose(
 /// the same level; an acceptance resolves it once every one of `parties` has accepted.
 #[allow(clippy::too_many_arguments)]
 pub fn respond(
-    issue: &Issue,
-    pending: Option<&Proposal>,
-    me: Option<Member>,
-    parties: &[Uuid],
-    accept: bool,
-    reason: &str,
-    now: Timestamp,
+    issue: &Issue, pending: Option<&Proposal>, me: Option<Member>, parties: &[Uuid], accept: bool, reason: &str, now: Timestamp,
     ids: &mut dyn FnMut() -> Uuid,
 ) -> Decided<IssuePlan> {
     let proposal = pending.ok_or_else(|| StoreError::invalid("proposal", "no proposed resolution is waiting for an answer"))?;
@@ -446,12 +424,7 @@ pub fn role_list(roles: &[accord_domain::membership::Role]) -> String {
 /// Saving `levels` as the ladder after `current`, if the caller saw `expected_version` and every
 /// named handler (`members`: the current members' ids) is a member: the new version and its event.
 pub fn save_ladder(
-    relationship_id: Uuid,
-    current: &Ladder,
-    levels: &[LadderLevel],
-    expected_version: i32,
-    members: &[Uuid],
-    actor: Uuid,
+    relationship_id: Uuid, current: &Ladder, levels: &[LadderLevel], expected_version: i32, members: &[Uuid], actor: Uuid,
 ) -> Decided<(i32, Draft)> {
     if current.version != expected_version {
         return Err(StoreError::Stale { current: current.version as i64 });

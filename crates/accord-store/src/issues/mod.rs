@@ -257,24 +257,14 @@ pub trait IssueStore: Send + Sync + 'static {
 
     /// Saves the levels as the next version, if the latest is still `expected_version`.
     async fn save_ladder(
-        &self,
-        relationship_id: Uuid,
-        levels: Vec<LadderLevel>,
-        expected_version: i32,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, levels: Vec<LadderLevel>, expected_version: i32, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Ladder>;
 
     async fn holidays(&self, relationship_id: Uuid) -> StoreResult<Vec<Holiday>>;
 
     /// Replaces one party's holidays.
     async fn set_holidays(
-        &self,
-        relationship_id: Uuid,
-        party_id: Uuid,
-        holidays: Vec<(Date, String)>,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, party_id: Uuid, holidays: Vec<(Date, String)>, actor: Uuid, now: Timestamp,
     ) -> StoreResult<()>;
 
     /// Raised by `actor` (a member, for their party) at the lowest level of the current ladder.
@@ -284,11 +274,7 @@ pub trait IssueStore: Send + Sync + 'static {
 
     /// Live issues by deadline (overdue first), closed ones by resolution; keyset after (deadline, id).
     async fn issues(
-        &self,
-        relationship_id: Uuid,
-        filter: IssueFilter,
-        after: Option<(Timestamp, Uuid)>,
-        limit: u32,
+        &self, relationship_id: Uuid, filter: IssueFilter, after: Option<(Timestamp, Uuid)>, limit: u32,
     ) -> StoreResult<Vec<Issue>>;
 
     /// The timeline as `viewer_party` may see it (other parties' private notes left out).
@@ -298,53 +284,26 @@ pub trait IssueStore: Send + Sync + 'static {
 
     /// A comment for everyone, or (`private`) a note only the actor's party sees.
     async fn comment_issue(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        body: String,
-        private: bool,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, issue_id: Uuid, body: String, private: bool, actor: Uuid, now: Timestamp,
     ) -> StoreResult<IssueEvent>;
 
     /// A handler escalates one level before the deadline, giving a reason.
     async fn escalate_issue(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        reason: String,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, issue_id: Uuid, reason: String, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Issue>;
 
     async fn propose_resolution(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        body: String,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, issue_id: Uuid, body: String, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Issue>;
 
     /// Accepts for the actor's party (resolved once every party has), or rejects with a reason
     /// (open again, at the same level).
     async fn respond_to_proposal(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        accept: bool,
-        reason: String,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, issue_id: Uuid, accept: bool, reason: String, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Issue>;
 
     async fn withdraw_issue(
-        &self,
-        relationship_id: Uuid,
-        issue_id: Uuid,
-        reason: String,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, issue_id: Uuid, reason: String, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Issue>;
 
     async fn issue_stats(&self, relationship_id: Uuid) -> StoreResult<Vec<LevelStat>>;

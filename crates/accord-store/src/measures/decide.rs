@@ -46,10 +46,7 @@ pub struct ObjectiveRevision<'a> {
 }
 
 pub fn review_objective<'a>(
-    before: &'a Objective,
-    review: &'a ObjectiveReview,
-    expected_version: i64,
-    actor: Uuid,
+    before: &'a Objective, review: &'a ObjectiveReview, expected_version: i64, actor: Uuid,
 ) -> StoreResult<ObjectiveRevision<'a>> {
     check_version(before.version, expected_version)?;
     let revised = review.verdict == Verdict::Revised;
@@ -98,12 +95,7 @@ pub fn create_kpi(new: &NewKpi, found: KpiReferences, id: Uuid, actor: Uuid) -> 
 /// New thresholds for `before` from the period starting `effective_from`, which must start one of
 /// its periods after `latest` (when its current thresholds took effect); its direction stays.
 pub fn add_kpi_version(
-    before: &Kpi,
-    latest: Option<Date>,
-    effective_from: Date,
-    t: &Thresholds,
-    expected_version: i64,
-    actor: Uuid,
+    before: &Kpi, latest: Option<Date>, effective_from: Date, t: &Thresholds, expected_version: i64, actor: Uuid,
 ) -> StoreResult<Draft> {
     check_version(before.version, expected_version)?;
     if Period::containing(before.cadence, effective_from).start != effective_from {

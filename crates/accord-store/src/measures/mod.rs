@@ -26,13 +26,7 @@ pub trait MeasureStore: Send + Sync + 'static {
 
     /// Records a relevance review (a revision keeps the earlier wording), if still at `expected_version`.
     async fn review_objective(
-        &self,
-        relationship_id: Uuid,
-        objective_id: Uuid,
-        review: ObjectiveReview,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, objective_id: Uuid, review: ObjectiveReview, expected_version: i64, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Objective>;
 
     async fn objective_reviews(&self, relationship_id: Uuid, objective_id: Uuid) -> StoreResult<Vec<ObjectiveReviewRecord>>;
@@ -49,23 +43,13 @@ pub trait MeasureStore: Send + Sync + 'static {
 
     /// New thresholds from the period starting `effective_from` (after every earlier version's).
     async fn add_kpi_version(
-        &self,
-        relationship_id: Uuid,
-        kpi_id: Uuid,
-        effective_from: Date,
-        thresholds: Thresholds,
-        expected_version: i64,
-        actor: Uuid,
+        &self, relationship_id: Uuid, kpi_id: Uuid, effective_from: Date, thresholds: Thresholds, expected_version: i64, actor: Uuid,
         now: Timestamp,
     ) -> StoreResult<Kpi>;
 
     /// Records (or corrects) a value; its RAG is computed now, under the version in force for the period.
     async fn record_measurement(
-        &self,
-        relationship_id: Uuid,
-        input: MeasurementInput,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, input: MeasurementInput, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Measurement>;
 
     /// Current values of one KPI, newest period first, before `before` (a period start), at most `limit`.
@@ -79,24 +63,13 @@ pub trait MeasureStore: Send + Sync + 'static {
 
     /// All rows or none, as one audit event naming the file's SHA-256 and the row count.
     async fn import_measurements(
-        &self,
-        relationship_id: Uuid,
-        rows: Vec<MeasurementInput>,
-        file_sha256: &str,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, relationship_id: Uuid, rows: Vec<MeasurementInput>, file_sha256: &str, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<ImportSummary>;
 
     async fn create_obligation(&self, new: NewObligation, actor: Uuid, now: Timestamp) -> StoreResult<Obligation>;
 
     async fn update_obligation(
-        &self,
-        relationship_id: Uuid,
-        obligation_id: Uuid,
-        change: ObligationChange,
-        expected_version: i64,
-        actor: Uuid,
-        now: Timestamp,
+        &self, relationship_id: Uuid, obligation_id: Uuid, change: ObligationChange, expected_version: i64, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Obligation>;
 
     /// Open ones first by due date, then delivered and missed.
@@ -238,9 +211,7 @@ pub fn arrange_kpis(kpis: &mut [Kpi], links: impl IntoIterator<Item = (Uuid, Uui
 /// and its list), and leaves every list in id order: a list of rows reads all its links in one
 /// statement, not one per row.
 pub fn attach_links<T>(
-    items: &mut [T],
-    mut ids: impl FnMut(&mut T) -> (Uuid, &mut Vec<Uuid>),
-    links: impl IntoIterator<Item = (Uuid, Uuid)>,
+    items: &mut [T], mut ids: impl FnMut(&mut T) -> (Uuid, &mut Vec<Uuid>), links: impl IntoIterator<Item = (Uuid, Uuid)>,
 ) {
     let at: std::collections::HashMap<Uuid, usize> = items.iter_mut().enumerate().map(|(i, item)| (ids(item).0, i)).collect();
     for (owner, linked) in links {

@@ -139,12 +139,7 @@ pub trait PeopleStore: Send + Sync + 'static {
     async fn revoke_token(&self, user_id: Uuid, token_id: Uuid, now: Timestamp) -> StoreResult<()>;
 
     async fn create_session(
-        &self,
-        session_hash: &str,
-        user_id: Uuid,
-        now: Timestamp,
-        idle_until: Timestamp,
-        absolute_until: Timestamp,
+        &self, session_hash: &str, user_id: Uuid, now: Timestamp, idle_until: Timestamp, absolute_until: Timestamp,
     ) -> StoreResult<()>;
 
     /// The live session's user; NotFound when unknown, expired, or the user is disabled.
@@ -171,12 +166,7 @@ pub trait PeopleStore: Send + Sync + 'static {
     /// Sets the password and ends the user's sessions, all but `keep_session` (the hash of the
     /// session that changed it, if one did). API tokens stay as they are.
     async fn set_password(
-        &self,
-        user_id: Uuid,
-        password_hash: &str,
-        keep_session: Option<&str>,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, user_id: Uuid, password_hash: &str, keep_session: Option<&str>, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<()>;
 
     /// Disabling ends every session of the user at once.
@@ -184,12 +174,7 @@ pub trait PeopleStore: Send + Sync + 'static {
 
     /// A single-use link to set a password, issued by a site admin.
     async fn create_password_reset(
-        &self,
-        user_id: Uuid,
-        token_hash: &str,
-        expires_at: Timestamp,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, user_id: Uuid, token_hash: &str, expires_at: Timestamp, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<()>;
 
     /// The user a live (unused, unexpired) reset link belongs to.

@@ -56,10 +56,7 @@ pub struct RelationshipUpdate {
 /// Applies `change` to `before` if it is still at `expected_version` (else `Stale`); the event
 /// names every field before and after.
 pub fn update_relationship(
-    before: &Relationship,
-    expected_version: i64,
-    change: &RelationshipChange,
-    actor: Option<Uuid>,
+    before: &Relationship, expected_version: i64, change: &RelationshipChange, actor: Option<Uuid>,
 ) -> StoreResult<(RelationshipUpdate, Draft)> {
     if before.version != expected_version {
         return Err(StoreError::Stale { current: before.version });
@@ -98,11 +95,7 @@ fn find_current(current: &[CurrentMember], user_id: Uuid) -> StoreResult<Current
 /// `user` joins with `role` the party of their organisation (`party_id`: its party in the
 /// relationship, if it is one).
 pub fn add_member(
-    current: &[CurrentMember],
-    user: &User,
-    party_id: Option<Uuid>,
-    role: Role,
-    actor: Option<Uuid>,
+    current: &[CurrentMember], user: &User, party_id: Option<Uuid>, role: Role, actor: Option<Uuid>,
 ) -> StoreResult<MemberChanges> {
     let party_id = party_id.ok_or_else(|| {
         StoreError::invalid("user", format!("belongs to {}, which is not a party to this relationship", user.organisation_name))
@@ -122,11 +115,7 @@ pub fn add_member(
 /// (`actor_admin`); becoming or ceasing to be SER goes through succession. Nothing changes when
 /// the role is the same.
 pub fn change_role(
-    current: &[CurrentMember],
-    user_id: Uuid,
-    role: Role,
-    actor: Option<Uuid>,
-    actor_admin: bool,
+    current: &[CurrentMember], user_id: Uuid, role: Role, actor: Option<Uuid>, actor_admin: bool,
 ) -> StoreResult<MemberChanges> {
     let member = find_current(current, user_id)?;
     if let Some(actor) = actor {
@@ -182,12 +171,7 @@ pub fn succeed_ser(current: &[CurrentMember], successor: Uuid, actor: Option<Uui
 /// that party's writers: not for an account of another organisation, nor a current member, nor
 /// a second SER. `existing`: the account the address has already, if any.
 pub fn create_invitation(
-    current: &[CurrentMember],
-    new: &NewInvitation,
-    party_organisation: Uuid,
-    existing: Option<&User>,
-    id: Uuid,
-    actor: Uuid,
+    current: &[CurrentMember], new: &NewInvitation, party_organisation: Uuid, existing: Option<&User>, id: Uuid, actor: Uuid,
 ) -> StoreResult<Draft> {
     party_write(current, actor, new.party_id, false)?;
     if let Some(user) = existing {

@@ -116,12 +116,7 @@ pub trait RelationshipStore: Send + Sync + 'static {
 
     /// Applies `change` if the relationship is still at `expected_version`, else `Stale`.
     async fn update_relationship(
-        &self,
-        id: Uuid,
-        expected_version: i64,
-        change: RelationshipChange,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, id: Uuid, expected_version: i64, change: RelationshipChange, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<Relationship>;
 
     /// All relationships (`member` = None) or those `member` currently belongs to.
@@ -130,21 +125,11 @@ pub trait RelationshipStore: Send + Sync + 'static {
     async fn parties(&self, relationship_id: Uuid) -> StoreResult<Vec<Party>>;
 
     async fn add_member(
-        &self,
-        relationship_id: Uuid,
-        user_id: Uuid,
-        role: Role,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, relationship_id: Uuid, user_id: Uuid, role: Role, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<Member>;
 
     async fn change_role(
-        &self,
-        relationship_id: Uuid,
-        user_id: Uuid,
-        role: Role,
-        actor: Option<Uuid>,
-        now: Timestamp,
+        &self, relationship_id: Uuid, user_id: Uuid, role: Role, actor: Option<Uuid>, now: Timestamp,
     ) -> StoreResult<Member>;
 
     async fn remove_member(&self, relationship_id: Uuid, user_id: Uuid, actor: Option<Uuid>, now: Timestamp) -> StoreResult<()>;

@@ -49,9 +49,7 @@ pub async fn list_actions(State(state): State<AppState>, access: Access, ApiQuer
     params(("relationship_id" = String, Path)),
     responses((status = 201, body = Action), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_action(
-    State(state): State<AppState>,
-    access: Access,
-    ApiJson(body): ApiJson<ActionInput>,
+    State(state): State<AppState>, access: Access, ApiJson(body): ApiJson<ActionInput>,
 ) -> ApiResult<(StatusCode, Json<Action>)> {
     Ok((StatusCode::CREATED, Json(super::create_action(&state, &access, &body).await?)))
 }
@@ -66,10 +64,7 @@ pub async fn get_action(State(state): State<AppState>, access: Access, Path((_, 
     params(("relationship_id" = String, Path), ("action_id" = String, Path)),
     responses((status = 200, body = Action), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_action(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<ActionUpdate>,
+    State(state): State<AppState>, access: Access, Path((_, id)): Path<(String, String)>, ApiJson(body): ApiJson<ActionUpdate>,
 ) -> ApiResult<Json<Action>> {
     let current = action(&state, &access, path_id(&id)?).await?;
     Ok(Json(super::update_action(&state, &access, &current, &body).await?))

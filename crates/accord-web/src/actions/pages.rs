@@ -93,11 +93,7 @@ impl PageView for ActionLogView {
 }
 
 fn actions_page(
-    state: &AppState,
-    access: &Access,
-    csrf: &CsrfToken,
-    view: ActionLogView,
-    q: &ActionsQuery,
+    state: &AppState, access: &Access, csrf: &CsrfToken, view: ActionLogView, q: &ActionsQuery,
 ) -> Result<ActionsPage, ApiError> {
     access.member()?;
     let id = access.id();
@@ -121,9 +117,7 @@ fn actions_page(
 }
 
 pub async fn actions(
-    State(state): State<AppState>,
-    Viewed { access, view }: Viewed<ActionLogView>,
-    Extension(csrf): Extension<CsrfToken>,
+    State(state): State<AppState>, Viewed { access, view }: Viewed<ActionLogView>, Extension(csrf): Extension<CsrfToken>,
     Query(q): Query<ActionsQuery>,
 ) -> PageResult {
     Ok(render(StatusCode::OK, &actions_page(&state, &access, &csrf, view, &q)?))
@@ -141,11 +135,7 @@ struct NewActionPage {
 }
 
 async fn new_action_page(
-    state: &AppState,
-    access: &Access,
-    csrf: &CsrfToken,
-    form: ActionInput,
-    error: Option<String>,
+    state: &AppState, access: &Access, csrf: &CsrfToken, form: ActionInput, error: Option<String>,
 ) -> Result<NewActionPage, ApiError> {
     Ok(NewActionPage {
         shell: Shell::new(Some(&access.user), csrf, "actions").within(&access.relationship),
@@ -165,10 +155,7 @@ pub async fn new_action(State(state): State<AppState>, access: Access, Extension
 
 /// Raises an action (from its form, or in one click from a red KPI period).
 pub async fn create_action(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<ActionInput>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<ActionInput>,
 ) -> PageResult {
     let result = super::create_action(&state, &access, &form).await;
     match result {
@@ -196,12 +183,7 @@ struct ActionPage {
 }
 
 async fn action_page(
-    state: &AppState,
-    access: &Access,
-    csrf: &CsrfToken,
-    action: Action,
-    form: Option<ActionUpdate>,
-    error: Option<String>,
+    state: &AppState, access: &Access, csrf: &CsrfToken, action: Action, form: Option<ActionUpdate>, error: Option<String>,
 ) -> Result<ActionPage, ApiError> {
     let id = access.id();
     let kpis: HashMap<Uuid, KpiLabel> = match &action.source {
@@ -232,10 +214,7 @@ async fn action_page(
 }
 
 pub async fn action(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    Path((_, action_id)): Path<(String, String)>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, action_id)): Path<(String, String)>,
 ) -> PageResult {
     let action = super::action(&state, &access, parse_id(&action_id).ok_or(ApiError::NotFound)?).await?;
     Ok(render(StatusCode::OK, &action_page(&state, &access, &csrf, action, None, None).await?))
@@ -249,12 +228,8 @@ pub struct ChangedFrom {
 }
 
 pub async fn update_action(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    Path((_, action_id)): Path<(String, String)>,
-    Query(from): Query<ChangedFrom>,
-    CsrfForm(form): CsrfForm<ActionUpdate>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, action_id)): Path<(String, String)>,
+    Query(from): Query<ChangedFrom>, CsrfForm(form): CsrfForm<ActionUpdate>,
 ) -> PageResult {
     let action = super::action(&state, &access, parse_id(&action_id).ok_or(ApiError::NotFound)?).await?;
     let result = super::update_action(&state, &access, &action, &form).await;

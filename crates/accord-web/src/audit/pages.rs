@@ -69,9 +69,7 @@ impl AuditQuery {
 }
 
 pub async fn page(
-    Viewed { access, view }: Viewed<AuditView>,
-    Extension(csrf): Extension<CsrfToken>,
-    Query(q): Query<AuditQuery>,
+    Viewed { access, view }: Viewed<AuditView>, Extension(csrf): Extension<CsrfToken>, Query(q): Query<AuditQuery>,
 ) -> PageResult {
     access.member()?;
     let AuditView { mut events, parties, actors, head } = view;

@@ -48,9 +48,7 @@ impl PageView for Vec<Issue> {
 #[utoipa::path(post, path = "/api/v1/relationships/{relationship_id}/issues", tag = "issues", request_body = IssueInput,
     params(("relationship_id" = String, Path)), responses((status = 201, body = Issue), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
-    State(state): State<AppState>,
-    access: Access,
-    ApiJson(body): ApiJson<IssueInput>,
+    State(state): State<AppState>, access: Access, ApiJson(body): ApiJson<IssueInput>,
 ) -> ApiResult<(StatusCode, Json<Issue>)> {
     Ok((StatusCode::CREATED, Json(raise_issue(&state, &access, &body).await?)))
 }
@@ -65,10 +63,7 @@ pub async fn get(State(state): State<AppState>, access: Access, Path((_, id)): P
 #[utoipa::path(post, path = "/api/v1/relationships/{relationship_id}/issues/{issue_id}/comments", tag = "issues", request_body = TextInput,
     params(("relationship_id" = String, Path), ("issue_id" = String, Path)), responses((status = 201, body = IssueEvent), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn comment(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<TextInput>,
+    State(state): State<AppState>, access: Access, Path((_, id)): Path<(String, String)>, ApiJson(body): ApiJson<TextInput>,
 ) -> ApiResult<(StatusCode, Json<IssueEvent>)> {
     access.writer()?;
     let issue = issue(&state, &access, path_id(&id)?).await?;
@@ -79,10 +74,7 @@ pub async fn comment(
 #[utoipa::path(post, path = "/api/v1/relationships/{relationship_id}/issues/{issue_id}/proposals", tag = "issues", request_body = TextInput,
     params(("relationship_id" = String, Path), ("issue_id" = String, Path)), responses((status = 200, body = Issue), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn propose(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<TextInput>,
+    State(state): State<AppState>, access: Access, Path((_, id)): Path<(String, String)>, ApiJson(body): ApiJson<TextInput>,
 ) -> ApiResult<Json<Issue>> {
     access.writer()?;
     let issue = issue(&state, &access, path_id(&id)?).await?;
@@ -93,10 +85,7 @@ pub async fn propose(
 #[utoipa::path(post, path = "/api/v1/relationships/{relationship_id}/issues/{issue_id}/responses", tag = "issues", request_body = TextInput,
     params(("relationship_id" = String, Path), ("issue_id" = String, Path)), responses((status = 200, body = Issue), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn respond(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<TextInput>,
+    State(state): State<AppState>, access: Access, Path((_, id)): Path<(String, String)>, ApiJson(body): ApiJson<TextInput>,
 ) -> ApiResult<Json<Issue>> {
     access.writer()?;
     let issue = issue(&state, &access, path_id(&id)?).await?;
@@ -107,10 +96,7 @@ pub async fn respond(
 #[utoipa::path(post, path = "/api/v1/relationships/{relationship_id}/issues/{issue_id}/escalations", tag = "issues", request_body = TextInput,
     params(("relationship_id" = String, Path), ("issue_id" = String, Path)), responses((status = 200, body = Issue), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn escalate(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<TextInput>,
+    State(state): State<AppState>, access: Access, Path((_, id)): Path<(String, String)>, ApiJson(body): ApiJson<TextInput>,
 ) -> ApiResult<Json<Issue>> {
     let issue = issue(&state, &access, path_id(&id)?).await?;
     Ok(Json(super::escalate(&state, &access, &issue, &body, "body").await?))
@@ -120,10 +106,7 @@ pub async fn escalate(
 #[utoipa::path(post, path = "/api/v1/relationships/{relationship_id}/issues/{issue_id}/withdrawals", tag = "issues", request_body = TextInput,
     params(("relationship_id" = String, Path), ("issue_id" = String, Path)), responses((status = 200, body = Issue), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn withdraw(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<TextInput>,
+    State(state): State<AppState>, access: Access, Path((_, id)): Path<(String, String)>, ApiJson(body): ApiJson<TextInput>,
 ) -> ApiResult<Json<Issue>> {
     let issue = issue(&state, &access, path_id(&id)?).await?;
     Ok(Json(super::withdraw(&state, &access, &issue, &body, "body").await?))

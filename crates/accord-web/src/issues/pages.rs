@@ -190,9 +190,7 @@ fn link_options(targets: &[LinkTarget]) -> Vec<(String, String)> {
 }
 
 pub async fn log(
-    State(state): State<AppState>,
-    Viewed { access, view }: Viewed<IssueLogView>,
-    Extension(csrf): Extension<CsrfToken>,
+    State(state): State<AppState>, Viewed { access, view }: Viewed<IssueLogView>, Extension(csrf): Extension<CsrfToken>,
     Query(q): Query<LogQuery>,
 ) -> PageResult {
     Ok(render(StatusCode::OK, &log_page(&state, &access, &csrf, view, &q)?))
@@ -222,10 +220,7 @@ pub async fn new_issue(State(state): State<AppState>, access: Access, Extension(
 }
 
 pub async fn raise(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<IssueInput>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<IssueInput>,
 ) -> PageResult {
     match raise_issue(&state, &access, &form).await {
         Ok(issue) => Ok(to_issue(&access, issue.id)),
@@ -332,21 +327,14 @@ async fn issue_page(state: &AppState, access: &Access, csrf: &CsrfToken, issue_i
 }
 
 pub async fn show_issue(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    Path((_, issue_id)): Path<(String, String)>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, issue_id)): Path<(String, String)>,
 ) -> PageResult {
     Ok(render(StatusCode::OK, &issue_page(&state, &access, &csrf, &issue_id).await?))
 }
 
 /// Every form on the issue page: the step, then the page again (or the refusal on it).
 async fn step(
-    state: &AppState,
-    access: &Access,
-    csrf: &CsrfToken,
-    issue_id: &str,
-    act: impl AsyncFnOnce(Issue) -> Result<(), ApiError>,
+    state: &AppState, access: &Access, csrf: &CsrfToken, issue_id: &str, act: impl AsyncFnOnce(Issue) -> Result<(), ApiError>,
 ) -> PageResult {
     let issue = issue(state, access, parse_id(issue_id).ok_or(ApiError::NotFound)?).await?;
     match act(issue.clone()).await {
@@ -361,50 +349,35 @@ async fn step(
 }
 
 pub async fn comment(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    Path((_, id)): Path<(String, String)>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TextInput>,
 ) -> PageResult {
     step(&state, &access, &csrf, &id, async |issue| super::comment(&state, &access, &issue, &form, "comment").await.map(drop)).await
 }
 
 pub async fn propose(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    Path((_, id)): Path<(String, String)>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TextInput>,
 ) -> PageResult {
     step(&state, &access, &csrf, &id, async |issue| super::propose(&state, &access, &issue, &form, "proposal").await.map(drop)).await
 }
 
 pub async fn respond(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    Path((_, id)): Path<(String, String)>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TextInput>,
 ) -> PageResult {
     step(&state, &access, &csrf, &id, async |issue| super::respond(&state, &access, &issue, &form, "reason").await.map(drop)).await
 }
 
 pub async fn escalate(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    Path((_, id)): Path<(String, String)>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TextInput>,
 ) -> PageResult {
     step(&state, &access, &csrf, &id, async |issue| super::escalate(&state, &access, &issue, &form, "reason").await.map(drop)).await
 }
 
 pub async fn withdraw(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    Path((_, id)): Path<(String, String)>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TextInput>,
 ) -> PageResult {
     step(&state, &access, &csrf, &id, async |issue| super::withdraw(&state, &access, &issue, &form, "reason").await.map(drop)).await
@@ -471,10 +444,7 @@ async fn ladder_refused(state: &AppState, access: &Access, csrf: &CsrfToken, e: 
 }
 
 pub async fn save_ladder(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<LadderInput>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<LadderInput>,
 ) -> PageResult {
     access.manager()?;
     match super::save_ladder(&state, &access, &form).await {
@@ -484,10 +454,7 @@ pub async fn save_ladder(
 }
 
 pub async fn save_holidays(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<HolidaysInput>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<HolidaysInput>,
 ) -> PageResult {
     match set_holidays(&state, &access, &form).await {
         Ok(()) => Ok(Redirect::to(&format!("/relationships/{}/ladder", access.id())).into_response()),

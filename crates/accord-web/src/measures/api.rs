@@ -50,9 +50,7 @@ pub async fn list_objectives(State(state): State<AppState>, access: Access) -> A
     params(("relationship_id" = String, Path)),
     responses((status = 201, body = Objective), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_objective(
-    State(state): State<AppState>,
-    access: Access,
-    ApiJson(body): ApiJson<ObjectiveInput>,
+    State(state): State<AppState>, access: Access, ApiJson(body): ApiJson<ObjectiveInput>,
 ) -> ApiResult<(StatusCode, Json<Objective>)> {
     Ok((StatusCode::CREATED, Json(super::create_objective(&state, &access, &body).await?)))
 }
@@ -60,9 +58,7 @@ pub async fn create_objective(
 #[utoipa::path(get, path = "/api/v1/relationships/{relationship_id}/objectives/{objective_id}", tag = "measures",
     params(("relationship_id" = String, Path), ("objective_id" = String, Path)), responses((status = 200, body = ObjectiveView), (status = 404, body = ErrorBody)))]
 pub async fn get_objective(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, id)): Path<(String, String)>,
+    State(state): State<AppState>, access: Access, Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<Json<ObjectiveView>> {
     let (objective, reviews) = objective(&state, &access, path_id(&id)?).await?;
     Ok(Json(ObjectiveView { objective, reviews }))
@@ -73,10 +69,7 @@ pub async fn get_objective(
     params(("relationship_id" = String, Path), ("objective_id" = String, Path)),
     responses((status = 200, body = Objective), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn review_objective(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<ReviewInput>,
+    State(state): State<AppState>, access: Access, Path((_, id)): Path<(String, String)>, ApiJson(body): ApiJson<ReviewInput>,
 ) -> ApiResult<Json<Objective>> {
     access.manager()?;
     let objective = state.store.objective(access.id(), path_id(&id)?).await?;
@@ -94,9 +87,7 @@ pub async fn list_kpis(State(state): State<AppState>, access: Access) -> ApiResu
     params(("relationship_id" = String, Path)),
     responses((status = 201, body = Kpi), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_kpi(
-    State(state): State<AppState>,
-    access: Access,
-    ApiJson(body): ApiJson<KpiInput>,
+    State(state): State<AppState>, access: Access, ApiJson(body): ApiJson<KpiInput>,
 ) -> ApiResult<(StatusCode, Json<Kpi>)> {
     Ok((StatusCode::CREATED, Json(super::create_kpi(&state, &access, &body).await?)))
 }
@@ -122,10 +113,7 @@ pub async fn get_kpi(State(state): State<AppState>, access: Access, Path((_, id)
     params(("relationship_id" = String, Path), ("kpi_id" = String, Path)),
     responses((status = 200, body = Kpi), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_version(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<VersionInput>,
+    State(state): State<AppState>, access: Access, Path((_, id)): Path<(String, String)>, ApiJson(body): ApiJson<VersionInput>,
 ) -> ApiResult<Json<Kpi>> {
     access.manager()?;
     let kpi = state.store.kpi(access.id(), path_id(&id)?).await?;
@@ -150,9 +138,7 @@ pub struct MeasurementQuery {
 #[utoipa::path(get, path = "/api/v1/relationships/{relationship_id}/measurements", tag = "measures",
     params(("relationship_id" = String, Path), MeasurementQuery), responses((status = 200, body = Items<Measurement>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_measurements(
-    State(state): State<AppState>,
-    access: Access,
-    ApiQuery(q): ApiQuery<MeasurementQuery>,
+    State(state): State<AppState>, access: Access, ApiQuery(q): ApiQuery<MeasurementQuery>,
 ) -> ApiResult<Items<Measurement>> {
     access.member()?;
     let kpi = state
@@ -177,9 +163,7 @@ pub async fn list_measurements(
     params(("relationship_id" = String, Path)),
     responses((status = 201, body = Measurement), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn record_measurement(
-    State(state): State<AppState>,
-    access: Access,
-    ApiJson(body): ApiJson<MeasurementBody>,
+    State(state): State<AppState>, access: Access, ApiJson(body): ApiJson<MeasurementBody>,
 ) -> ApiResult<(StatusCode, Json<Measurement>)> {
     let kpi_id = path_id(&body.kpi_id).map_err(|_| ApiError::invalid("kpi_id", "is not a KPI of this relationship"))?;
     let kpi = state.store.kpi(access.id(), kpi_id).await.map_err(|e| match e {
@@ -200,9 +184,7 @@ pub async fn list_obligations(State(state): State<AppState>, access: Access) -> 
     params(("relationship_id" = String, Path)),
     responses((status = 201, body = Obligation), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_obligation(
-    State(state): State<AppState>,
-    access: Access,
-    ApiJson(body): ApiJson<ObligationInput>,
+    State(state): State<AppState>, access: Access, ApiJson(body): ApiJson<ObligationInput>,
 ) -> ApiResult<(StatusCode, Json<Obligation>)> {
     Ok((StatusCode::CREATED, Json(super::create_obligation(&state, &access, &body).await?)))
 }
@@ -211,10 +193,7 @@ pub async fn create_obligation(
     params(("relationship_id" = String, Path), ("obligation_id" = String, Path)),
     responses((status = 200, body = Obligation), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_obligation(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<ObligationUpdate>,
+    State(state): State<AppState>, access: Access, Path((_, id)): Path<(String, String)>, ApiJson(body): ApiJson<ObligationUpdate>,
 ) -> ApiResult<Json<Obligation>> {
     let current = obligation(&state, &access, path_id(&id)?).await?;
     Ok(Json(super::update_obligation(&state, &access, &current, &body).await?))
@@ -247,10 +226,7 @@ pub struct ImportResult {
         example = json!("KPI,period,value,comment\nBerth availability,2026-02,97.5,from the berth log\n")),
     responses((status = 200, body = ImportResult), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn import(
-    State(state): State<AppState>,
-    access: Access,
-    ApiQuery(q): ApiQuery<ImportQuery>,
-    headers: axum::http::HeaderMap,
+    State(state): State<AppState>, access: Access, ApiQuery(q): ApiQuery<ImportQuery>, headers: axum::http::HeaderMap,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> ApiResult<Json<ImportResult>> {
     let me = access.manager()?.clone();

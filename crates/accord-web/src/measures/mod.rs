@@ -106,10 +106,7 @@ pub async fn obligation(state: &AppState, access: &Access, obligation_id: Uuid) 
 
 /// Changes an obligation's status, evidence or due date, guarded by `version`.
 pub async fn update_obligation(
-    state: &AppState,
-    access: &Access,
-    obligation: &Obligation,
-    input: &ObligationUpdate,
+    state: &AppState, access: &Access, obligation: &Obligation, input: &ObligationUpdate,
 ) -> ApiResult<Obligation> {
     may_update_obligation(access, obligation)?;
     let (change, version) = input.parse(obligation)?;

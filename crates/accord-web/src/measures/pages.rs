@@ -115,11 +115,7 @@ impl PageView for ScorecardView {
 }
 
 fn scorecard_page(
-    state: &AppState,
-    access: &Access,
-    csrf: &CsrfToken,
-    view: ScorecardView,
-    q: &ScorecardQuery,
+    state: &AppState, access: &Access, csrf: &CsrfToken, view: ScorecardView, q: &ScorecardQuery,
 ) -> Result<ScorecardPage, ApiError> {
     access.member()?;
     let id = access.id();
@@ -187,9 +183,7 @@ fn scorecard_page(
 }
 
 pub async fn scorecard(
-    State(state): State<AppState>,
-    Viewed { access, view }: Viewed<ScorecardView>,
-    Extension(csrf): Extension<CsrfToken>,
+    State(state): State<AppState>, Viewed { access, view }: Viewed<ScorecardView>, Extension(csrf): Extension<CsrfToken>,
     Query(q): Query<ScorecardQuery>,
 ) -> PageResult {
     Ok(render(StatusCode::OK, &scorecard_page(&state, &access, &csrf, view, &q)?))
@@ -209,11 +203,7 @@ struct NewKpiPage {
 }
 
 async fn new_kpi_page(
-    state: &AppState,
-    access: &Access,
-    csrf: &CsrfToken,
-    form: KpiInput,
-    error: Option<String>,
+    state: &AppState, access: &Access, csrf: &CsrfToken, form: KpiInput, error: Option<String>,
 ) -> Result<NewKpiPage, ApiError> {
     let id = access.id();
     Ok(NewKpiPage {
@@ -234,10 +224,7 @@ pub async fn new_kpi(State(state): State<AppState>, access: Access, Extension(cs
 }
 
 pub async fn create_kpi(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<KpiInput>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<KpiInput>,
 ) -> PageResult {
     match super::create_kpi(&state, &access, &form).await {
         Ok(kpi) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), kpi.id))),
@@ -380,19 +367,14 @@ async fn kpi_page(state: &AppState, access: &Access, csrf: &CsrfToken, view: Kpi
 }
 
 pub async fn kpi(
-    State(state): State<AppState>,
-    Viewed { access, view }: Viewed<KpiDetail>,
-    Extension(csrf): Extension<CsrfToken>,
+    State(state): State<AppState>, Viewed { access, view }: Viewed<KpiDetail>, Extension(csrf): Extension<CsrfToken>,
     Query(q): Query<KpiQuery>,
 ) -> PageResult {
     Ok(render(StatusCode::OK, &kpi_page(&state, &access, &csrf, view, &q).await?))
 }
 
 pub async fn record(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    Path((_, kpi_id)): Path<(String, String)>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, kpi_id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<MeasurementBody>,
 ) -> PageResult {
     let mut page = kpi_page(&state, &access, &csrf, kpi_detail(&state, &access, &kpi_id).await?, &KpiQuery::default()).await?;
@@ -408,10 +390,7 @@ pub async fn record(
 }
 
 pub async fn change_thresholds(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    Path((_, kpi_id)): Path<(String, String)>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, kpi_id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<VersionInput>,
 ) -> PageResult {
     access.manager()?;
@@ -481,10 +460,7 @@ pub async fn objectives(State(state): State<AppState>, access: Access, Extension
 }
 
 pub async fn create_objective(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<ObjectiveInput>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<ObjectiveInput>,
 ) -> PageResult {
     match super::create_objective(&state, &access, &form).await {
         Ok(_) => Ok(back_to(format!("/relationships/{}/objectives", access.id()))),
@@ -531,19 +507,13 @@ async fn objective_page(state: &AppState, access: &Access, csrf: &CsrfToken, obj
 }
 
 pub async fn objective(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    Path((_, objective_id)): Path<(String, String)>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, objective_id)): Path<(String, String)>,
 ) -> PageResult {
     Ok(render(StatusCode::OK, &objective_page(&state, &access, &csrf, &objective_id).await?))
 }
 
 pub async fn review_objective(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    Path((_, objective_id)): Path<(String, String)>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, objective_id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<ReviewInput>,
 ) -> PageResult {
     access.manager()?;
@@ -639,10 +609,7 @@ pub async fn obligations(State(state): State<AppState>, access: Access, Extensio
 }
 
 pub async fn create_obligation(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<ObligationInput>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<ObligationInput>,
 ) -> PageResult {
     match super::create_obligation(&state, &access, &form).await {
         Ok(_) => Ok(back_to(format!("/relationships/{}/obligations", access.id()))),
@@ -657,10 +624,7 @@ pub async fn create_obligation(
 }
 
 pub async fn update_obligation(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    Path((_, obligation_id)): Path<(String, String)>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, obligation_id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<ObligationUpdate>,
 ) -> PageResult {
     let obligation = super::obligation(&state, &access, parse_id(&obligation_id).ok_or(ApiError::NotFound)?).await?;

@@ -97,9 +97,7 @@ pub async fn form(access: Access, Extension(csrf): Extension<CsrfToken>) -> Page
 
 /// What an import would change, counted: new values, corrections, unchanged.
 pub async fn preview_summary(
-    state: &AppState,
-    relationship_id: uuid::Uuid,
-    inputs: &[MeasurementInput],
+    state: &AppState, relationship_id: uuid::Uuid, inputs: &[MeasurementInput],
 ) -> Result<ImportSummary, ApiError> {
     let current = current_values(state, relationship_id, inputs).await?;
     let mut summary = ImportSummary::default();
@@ -144,10 +142,7 @@ async fn current_values(state: &AppState, relationship_id: uuid::Uuid, inputs: &
 
 /// What the import would change: each row against the KPI's current value for its period.
 async fn preview(
-    state: &AppState,
-    access: &Access,
-    inputs: &[MeasurementInput],
-    kpis: &[Kpi],
+    state: &AppState, access: &Access, inputs: &[MeasurementInput], kpis: &[Kpi],
 ) -> Result<(ImportSummary, Vec<PreviewRow>), ApiError> {
     let current = current_values(state, access.id(), inputs).await?;
     let names: HashMap<uuid::Uuid, &Kpi> = kpis.iter().map(|k| (k.id, k)).collect();
@@ -173,10 +168,7 @@ async fn preview(
 
 /// Step one: the file is checked and previewed; nothing is written yet.
 pub async fn upload(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    headers: HeaderMap,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> PageResult {
     access.manager()?;
@@ -342,9 +334,7 @@ pub async fn export_scorecard(State(state): State<AppState>, access: Access, Pat
 /// A KPI's history as a spreadsheet: `/kpis/{id}/history.csv` or `.xlsx`. Its columns are the
 /// import's (KPI, period, value, comment), so a corrected export can be imported back.
 pub async fn export_history(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, kpi_id, file)): Path<(String, String, String)>,
+    State(state): State<AppState>, access: Access, Path((_, kpi_id, file)): Path<(String, String, String)>,
 ) -> PageResult {
     access.member()?;
     let format = file.strip_prefix("history.").ok_or(ApiError::NotFound)?;

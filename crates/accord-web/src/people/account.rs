@@ -51,10 +51,7 @@ pub struct PasswordForm {
 /// The current password is a guess like a sign-in's: wrong ones count towards the account's
 /// sign-in limit, so a borrowed session cannot guess it faster than the sign-in form could.
 pub async fn change_password(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Extension(csrf): Extension<CsrfToken>,
-    headers: HeaderMap,
+    State(state): State<AppState>, CurrentUser(user): CurrentUser, Extension(csrf): Extension<CsrfToken>, headers: HeaderMap,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> PageResult {
     let now = state.now();
@@ -100,9 +97,7 @@ pub struct TokenForm {
 }
 
 pub async fn create_token(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Extension(csrf): Extension<CsrfToken>,
+    State(state): State<AppState>, CurrentUser(user): CurrentUser, Extension(csrf): Extension<CsrfToken>,
     CsrfForm(form): CsrfForm<TokenForm>,
 ) -> PageResult {
     let name = Name::parse(&form.name);
@@ -127,10 +122,7 @@ pub async fn create_token(
 }
 
 pub async fn revoke_token(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Path(token_id): Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    State(state): State<AppState>, CurrentUser(user): CurrentUser, Path(token_id): Path<String>, CsrfForm(_): CsrfForm<Empty>,
 ) -> PageResult {
     let token_id = parse_id(&token_id).ok_or(ApiError::NotFound)?;
     state.store.revoke_token(user.id, token_id, state.now()).await?;

@@ -56,10 +56,7 @@ async fn organisations_page(state: &AppState, user: &User, csrf: &CsrfToken, aft
 }
 
 pub async fn organisations(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Extension(csrf): Extension<CsrfToken>,
-    Query(after): Query<After>,
+    State(state): State<AppState>, user: CurrentUser, Extension(csrf): Extension<CsrfToken>, Query(after): Query<After>,
 ) -> PageResult {
     user.require_admin()?;
     Ok(render(StatusCode::OK, &organisations_page(&state, &user.0, &csrf, &after).await?))
@@ -72,10 +69,7 @@ pub struct OrganisationForm {
 }
 
 pub async fn create_organisation(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<OrganisationForm>,
+    State(state): State<AppState>, user: CurrentUser, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<OrganisationForm>,
 ) -> PageResult {
     match super::create_organisation(&state, &user, &form.name).await {
         Ok(_) => Ok(Redirect::to("/admin/organisations").into_response()),
@@ -128,10 +122,7 @@ async fn users_page(state: &AppState, user: &User, csrf: &CsrfToken, after: &Aft
 }
 
 pub async fn users(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Extension(csrf): Extension<CsrfToken>,
-    Query(after): Query<After>,
+    State(state): State<AppState>, user: CurrentUser, Extension(csrf): Extension<CsrfToken>, Query(after): Query<After>,
 ) -> PageResult {
     user.require_admin()?;
     Ok(render(StatusCode::OK, &users_page(&state, &user.0, &csrf, &after).await?))
@@ -147,10 +138,7 @@ async fn issue_reset_link(state: &AppState, admin: &User, user_id: uuid::Uuid) -
 
 /// Creates an account without a password, and shows the link with which its owner sets one.
 pub async fn create_user(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<UserForm>,
+    State(state): State<AppState>, user: CurrentUser, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<UserForm>,
 ) -> PageResult {
     user.require_admin()?;
     let attempt = async {
@@ -194,28 +182,19 @@ async fn set_disabled(state: AppState, user: CurrentUser, user_id: String, disab
 }
 
 pub async fn disable_user(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(user_id): Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    State(state): State<AppState>, user: CurrentUser, Path(user_id): Path<String>, CsrfForm(_): CsrfForm<Empty>,
 ) -> PageResult {
     set_disabled(state, user, user_id, true).await
 }
 
 pub async fn enable_user(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(user_id): Path<String>,
-    CsrfForm(_): CsrfForm<Empty>,
+    State(state): State<AppState>, user: CurrentUser, Path(user_id): Path<String>, CsrfForm(_): CsrfForm<Empty>,
 ) -> PageResult {
     set_disabled(state, user, user_id, false).await
 }
 
 pub async fn reset_link(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(user_id): Path<String>,
+    State(state): State<AppState>, user: CurrentUser, Extension(csrf): Extension<CsrfToken>, Path(user_id): Path<String>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> PageResult {
     user.require_admin()?;

@@ -29,9 +29,7 @@ pub struct CreateOrganisation {
 #[utoipa::path(get, path = "/api/v1/organisations", tag = "organisations", params(PageQuery),
     responses((status = 200, body = Page<Organisation>), (status = 401, body = ErrorBody)))]
 pub async fn list(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    State(state): State<AppState>, CurrentUser(user): CurrentUser, ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<Organisation>>> {
     Ok(Json(state.store.list_organisations(Visibility::of(&user), q.request()?).await?))
 }
@@ -40,9 +38,7 @@ pub async fn list(
 #[utoipa::path(post, path = "/api/v1/organisations", tag = "organisations", request_body = CreateOrganisation,
     responses((status = 201, body = Organisation), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    ApiJson(body): ApiJson<CreateOrganisation>,
+    State(state): State<AppState>, user: CurrentUser, ApiJson(body): ApiJson<CreateOrganisation>,
 ) -> ApiResult<(StatusCode, Json<Organisation>)> {
     Ok((StatusCode::CREATED, Json(super::create_organisation(&state, &user, &body.name).await?)))
 }

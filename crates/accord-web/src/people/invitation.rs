@@ -51,10 +51,7 @@ async fn load(state: &AppState, token: &str, user: Option<User>, csrf: &CsrfToke
 }
 
 pub async fn show(
-    State(state): State<AppState>,
-    MaybeUser(user): MaybeUser,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(token): Path<String>,
+    State(state): State<AppState>, MaybeUser(user): MaybeUser, Extension(csrf): Extension<CsrfToken>, Path(token): Path<String>,
 ) -> PageResult {
     Ok(render(StatusCode::OK, &load(&state, &token, user, &csrf).await?))
 }
@@ -70,10 +67,7 @@ pub struct AcceptForm {
 }
 
 pub async fn accept(
-    State(state): State<AppState>,
-    MaybeUser(user): MaybeUser,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(token): Path<String>,
+    State(state): State<AppState>, MaybeUser(user): MaybeUser, Extension(csrf): Extension<CsrfToken>, Path(token): Path<String>,
     CsrfForm(form): CsrfForm<AcceptForm>,
 ) -> PageResult {
     let mut page = load(&state, &token, user.clone(), &csrf).await?;

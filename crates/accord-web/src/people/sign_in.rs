@@ -60,10 +60,7 @@ pub struct LoginForm {
 }
 
 pub async fn submit(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Extension(csrf): Extension<CsrfToken>,
-    headers: HeaderMap,
+    State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Extension(csrf): Extension<CsrfToken>, headers: HeaderMap,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> PageResult {
     let refuse = |status: StatusCode, message: String| {
@@ -158,10 +155,7 @@ pub struct ResetForm {
 }
 
 pub async fn reset_submit(
-    State(state): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    Path(token): Path<String>,
-    CsrfForm(form): CsrfForm<ResetForm>,
+    State(state): State<AppState>, Extension(csrf): Extension<CsrfToken>, Path(token): Path<String>, CsrfForm(form): CsrfForm<ResetForm>,
 ) -> PageResult<Response> {
     let user = state.store.password_reset_user(&token_hash(&token), state.now()).await?;
     if let Err(message) = check_new_password(&form.password, &form.confirm) {

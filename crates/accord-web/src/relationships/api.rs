@@ -86,9 +86,7 @@ pub struct PartyList {
 #[utoipa::path(get, path = "/api/v1/relationships", tag = "relationships", params(PageQuery),
     responses((status = 200, body = Page<Relationship>), (status = 401, body = ErrorBody)))]
 pub async fn list(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    ApiQuery(q): ApiQuery<PageQuery>,
+    State(state): State<AppState>, CurrentUser(user): CurrentUser, ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<Relationship>>> {
     let member = if user.is_admin { None } else { Some(user.id) };
     Ok(Json(state.store.list_relationships(member, q.request()?).await?))
@@ -98,9 +96,7 @@ pub async fn list(
 #[utoipa::path(post, path = "/api/v1/relationships", tag = "relationships", request_body = CreateRelationship,
     responses((status = 201, body = RelationshipView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    ApiJson(body): ApiJson<CreateRelationship>,
+    State(state): State<AppState>, user: CurrentUser, ApiJson(body): ApiJson<CreateRelationship>,
 ) -> ApiResult<(StatusCode, Json<RelationshipView>)> {
     user.require_admin()?;
     let mut invalid = Invalid::default();
@@ -140,9 +136,7 @@ pub async fn get(State(state): State<AppState>, access: Access) -> ApiResult<Jso
     params(("relationship_id" = String, Path)), request_body = UpdateRelationship,
     responses((status = 200, body = RelationshipView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
-    State(state): State<AppState>,
-    access: Access,
-    ApiJson(body): ApiJson<UpdateRelationship>,
+    State(state): State<AppState>, access: Access, ApiJson(body): ApiJson<UpdateRelationship>,
 ) -> ApiResult<Json<RelationshipView>> {
     access.manager()?;
     let mut invalid = Invalid::default();
@@ -211,9 +205,7 @@ async fn party_of(state: &AppState, access: &Access, organisation_id: uuid::Uuid
     params(("relationship_id" = String, Path)), request_body = AddMember,
     responses((status = 201, body = Member), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add(
-    State(state): State<AppState>,
-    access: Access,
-    ApiJson(body): ApiJson<AddMember>,
+    State(state): State<AppState>, access: Access, ApiJson(body): ApiJson<AddMember>,
 ) -> ApiResult<(StatusCode, Json<Member>)> {
     if !access.user.is_admin {
         access.manager()?;
@@ -249,10 +241,7 @@ fn field_for_user(e: StoreError) -> ApiError {
     params(("relationship_id" = String, Path), ("user_id" = String, Path)), request_body = ChangeRole,
     responses((status = 200, body = Member), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn change_role(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, user_id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<ChangeRole>,
+    State(state): State<AppState>, access: Access, Path((_, user_id)): Path<(String, String)>, ApiJson(body): ApiJson<ChangeRole>,
 ) -> ApiResult<Json<Member>> {
     let member = member(&state, &access, &user_id).await?;
     Ok(Json(super::change_role(&state, &access, &member, Ok(body.role)).await?))

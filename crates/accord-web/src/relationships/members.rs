@@ -98,10 +98,7 @@ pub struct InviteForm {
 
 /// Invites a person of the inviter's own party; the link is shown once, to pass on.
 pub async fn invite(
-    State(state): State<AppState>,
-    access: Access,
-    Extension(csrf): Extension<CsrfToken>,
-    CsrfForm(form): CsrfForm<InviteForm>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<InviteForm>,
 ) -> PageResult {
     let me = access.manager()?.clone();
     let attempt = async {
@@ -142,10 +139,7 @@ fn back(access: &Access) -> axum::response::Response {
 }
 
 pub async fn revoke_invitation(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, invitation_id)): Path<(String, String)>,
-    CsrfForm(_): CsrfForm<Empty>,
+    State(state): State<AppState>, access: Access, Path((_, invitation_id)): Path<(String, String)>, CsrfForm(_): CsrfForm<Empty>,
 ) -> PageResult {
     access.manager()?;
     let invitation_id = parse_id(&invitation_id).ok_or(ApiError::NotFound)?;
@@ -161,10 +155,7 @@ pub struct RoleForm {
 }
 
 pub async fn change_role(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, user_id)): Path<(String, String)>,
-    CsrfForm(form): CsrfForm<RoleForm>,
+    State(state): State<AppState>, access: Access, Path((_, user_id)): Path<(String, String)>, CsrfForm(form): CsrfForm<RoleForm>,
 ) -> PageResult {
     let member = super::member(&state, &access, &user_id).await?;
     super::change_role(&state, &access, &member, Role::parse(&form.role).map_err(|m| ApiError::invalid("role", m))).await?;
@@ -173,10 +164,7 @@ pub async fn change_role(
 
 /// Ends a membership: a manager removes someone of their party, or a member leaves.
 pub async fn remove(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, user_id)): Path<(String, String)>,
-    CsrfForm(_): CsrfForm<Empty>,
+    State(state): State<AppState>, access: Access, Path((_, user_id)): Path<(String, String)>, CsrfForm(_): CsrfForm<Empty>,
 ) -> PageResult {
     let member = super::member(&state, &access, &user_id).await?;
     super::remove_member(&state, &access, &member).await?;
@@ -185,10 +173,7 @@ pub async fn remove(
 }
 
 pub async fn succession(
-    State(state): State<AppState>,
-    access: Access,
-    Path((_, user_id)): Path<(String, String)>,
-    CsrfForm(_): CsrfForm<Empty>,
+    State(state): State<AppState>, access: Access, Path((_, user_id)): Path<(String, String)>, CsrfForm(_): CsrfForm<Empty>,
 ) -> PageResult {
     let member = super::member(&state, &access, &user_id).await?;
     super::succeed_ser(&state, &access, &member).await?;

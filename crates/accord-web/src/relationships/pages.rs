@@ -36,9 +36,7 @@ struct HomePage {
 }
 
 pub async fn my_relationships(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Extension(csrf): Extension<CsrfToken>,
+    State(state): State<AppState>, CurrentUser(user): CurrentUser, Extension(csrf): Extension<CsrfToken>,
 ) -> PageResult {
     let relationships = state.store.list_relationships(Some(user.id), PageRequest::first(PageRequest::MAX)).await?.items;
     ok(&HomePage { shell: Shell::new(Some(&user), &csrf, "relationships"), relationships, is_admin: user.is_admin })

@@ -4,10 +4,7 @@ use super::*;
 
 /// A relationship of two organisations with one SER each and one JMT member for the first.
 pub(super) async fn bench_relationship(
-    store: &dyn Store,
-    name: &str,
-    password_hash: &str,
-    start: Timestamp,
+    store: &dyn Store, name: &str, password_hash: &str, start: Timestamp,
 ) -> anyhow::Result<(Uuid, Vec<Uuid>, Uuid)> {
     let mut users = Vec::new();
     let mut orgs = Vec::new();
@@ -45,12 +42,7 @@ pub(super) async fn bench_relationship(
 /// `kpis` daily KPIs named D1, D2, ... and a CSV with `days` values of each (short cells, so that
 /// a million rows fit the import's 20 MiB limit).
 pub(super) async fn import_fixture(
-    store: &dyn Store,
-    password_hash: &str,
-    kpis: usize,
-    days_of_data: usize,
-    out: &Path,
-    now: Timestamp,
+    store: &dyn Store, password_hash: &str, kpis: usize, days_of_data: usize, out: &Path, now: Timestamp,
 ) -> anyhow::Result<serde_json::Value> {
     let first = date_of(now).checked_sub((days_of_data as i32 + 1).days())?;
     let (rid, jmt, _) = bench_relationship(store, "Import Benchmark", password_hash, at(first, 9.0) - days(10.0)).await?;
@@ -101,11 +93,7 @@ pub(super) fn import_csv(csv: &mut impl Write, kpis: usize, days: usize, first: 
 /// `open` open issues, `due` of them past their level-0 deadline (the rest raised in the last two
 /// days, due next week).
 pub(super) async fn sweep_fixture(
-    store: &dyn Store,
-    password_hash: &str,
-    open: usize,
-    due: usize,
-    now: Timestamp,
+    store: &dyn Store, password_hash: &str, open: usize, due: usize, now: Timestamp,
 ) -> anyhow::Result<serde_json::Value> {
     let (rid, jmt, _) = bench_relationship(store, "Sweep Benchmark", password_hash, now - days(40.0)).await?;
     let done = Arc::new(AtomicU64::new(0));

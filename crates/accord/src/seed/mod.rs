@@ -989,12 +989,7 @@ struct Org {
 
 /// Organisations and their people: created first, before any relationship.
 async fn people(
-    store: &dyn Store,
-    names: &[String],
-    per_organisation: &[usize],
-    password_hash: &str,
-    from: Timestamp,
-    done: &AtomicU64,
+    store: &dyn Store, names: &[String], per_organisation: &[usize], password_hash: &str, from: Timestamp, done: &AtomicU64,
 ) -> anyhow::Result<Vec<Org>> {
     let mut rng = Rng(7);
     let mut t = from;
@@ -1028,12 +1023,7 @@ async fn people(
 
 /// Plays every plan day by day, with the escalation sweep at each midnight, then sweeps at `now`.
 async fn play(
-    store: Arc<dyn Store>,
-    runs: &mut [Option<Run>],
-    jobs: usize,
-    now: Timestamp,
-    done: Arc<AtomicU64>,
-    sweeps: &mut Timings,
+    store: Arc<dyn Store>, runs: &mut [Option<Run>], jobs: usize, now: Timestamp, done: Arc<AtomicU64>, sweeps: &mut Timings,
 ) -> anyhow::Result<()> {
     let first = runs.iter().flatten().filter_map(|r| r.steps.first()).map(|s| s.at).min().unwrap_or(now);
     let mut midnight = at(date_of(first), 0.0) + days(1.0);
@@ -1054,11 +1044,7 @@ async fn play(
 }
 
 async fn play_until(
-    store: &Arc<dyn Store>,
-    runs: &mut [Option<Run>],
-    jobs: usize,
-    until: Timestamp,
-    done: &Arc<AtomicU64>,
+    store: &Arc<dyn Store>, runs: &mut [Option<Run>], jobs: usize, until: Timestamp, done: &Arc<AtomicU64>,
 ) -> anyhow::Result<()> {
     if jobs <= 1 {
         for run in runs.iter_mut().flatten() {
@@ -1097,12 +1083,7 @@ async fn play_until(
 
 /// Seeds the large, small or tiny history.
 async fn history(
-    store: Arc<dyn Store>,
-    profile: &str,
-    shape: Shape,
-    password_hash: &str,
-    jobs: usize,
-    now: Timestamp,
+    store: Arc<dyn Store>, profile: &str, shape: Shape, password_hash: &str, jobs: usize, now: Timestamp,
 ) -> anyhow::Result<serde_json::Value> {
     let mut rng = Rng(2026);
     // Organisations: a pool shared by the ordinary relationships, and the heavy one's three.

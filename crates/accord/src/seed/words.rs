@@ -134,12 +134,7 @@ pub(super) struct KpiSpec {
 }
 
 pub(super) const fn kpi(
-    name: &'static str,
-    unit: &'static str,
-    direction: Direction,
-    t: (f64, f64, f64),
-    base: f64,
-    swing: f64,
+    name: &'static str, unit: &'static str, direction: Direction, t: (f64, f64, f64), base: f64, swing: f64,
 ) -> KpiSpec {
     KpiSpec { name, unit, direction, t, base, swing }
 }
