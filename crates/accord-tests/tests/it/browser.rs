@@ -600,3 +600,104 @@ async fn raise_an_issue_propose_a_resolution_and_accept_it_as_the_other_party(db
     port_browser.close().await;
     contractor_browser.close().await;
 }
+
+/// The width of a phone (an iPhone 12 to 15 held upright), in CSS pixels.
+const PHONE_WIDTH: u32 = 390;
+
+/// Page routes no crawl can reach with a real value: downloads (nothing to lay out) and links
+/// that carry a secret token sent by email.
+const NOT_PAGES: [&str; 6] = [
+    "/static/style.css",
+    "/relationships/{relationship_id}/{file}",
+    "/relationships/{relationship_id}/kpis/{kpi_id}/{file}",
+    "/relationships/{relationship_id}/audit/export.jsonl",
+    "/reset/{token}",
+    "/invitations/{token}",
+];
+
+/// Whether `path` is an address of `route`: the same literal segments, and an id where the
+/// route has a `{…}` parameter (so `/actions/new` is not taken for `/actions/{action_id}`).
+fn is_address_of(route: &str, path: &str) -> bool {
+    let (route, path): (Vec<_>, Vec<_>) = (route.split('/').collect(), path.split('/').collect());
+    route.len() == path.len() && route.iter().zip(&path).all(|(r, p)| if r.starts_with('{') { p.parse::<Uuid>().is_ok() } else { r == p })
+}
+
+impl Browser {
+    /// Asserts the page open now fits a phone's width: the document does not scroll sideways.
+    async fn assert_fits_phone(&self, route: &str) {
+        let widths = self
+            .client
+            .execute("return [window.innerWidth, document.documentElement.scrollWidth]", vec![])
+            .await
+            .expect("the page's widths");
+        let (inner, scroll) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+        assert_eq!(inner, u64::from(PHONE_WIDTH), "the window is a phone's width on {route}");
+        let page = self.location().await;
+        assert!(scroll <= inner, "{route} ({page}) is {scroll} px wide on a {inner} px screen");
+    }
+
+    /// Every link on the page open now that stays on this site, without query or fragment.
+    async fn site_links(&self) -> Vec<String> {
+        let hrefs = self
+            .client
+            .execute("return [...document.querySelectorAll('a[href^=\"/\"]')].map(a => a.getAttribute('href'))", vec![])
+            .await
+            .expect("the page's links");
+        hrefs.as_array().unwrap().iter().filter_map(|h| h.as_str()?.split(['?', '#']).next().map(str::to_owned)).collect()
+    }
+
+    /// Follows links from `/`, opens the first address found of each route in `routes` not yet
+    /// in `opened`, and checks it fits a phone; returns when no new link leads anywhere.
+    async fn open_every_route(&self, routes: &[&'static str], opened: &mut std::collections::BTreeMap<&'static str, String>) {
+        let mut queue = std::collections::VecDeque::from(["/".to_owned()]);
+        let mut seen = std::collections::HashSet::new();
+        while let Some(path) = queue.pop_front() {
+            let Some(route) = routes.iter().find(|r| is_address_of(r, &path)) else { continue };
+            // `/` is read again by a second crawl (another account sees other links from it).
+            if opened.contains_key(route) && path != "/" {
+                continue;
+            }
+            opened.entry(route).or_insert_with(|| path.clone());
+            self.open(&path).await;
+            self.screenshot(&format!("{:02}", opened.len())).await;
+            self.assert_fits_phone(route).await;
+            queue.extend(self.site_links().await.into_iter().filter(|href| seen.insert(href.clone())));
+        }
+    }
+}
+
+on_both_backends!(every_page_fits_a_phone);
+
+/// On the demo's relationship (as `serve --demo` makes it), every page route a member or the
+/// site administrator can open is opened at 390 px, and none is wider than the screen.
+async fn every_page_fits_a_phone(db: TestDb) {
+    let backend = db.backend();
+    let app = spawn_app(db).await;
+    let demo = accord::demo::seed_if_empty(app.store(), app.clock.as_ref()).await.unwrap().expect("an empty database gets the demo");
+    let routes: Vec<&str> = accord_web::pages::routes()
+        .into_iter()
+        .filter(|(method, path)| *method == "get" && !NOT_PAGES.contains(path))
+        .map(|(_, path)| path)
+        .collect();
+    assert!(routes.len() > 15, "the page routes: {routes:?}");
+
+    let mut driver = Chromedriver::start().await;
+    let browser = driver.browser(&app, Shots::named(&format!("every_page_fits_a_phone-{backend}"))).await;
+    browser.client.set_window_size(PHONE_WIDTH, 900).await.expect("a phone-sized window");
+    let mut opened = std::collections::BTreeMap::new();
+    browser.open("/login").await;
+    browser.assert_fits_phone("/login").await;
+    opened.insert("/login", "/login".to_owned());
+
+    browser.sign_in(&demo.email, &demo.password).await;
+    browser.open_every_route(&routes, &mut opened).await;
+    // The administration pages, as the demo's site administrator (who belongs to no relationship).
+    browser.click("header button.signout").await;
+    browser.wait_for_path("/login").await;
+    browser.sign_in("admin@accord.example", &demo.password).await;
+    browser.open_every_route(&routes, &mut opened).await;
+
+    let missed: Vec<_> = routes.iter().filter(|r| !opened.contains_key(*r)).collect();
+    assert!(missed.is_empty(), "no link led to {missed:?}; opened {opened:#?}");
+    browser.close().await;
+}
