@@ -604,8 +604,8 @@ async fn raise_an_issue_propose_a_resolution_and_accept_it_as_the_other_party(db
 /// The width of a phone (an iPhone 12 to 15 held upright), in CSS pixels.
 const PHONE_WIDTH: u32 = 390;
 
-/// Page routes no crawl can reach with a real value: downloads (nothing to lay out) and links
-/// that carry a secret token sent by email.
+/// Page routes no link leads to: downloads (nothing to lay out) and links with a secret token sent
+/// by email (the test opens an invitation's from the link the members page gives; not a reset's).
 const NOT_PAGES: [&str; 6] = [
     "/static/style.css",
     "/relationships/{relationship_id}/{file}",
@@ -691,11 +691,26 @@ async fn every_page_fits_a_phone(db: TestDb) {
 
     browser.sign_in(&demo.email, &demo.password).await;
     browser.open_every_route(&routes, &mut opened).await;
+    // An invitation, for its page later, made as an SER makes one.
+    browser.open(&opened["/relationships/{relationship_id}/members"]).await;
+    browser.fill("#invite-email", "jamie.okafor@northshore.example").await;
+    browser.click("form[action$='/invitations'] button[type='submit']").await;
+    let invitation = browser.wait_for("#invitation-link").await.text().await.unwrap();
+    browser.assert_fits_phone("the members page with a new invitation's link").await;
     // The administration pages, as the demo's site administrator (who belongs to no relationship).
     browser.click("header button.signout").await;
     browser.wait_for_path("/login").await;
     browser.sign_in("admin@accord.example", &demo.password).await;
     browser.open_every_route(&routes, &mut opened).await;
+    browser.open(&format!("/relationships/{}", Uuid::now_v7())).await;
+    browser.assert_fits_phone("a page that is not there").await;
+    // Signed out: the invitation's page.
+    browser.open("/").await;
+    browser.click("header button.signout").await;
+    browser.wait_for_path("/login").await;
+    browser.client.goto(&invitation).await.unwrap();
+    browser.wait_for("main form").await;
+    browser.assert_fits_phone("/invitations/{token}").await;
 
     let missed: Vec<_> = routes.iter().filter(|r| !opened.contains_key(*r)).collect();
     assert!(missed.is_empty(), "no link led to {missed:?}; opened {opened:#?}");
