@@ -14,6 +14,7 @@ use accord_domain::Invalid;
 use accord_domain::id::parse_id;
 use accord_domain::relationship::parse_date;
 use accord_store::*;
+use jiff::civil::Date;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -41,8 +42,14 @@ pub struct ActionInput {
     pub source_period: String,
 }
 
+/// A due date no earlier than `today`.
+fn due_from(due: Date, today: Date) -> Result<Date, String> {
+    if due < today { Err(format!("{due} has passed: an action is due today ({today}) or later")) } else { Ok(due) }
+}
+
 impl ActionInput {
-    pub fn parse(&self, relationship_id: Uuid, known: &Known, my_party: Uuid) -> Result<NewAction, Invalid> {
+    /// A new action is due `today` (in the relationship's zone) or later.
+    pub fn parse(&self, relationship_id: Uuid, known: &Known, my_party: Uuid, today: Date) -> Result<NewAction, Invalid> {
         let mut invalid = Invalid::default();
         let title = invalid.check("title", title(&self.title));
         let description = invalid.check("description", long(&self.description));
@@ -52,7 +59,7 @@ impl ActionInput {
         } else {
             invalid.check("party", id_in("parties", &self.party, &known.parties))
         };
-        let due = invalid.check("due_date", parse_date(&self.due_date));
+        let due = invalid.check("due_date", parse_date(&self.due_date).and_then(|d| due_from(d, today)));
         // The source's fields are checked whenever they are sent, and kept only with a kind.
         let kind = self.source_kind.trim();
         let id = (!kind.is_empty() || !self.source_id.trim().is_empty()).then(|| {
@@ -148,7 +155,7 @@ pub fn action_filter(text: Option<&str>) -> Result<ActionFilter, ApiError> {
 /// Raises an action for the caller's party (unless it names another), from its form or the API.
 pub async fn create_action(state: &AppState, access: &Access, input: &ActionInput) -> ApiResult<Action> {
     let me = access.writer()?;
-    let new = input.parse(access.id(), &known(state, access.id()).await?, me.party_id)?;
+    let new = input.parse(access.id(), &known(state, access.id()).await?, me.party_id, crate::dates::today(state, &access.relationship))?;
     Ok(state.store.create_action(new, me.user_id, state.now()).await?)
 }
 
