@@ -30,7 +30,7 @@ pub struct ActionInput {
     pub owner: String,
     #[schema(schema_with = fields::action_party)]
     pub party: String,
-    /// YYYY-MM-DD.
+    /// YYYY-MM-DD: today (in the relationship's time zone) or later.
     #[schema(required, format = Date)]
     pub due_date: String,
     /// What raised it: `kpi_period` or `obligation` (with `source_id`; `source_period` for a KPI).

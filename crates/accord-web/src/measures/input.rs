@@ -241,7 +241,8 @@ pub struct MeasurementBody {
     /// The KPI's id (the API; pages take it from the address).
     #[schema(required, format = Uuid)]
     pub kpi_id: String,
-    /// The period, as the KPI's cadence names it: `2026-03`, `2026-Q1`, `2026-W09` or a date.
+    /// The period, as the KPI's cadence names it: `2026-03`, `2026-Q1`, `2026-W09` or a date; from
+    /// the period of the relationship's start to the current one.
     #[schema(required)]
     pub period: String,
     #[serde(deserialize_with = "number")]
