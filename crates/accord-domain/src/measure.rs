@@ -370,6 +370,12 @@ impl Recordable {
     }
 }
 
+/// A new action's due date: today (in the relationship's zone) or later. A change of an existing
+/// action may keep the past date it had, so only creation asks this.
+pub fn new_due_date(due: Date, today: Date) -> Result<Date, String> {
+    if due < today { Err(format!("{due} has passed: an action is due today ({today}) or later")) } else { Ok(due) }
+}
+
 impl Thresholds {
     /// Green by the thresholds yet short of the target (below it, or above it when lower is
     /// better): a cue that a colour alone would hide.
@@ -533,6 +539,17 @@ mod tests {
             r.check(quarter).is_ok()
                 && r.check(quarter.previous()).is_err()
                 && r.check(Period::parse(Cadence::Quarterly, "2027-Q1").unwrap()).is_err()
+        );
+    }
+
+    #[test]
+    fn a_new_action_is_due_today_or_later() {
+        let today = Date::constant(2026, 3, 2);
+        assert_eq!(new_due_date(today, today), Ok(today));
+        assert_eq!(new_due_date(Date::constant(2031, 1, 1), today), Ok(Date::constant(2031, 1, 1)));
+        assert_eq!(
+            new_due_date(Date::constant(2026, 3, 1), today).unwrap_err(),
+            "2026-03-01 has passed: an action is due today (2026-03-02) or later"
         );
     }
 

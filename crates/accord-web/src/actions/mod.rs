@@ -12,6 +12,7 @@ use crate::fields::{self, whole};
 use crate::input::{Known, id_in, known, long, member_named, optional_id, title, version};
 use accord_domain::Invalid;
 use accord_domain::id::parse_id;
+use accord_domain::measure::new_due_date;
 use accord_domain::relationship::parse_date;
 use accord_store::*;
 use jiff::civil::Date;
@@ -42,11 +43,6 @@ pub struct ActionInput {
     pub source_period: String,
 }
 
-/// A due date no earlier than `today`.
-fn due_from(due: Date, today: Date) -> Result<Date, String> {
-    if due < today { Err(format!("{due} has passed: an action is due today ({today}) or later")) } else { Ok(due) }
-}
-
 impl ActionInput {
     /// A new action is due `today` (in the relationship's zone) or later.
     pub fn parse(&self, relationship_id: Uuid, known: &Known, my_party: Uuid, today: Date) -> Result<NewAction, Invalid> {
@@ -59,7 +55,7 @@ impl ActionInput {
         } else {
             invalid.check("party", id_in("parties", &self.party, &known.parties))
         };
-        let due = invalid.check("due_date", parse_date(&self.due_date).and_then(|d| due_from(d, today)));
+        let due = invalid.check("due_date", parse_date(&self.due_date).and_then(|d| new_due_date(d, today)));
         // The source's fields are checked whenever they are sent, and kept only with a kind.
         let kind = self.source_kind.trim();
         let id = (!kind.is_empty() || !self.source_id.trim().is_empty()).then(|| {
