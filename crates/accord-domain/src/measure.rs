@@ -313,13 +313,74 @@ pub fn trend(direction: Direction, previous: f64, latest: f64) -> Trend {
     }
 }
 
-/// A measured value: finite, and written as people write numbers (`12.5`, `-3`, `1,234.5`).
+/// A measured value: finite, written with a point (`12.5`, `-3`, `97%`). A comma is refused, not
+/// guessed at: "92,5" is 92.5 in half the world and 925 in the other half.
 pub fn parse_value(text: &str) -> Result<f64, String> {
-    let cleaned: String = text.trim().chars().filter(|c| *c != ',' && *c != '_').collect();
-    let cleaned = cleaned.strip_suffix('%').unwrap_or(&cleaned).trim();
+    let trimmed = text.trim();
+    if trimmed.contains(',') {
+        // One comma and no point is a decimal comma; otherwise the commas group thousands.
+        let suggested =
+            if trimmed.matches(',').count() == 1 && !trimmed.contains('.') { trimmed.replace(',', ".") } else { trimmed.replace(',', "") };
+        return Err(format!("{} has a comma: use a point: {}", crate::text::quoted(trimmed), suggested.trim_end_matches('%')));
+    }
+    let cleaned = trimmed.strip_suffix('%').unwrap_or(trimmed).trim();
     match cleaned.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(format!("{} is not a number", crate::text::quoted(text.trim()))),
+        _ => Err(format!("{} is not a number", crate::text::quoted(trimmed))),
+    }
+}
+
+/// Whether a KPI's unit is a percentage, whose values lie between 0 and 100.
+fn percentage(unit: &str) -> bool {
+    matches!(unit.trim().to_lowercase().as_str(), "%" | "percent" | "per cent")
+}
+
+/// Checks a value against what its unit allows: a percentage lies between 0 and 100.
+pub fn within_unit(unit: &str, value: f64) -> Result<f64, String> {
+    if percentage(unit) && !(0.0..=100.0).contains(&value) {
+        return Err(format!("{} is not a percentage: it must lie between 0 and 100", format_value(value)));
+    }
+    Ok(value)
+}
+
+/// A value of a KPI measured in `unit`, from text: [`parse_value`], then [`within_unit`].
+pub fn parse_measured(unit: &str, text: &str) -> Result<f64, String> {
+    parse_value(text).and_then(|v| within_unit(unit, v))
+}
+
+/// The periods that may be recorded: from the one containing the relationship's start to the one
+/// containing today (in the relationship's zone). A mistyped year is refused, not kept as the
+/// latest value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recordable {
+    pub started: Date,
+    pub today: Date,
+}
+
+impl Recordable {
+    pub fn check(&self, period: Period) -> Result<Period, String> {
+        let (first, current) = (Period::containing(period.cadence, self.started), Period::containing(period.cadence, self.today));
+        if period < first {
+            Err(format!("{} is before the relationship began: its first period is {}", period.label(), first.label()))
+        } else if period > current {
+            Err(format!("{} has not begun: the current period is {}", period.label(), current.label()))
+        } else {
+            Ok(period)
+        }
+    }
+}
+
+/// A new action's due date: today (in the relationship's zone) or later. A change of an existing
+/// action may keep the past date it had, so only creation asks this.
+pub fn new_due_date(due: Date, today: Date) -> Result<Date, String> {
+    if due < today { Err(format!("{due} has passed: an action is due today ({today}) or later")) } else { Ok(due) }
+}
+
+impl Thresholds {
+    /// Green by the thresholds yet short of the target (below it, or above it when lower is
+    /// better): a cue that a colour alone would hide.
+    pub fn short_of_target(&self, value: f64) -> bool {
+        self.rag(value) == Rag::Green && self.direction.better(self.target, value)
     }
 }
 
@@ -434,8 +495,11 @@ mod tests {
 
     #[test]
     fn values() {
-        assert_eq!(parse_value(" 1,234.5 ").unwrap(), 1234.5);
+        assert_eq!(parse_value(" 1234.5 ").unwrap(), 1234.5);
         assert_eq!(parse_value("97%").unwrap(), 97.0);
+        assert_eq!(parse_value("92,5").unwrap_err(), "\"92,5\" has a comma: use a point: 92.5");
+        assert!(parse_value("1,234.5").unwrap_err().ends_with("use a point: 1234.5"));
+        assert!(parse_value("12,5%").unwrap_err().ends_with("use a point: 12.5"));
         assert!(parse_value("n/a").is_err() && parse_value("inf").is_err());
         for i in -200_000..200_000i64 {
             for v in [i as f64 * 0.000137, i as f64 * 0.731, i as f64 * 1e-7, (i as f64).sqrt()] {
@@ -452,6 +516,69 @@ mod tests {
         assert_eq!([format_value(-0.0), format_value(-12.0), format_value(1e14)], ["0", "-12", "100000000000000"]);
         assert_eq!(format_value(12.5), "12.5");
         assert_eq!(format_value(1.0 / 3.0), "0.3333");
+    }
+
+    #[test]
+    fn percentages_lie_between_0_and_100() {
+        assert_eq!(parse_measured("%", "100"), Ok(100.0));
+        assert_eq!(parse_measured("%", "0"), Ok(0.0));
+        assert_eq!(parse_measured("%", "-5").unwrap_err(), "-5 is not a percentage: it must lie between 0 and 100");
+        assert!(parse_measured("%", "100000").unwrap_err().contains("between 0 and 100"));
+        assert_eq!(parse_measured("NCRs", "-5"), Ok(-5.0));
+    }
+
+    #[test]
+    fn recordable_periods_run_from_the_start_to_today() {
+        let r = Recordable { started: Date::constant(2024, 4, 15), today: Date::constant(2026, 12, 7) };
+        let month = |text| Period::parse(Cadence::Monthly, text).unwrap();
+        assert!(r.check(month("2024-04")).is_ok() && r.check(month("2026-12")).is_ok());
+        assert_eq!(r.check(month("2024-03")).unwrap_err(), "2024-03 is before the relationship began: its first period is 2024-04");
+        assert_eq!(r.check(month("2031-01")).unwrap_err(), "2031-01 has not begun: the current period is 2026-12");
+        let quarter = Period::parse(Cadence::Quarterly, "2024-Q2").unwrap();
+        assert!(
+            r.check(quarter).is_ok()
+                && r.check(quarter.previous()).is_err()
+                && r.check(Period::parse(Cadence::Quarterly, "2027-Q1").unwrap()).is_err()
+        );
+    }
+
+    #[test]
+    fn a_new_action_is_due_today_or_later() {
+        let today = Date::constant(2026, 3, 2);
+        assert_eq!(new_due_date(today, today), Ok(today));
+        assert_eq!(new_due_date(Date::constant(2031, 1, 1), today), Ok(Date::constant(2031, 1, 1)));
+        assert_eq!(
+            new_due_date(Date::constant(2026, 3, 1), today).unwrap_err(),
+            "2026-03-01 has passed: an action is due today (2026-03-02) or later"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn a_comma_is_never_read_as_a_number(whole in 0u32..100_000, part in 0u32..1000) {
+            let error = parse_value(&format!("{whole},{part}")).unwrap_err();
+            prop_assert!(error.ends_with(&format!("use a point: {whole}.{part}")), "{}", error);
+        }
+
+        #[test]
+        fn short_of_target_only_when_green_and_missing_it(
+            higher in any::<bool>(), a in -1e6..1e6f64, b in -1e6..1e6f64, c in -1e6..1e6f64, value in -1e6..1e6f64,
+        ) {
+            let mut sorted = [a, b, c];
+            sorted.sort_by(f64::total_cmp);
+            let [low, mid, high] = sorted;
+            let t = if higher {
+                Thresholds::new(Direction::Higher, high, mid, low).unwrap()
+            } else {
+                Thresholds::new(Direction::Lower, low, mid, high).unwrap()
+            };
+            let short = t.short_of_target(value);
+            let misses = if higher { value < t.target } else { value > t.target };
+            prop_assert_eq!(short, t.rag(value) == Rag::Green && misses);
+            // At the amber threshold a value is green, and short of the target unless it is the target.
+            prop_assert_eq!(t.short_of_target(t.amber), t.amber != t.target);
+            prop_assert!(!t.short_of_target(t.target));
+        }
     }
 
     #[track_caller]

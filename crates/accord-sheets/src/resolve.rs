@@ -1,7 +1,7 @@
 //! Rows to measurements: each row's KPI, period and value checked against the relationship.
 
 use crate::{CellError, Column, Problems, SheetRow};
-use accord_domain::measure::{Period, parse_value};
+use accord_domain::measure::{Period, Recordable, parse_measured};
 use accord_domain::text::quoted;
 use accord_store::{Kpi, MeasurementInput};
 use jiff::civil::Date;
@@ -21,16 +21,17 @@ enum Named {
 }
 
 /// Resolves rows against a relationship's KPIs (by name, case-insensitive, trimmed): the period
-/// parsed for the KPI's cadence with [`Period::parse`], the value with [`parse_value`]. Every
+/// parsed for the KPI's cadence with [`Period::parse`] and admitted by `recordable`, the value with
+/// [`parse_measured`] for the KPI's unit. Every
 /// error of every row is listed (row and column), not only the first. A KPI+period given twice
 /// in the file is an error on the second row.
-pub fn resolve(rows: &[SheetRow], kpis: &[Kpi]) -> Result<Vec<MeasurementInput>, Problems> {
-    resolve_with_progress(rows, kpis, &mut |_, _| {})
+pub fn resolve(rows: &[SheetRow], kpis: &[Kpi], recordable: Recordable) -> Result<Vec<MeasurementInput>, Problems> {
+    resolve_with_progress(rows, kpis, recordable, &mut |_, _| {})
 }
 
 /// [`resolve`], calling `progress(rows done, rows)` now and then.
 pub fn resolve_with_progress(
-    rows: &[SheetRow], kpis: &[Kpi], progress: &mut dyn FnMut(usize, usize),
+    rows: &[SheetRow], kpis: &[Kpi], recordable: Recordable, progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Vec<MeasurementInput>, Problems> {
     let mut by_name: HashMap<String, Named> = HashMap::with_capacity(kpis.len());
     for (i, kpi) in kpis.iter().enumerate() {
@@ -84,13 +85,14 @@ pub fn resolve_with_progress(
                 error(Column::Period, "is empty".into());
                 return None;
             }
-            Period::parse(kpis[i].cadence, r.period()).map_err(|m| error(Column::Period, m)).ok()
+            Period::parse(kpis[i].cadence, r.period()).and_then(|p| recordable.check(p)).map_err(|m| error(Column::Period, m)).ok()
         });
         let value = if r.value().trim().is_empty() {
             error(Column::Value, "is empty".into());
             None
         } else {
-            parse_value(r.value()).map_err(|m| error(Column::Value, m)).ok()
+            // A value whose KPI is unknown is still read: a comma in it is worth saying.
+            parse_measured(kpi.map_or("", |i| &kpis[i].unit), r.value()).map_err(|m| error(Column::Value, m)).ok()
         };
         let (Some(kpi), Some(period)) = (kpi, period) else { continue };
         match seen.entry((kpi, period.start)) {

@@ -1,5 +1,5 @@
 use super::*;
-use accord_domain::measure::{Cadence, Direction, Thresholds};
+use accord_domain::measure::{Cadence, Direction, Recordable, Thresholds};
 use jiff::civil::{Date, date};
 use std::fmt::Write as _;
 use uuid::Uuid;
@@ -22,6 +22,9 @@ fn kpi(name: &str, cadence: Cadence) -> accord_store::Kpi {
     }
 }
 
+/// A relationship begun long ago, on 7 December 2026.
+const OPEN: Recordable = Recordable { started: Date::constant(1990, 1, 1), today: Date::constant(2026, 12, 7) };
+
 fn kpis() -> Vec<accord_store::Kpi> {
     vec![kpi("Availability", Cadence::Monthly), kpi("Defects", Cadence::Weekly), kpi("Late deliveries", Cadence::Quarterly)]
 }
@@ -36,7 +39,7 @@ fn places(errors: &[CellError]) -> Vec<(usize, &str)> {
 }
 
 fn resolve_csv(text: &str) -> Result<Vec<accord_store::MeasurementInput>, Vec<CellError>> {
-    resolve(&csv(text).expect("readable"), &kpis()).map_err(|p| p.listed)
+    resolve(&csv(text).expect("readable"), &kpis(), OPEN).map_err(|p| p.listed)
 }
 
 fn measurements_table() -> Table {
@@ -58,7 +61,7 @@ fn expect_round_trip(rows: &[SheetRow]) {
     assert_eq!(got[1], (3, "Availability", "2026-04", "12", ""));
     assert_eq!((got[2].0, got[2].2, got[2].4), (4, "2026-W10", "two lines\nof comment"));
     assert!(got[2].3 == "0.3" || got[2].3 == "0.30000000000000004", "{}", got[2].3);
-    let inputs = resolve(rows, &kpis()).unwrap();
+    let inputs = resolve(rows, &kpis(), OPEN).unwrap();
     assert_eq!(inputs.len(), 3);
     assert_eq!((inputs[0].period_start, inputs[0].value, inputs[0].comment.as_str()), (date(2026, 3, 1), 97.5, "pump 3, then \"fixed\""));
     assert_eq!(inputs[2].period_start, date(2026, 3, 2));
@@ -113,7 +116,7 @@ fn xlsx_numbers_dates_and_stray_cells() {
 fn header_in_another_order_and_comment_optional() {
     let rows = csv("Value, period ,kpi\n97,2026-03,availability\n").unwrap();
     assert_eq!(rows, [SheetRow::new(2, "availability", "2026-03", "97", "")]);
-    let inputs = resolve(&rows, &kpis()).unwrap();
+    let inputs = resolve(&rows, &kpis(), OPEN).unwrap();
     assert_eq!((inputs[0].period_start, inputs[0].value), (date(2026, 3, 1), 97.0));
 }
 
@@ -145,10 +148,22 @@ fn bad_period_for_a_monthly_kpi() {
 #[test]
 fn bad_and_missing_values() {
     let errors =
-        resolve_csv("KPI,period,value\nAvailability,2026-03,n/a\nAvailability,2026-04,\nAvailability,2026-05,\"1,234.5\"\n").unwrap_err();
-    assert_eq!(places(&errors), [(2, "value"), (3, "value")]);
+        resolve_csv("KPI,period,value\nAvailability,2026-03,n/a\nAvailability,2026-04,\nAvailability,2026-05,\"92,5\"\n").unwrap_err();
+    assert_eq!(places(&errors), [(2, "value"), (3, "value"), (4, "value")]);
     assert!(errors[0].message.contains("\"n/a\" is not a number"));
-    assert_eq!(resolve_csv("KPI,period,value\nAvailability,2026-05,\"1,234.5\"\n").unwrap()[0].value, 1234.5);
+    assert_eq!(errors[2].message, "\"92,5\" has a comma: use a point: 92.5");
+    assert_eq!(resolve_csv("KPI,period,value\nAvailability,2026-05,92.5\n").unwrap()[0].value, 92.5);
+}
+
+#[test]
+fn periods_and_values_the_relationship_cannot_have() {
+    let recordable = Recordable { started: Date::constant(2025, 4, 10), today: OPEN.today };
+    let text = "KPI,period,value\nAvailability,2031-01,97\nAvailability,2025-03,97\nAvailability,2025-04,-5\nAvailability,2026-12,100.5\nDefects,2026-W49,100\n";
+    let errors = resolve(&csv(text).unwrap(), &kpis(), recordable).unwrap_err().listed;
+    assert_eq!(places(&errors), [(2, "period"), (3, "period"), (4, "value"), (5, "value")]);
+    assert_eq!(errors[0].message, "2031-01 has not begun: the current period is 2026-12");
+    assert_eq!(errors[1].message, "2025-03 is before the relationship began: its first period is 2025-04");
+    assert!(errors[2].message.contains("between 0 and 100") && errors[3].message.starts_with("100.5 is not a percentage"));
 }
 
 #[test]
@@ -162,7 +177,7 @@ fn unknown_kpi() {
 fn kpis_named_alike_are_ambiguous() {
     let kpis = [kpi("Availability", Cadence::Monthly), kpi("AVAILABILITY", Cadence::Monthly)];
     let rows = csv("KPI,period,value\navailability,2026-03,1\n").unwrap();
-    assert!(resolve(&rows, &kpis).unwrap_err().listed[0].message.contains("differ only in case"));
+    assert!(resolve(&rows, &kpis, OPEN).unwrap_err().listed[0].message.contains("differ only in case"));
 }
 
 #[test]
@@ -180,7 +195,7 @@ fn blank_rows_are_skipped_but_counted() {
     let text = "\nKPI,period,value,comment\r\n\r\nAvailability,2026-03,97,\n , ,,\n\n\"Availability\",2026-04,x,\"multi\nline\"\nAvailability,2026-05,y,\n";
     let rows = csv(text).unwrap();
     assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), [4, 7, 8]);
-    let errors = resolve(&rows, &kpis()).unwrap_err().listed;
+    let errors = resolve(&rows, &kpis(), OPEN).unwrap_err().listed;
     assert_eq!(places(&errors), [(7, "value"), (8, "value")]);
     // Old Mac line ends.
     let rows = csv(&text.replace("\r\n", "\n").replace('\n', "\r")).unwrap();
@@ -263,7 +278,7 @@ fn fifty_thousand_rows_resolve() {
     assert_eq!(rows.len(), 50_000);
     assert_eq!(seen.last(), Some(&(50_000, 50_000)));
     assert!(seen.len() > 3 && seen.iter().all(|(done, total)| done <= total));
-    let inputs = resolve(&rows, &kpis).unwrap();
+    let inputs = resolve(&rows, &kpis, OPEN).unwrap();
     assert_eq!(inputs.len(), 50_000);
     assert_eq!((inputs[49_999].kpi_id, inputs[49_999].period_start), (kpis[99].id, Date::constant(2001, 5, 14)));
 }
@@ -277,7 +292,7 @@ fn a_million_rows_read_and_resolve_quickly() {
     let start = std::time::Instant::now();
     let rows = read_measurements(Format::Csv, text.as_bytes()).unwrap();
     let read = start.elapsed();
-    let inputs = resolve(&rows, &kpis).unwrap();
+    let inputs = resolve(&rows, &kpis, OPEN).unwrap();
     let total = start.elapsed();
     assert_eq!(inputs.len(), 1_000_000);
     println!("1,000,000 rows ({:.1} MiB): read {read:?}, resolved {:?}, total {total:?}", text.len() as f64 / 1048576.0, total - read);
@@ -360,7 +375,7 @@ fn problems_are_capped_and_quote_little() {
     let name = "Z".repeat(150);
     let text = format!("KPI,period,value\n{}", format!("{name},2026-03,x\n").repeat(100_000));
     let rows = csv(&text).unwrap();
-    let problems = resolve(&rows, &kpis()).unwrap_err();
+    let problems = resolve(&rows, &kpis(), OPEN).unwrap_err();
     assert_eq!((problems.listed.len(), problems.more, problems.count()), (MAX_PROBLEMS, 199_900, 200_000));
     assert_eq!(places(&problems.listed[..2]), [(2, "KPI"), (2, "value")]);
     let quote = format!("\"{}\"…", "Z".repeat(MAX_QUOTED_CHARS));

@@ -45,3 +45,8 @@ mod tests {
         }
     }
 }
+
+/// The periods the relationship may record values for: from its start to today's.
+pub fn recordable(state: &AppState, relationship: &Relationship) -> accord_domain::measure::Recordable {
+    relationship.recordable(state.now())
+}

@@ -151,9 +151,11 @@ pub fn optional_date() -> impl Into<RefOr<Schema>> {
 
 /// A value or threshold, see [`number`].
 pub fn decimal() -> impl Into<RefOr<Schema>> {
-    OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::Number))
-        .item(ObjectBuilder::new().schema_type(Type::String).description(Some("A number as text, e.g. `99.5`.")))
+    OneOfBuilder::new().item(ObjectBuilder::new().schema_type(Type::Number)).item(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("A number as text, with a point: `99.5` (a comma is refused); a KPI in `%` takes 0 to 100.")),
+    )
 }
 
 /// Fields given a schema of their own lose their doc comment in the document (utoipa drops it

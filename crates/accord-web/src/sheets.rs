@@ -2,17 +2,18 @@
 //! file answered as the API answers it (each problem a field).
 
 use crate::error::ApiError;
+use accord_domain::measure::Recordable;
 use accord_sheets::{CellError, Format, Problems};
 use accord_store::{Kpi, MeasurementInput};
 
-/// Reads and checks a file against the relationship's KPIs, off the async workers; the file comes
+/// Reads and checks a file against the relationship's KPIs and the periods it may record, off the async workers; the file comes
 /// back with the rows (an API body is passed as received, not copied).
 pub async fn check_sheet<B: AsRef<[u8]> + Send + 'static>(
-    kpis: Vec<Kpi>, format: Format, bytes: B,
+    kpis: Vec<Kpi>, recordable: Recordable, format: Format, bytes: B,
 ) -> Result<(Vec<MeasurementInput>, B), Problems> {
     tokio::task::spawn_blocking(move || {
         let rows = accord_sheets::read_measurements(format, bytes.as_ref())?;
-        let inputs = accord_sheets::resolve(&rows, &kpis)?;
+        let inputs = accord_sheets::resolve(&rows, &kpis, recordable)?;
         Ok((inputs, bytes))
     })
     .await

@@ -100,11 +100,15 @@ pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resu
     };
     store.create_user(admin, None, t0).await?;
 
+    // The programme began in April 2024, or with its oldest history should the clock read earlier:
+    // no value may lie before the relationship's start.
+    let history_start = history_months(clock)?[0].start;
+    let start_date = history_start.min(jiff::civil::date(2024, 4, 1)).to_string();
     let input = RelationshipInput {
         name: "Harbour Renewal Programme",
         purpose: "Renew the northern quays, the ferry terminal and the marine works of Northshore harbour by 2029, \
                   jointly planned and delivered by the port, its main contractor and its marine engineering specialist.",
-        start_date: "2024-04-01",
+        start_date: &start_date,
         time_zone: "Europe/London",
     };
     let new = NewRelationship::parse(input, Some(organisations.iter().map(|o| o.id).collect()), Invalid::default())
@@ -135,6 +139,13 @@ pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resu
     seed_issues(store, clock, relationship.id, &people).await?;
     seed_measures(store, clock, relationship.id, &people).await?;
     Ok(Some(DemoLogin { email: PARTIES[0].1[0].email.to_owned(), password }))
+}
+
+/// The demo's history: two years of months, up to last month (in the relationship's zone).
+fn history_months(clock: &dyn Clock) -> anyhow::Result<Vec<accord_domain::measure::Period>> {
+    use accord_domain::measure::{Cadence, Period};
+    let today = clock.now().to_zoned(jiff::tz::TimeZone::get("Europe/London")?).date();
+    Ok(Period::containing(Cadence::Monthly, today).previous().last_n(24))
 }
 
 /// Objectives, a dozen KPIs with two years of monthly history (some red, some amber),
@@ -195,8 +206,7 @@ async fn seed_measures(store: &dyn Store, clock: &dyn Clock, relationship_id: uu
         objective_ids.push(store.create_objective(o, people[1], clock.now()).await?.id);
     }
 
-    // Two years of months, up to last month.
-    let months = Period::containing(Cadence::Monthly, today).previous().last_n(24);
+    let months = history_months(clock)?;
     let first = months[0];
     struct Spec {
         name: &'static str,

@@ -40,6 +40,7 @@ async fn measurements(store: &dyn Store, relationship: &str, path: &Path, now: T
         e => e.into(),
     })?;
     let kpis = store.kpis(r.id).await?;
+    let recordable = r.recordable(now);
     // Refused before reading a file far too big to import.
     let size = std::fs::metadata(path).with_context(|| format!("cannot read {shown}"))?.len();
     if size > accord_sheets::MAX_BYTES as u64 {
@@ -52,8 +53,9 @@ async fn measurements(store: &dyn Store, relationship: &str, path: &Path, now: T
         let started = Instant::now();
         let mut bar = ProgressBar::new(std::io::stderr().is_terminal());
         let rows = accord_sheets::read_measurements_with_progress(format, &bytes, &mut |done, total| bar.show(done, total, "read"));
-        let inputs =
-            rows.and_then(|rows| accord_sheets::resolve_with_progress(&rows, &kpis, &mut |done, total| bar.show(done, total, "checked")));
+        let inputs = rows.and_then(|rows| {
+            accord_sheets::resolve_with_progress(&rows, &kpis, recordable, &mut |done, total| bar.show(done, total, "checked"))
+        });
         bar.finish(inputs.as_ref().ok().map(Vec::len), started.elapsed());
         inputs.map(|inputs| (inputs, accord_sheets::sha256(&bytes)))
     })

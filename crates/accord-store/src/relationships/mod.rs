@@ -35,6 +35,11 @@ impl Relationship {
         jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
     }
 
+    /// The periods it may record values for at `now`: from its start to today's, in its zone.
+    pub fn recordable(&self, now: Timestamp) -> accord_domain::measure::Recordable {
+        accord_domain::measure::Recordable { started: self.start_date, today: now.to_zoned(self.zone()).date() }
+    }
+
     /// A deadline as a notification words it, in the relationship's zone.
     pub fn deadline_text(&self, at: Timestamp) -> String {
         at.to_zoned(self.zone()).strftime("%A %-d %B %Y, %H:%M %Z").to_string()

@@ -342,3 +342,74 @@ async fn spreadsheets_are_checked_previewed_applied_and_exported(db: TestDb) {
     let rows = accord_sheets::read_measurements(accord_sheets::Format::Xlsx, &bytes).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(rows.iter().map(|r| (r.period(), r.value())).collect::<Vec<_>>(), [("2026-01", "96"), ("2026-02", "88")]);
 }
+
+on_both_backends!(values_that_make_sense);
+
+/// Numbers with a comma, percentages out of range, periods outside the relationship's life and
+/// actions due in the past are refused by the API, the forms and imports alike; a green value
+/// short of its target says so. The clock reads 2 March 2026; the relationship began 5 January.
+async fn values_that_make_sense(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (a, b) = (app.organisation("Northshore").await, app.organisation("Keystone").await);
+    let (ser, token) = app.user("ser@northshore.example", &a, false).await;
+    let r = app.relationship("Harbour", &[&a, &b]).await;
+    app.member(&r, &ser, Role::Ser).await;
+    let base = format!("/api/v1/relationships/{}", r.id);
+    let post = |path: &str, body: Value| {
+        let (url, token, app) = (format!("{base}{path}"), token.clone(), &app);
+        async move { app.call(Method::POST, &url, Some(&token), Some(body)).await }
+    };
+    let refused = |(status, body): (StatusCode, Value), field: &str, words: &str| {
+        assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec![field.to_owned()]), "{body}");
+        let message = body["fields"][0]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(words), "{message}");
+    };
+    let kpi = json!({"name": "Berth availability", "unit": "%", "direction": "higher", "cadence": "monthly",
+        "target": 98, "amber": 95, "red": 90, "effective_from": "2026-01"});
+    let mut too_high = kpi.clone();
+    too_high["target"] = json!(180);
+    refused(post("/kpis", too_high).await, "target", "between 0 and 100");
+    let (status, kpi) = post("/kpis", kpi).await;
+    assert_eq!(status, StatusCode::CREATED, "{kpi}");
+    let record = |period: &str, value: Value| post("/measurements", json!({"kpi_id": kpi["id"], "period": period, "value": value}));
+
+    refused(record("2026-01", json!("92,5")).await, "value", "use a point: 92.5");
+    refused(record("2026-01", json!(-5)).await, "value", "between 0 and 100");
+    refused(record("2026-01", json!(100000)).await, "value", "between 0 and 100");
+    refused(record("2031-01", json!(97)).await, "period", "the current period is 2026-03");
+    refused(record("2025-12", json!(97)).await, "period", "its first period is 2026-01");
+    let (status, m) = record("2026-03", json!("96.5")).await;
+    assert_eq!((status, m["value"].as_f64(), m["rag"].as_str()), (StatusCode::CREATED, Some(96.5), Some("green")), "{m}");
+
+    // A new action is due today or later.
+    refused(post("/actions", json!({"title": "Re-baseline", "due_date": "2026-03-01"})).await, "due_date", "today (2026-03-02) or later");
+    assert_eq!(post("/actions", json!({"title": "Re-baseline", "due_date": "2026-03-02"})).await.0, StatusCode::CREATED);
+
+    // An import lists the row and column of each, and writes nothing.
+    let file = "KPI,period,value\nBerth availability,2026-02,\"97,5\"\nBerth availability,2026-04,97\nBerth availability,2026-01,97.5\n";
+    let response = app
+        .request(Method::POST, &format!("{base}/measurements/import"), Some(&token))
+        .header("content-type", "text/csv")
+        .body(file)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(fields(&body), ["row 2, value", "row 3, period"], "{body}");
+    assert!(body["fields"][0]["message"].as_str().unwrap().contains("use a point: 97.5"), "{body}");
+
+    // The form keeps the refused text and names the field; a green value short of target says so.
+    let mut browser = crate::people::Browser::new(&app);
+    browser.sign_in("ser@northshore.example", crate::app::TEST_PASSWORD).await;
+    let page = format!("/relationships/{}/kpis/{}", r.id, kpi["id"].as_str().unwrap());
+    let answer = browser.post(&format!("{page}/measurements"), &[("period", "2026-02"), ("value", "92,5")]).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.body.contains("use a point: 92.5") && answer.body.contains("value=\"92,5\""), "{}", answer.body);
+    let kpi_page = browser.get(&page).await.body;
+    assert_eq!(kpi_page.matches("worse than target").count(), 1, "96.5 is green (amber at 95) but short of 98");
+    let scorecard = browser.get(&format!("/relationships/{}/scorecard", r.id)).await.body;
+    assert!(scorecard.contains("worse than target"));
+    post("/measurements", json!({"kpi_id": kpi["id"], "period": "2026-03", "value": 98})).await;
+    assert!(!browser.get(&format!("/relationships/{}/scorecard", r.id)).await.body.contains("worse than target"));
+}

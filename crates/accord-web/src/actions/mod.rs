@@ -12,8 +12,10 @@ use crate::fields::{self, whole};
 use crate::input::{Known, id_in, known, long, member_named, optional_id, title, version};
 use accord_domain::Invalid;
 use accord_domain::id::parse_id;
+use accord_domain::measure::new_due_date;
 use accord_domain::relationship::parse_date;
 use accord_store::*;
+use jiff::civil::Date;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -29,7 +31,7 @@ pub struct ActionInput {
     pub owner: String,
     #[schema(schema_with = fields::action_party)]
     pub party: String,
-    /// YYYY-MM-DD.
+    /// YYYY-MM-DD: today (in the relationship's time zone) or later.
     #[schema(required, format = Date)]
     pub due_date: String,
     /// What raised it: `kpi_period` or `obligation` (with `source_id`; `source_period` for a KPI).
@@ -42,7 +44,8 @@ pub struct ActionInput {
 }
 
 impl ActionInput {
-    pub fn parse(&self, relationship_id: Uuid, known: &Known, my_party: Uuid) -> Result<NewAction, Invalid> {
+    /// A new action is due `today` (in the relationship's zone) or later.
+    pub fn parse(&self, relationship_id: Uuid, known: &Known, my_party: Uuid, today: Date) -> Result<NewAction, Invalid> {
         let mut invalid = Invalid::default();
         let title = invalid.check("title", title(&self.title));
         let description = invalid.check("description", long(&self.description));
@@ -52,7 +55,7 @@ impl ActionInput {
         } else {
             invalid.check("party", id_in("parties", &self.party, &known.parties))
         };
-        let due = invalid.check("due_date", parse_date(&self.due_date));
+        let due = invalid.check("due_date", parse_date(&self.due_date).and_then(|d| new_due_date(d, today)));
         // The source's fields are checked whenever they are sent, and kept only with a kind.
         let kind = self.source_kind.trim();
         let id = (!kind.is_empty() || !self.source_id.trim().is_empty()).then(|| {
@@ -148,7 +151,7 @@ pub fn action_filter(text: Option<&str>) -> Result<ActionFilter, ApiError> {
 /// Raises an action for the caller's party (unless it names another), from its form or the API.
 pub async fn create_action(state: &AppState, access: &Access, input: &ActionInput) -> ApiResult<Action> {
     let me = access.writer()?;
-    let new = input.parse(access.id(), &known(state, access.id()).await?, me.party_id)?;
+    let new = input.parse(access.id(), &known(state, access.id()).await?, me.party_id, crate::dates::today(state, &access.relationship))?;
     Ok(state.store.create_action(new, me.user_id, state.now()).await?)
 }
 

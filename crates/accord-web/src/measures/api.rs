@@ -248,7 +248,7 @@ pub async fn import(
     };
     let sha = accord_sheets::sha256(&body);
     let kpis = state.store.kpis(access.id()).await?;
-    let (rows, _) = check_sheet(kpis, format, body).await.map_err(refused)?;
+    let (rows, _) = check_sheet(kpis, crate::dates::recordable(&state, &access.relationship), format, body).await.map_err(refused)?;
     let count = rows.len();
     if q.dry_run.unwrap_or(false) {
         let summary = super::sheets::preview_summary(&state, access.id(), &rows).await?;

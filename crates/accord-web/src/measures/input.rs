@@ -4,7 +4,7 @@
 use crate::fields::{self, number, whole};
 use crate::input::{Known, id_in, long, optional_id, title, version};
 use accord_domain::Invalid;
-use accord_domain::measure::{Cadence, Direction, Period, Thresholds, parse_value};
+use accord_domain::measure::{Cadence, Direction, Period, Recordable, Thresholds, parse_measured};
 use accord_domain::relationship::parse_date;
 use accord_domain::text::parse_long_text;
 use accord_store::*;
@@ -114,11 +114,11 @@ impl ReviewInput {
     }
 }
 
-/// Thresholds from text, naming the field at fault.
-fn thresholds(invalid: &mut Invalid, direction: Option<Direction>, target: &str, amber: &str, red: &str) -> Option<Thresholds> {
-    let target = invalid.check("target", parse_value(target));
-    let amber = invalid.check("amber", parse_value(amber));
-    let red = invalid.check("red", parse_value(red));
+/// Thresholds from text, each within what the KPI's unit allows, naming the field at fault.
+fn thresholds(invalid: &mut Invalid, direction: Option<Direction>, unit: &str, target: &str, amber: &str, red: &str) -> Option<Thresholds> {
+    let target = invalid.check("target", parse_measured(unit, target));
+    let amber = invalid.check("amber", parse_measured(unit, amber));
+    let red = invalid.check("red", parse_measured(unit, red));
     match (direction, target, amber, red) {
         (Some(d), Some(t), Some(a), Some(r)) => match Thresholds::new(d, t, a, r) {
             Ok(th) => Some(th),
@@ -179,7 +179,7 @@ impl KpiInput {
         let reporter = invalid.check("reporter", optional_id(&self.reporter, &known.members, "members"));
         let objectives: Vec<Uuid> =
             self.objectives.iter().filter_map(|o| invalid.check("objectives", id_in("objectives", o, &known.objectives))).collect();
-        let thresholds = thresholds(&mut invalid, direction, &self.target, &self.amber, &self.red);
+        let thresholds = thresholds(&mut invalid, direction, unit.as_deref().unwrap_or_default(), &self.target, &self.amber, &self.red);
         let effective_from = cadence.and_then(|c| invalid.check("effective_from", period_start(c, &self.effective_from, today)));
         invalid.finish()?;
         let (Some(thresholds), Some(cadence), Some(effective_from)) = (thresholds, cadence, effective_from) else {
@@ -226,7 +226,7 @@ impl VersionInput {
         let mut invalid = Invalid::default();
         let version = invalid.check("version", version(&self.version));
         let from = invalid.check("effective_from", Period::parse(kpi.cadence, &self.effective_from).map(|p| p.start));
-        let thresholds = thresholds(&mut invalid, Some(kpi.direction), &self.target, &self.amber, &self.red);
+        let thresholds = thresholds(&mut invalid, Some(kpi.direction), &kpi.unit, &self.target, &self.amber, &self.red);
         invalid.finish()?;
         match (from, thresholds, version) {
             (Some(f), Some(t), Some(v)) => Ok((f, t, v)),
@@ -241,7 +241,8 @@ pub struct MeasurementBody {
     /// The KPI's id (the API; pages take it from the address).
     #[schema(required, format = Uuid)]
     pub kpi_id: String,
-    /// The period, as the KPI's cadence names it: `2026-03`, `2026-Q1`, `2026-W09` or a date.
+    /// The period, as the KPI's cadence names it: `2026-03`, `2026-Q1`, `2026-W09` or a date; from
+    /// the period of the relationship's start to the current one.
     #[schema(required)]
     pub period: String,
     #[serde(deserialize_with = "number")]
@@ -252,10 +253,11 @@ pub struct MeasurementBody {
 }
 
 impl MeasurementBody {
-    pub fn parse(&self, kpi: &Kpi) -> Result<MeasurementInput, Invalid> {
+    /// The value as the KPI's unit allows, for a period `recordable` admits.
+    pub fn parse(&self, kpi: &Kpi, recordable: Recordable) -> Result<MeasurementInput, Invalid> {
         let mut invalid = Invalid::default();
-        let period = invalid.check("period", Period::parse(kpi.cadence, &self.period));
-        let value = invalid.check("value", parse_value(&self.value));
+        let period = invalid.check("period", Period::parse(kpi.cadence, &self.period).and_then(|p| recordable.check(p)));
+        let value = invalid.check("value", parse_measured(&kpi.unit, &self.value));
         let comment = invalid.check("comment", parse_long_text(&self.comment, 2000));
         invalid.finish()?;
         match (period, value) {

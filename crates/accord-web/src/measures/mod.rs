@@ -88,7 +88,7 @@ pub async fn add_kpi_version(state: &AppState, access: &Access, kpi: &Kpi, input
 /// Records or corrects a value of `kpi`; its RAG is computed now, under the thresholds in force.
 pub async fn record_measurement(state: &AppState, access: &Access, kpi: &Kpi, input: &MeasurementBody) -> ApiResult<Measurement> {
     may_record(access, kpi)?;
-    let input = input.parse(kpi)?;
+    let input = input.parse(kpi, crate::dates::recordable(state, &access.relationship))?;
     Ok(state.store.record_measurement(access.id(), input, access.user.id, state.now()).await?)
 }
 

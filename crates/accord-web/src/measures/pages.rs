@@ -62,6 +62,11 @@ fn rag_label(rag: Option<Rag>) -> &'static str {
     rag.map_or("none", Rag::as_str)
 }
 
+/// A stored green value that misses its target (the RAG stays as it was decided).
+fn short_of_target(rag: Rag, thresholds: &accord_domain::measure::Thresholds, value: f64) -> bool {
+    rag == Rag::Green && thresholds.short_of_target(value)
+}
+
 fn back_to(path: String) -> Response {
     Redirect::to(&path).into_response()
 }
@@ -74,6 +79,8 @@ pub struct ScoreRow {
     pub latest: Option<RecentValue>,
     pub latest_label: String,
     pub rag: &'static str,
+    /// Green, yet short of the target.
+    pub short: bool,
     pub arrow: &'static str,
     pub arrow_label: &'static str,
     pub spark: String,
@@ -149,6 +156,7 @@ fn scorecard_page(
             };
             let missing = at(due.start).is_none().then(|| due.label());
             let rag = rag_label(latest.as_ref().map(|m| m.rag));
+            let short = latest.is_some_and(|m| short_of_target(m.rag, &kpi.thresholds, m.value));
             counts[match latest.as_ref().map(|m| m.rag) {
                 Some(Rag::Green) => 0,
                 Some(Rag::Amber) => 1,
@@ -160,6 +168,7 @@ fn scorecard_page(
                 latest_label: latest.as_ref().map(|m| Period { cadence: kpi.cadence, start: m.period_start }.label()).unwrap_or_default(),
                 latest,
                 rag,
+                short,
                 arrow,
                 arrow_label,
                 spark,
@@ -243,6 +252,8 @@ pub struct HistoryRow {
     pub start: Date,
     pub value: Option<Measurement>,
     pub rag: &'static str,
+    /// Green, yet short of the target then in force.
+    pub short: bool,
     pub due: Date,
     pub late: bool,
 }
@@ -330,6 +341,10 @@ async fn kpi_page(state: &AppState, access: &Access, csrf: &CsrfToken, view: Kpi
                 label: p.label(),
                 start: p.start,
                 rag: rag_label(value.as_ref().map(|m| m.rag)),
+                short: value
+                    .as_ref()
+                    .zip(version_in_force(&domain_versions, p.start))
+                    .is_some_and(|(m, v)| short_of_target(m.rag, &v.thresholds, m.value)),
                 late: value.is_none() && p.due() < today,
                 due: p.due(),
                 value,

@@ -220,7 +220,7 @@ pub async fn upload(
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
     let kpis = state.store.kpis(access.id()).await?;
-    match check_sheet(kpis.clone(), format, bytes).await {
+    match check_sheet(kpis.clone(), crate::dates::recordable(&state, &access.relationship), format, bytes).await {
         Err(problems) => Ok(refused_page(page, problems)),
         Ok((inputs, bytes)) => {
             let (summary, sample) = preview(&state, &access, &inputs, &kpis).await?;
@@ -265,7 +265,7 @@ pub async fn apply(State(state): State<AppState>, access: Access, CsrfForm(form)
     }
     let format = Format::from_file_name(&form.file_name).ok_or_else(|| ApiError::invalid("file_name", "is neither .csv nor .xlsx"))?;
     let kpis = state.store.kpis(access.id()).await?;
-    let (inputs, _) = check_sheet(kpis, format, bytes)
+    let (inputs, _) = check_sheet(kpis, crate::dates::recordable(&state, &access.relationship), format, bytes)
         .await
         .map_err(|_| ApiError::invalid("content", "the file no longer matches the KPIs; upload it again"))?;
     let summary = state.store.import_measurements(access.id(), inputs, &form.sha256, Some(me.user_id), state.now()).await?;
