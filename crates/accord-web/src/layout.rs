@@ -225,12 +225,13 @@ pub struct ConfirmPage {
 /// request carries a live session: errors are made where who is asking is not known, and reading
 /// the session once more only on an error page costs the pages that succeed nothing.
 pub async fn frame_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let credential = crate::session::credential(&state, request.headers());
+    let session = crate::session::cookie(request.headers(), state.cookies.session_name()).map(str::to_owned);
     let csrf = request.extensions().get::<CsrfToken>().cloned();
     let response = next.run(request).await;
-    let (Some(text), Some(credential), Some(csrf)) = (response.extensions().get::<ErrorPageText>(), credential, csrf) else {
+    let (Some(text), Some(session), Some(csrf)) = (response.extensions().get::<ErrorPageText>(), session, csrf) else {
         return response;
     };
+    let credential = accord_store::Credential::Session(crate::secrets::token_hash(&session));
     match state.store.viewer(credential, None, state.now()).await {
         Ok(viewer) => {
             let mut shell = Shell::new(Some(&viewer.user), &csrf, "");
