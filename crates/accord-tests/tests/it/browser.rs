@@ -405,6 +405,46 @@ async fn sign_out_ends_the_session() {
     browser.close().await;
 }
 
+/// Remove asks first, without JavaScript: Cancel changes nothing, Confirm removes and the members
+/// page says so.
+#[tokio::test]
+async fn removing_a_member_asks_first_and_says_it_was_done() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let port = app.organisation("Northshore Port Authority").await;
+    let partner = app.organisation("Harbour Freight Cooperative").await;
+    let relationship = app.relationship("Northshore Harbour Renewal", &[&port, &partner]).await;
+    let (ser, _) = app.user("morgan.ellis@northshore.example", &port, false).await;
+    let (priya, _) = app.user("priya.raman@northshore.example", &port, false).await;
+    app.member(&relationship, &ser, Role::Ser).await;
+    app.member(&relationship, &priya, Role::Contributor).await;
+    let mut driver = Chromedriver::start().await;
+    let browser = driver.browser(&app, Shots::named("removing_a_member_asks_first")).await;
+    browser.sign_in(&ser.email, TEST_PASSWORD).await;
+    let members = format!("/relationships/{}/members", relationship.id);
+    let remove = format!("form[action$='/members/{}/remove'] button", priya.id);
+
+    browser.open(&members).await;
+    browser.click(&remove).await;
+    assert_eq!(browser.wait_for(".confirm h1").await.text().await.unwrap(), "Remove priya.raman?");
+    browser.screenshot("01-confirm").await;
+    assert!(app.store().membership(relationship.id, priya.id).await.unwrap().is_some(), "asking changes nothing");
+    browser.click(".confirm a.button").await;
+    browser.wait_for_path(&members).await;
+    assert!(app.store().membership(relationship.id, priya.id).await.unwrap().is_some(), "Cancel changes nothing");
+
+    browser.click(&remove).await;
+    browser.wait_for(".confirm h1").await;
+    browser.click(".confirm button[type='submit']").await;
+    let notice = browser.wait_for("#saved[role='status']").await.text().await.unwrap();
+    assert_eq!(notice, "Done: the member was removed from the relationship.");
+    assert_eq!(browser.location().await, format!("{members}?saved=removed"));
+    browser.screenshot("02-removed").await;
+    assert!(app.store().membership(relationship.id, priya.id).await.unwrap().is_none(), "removed on Confirm");
+    assert!(browser.client.find(Locator::Css(&remove)).await.is_err(), "no longer listed");
+
+    browser.close().await;
+}
+
 on_both_backends!(a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action);
 
 async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: TestDb) {
