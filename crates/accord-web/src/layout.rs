@@ -113,7 +113,6 @@ impl Shell {
 /// the words: nothing a link could put there is echoed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Saved {
-    Saved,
     Measurement,
     Issue,
     Action,
@@ -128,11 +127,21 @@ pub enum Saved {
     Enabled,
     Marked,
     Revoked,
+    Kpi,
+    Thresholds,
+    Objective,
+    Review,
+    Obligation,
+    Comment,
+    Proposal,
+    Response,
+    Escalated,
+    IssueWithdrawn,
+    Joined,
 }
 
 impl Saved {
     const ALL: &[Saved] = &[
-        Saved::Saved,
         Saved::Measurement,
         Saved::Issue,
         Saved::Action,
@@ -147,11 +156,21 @@ impl Saved {
         Saved::Enabled,
         Saved::Marked,
         Saved::Revoked,
+        Saved::Kpi,
+        Saved::Thresholds,
+        Saved::Objective,
+        Saved::Review,
+        Saved::Obligation,
+        Saved::Comment,
+        Saved::Proposal,
+        Saved::Response,
+        Saved::Escalated,
+        Saved::IssueWithdrawn,
+        Saved::Joined,
     ];
 
     pub fn code(self) -> &'static str {
         match self {
-            Saved::Saved => "saved",
             Saved::Measurement => "measurement",
             Saved::Issue => "issue",
             Saved::Action => "action",
@@ -166,12 +185,22 @@ impl Saved {
             Saved::Enabled => "enabled",
             Saved::Marked => "marked",
             Saved::Revoked => "revoked",
+            Saved::Kpi => "kpi",
+            Saved::Thresholds => "thresholds",
+            Saved::Objective => "objective",
+            Saved::Review => "review",
+            Saved::Obligation => "obligation",
+            Saved::Comment => "comment",
+            Saved::Proposal => "proposal",
+            Saved::Response => "response",
+            Saved::Escalated => "escalated",
+            Saved::IssueWithdrawn => "issue-withdrawn",
+            Saved::Joined => "joined",
         }
     }
 
     pub fn message(self) -> &'static str {
         match self {
-            Saved::Saved => "Saved.",
             Saved::Measurement => "Saved: the measurement is recorded.",
             Saved::Issue => "Saved: the issue is recorded.",
             Saved::Action => "Saved: the action.",
@@ -186,6 +215,17 @@ impl Saved {
             Saved::Enabled => "Done: the account was enabled.",
             Saved::Marked => "Done: every notification is marked as read.",
             Saved::Revoked => "Done: the token was revoked; programs using it are refused from now on.",
+            Saved::Kpi => "Saved: the KPI.",
+            Saved::Thresholds => "Saved: the KPI's new target and thresholds.",
+            Saved::Objective => "Saved: the objective.",
+            Saved::Review => "Saved: the objective's review.",
+            Saved::Obligation => "Saved: the obligation.",
+            Saved::Comment => "Saved: your comment.",
+            Saved::Proposal => "Saved: the proposed resolution.",
+            Saved::Response => "Saved: your response.",
+            Saved::Escalated => "Done: the issue was escalated.",
+            Saved::IssueWithdrawn => "Done: the issue was withdrawn.",
+            Saved::Joined => "Welcome: you are now a member of this relationship.",
         }
     }
 
@@ -373,6 +413,18 @@ mod tests {
             page(None, None),
             r#"<input type="hidden" name="csrf" value="tok&#34;en">||||<tr><td colspan="3" class="muted">Nothing yet.</td></tr>"#
         );
+    }
+
+    #[test]
+    fn a_saved_code_reads_back_as_itself_and_nothing_else_is_shown() {
+        for saved in super::Saved::ALL {
+            assert_eq!(super::Saved::from_query(Some(&format!("after=3&saved={}", saved.code()))), Some(*saved));
+        }
+        for query in [None, Some(""), Some("saved="), Some("saved=%3Cb%3E"), Some("xsaved=kpi"), Some("saved=kpi2")] {
+            assert_eq!(super::Saved::from_query(query), None, "{query:?}");
+        }
+        let redirect = super::saved("/relationships/x/actions?from=kpi#action-1", super::Saved::Action);
+        assert_eq!(redirect.headers()["location"], "/relationships/x/actions?from=kpi&saved=action#action-1");
     }
 
     #[test]

@@ -336,7 +336,8 @@ async fn sign_in_invite_and_accept(db: TestDb) {
     invitee_browser.fill("#confirm", "harbour lights at dusk").await;
     invitee_browser.screenshot("04-invitation").await;
     invitee_browser.click("main form button[type='submit']").await;
-    invitee_browser.wait_for_path(&format!("/relationships/{id}")).await;
+    invitee_browser.wait_for_path(&format!("/relationships/{id}?saved=joined")).await;
+    assert_eq!(invitee_browser.text("#saved").await, "Welcome: you are now a member of this relationship.");
     assert_eq!(invitee_browser.signed_in_as().await, invitee_name);
     assert!(invitee_browser.text("main h1").await.starts_with("Northshore Harbour Renewal"));
     assert_eq!(invitee_browser.text("p.you strong").await, "JMT member");
@@ -485,7 +486,8 @@ async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: 
     browser.wait_for("#record").await;
     let kpi = app.store().kpis(relationship.id).await.unwrap().remove(0);
     assert_eq!((kpi.name.as_str(), kpi.reporter_id, kpi.thresholds.red), ("Berth availability", Some(ser.id), 90.0));
-    assert_eq!(browser.location().await, format!("/relationships/{}/kpis/{}", relationship.id, kpi.id));
+    assert_eq!(browser.location().await, format!("/relationships/{}/kpis/{}?saved=kpi", relationship.id, kpi.id));
+    assert_eq!(browser.text("#saved").await, "Saved: the KPI.", "the save says so");
 
     let green = MeasurementInput { kpi_id: kpi.id, period_start: "2026-01-01".parse().unwrap(), value: 98.5, comment: String::new() };
     app.store().record_measurement(relationship.id, green, ser.id, app.now()).await.unwrap();
@@ -543,7 +545,7 @@ async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: 
     browser.fill("#u-due", "2026-03-20").await;
     browser.click("#action-update button").await;
     browser.wait_for("#u-due[value='2026-03-20']").await;
-    assert_eq!(browser.location().await, action_page);
+    assert_eq!(browser.location().await, format!("{action_page}?saved=action"));
     assert!(browser.text("#action-facts").await.contains("dana.okafor"));
     let handed_on = app.store().action(relationship.id, actions[0].id).await.unwrap();
     assert_eq!((handed_on.owner_id, handed_on.due_date.to_string()), (Some(dana.id), "2026-03-20".to_owned()));
@@ -605,7 +607,8 @@ async fn raise_an_issue_propose_a_resolution_and_accept_it_as_the_other_party(db
     assert!(port_browser.text("h1").await.contains("#1 Contractor vehicles parking"));
     assert!(port_browser.text("#ladder li[aria-current='step']").await.contains("Working level"));
     assert!(port_browser.text("#next-move").await.contains("Moves to Joint Management Team"));
-    let issue_path = port_browser.location().await;
+    let issue_path = port_browser.location().await.replace("?saved=issue", "");
+    assert_eq!(port_browser.text("#saved").await, "Saved: the issue is recorded.");
     port_browser.fill("#p-body", "Keystone marks the queue lanes with cones and briefs drivers").await;
     port_browser.click("#propose").await;
     port_browser.wait_for("#proposal").await;

@@ -334,11 +334,11 @@ pub async fn show_issue(
 
 /// Every form on the issue page: the step, then the page again (or the refusal on it).
 async fn step(
-    state: &AppState, access: &Access, csrf: &CsrfToken, issue_id: &str, act: impl AsyncFnOnce(Issue) -> Result<(), ApiError>,
+    state: &AppState, access: &Access, csrf: &CsrfToken, issue_id: &str, done: Saved, act: impl AsyncFnOnce(Issue) -> Result<(), ApiError>,
 ) -> PageResult {
     let issue = issue(state, access, parse_id(issue_id).ok_or(ApiError::NotFound)?).await?;
     match act(issue.clone()).await {
-        Ok(()) => Ok(to_issue(access, issue.id, Saved::Saved)),
+        Ok(()) => Ok(to_issue(access, issue.id, done)),
         Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
             let mut page = issue_page(state, access, csrf, issue_id).await?;
             page.error = Some(field_message(&e));
@@ -352,35 +352,50 @@ pub async fn comment(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TextInput>,
 ) -> PageResult {
-    step(&state, &access, &csrf, &id, async |issue| super::comment(&state, &access, &issue, &form, "comment").await.map(drop)).await
+    step(&state, &access, &csrf, &id, Saved::Comment, async |issue| {
+        super::comment(&state, &access, &issue, &form, "comment").await.map(drop)
+    })
+    .await
 }
 
 pub async fn propose(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TextInput>,
 ) -> PageResult {
-    step(&state, &access, &csrf, &id, async |issue| super::propose(&state, &access, &issue, &form, "proposal").await.map(drop)).await
+    step(&state, &access, &csrf, &id, Saved::Proposal, async |issue| {
+        super::propose(&state, &access, &issue, &form, "proposal").await.map(drop)
+    })
+    .await
 }
 
 pub async fn respond(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TextInput>,
 ) -> PageResult {
-    step(&state, &access, &csrf, &id, async |issue| super::respond(&state, &access, &issue, &form, "reason").await.map(drop)).await
+    step(&state, &access, &csrf, &id, Saved::Response, async |issue| {
+        super::respond(&state, &access, &issue, &form, "reason").await.map(drop)
+    })
+    .await
 }
 
 pub async fn escalate(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TextInput>,
 ) -> PageResult {
-    step(&state, &access, &csrf, &id, async |issue| super::escalate(&state, &access, &issue, &form, "reason").await.map(drop)).await
+    step(&state, &access, &csrf, &id, Saved::Escalated, async |issue| {
+        super::escalate(&state, &access, &issue, &form, "reason").await.map(drop)
+    })
+    .await
 }
 
 pub async fn withdraw(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TextInput>,
 ) -> PageResult {
-    step(&state, &access, &csrf, &id, async |issue| super::withdraw(&state, &access, &issue, &form, "reason").await.map(drop)).await
+    step(&state, &access, &csrf, &id, Saved::IssueWithdrawn, async |issue| {
+        super::withdraw(&state, &access, &issue, &form, "reason").await.map(drop)
+    })
+    .await
 }
 
 #[derive(Template)]

@@ -227,7 +227,7 @@ pub async fn create_kpi(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<KpiInput>,
 ) -> PageResult {
     match super::create_kpi(&state, &access, &form).await {
-        Ok(kpi) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), kpi.id), Saved::Saved)),
+        Ok(kpi) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), kpi.id), Saved::Kpi)),
         Err(e @ ApiError::Invalid(_)) => {
             let message = field_message(&e);
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_kpi_page(&state, &access, &csrf, form, Some(message)).await?))
@@ -396,7 +396,7 @@ pub async fn change_thresholds(
     access.manager()?;
     let mut page = kpi_page(&state, &access, &csrf, kpi_detail(&state, &access, &kpi_id).await?, &KpiQuery::default()).await?;
     match add_kpi_version(&state, &access, &page.kpi, &form).await {
-        Ok(_) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), page.kpi.id), Saved::Measurement)),
+        Ok(_) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), page.kpi.id), Saved::Thresholds)),
         Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
             page.error = Some(field_message(&e));
             Ok(render(e.status(), &page))
@@ -463,7 +463,7 @@ pub async fn create_objective(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<ObjectiveInput>,
 ) -> PageResult {
     match super::create_objective(&state, &access, &form).await {
-        Ok(_) => Ok(back_to(format!("/relationships/{}/objectives", access.id()), Saved::Saved)),
+        Ok(_) => Ok(back_to(format!("/relationships/{}/objectives", access.id()), Saved::Objective)),
         Err(e @ ApiError::Invalid(_)) => {
             let mut page = objectives_page(&state, &access, &csrf).await?;
             page.error = Some(field_message(&e));
@@ -519,7 +519,7 @@ pub async fn review_objective(
     access.manager()?;
     let mut page = objective_page(&state, &access, &csrf, &objective_id).await?;
     match super::review_objective(&state, &access, &page.objective, &form).await {
-        Ok(_) => Ok(back_to(format!("/relationships/{}/objectives/{}", access.id(), page.objective.id), Saved::Saved)),
+        Ok(_) => Ok(back_to(format!("/relationships/{}/objectives/{}", access.id(), page.objective.id), Saved::Review)),
         Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
             page.error = Some(field_message(&e));
             Ok(render(e.status(), &page))
@@ -612,7 +612,7 @@ pub async fn create_obligation(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<ObligationInput>,
 ) -> PageResult {
     match super::create_obligation(&state, &access, &form).await {
-        Ok(_) => Ok(back_to(format!("/relationships/{}/obligations", access.id()), Saved::Saved)),
+        Ok(_) => Ok(back_to(format!("/relationships/{}/obligations", access.id()), Saved::Obligation)),
         Err(e @ ApiError::Invalid(_)) => {
             let mut page = obligations_page(&state, &access, &csrf).await?;
             page.error = Some(field_message(&e));
@@ -629,7 +629,7 @@ pub async fn update_obligation(
 ) -> PageResult {
     let obligation = super::obligation(&state, &access, parse_id(&obligation_id).ok_or(ApiError::NotFound)?).await?;
     match super::update_obligation(&state, &access, &obligation, &form).await {
-        Ok(_) => Ok(back_to(format!("/relationships/{}/obligations", access.id()), Saved::Saved)),
+        Ok(_) => Ok(back_to(format!("/relationships/{}/obligations", access.id()), Saved::Obligation)),
         Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
             let mut page = obligations_page(&state, &access, &csrf).await?;
             page.error = Some(format!("{}: {}", obligation.title, field_message(&e)));
