@@ -109,126 +109,58 @@ impl Shell {
     }
 }
 
-/// What a save did, said on the page it lands on. The redirect carries a code (`?saved=`), never
-/// the words: nothing a link could put there is echoed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Saved {
-    Measurement,
-    Issue,
-    Action,
-    Ladder,
-    Holidays,
-    Role,
-    Removed,
-    Succession,
-    Withdrawn,
-    Organisation,
-    Disabled,
-    Enabled,
-    Marked,
-    Revoked,
-    Kpi,
-    Thresholds,
-    Objective,
-    Review,
-    Obligation,
-    Comment,
-    Proposal,
-    Response,
-    Escalated,
-    IssueWithdrawn,
-    Joined,
+/// Declares the save notices once: each a variant, its code in the address, its words.
+macro_rules! saved_notices {
+    ($($variant:ident $code:literal => $message:literal;)*) => {
+        /// What a save did, said on the page it lands on. The redirect carries a code (`?saved=`),
+        /// never the words: nothing a link could put there is echoed.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Saved { $($variant),* }
+
+        impl Saved {
+            const ALL: &[Saved] = &[$(Saved::$variant),*];
+
+            pub fn code(self) -> &'static str {
+                match self { $(Saved::$variant => $code),* }
+            }
+
+            pub fn message(self) -> &'static str {
+                match self { $(Saved::$variant => $message),* }
+            }
+        }
+    };
+}
+
+saved_notices! {
+    Measurement "measurement" => "Saved: the measurement is recorded.";
+    Issue "issue" => "Saved: the issue is recorded.";
+    Action "action" => "Saved: the action.";
+    Ladder "ladder" => "Saved: the escalation ladder.";
+    Holidays "holidays" => "Saved: your party's holidays.";
+    Role "role" => "Saved: the member's new role.";
+    Removed "removed" => "Done: the member was removed from the relationship.";
+    Left "left" => "Done: you left the relationship; it is no longer shared with you.";
+    Succession "succession" => "Done: the SER role was handed over.";
+    Withdrawn "withdrawn" => "Done: the invitation was withdrawn.";
+    Organisation "organisation" => "Saved: the organisation was created.";
+    Disabled "disabled" => "Done: the account was disabled and signed out everywhere.";
+    Enabled "enabled" => "Done: the account was enabled.";
+    Marked "marked" => "Done: every notification is marked as read.";
+    Revoked "revoked" => "Done: the token was revoked; programs using it are refused from now on.";
+    Kpi "kpi" => "Saved: the KPI.";
+    Thresholds "thresholds" => "Saved: the KPI's new target and thresholds.";
+    Objective "objective" => "Saved: the objective.";
+    Review "review" => "Saved: the objective's review.";
+    Obligation "obligation" => "Saved: the obligation.";
+    Comment "comment" => "Saved: your comment.";
+    Proposal "proposal" => "Saved: the proposed resolution.";
+    Response "response" => "Saved: your response.";
+    Escalated "escalated" => "Done: the issue was escalated.";
+    IssueWithdrawn "issue-withdrawn" => "Done: the issue was withdrawn.";
+    Joined "joined" => "Welcome: you are now a member of this relationship.";
 }
 
 impl Saved {
-    const ALL: &[Saved] = &[
-        Saved::Measurement,
-        Saved::Issue,
-        Saved::Action,
-        Saved::Ladder,
-        Saved::Holidays,
-        Saved::Role,
-        Saved::Removed,
-        Saved::Succession,
-        Saved::Withdrawn,
-        Saved::Organisation,
-        Saved::Disabled,
-        Saved::Enabled,
-        Saved::Marked,
-        Saved::Revoked,
-        Saved::Kpi,
-        Saved::Thresholds,
-        Saved::Objective,
-        Saved::Review,
-        Saved::Obligation,
-        Saved::Comment,
-        Saved::Proposal,
-        Saved::Response,
-        Saved::Escalated,
-        Saved::IssueWithdrawn,
-        Saved::Joined,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Saved::Measurement => "measurement",
-            Saved::Issue => "issue",
-            Saved::Action => "action",
-            Saved::Ladder => "ladder",
-            Saved::Holidays => "holidays",
-            Saved::Role => "role",
-            Saved::Removed => "removed",
-            Saved::Succession => "succession",
-            Saved::Withdrawn => "withdrawn",
-            Saved::Organisation => "organisation",
-            Saved::Disabled => "disabled",
-            Saved::Enabled => "enabled",
-            Saved::Marked => "marked",
-            Saved::Revoked => "revoked",
-            Saved::Kpi => "kpi",
-            Saved::Thresholds => "thresholds",
-            Saved::Objective => "objective",
-            Saved::Review => "review",
-            Saved::Obligation => "obligation",
-            Saved::Comment => "comment",
-            Saved::Proposal => "proposal",
-            Saved::Response => "response",
-            Saved::Escalated => "escalated",
-            Saved::IssueWithdrawn => "issue-withdrawn",
-            Saved::Joined => "joined",
-        }
-    }
-
-    pub fn message(self) -> &'static str {
-        match self {
-            Saved::Measurement => "Saved: the measurement is recorded.",
-            Saved::Issue => "Saved: the issue is recorded.",
-            Saved::Action => "Saved: the action.",
-            Saved::Ladder => "Saved: the escalation ladder.",
-            Saved::Holidays => "Saved: your party's holidays.",
-            Saved::Role => "Saved: the member's new role.",
-            Saved::Removed => "Done: the member was removed from the relationship.",
-            Saved::Succession => "Done: the SER role was handed over.",
-            Saved::Withdrawn => "Done: the invitation was withdrawn.",
-            Saved::Organisation => "Saved: the organisation was created.",
-            Saved::Disabled => "Done: the account was disabled and signed out everywhere.",
-            Saved::Enabled => "Done: the account was enabled.",
-            Saved::Marked => "Done: every notification is marked as read.",
-            Saved::Revoked => "Done: the token was revoked; programs using it are refused from now on.",
-            Saved::Kpi => "Saved: the KPI.",
-            Saved::Thresholds => "Saved: the KPI's new target and thresholds.",
-            Saved::Objective => "Saved: the objective.",
-            Saved::Review => "Saved: the objective's review.",
-            Saved::Obligation => "Saved: the obligation.",
-            Saved::Comment => "Saved: your comment.",
-            Saved::Proposal => "Saved: the proposed resolution.",
-            Saved::Response => "Saved: your response.",
-            Saved::Escalated => "Done: the issue was escalated.",
-            Saved::IssueWithdrawn => "Done: the issue was withdrawn.",
-            Saved::Joined => "Welcome: you are now a member of this relationship.",
-        }
-    }
-
     /// The notice a request's query asks for, if it names one we know.
     pub fn from_query(query: Option<&str>) -> Option<Saved> {
         let code = query?.split('&').find_map(|pair| pair.strip_prefix("saved="))?;

@@ -61,6 +61,17 @@ async fn a_removal_happens_only_after_confirm(db: TestDb) {
     app.member(&r, &sam, Role::Contributor).await;
     let role = browser.post(&format!("/relationships/{}/members/{}/role", r.id, sam.id), &[("role", "observer")]).await;
     assert_eq!(notice(&browser.get(&role.location).await.body), Some("Saved: the member&#39;s new role."));
+
+    // Leaving asks too, in the leaver's words.
+    let mut sam_browser = Browser::new(&app);
+    sam_browser.sign_in("sam.lee@northshore.example", TEST_PASSWORD).await;
+    let leave = format!("/relationships/{}/members/{}/remove", r.id, sam.id);
+    let asked = sam_browser.post(&leave, &[]).await;
+    assert!(asked.body.contains("Leave Harbour?") && asked.body.contains("You leave Harbour"), "{}", asked.body);
+    assert!(app.store().membership(r.id, sam.id).await.unwrap().is_some());
+    let left = sam_browser.post(&leave, &[("confirm", "yes")]).await;
+    assert_eq!(left.location, "/?saved=left");
+    assert!(app.store().membership(r.id, sam.id).await.unwrap().is_none());
 }
 
 async fn a_hand_over_and_a_disabling_ask_first(db: TestDb) {

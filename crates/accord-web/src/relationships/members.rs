@@ -213,7 +213,7 @@ pub async fn remove(
         return confirm_page(&access, &csrf, &member, "remove", title, lines, button);
     }
     super::remove_member(&state, &access, &member).await?;
-    Ok(if leaving { saved("/", Saved::Removed) } else { back(&access, Saved::Removed) })
+    Ok(if leaving { saved("/", Saved::Left) } else { back(&access, Saved::Removed) })
 }
 
 /// Hands a party's SER role to `user_id`, after a confirmation step naming who gains and who
