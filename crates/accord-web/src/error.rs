@@ -138,16 +138,36 @@ impl From<StoreError> for PageError {
 
 #[derive(askama::Template)]
 #[template(path = "layout/error.html")]
-struct ErrorPage {
+struct ErrorPage<'a> {
     shell: crate::layout::Shell,
     status: u16,
+    title: &'static str,
+    message: &'a str,
+}
+
+/// What an error page says. It is kept on the page's response so that `layout::frame_errors`,
+/// which knows who is asking, can render it again inside their signed-in frame: the error itself
+/// is often made before (or without) reading who that is.
+#[derive(Debug, Clone)]
+pub struct ErrorPageText {
+    status: StatusCode,
     title: &'static str,
     message: String,
 }
 
+impl ErrorPageText {
+    pub fn render(&self, shell: crate::layout::Shell) -> Response {
+        use askama::Template;
+        let page = ErrorPage { shell, status: self.status.as_u16(), title: self.title, message: &self.message };
+        let html = page.render().unwrap_or_else(|_| self.title.to_owned());
+        let mut response = (self.status, axum::response::Html(html)).into_response();
+        response.extensions_mut().insert(self.clone());
+        response
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        use askama::Template;
         let status = self.0.status();
         if let ApiError::Internal(detail) = &self.0 {
             tracing::error!(%detail, "page failed");
@@ -160,9 +180,7 @@ impl IntoResponse for PageError {
             ApiError::Conflict(_) => "Changed by someone else",
             _ => "That did not work",
         };
-        let page = ErrorPage { shell: crate::layout::Shell::plain(), status: status.as_u16(), title, message: self.0.body().message };
-        let html = page.render().unwrap_or_else(|_| title.to_owned());
-        (status, axum::response::Html(html)).into_response()
+        ErrorPageText { status, title, message: self.0.body().message }.render(crate::layout::Shell::plain())
     }
 }
 

@@ -15,6 +15,20 @@ pub struct CsrfForm<T>(pub T);
 #[derive(serde::Deserialize)]
 pub struct Empty {}
 
+/// A button for a change that is hard to take back: the first post shows what will happen, and
+/// only the post from that page's Confirm button (`confirm` set) makes the change.
+#[derive(serde::Deserialize)]
+pub struct Confirm {
+    #[serde(default)]
+    confirm: String,
+}
+
+impl Confirm {
+    pub fn confirmed(&self) -> bool {
+        !self.confirm.is_empty()
+    }
+}
+
 /// Browsers say where a request comes from; a form posted from another site is refused.
 fn same_origin(headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())

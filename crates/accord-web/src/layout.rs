@@ -1,11 +1,14 @@
 //! The layout every page shares: the shell (who is signed in, the CSRF token, where we are), the
 //! relationship's menu built from one list, rendering, and the stylesheet.
 
-use crate::error::{ApiError, PageError};
+use crate::AppState;
+use crate::error::{ApiError, ErrorPageText, PageError};
 use crate::session::CsrfToken;
 use accord_store::{Relationship, User};
 use askama::Template;
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, Uri, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
 const STYLESHEET: &str = include_str!("../static/style.css");
@@ -29,6 +32,9 @@ pub struct ShellUser {
 pub struct ShellRelationship {
     pub id: uuid::Uuid,
     pub name: String,
+    /// A site administrator who is not a member opens only the relationship's frame (its
+    /// overview and members), so the menu offers only those.
+    pub member: bool,
 }
 
 /// A link of the relationship's menu.
@@ -38,18 +44,27 @@ pub struct MenuItem {
     pub path: &'static str,
     /// The `Shell::section` of its pages, which marks the link as the current one.
     pub section: &'static str,
+    /// Open to a site administrator who is not a member (the frame, not the content).
+    pub frame: bool,
+}
+
+impl MenuItem {
+    /// Whether the link is offered in `relationship`'s menu: only pages the viewer may open.
+    pub fn shown(&self, relationship: &ShellRelationship) -> bool {
+        relationship.member || self.frame
+    }
 }
 
 /// The relationship's menu, in order: a new module's pages add their line here.
 pub const RELATIONSHIP_MENU: &[MenuItem] = &[
-    MenuItem { label: "Overview", path: "", section: "overview" },
-    MenuItem { label: "Scorecard", path: "/scorecard", section: "scorecard" },
-    MenuItem { label: "Objectives", path: "/objectives", section: "objectives" },
-    MenuItem { label: "Obligations", path: "/obligations", section: "obligations" },
-    MenuItem { label: "Actions", path: "/actions", section: "actions" },
-    MenuItem { label: "Issues", path: "/issues", section: "issues" },
-    MenuItem { label: "Members", path: "/members", section: "members" },
-    MenuItem { label: "Audit trail", path: "/audit", section: "audit" },
+    MenuItem { label: "Overview", path: "", section: "overview", frame: true },
+    MenuItem { label: "Scorecard", path: "/scorecard", section: "scorecard", frame: false },
+    MenuItem { label: "Objectives", path: "/objectives", section: "objectives", frame: false },
+    MenuItem { label: "Obligations", path: "/obligations", section: "obligations", frame: false },
+    MenuItem { label: "Actions", path: "/actions", section: "actions", frame: false },
+    MenuItem { label: "Issues", path: "/issues", section: "issues", frame: false },
+    MenuItem { label: "Members", path: "/members", section: "members", frame: true },
+    MenuItem { label: "Audit trail", path: "/audit", section: "audit", frame: false },
 ];
 
 /// What the layout needs: who is signed in, the CSRF token for its forms, where we are.
@@ -58,11 +73,13 @@ pub struct Shell {
     pub csrf: String,
     pub relationship: Option<ShellRelationship>,
     pub section: &'static str,
+    /// What the last form's save did, from the address it redirected to (`?saved=`).
+    pub notice: Option<Saved>,
 }
 
 impl Shell {
     pub fn plain() -> Shell {
-        Shell { user: None, csrf: String::new(), relationship: None, section: "" }
+        Shell { user: None, csrf: String::new(), relationship: None, section: "", notice: None }
     }
 
     pub fn new(user: Option<&User>, csrf: &CsrfToken, section: &'static str) -> Shell {
@@ -71,12 +88,130 @@ impl Shell {
             csrf: csrf.0.clone(),
             relationship: None,
             section,
+            notice: csrf.1,
         }
     }
 
+    /// Within a relationship whose content the viewer may open (every page past its frame
+    /// requires membership).
     pub fn within(mut self, relationship: &Relationship) -> Shell {
-        self.relationship = Some(ShellRelationship { id: relationship.id, name: relationship.name.clone() });
+        self.relationship = Some(ShellRelationship { id: relationship.id, name: relationship.name.clone(), member: true });
         self
+    }
+
+    /// Within a relationship's frame, which a site administrator opens without being a member.
+    pub fn within_frame(self, relationship: &Relationship, member: bool) -> Shell {
+        let mut shell = self.within(relationship);
+        if let Some(r) = shell.relationship.as_mut() {
+            r.member = member;
+        }
+        shell
+    }
+}
+
+/// Declares the save notices once: each a variant, its code in the address, its words.
+macro_rules! saved_notices {
+    ($($variant:ident $code:literal => $message:literal;)*) => {
+        /// What a save did, said on the page it lands on. The redirect carries a code (`?saved=`),
+        /// never the words: nothing a link could put there is echoed.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Saved { $($variant),* }
+
+        impl Saved {
+            const ALL: &[Saved] = &[$(Saved::$variant),*];
+
+            pub fn code(self) -> &'static str {
+                match self { $(Saved::$variant => $code),* }
+            }
+
+            pub fn message(self) -> &'static str {
+                match self { $(Saved::$variant => $message),* }
+            }
+        }
+    };
+}
+
+saved_notices! {
+    Measurement "measurement" => "Saved: the measurement is recorded.";
+    Issue "issue" => "Saved: the issue is recorded.";
+    Action "action" => "Saved: the action.";
+    Ladder "ladder" => "Saved: the escalation ladder.";
+    Holidays "holidays" => "Saved: your party's holidays.";
+    Role "role" => "Saved: the member's new role.";
+    Removed "removed" => "Done: the member was removed from the relationship.";
+    Left "left" => "Done: you left the relationship; it is no longer shared with you.";
+    Succession "succession" => "Done: the SER role was handed over.";
+    Withdrawn "withdrawn" => "Done: the invitation was withdrawn.";
+    Organisation "organisation" => "Saved: the organisation was created.";
+    Disabled "disabled" => "Done: the account was disabled and signed out everywhere.";
+    Enabled "enabled" => "Done: the account was enabled.";
+    Marked "marked" => "Done: every notification is marked as read.";
+    Revoked "revoked" => "Done: the token was revoked; programs using it are refused from now on.";
+    Kpi "kpi" => "Saved: the KPI.";
+    Thresholds "thresholds" => "Saved: the KPI's new target and thresholds.";
+    Objective "objective" => "Saved: the objective.";
+    Review "review" => "Saved: the objective's review.";
+    Obligation "obligation" => "Saved: the obligation.";
+    Comment "comment" => "Saved: your comment.";
+    Proposal "proposal" => "Saved: the proposed resolution.";
+    Response "response" => "Saved: your response.";
+    Escalated "escalated" => "Done: the issue was escalated.";
+    IssueWithdrawn "issue-withdrawn" => "Done: the issue was withdrawn.";
+    Joined "joined" => "Welcome: you are now a member of this relationship.";
+}
+
+impl Saved {
+    /// The notice a request's query asks for, if it names one we know.
+    pub fn from_query(query: Option<&str>) -> Option<Saved> {
+        let code = query?.split('&').find_map(|pair| pair.strip_prefix("saved="))?;
+        Saved::ALL.iter().copied().find(|s| s.code() == code)
+    }
+}
+
+/// A see-other redirect to `path` (which may hold a query and a `#fragment`) whose page says
+/// what was saved.
+pub fn saved(path: &str, what: Saved) -> Response {
+    let (path, fragment) = path.split_once('#').map_or((path, ""), |(p, f)| (p, f));
+    let join = if path.contains('?') { '&' } else { '?' };
+    let hash = if fragment.is_empty() { "" } else { "#" };
+    axum::response::Redirect::to(&format!("{path}{join}saved={}{hash}{fragment}", what.code())).into_response()
+}
+
+/// A confirmation step for a change that is hard to take back: what will happen, in plain words,
+/// and a button that posts the same form again with `confirm` (see `forms::Confirm`).
+#[derive(Template)]
+#[template(path = "layout/confirm.html")]
+pub struct ConfirmPage {
+    pub shell: Shell,
+    pub title: String,
+    /// What will happen, a sentence each.
+    pub lines: Vec<String>,
+    /// Where the confirming form posts (the address the first post went to).
+    pub action: String,
+    pub button: &'static str,
+    /// Where Cancel leads: back, changing nothing.
+    pub cancel: String,
+}
+
+/// Renders an error page again inside the signed-in frame (name, Inbox, Sign out) when the
+/// request carries a live session: errors are made where who is asking is not known, and reading
+/// the session once more only on an error page costs the pages that succeed nothing.
+pub async fn frame_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let session = crate::session::cookie(request.headers(), state.cookies.session_name()).map(str::to_owned);
+    let csrf = request.extensions().get::<CsrfToken>().cloned();
+    let response = next.run(request).await;
+    let (Some(text), Some(session), Some(csrf)) = (response.extensions().get::<ErrorPageText>(), session, csrf) else {
+        return response;
+    };
+    let credential = accord_store::Credential::Session(crate::secrets::token_hash(&session));
+    match state.store.viewer(credential, None, state.now()).await {
+        Ok(viewer) => {
+            let mut shell = Shell::new(Some(&viewer.user), &csrf, "");
+            shell.notice = None;
+            text.render(shell)
+        }
+        // No live session: the plain page stands.
+        Err(_) => response,
     }
 }
 
@@ -171,12 +306,13 @@ mod tests {
     }
 
     fn shell(section: &'static str) -> Shell {
-        let relationship = ShellRelationship { id: uuid::Uuid::nil(), name: "Harbour".into() };
+        let relationship = ShellRelationship { id: uuid::Uuid::nil(), name: "Harbour".into(), member: true };
         Shell {
             user: Some(ShellUser { name: "Ann".into(), is_admin: false }),
             csrf: "tok\"en".into(),
             relationship: Some(relationship),
             section,
+            notice: None,
         }
     }
 
@@ -209,6 +345,18 @@ mod tests {
             page(None, None),
             r#"<input type="hidden" name="csrf" value="tok&#34;en">||||<tr><td colspan="3" class="muted">Nothing yet.</td></tr>"#
         );
+    }
+
+    #[test]
+    fn a_saved_code_reads_back_as_itself_and_nothing_else_is_shown() {
+        for saved in super::Saved::ALL {
+            assert_eq!(super::Saved::from_query(Some(&format!("after=3&saved={}", saved.code()))), Some(*saved));
+        }
+        for query in [None, Some(""), Some("saved="), Some("saved=%3Cb%3E"), Some("xsaved=kpi"), Some("saved=kpi2")] {
+            assert_eq!(super::Saved::from_query(query), None, "{query:?}");
+        }
+        let redirect = super::saved("/relationships/x/actions?from=kpi#action-1", super::Saved::Action);
+        assert_eq!(redirect.headers()["location"], "/relationships/x/actions?from=kpi&saved=action#action-1");
     }
 
     #[test]

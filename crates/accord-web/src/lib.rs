@@ -106,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .fallback(layout::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), layout::frame_errors))
         .layer(middleware::from_fn_with_state(state.clone(), session::csrf_cookie))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

@@ -67,15 +67,17 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The page's CSRF token, to put in every form it renders.
+/// What a page's frame takes from the request: the CSRF token, to put in every form it renders,
+/// and the notice of a save its address names (`?saved=`, see `layout::saved`).
 #[derive(Debug, Clone)]
-pub struct CsrfToken(pub String);
+pub struct CsrfToken(pub String, pub Option<crate::layout::Saved>);
 
 /// Gives every request a CSRF token (from its cookie, or a new one set on the response).
 pub async fn csrf_cookie(axum::extract::State(state): axum::extract::State<AppState>, mut request: Request, next: Next) -> Response {
     let existing = cookie(request.headers(), state.cookies.csrf_name()).map(str::to_owned);
     let token = existing.clone().unwrap_or_else(random_hex::<16>);
-    request.extensions_mut().insert(CsrfToken(token.clone()));
+    let saved = crate::layout::Saved::from_query(request.uri().query());
+    request.extensions_mut().insert(CsrfToken(token.clone(), saved));
     let mut response = next.run(request).await;
     // An error sets no cookie: a session started before a later step failed must not be handed
     // out with the failure, and an error page has no form that needs the CSRF cookie.

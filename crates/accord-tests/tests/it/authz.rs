@@ -245,6 +245,12 @@ fn body(method: &str, path: &str) -> Option<(&'static str, String)> {
         }
         (_, "/relationships/{relationship_id}/invitations") => form("email=another%40northshore.example&role=contributor"),
         (_, "/relationships/{relationship_id}/members/{user_id}/role") => form("role=observer"),
+        // Confirmed, so that the cell exercises the change itself, not only its confirmation step.
+        (
+            _,
+            "/relationships/{relationship_id}/members/{user_id}/remove" | "/relationships/{relationship_id}/members/{user_id}/succession",
+        )
+        | (_, "/admin/users/{user_id}/disable") => form("confirm=yes"),
         ("post", "/api/v1/relationships/{relationship_id}/objectives") => {
             json(serde_json::json!({"title": "Grow", "parties": ["{party_id}"]}))
         }

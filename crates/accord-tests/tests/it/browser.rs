@@ -336,7 +336,8 @@ async fn sign_in_invite_and_accept(db: TestDb) {
     invitee_browser.fill("#confirm", "harbour lights at dusk").await;
     invitee_browser.screenshot("04-invitation").await;
     invitee_browser.click("main form button[type='submit']").await;
-    invitee_browser.wait_for_path(&format!("/relationships/{id}")).await;
+    invitee_browser.wait_for_path(&format!("/relationships/{id}?saved=joined")).await;
+    assert_eq!(invitee_browser.text("#saved").await, "Welcome: you are now a member of this relationship.");
     assert_eq!(invitee_browser.signed_in_as().await, invitee_name);
     assert!(invitee_browser.text("main h1").await.starts_with("Northshore Harbour Renewal"));
     assert_eq!(invitee_browser.text("p.you strong").await, "JMT member");
@@ -405,6 +406,46 @@ async fn sign_out_ends_the_session() {
     browser.close().await;
 }
 
+/// Remove asks first, without JavaScript: Cancel changes nothing, Confirm removes and the members
+/// page says so.
+#[tokio::test]
+async fn removing_a_member_asks_first_and_says_it_was_done() {
+    let app = spawn_app(TestDb::sqlite().await).await;
+    let port = app.organisation("Northshore Port Authority").await;
+    let partner = app.organisation("Harbour Freight Cooperative").await;
+    let relationship = app.relationship("Northshore Harbour Renewal", &[&port, &partner]).await;
+    let (ser, _) = app.user("morgan.ellis@northshore.example", &port, false).await;
+    let (priya, _) = app.user("priya.raman@northshore.example", &port, false).await;
+    app.member(&relationship, &ser, Role::Ser).await;
+    app.member(&relationship, &priya, Role::Contributor).await;
+    let mut driver = Chromedriver::start().await;
+    let browser = driver.browser(&app, Shots::named("removing_a_member_asks_first")).await;
+    browser.sign_in(&ser.email, TEST_PASSWORD).await;
+    let members = format!("/relationships/{}/members", relationship.id);
+    let remove = format!("form[action$='/members/{}/remove'] button", priya.id);
+
+    browser.open(&members).await;
+    browser.click(&remove).await;
+    assert_eq!(browser.wait_for(".confirm h1").await.text().await.unwrap(), "Remove priya.raman?");
+    browser.screenshot("01-confirm").await;
+    assert!(app.store().membership(relationship.id, priya.id).await.unwrap().is_some(), "asking changes nothing");
+    browser.click(".confirm a.button").await;
+    browser.wait_for_path(&members).await;
+    assert!(app.store().membership(relationship.id, priya.id).await.unwrap().is_some(), "Cancel changes nothing");
+
+    browser.click(&remove).await;
+    browser.wait_for(".confirm h1").await;
+    browser.click(".confirm button[type='submit']").await;
+    let notice = browser.wait_for("#saved[role='status']").await.text().await.unwrap();
+    assert_eq!(notice, "Done: the member was removed from the relationship.");
+    assert_eq!(browser.location().await, format!("{members}?saved=removed"));
+    browser.screenshot("02-removed").await;
+    assert!(app.store().membership(relationship.id, priya.id).await.unwrap().is_none(), "removed on Confirm");
+    assert!(browser.client.find(Locator::Css(&remove)).await.is_err(), "no longer listed");
+
+    browser.close().await;
+}
+
 on_both_backends!(a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action);
 
 async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: TestDb) {
@@ -445,7 +486,8 @@ async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: 
     browser.wait_for("#record").await;
     let kpi = app.store().kpis(relationship.id).await.unwrap().remove(0);
     assert_eq!((kpi.name.as_str(), kpi.reporter_id, kpi.thresholds.red), ("Berth availability", Some(ser.id), 90.0));
-    assert_eq!(browser.location().await, format!("/relationships/{}/kpis/{}", relationship.id, kpi.id));
+    assert_eq!(browser.location().await, format!("/relationships/{}/kpis/{}?saved=kpi", relationship.id, kpi.id));
+    assert_eq!(browser.text("#saved").await, "Saved: the KPI.", "the save says so");
 
     let green = MeasurementInput { kpi_id: kpi.id, period_start: "2026-01-01".parse().unwrap(), value: 98.5, comment: String::new() };
     app.store().record_measurement(relationship.id, green, ser.id, app.now()).await.unwrap();
@@ -503,7 +545,7 @@ async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: 
     browser.fill("#u-due", "2026-03-20").await;
     browser.click("#action-update button").await;
     browser.wait_for("#u-due[value='2026-03-20']").await;
-    assert_eq!(browser.location().await, action_page);
+    assert_eq!(browser.location().await, format!("{action_page}?saved=action"));
     assert!(browser.text("#action-facts").await.contains("dana.okafor"));
     let handed_on = app.store().action(relationship.id, actions[0].id).await.unwrap();
     assert_eq!((handed_on.owner_id, handed_on.due_date.to_string()), (Some(dana.id), "2026-03-20".to_owned()));
@@ -565,7 +607,8 @@ async fn raise_an_issue_propose_a_resolution_and_accept_it_as_the_other_party(db
     assert!(port_browser.text("h1").await.contains("#1 Contractor vehicles parking"));
     assert!(port_browser.text("#ladder li[aria-current='step']").await.contains("Working level"));
     assert!(port_browser.text("#next-move").await.contains("Moves to Joint Management Team"));
-    let issue_path = port_browser.location().await;
+    let issue_path = port_browser.location().await.replace("?saved=issue", "");
+    assert_eq!(port_browser.text("#saved").await, "Saved: the issue is recorded.");
     port_browser.fill("#p-body", "Keystone marks the queue lanes with cones and briefs drivers").await;
     port_browser.click("#propose").await;
     port_browser.wait_for("#proposal").await;

@@ -5,15 +5,13 @@ use crate::auth::{PageView, Viewed};
 use crate::dates::today;
 use crate::error::PageResult;
 use crate::forms::CsrfForm;
-use crate::layout::{Shell, field_message, render};
+use crate::layout::{Saved, Shell, field_message, render, saved};
 use crate::session::CsrfToken;
 use accord_domain::measure::Period;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
-use axum::response::IntoResponse;
-use axum::response::Redirect;
 use jiff::civil::Date;
 use std::collections::HashMap;
 
@@ -159,7 +157,7 @@ pub async fn create_action(
 ) -> PageResult {
     let result = super::create_action(&state, &access, &form).await;
     match result {
-        Ok(action) => Ok(Redirect::to(&format!("/relationships/{}/actions#action-{}", access.id(), action.id)).into_response()),
+        Ok(action) => Ok(saved(&format!("/relationships/{}/actions#action-{}", access.id(), action.id), Saved::Action)),
         Err(e @ ApiError::Invalid(_)) => {
             let message = field_message(&e);
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_action_page(&state, &access, &csrf, form, Some(message)).await?))
@@ -234,10 +232,8 @@ pub async fn update_action(
     let action = super::action(&state, &access, parse_id(&action_id).ok_or(ApiError::NotFound)?).await?;
     let result = super::update_action(&state, &access, &action, &form).await;
     match result {
-        Ok(_) if from.from == "action" => {
-            Ok(Redirect::to(&format!("/relationships/{}/actions/{}", access.id(), action.id)).into_response())
-        }
-        Ok(_) => Ok(Redirect::to(&format!("/relationships/{}/actions#action-{}", access.id(), action.id)).into_response()),
+        Ok(_) if from.from == "action" => Ok(saved(&format!("/relationships/{}/actions/{}", access.id(), action.id), Saved::Action)),
+        Ok(_) => Ok(saved(&format!("/relationships/{}/actions#action-{}", access.id(), action.id), Saved::Action)),
         // Refused: the action's page with the message, and what was sent to correct it.
         Err(e @ ApiError::Invalid(_)) => {
             let message = field_message(&e);

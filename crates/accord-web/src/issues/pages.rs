@@ -6,14 +6,14 @@ use crate::charts::level_bars;
 use crate::dates::{hours_text, when};
 use crate::error::PageResult;
 use crate::forms::CsrfForm;
-use crate::layout::{Shell, field_message, render};
+use crate::layout::{Saved, Shell, field_message, render, saved};
 use crate::session::CsrfToken;
 use accord_domain::escalation::{IssueStatus, median_hours};
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use std::collections::HashMap;
 
 pages! { ROUTES, router;
@@ -196,8 +196,8 @@ pub async fn log(
     Ok(render(StatusCode::OK, &log_page(&state, &access, &csrf, view, &q)?))
 }
 
-fn to_issue(access: &Access, issue: Uuid) -> Response {
-    Redirect::to(&format!("/relationships/{}/issues/{issue}", access.id())).into_response()
+fn to_issue(access: &Access, issue: Uuid, what: Saved) -> Response {
+    saved(&format!("/relationships/{}/issues/{issue}", access.id()), what)
 }
 
 fn new_issue_page(access: &Access, csrf: &CsrfToken, targets: &[LinkTarget], form: IssueInput, error: Option<String>) -> NewIssuePage {
@@ -223,7 +223,7 @@ pub async fn raise(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<IssueInput>,
 ) -> PageResult {
     match raise_issue(&state, &access, &form).await {
-        Ok(issue) => Ok(to_issue(&access, issue.id)),
+        Ok(issue) => Ok(to_issue(&access, issue.id, Saved::Issue)),
         Err(e @ ApiError::Invalid(_)) => {
             let targets = state.store.link_targets(access.id()).await?;
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_issue_page(&access, &csrf, &targets, form, Some(field_message(&e)))))
@@ -334,11 +334,11 @@ pub async fn show_issue(
 
 /// Every form on the issue page: the step, then the page again (or the refusal on it).
 async fn step(
-    state: &AppState, access: &Access, csrf: &CsrfToken, issue_id: &str, act: impl AsyncFnOnce(Issue) -> Result<(), ApiError>,
+    state: &AppState, access: &Access, csrf: &CsrfToken, issue_id: &str, done: Saved, act: impl AsyncFnOnce(Issue) -> Result<(), ApiError>,
 ) -> PageResult {
     let issue = issue(state, access, parse_id(issue_id).ok_or(ApiError::NotFound)?).await?;
     match act(issue.clone()).await {
-        Ok(()) => Ok(to_issue(access, issue.id)),
+        Ok(()) => Ok(to_issue(access, issue.id, done)),
         Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
             let mut page = issue_page(state, access, csrf, issue_id).await?;
             page.error = Some(field_message(&e));
@@ -352,35 +352,50 @@ pub async fn comment(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TextInput>,
 ) -> PageResult {
-    step(&state, &access, &csrf, &id, async |issue| super::comment(&state, &access, &issue, &form, "comment").await.map(drop)).await
+    step(&state, &access, &csrf, &id, Saved::Comment, async |issue| {
+        super::comment(&state, &access, &issue, &form, "comment").await.map(drop)
+    })
+    .await
 }
 
 pub async fn propose(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TextInput>,
 ) -> PageResult {
-    step(&state, &access, &csrf, &id, async |issue| super::propose(&state, &access, &issue, &form, "proposal").await.map(drop)).await
+    step(&state, &access, &csrf, &id, Saved::Proposal, async |issue| {
+        super::propose(&state, &access, &issue, &form, "proposal").await.map(drop)
+    })
+    .await
 }
 
 pub async fn respond(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TextInput>,
 ) -> PageResult {
-    step(&state, &access, &csrf, &id, async |issue| super::respond(&state, &access, &issue, &form, "reason").await.map(drop)).await
+    step(&state, &access, &csrf, &id, Saved::Response, async |issue| {
+        super::respond(&state, &access, &issue, &form, "reason").await.map(drop)
+    })
+    .await
 }
 
 pub async fn escalate(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TextInput>,
 ) -> PageResult {
-    step(&state, &access, &csrf, &id, async |issue| super::escalate(&state, &access, &issue, &form, "reason").await.map(drop)).await
+    step(&state, &access, &csrf, &id, Saved::Escalated, async |issue| {
+        super::escalate(&state, &access, &issue, &form, "reason").await.map(drop)
+    })
+    .await
 }
 
 pub async fn withdraw(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TextInput>,
 ) -> PageResult {
-    step(&state, &access, &csrf, &id, async |issue| super::withdraw(&state, &access, &issue, &form, "reason").await.map(drop)).await
+    step(&state, &access, &csrf, &id, Saved::IssueWithdrawn, async |issue| {
+        super::withdraw(&state, &access, &issue, &form, "reason").await.map(drop)
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -448,7 +463,7 @@ pub async fn save_ladder(
 ) -> PageResult {
     access.manager()?;
     match super::save_ladder(&state, &access, &form).await {
-        Ok(_) => Ok(Redirect::to(&format!("/relationships/{}/ladder", access.id())).into_response()),
+        Ok(_) => Ok(saved(&format!("/relationships/{}/ladder", access.id()), Saved::Ladder)),
         Err(e) => ladder_refused(&state, &access, &csrf, e).await,
     }
 }
@@ -457,7 +472,7 @@ pub async fn save_holidays(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<HolidaysInput>,
 ) -> PageResult {
     match set_holidays(&state, &access, &form).await {
-        Ok(()) => Ok(Redirect::to(&format!("/relationships/{}/ladder", access.id())).into_response()),
+        Ok(()) => Ok(saved(&format!("/relationships/{}/ladder", access.id()), Saved::Holidays)),
         Err(e @ ApiError::Invalid(_)) => {
             // The refused lines come back in their party's form, not the stored ones.
             let mut page = ladder_page(&state, &access, &csrf).await?;

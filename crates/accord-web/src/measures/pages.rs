@@ -5,7 +5,7 @@ use crate::auth::{PageView, Viewed, read_view};
 use crate::charts::{ChartPoint, Sparklines, kpi_chart};
 use crate::error::PageResult;
 use crate::forms::CsrfForm;
-use crate::layout::{Shell, field_message, render};
+use crate::layout::{Saved, Shell, field_message, render, saved};
 use crate::session::CsrfToken;
 use accord_domain::id::parse_id;
 use accord_domain::measure::{Period, Rag, Trend, trend, version_in_force};
@@ -13,7 +13,7 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use jiff::civil::Date;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -67,8 +67,8 @@ fn short_of_target(rag: Rag, thresholds: &accord_domain::measure::Thresholds, va
     rag == Rag::Green && thresholds.short_of_target(value)
 }
 
-fn back_to(path: String) -> Response {
-    Redirect::to(&path).into_response()
+fn back_to(path: String, what: Saved) -> Response {
+    saved(&path, what)
 }
 
 // The scorecard.
@@ -236,7 +236,7 @@ pub async fn create_kpi(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<KpiInput>,
 ) -> PageResult {
     match super::create_kpi(&state, &access, &form).await {
-        Ok(kpi) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), kpi.id))),
+        Ok(kpi) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), kpi.id), Saved::Kpi)),
         Err(e @ ApiError::Invalid(_)) => {
             let message = field_message(&e);
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_kpi_page(&state, &access, &csrf, form, Some(message)).await?))
@@ -394,7 +394,7 @@ pub async fn record(
 ) -> PageResult {
     let mut page = kpi_page(&state, &access, &csrf, kpi_detail(&state, &access, &kpi_id).await?, &KpiQuery::default()).await?;
     match record_measurement(&state, &access, &page.kpi, &form).await {
-        Ok(_) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), page.kpi.id))),
+        Ok(_) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), page.kpi.id), Saved::Measurement)),
         Err(e @ ApiError::Invalid(_)) => {
             page.error = Some(field_message(&e));
             page.form = form;
@@ -411,7 +411,7 @@ pub async fn change_thresholds(
     access.manager()?;
     let mut page = kpi_page(&state, &access, &csrf, kpi_detail(&state, &access, &kpi_id).await?, &KpiQuery::default()).await?;
     match add_kpi_version(&state, &access, &page.kpi, &form).await {
-        Ok(_) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), page.kpi.id))),
+        Ok(_) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), page.kpi.id), Saved::Thresholds)),
         Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
             page.error = Some(field_message(&e));
             Ok(render(e.status(), &page))
@@ -478,7 +478,7 @@ pub async fn create_objective(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<ObjectiveInput>,
 ) -> PageResult {
     match super::create_objective(&state, &access, &form).await {
-        Ok(_) => Ok(back_to(format!("/relationships/{}/objectives", access.id()))),
+        Ok(_) => Ok(back_to(format!("/relationships/{}/objectives", access.id()), Saved::Objective)),
         Err(e @ ApiError::Invalid(_)) => {
             let mut page = objectives_page(&state, &access, &csrf).await?;
             page.error = Some(field_message(&e));
@@ -534,7 +534,7 @@ pub async fn review_objective(
     access.manager()?;
     let mut page = objective_page(&state, &access, &csrf, &objective_id).await?;
     match super::review_objective(&state, &access, &page.objective, &form).await {
-        Ok(_) => Ok(back_to(format!("/relationships/{}/objectives/{}", access.id(), page.objective.id))),
+        Ok(_) => Ok(back_to(format!("/relationships/{}/objectives/{}", access.id(), page.objective.id), Saved::Review)),
         Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
             page.error = Some(field_message(&e));
             Ok(render(e.status(), &page))
@@ -627,7 +627,7 @@ pub async fn create_obligation(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<ObligationInput>,
 ) -> PageResult {
     match super::create_obligation(&state, &access, &form).await {
-        Ok(_) => Ok(back_to(format!("/relationships/{}/obligations", access.id()))),
+        Ok(_) => Ok(back_to(format!("/relationships/{}/obligations", access.id()), Saved::Obligation)),
         Err(e @ ApiError::Invalid(_)) => {
             let mut page = obligations_page(&state, &access, &csrf).await?;
             page.error = Some(field_message(&e));
@@ -644,7 +644,7 @@ pub async fn update_obligation(
 ) -> PageResult {
     let obligation = super::obligation(&state, &access, parse_id(&obligation_id).ok_or(ApiError::NotFound)?).await?;
     match super::update_obligation(&state, &access, &obligation, &form).await {
-        Ok(_) => Ok(back_to(format!("/relationships/{}/obligations", access.id()))),
+        Ok(_) => Ok(back_to(format!("/relationships/{}/obligations", access.id()), Saved::Obligation)),
         Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
             let mut page = obligations_page(&state, &access, &csrf).await?;
             page.error = Some(format!("{}: {}", obligation.title, field_message(&e)));

@@ -4,7 +4,7 @@ use super::*;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, PageResult};
 use crate::forms::{CsrfForm, Empty};
-use crate::layout::{Shell, render};
+use crate::layout::{Saved, Shell, render, saved};
 use crate::session::CsrfToken;
 use accord_domain::id::parse_id;
 use askama::Template;
@@ -33,7 +33,7 @@ pub async fn show(State(state): State<AppState>, CurrentUser(user): CurrentUser,
 
 pub async fn read_all(State(state): State<AppState>, CurrentUser(user): CurrentUser, CsrfForm(_): CsrfForm<Empty>) -> PageResult {
     state.store.mark_read(user.id, None, state.now()).await?;
-    Ok(Redirect::to("/inbox").into_response())
+    Ok(saved("/inbox", Saved::Marked))
 }
 
 /// Opens a notification's page and marks it read.

@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, PageResult};
 use crate::forms::{CsrfForm, Empty};
-use crate::layout::{Shell, render};
+use crate::layout::{Saved, Shell, render, saved};
 use crate::secrets::{new_token, verify_password};
 use crate::session::{self, CsrfToken};
 use accord_domain::id::parse_id;
@@ -15,7 +15,6 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -126,5 +125,5 @@ pub async fn revoke_token(
 ) -> PageResult {
     let token_id = parse_id(&token_id).ok_or(ApiError::NotFound)?;
     state.store.revoke_token(user.id, token_id, state.now()).await?;
-    Ok(Redirect::to("/account").into_response())
+    Ok(saved("/account", Saved::Revoked))
 }

@@ -3,8 +3,8 @@
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, PageResult};
-use crate::forms::{CsrfForm, Empty};
-use crate::layout::{Shell, field_message, render};
+use crate::forms::{Confirm, CsrfForm, Empty};
+use crate::layout::{ConfirmPage, Saved, Shell, field_message, render, saved};
 use crate::secrets::new_token;
 use crate::session::CsrfToken;
 use accord_domain::Invalid;
@@ -15,7 +15,6 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
 use jiff::SignedDuration;
 use serde::Deserialize;
 
@@ -72,7 +71,7 @@ pub async fn create_organisation(
     State(state): State<AppState>, user: CurrentUser, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<OrganisationForm>,
 ) -> PageResult {
     match super::create_organisation(&state, &user, &form.name).await {
-        Ok(_) => Ok(Redirect::to("/admin/organisations").into_response()),
+        Ok(_) => Ok(saved("/admin/organisations", Saved::Organisation)),
         Err(e @ ApiError::Invalid(_)) => {
             let mut page = organisations_page(&state, &user.0, &csrf, &After::default()).await?;
             page.error = Some(field_message(&e));
@@ -178,12 +177,36 @@ async fn set_disabled(state: AppState, user: CurrentUser, user_id: String, disab
         return Err(ApiError::Forbidden("You cannot disable your own account.").into());
     }
     state.store.set_user_disabled(user_id, disabled, Some(user.0.id), state.now()).await?;
-    Ok(Redirect::to("/admin/users").into_response())
+    Ok(saved("/admin/users", if disabled { Saved::Disabled } else { Saved::Enabled }))
 }
 
+/// Disables an account after a confirmation step: its owner is signed out everywhere at once.
 pub async fn disable_user(
-    State(state): State<AppState>, user: CurrentUser, Path(user_id): Path<String>, CsrfForm(_): CsrfForm<Empty>,
+    State(state): State<AppState>, user: CurrentUser, Extension(csrf): Extension<CsrfToken>, Path(user_id): Path<String>,
+    CsrfForm(form): CsrfForm<Confirm>,
 ) -> PageResult {
+    if !form.confirmed() {
+        user.require_admin()?;
+        let target = state.store.user(parse_id(&user_id).ok_or(ApiError::NotFound)?).await?;
+        if target.id == user.0.id {
+            return Err(ApiError::Forbidden("You cannot disable your own account.").into());
+        }
+        let page = ConfirmPage {
+            shell: Shell::new(Some(&user.0), &csrf, "users"),
+            title: format!("Disable {}'s account?", target.name),
+            lines: vec![
+                format!(
+                    "{} ({}) can no longer sign in or use an API token, and every session of theirs ends at once.",
+                    target.name, target.email
+                ),
+                "Nothing they recorded is lost, and no mail is sent to a disabled account; you can enable it again.".to_owned(),
+            ],
+            action: format!("/admin/users/{}/disable", target.id),
+            button: "Disable the account",
+            cancel: "/admin/users".into(),
+        };
+        return Ok(render(StatusCode::OK, &page));
+    }
     set_disabled(state, user, user_id, true).await
 }
 

@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::auth::MaybeUser;
 use crate::error::{ApiError, PageResult};
 use crate::forms::CsrfForm;
-use crate::layout::{Shell, render};
+use crate::layout::{Saved, Shell, render, saved};
 use crate::secrets::token_hash;
 use crate::session::{self, CsrfToken};
 use accord_domain::text::{Email, Name};
@@ -16,7 +16,6 @@ use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::SET_COOKIE;
-use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -89,7 +88,7 @@ pub async fn accept(
     };
     match accepted {
         Ok(member) => {
-            let mut response = Redirect::to(&format!("/relationships/{}", member.relationship_id)).into_response();
+            let mut response = saved(&format!("/relationships/{}", member.relationship_id), Saved::Joined);
             if user.is_none() {
                 let id = session::start(&state, member.user_id).await?;
                 response.headers_mut().append(SET_COOKIE, state.cookies.set_session(&id));

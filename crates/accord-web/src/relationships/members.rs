@@ -3,8 +3,8 @@
 use crate::AppState;
 use crate::auth::Access;
 use crate::error::{ApiError, PageResult};
-use crate::forms::{CsrfForm, Empty};
-use crate::layout::{Shell, field_message, render};
+use crate::forms::{Confirm, CsrfForm, Empty};
+use crate::layout::{ConfirmPage, Saved, Shell, field_message, render, saved};
 use crate::secrets::new_token;
 use crate::session::CsrfToken;
 use accord_domain::id::parse_id;
@@ -15,7 +15,6 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
 use jiff::SignedDuration;
 use serde::Deserialize;
 
@@ -62,7 +61,7 @@ async fn page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<Mem
         .collect();
     let history = state.store.membership_history(id).await?.into_iter().filter(|m| m.left_at.is_some()).collect();
     Ok(MembersPage {
-        shell: Shell::new(Some(&access.user), csrf, "members").within(&access.relationship),
+        shell: Shell::new(Some(&access.user), csrf, "members").within_frame(&access.relationship, access.member.is_some()),
         relationship_id: id,
         rows,
         invitations: state
@@ -134,8 +133,27 @@ pub async fn invite(
     }
 }
 
-fn back(access: &Access) -> axum::response::Response {
-    Redirect::to(&format!("/relationships/{}/members", access.id())).into_response()
+fn members_path(access: &Access) -> String {
+    format!("/relationships/{}/members", access.id())
+}
+
+fn back(access: &Access, what: Saved) -> axum::response::Response {
+    saved(&members_path(access), what)
+}
+
+/// The confirmation step of a change to `member` posted to `/members/{user_id}/{step}`.
+fn confirm_page(
+    access: &Access, csrf: &CsrfToken, member: &Member, step: &str, title: String, lines: Vec<String>, button: &'static str,
+) -> PageResult {
+    let page = ConfirmPage {
+        shell: Shell::new(Some(&access.user), csrf, "members").within_frame(&access.relationship, access.member.is_some()),
+        title,
+        lines,
+        action: format!("{}/{}/{step}", members_path(access), member.user_id),
+        button,
+        cancel: members_path(access),
+    };
+    Ok(render(StatusCode::OK, &page))
 }
 
 pub async fn revoke_invitation(
@@ -145,7 +163,7 @@ pub async fn revoke_invitation(
     let invitation_id = parse_id(&invitation_id).ok_or(ApiError::NotFound)?;
     // Only the invitation's own party withdraws it: the store refuses anyone else (403).
     state.store.revoke_invitation(access.id(), invitation_id, access.user.id, state.now()).await?;
-    Ok(back(&access))
+    Ok(back(&access, Saved::Withdrawn))
 }
 
 #[derive(Deserialize)]
@@ -159,23 +177,64 @@ pub async fn change_role(
 ) -> PageResult {
     let member = super::member(&state, &access, &user_id).await?;
     super::change_role(&state, &access, &member, Role::parse(&form.role).map_err(|m| ApiError::invalid("role", m))).await?;
-    Ok(back(&access))
+    Ok(back(&access, Saved::Role))
 }
 
-/// Ends a membership: a manager removes someone of their party, or a member leaves.
+/// Ends a membership: a manager removes someone of their party, or a member leaves; after a
+/// confirmation step that says so.
 pub async fn remove(
-    State(state): State<AppState>, access: Access, Path((_, user_id)): Path<(String, String)>, CsrfForm(_): CsrfForm<Empty>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, user_id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<Confirm>,
 ) -> PageResult {
     let member = super::member(&state, &access, &user_id).await?;
-    super::remove_member(&state, &access, &member).await?;
     let leaving = member.user_id == access.user.id;
-    Ok(if leaving { Redirect::to("/").into_response() } else { back(&access) })
+    if !form.confirmed() {
+        if !leaving {
+            access.may_manage_party(member.party_id)?;
+        }
+        let relationship = &access.relationship.name;
+        let (title, lines, button) = if leaving {
+            let lines = vec![format!(
+                "You leave {relationship}: you will no longer see it or be told about it. Your past records stay in its history."
+            )];
+            (format!("Leave {relationship}?"), lines, "Leave")
+        } else {
+            let name = &member.name;
+            let lines = vec![
+                format!(
+                    "{name} ({}, {}) leaves {relationship}: they will no longer see it or be told about it.",
+                    member.organisation_name,
+                    member.role.label()
+                ),
+                "Their past records stay in its history; to bring them back, invite them again.".to_owned(),
+            ];
+            (format!("Remove {name}?"), lines, "Remove")
+        };
+        return confirm_page(&access, &csrf, &member, "remove", title, lines, button);
+    }
+    super::remove_member(&state, &access, &member).await?;
+    Ok(if leaving { saved("/", Saved::Left) } else { back(&access, Saved::Removed) })
 }
 
+/// Hands a party's SER role to `user_id`, after a confirmation step naming who gains and who
+/// gives up the role.
 pub async fn succession(
-    State(state): State<AppState>, access: Access, Path((_, user_id)): Path<(String, String)>, CsrfForm(_): CsrfForm<Empty>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, user_id)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<Confirm>,
 ) -> PageResult {
     let member = super::member(&state, &access, &user_id).await?;
+    if !form.confirmed() {
+        access.may_hand_over(member.party_id)?;
+        let members = state.store.members(access.id()).await?;
+        let current = members.iter().find(|m| m.party_id == member.party_id && m.role == Role::Ser);
+        let party = &member.organisation_name;
+        let mut lines = vec![format!("{} becomes {party}'s SER in {}.", member.name, access.relationship.name)];
+        if let Some(current) = current {
+            lines.push(format!("{} stays on as a JMT member.", current.name));
+        }
+        let title = format!("Make {} the SER?", member.name);
+        return confirm_page(&access, &csrf, &member, "succession", title, lines, "Hand over the SER role");
+    }
     super::succeed_ser(&state, &access, &member).await?;
-    Ok(back(&access))
+    Ok(back(&access, Saved::Succession))
 }

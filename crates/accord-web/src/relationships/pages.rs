@@ -104,7 +104,7 @@ pub async fn relationship(Viewed { access, view }: Viewed<OverviewView>, Extensi
     let page = RelationshipPage {
         open_issues,
         first_level_share,
-        shell: Shell::new(Some(&access.user), &csrf, "overview").within(&access.relationship),
+        shell: Shell::new(Some(&access.user), &csrf, "overview").within_frame(&access.relationship, member),
         parties: party_cards(parties, &leads, &counts),
         me: access.member.clone(),
         activity: name_actors(events, &actors),
