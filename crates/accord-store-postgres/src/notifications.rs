@@ -7,11 +7,12 @@ use super::*;
 /// disabled account), in the caller's transaction.
 pub(crate) async fn notify(tx: &Transaction<'_>, notice: &Notice, now: Timestamp) -> R<()> {
     let Notice { relationship_id, kind, title, body, link, .. } = notice;
-    for user_id in &notice.each_recipient() {
-        let user = get_user(tx, *user_id).await?;
-        if user.disabled {
-            continue;
-        }
+    let recipients = notice.each_recipient();
+    // The recipients' addresses in one read, not one per recipient; a disabled account hears nothing.
+    let sql = "SELECT user_id, email FROM user_account WHERE user_id = ANY($1) AND disabled_at IS NULL";
+    let emails: Vec<(Uuid, String)> = query_all(tx, sql, &[&recipients], |r| Ok((r.try_get(0)?, r.try_get(1)?))).await?;
+    for user_id in &recipients {
+        let Some((_, email)) = emails.iter().find(|(id, _)| id == user_id) else { continue };
         execute(
             tx,
             "INSERT INTO notification (user_id, notification_id, relationship_id, kind, title, link, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -21,7 +22,7 @@ pub(crate) async fn notify(tx: &Transaction<'_>, notice: &Notice, now: Timestamp
         execute(
             tx,
             "INSERT INTO outbox (outbox_id, relationship_id, user_id, email, subject, body, link, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-            &[&new_id(now), &relationship_id, user_id, &user.email, &title, &body, &link, &now],
+            &[&new_id(now), &relationship_id, user_id, email, &title, &body, &link, &now],
         )
         .await?;
     }
