@@ -786,6 +786,11 @@ async fn every_page_fits_a_phone_and_passes_axe(db: TestDb) {
     browser.click("form[action$='/invitations'] button[type='submit']").await;
     let invitation = browser.wait_for("#invitation-link").await.text().await.unwrap();
     browser.check_page("the members page with a new invitation's link", &mut sweep).await;
+    // A confirmation page, asked before the SER role is handed over (Cancel changes nothing).
+    browser.click("form[action$='/succession'] button").await;
+    browser.wait_for(".confirm h1").await;
+    browser.check_page("the confirmation before handing over the SER role", &mut sweep).await;
+    browser.click(".confirm a.button").await;
     // The administration pages, as the demo's site administrator (who belongs to no relationship).
     browser.click("header button.signout").await;
     browser.wait_for_path("/login").await;
