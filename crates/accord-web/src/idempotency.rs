@@ -276,6 +276,59 @@ mod tests {
         }
     }
 
+    /// Every form posting to an address that makes something carries a submission key: a new
+    /// form that creates cannot forget it.
+    #[test]
+    fn every_form_that_creates_carries_a_key() {
+        const CREATES: &[&str] = &[
+            "issues",
+            "actions",
+            "objectives",
+            "kpis",
+            "measurements",
+            "obligations",
+            "invitations",
+            "comments",
+            "proposals",
+            "responses",
+            "escalations",
+            "withdrawals",
+            "reviews",
+            "versions",
+            "ladder",
+            "holidays",
+            "organisations",
+            "users",
+            "tokens",
+            "relationships",
+            "apply",
+        ];
+        let mut folders = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")];
+        let mut checked = 0;
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap().map(Result::unwrap) {
+                let path = entry.path();
+                if path.is_dir() {
+                    folders.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for form in text.split("<form").skip(1).map(|f| &f[..f.find("</form>").unwrap_or(f.len())]) {
+                    let action = form.split("action=\"").nth(1).and_then(|a| a.split(['"', '?']).next()).unwrap_or("");
+                    if form.contains("method=\"post\"") && CREATES.contains(&action.rsplit('/').next().unwrap_or("")) {
+                        assert!(
+                            form.contains("parts::csrf_once()"),
+                            "{}: the form posting to {action} has no submission key",
+                            path.display()
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked >= 20, "only {checked} forms that create were found");
+    }
+
     #[test]
     fn fingerprints_tell_requests_apart() {
         assert_eq!(fingerprint(&[b"POST", b"/a", b"{}"]), fingerprint(&[b"POST", b"/a", b"{}"]));
