@@ -200,12 +200,24 @@ async fn made_once(state: AppState, keyed: Keyed, request: Request, next: Next) 
 /// that a browser giving up on it (a double click sends the form again and drops the first) does
 /// not leave the work half done and its key held with no answer.
 async fn first(state: AppState, keyed: Keyed, request: Request, next: Next) -> Response {
-    let api = keyed.form_back.is_none();
-    let work = tokio::spawn(async move {
-        let response = next.run(request).await;
-        keep(&state, &keyed, response).await
+    let (api, user_id, key) = (keyed.form_back.is_none(), keyed.user_id, keyed.key.clone());
+    let work = tokio::spawn({
+        let state = state.clone();
+        async move {
+            let response = next.run(request).await;
+            keep(&state, &keyed, response).await
+        }
     });
-    work.await.unwrap_or_else(|e| refuse(api, ApiError::Internal(format!("a request with a key failed: {e}"))))
+    match work.await {
+        Ok(response) => response,
+        // The work panicked: nothing was answered, so the key is freed.
+        Err(e) => {
+            if let Err(e) = state.store.release_key(user_id, &key).await {
+                tracing::warn!(error = %e, "could not free a request's key; repeats will be told it is under way");
+            }
+            refuse(api, ApiError::Internal(format!("a request with a key failed: {e}")))
+        }
+    }
 }
 
 /// Keeps the answer for repeats, or frees the key of a refused request.
