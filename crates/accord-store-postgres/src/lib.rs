@@ -11,6 +11,7 @@ mod cells;
 use cells::RowCells;
 #[macro_use]
 mod rows;
+mod idempotency;
 mod issues;
 mod measures;
 mod notifications;

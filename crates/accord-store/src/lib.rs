@@ -10,6 +10,7 @@ mod audit;
 mod cells;
 mod database;
 mod error;
+mod idempotency;
 pub mod issues;
 pub mod measures;
 mod notifications;
@@ -26,6 +27,7 @@ pub use audit::*;
 pub use cells::Cells;
 pub use database::*;
 pub use error::{StoreError, StoreResult};
+pub use idempotency::*;
 #[allow(ambiguous_glob_reexports)]
 pub use issues::*;
 pub use measures::*;
@@ -46,12 +48,30 @@ pub const SITE_CHAIN: Uuid = Uuid::nil();
 /// The whole storage contract: the sum of the module traits. Bring them into scope with
 /// `use accord_store::prelude::*;`.
 pub trait Store:
-    DatabaseStore + PeopleStore + RelationshipStore + MeasureStore + ActionStore + IssueStore + NotificationStore + ViewStore + AuditStore
+    DatabaseStore
+    + PeopleStore
+    + RelationshipStore
+    + MeasureStore
+    + ActionStore
+    + IssueStore
+    + NotificationStore
+    + ViewStore
+    + AuditStore
+    + IdempotencyStore
 {
 }
 
 impl<
-    T: DatabaseStore + PeopleStore + RelationshipStore + MeasureStore + ActionStore + IssueStore + NotificationStore + ViewStore + AuditStore,
+    T: DatabaseStore
+        + PeopleStore
+        + RelationshipStore
+        + MeasureStore
+        + ActionStore
+        + IssueStore
+        + NotificationStore
+        + ViewStore
+        + AuditStore
+        + IdempotencyStore,
 > Store for T
 {
 }
@@ -59,7 +79,7 @@ impl<
 /// The module traits, so that their methods can be called on a `dyn Store`.
 pub mod prelude {
     pub use crate::{
-        ActionStore, AuditStore, DatabaseStore, IssueStore, MeasureStore, NotificationStore, PeopleStore, RelationshipStore, Store,
-        ViewStore,
+        ActionStore, AuditStore, DatabaseStore, IdempotencyStore, IssueStore, MeasureStore, NotificationStore, PeopleStore,
+        RelationshipStore, Store, ViewStore,
     };
 }

@@ -4,10 +4,10 @@
 use crate::AppState;
 use crate::error::ErrorBody;
 use crate::{actions, audit, issues, measures, notifications, people, relationships};
-use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::schema::Schema;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -51,6 +51,9 @@ impl Modify for SharedResponses {
             }
         }
         for item in openapi.paths.paths.values_mut() {
+            if let Some(post) = item.post.as_mut() {
+                idempotent(post);
+            }
             let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
             for (op, write) in ops.into_iter().zip([false, true, true, true, true]).filter_map(|(op, w)| op.as_mut().map(|o| (o, w))) {
                 shared_responses(op, write);
@@ -79,6 +82,37 @@ fn shared_responses(op: &mut Operation, write: bool) {
             ResponseBuilder::new().description(description).content("application/json", content).build().into()
         });
     }
+}
+
+/// Every POST takes an `Idempotency-Key` (`crate::idempotency`): documented once, here.
+fn idempotent(op: &mut Operation) {
+    let schema = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(255))
+        .pattern(Some("^[!-~]+$"))
+        .examples(["0190f3a2-6b1c-7d2e-8f30-4a5b6c7d8e9f"]);
+    let header = ParameterBuilder::new()
+        .name(crate::idempotency::HEADER)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Makes the request once: a repeat with the same key (1 to 255 visible ASCII characters, per account, kept 24 hours) \
+             writes nothing and is answered as the first was (its status and body, with `Idempotent-Replayed: true`); the same \
+             key with another body or address answers 422 naming this header; while the first is still under way a repeat \
+             waits for its answer, up to 5 seconds, then answers 409. A refused request (4xx, 5xx) frees its key.",
+        ))
+        .schema(Some(schema))
+        .build();
+    op.parameters.get_or_insert_with(Vec::new).push(header);
+    op.responses.responses.entry("409".to_owned()).or_insert_with(|| {
+        let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+        ResponseBuilder::new()
+            .description("A request with the same Idempotency-Key is still under way; send it again in a moment for its answer.")
+            .content("application/json", content)
+            .build()
+            .into()
+    });
 }
 
 /// Every module's operations, one line a module (in the order the document lists them).

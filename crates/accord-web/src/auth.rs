@@ -77,6 +77,12 @@ async fn authenticate(parts: &Parts, state: &AppState, relationship_id: Option<u
     admit(parts, state, &credential, via, found).await
 }
 
+/// The live account a request is sent by (its token's or its session's, a session's API call
+/// echoing the CSRF cookie), for what is kept per account (`idempotency`).
+pub(crate) async fn account(parts: &Parts, state: &AppState) -> Option<uuid::Uuid> {
+    authenticate(parts, state, None).await.ok().flatten().map(|(viewer, _)| viewer.user.id)
+}
+
 /// Admits the viewer the store found for `credential`: a token that names nobody is refused, a
 /// session that does not is no session; a session is kept alive, and a browser's state-changing
 /// API call must echo the CSRF cookie.

@@ -30,7 +30,7 @@ impl Confirm {
 }
 
 /// Browsers say where a request comes from; a form posted from another site is refused.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && site != "same-origin"
         && site != "none"

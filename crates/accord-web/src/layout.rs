@@ -92,6 +92,13 @@ impl Shell {
         }
     }
 
+    /// A new single-use submission key for a form that creates (`parts::csrf_once`): each
+    /// rendering of the form gets its own, and sending it again is answered as the first
+    /// sending was (`idempotency`).
+    pub fn submission_key(&self) -> String {
+        crate::secrets::random_hex::<16>()
+    }
+
     /// Within a relationship whose content the viewer may open (every page past its frame
     /// requires membership).
     pub fn within(mut self, relationship: &Relationship) -> Shell {
@@ -158,6 +165,7 @@ saved_notices! {
     Escalated "escalated" => "Done: the issue was escalated.";
     IssueWithdrawn "issue-withdrawn" => "Done: the issue was withdrawn.";
     Joined "joined" => "Welcome: you are now a member of this relationship.";
+    Resent "resent" => "Already done: this form was sent before, and nothing was made twice.";
 }
 
 impl Saved {

@@ -25,6 +25,7 @@ pub mod error;
 mod fields;
 mod forms;
 mod html;
+mod idempotency;
 mod input;
 pub mod json;
 pub mod layout;
@@ -106,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .fallback(layout::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency::once))
         .layer(middleware::from_fn_with_state(state.clone(), layout::frame_errors))
         .layer(middleware::from_fn_with_state(state.clone(), session::csrf_cookie))
         .layer(middleware::from_fn(security_headers))

@@ -644,6 +644,49 @@ async fn raise_an_issue_propose_a_resolution_and_accept_it_as_the_other_party(db
     contractor_browser.close().await;
 }
 
+on_both_backends!(a_form_sent_again_after_back_shows_the_first_issue);
+
+/// Raise an issue, go Back to the form and send it again: the page shown is the first issue (with
+/// its notice) and the log holds one issue.
+async fn a_form_sent_again_after_back_shows_the_first_issue(db: TestDb) {
+    let backend = db.backend();
+    let app = spawn_app(db).await;
+    let port = app.organisation("Northshore Port Authority").await;
+    let contractor = app.organisation("Keystone Construction").await;
+    let (priya, _) = app.user("priya.raman@northshore.example", &port, false).await;
+    let relationship = app.relationship("Northshore Harbour Renewal", &[&port, &contractor]).await;
+    app.member(&relationship, &priya, Role::Jmt).await;
+
+    let mut driver = Chromedriver::start().await;
+    let browser = driver.browser(&app, Shots::named(&format!("resubmit-{backend}"))).await;
+    browser.sign_in(&priya.email, TEST_PASSWORD).await;
+    browser.open(&format!("/relationships/{}/issues/new", relationship.id)).await;
+    browser.fill("#i-title", "Contractor vehicles parking on the ferry queue lanes").await;
+    let key = browser.find("#raise-form input[name='submission']").await.attr("value").await.unwrap();
+    browser.click("#raise-form button").await;
+    browser.wait_for("#ladder li[aria-current='step']").await;
+    let first = browser.location().await;
+    assert!(first.ends_with("?saved=issue"), "{first}");
+
+    // Back to the form as it was sent, and send it again.
+    browser.client.back().await.unwrap();
+    browser.wait_for("#raise-form").await;
+    let again = browser.find("#raise-form input[name='submission']").await.attr("value").await.unwrap();
+    assert_eq!(again, key, "Back shows the form as it was rendered");
+    browser.screenshot("01-back-at-the-form").await;
+    browser.click("#raise-form button").await;
+    browser.wait_for("#ladder li[aria-current='step']").await;
+    assert_eq!(browser.location().await, first, "the first issue is shown again");
+    assert!(browser.text("h1").await.contains("#1 Contractor vehicles parking"));
+    assert_eq!(browser.text("#saved").await, "Saved: the issue is recorded.");
+    browser.screenshot("02-the-first-issue").await;
+
+    browser.open(&format!("/relationships/{}/issues", relationship.id)).await;
+    let rows = table_rows(&browser, "#issues").await;
+    assert_eq!(rows.len(), 1, "one issue in the log: {rows:?}");
+    browser.close().await;
+}
+
 /// The width of a phone (an iPhone 12 to 15 held upright), in CSS pixels.
 const PHONE_WIDTH: u32 = 390;
 /// A desktop screen's width.
