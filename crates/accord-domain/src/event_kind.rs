@@ -59,6 +59,8 @@ kinds! {
         KpiThresholdsChanged = "kpi.thresholds_changed",
         MeasurementRecorded = "measurement.recorded",
         MeasurementCorrected = "measurement.corrected",
+        /// A value recorded by mistake, withdrawn with a reason: kept in history, no longer current.
+        MeasurementRetracted = "measurement.retracted",
         MeasurementsImported = "measurements.imported",
         ObligationCreated = "obligation.created",
         ObligationUpdated = "obligation.updated",
