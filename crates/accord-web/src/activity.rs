@@ -166,7 +166,7 @@ impl Told<'_> {
                 "recorded {} obligation {}, due {}",
                 possessive(&self.party(&s["party"])),
                 self.titled(&self.names.obligations, &s["title"], "an obligation"),
-                text(&s["due_date"])
+                day_words(&s["due_date"])
             ),
             EventKind::ObligationUpdated => {
                 let (before, after) = (&s["before"], &s["after"]);
@@ -176,7 +176,7 @@ impl Told<'_> {
                     changes.push(format!("now {}", status.to_lowercase()));
                 }
                 if before["due_date"] != after["due_date"] {
-                    changes.push(format!("due {}", text(&after["due_date"])));
+                    changes.push(format!("due {}", day_words(&after["due_date"])));
                 }
                 if before["evidence"] != after["evidence"] {
                     changes.push("new evidence".to_owned());
@@ -187,7 +187,7 @@ impl Told<'_> {
             EventKind::ActionCreated => {
                 let owner = if s["owner"].is_null() { String::new() } else { format!(" for {}", self.user(&s["owner"])) };
                 let title = self.titled(&self.names.actions, &s["title"], "an action");
-                format!("raised action {title}{owner}, due {}{}", text(&s["due_date"]), self.source(&s["source"]))
+                format!("raised action {title}{owner}, due {}{}", day_words(&s["due_date"]), self.source(&s["source"]))
             }
             EventKind::ActionUpdated => {
                 let (before, after) = (&s["before"], &s["after"]);
@@ -204,7 +204,7 @@ impl Told<'_> {
                     });
                 }
                 if before["due_date"] != after["due_date"] {
-                    changes.push(format!("due {}", text(&after["due_date"])));
+                    changes.push(format!("due {}", day_words(&after["due_date"])));
                 }
                 format!("updated action {title}{}", colon(&changes))
             }
@@ -407,9 +407,18 @@ fn with_unit(value: &str, unit: &str) -> String {
     }
 }
 
+/// A day as people write it, `6 December 2026` (so that it never breaks at a hyphen); as stored
+/// when it is not a date.
+fn day_words(value: &Value) -> String {
+    text(value).parse::<Date>().map_or_else(|_| text(value).to_owned(), day)
+}
+
+fn day(d: Date) -> String {
+    format!("{} {}", d.day(), d.strftime("%B %Y"))
+}
+
 /// A period as people say it: `2 March 2026`, `the week of 2 March 2026`, `March 2026`, `Q1 2026`.
 fn period_words(cadence: Cadence, start: Date) -> String {
-    let day = |d: Date| format!("{} {}", d.day(), d.strftime("%B %Y"));
     match cadence {
         Cadence::Daily => day(start),
         Cadence::Weekly => format!("the week of {}", day(Period::containing(cadence, start).start)),

@@ -210,7 +210,7 @@ fn cases() -> Vec<(EventLine, &'static str)> {
                 &subject("obligation", OBLIGATION),
                 json!({"title": "Monthly berth report", "party": id(KEY), "recurrence": "monthly", "due_date": "2026-04-30"}),
             ),
-            "Priya Raman recorded Keystone Construction's obligation 'Monthly berth report', due 2026-04-30",
+            "Priya Raman recorded Keystone Construction's obligation 'Monthly berth report', due 30 April 2026",
         ),
         (
             event(
@@ -220,7 +220,7 @@ fn cases() -> Vec<(EventLine, &'static str)> {
                 &subject("obligation", OBLIGATION),
                 json!({"party": id(KEY), "before": {"status": "on_track", "due_date": "2026-04-30", "evidence": ""}, "after": {"status": "at_risk", "due_date": "2026-05-15", "evidence": ""}}),
             ),
-            "Sam Lee updated Keystone Construction's obligation 'Monthly berth report': now at risk, due 2026-05-15",
+            "Sam Lee updated Keystone Construction's obligation 'Monthly berth report': now at risk, due 15 May 2026",
         ),
         (
             event(
@@ -230,7 +230,7 @@ fn cases() -> Vec<(EventLine, &'static str)> {
                 &subject("action", ACTION),
                 json!({"title": "Re-baseline the dredging plan", "party": id(NORTH), "owner": id(SAM), "due_date": "2026-05-01", "source": {"kind": "kpi_period", "id": id(KPI), "period": "2026-03-01"}}),
             ),
-            "Priya Raman raised action 'Re-baseline the dredging plan' for Sam Lee, due 2026-05-01 (from 'On-time delivery' in March 2026)",
+            "Priya Raman raised action 'Re-baseline the dredging plan' for Sam Lee, due 1 May 2026 (from 'On-time delivery' in March 2026)",
         ),
         (
             event(

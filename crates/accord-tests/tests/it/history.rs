@@ -14,7 +14,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-on_both_backends!(the_trail_and_the_home_page_tell_what_happened_in_sentences, a_value_recorded_by_mistake_is_retracted_and_recorded_again);
+on_both_backends!(
+    the_trail_and_the_home_page_tell_what_happened_in_sentences,
+    a_value_recorded_by_mistake_is_retracted_and_recorded_again,
+    two_servers_retracting_one_value_retract_it_once,
+);
 
 /// A page's text as read: tags dropped, entities written out, runs of spaces one space.
 fn text(html: &str) -> String {
@@ -137,7 +141,7 @@ async fn the_trail_and_the_home_page_tell_what_happened_in_sentences(db: TestDb)
         "{trail}"
     );
     assert!(trail.contains("Accord added sam.lee to Keystone Construction as its SER"), "{trail}");
-    assert!(trail.contains("priya.raman raised action 'Action 0' for sam.lee, due 2026-04-01"), "{trail}");
+    assert!(trail.contains("priya.raman raised action 'Action 0' for sam.lee, due 1 April 2026"), "{trail}");
 }
 
 async fn a_value_recorded_by_mistake_is_retracted_and_recorded_again(db: TestDb) {
@@ -249,4 +253,36 @@ async fn a_value_recorded_by_mistake_is_retracted_and_recorded_again(db: TestDb)
     let row = MeasurementInput { kpi_id, period_start: d_jan, value: 99.0, comment: String::new() };
     let summary = app.store().import_measurements(r.id, vec![row], "ab", Some(priya.id), app.now()).await.unwrap();
     assert_eq!((summary.added, summary.unchanged), (1, 0));
+}
+
+async fn two_servers_retracting_one_value_retract_it_once(db: TestDb) {
+    let app = spawn_app(db).await;
+    let (a, b) = (app.organisation("Northshore").await, app.organisation("Keystone").await);
+    let (priya, priya_t) = app.user("priya.raman@northshore.example", &a, false).await;
+    let r = app.relationship("Harbour", &[&a, &b]).await;
+    app.member(&r, &priya, Role::Jmt).await;
+    let api = format!("/api/v1/relationships/{}", r.id);
+    let body = json!({"name": "Berth availability", "unit": "%", "direction": "higher", "cadence": "monthly", "target": 98, "amber": 95, "red": 90});
+    let kpi_id: Uuid = post(&app, &format!("{api}/kpis"), &priya_t, body).await["id"].as_str().unwrap().parse().unwrap();
+    let value = post(&app, &format!("{api}/measurements"), &priya_t, json!({"kpi_id": kpi_id, "period": "2026-02", "value": 9.9})).await;
+    let id: Uuid = value["id"].as_str().unwrap().parse().unwrap();
+    let before = app.store().chain_head(r.id).await.unwrap().unwrap().position;
+
+    let other = app.db.second_store().await;
+    let (first, second) = tokio::join!(
+        app.store().retract_measurement(r.id, kpi_id, id, "typo".into(), priya.id, app.now()),
+        other.retract_measurement(r.id, kpi_id, id, "typo".into(), priya.id, app.now()),
+    );
+    let refused = match (first, second) {
+        (Ok(done), Err(refused)) | (Err(refused), Ok(done)) => {
+            assert_eq!(done.retracted.map(|r| r.reason), Some("typo".to_owned()));
+            refused
+        }
+        other => panic!("exactly one retraction: {other:?}"),
+    };
+    assert!(matches!(refused, accord_store::StoreError::Invalid(_)), "{refused:?}");
+    let events = app.store().audit_events(r.id, before, 100).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), vec!["measurement.retracted"]);
+    let scorecard: ScorecardView = view(&app, r.id, ViewRequest::Scorecard).await;
+    assert!(scorecard.recent.iter().all(|v| v.kpi_id != kpi_id), "the KPI keeps no current value");
 }
