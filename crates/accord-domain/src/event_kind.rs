@@ -1,7 +1,7 @@
 //! What happened, as an audit event and as a notification: every kind's string is written here
 //! once. Stored chains hash an event's kind and the inbox keeps a notification's, so a string never
-//! changes; a module's new kind is a new line here (and its words in the activity feed, which
-//! match on [`EventKind`] exhaustively).
+//! changes; a module's new kind is a new line here (and its sentence in the activity feed, which
+//! matches on [`EventKind`] exhaustively).
 
 /// Defines an enum of kinds with its stored strings, `ALL`, `as_str` and `parse`.
 macro_rules! kinds {
