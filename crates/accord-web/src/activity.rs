@@ -222,10 +222,7 @@ impl Told<'_> {
                 format!("escalated {} to {level} {why}", self.issue())
             }
             EventKind::IssueResolutionProposed => format!("proposed a resolution to {}", self.issue()),
-            EventKind::IssueResolutionAccepted => {
-                let party = self.actor_party().map_or_else(String::new, |p| format!(" for {p}"));
-                format!("accepted the proposed resolution of {}{party}", self.issue())
-            }
+            EventKind::IssueResolutionAccepted => format!("accepted the proposed resolution of {}", self.issue()),
             EventKind::IssueResolutionRejected => format!("rejected the proposed resolution of {}", self.issue()),
             EventKind::IssueResolved => format!("recorded {} resolved: every party accepted the resolution", self.issue()),
             EventKind::IssueWithdrawn => format!("withdrew {}", self.issue()),
@@ -418,7 +415,7 @@ fn day(d: Date) -> String {
 }
 
 /// A period as people say it: `2 March 2026`, `the week of 2 March 2026`, `March 2026`, `Q1 2026`.
-fn period_words(cadence: Cadence, start: Date) -> String {
+pub fn period_words(cadence: Cadence, start: Date) -> String {
     match cadence {
         Cadence::Daily => day(start),
         Cadence::Weekly => format!("the week of {}", day(Period::containing(cadence, start).start)),

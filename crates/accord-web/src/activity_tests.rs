@@ -276,7 +276,7 @@ fn cases() -> Vec<(EventLine, &'static str)> {
         ),
         (
             event(K::IssueResolutionAccepted, p, Some(NORTH), &subject("issue", ISSUE), json!({"number": 12, "proposal": id(73)})),
-            "Priya Raman accepted the proposed resolution of issue #12 'Late berth windows' for Northshore Port Authority",
+            "Priya Raman accepted the proposed resolution of issue #12 'Late berth windows'",
         ),
         (
             event(

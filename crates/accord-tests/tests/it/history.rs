@@ -234,7 +234,7 @@ async fn a_value_recorded_by_mistake_is_retracted_and_recorded_again(db: TestDb)
     assert!(browser.get(&kpi_page).await.body.contains(&format!("action=\"{action}\"")), "a Retract button per value");
     let asked = browser.post(&action, &[]).await;
     assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
-    assert!(text(&asked.body).contains("Retract 99% for 2026-01?") && asked.body.contains(r#"name="reason""#), "{}", asked.body);
+    assert!(text(&asked.body).contains("Retract 99% for January 2026?") && asked.body.contains(r#"name="reason""#), "{}", asked.body);
     assert!(asked.body.contains(&format!("href=\"{kpi_page}\"")), "Cancel leads back");
     assert!(app.store().measurement(r.id, kpi_id, jan_id.parse().unwrap()).await.unwrap().retracted.is_none(), "asking changes nothing");
     let refused = browser.post(&action, &[("confirm", "yes"), ("reason", " ")]).await;

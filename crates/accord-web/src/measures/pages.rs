@@ -430,7 +430,8 @@ pub async fn retract(
         }
     }
     let value = retractable(&state, &access, &kpi, measurement_id).await?;
-    let period = Period { cadence: kpi.cadence, start: value.period_start }.label();
+    // In words, as a sentence says it (a label such as 2026-11 would break at its hyphen).
+    let period = crate::activity::period_words(kpi.cadence, value.period_start);
     let shown = format!("{} ({})", with_unit(value.value, &kpi.unit), value.rag.as_str());
     let by = if value.entered_by_name.is_empty() { String::new() } else { format!(" by {}", value.entered_by_name) };
     let page = ConfirmPage {
