@@ -794,6 +794,12 @@ async fn every_page_fits_a_phone_and_passes_axe(db: TestDb) {
     browser.wait_for(".confirm h1").await;
     browser.check_page("the confirmation before handing over the SER role", &mut sweep).await;
     browser.click(".confirm a.button").await;
+    // A confirmation page that asks why: retracting a value recorded by mistake (Cancel again).
+    browser.open(&sweep.opened["/relationships/{relationship_id}/kpis/{kpi_id}"]).await;
+    browser.click("form[action$='/retract'] button").await;
+    browser.wait_for(".confirm textarea[name='reason']").await;
+    browser.check_page("the confirmation before retracting a value", &mut sweep).await;
+    browser.click(".confirm a.button").await;
     // The administration pages, as the demo's site administrator (who belongs to no relationship).
     browser.click("header button.signout").await;
     browser.wait_for_path("/login").await;
