@@ -1,7 +1,7 @@
 //! What happened, as an audit event and as a notification: every kind's string is written here
 //! once. Stored chains hash an event's kind and the inbox keeps a notification's, so a string never
-//! changes; a module's new kind is a new line here (and its words in the activity feed, which
-//! match on [`EventKind`] exhaustively).
+//! changes; a module's new kind is a new line here (and its sentence in the activity feed, which
+//! matches on [`EventKind`] exhaustively).
 
 /// Defines an enum of kinds with its stored strings, `ALL`, `as_str` and `parse`.
 macro_rules! kinds {
@@ -59,6 +59,8 @@ kinds! {
         KpiThresholdsChanged = "kpi.thresholds_changed",
         MeasurementRecorded = "measurement.recorded",
         MeasurementCorrected = "measurement.corrected",
+        /// A value recorded by mistake, withdrawn with a reason: kept in history, no longer current.
+        MeasurementRetracted = "measurement.retracted",
         MeasurementsImported = "measurements.imported",
         ObligationCreated = "obligation.created",
         ObligationUpdated = "obligation.updated",

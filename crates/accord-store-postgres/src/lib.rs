@@ -157,14 +157,11 @@ fn text_as<T>(r: &Row, column: usize, parse: fn(&str) -> Result<T, String>) -> R
 }
 
 /// The events of `chain` before a position, newest first, as pages list them (their summaries as
-/// stored), with the names of the people who acted in them (joined, not asked for afterwards).
-pub(crate) async fn recent_event_lines(
-    c: &impl GenericClient, chain: Uuid, before_position: Option<i64>, limit: u32,
-) -> R<(Vec<EventLine>, Vec<(Uuid, String)>)> {
-    let select = "SELECT e.position, e.occurred_at, e.actor_id, e.party_id, e.kind, e.subject, e.summary, e.hash, u.name
-        FROM audit_event e LEFT JOIN user_account u ON u.user_id = e.actor_id";
-    let rows = recent(c, select, chain, before_position, limit, |r| {
-        let line = EventLine {
+/// stored); the names of what they touch are read after them (`views::event_names`).
+pub(crate) async fn recent_event_lines(c: &impl GenericClient, chain: Uuid, before_position: Option<i64>, limit: u32) -> R<Vec<EventLine>> {
+    let select = "SELECT position, occurred_at, actor_id, party_id, kind, subject, summary, hash FROM audit_event";
+    recent(c, select, chain, before_position, limit, |r| {
+        Ok(EventLine {
             position: r.try_get(0)?,
             time: r.try_get(1)?,
             actor: r.try_get(2)?,
@@ -173,14 +170,9 @@ pub(crate) async fn recent_event_lines(
             subject: r.try_get(5)?,
             summary: r.try_get(6)?,
             hash: r.try_get(7)?,
-        };
-        Ok((line, r.try_get::<_, Option<String>>(8)?))
+        })
     })
-    .await?;
-    let mut actors: Vec<(Uuid, String)> = rows.iter().filter_map(|(line, name)| Some((line.actor?, name.clone()?))).collect();
-    actors.sort_unstable();
-    actors.dedup();
-    Ok((rows.into_iter().map(|(line, _)| line).collect(), actors))
+    .await
 }
 
 /// The events of `chain` before a position, newest first, each read by `row` from `select`.

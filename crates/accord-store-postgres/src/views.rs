@@ -8,7 +8,9 @@ use accord_store::*;
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
+use std::collections::HashMap;
 use tokio::try_join;
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 pub(crate) async fn link_targets(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<LinkTarget>> {
@@ -84,7 +86,7 @@ pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, even
              WHERE m.relationship_id = $1 AND m.left_at IS NULL AND m.role IN ('ser', 'jmt')";
         query_all(c, sql, &[&relationship_id], member_row).await
     };
-    let ((parties, counts), mut leads, (events, actors), head, stats) = try_join!(
+    let ((parties, counts), mut leads, events, head, stats) = try_join!(
         parties,
         leads,
         recent_event_lines(c, relationship_id, None, events),
@@ -99,7 +101,8 @@ pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, even
     }
     // As MEMBER_ORDER orders them: by party, the SER first, then by name.
     leads.sort_by(|a, b| (party(a.party_id), a.role != Role::Ser, &a.name).cmp(&(party(b.party_id), b.role != Role::Ser, &b.name)));
-    Ok(OverviewView { parties, leads, counts, events, actors, head, stats })
+    let names = event_names(c, relationship_id, &events, &parties).await?;
+    Ok(OverviewView { parties, leads, counts, events, names, head, stats })
 }
 
 pub(crate) async fn scorecard(c: &impl GenericClient, relationship_id: Uuid) -> R<ScorecardView> {
@@ -110,14 +113,15 @@ pub(crate) async fn scorecard(c: &impl GenericClient, relationship_id: Uuid) -> 
 
 pub(crate) async fn kpi_detail(c: &impl GenericClient, relationship_id: Uuid, request: KpiRequest) -> R<KpiDetail> {
     let id = request.kpi_id;
-    let ((kpi, reporter), parties, objectives, versions, values) = try_join!(
+    let ((kpi, reporter), parties, objectives, versions, values, retracted) = try_join!(
         measures::kpi_with_reporter(c, relationship_id, id),
         parties(c, relationship_id),
         measures::objectives(c, relationship_id),
         measures::kpi_versions(c, relationship_id, id),
         measures::measurements(c, relationship_id, id, None, request.values),
+        measures::retracted_measurements(c, relationship_id, id, request.values),
     )?;
-    Ok(KpiDetail { kpi, parties, reporter, objectives, versions, values })
+    Ok(KpiDetail { kpi, parties, reporter, objectives, versions, values, retracted })
 }
 
 pub(crate) async fn action_log(c: &impl GenericClient, relationship_id: Uuid, request: &ActionLogRequest) -> R<ActionLogView> {
@@ -137,12 +141,60 @@ async fn kpi_labels(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<KpiL
 }
 
 pub(crate) async fn audit(c: &impl GenericClient, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> R<AuditView> {
-    let ((events, actors), parties, head) = try_join!(
+    let (events, parties, head) = try_join!(
         recent_event_lines(c, relationship_id, before_position, limit),
         parties(c, relationship_id),
         chain_head(c, relationship_id),
     )?;
-    Ok(AuditView { events, parties, actors, head })
+    let names = event_names(c, relationship_id, &events, &parties).await?;
+    Ok(AuditView { events, parties, names, head })
+}
+
+/// The rows `sql` reads for `ids` (`$2`, after the relationship), by id: none read for no ids.
+async fn by_ids<T>(
+    c: &impl GenericClient, sql: &str, relationship_id: Uuid, ids: &[Uuid], row: fn(&Row) -> R<(Uuid, T)>,
+) -> R<HashMap<Uuid, T>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(query_all(c, sql, &[&relationship_id, &ids], row).await?.into_iter().collect())
+}
+
+/// The names of what `events` touch: one statement per kind of thing named (see `EventRefs`),
+/// all in flight together.
+async fn event_names(c: &impl GenericClient, relationship_id: Uuid, events: &[EventLine], parties: &[Party]) -> R<EventNames> {
+    let refs = EventRefs::of(events);
+    let r = relationship_id;
+    fn title(row: &Row) -> R<(Uuid, String)> {
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+    let (users, kpis, objectives, obligations, actions, issues) = try_join!(
+        async {
+            if refs.users.is_empty() {
+                return Ok(HashMap::new());
+            }
+            let sql = "SELECT user_id, name FROM user_account WHERE user_id = ANY($1)";
+            Ok(query_all(c, sql, &[&refs.users], title).await?.into_iter().collect())
+        },
+        by_ids(c, "SELECT kpi_id, name, cadence, unit FROM kpi WHERE relationship_id = $1 AND kpi_id = ANY($2)", r, &refs.kpis, |row| {
+            let cadence = crate::text_as(row, 2, accord_domain::measure::Cadence::parse)?;
+            Ok((row.try_get(0)?, KpiName { name: row.try_get(1)?, cadence, unit: row.try_get(3)? }))
+        }),
+        by_ids(c, "SELECT objective_id, title FROM objective WHERE relationship_id = $1 AND objective_id = ANY($2)", r, &refs.objectives, title),
+        by_ids(c, "SELECT obligation_id, title FROM obligation WHERE relationship_id = $1 AND obligation_id = ANY($2)", r, &refs.obligations, title),
+        by_ids(c, "SELECT action_id, title FROM action WHERE relationship_id = $1 AND action_id = ANY($2)", r, &refs.actions, title),
+        // Each issue with the level names of the ladder it was raised under.
+        by_ids(
+            c,
+            "SELECT i.issue_id, i.number, i.title,
+                    ARRAY(SELECT l.name FROM ladder_level l WHERE l.relationship_id = i.relationship_id AND l.ladder_version = i.ladder_version ORDER BY l.level)
+             FROM issue i WHERE i.relationship_id = $1 AND i.issue_id = ANY($2)",
+            r,
+            &refs.issues,
+            |row| Ok((row.try_get(0)?, IssueName { number: row.try_get::<_, i64>(1)?, title: row.try_get(2)?, levels: row.try_get(3)? })),
+        ),
+    )?;
+    Ok(EventNames { users, kpis, objectives, obligations, actions, issues, ..EventNames::default() }.with_parties(parties))
 }
 
 #[async_trait]

@@ -4,7 +4,8 @@ use crate::{Fail, MEMBER, MEMBER_ORDER, R, SqliteStore, chain_head, issues, meas
 use accord_store::*;
 use async_trait::async_trait;
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 pub(crate) fn link_targets(c: &Connection, relationship_id: Uuid) -> R<Vec<LinkTarget>> {
@@ -57,30 +58,109 @@ pub(crate) fn issue_detail(c: &Connection, relationship_id: Uuid, issue_id: Uuid
     })
 }
 
-/// The names of the people who acted in `events`.
-fn actors(c: &Connection, events: &[EventLine]) -> R<Vec<(Uuid, String)>> {
-    user_names(c, events.iter().filter_map(|e| e.actor))
+/// `ids` as a JSON array of hexadecimal text, which `json_each` reads back (`unhex(value)`): a
+/// list of any length bound as one parameter, so one prepared statement reads them all.
+fn id_list(ids: &[Uuid]) -> String {
+    let mut list = String::with_capacity(2 + ids.len() * 35);
+    list.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            list.push(',');
+        }
+        list.push('"');
+        list.push_str(id.simple().encode_lower(&mut Uuid::encode_buffer()));
+        list.push('"');
+    }
+    list.push(']');
+    list
 }
 
-/// The names of `ids`, each read once (a page names a few people, not everyone).
+/// The rows `sql` reads for `ids` (bound as ?1, or ?2 after the relationship), by id: one
+/// statement for all of them, none for no ids.
+fn by_ids<T>(
+    c: &Connection, sql: &str, relationship_id: Option<Uuid>, ids: &[Uuid], row: impl FnMut(&rusqlite::Row) -> rusqlite::Result<(Uuid, T)>,
+) -> R<HashMap<Uuid, T>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut stmt = c.prepare_cached(sql)?;
+    let list = id_list(ids);
+    let rows = match relationship_id {
+        Some(r) => stmt.query_map(rusqlite::params![r, list], row)?.collect::<Result<_, _>>()?,
+        None => stmt.query_map([list], row)?.collect::<Result<_, _>>()?,
+    };
+    Ok(rows)
+}
+
+/// The names of `ids`, read in one statement (a page names a few people, not everyone).
 fn user_names(c: &Connection, ids: impl Iterator<Item = Uuid>) -> R<Vec<(Uuid, String)>> {
     let mut ids: Vec<Uuid> = ids.collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut stmt = c.prepare_cached("SELECT name FROM user_account INDEXED BY user_account_names WHERE user_id = ?1")?;
-    let mut names = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(name) = stmt.query_row([id], |r| r.get(0)).optional()? {
-            names.push((id, name));
-        }
+    Ok(user_map(c, &ids)?.into_iter().collect())
+}
+
+fn user_map(c: &Connection, ids: &[Uuid]) -> R<HashMap<Uuid, String>> {
+    let sql =
+        "SELECT user_id, name FROM user_account INDEXED BY user_account_names WHERE user_id IN (SELECT unhex(value) FROM json_each(?1))";
+    by_ids(c, sql, None, ids, |r| Ok((r.get(0)?, r.get(1)?)))
+}
+
+/// The names of what `events` touch: one statement per kind of thing named (see `EventRefs`).
+fn event_names(c: &Connection, relationship_id: Uuid, events: &[EventLine], parties: &[Party]) -> R<EventNames> {
+    let refs = EventRefs::of(events);
+    let r = Some(relationship_id);
+    let titles = |sql: &str, ids: &[Uuid]| by_ids(c, sql, r, ids, |row| Ok((row.get(0)?, row.get(1)?)));
+    Ok(EventNames {
+        users: user_map(c, &refs.users)?,
+        kpis: by_ids(
+            c,
+            "SELECT kpi_id, name, cadence, unit FROM kpi WHERE relationship_id = ?1 AND kpi_id IN (SELECT unhex(value) FROM json_each(?2))",
+            r,
+            &refs.kpis,
+            |row| {
+                let cadence = crate::text_as(row, 2, accord_domain::measure::Cadence::parse)?;
+                Ok((row.get(0)?, KpiName { name: row.get(1)?, cadence, unit: row.get(3)? }))
+            },
+        )?,
+        objectives: titles(
+            "SELECT objective_id, title FROM objective WHERE relationship_id = ?1 AND objective_id IN (SELECT unhex(value) FROM json_each(?2))",
+            &refs.objectives,
+        )?,
+        obligations: titles(
+            "SELECT obligation_id, title FROM obligation WHERE relationship_id = ?1 AND obligation_id IN (SELECT unhex(value) FROM json_each(?2))",
+            &refs.obligations,
+        )?,
+        actions: titles(
+            "SELECT action_id, title FROM action WHERE relationship_id = ?1 AND action_id IN (SELECT unhex(value) FROM json_each(?2))",
+            &refs.actions,
+        )?,
+        // Each issue with the level names of the ladder it was raised under, joined by a unit separator.
+        issues: by_ids(
+            c,
+            "SELECT i.issue_id, i.number, i.title,
+                    (SELECT group_concat(l.name, char(31) ORDER BY l.level) FROM ladder_level l
+                     WHERE l.relationship_id = i.relationship_id AND l.ladder_version = i.ladder_version)
+             FROM issue i WHERE i.relationship_id = ?1 AND i.issue_id IN (SELECT unhex(value) FROM json_each(?2))",
+            r,
+            &refs.issues,
+            |row| {
+                let levels: Option<String> = row.get(3)?;
+                let levels = levels.map(|l| l.split('\u{1f}').map(str::to_owned).collect()).unwrap_or_default();
+                Ok((row.get(0)?, IssueName { number: row.get(1)?, title: row.get(2)?, levels }))
+            },
+        )?,
+        ..EventNames::default()
     }
-    Ok(names)
+    .with_parties(parties))
 }
 
 pub(crate) fn overview(c: &Connection, relationship_id: Uuid, events: u32) -> R<OverviewView> {
     let events = recent_event_lines(c, relationship_id, None, events)?;
+    let parties = parties(c, relationship_id)?;
     Ok(OverviewView {
-        parties: parties(c, relationship_id)?,
+        names: event_names(c, relationship_id, &events, &parties)?,
+        parties,
         leads: c
             .prepare_cached(&format!(
                 "{MEMBER} WHERE m.relationship_id = ?1 AND m.left_at IS NULL AND m.role IN ('ser', 'jmt') {MEMBER_ORDER}"
@@ -91,7 +171,6 @@ pub(crate) fn overview(c: &Connection, relationship_id: Uuid, events: u32) -> R<
             .prepare_cached("SELECT party_id, count(*) FROM membership WHERE relationship_id = ?1 AND left_at IS NULL GROUP BY party_id")?
             .query_map([relationship_id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?,
-        actors: actors(c, &events)?,
         events,
         head: chain_head(c, relationship_id)?,
         stats: issues::issue_stats(c, relationship_id)?,
@@ -132,6 +211,7 @@ pub(crate) fn kpi_detail(c: &Connection, relationship_id: Uuid, request: KpiRequ
         objectives: measures::objectives(c, relationship_id)?,
         versions: measures::kpi_versions(c, relationship_id, kpi.id)?,
         values: measures::measurements(c, relationship_id, kpi.id, None, request.values)?,
+        retracted: measures::retracted_measurements(c, relationship_id, kpi.id, request.values)?,
         kpi,
     })
 }
@@ -154,7 +234,8 @@ fn kpi_labels(c: &Connection, relationship_id: Uuid) -> R<Vec<KpiLabel>> {
 
 pub(crate) fn audit(c: &Connection, relationship_id: Uuid, before_position: Option<i64>, limit: u32) -> R<AuditView> {
     let events = recent_event_lines(c, relationship_id, before_position, limit)?;
-    Ok(AuditView { actors: actors(c, &events)?, events, parties: parties(c, relationship_id)?, head: chain_head(c, relationship_id)? })
+    let parties = parties(c, relationship_id)?;
+    Ok(AuditView { names: event_names(c, relationship_id, &events, &parties)?, events, parties, head: chain_head(c, relationship_id)? })
 }
 
 #[async_trait]

@@ -11,6 +11,7 @@ use accord_domain::measure::{Cadence, Rag};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::civil::Date;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// An audit event as a page lists it: its summary as stored and hashed (compact JSON), shown as
@@ -39,6 +40,120 @@ impl From<&Event> for EventLine {
             summary: e.summary.to_string(),
             hash: e.hash.clone(),
         }
+    }
+}
+
+/// What the events of a page name, by kind of thing, each id once and in order: read for the
+/// whole page with one statement per kind of thing, never one per event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventRefs {
+    pub users: Vec<Uuid>,
+    pub kpis: Vec<Uuid>,
+    pub objectives: Vec<Uuid>,
+    pub obligations: Vec<Uuid>,
+    pub actions: Vec<Uuid>,
+    pub issues: Vec<Uuid>,
+}
+
+impl EventRefs {
+    /// Everything `events` name: their actors, their subjects, and the ids their summaries hold
+    /// under the keys every module writes them with (`user`, `owner`, `kpi`, an action's `source`…).
+    pub fn of(events: &[EventLine]) -> EventRefs {
+        let mut refs = EventRefs::default();
+        for e in events {
+            refs.users.extend(e.actor);
+            if let Some((kind, id)) = e.subject.split_once(':') {
+                refs.push(kind, id);
+            }
+            if let Ok(summary) = serde_json::from_str::<serde_json::Value>(&e.summary) {
+                refs.walk(&summary);
+            }
+        }
+        for ids in [&mut refs.users, &mut refs.kpis, &mut refs.objectives, &mut refs.obligations, &mut refs.actions, &mut refs.issues] {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        refs
+    }
+
+    /// Keeps `id` among the things of `kind` (a subject's type or a summary's key).
+    fn push(&mut self, kind: &str, id: &str) {
+        let Ok(id) = Uuid::parse_str(id) else { return };
+        let list = match kind {
+            "user" | "owner" | "reporter" | "predecessor" | "successor" | "members" => &mut self.users,
+            "kpi" | "kpi_period" => &mut self.kpis,
+            "objective" | "objectives" => &mut self.objectives,
+            "obligation" => &mut self.obligations,
+            "action" => &mut self.actions,
+            "issue" => &mut self.issues,
+            _ => return,
+        };
+        list.push(id);
+    }
+
+    fn walk(&mut self, value: &serde_json::Value) {
+        let serde_json::Value::Object(fields) = value else { return };
+        // An action's source: `{"kind": "kpi_period", "id": …}`.
+        if let (Some(kind), Some(id)) = (fields.get("kind").and_then(|k| k.as_str()), fields.get("id").and_then(|i| i.as_str())) {
+            self.push(kind, id);
+        }
+        for (key, field) in fields {
+            match field {
+                serde_json::Value::String(id) => self.push(key, id),
+                serde_json::Value::Array(items) => {
+                    for item in items {
+                        match item {
+                            serde_json::Value::String(id) => self.push(key, id),
+                            other => self.walk(other),
+                        }
+                    }
+                }
+                other => self.walk(other),
+            }
+        }
+    }
+}
+
+/// A KPI as a sentence names it: its name, and its cadence and unit to write a value and period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KpiName {
+    pub name: String,
+    pub cadence: Cadence,
+    pub unit: String,
+}
+
+/// An issue as a sentence names it: `#12 'Late berth windows'`, and the names of its ladder's
+/// levels (the version it was raised under), lowest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IssueName {
+    pub number: i64,
+    pub title: String,
+    pub levels: Vec<String>,
+}
+
+/// The names of what a page of events touches ([`EventRefs`]), read for the page at once. A
+/// thing not found (deleted, or named by a newer version's event) is simply absent.
+#[derive(Debug, Clone, Default)]
+pub struct EventNames {
+    pub users: HashMap<Uuid, String>,
+    /// The relationship's parties, by party id and by organisation id: their organisation's name.
+    pub parties: HashMap<Uuid, String>,
+    pub organisations: HashMap<Uuid, String>,
+    pub kpis: HashMap<Uuid, KpiName>,
+    pub objectives: HashMap<Uuid, String>,
+    pub obligations: HashMap<Uuid, String>,
+    pub actions: HashMap<Uuid, String>,
+    pub issues: HashMap<Uuid, IssueName>,
+}
+
+impl EventNames {
+    /// Names the parties of the relationship, whose list the page has read anyway.
+    pub fn with_parties(mut self, parties: &[Party]) -> EventNames {
+        for p in parties {
+            self.parties.insert(p.id, p.organisation_name.clone());
+            self.organisations.insert(p.organisation_id, p.organisation_name.clone());
+        }
+        self
     }
 }
 
@@ -92,9 +207,9 @@ pub struct OverviewView {
     /// The current SERs and JMT members, and how many current members each party has.
     pub leads: Vec<Member>,
     pub counts: Vec<(Uuid, i64)>,
-    /// The latest events, newest first, and the names of their actors.
+    /// The latest events, newest first, and the names of what they touch.
     pub events: Vec<EventLine>,
-    pub actors: Vec<(Uuid, String)>,
+    pub names: EventNames,
     pub head: Option<ChainHead>,
     pub stats: Vec<LevelStat>,
 }
@@ -172,6 +287,8 @@ pub struct KpiDetail {
     pub versions: Vec<KpiVersion>,
     /// Newest first.
     pub values: Vec<Measurement>,
+    /// Its latest retracted values (at most as many as `values`), newest period first.
+    pub retracted: Vec<Measurement>,
 }
 
 /// What the KPI page asks for: the KPI and how many of its latest values.
@@ -210,8 +327,8 @@ pub struct ActionLogRequest {
 pub struct AuditView {
     pub events: Vec<EventLine>,
     pub parties: Vec<Party>,
-    /// The names of the events' actors.
-    pub actors: Vec<(Uuid, String)>,
+    /// The names of the events' actors and of what they touch.
+    pub names: EventNames,
     pub head: Option<ChainHead>,
 }
 
@@ -295,6 +412,44 @@ pub trait ViewStore: Send + Sync + 'static {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn event(actor: Option<Uuid>, subject: &str, summary: serde_json::Value) -> EventLine {
+        EventLine {
+            position: 1,
+            time: Timestamp::UNIX_EPOCH,
+            actor,
+            party: None,
+            kind: "thing.done".into(),
+            subject: subject.into(),
+            summary: summary.to_string(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_ids_events_name_are_gathered_by_kind_once_each() {
+        let id = Uuid::from_u128;
+        let events = [
+            event(
+                Some(id(1)),
+                &format!("action:{}", id(10)),
+                serde_json::json!({"owner": id(2), "source": {"kind": "kpi_period", "id": id(20), "period": "2026-03-01"}}),
+            ),
+            event(Some(id(1)), &format!("user:{}", id(3)), serde_json::json!({"user": id(3), "party": id(99)})),
+            event(None, &format!("issue:{}", id(30)), serde_json::json!({"number": 4})),
+            event(Some(id(2)), &format!("kpi:{}", id(21)), serde_json::json!({"objectives": [id(40), "not an id"], "reporter": id(4)})),
+            event(Some(id(2)), &format!("ladder:{}", id(50)), serde_json::json!({"levels": [{"members": [id(5)]}]})),
+            event(Some(id(2)), &format!("obligation:{}", id(60)), serde_json::json!({"before": {"owner": id(6)}})),
+            event(Some(id(2)), "measurement:x", serde_json::json!("not an object")),
+        ];
+        let refs = EventRefs::of(&events);
+        assert_eq!(refs.users, vec![id(1), id(2), id(3), id(4), id(5), id(6)]);
+        assert_eq!(refs.kpis, vec![id(20), id(21)]);
+        assert_eq!(refs.objectives, vec![id(40)]);
+        assert_eq!(refs.obligations, vec![id(60)]);
+        assert_eq!(refs.actions, vec![id(10)]);
+        assert_eq!(refs.issues, vec![id(30)]);
+    }
 
     fn rag() -> impl Strategy<Value = Rag> {
         prop_oneof![Just(Rag::Green), Just(Rag::Amber), Just(Rag::Red)]

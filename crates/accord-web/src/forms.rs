@@ -21,11 +21,18 @@ pub struct Empty {}
 pub struct Confirm {
     #[serde(default)]
     confirm: String,
+    /// Why, when the confirmation page asks (a retraction's reason).
+    #[serde(default)]
+    reason: String,
 }
 
 impl Confirm {
     pub fn confirmed(&self) -> bool {
         !self.confirm.is_empty()
+    }
+
+    pub fn reason(&self) -> &str {
+        &self.reason
     }
 }
 

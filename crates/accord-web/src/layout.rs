@@ -140,6 +140,7 @@ macro_rules! saved_notices {
 
 saved_notices! {
     Measurement "measurement" => "Saved: the measurement is recorded.";
+    Retracted "retracted" => "Done: the value was retracted. It stays in the history, marked so; its period shows as missing until a value is recorded again.";
     Issue "issue" => "Saved: the issue is recorded.";
     Action "action" => "Saved: the action.";
     Ladder "ladder" => "Saved: the escalation ladder.";
@@ -199,6 +200,15 @@ pub struct ConfirmPage {
     pub button: &'static str,
     /// Where Cancel leads: back, changing nothing.
     pub cancel: String,
+    /// A reason the change needs, asked for on this page.
+    pub reason: Option<ConfirmReason>,
+}
+
+/// The reason a confirmation page asks for: its label, what was typed, and why it was refused.
+pub struct ConfirmReason {
+    pub label: &'static str,
+    pub value: String,
+    pub error: Option<String>,
 }
 
 /// Renders an error page again inside the signed-in frame (name, Inbox, Sign out) when the

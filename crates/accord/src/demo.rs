@@ -435,6 +435,14 @@ async fn seed_measures(store: &dyn Store, clock: &dyn Clock, relationship_id: uu
         }
     }
     store.import_measurements(relationship_id, rows, "demo-history", Some(people[1]), clock.now()).await?;
+    // Berth availability's latest value was first typed with the point in the wrong place, then
+    // retracted (the history keeps it, marked so) before the right one was recorded below.
+    if let Some((reporter, right)) = recent.iter().rev().find(|(_, input)| input.kpi_id == kpi_ids[3]) {
+        let slipped = MeasurementInput { value: (right.value * 10.0).round() / 100.0, ..right.clone() };
+        let wrong = store.record_measurement(relationship_id, slipped, people[*reporter], clock.now()).await?;
+        let reason = format!("Decimal point in the wrong place: {} was meant.", accord_domain::measure::format_value(right.value));
+        store.retract_measurement(relationship_id, wrong.kpi_id, wrong.id, reason, people[*reporter], clock.now()).await?;
+    }
     for (reporter, mut input) in recent {
         if input.kpi_id == kpi_ids[2] {
             input.comment = "Crane outage on the north quay forced two tide windows to be missed.".into();

@@ -251,6 +251,36 @@ impl MeasureStore for PostgresStore {
         .await
     }
 
+    async fn retract_measurement(
+        &self, relationship_id: Uuid, kpi_id: Uuid, measurement_id: Uuid, reason: String, actor: Uuid, now: Timestamp,
+    ) -> StoreResult<Measurement> {
+        let now = micros(now);
+        self.write(move |tx| {
+            Box::pin(async move {
+                // As a recording does: a value of the KPI written meanwhile waits, or is waited for.
+                if lock_kpis(tx, relationship_id, &[kpi_id]).await?.is_empty() {
+                    return Err(not_found("KPI"));
+                }
+                let m = measurement(tx, relationship_id, kpi_id, measurement_id).await?;
+                let draft = decide::retract_measurement(&m, &reason, actor)?;
+                tx.execute(
+                    "UPDATE measurement SET superseded_at = $3, retracted_at = $3, retracted_by = $4, retraction_reason = $5
+                     WHERE relationship_id = $1 AND measurement_id = $2 AND superseded_at IS NULL",
+                    &[&relationship_id, &measurement_id, &now, &actor, &reason],
+                )
+                .await?;
+                keep_recent(tx, relationship_id, &[kpi_id]).await?;
+                append(tx, relationship_id, draft, now).await?;
+                measurement(tx, relationship_id, kpi_id, measurement_id).await
+            })
+        })
+        .await
+    }
+
+    async fn measurement(&self, relationship_id: Uuid, kpi_id: Uuid, measurement_id: Uuid) -> StoreResult<Measurement> {
+        self.read(move |c| Box::pin(measurement(c, relationship_id, kpi_id, measurement_id))).await
+    }
+
     async fn measurements(&self, relationship_id: Uuid, kpi_id: Uuid, before: Option<Date>, limit: u32) -> StoreResult<Vec<Measurement>> {
         self.read(move |c| Box::pin(measurements(c, relationship_id, kpi_id, before, limit))).await
     }

@@ -9,8 +9,9 @@ const LAST_DATE: Date = Date::constant(9999, 12, 31);
 /// Values written per statement by an import.
 const CHUNK: usize = 5_000;
 
-pub(super) const MEASUREMENT: &str = "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at
-    FROM measurement m LEFT JOIN user_account u ON u.user_id = m.entered_by";
+pub(super) const MEASUREMENT: &str = "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at,
+        m.retracted_at, m.retracted_by, COALESCE(x.name, ''), m.retraction_reason
+    FROM measurement m LEFT JOIN user_account u ON u.user_id = m.entered_by LEFT JOIN user_account x ON x.user_id = m.retracted_by";
 
 /// Locks the relationship's KPIs among `kpi_ids` (sorted, distinct), in id order; returns those found.
 pub(super) async fn lock_kpis(tx: &Transaction<'_>, relationship_id: Uuid, kpi_ids: &[Uuid]) -> R<Vec<Uuid>> {
@@ -201,6 +202,23 @@ pub(crate) async fn measurements(
         .await
 }
 
+/// The latest `limit` retracted values of a KPI, newest period first: a range of the index of
+/// retracted values.
+pub(crate) async fn retracted_measurements(c: &impl GenericClient, relationship_id: Uuid, kpi_id: Uuid, limit: u32) -> R<Vec<Measurement>> {
+    let sql = format!(
+        "{MEASUREMENT} WHERE m.relationship_id = $1 AND m.kpi_id = $2 AND m.retracted_at IS NOT NULL ORDER BY m.period_start DESC, m.entered_at DESC LIMIT $3"
+    );
+    query_all(c, &sql, &[&relationship_id, &kpi_id, &i64::from(limit)], |r| measurement_row(&RowCells(r))).await
+}
+
+/// One value of a KPI, current or not.
+pub(crate) async fn measurement(c: &impl GenericClient, relationship_id: Uuid, kpi_id: Uuid, measurement_id: Uuid) -> R<Measurement> {
+    let sql = format!("{MEASUREMENT} WHERE m.relationship_id = $1 AND m.measurement_id = $2 AND m.kpi_id = $3");
+    query_opt(c, &sql, &[&relationship_id, &measurement_id, &kpi_id], |r| measurement_row(&RowCells(r)))
+        .await?
+        .ok_or(not_found("measurement"))
+}
+
 pub(crate) async fn measurement_history(
     c: &impl GenericClient, relationship_id: Uuid, kpi_id: Uuid, period_start: Date,
 ) -> R<Vec<Measurement>> {
@@ -215,7 +233,8 @@ pub(crate) async fn recent_measurements(c: &impl GenericClient, relationship_id:
     // not the relationship's age.
     query_all(
         c,
-        "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at
+        "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at,
+                NULL::timestamptz, NULL::uuid, '', NULL::text
          FROM kpi k
          CROSS JOIN LATERAL (SELECT * FROM measurement x
                              WHERE x.relationship_id = k.relationship_id AND x.kpi_id = k.kpi_id AND x.superseded_at IS NULL

@@ -206,6 +206,28 @@ impl MeasureStore for SqliteStore {
         .await
     }
 
+    async fn retract_measurement(
+        &self, relationship_id: Uuid, kpi_id: Uuid, measurement_id: Uuid, reason: String, actor: Uuid, now: Timestamp,
+    ) -> StoreResult<Measurement> {
+        self.write(move |tx| {
+            let m = measurement(tx, relationship_id, kpi_id, measurement_id)?;
+            let draft = decide::retract_measurement(&m, &reason, actor)?;
+            tx.prepare_cached(
+                "UPDATE measurement INDEXED BY measurement_current SET superseded_at = ?5, retracted_at = ?5, retracted_by = ?6, retraction_reason = ?7
+                 WHERE relationship_id = ?1 AND kpi_id = ?2 AND period_start = ?3 AND superseded_at IS NULL AND measurement_id = ?4",
+            )?
+            .execute(params![relationship_id, kpi_id, m.period_start.to_string(), measurement_id, micros(now), actor, reason])?;
+            keep_recent(tx, relationship_id, &[kpi_id])?;
+            append(tx, relationship_id, draft, now)?;
+            measurement(tx, relationship_id, kpi_id, measurement_id)
+        })
+        .await
+    }
+
+    async fn measurement(&self, relationship_id: Uuid, kpi_id: Uuid, measurement_id: Uuid) -> StoreResult<Measurement> {
+        self.run(move |c| measurement(c, relationship_id, kpi_id, measurement_id)).await
+    }
+
     async fn measurements(&self, relationship_id: Uuid, kpi_id: Uuid, before: Option<Date>, limit: u32) -> StoreResult<Vec<Measurement>> {
         self.run(move |c| measurements(c, relationship_id, kpi_id, before, limit)).await
     }

@@ -3,8 +3,10 @@
 
 use super::*;
 
-pub(super) const MEASUREMENT: &str = "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at
-    FROM measurement m LEFT JOIN user_account u INDEXED BY user_account_names ON u.user_id = m.entered_by";
+pub(super) const MEASUREMENT: &str = "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at,
+        m.retracted_at, m.retracted_by, COALESCE(x.name, ''), m.retraction_reason
+    FROM measurement m LEFT JOIN user_account u INDEXED BY user_account_names ON u.user_id = m.entered_by
+    LEFT JOIN user_account x INDEXED BY user_account_names ON x.user_id = m.retracted_by";
 
 /// The rules of every KPI of the relationship, or of `only` that one.
 pub(super) fn kpi_rules(c: &Connection, relationship_id: Uuid, only: Option<Uuid>) -> R<HashMap<Uuid, KpiRules>> {
@@ -156,6 +158,24 @@ pub(crate) fn measurements(c: &Connection, relationship_id: Uuid, kpi_id: Uuid, 
     Ok(stmt.query_map(params![relationship_id, kpi_id, before, limit], |r| measurement_row(&RowCells(r)))?.collect::<Result<_, _>>()?)
 }
 
+/// The latest `limit` retracted values of a KPI, newest period first: a range of the index of
+/// retracted values.
+pub(crate) fn retracted_measurements(c: &Connection, relationship_id: Uuid, kpi_id: Uuid, limit: u32) -> R<Vec<Measurement>> {
+    let select = MEASUREMENT.replacen("FROM measurement m", "FROM measurement m INDEXED BY measurement_retracted", 1);
+    let mut stmt = c.prepare_cached(&format!(
+        "{select} WHERE m.relationship_id = ?1 AND m.kpi_id = ?2 AND m.retracted_at IS NOT NULL ORDER BY m.period_start DESC, m.entered_at DESC LIMIT ?3"
+    ))?;
+    Ok(stmt.query_map(params![relationship_id, kpi_id, limit], |r| measurement_row(&RowCells(r)))?.collect::<Result<_, _>>()?)
+}
+
+/// One value of a KPI, current or not (a range of the KPI's values: they are kept by period).
+pub(crate) fn measurement(c: &Connection, relationship_id: Uuid, kpi_id: Uuid, measurement_id: Uuid) -> R<Measurement> {
+    c.prepare_cached(&format!("{MEASUREMENT} WHERE m.relationship_id = ?1 AND m.kpi_id = ?2 AND m.measurement_id = ?3"))?
+        .query_row(params![relationship_id, kpi_id, measurement_id], |r| measurement_row(&RowCells(r)))
+        .optional()?
+        .ok_or(not_found("measurement"))
+}
+
 pub(crate) fn measurement_history(c: &Connection, relationship_id: Uuid, kpi_id: Uuid, period_start: Date) -> R<Vec<Measurement>> {
     let mut stmt = c.prepare_cached(&format!("{MEASUREMENT} WHERE m.relationship_id = ?1 AND m.kpi_id = ?2 AND m.period_start = ?3 ORDER BY m.entered_at DESC, m.measurement_id DESC"))?;
     Ok(stmt
@@ -169,7 +189,8 @@ pub(crate) fn measurement_history(c: &Connection, relationship_id: Uuid, kpi_id:
 /// KPI and not once per value.
 pub(crate) fn recent_measurements(c: &Connection, relationship_id: Uuid, per_kpi: u32) -> R<Vec<Measurement>> {
     let mut stmt = c.prepare_cached(
-        "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at
+        "SELECT m.measurement_id, m.kpi_id, m.period_start, m.value, m.comment, m.rag, m.entered_by, COALESCE(u.name, ''), m.entered_at, m.superseded_at,
+                NULL, NULL, '', NULL
          FROM kpi k CROSS JOIN measurement m INDEXED BY measurement_current LEFT JOIN user_account u INDEXED BY user_account_names ON u.user_id = m.entered_by
          WHERE k.relationship_id = ?1 AND m.relationship_id = k.relationship_id AND m.kpi_id = k.kpi_id AND m.superseded_at IS NULL
            AND m.period_start >= COALESCE((SELECT p.period_start FROM measurement p INDEXED BY measurement_current

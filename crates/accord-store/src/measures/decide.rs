@@ -150,6 +150,33 @@ pub fn record_measurement(input: &MeasurementInput, id: Uuid, rag: Rag, before: 
     Draft::new(Some(actor), kind, "measurement", id, summary)
 }
 
+/// Only a period's current value is retracted: one retracted already, or corrected since (its
+/// correction is the value to retract), is refused naming the value.
+pub fn retractable(m: &Measurement) -> StoreResult<()> {
+    if let Some(r) = &m.retracted {
+        let by = if r.by_name.is_empty() { String::new() } else { format!(" by {}", r.by_name) };
+        return Err(StoreError::invalid("measurement", format!("was retracted already{by} on {}", r.at.strftime("%Y-%m-%d"))));
+    }
+    if m.superseded_at.is_some() {
+        return Err(StoreError::invalid("measurement", "was corrected since: retract the period's current value instead"));
+    }
+    Ok(())
+}
+
+/// Retracting `m`, recorded by mistake, for `reason`: the event names the KPI, the period and the
+/// value withdrawn. The period then has no current value (an earlier correction is not put back:
+/// it was replaced on purpose) until one is recorded again, as any new value.
+pub fn retract_measurement(m: &Measurement, reason: &str, actor: Uuid) -> StoreResult<Draft> {
+    retractable(m)?;
+    if reason.trim().is_empty() {
+        return Err(StoreError::invalid("reason", "say why the value is retracted"));
+    }
+    let summary = json!({
+        "kpi": m.kpi_id, "period": m.period_start.to_string(), "value": format_value(m.value), "rag": m.rag.as_str(), "reason": reason,
+    });
+    Ok(Draft::new(Some(actor), EventKind::MeasurementRetracted, "measurement", m.id, summary))
+}
+
 /// The refusal of an import's row `i` that names a KPI of another relationship (or none).
 pub fn foreign_kpi(i: usize) -> StoreError {
     StoreError::invalid(&format!("rows[{i}]"), "names a KPI of another relationship")
@@ -266,6 +293,57 @@ mod tests {
         assert_eq!(again.kind, EventKind::MeasurementCorrected);
         assert_eq!(again.summary["before"], json!({"value": "85", "rag": "amber"}));
         assert_eq!(again.summary["value"], json!("95"));
+    }
+
+    fn recorded(superseded: bool, retracted: bool) -> Measurement {
+        let at = Timestamp::UNIX_EPOCH;
+        Measurement {
+            id: Uuid::from_u128(9),
+            kpi_id: Uuid::from_u128(7),
+            period_start: day(2026, 3, 1),
+            value: 92.5,
+            comment: String::new(),
+            rag: Rag::Green,
+            entered_by: None,
+            entered_by_name: String::new(),
+            entered_at: at,
+            superseded_at: (superseded || retracted).then_some(at),
+            retracted: retracted.then(|| Retraction { by: None, by_name: "Sam Lee".into(), at, reason: "typo".into() }),
+        }
+    }
+
+    #[test]
+    fn only_a_current_value_is_retracted_and_only_with_a_reason() {
+        let draft = retract_measurement(&recorded(false, false), "typed into the wrong KPI", Uuid::from_u128(1)).unwrap();
+        assert_eq!(draft.kind, EventKind::MeasurementRetracted);
+        assert_eq!(draft.subject, format!("measurement:{}", Uuid::from_u128(9)));
+        assert_eq!(
+            draft.summary,
+            json!({"kpi": Uuid::from_u128(7), "period": "2026-03-01", "value": "92.5", "rag": "green", "reason": "typed into the wrong KPI"})
+        );
+        assert_eq!(field(retract_measurement(&recorded(false, false), "  ", Uuid::nil()).unwrap_err()), "reason");
+        let twice = retract_measurement(&recorded(true, true), "again", Uuid::nil()).unwrap_err();
+        assert!(twice.to_string().contains("retracted already by Sam Lee"), "{twice}");
+        assert_eq!(field(retract_measurement(&recorded(true, false), "old", Uuid::nil()).unwrap_err()), "measurement");
+        assert!(retractable(&recorded(false, false)).is_ok());
+    }
+
+    proptest! {
+        /// Whatever the value's state and the reason: retracted exactly when it is current and a
+        /// reason is given, and the event always names the value's KPI, period and value.
+        #[test]
+        fn a_retraction_is_decided_by_the_state_and_the_reason(superseded in any::<bool>(), retracted in any::<bool>(), reason in "[ a-z]{0,12}") {
+            let m = recorded(superseded, retracted);
+            match retract_measurement(&m, &reason, Uuid::nil()) {
+                Ok(draft) => {
+                    prop_assert!(!superseded && !retracted && !reason.trim().is_empty());
+                    prop_assert_eq!(&draft.summary["period"], &json!("2026-03-01"));
+                    prop_assert_eq!(&draft.summary["reason"], &json!(reason));
+                }
+                Err(StoreError::Invalid(_)) => prop_assert!(superseded || retracted || reason.trim().is_empty()),
+                Err(other) => prop_assert!(false, "unexpected {:?}", other),
+            }
+        }
     }
 
     #[test]

@@ -52,6 +52,16 @@ pub trait MeasureStore: Send + Sync + 'static {
         &self, relationship_id: Uuid, input: MeasurementInput, actor: Uuid, now: Timestamp,
     ) -> StoreResult<Measurement>;
 
+    /// Retracts the current value `measurement_id` of `kpi_id`, recorded by mistake: it stays in
+    /// history, marked retracted (by whom, when, why), and its period has no current value until
+    /// one is recorded again.
+    async fn retract_measurement(
+        &self, relationship_id: Uuid, kpi_id: Uuid, measurement_id: Uuid, reason: String, actor: Uuid, now: Timestamp,
+    ) -> StoreResult<Measurement>;
+
+    /// One value of a KPI, current or not.
+    async fn measurement(&self, relationship_id: Uuid, kpi_id: Uuid, measurement_id: Uuid) -> StoreResult<Measurement>;
+
     /// Current values of one KPI, newest period first, before `before` (a period start), at most `limit`.
     async fn measurements(&self, relationship_id: Uuid, kpi_id: Uuid, before: Option<Date>, limit: u32) -> StoreResult<Vec<Measurement>>;
 
@@ -263,9 +273,21 @@ pub struct Measurement {
     pub entered_by_name: String,
     #[schema(value_type = String, format = DateTime)]
     pub entered_at: Timestamp,
-    /// Set when a correction replaced this value.
+    /// Set when a correction replaced this value, or when it was retracted.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub superseded_at: Option<Timestamp>,
+    /// Set when the value was retracted as recorded by mistake.
+    pub retracted: Option<Retraction>,
+}
+
+/// Who retracted a value, when and why.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Retraction {
+    pub by: Option<Uuid>,
+    pub by_name: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    pub reason: String,
 }
 
 /// One row of an import, already resolved to a KPI and a period.

@@ -69,8 +69,12 @@ pub fn kpi_version_row<C: Cells>(r: &C, direction: Direction) -> Result<KpiVersi
 }
 
 /// `measurement_id, kpi_id, period_start, value, comment, rag, entered_by, (their name or ''),
-/// entered_at, superseded_at`.
+/// entered_at, superseded_at, retracted_at, retracted_by, (their name or ''), retraction_reason`.
 pub fn measurement_row<C: Cells>(r: &C) -> Result<Measurement, C::Error> {
+    let retracted = match r.opt_time(10)? {
+        Some(at) => Some(Retraction { at, by: r.opt_uuid(11)?, by_name: r.text(12)?, reason: r.opt_text(13)?.unwrap_or_default() }),
+        None => None,
+    };
     Ok(Measurement {
         id: r.uuid(0)?,
         kpi_id: r.uuid(1)?,
@@ -82,6 +86,7 @@ pub fn measurement_row<C: Cells>(r: &C) -> Result<Measurement, C::Error> {
         entered_by_name: r.text(7)?,
         entered_at: r.time(8)?,
         superseded_at: r.opt_time(9)?,
+        retracted,
     })
 }
 

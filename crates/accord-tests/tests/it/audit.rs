@@ -46,7 +46,7 @@ async fn the_audit_trail_pages_back_through_history_and_downloads_a_verifiable_c
     assert!(html.contains(&format!("{}:{}", head.position, head.hash)), "the chain head is shown");
     assert!(html.contains(&format!("id=\"event-{}\"", head.position)));
     assert!(!html.contains("id=\"event-1\""), "only the newest 50 are on the first page");
-    assert!(html.contains("noted something on an issue") && !html.contains(note));
+    assert!(html.contains("added a private note to issue #1 &#39;Gate 3 closed&#39;") && !html.contains(note), "{html}");
     let older = head.position - 49;
     assert!(html.contains(&format!("?before={older}")), "a link to older events");
     let (status, html) = page(format!("/relationships/{}/audit?before={older}", r.id)).await;

@@ -12,7 +12,7 @@ use accord_domain::membership::Role;
 use accord_domain::relationship::{NewRelationship, RelationshipInput};
 use accord_domain::text::{Email, Name};
 use accord_store::prelude::*;
-use accord_store::{NewAction, NewInvitation, NewIssue, NewKpi, NewObjective, NewObligation, NewUser};
+use accord_store::{MeasurementInput, NewAction, NewInvitation, NewIssue, NewKpi, NewObjective, NewObligation, NewUser};
 use accord_store_sqlite::SqliteStore;
 use accord_web::{AppState, secrets};
 use jiff::{SignedDuration, Timestamp};
@@ -62,6 +62,11 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("get", "/api/v1/relationships/{relationship_id}/measurements", [401, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/api/v1/relationships/{relationship_id}/measurements", [401, 404, 404, 403, 403, 201, 201, 404]),
     ("post", "/api/v1/relationships/{relationship_id}/measurements/import", [401, 404, 404, 403, 403, 200, 200, 404]),
+    (
+        "post",
+        "/api/v1/relationships/{relationship_id}/kpis/{kpi_id}/measurements/{measurement_id}/retract",
+        [401, 404, 404, 403, 403, 200, 200, 404],
+    ),
     ("get", "/api/v1/relationships/{relationship_id}/obligations", [401, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/api/v1/relationships/{relationship_id}/obligations", [401, 404, 404, 403, 403, 201, 201, 404]),
     ("patch", "/api/v1/relationships/{relationship_id}/obligations/{obligation_id}", [401, 404, 404, 403, 200, 200, 200, 404]),
@@ -118,6 +123,11 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("get", "/relationships/{relationship_id}/kpis/new", [303, 404, 404, 403, 403, 200, 200, 404]),
     ("get", "/relationships/{relationship_id}/kpis/{kpi_id}", [303, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/relationships/{relationship_id}/kpis/{kpi_id}/measurements", [303, 404, 404, 403, 403, 303, 303, 404]),
+    (
+        "post",
+        "/relationships/{relationship_id}/kpis/{kpi_id}/measurements/{measurement_id}/retract",
+        [303, 404, 404, 403, 403, 303, 303, 404],
+    ),
     ("post", "/relationships/{relationship_id}/kpis/{kpi_id}/versions", [303, 404, 404, 403, 403, 303, 303, 404]),
     ("get", "/relationships/{relationship_id}/objectives", [303, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/relationships/{relationship_id}/objectives", [303, 404, 404, 403, 403, 303, 303, 404]),
@@ -186,6 +196,7 @@ const OTHER_PARTY: &[(&str, &str, [u16; 2])] = &[
     ("post", "/api/v1/relationships/{relationship_id}/kpis/{kpi_id}/versions", [200, 200]),
     ("post", "/api/v1/relationships/{relationship_id}/measurements", [201, 201]),
     ("post", "/api/v1/relationships/{relationship_id}/measurements/import", [200, 200]),
+    ("post", "/api/v1/relationships/{relationship_id}/kpis/{kpi_id}/measurements/{measurement_id}/retract", [200, 200]),
     ("post", "/api/v1/relationships/{relationship_id}/obligations", [201, 201]),
     ("patch", "/api/v1/relationships/{relationship_id}/obligations/{obligation_id}", [200, 200]),
     ("post", "/api/v1/relationships/{relationship_id}/actions", [201, 201]),
@@ -200,6 +211,7 @@ const OTHER_PARTY: &[(&str, &str, [u16; 2])] = &[
     ("put", "/api/v1/relationships/{relationship_id}/ladder", [200, 200]),
     ("post", "/relationships/{relationship_id}/kpis", [303, 303]),
     ("post", "/relationships/{relationship_id}/kpis/{kpi_id}/measurements", [303, 303]),
+    ("post", "/relationships/{relationship_id}/kpis/{kpi_id}/measurements/{measurement_id}/retract", [303, 303]),
     ("post", "/relationships/{relationship_id}/kpis/{kpi_id}/versions", [303, 303]),
     ("post", "/relationships/{relationship_id}/objectives", [303, 303]),
     ("post", "/relationships/{relationship_id}/objectives/{objective_id}/reviews", [303, 303]),
@@ -301,6 +313,12 @@ fn body(method: &str, path: &str) -> Option<(&'static str, String)> {
         }
         (_, "/relationships/{relationship_id}/kpis") => form("name=New+KPI&direction=higher&cadence=monthly&target=10&amber=8&red=5"),
         (_, "/relationships/{relationship_id}/kpis/{kpi_id}/measurements") => form("period=2026-02&value=7"),
+        ("post", "/api/v1/relationships/{relationship_id}/kpis/{kpi_id}/measurements/{measurement_id}/retract") => {
+            json(serde_json::json!({"reason": "Typed into the wrong KPI"}))
+        }
+        (_, "/relationships/{relationship_id}/kpis/{kpi_id}/measurements/{measurement_id}/retract") => {
+            form("confirm=yes&reason=Typed+into+the+wrong+KPI")
+        }
         (_, "/relationships/{relationship_id}/kpis/{kpi_id}/versions") => form("version=1&effective_from=2027-01&target=12&amber=9&red=6"),
         (_, "/relationships/{relationship_id}/objectives") if method == "post" => form("title=Grow&parties={party_id}"),
         (_, "/relationships/{relationship_id}/objectives/{objective_id}/reviews") => form("version=1&verdict=relevant&reason=Still+right"),
@@ -451,6 +469,8 @@ async fn prepare(dir: &Path) -> World {
         effective_from: "2026-01-01".parse().unwrap(),
     };
     let kpi = store.create_kpi(kpi, jmt, now).await.unwrap();
+    let value = MeasurementInput { kpi_id: kpi.id, period_start: "2026-01-01".parse().unwrap(), value: 97.0, comment: String::new() };
+    let measurement = store.record_measurement(harbour.id, value, jmt, now).await.unwrap();
     let obligation = NewObligation {
         relationship_id: harbour.id,
         party_id: party_a,
@@ -493,6 +513,7 @@ async fn prepare(dir: &Path) -> World {
         ("{party_id}", party_a.to_string()),
         ("{objective_id}", objective.id.to_string()),
         ("{kpi_id}", kpi.id.to_string()),
+        ("{measurement_id}", measurement.id.to_string()),
         ("{obligation_id}", obligation.id.to_string()),
         ("{action_id}", action.id.to_string()),
         ("{issue_id}", open_issue.id.to_string()),

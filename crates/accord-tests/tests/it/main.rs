@@ -5,6 +5,7 @@ mod authz;
 mod backends;
 mod browser;
 mod frame;
+mod history;
 mod idempotency;
 mod issues;
 mod measures;

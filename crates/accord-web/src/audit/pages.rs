@@ -2,7 +2,7 @@
 //! the chain head to witness and the whole chain to download and verify offline.
 
 use crate::AppState;
-use crate::activity::{Activity, name_actors};
+use crate::activity::{Activity, activities};
 use crate::auth::{Access, PageView, Viewed};
 use crate::error::{ApiError, PageResult};
 use crate::layout::{Shell, ok};
@@ -72,13 +72,13 @@ pub async fn page(
     Viewed { access, view }: Viewed<AuditView>, Extension(csrf): Extension<CsrfToken>, Query(q): Query<AuditQuery>,
 ) -> PageResult {
     access.member()?;
-    let AuditView { mut events, parties, actors, head } = view;
+    let AuditView { mut events, parties, names, head } = view;
     let older = (events.len() > PER_PAGE as usize).then(|| {
         events.truncate(PER_PAGE as usize);
         events.last().map_or(0, |e| e.position)
     });
     let party_names: HashMap<Uuid, &str> = parties.iter().map(|p| (p.id, p.organisation_name.as_str())).collect();
-    let rows = name_actors(events, &actors)
+    let rows = activities(events, &names)
         .into_iter()
         .map(|activity| AuditRow {
             party: activity.event.party.and_then(|p| party_names.get(&p)).map_or_else(String::new, |n| (*n).to_owned()),

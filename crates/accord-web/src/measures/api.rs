@@ -27,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_kpi))
         .routes(routes!(add_version))
         .routes(routes!(list_measurements, record_measurement))
+        .routes(routes!(retract_measurement))
         .routes(routes!(list_obligations, create_obligation))
         .routes(routes!(update_obligation))
 }
@@ -171,6 +172,23 @@ pub async fn record_measurement(
         e => e.into(),
     })?;
     Ok((StatusCode::CREATED, Json(super::record_measurement(&state, &access, &kpi, &body).await?)))
+}
+
+/// Retract a value recorded by mistake, giving a reason. It stays in the period's history, marked
+/// retracted (by whom, when, why); the scorecard, the chart and the KPI's status no longer use it,
+/// and the period shows as missing until a value is recorded again. Only a period's current
+/// value is retracted: one retracted already, or corrected since, is refused (422).
+#[utoipa::path(post, path = "/api/v1/relationships/{relationship_id}/kpis/{kpi_id}/measurements/{measurement_id}/retract", tag = "measures",
+    request_body = RetractInput,
+    params(("relationship_id" = String, Path), ("kpi_id" = String, Path), ("measurement_id" = String, Path)),
+    responses((status = 200, body = Measurement), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn retract_measurement(
+    State(state): State<AppState>, access: Access, Path((_, kpi_id, measurement_id)): Path<(String, String, String)>,
+    ApiJson(body): ApiJson<RetractInput>,
+) -> ApiResult<Json<Measurement>> {
+    access.member()?;
+    let kpi = state.store.kpi(access.id(), path_id(&kpi_id)?).await?;
+    Ok(Json(super::retract_measurement(&state, &access, &kpi, path_id(&measurement_id)?, &body).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/relationships/{relationship_id}/obligations", tag = "measures",

@@ -349,3 +349,28 @@ impl ObligationUpdate {
         }
     }
 }
+
+/// Why a recorded value is retracted: it stays in history, marked retracted with this reason.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct RetractInput {
+    /// Why the value was recorded by mistake (up to 2,000 characters).
+    #[schema(required, schema_with = reason_schema)]
+    pub reason: String,
+}
+
+/// A reason: some text besides spaces, without NUL, up to 2,000 characters.
+fn reason_schema() -> impl Into<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(2000)).pattern(Some(r"^[^\u0000]*\S[^\u0000]*$"))
+}
+
+impl RetractInput {
+    pub fn parse(&self) -> Result<String, Invalid> {
+        let reason = parse_long_text(&self.reason, 2000).map_err(|m| Invalid::one("reason", m))?;
+        if reason.is_empty() {
+            return Err(Invalid::one("reason", "say why the value is retracted"));
+        }
+        Ok(reason)
+    }
+}

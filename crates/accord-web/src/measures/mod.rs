@@ -92,6 +92,24 @@ pub async fn record_measurement(state: &AppState, access: &Access, kpi: &Kpi, in
     Ok(state.store.record_measurement(access.id(), input, access.user.id, state.now()).await?)
 }
 
+/// A value of `kpi` that its recorders may retract: a current one (else 422, naming why not).
+pub async fn retractable(state: &AppState, access: &Access, kpi: &Kpi, measurement_id: Uuid) -> ApiResult<Measurement> {
+    may_record(access, kpi)?;
+    let value = state.store.measurement(access.id(), kpi.id, measurement_id).await?;
+    accord_store::measures::decide::retractable(&value)?;
+    Ok(value)
+}
+
+/// Retracts a value of `kpi` recorded by mistake, giving a reason: kept in history, marked
+/// retracted; its period has no current value until one is recorded again.
+pub async fn retract_measurement(
+    state: &AppState, access: &Access, kpi: &Kpi, measurement_id: Uuid, input: &RetractInput,
+) -> ApiResult<Measurement> {
+    may_record(access, kpi)?;
+    let reason = input.parse()?;
+    Ok(state.store.retract_measurement(access.id(), kpi.id, measurement_id, reason, access.user.id, state.now()).await?)
+}
+
 pub async fn create_obligation(state: &AppState, access: &Access, input: &ObligationInput) -> ApiResult<Obligation> {
     let me = access.manager()?;
     let new = input.parse(access.id(), &known(state, access.id()).await?.parties)?;

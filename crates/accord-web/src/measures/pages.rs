@@ -4,8 +4,8 @@ use super::*;
 use crate::auth::{PageView, Viewed, read_view};
 use crate::charts::{ChartPoint, Sparklines, kpi_chart};
 use crate::error::PageResult;
-use crate::forms::CsrfForm;
-use crate::layout::{Saved, Shell, field_message, render, saved};
+use crate::forms::{Confirm, CsrfForm};
+use crate::layout::{ConfirmPage, ConfirmReason, Saved, Shell, field_message, render, saved};
 use crate::session::CsrfToken;
 use accord_domain::id::parse_id;
 use accord_domain::measure::{Period, Rag, Trend, trend, version_in_force};
@@ -24,6 +24,7 @@ pages! { ROUTES, router;
     get "/relationships/{relationship_id}/kpis/new" => new_kpi;
     get "/relationships/{relationship_id}/kpis/{kpi_id}" => kpi;
     post "/relationships/{relationship_id}/kpis/{kpi_id}/measurements" => record;
+    post "/relationships/{relationship_id}/kpis/{kpi_id}/measurements/{measurement_id}/retract" => retract;
     post "/relationships/{relationship_id}/kpis/{kpi_id}/versions" => change_thresholds;
     get "/relationships/{relationship_id}/objectives" => objectives;
     post "/relationships/{relationship_id}/objectives" => create_objective;
@@ -256,6 +257,8 @@ pub struct HistoryRow {
     pub short: bool,
     pub due: Date,
     pub late: bool,
+    /// Values of the period retracted as recorded by mistake, newest first.
+    pub retracted: Vec<Measurement>,
 }
 
 #[derive(Template)]
@@ -309,7 +312,7 @@ async fn kpi_detail(state: &AppState, access: &Access, kpi_id: &str) -> Result<K
 async fn kpi_page(state: &AppState, access: &Access, csrf: &CsrfToken, view: KpiDetail, q: &KpiQuery) -> Result<KpiPage, ApiError> {
     let me = access.member()?.clone();
     let id = access.id();
-    let KpiDetail { kpi, parties, reporter, objectives: all_objectives, versions, values } = view;
+    let KpiDetail { kpi, parties, reporter, objectives: all_objectives, versions, values, retracted } = view;
     let names = Names { parties };
     let today = today(state, &access.relationship);
     let domain_versions: Vec<accord_domain::measure::Version> =
@@ -348,6 +351,7 @@ async fn kpi_page(state: &AppState, access: &Access, csrf: &CsrfToken, view: Kpi
                 late: value.is_none() && p.due() < today,
                 due: p.due(),
                 value,
+                retracted: retracted.iter().filter(|m| m.period_start == p.start).cloned().collect(),
             }
         })
         .collect();
@@ -402,6 +406,54 @@ pub async fn record(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Retracts a value recorded by mistake, after a confirmation page that says what follows and
+/// asks why (the reason is kept with the value and in the audit trail).
+pub async fn retract(
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>,
+    Path((_, kpi_id, measurement_id)): Path<(String, String, String)>, CsrfForm(form): CsrfForm<Confirm>,
+) -> PageResult {
+    access.member()?;
+    let kpi = state.store.kpi(access.id(), parse_id(&kpi_id).ok_or(ApiError::NotFound)?).await?;
+    let measurement_id = parse_id(&measurement_id).ok_or(ApiError::NotFound)?;
+    let kpi_path = format!("/relationships/{}/kpis/{}", access.id(), kpi.id);
+    let mut refused = None;
+    if form.confirmed() {
+        let input = RetractInput { reason: form.reason().to_owned() };
+        match retract_measurement(&state, &access, &kpi, measurement_id, &input).await {
+            Ok(_) => return Ok(back_to(kpi_path, Saved::Retracted)),
+            Err(ApiError::Invalid(invalid)) if invalid.0.iter().all(|f| f.field == "reason") => {
+                refused = invalid.0.first().map(|f| f.message.clone());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let value = retractable(&state, &access, &kpi, measurement_id).await?;
+    // In words, as a sentence says it (a label such as 2026-11 would break at its hyphen).
+    let period = crate::activity::period_words(kpi.cadence, value.period_start);
+    let shown = format!("{} ({})", with_unit(value.value, &kpi.unit), value.rag.as_str());
+    let by = if value.entered_by_name.is_empty() { String::new() } else { format!(" by {}", value.entered_by_name) };
+    let page = ConfirmPage {
+        shell: Shell::new(Some(&access.user), &csrf, "scorecard").within(&access.relationship),
+        title: format!("Retract {} for {period}?", with_unit(value.value, &kpi.unit)),
+        lines: vec![
+            format!(
+                "{shown}, recorded for {} in {period}{by} on {}, is withdrawn as recorded by mistake.",
+                kpi.name,
+                value.entered_at.strftime("%Y-%m-%d")
+            ),
+            format!(
+                "It stays in the history, marked retracted with your reason. The scorecard, the chart and the KPI's status no longer use it, and {period} shows as missing until a value is recorded again."
+            ),
+        ],
+        action: format!("{kpi_path}/measurements/{measurement_id}/retract"),
+        button: "Retract the value",
+        cancel: kpi_path,
+        reason: Some(ConfirmReason { label: "Why was it recorded by mistake?", value: form.reason().to_owned(), error: refused.clone() }),
+    };
+    let status = if refused.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    Ok(render(status, &page))
 }
 
 pub async fn change_thresholds(

@@ -204,6 +204,7 @@ pub async fn disable_user(
             action: format!("/admin/users/{}/disable", target.id),
             button: "Disable the account",
             cancel: "/admin/users".into(),
+            reason: None,
         };
         return Ok(render(StatusCode::OK, &page));
     }

@@ -152,6 +152,7 @@ fn confirm_page(
         action: format!("{}/{}/{step}", members_path(access), member.user_id),
         button,
         cancel: members_path(access),
+        reason: None,
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -2,7 +2,7 @@
 
 use super::members;
 use crate::AppState;
-use crate::activity::{Activity, name_actors};
+use crate::activity::{Activity, activities};
 use crate::auth::{CurrentUser, PageView, Viewed};
 use crate::error::{ApiError, PageResult};
 use crate::layout::{Shell, ok};
@@ -92,8 +92,8 @@ pub async fn relationship(Viewed { access, view }: Viewed<OverviewView>, Extensi
     // Recent activity, the chain head and the figures are relationship content: members only (a
     // site admin sees the frame: parties and their people).
     let member = access.member.is_some();
-    let OverviewView { parties, leads, counts, events, actors, head, stats } = view;
-    let (events, actors) = if member { (events, actors) } else { (Vec::new(), Vec::new()) };
+    let OverviewView { parties, leads, counts, events, names, head, stats } = view;
+    let events = if member { events } else { Vec::new() };
     let resolved: i64 = stats.iter().map(|s| s.resolved).sum();
     let (open_issues, first_level_share, head) = if member {
         let first_level_share = (resolved > 0).then(|| stats.iter().find(|s| s.level == 0).map_or(0, |s| s.resolved) * 100 / resolved);
@@ -107,7 +107,7 @@ pub async fn relationship(Viewed { access, view }: Viewed<OverviewView>, Extensi
         shell: Shell::new(Some(&access.user), &csrf, "overview").within_frame(&access.relationship, member),
         parties: party_cards(parties, &leads, &counts),
         me: access.member.clone(),
-        activity: name_actors(events, &actors),
+        activity: activities(events, &names),
         head,
         relationship: access.relationship,
     };
