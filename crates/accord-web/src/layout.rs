@@ -158,6 +158,8 @@ saved_notices! {
     Escalated "escalated" => "Done: the issue was escalated.";
     IssueWithdrawn "issue-withdrawn" => "Done: the issue was withdrawn.";
     Joined "joined" => "Welcome: you are now a member of this relationship.";
+    SetUp "set-up" => "Welcome: you are the site administrator. Next, create the first relationship.";
+    Founded "founded" => "Saved: the relationship was created with its parties and their SERs.";
 }
 
 impl Saved {
