@@ -450,8 +450,10 @@ mod tests {
     #[test]
     fn a_first_ser_joins_if_of_the_party_else_is_invited_and_errors_name_the_party() {
         let (org, party, inv, admin) = (Uuid::from_u128(7), A, Uuid::from_u128(50), Some(Uuid::from_u128(1)));
-        let Ok(FirstSerJoin::Member { member, event }) = first_ser(1, Some(&user(2, 7)), org, party, &[], inv, admin) else { panic!() };
-        assert_eq!((member.role, member.party_id, event.kind), (Role::Ser, party, EventKind::MemberAdded));
+        let Ok(FirstSerJoin::Member { member: joined, event }) = first_ser(1, Some(&user(2, 7)), org, party, &[], inv, admin) else {
+            panic!()
+        };
+        assert_eq!((joined.role, joined.party_id, event.kind), (Role::Ser, party, EventKind::MemberAdded));
         let Ok(FirstSerJoin::Invited { id, party_id, event }) = first_ser(1, None, org, party, &[], inv, admin) else { panic!() };
         assert_eq!((id, party_id, event.kind, event.actor), (inv, party, EventKind::InvitationCreated, admin));
         let field = |r: StoreResult<FirstSerJoin>| match r {
