@@ -904,12 +904,22 @@ fn setup_link_on(backend: &str) {
         assert!(link.starts_with(&format!("{}/setup/", server.url)), "{link} names the address bound");
         link
     };
+    // Stopped once serving (its signal handler in place), as an operator would.
+    let stop = |server: &mut Server| {
+        let addr = server.url.trim_start_matches("http://").to_owned();
+        while !http_get(&addr, "/healthz").0.contains("200") {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(server.terminate(), "accord serve stops cleanly");
+    };
     let mut first = Server::start(&db, &[]);
     let old = link_of(&mut first);
-    assert!(first.terminate());
+    stop(&mut first);
     let mut server = Server::start(&db, &[]);
     let link = link_of(&mut server);
     assert_ne!(old, link, "a restart makes a new link");
+    // The earlier link, on the server now running.
+    let old = format!("{}{}", server.url, &old[old.find("/setup/").unwrap()..]);
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
@@ -933,11 +943,11 @@ fn setup_link_on(backend: &str) {
         let again = http.post(&link).header("cookie", format!("accord_csrf={csrf}")).form(&form).send().await.unwrap();
         assert_eq!(again.status(), 404, "used once");
     });
-    assert!(server.terminate());
+    stop(&mut server);
     assert_eq!(ok(&db, &["user", "list"], ""), "root@host.example\t\n", "an administrator of no organisation");
 
     let mut after = Server::start(&db, &[]);
-    assert!(after.terminate());
+    stop(&mut after);
     let rest: Vec<String> = after._stdout.by_ref().map_while(Result::ok).collect();
     assert!(!rest.iter().any(|l| l.contains("/setup/")), "no link once an administrator exists: {rest:?}");
     // The command line may now make an administrator without an organisation too.
