@@ -273,7 +273,9 @@ mod tests {
         // The ids written above are short blobs, not UUIDs: the rows are read raw.
         let c = Connection::open(&file).unwrap();
         c.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        let users: Vec<(String, Option<Vec<u8>>, bool, Option<i64>)> = c
+        /// An account's e-mail, organisation, administrator flag and disabling time.
+        type Account = (String, Option<Vec<u8>>, bool, Option<i64>);
+        let users: Vec<Account> = c
             .prepare("SELECT email, organisation_id, is_admin, disabled_at FROM user_account ORDER BY created_at")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
