@@ -36,14 +36,15 @@ impl Status {
     }
 }
 
-/// A relationship ready to be created: parties already resolved to organisation ids.
+/// A relationship ready to be created: parties already resolved to organisation ids (or, when
+/// founded on the web, to what each party will be: `accord_store::FoundingParty`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct NewRelationship {
+pub struct NewRelationship<P = Uuid> {
     pub name: Name,
     pub purpose: String,
     pub start_date: Date,
     pub time_zone: String,
-    pub parties: Vec<Uuid>,
+    pub parties: Vec<P>,
 }
 
 /// What a person typed, before it is checked.
@@ -69,11 +70,8 @@ pub fn parse_time_zone(text: &str) -> Result<String, String> {
 }
 
 /// A relationship needs at least two distinct organisations.
-pub fn check_parties(parties: &[Uuid]) -> Result<(), String> {
-    let mut distinct = parties.to_vec();
-    distinct.sort();
-    distinct.dedup();
-    if distinct.len() != parties.len() {
+pub fn check_parties<P: PartialEq>(parties: &[P]) -> Result<(), String> {
+    if parties.iter().enumerate().any(|(i, p)| parties[..i].contains(p)) {
         return Err("names the same organisation twice".into());
     }
     if parties.len() < 2 {
@@ -82,10 +80,10 @@ pub fn check_parties(parties: &[Uuid]) -> Result<(), String> {
     Ok(())
 }
 
-impl NewRelationship {
+impl<P: PartialEq> NewRelationship<P> {
     /// Checks every field, reporting all that are wrong. `parties` is `None` when the caller could
     /// not resolve them (it has reported that under `parties` in `invalid` already).
-    pub fn parse(input: RelationshipInput<'_>, parties: Option<Vec<Uuid>>, mut invalid: Invalid) -> Result<NewRelationship, Invalid> {
+    pub fn parse(input: RelationshipInput<'_>, parties: Option<Vec<P>>, mut invalid: Invalid) -> Result<NewRelationship<P>, Invalid> {
         let name = invalid.check("name", Name::parse(input.name));
         let purpose = invalid.check("purpose", parse_long_text(input.purpose, 4000));
         let start_date = invalid.check("start_date", parse_date(input.start_date));
@@ -107,7 +105,7 @@ mod tests {
     #[test]
     fn every_bad_field_is_named() {
         let input = RelationshipInput { name: " ", purpose: "", start_date: "2026-13-01", time_zone: "Mars/Olympus" };
-        let err = NewRelationship::parse(input, Some(vec![Uuid::from_u128(1)]), Invalid::default()).unwrap_err();
+        let err = NewRelationship::<Uuid>::parse(input, Some(vec![Uuid::from_u128(1)]), Invalid::default()).unwrap_err();
         let fields: Vec<&str> = err.0.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["name", "start_date", "time_zone", "parties"]);
     }
@@ -115,7 +113,7 @@ mod tests {
     #[test]
     fn a_good_relationship_parses() {
         let input = RelationshipInput { name: "Harbour", purpose: "Build it", start_date: "2026-01-05", time_zone: "Europe/London" };
-        let r = NewRelationship::parse(input, Some(vec![Uuid::from_u128(1), Uuid::from_u128(2)]), Invalid::default()).unwrap();
+        let r = NewRelationship::<Uuid>::parse(input, Some(vec![Uuid::from_u128(1), Uuid::from_u128(2)]), Invalid::default()).unwrap();
         assert_eq!(r.time_zone, "Europe/London");
         assert!(check_parties(&[Uuid::from_u128(1), Uuid::from_u128(1)]).is_err());
     }

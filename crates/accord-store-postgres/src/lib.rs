@@ -26,7 +26,6 @@ use accord_domain::audit::{self, ChainHead, Draft, Event, GENESIS_HASH};
 use accord_domain::id::{new_id, parse_id};
 use accord_domain::measure::Thresholds;
 use accord_domain::membership::{CurrentMember, Role};
-use accord_domain::relationship::NewRelationship;
 use accord_domain::text::{Email, Name};
 use accord_store::sql::{EVENT, MEMBER_ORDER, RELATIONSHIP, USER};
 use accord_store::*;

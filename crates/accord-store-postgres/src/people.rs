@@ -46,6 +46,24 @@ pub(crate) async fn organisation_found(c: &impl GenericClient, id: Uuid) -> R<bo
     Ok(query_opt(c, "SELECT 1 FROM organisation WHERE organisation_id = $1", &[&id], |_| Ok(())).await?.is_some())
 }
 
+/// A new organisation, unless its name looks like an existing one's.
+pub(crate) async fn insert_organisation(tx: &Transaction<'_>, name: &Name, actor: Option<Uuid>, now: Timestamp) -> R<Organisation> {
+    let skeleton = name.skeleton();
+    let like = "SELECT name FROM organisation WHERE name_skeleton = $1";
+    let existing = query_opt(tx, like, &[&skeleton], |r| Ok(r.try_get::<_, String>(0)?)).await?;
+    let id = new_id(now);
+    let event = decide::create_organisation(name, existing.as_deref(), id, actor)?;
+    execute(
+        tx,
+        "INSERT INTO organisation (organisation_id, name, name_skeleton, created_at) VALUES ($1, $2, $3, $4)",
+        &[&id, &name.as_str(), &skeleton, &now],
+    )
+    .await
+    .map_err(unique_as("name", "an organisation with this name exists already"))?;
+    append(tx, SITE_CHAIN, event, now).await?;
+    Ok(Organisation { id, name: name.as_str().to_owned(), created_at: now })
+}
+
 /// The user, their row locked until the transaction ends (`FOR UPDATE`, or `FOR SHARE` when
 /// `share`), so that a change of the account waits for this writer, or this writer for it.
 async fn lock_user(tx: &Transaction<'_>, id: Uuid, share: bool) -> R<User> {
@@ -55,7 +73,16 @@ async fn lock_user(tx: &Transaction<'_>, id: Uuid, share: bool) -> R<User> {
 
 pub(crate) async fn insert_user(tx: &Transaction<'_>, user: &NewUser, actor: Option<Uuid>, now: Timestamp) -> R<Uuid> {
     let id = new_id(now);
-    let event = decide::create_user(user, organisation_found(tx, user.organisation_id).await?, id, actor)?;
+    let found = match user.organisation_id {
+        Some(organisation_id) => organisation_found(tx, organisation_id).await?,
+        None => false,
+    };
+    write_user(tx, id, user, decide::create_user(user, found, id, actor)?, now).await?;
+    Ok(id)
+}
+
+/// Writes the account `id` decided with its `event`.
+async fn write_user(tx: &Transaction<'_>, id: Uuid, user: &NewUser, event: Draft, now: Timestamp) -> R<()> {
     execute(
         tx,
         "INSERT INTO user_account (user_id, email, name, organisation_id, is_admin, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -68,7 +95,20 @@ pub(crate) async fn insert_user(tx: &Transaction<'_>, user: &NewUser, actor: Opt
             .await?;
     }
     append(tx, SITE_CHAIN, event, now).await?;
-    Ok(id)
+    Ok(())
+}
+
+/// Whether a site administrator exists (enabled or not: the site has had its first).
+async fn admin_exists(c: &impl GenericClient) -> R<bool> {
+    Ok(query_opt(c, "SELECT 1 FROM user_account WHERE is_admin LIMIT 1", &[], |_| Ok(())).await?.is_some())
+}
+
+/// Whether `token_hash` is the setup link; in a transaction, locked until it ends, so that of two
+/// setups with one link the second waits and then finds it gone.
+async fn setup_link_found(c: &impl GenericClient, token_hash: &str, lock: bool) -> R<bool> {
+    let sql =
+        if lock { "SELECT 1 FROM setup_link WHERE token_hash = $1 FOR UPDATE" } else { "SELECT 1 FROM setup_link WHERE token_hash = $1" };
+    Ok(query_opt(c, sql, &[&token_hash], |_| Ok(())).await?.is_some())
 }
 
 /// Writes the new password and its event, and ends the sessions the change ends.
@@ -113,25 +153,7 @@ pub(crate) async fn viewer(c: &impl GenericClient, credential: &Credential, rela
 impl PeopleStore for PostgresStore {
     async fn create_organisation(&self, name: Name, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Organisation> {
         let now = micros(now);
-        self.write(move |tx| {
-            Box::pin(async move {
-                let skeleton = name.skeleton();
-                let like = "SELECT name FROM organisation WHERE name_skeleton = $1";
-                let existing = query_opt(tx, like, &[&skeleton], |r| Ok(r.try_get::<_, String>(0)?)).await?;
-                let id = new_id(now);
-                let event = decide::create_organisation(&name, existing.as_deref(), id, actor)?;
-                execute(
-                    tx,
-                    "INSERT INTO organisation (organisation_id, name, name_skeleton, created_at) VALUES ($1, $2, $3, $4)",
-                    &[&id, &name.as_str(), &skeleton, &now],
-                )
-                .await
-                .map_err(unique_as("name", "an organisation with this name exists already"))?;
-                append(tx, SITE_CHAIN, event, now).await?;
-                Ok(Organisation { id, name: name.into_string(), created_at: now })
-            })
-        })
-        .await
+        self.write(move |tx| Box::pin(async move { insert_organisation(tx, &name, actor, now).await })).await
     }
 
     async fn organisation(&self, id: Uuid, visible: Visibility) -> StoreResult<Organisation> {
@@ -464,6 +486,47 @@ impl PeopleStore for PostgresStore {
                 let user_id = change.user_id;
                 change_password(tx, change, &password_hash, now).await?;
                 get_user(tx, user_id).await
+            })
+        })
+        .await
+    }
+
+    async fn open_setup(&self, token_hash: &str, now: Timestamp) -> StoreResult<bool> {
+        let (token_hash, now) = (token_hash.to_owned(), micros(now));
+        self.write(move |tx| {
+            Box::pin(async move {
+                // One server at a time: the link another server printed a moment ago is replaced
+                // by this one's, not left beside it.
+                execute(tx, "LOCK TABLE setup_link IN EXCLUSIVE MODE", &[]).await?;
+                let open = !admin_exists(tx).await?;
+                execute(tx, "DELETE FROM setup_link", &[]).await?;
+                if open {
+                    execute(tx, "INSERT INTO setup_link (token_hash, created_at) VALUES ($1, $2)", &[&token_hash, &now]).await?;
+                }
+                Ok(open)
+            })
+        })
+        .await
+    }
+
+    async fn setup_link(&self, token_hash: &str) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| {
+            Box::pin(async move { Ok(decide::setup_link(setup_link_found(c, &token_hash, false).await?, admin_exists(c).await?)?) })
+        })
+        .await
+    }
+
+    async fn complete_setup(&self, token_hash: &str, user: NewUser, now: Timestamp) -> StoreResult<User> {
+        let (token_hash, now) = (token_hash.to_owned(), micros(now));
+        self.write(move |tx| {
+            Box::pin(async move {
+                let found = setup_link_found(tx, &token_hash, true).await?;
+                let id = new_id(now);
+                let (user, event) = decide::complete_setup(user, found, admin_exists(tx).await?, id)?;
+                write_user(tx, id, &user, event, now).await?;
+                execute(tx, "DELETE FROM setup_link", &[]).await?;
+                get_user(tx, id).await
             })
         })
         .await

@@ -4,7 +4,7 @@
 //! what it returns.
 
 use super::*;
-use accord_store::relationships::decide::{self, Accepting, MemberChanges};
+use accord_store::relationships::decide::{self, Accepting, FirstSerJoin, MemberChanges, gather};
 
 async fn insert_membership(tx: &Transaction<'_>, relationship_id: Uuid, member: &CurrentMember, now: Timestamp) -> R<()> {
     execute(
@@ -94,18 +94,45 @@ async fn pending_invitation(c: &impl GenericClient, token_hash: &str, now: Times
 
 #[async_trait]
 impl RelationshipStore for PostgresStore {
-    async fn create_relationship(&self, new: NewRelationship, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Relationship> {
+    async fn found_relationship(&self, new: Founding, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Founded> {
         let now = micros(now);
         self.write(move |tx| {
             Box::pin(async move {
-                let mut missing = None;
-                for organisation_id in &new.parties {
-                    if missing.is_none() && !people::organisation_found(tx, *organisation_id).await? {
-                        missing = Some(*organisation_id);
-                    }
+                // Every party's organisation (made now if new) and first SER are judged before
+                // anything of the relationship is written, so that all that is wrong is said at once.
+                let mut invalid = accord_domain::Invalid::default();
+                let (mut organisations, mut missing) = (Vec::with_capacity(new.parties.len()), None);
+                for (i, party) in new.parties.iter().enumerate() {
+                    organisations.push(match &party.organisation {
+                        FoundingOrganisation::Existing(id) => {
+                            if missing.is_none() && !people::organisation_found(tx, *id).await? {
+                                missing = Some(*id);
+                            }
+                            *id
+                        }
+                        FoundingOrganisation::New(name) => {
+                            let made = people::insert_organisation(tx, name, actor, now).await.map_err(|Fail(e)| decide::for_party(e, i, ""));
+                            gather(&mut invalid, made)?.map_or(Uuid::nil(), |o| o.id)
+                        }
+                    });
                 }
                 let id = new_id(now);
-                let event = decide::create_relationship(&new, missing, id, actor)?;
+                let party_ids: Vec<Uuid> = new.parties.iter().map(|_| new_id(now)).collect();
+                let (mut current, mut joins) = (Vec::new(), Vec::new());
+                let by_email = format!("{USER} WHERE u.email = $1");
+                for (i, party) in new.parties.iter().enumerate() {
+                    let Some(ser) = &party.ser else { continue };
+                    let existing = query_opt(tx, &by_email, &[&ser.email.as_str()], user_row).await?;
+                    let join = decide::first_ser(i, existing.as_ref(), organisations[i], party_ids[i], &current, new_id(now), actor);
+                    if let Some(join) = gather(&mut invalid, join)? {
+                        if let FirstSerJoin::Member { member, .. } = &join {
+                            current.push(*member);
+                        }
+                        joins.push((ser, join));
+                    }
+                }
+                let event = decide::create_relationship(&new, &organisations, missing, id, actor)?;
+                invalid.finish().map_err(StoreError::Invalid)?;
                 execute(
                     tx,
                     "INSERT INTO relationship (relationship_id, name, purpose, start_date, status, time_zone, version, created_at, updated_at)
@@ -114,22 +141,37 @@ impl RelationshipStore for PostgresStore {
                 )
                 .await
                 .map_err(unique_as("name", "a relationship with this name exists already"))?;
-                execute(
-                    tx,
-                    "INSERT INTO audit_head (relationship_id, position, hash) VALUES ($1, 0, $2)",
-                    &[&id, &GENESIS_HASH],
-                )
-                .await?;
-                for organisation_id in &new.parties {
+                execute(tx, "INSERT INTO audit_head (relationship_id, position, hash) VALUES ($1, 0, $2)", &[&id, &GENESIS_HASH]).await?;
+                for (organisation_id, party_id) in organisations.iter().zip(&party_ids) {
                     execute(
                         tx,
                         "INSERT INTO party (relationship_id, party_id, organisation_id, joined_at) VALUES ($1, $2, $3, $4)",
-                        &[&id, &new_id(now), organisation_id, &now],
+                        &[&id, party_id, organisation_id, &now],
                     )
                     .await?;
                 }
                 append(tx, id, event, now).await?;
-                get_relationship(tx, id).await
+                let mut invited = Vec::new();
+                for (ser, join) in joins {
+                    match join {
+                        FirstSerJoin::Member { member, event } => {
+                            insert_membership(tx, id, &member, now).await?;
+                            append(tx, id, event, now).await?;
+                        }
+                        FirstSerJoin::Invited { id: invitation_id, party_id, event } => {
+                            execute(
+                                tx,
+                                "INSERT INTO invitation (relationship_id, invitation_id, party_id, email, role, token_hash, invited_by, created_at, expires_at)
+                                 VALUES ($1, $2, $3, $4, 'ser', $5, $6, $7, $8)",
+                                &[&id, &invitation_id, &party_id, &ser.email.as_str(), &ser.token_hash, &event.actor, &now, &micros(ser.expires_at)],
+                            )
+                            .await?;
+                            append(tx, id, event, now).await?;
+                            invited.push(ser.email.as_str().to_owned());
+                        }
+                    }
+                }
+                Ok(Founded { relationship: get_relationship(tx, id).await?, invited })
             })
         })
         .await

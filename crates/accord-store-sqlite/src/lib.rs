@@ -25,7 +25,6 @@ use accord_domain::audit::{self, ChainHead, Draft, Event, GENESIS_HASH};
 use accord_domain::id::{new_id, parse_id};
 use accord_domain::measure::Thresholds;
 use accord_domain::membership::{CurrentMember, Role};
-use accord_domain::relationship::NewRelationship;
 use accord_domain::text::{Email, Name};
 use accord_store::sql::{EVENT, MEMBER_ORDER, RELATIONSHIP, USER};
 use accord_store::*;
@@ -207,7 +206,16 @@ impl DatabaseStore for SqliteStore {
 
     async fn migrate(&self) -> StoreResult<Vec<&'static str>> {
         self.run(|conn| {
-            embedded::migrations::runner().run(conn).map_err(|e| Fail(StoreError::Backend(format!("migration failed: {e}"))))?;
+            // A migration that rebuilds a table others refer to (V13) needs foreign keys off,
+            // which SQLite ignores inside a transaction: so off around the runner, on again
+            // whatever happened, and every reference checked before anything else runs.
+            conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+            let migrated = embedded::migrations::runner().run(conn);
+            conn.execute_batch("PRAGMA foreign_keys = ON")?;
+            migrated.map_err(|e| Fail(StoreError::Backend(format!("migration failed: {e}"))))?;
+            if let Some(table) = conn.prepare("PRAGMA foreign_key_check")?.query_row([], |r| r.get::<_, String>(0)).optional()? {
+                return Err(Fail(StoreError::Backend(format!("migration failed: a row of {table} refers to one that is missing"))));
+            }
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             measures::keep_recent_where_missing(&tx)?;
             people::fill_name_skeletons(&tx)?;
@@ -227,5 +235,97 @@ impl DatabaseStore for SqliteStore {
         // planner plans the same whatever the data, which is what the pages' reads were measured
         // and tuned with (the ones that need it name their index: INDEXED BY).
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// V13 rebuilds `user_account` (its organisation may be none): on a database migrated to V12
+    /// that holds accounts, sessions, tokens and memberships, every row survives, every
+    /// reference still holds and is still enforced, and both indexes are there again.
+    #[tokio::test]
+    async fn the_account_table_rebuild_keeps_every_row_and_reference() {
+        let dir = std::env::temp_dir().join(format!("accord-v13-{}", Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("old.db");
+        let mut old = Connection::open(&file).unwrap();
+        embedded::migrations::runner().set_target(refinery::Target::Version(12)).run(&mut old).unwrap();
+        old.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             INSERT INTO organisation (organisation_id, name, name_skeleton, created_at) VALUES (x'01', 'Northshore', 'northshore', 1);
+             INSERT INTO user_account (user_id, email, name, organisation_id, is_admin, disabled_at, created_at)
+                 VALUES (x'0a', 'ann@north.example', 'Ann', x'01', 1, NULL, 2), (x'0b', 'bo@north.example', 'Bo', x'01', 0, 5, 3);
+             INSERT INTO credential (user_id, kind, secret, updated_at) VALUES (x'0a', 'password', 'phc', 2);
+             INSERT INTO session (session_hash, user_id, created_at, idle_expires_at, absolute_expires_at) VALUES ('s', x'0a', 1, 2, 3);
+             INSERT INTO api_token (api_token_id, user_id, name, token_hash, created_at) VALUES (x'0c', x'0b', 't', 'h', 4);
+             INSERT INTO relationship (relationship_id, name, purpose, start_date, status, time_zone, version, created_at, updated_at)
+                 VALUES (x'0d', 'Harbour', '', '2026-01-05', 'active', 'UTC', 1, 1, 1);
+             INSERT INTO party (relationship_id, party_id, organisation_id, joined_at) VALUES (x'0d', x'0e', x'01', 1);
+             INSERT INTO membership (relationship_id, membership_id, party_id, user_id, role, joined_at) VALUES (x'0d', x'0f', x'0e', x'0a', 'ser', 1);",
+        )
+        .unwrap();
+        drop(old);
+
+        let store = SqliteStore::open(&file).unwrap();
+        store.migrate().await.unwrap();
+        drop(store);
+        // The ids written above are short blobs, not UUIDs: the rows are read raw.
+        let c = Connection::open(&file).unwrap();
+        c.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+        /// An account's e-mail, organisation, administrator flag and disabling time.
+        type Account = (String, Option<Vec<u8>>, bool, Option<i64>);
+        let users: Vec<Account> = c
+            .prepare("SELECT email, organisation_id, is_admin, disabled_at FROM user_account ORDER BY created_at")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            users,
+            [("ann@north.example".into(), Some(vec![1]), true, None), ("bo@north.example".into(), Some(vec![1]), false, Some(5))]
+        );
+        let count = |table: &str| c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!([count("credential"), count("session"), count("api_token"), count("membership")], [1, 1, 1, 1]);
+        // An account of no organisation is allowed now; references are still enforced both ways.
+        c.execute(
+            "INSERT INTO user_account (user_id, email, name, organisation_id, created_at) VALUES (x'10', 'root@host', 'Root', NULL, 9)",
+            [],
+        )
+        .unwrap();
+        assert!(c.execute("INSERT INTO session (session_hash, user_id, created_at, idle_expires_at, absolute_expires_at) VALUES ('t', x'99', 1, 2, 3)", []).is_err());
+        assert!(
+            c.execute(
+                "INSERT INTO user_account (user_id, email, name, organisation_id, created_at) VALUES (x'11', 'x@host', 'X', x'99', 9)",
+                []
+            )
+            .is_err()
+        );
+        assert!(
+            c.execute("INSERT INTO user_account (user_id, email, name, created_at) VALUES (x'12', 'ann@north.example', 'A', 9)", [])
+                .is_err()
+        );
+        let references: Vec<String> = c
+            .prepare("SELECT m.name FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE f.\"table\" = 'user_account' ORDER BY 1")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for table in ["api_token", "credential", "membership", "password_reset", "session"] {
+            assert!(references.iter().any(|t| t == table), "{table} still refers to user_account: {references:?}");
+        }
+        let indexes: Vec<String> = c
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'user_account' AND sql IS NOT NULL ORDER BY 1")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(indexes, ["user_account_names", "user_account_organisation"]);
+        assert_eq!(c.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -32,6 +32,20 @@ pub(crate) fn fill_name_skeletons(tx: &Connection) -> R<()> {
     Ok(())
 }
 
+/// A new organisation, unless its name looks like an existing one's.
+pub(crate) fn insert_organisation(tx: &Connection, name: &Name, actor: Option<Uuid>, now: Timestamp) -> R<Organisation> {
+    let skeleton = name.skeleton();
+    let like: Option<String> =
+        tx.prepare_cached("SELECT name FROM organisation WHERE name_skeleton = ?1")?.query_row([&skeleton], |r| r.get(0)).optional()?;
+    let id = new_id(now);
+    let event = decide::create_organisation(name, like.as_deref(), id, actor)?;
+    tx.prepare_cached("INSERT INTO organisation (organisation_id, name, name_skeleton, created_at) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![id, name.as_str(), skeleton, micros(now)])
+        .map_err(unique_as("name", "an organisation with this name exists already"))?;
+    append(tx, SITE_CHAIN, event, now)?;
+    Ok(Organisation { id, name: name.as_str().to_owned(), created_at: ts(micros(now)) })
+}
+
 /// Whether the organisation exists.
 pub(crate) fn organisation_found(conn: &Connection, id: Uuid) -> R<bool> {
     Ok(conn.prepare_cached("SELECT 1 FROM organisation WHERE organisation_id = ?1")?.query_row([id], |_| Ok(())).optional()?.is_some())
@@ -39,7 +53,16 @@ pub(crate) fn organisation_found(conn: &Connection, id: Uuid) -> R<bool> {
 
 pub(crate) fn insert_user(tx: &Connection, user: &NewUser, actor: Option<Uuid>, now: Timestamp) -> R<Uuid> {
     let id = new_id(now);
-    let event = decide::create_user(user, organisation_found(tx, user.organisation_id)?, id, actor)?;
+    let found = match user.organisation_id {
+        Some(organisation_id) => organisation_found(tx, organisation_id)?,
+        None => false,
+    };
+    write_user(tx, id, user, decide::create_user(user, found, id, actor)?, now)?;
+    Ok(id)
+}
+
+/// Writes the account `id` decided with its `event`.
+fn write_user(tx: &Connection, id: Uuid, user: &NewUser, event: Draft, now: Timestamp) -> R<()> {
     tx.prepare_cached(
         "INSERT INTO user_account (user_id, email, name, organisation_id, is_admin, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -50,7 +73,16 @@ pub(crate) fn insert_user(tx: &Connection, user: &NewUser, actor: Option<Uuid>, 
             .execute(params![id, secret, micros(now)])?;
     }
     append(tx, SITE_CHAIN, event, now)?;
-    Ok(id)
+    Ok(())
+}
+
+/// Whether a site administrator exists (enabled or not: the site has had its first).
+fn admin_exists(c: &Connection) -> R<bool> {
+    Ok(c.prepare_cached("SELECT 1 FROM user_account WHERE is_admin = 1 LIMIT 1")?.query_row([], |_| Ok(())).optional()?.is_some())
+}
+
+fn setup_link_found(c: &Connection, token_hash: &str) -> R<bool> {
+    Ok(c.prepare_cached("SELECT 1 FROM setup_link WHERE token_hash = ?1")?.query_row([token_hash], |_| Ok(())).optional()?.is_some())
 }
 
 fn end_sessions(tx: &Connection, user_id: Uuid) -> R<()> {
@@ -96,23 +128,7 @@ pub(crate) fn viewer(c: &Connection, credential: &Credential, relationship_id: O
 #[async_trait]
 impl PeopleStore for SqliteStore {
     async fn create_organisation(&self, name: Name, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Organisation> {
-        self.write(move |tx| {
-            let skeleton = name.skeleton();
-            let like: Option<String> = tx
-                .prepare_cached("SELECT name FROM organisation WHERE name_skeleton = ?1")?
-                .query_row([&skeleton], |r| r.get(0))
-                .optional()?;
-            let id = new_id(now);
-            let event = decide::create_organisation(&name, like.as_deref(), id, actor)?;
-            tx.execute(
-                "INSERT INTO organisation (organisation_id, name, name_skeleton, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id, name.as_str(), skeleton, micros(now)],
-            )
-            .map_err(unique_as("name", "an organisation with this name exists already"))?;
-            append(tx, SITE_CHAIN, event, now)?;
-            Ok(Organisation { id, name: name.into_string(), created_at: ts(micros(now)) })
-        })
-        .await
+        self.write(move |tx| insert_organisation(tx, &name, actor, now)).await
     }
 
     async fn organisation(&self, id: Uuid, visible: Visibility) -> StoreResult<Organisation> {
@@ -373,6 +389,36 @@ impl PeopleStore for SqliteStore {
             let user_id = change.user_id;
             change_password(tx, change, &password_hash, now)?;
             get_user(tx, user_id)
+        })
+        .await
+    }
+
+    async fn open_setup(&self, token_hash: &str, now: Timestamp) -> StoreResult<bool> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| {
+            let open = !admin_exists(tx)?;
+            tx.execute("DELETE FROM setup_link", [])?;
+            if open {
+                tx.execute("INSERT INTO setup_link (token_hash, created_at) VALUES (?1, ?2)", params![token_hash, micros(now)])?;
+            }
+            Ok(open)
+        })
+        .await
+    }
+
+    async fn setup_link(&self, token_hash: &str) -> StoreResult<()> {
+        let token_hash = token_hash.to_owned();
+        self.read(move |c| Ok(decide::setup_link(setup_link_found(c, &token_hash)?, admin_exists(c)?)?)).await
+    }
+
+    async fn complete_setup(&self, token_hash: &str, user: NewUser, now: Timestamp) -> StoreResult<User> {
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| {
+            let id = new_id(now);
+            let (user, event) = decide::complete_setup(user, setup_link_found(tx, &token_hash)?, admin_exists(tx)?, id)?;
+            write_user(tx, id, &user, event, now)?;
+            tx.execute("DELETE FROM setup_link", [])?;
+            get_user(tx, id)
         })
         .await
     }

@@ -3,7 +3,7 @@
 //! IMMEDIATE transaction keeps every other writer out from the first read to the commit.
 
 use super::*;
-use accord_store::relationships::decide::{self, Accepting, MemberChanges};
+use accord_store::relationships::decide::{self, Accepting, FirstSerJoin, MemberChanges, gather};
 
 fn insert_membership(tx: &Connection, relationship_id: Uuid, member: &CurrentMember, now: Timestamp) -> R<()> {
     tx.prepare_cached(
@@ -57,7 +57,7 @@ fn add_member(tx: &Connection, relationship_id: Uuid, user_id: Uuid, role: Role,
     let user = get_user(tx, user_id)?;
     let party_id: Option<Uuid> = tx
         .prepare_cached("SELECT party_id FROM party WHERE relationship_id = ?1 AND organisation_id = ?2")?
-        .query_row([relationship_id, user.organisation_id], |r| r.get(0))
+        .query_row(params![relationship_id, user.organisation_id], |r| r.get(0))
         .optional()?;
     let changes = decide::add_member(&current_members(tx, relationship_id)?, &user, party_id, role, actor)?;
     apply_for(tx, relationship_id, changes, now)
@@ -85,16 +85,42 @@ fn pending_invitation(tx: &Connection, token_hash: &str, now: Timestamp) -> R<In
 
 #[async_trait]
 impl RelationshipStore for SqliteStore {
-    async fn create_relationship(&self, new: NewRelationship, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Relationship> {
+    async fn found_relationship(&self, new: Founding, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Founded> {
         self.write(move |tx| {
-            let mut missing = None;
-            for organisation_id in &new.parties {
-                if missing.is_none() && !people::organisation_found(tx, *organisation_id)? {
-                    missing = Some(*organisation_id);
-                }
+            // Every party's organisation (made now if new) and first SER are judged before
+            // anything of the relationship is written, so that all that is wrong is said at once.
+            let mut invalid = accord_domain::Invalid::default();
+            let (mut organisations, mut missing) = (Vec::with_capacity(new.parties.len()), None);
+            for (i, party) in new.parties.iter().enumerate() {
+                organisations.push(match &party.organisation {
+                    FoundingOrganisation::Existing(id) => {
+                        if missing.is_none() && !people::organisation_found(tx, *id)? {
+                            missing = Some(*id);
+                        }
+                        *id
+                    }
+                    FoundingOrganisation::New(name) => {
+                        let made = people::insert_organisation(tx, name, actor, now).map_err(|Fail(e)| decide::for_party(e, i, ""));
+                        gather(&mut invalid, made)?.map_or(Uuid::nil(), |o| o.id)
+                    }
+                });
             }
             let id = new_id(now);
-            let event = decide::create_relationship(&new, missing, id, actor)?;
+            let party_ids: Vec<Uuid> = new.parties.iter().map(|_| new_id(now)).collect();
+            let (mut current, mut joins) = (Vec::new(), Vec::new());
+            for (i, party) in new.parties.iter().enumerate() {
+                let Some(ser) = &party.ser else { continue };
+                let existing = tx.prepare_cached(&format!("{USER} WHERE u.email = ?1"))?.query_row([ser.email.as_str()], user_row).optional()?;
+                let join = decide::first_ser(i, existing.as_ref(), organisations[i], party_ids[i], &current, new_id(now), actor);
+                if let Some(join) = gather(&mut invalid, join)? {
+                    if let FirstSerJoin::Member { member, .. } = &join {
+                        current.push(*member);
+                    }
+                    joins.push((ser, join));
+                }
+            }
+            let event = decide::create_relationship(&new, &organisations, missing, id, actor)?;
+            invalid.finish().map_err(StoreError::Invalid)?;
             tx.execute(
                 "INSERT INTO relationship (relationship_id, name, purpose, start_date, status, time_zone, version, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, 'active', ?5, 1, ?6, ?6)",
@@ -102,14 +128,32 @@ impl RelationshipStore for SqliteStore {
             )
             .map_err(unique_as("name", "a relationship with this name exists already"))?;
             tx.execute("INSERT INTO audit_head (relationship_id, position, hash) VALUES (?1, 0, ?2)", params![id, GENESIS_HASH])?;
-            for organisation_id in &new.parties {
+            for (organisation_id, party_id) in organisations.iter().zip(&party_ids) {
                 tx.execute(
                     "INSERT INTO party (relationship_id, party_id, organisation_id, joined_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![id, new_id(now), organisation_id, micros(now)],
+                    params![id, party_id, organisation_id, micros(now)],
                 )?;
             }
             append(tx, id, event, now)?;
-            get_relationship(tx, id)
+            let mut invited = Vec::new();
+            for (ser, join) in joins {
+                match join {
+                    FirstSerJoin::Member { member, event } => {
+                        insert_membership(tx, id, &member, now)?;
+                        append(tx, id, event, now)?;
+                    }
+                    FirstSerJoin::Invited { id: invitation_id, party_id, event } => {
+                        tx.prepare_cached(
+                            "INSERT INTO invitation (relationship_id, invitation_id, party_id, email, role, token_hash, invited_by, created_at, expires_at)
+                             VALUES (?1, ?2, ?3, ?4, 'ser', ?5, ?6, ?7, ?8)",
+                        )?
+                        .execute(params![id, invitation_id, party_id, ser.email.as_str(), ser.token_hash, event.actor, micros(now), micros(ser.expires_at)])?;
+                        append(tx, id, event, now)?;
+                        invited.push(ser.email.as_str().to_owned());
+                    }
+                }
+            }
+            Ok(Founded { relationship: get_relationship(tx, id)?, invited })
         })
         .await
     }

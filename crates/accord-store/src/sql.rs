@@ -11,9 +11,9 @@ macro_rules! user_columns {
     };
 }
 
-/// Users with their organisation's name, as [`crate::User::from_cells`] reads them.
+/// Users with their organisation's name (NULL for none), as [`crate::User::from_cells`] reads them.
 pub const USER: &str =
-    concat!("SELECT ", user_columns!(), " FROM user_account u JOIN organisation o ON o.organisation_id = u.organisation_id");
+    concat!("SELECT ", user_columns!(), " FROM user_account u LEFT JOIN organisation o ON o.organisation_id = u.organisation_id");
 
 /// Relationships, as [`crate::Relationship::from_cells`] reads them.
 pub const RELATIONSHIP: &str = "SELECT r.relationship_id, r.name, r.purpose, r.start_date, r.status, r.time_zone, r.version, r.created_at, r.updated_at FROM relationship r";
@@ -43,7 +43,7 @@ macro_rules! viewer_sql {
             m.membership_id, m.relationship_id, m.party_id, mo.name, m.user_id, u.name, u.email, m.role, m.joined_at, m.left_at
             FROM ",
             $credential,
-            " c JOIN user_account u ON u.user_id = c.user_id JOIN organisation o ON o.organisation_id = u.organisation_id
+            " c JOIN user_account u ON u.user_id = c.user_id LEFT JOIN organisation o ON o.organisation_id = u.organisation_id
             LEFT JOIN relationship r ON r.relationship_id = ",
             $relationship,
             "

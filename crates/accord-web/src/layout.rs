@@ -167,6 +167,8 @@ saved_notices! {
     IssueWithdrawn "issue-withdrawn" => "Done: the issue was withdrawn.";
     Joined "joined" => "Welcome: you are now a member of this relationship.";
     Resent "resent" => "Already done: this form was sent before, and nothing was made twice.";
+    SetUp "set-up" => "Welcome: you are the site administrator. Next, create the first relationship.";
+    Founded "founded" => "Saved: the relationship was created with its parties and their SERs.";
 }
 
 impl Saved {

@@ -148,13 +148,18 @@ async fn security_headers(request: Request, next: Next) -> Response {
 
 /// Serves `router` on `listener` until ctrl-c or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    // SIGTERM's handler is in place before the first request is served: a stop sent as soon as
+    // the server answers (a supervisor, a test) ends it cleanly, not by the signal's default.
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async {
+        .with_graceful_shutdown(async move {
             let ctrl_c = tokio::signal::ctrl_c();
             #[cfg(unix)]
             let term = async {
-                if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    s.recv().await;
+                match term.as_mut() {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
                 }
             };
             #[cfg(not(unix))]

@@ -104,14 +104,14 @@ enum UserCommand {
         email: String,
         #[arg(long)]
         name: String,
-        /// The person's organisation, by name or id.
-        #[arg(long)]
-        org: String,
+        /// The person's organisation, by name or id; a site administrator may belong to none.
+        #[arg(long, required_unless_present = "admin")]
+        org: Option<String>,
         /// Make the account a site administrator.
         #[arg(long)]
         admin: bool,
     },
-    /// One line per account, `EMAIL<TAB>ORGANISATION`, in creation order.
+    /// One line per account, `EMAIL<TAB>ORGANISATION` (empty for none), in creation order.
     List,
     /// Print a single-use link (valid 7 days) with which the person sets a new password.
     ResetLink {
@@ -278,18 +278,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let email = invalid.check("--email", Email::parse(&email));
             let name = invalid.check("--name", Name::parse(&name));
             invalid.finish().map_err(|e| anyhow!("{e}"))?;
-            let organisation = store.find_organisation(&org).await.map_err(|e| not_found(e, "--org", &org))?;
+            let organisation = match &org {
+                Some(org) => Some(store.find_organisation(org).await.map_err(|e| not_found(e, "--org", org))?.id),
+                None => None,
+            };
             let password = read_password()?;
             let password_hash = tokio::task::spawn_blocking(move || secrets::hash_password(&password)).await?.map_err(|e| anyhow!(e))?;
             let user = NewUser {
                 email: email.unwrap(),
                 name: name.unwrap(),
-                organisation_id: organisation.id,
+                organisation_id: organisation,
                 is_admin: admin,
                 password_hash: Some(password_hash),
             };
             let user = store.create_user(user, None, now).await.map_err(cli_error)?;
-            println!("created user {} ({}) in {}", user.email, user.id, user.organisation_name);
+            match &user.organisation_name {
+                Some(organisation) => println!("created user {} ({}) in {organisation}", user.email, user.id),
+                None => println!("created user {} ({}), a site administrator of no organisation", user.email, user.id),
+            }
         }
         Command::User(UserCommand::List) => {
             let mut out = BufWriter::new(std::io::stdout().lock());
@@ -297,7 +303,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             loop {
                 let users = store.list_users(page).await?;
                 for u in &users.items {
-                    writeln!(out, "{}\t{}", u.email, u.organisation_name)?;
+                    writeln!(out, "{}\t{}", u.email, u.organisation_name.as_deref().unwrap_or(""))?;
                 }
                 match users.next_cursor {
                     Some(after) => page.after = Some(after),
@@ -440,6 +446,9 @@ async fn serve(store: Arc<dyn Store>, clock: Arc<dyn Clock>, args: Serve) -> any
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
     let mailer = mailer.map(|m| m.with_site(&public_url));
     let sweep_every = (args.sweep_interval > 0).then(|| Duration::from_secs(args.sweep_interval));
+    // On a site without an administrator, the address to open to make one (with `--addr`'s
+    // port 0, the port actually bound).
+    let setup = accord_web::people::open_setup(store.as_ref(), &public_url, clock.now()).await?;
     let background = worker::spawn_background(store.clone(), clock.clone(), BackgroundConfig { sweep_every, mailer });
     let state = AppState::new(store, clock, &public_url);
     state.ready.store(true, Ordering::Release);
@@ -447,6 +456,10 @@ async fn serve(store: Arc<dyn Store>, clock: Arc<dyn Clock>, args: Serve) -> any
     if let Some(login) = seeded {
         println!("Demo relationship created. Sign in as {} with the password {}", login.email, login.password);
         println!("(every demo account has that password; `accord user list` lists them)");
+    }
+    if let Some(link) = setup {
+        println!("First run: open {link} to create the site administrator (the link works once)");
+        tracing::info!(%link, "first run: no site administrator yet; open the setup link to create one");
     }
     let served = accord_web::serve(listener, accord_web::router(state)).await;
     background.stop().await;

@@ -84,7 +84,7 @@ pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resu
             let user = NewUser {
                 email: Email::parse(person.email).map_err(|m| anyhow!(m))?,
                 name: name(person.name)?,
-                organisation_id: org.id,
+                organisation_id: Some(org.id),
                 is_admin: false,
                 password_hash: Some(password_hash.clone()),
             };
@@ -94,7 +94,8 @@ pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resu
     let admin = NewUser {
         email: Email::parse("admin@accord.example").map_err(|m| anyhow!(m))?,
         name: name("Site Administrator")?,
-        organisation_id: organisations[0].id,
+        // The host's own administrator, of no party.
+        organisation_id: None,
         is_admin: true,
         password_hash: Some(password_hash),
     };

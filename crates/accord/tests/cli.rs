@@ -891,3 +891,77 @@ fn hostile_imports_are_refused_within_bounds_on_sqlite() {
 fn hostile_imports_are_refused_within_bounds_on_postgres() {
     hostile_imports_on("postgres");
 }
+
+/// `accord serve` on an empty database prints a setup link naming the address it bound; a
+/// restart prints a new one and the old dies; the link makes the site administrator (of no
+/// organisation) once, and once one exists no link is printed.
+fn setup_link_on(backend: &str) {
+    let db = fresh_database(backend);
+    let link_of = |server: &mut Server| {
+        let line = server._stdout.next().unwrap().unwrap();
+        let link = line.strip_prefix("First run: open ").and_then(|rest| rest.split_once(' ')).map(|(link, _)| link.to_owned());
+        let link = link.unwrap_or_else(|| panic!("{line}"));
+        assert!(link.starts_with(&format!("{}/setup/", server.url)), "{link} names the address bound");
+        link
+    };
+    // Stopped once serving (its signal handler in place), as an operator would.
+    let stop = |server: &mut Server| {
+        let addr = server.url.trim_start_matches("http://").to_owned();
+        while !http_get(&addr, "/healthz").0.contains("200") {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(server.terminate(), "accord serve stops cleanly");
+    };
+    let mut first = Server::start(&db, &[]);
+    let old = link_of(&mut first);
+    stop(&mut first);
+    let mut server = Server::start(&db, &[]);
+    let link = link_of(&mut server);
+    assert_ne!(old, link, "a restart makes a new link");
+    // The earlier link, on the server now running.
+    let old = format!("{}{}", server.url, &old[old.find("/setup/").unwrap()..]);
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        assert_eq!(http.get(&old).send().await.unwrap().status(), 404, "the earlier link died");
+        let page = http.get(&link).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let csrf = page.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap()).find_map(|c| c.strip_prefix("accord_csrf="));
+        let csrf = csrf.unwrap().split(';').next().unwrap().to_owned();
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("name", "Root Admin"),
+            ("email", "root@host.example"),
+            ("password", "a long password"),
+            ("confirm", "a long password"),
+        ];
+        let made = http.post(&link).header("cookie", format!("accord_csrf={csrf}")).form(&form).send().await.unwrap();
+        assert_eq!(made.status(), 303);
+        assert_eq!(made.headers()["location"], "/?saved=set-up");
+        assert!(made.headers().get_all("set-cookie").iter().any(|c| c.to_str().unwrap().starts_with("accord_session=")));
+        let again = http.post(&link).header("cookie", format!("accord_csrf={csrf}")).form(&form).send().await.unwrap();
+        assert_eq!(again.status(), 404, "used once");
+    });
+    stop(&mut server);
+    assert_eq!(ok(&db, &["user", "list"], ""), "root@host.example\t\n", "an administrator of no organisation");
+
+    let mut after = Server::start(&db, &[]);
+    stop(&mut after);
+    let rest: Vec<String> = after._stdout.by_ref().map_while(Result::ok).collect();
+    assert!(!rest.iter().any(|l| l.contains("/setup/")), "no link once an administrator exists: {rest:?}");
+    // The command line may now make an administrator without an organisation too.
+    let made = ok(&db, &["user", "create", "--email", "ops@host.example", "--name", "Ops", "--admin"], "a long password\n");
+    assert!(made.contains("a site administrator of no organisation"), "{made}");
+    assert!(fails(&db, &["user", "create", "--email", "x@host.example", "--name", "X"], "a long password\n").contains("--org"));
+}
+
+#[test]
+fn setup_link_on_sqlite() {
+    setup_link_on("sqlite");
+}
+
+#[test]
+fn setup_link_on_postgres() {
+    setup_link_on("postgres");
+}

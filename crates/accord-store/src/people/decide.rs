@@ -25,9 +25,14 @@ pub fn organisation_exists(found: bool, id: Uuid, field: &str) -> StoreResult<()
     if found { Ok(()) } else { Err(StoreError::invalid(field, format!("no organisation has the id {id}"))) }
 }
 
-/// A new account `id`, in an organisation that must exist.
+/// A new account `id`, in an organisation that must exist; only a site administrator may
+/// belong to none.
 pub fn create_user(user: &NewUser, organisation_found: bool, id: Uuid, actor: Option<Uuid>) -> StoreResult<Draft> {
-    organisation_exists(organisation_found, user.organisation_id, "organisation")?;
+    match user.organisation_id {
+        Some(organisation_id) => organisation_exists(organisation_found, organisation_id, "organisation")?,
+        None if !user.is_admin => return Err(StoreError::invalid("organisation", "choose the person's organisation")),
+        None => {}
+    }
     let summary = json!({"organisation": user.organisation_id, "admin": user.is_admin});
     Ok(Draft::new(actor, EventKind::UserCreated, "user", id, summary))
 }
@@ -88,6 +93,20 @@ pub fn use_password_reset(user_id: Option<Uuid>) -> StoreResult<PasswordChange> 
     Ok(set_password(user_id, None, Some(user_id)))
 }
 
+/// The setup link is live when it was found and no administrator exists yet: the first
+/// administrator, however made (this link or the command line), kills it.
+pub fn setup_link(found: bool, admin_exists: bool) -> StoreResult<()> {
+    if found && !admin_exists { Ok(()) } else { Err(StoreError::NotFound("setup link")) }
+}
+
+/// Using the live setup link: the first site administrator `id`, who makes their own account.
+pub fn complete_setup(user: NewUser, found: bool, admin_exists: bool, id: Uuid) -> StoreResult<(NewUser, Draft)> {
+    setup_link(found, admin_exists)?;
+    let user = NewUser { is_admin: true, ..user };
+    let event = create_user(&user, true, id, Some(id))?;
+    Ok((user, event))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,8 +118,8 @@ mod tests {
             id: Uuid::from_u128(7),
             email: "a@example.org".into(),
             name: "A".into(),
-            organisation_id: Uuid::from_u128(1),
-            organisation_name: "Org".into(),
+            organisation_id: Some(Uuid::from_u128(1)),
+            organisation_name: Some("Org".into()),
             is_admin: false,
             disabled,
             created_at: Timestamp::UNIX_EPOCH,
@@ -121,7 +140,7 @@ mod tests {
         let new = NewUser {
             email: Email::parse("b@example.org").unwrap(),
             name: Name::parse("B").unwrap(),
-            organisation_id: Uuid::from_u128(9),
+            organisation_id: Some(Uuid::from_u128(9)),
             is_admin: true,
             password_hash: None,
         };
@@ -129,6 +148,31 @@ mod tests {
         assert_eq!(e.0[0].field, "organisation");
         let draft = create_user(&new, true, Uuid::from_u128(3), None).unwrap();
         assert_eq!(draft.summary, json!({"organisation": Uuid::from_u128(9), "admin": true}));
+        // Only a site administrator may belong to no organisation.
+        let none = NewUser { organisation_id: None, ..new };
+        assert_eq!(create_user(&none, false, Uuid::from_u128(3), None).unwrap().summary, json!({"organisation": null, "admin": true}));
+        let Err(StoreError::Invalid(e)) = create_user(&NewUser { is_admin: false, ..none }, false, Uuid::from_u128(3), None) else {
+            panic!()
+        };
+        assert_eq!(e.0[0].field, "organisation");
+    }
+
+    #[test]
+    fn the_setup_link_makes_an_administrator_once_and_dies_when_one_exists() {
+        let new = NewUser {
+            email: Email::parse("root@example.org").unwrap(),
+            name: Name::parse("Root").unwrap(),
+            organisation_id: None,
+            is_admin: false,
+            password_hash: Some("phc".into()),
+        };
+        let id = Uuid::from_u128(8);
+        let (made, event) = complete_setup(new.clone(), true, false, id).unwrap();
+        assert!(made.is_admin, "the setup link makes an administrator whatever the form said");
+        assert_eq!((event.kind, event.actor), (EventKind::UserCreated, Some(id)));
+        for (found, admin_exists) in [(false, false), (true, true), (false, true)] {
+            assert!(matches!(complete_setup(new.clone(), found, admin_exists, id), Err(StoreError::NotFound("setup link"))));
+        }
     }
 
     #[test]

@@ -48,7 +48,8 @@ impl Visibility {
 pub struct NewUser {
     pub email: Email,
     pub name: Name,
-    pub organisation_id: Uuid,
+    /// None only for a site administrator (a neutral host's own staff belong to no party).
+    pub organisation_id: Option<Uuid>,
     pub is_admin: bool,
     /// An argon2id PHC string, or None for an account that signs in another way (an invitation).
     pub password_hash: Option<String>,
@@ -59,8 +60,9 @@ pub struct User {
     pub id: Uuid,
     pub email: String,
     pub name: String,
-    pub organisation_id: Uuid,
-    pub organisation_name: String,
+    /// None for a site administrator who belongs to no organisation.
+    pub organisation_id: Option<Uuid>,
+    pub organisation_name: Option<String>,
     pub is_admin: bool,
     pub disabled: bool,
     #[schema(value_type = String, format = DateTime)]
@@ -182,4 +184,16 @@ pub trait PeopleStore: Send + Sync + 'static {
 
     /// Uses the link: sets the password and ends the user's sessions. NotFound when used or expired.
     async fn use_password_reset(&self, token_hash: &str, password_hash: &str, now: Timestamp) -> StoreResult<User>;
+
+    /// On a site without an administrator, makes `token_hash` the one live setup link (any
+    /// earlier one dies) and answers true; once an administrator exists, removes any link left
+    /// and answers false.
+    async fn open_setup(&self, token_hash: &str, now: Timestamp) -> StoreResult<bool>;
+
+    /// NotFound unless `token_hash` is the live setup link (and no administrator exists yet).
+    async fn setup_link(&self, token_hash: &str) -> StoreResult<()>;
+
+    /// Uses the live setup link: creates the first site administrator (`user`, made an
+    /// administrator whatever it says) and the link dies. NotFound when the link is not live.
+    async fn complete_setup(&self, token_hash: &str, user: NewUser, now: Timestamp) -> StoreResult<User>;
 }

@@ -34,15 +34,84 @@ pub fn party_write(current: &[CurrentMember], actor: Uuid, party_id: Uuid, admin
 
 /// A new relationship `id` between organisations that must all exist (`missing`: the first
 /// that was not found), each becoming a party.
-pub fn create_relationship(new: &NewRelationship, missing: Option<Uuid>, id: Uuid, actor: Option<Uuid>) -> StoreResult<Draft> {
+pub fn create_relationship<P>(
+    new: &NewRelationship<P>, organisations: &[Uuid], missing: Option<Uuid>, id: Uuid, actor: Option<Uuid>,
+) -> StoreResult<Draft> {
     if let Some(organisation_id) = missing {
         crate::people::decide::organisation_exists(false, organisation_id, "parties")?;
     }
     let summary = json!({
         "name": new.name.as_str(), "purpose": new.purpose, "start_date": new.start_date.to_string(),
-        "time_zone": new.time_zone, "parties": new.parties,
+        "time_zone": new.time_zone, "parties": organisations,
     });
     Ok(Draft::new(actor, EventKind::RelationshipCreated, "relationship", id, summary))
+}
+
+/// The field of party `i` (counted from 0, as the request lists them) that an error names:
+/// `parties[i]` for its organisation (`field` empty), else `parties[i].field`.
+pub fn party_field(i: usize, field: &str) -> String {
+    if field.is_empty() { format!("parties[{i}]") } else { format!("parties[{i}].{field}") }
+}
+
+/// Names `field` of party `i` in place of the field a refusal named.
+pub fn for_party(e: StoreError, i: usize, field: &str) -> StoreError {
+    match e {
+        StoreError::Invalid(invalid) => StoreError::Invalid(accord_domain::Invalid(
+            invalid.0.into_iter().map(|f| accord_domain::FieldError { field: party_field(i, field), ..f }).collect(),
+        )),
+        e => e,
+    }
+}
+
+/// Keeps going past a refusal to find every field that is wrong: an `Invalid` is added to
+/// `invalid` (and `None` returned); any other error stops.
+pub fn gather<T>(invalid: &mut accord_domain::Invalid, result: StoreResult<T>) -> StoreResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(StoreError::Invalid(refused)) => {
+            invalid.0.extend(refused.0);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// How a party's first SER comes in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FirstSerJoin {
+    /// The account with their address joins as SER now.
+    Member { member: CurrentMember, event: Draft },
+    /// No account has the address: it is invited as SER to `party_id` (the invitation `id`).
+    Invited { id: Uuid, party_id: Uuid, event: Draft },
+}
+
+/// The first SER of party `i` (`party_id`, of `organisation`): the account with their address
+/// (`existing`) joins at once if it is of that organisation and enabled; an address without an
+/// account is invited by `actor` (someone must invite). `current`: who joined before.
+pub fn first_ser(
+    i: usize, existing: Option<&User>, organisation: Uuid, party_id: Uuid, current: &[CurrentMember], invitation_id: Uuid,
+    actor: Option<Uuid>,
+) -> StoreResult<FirstSerJoin> {
+    let refused = |message: String| StoreError::invalid(&party_field(i, "ser"), message);
+    match existing {
+        Some(user) if user.organisation_id != Some(organisation) => Err(for_party(other_organisation(user), i, "ser")),
+        Some(user) if user.disabled => Err(refused("this person's account is disabled".into())),
+        Some(user) => {
+            membership::check_join(current, user.id, party_id, Role::Ser).map_err(|e| refused(e.to_string()))?;
+            let summary = json!({"user": user.id, "party": party_id, "role": Role::Ser});
+            Ok(FirstSerJoin::Member {
+                member: CurrentMember { user_id: user.id, party_id, role: Role::Ser },
+                event: Draft::new(actor, EventKind::MemberAdded, "user", user.id, summary),
+            })
+        }
+        None => {
+            let actor =
+                actor.ok_or_else(|| refused("an invitation needs someone who invites: create it on the web or with the API".into()))?;
+            let summary = json!({"invitation": invitation_id, "party": party_id, "role": Role::Ser});
+            let event = Draft::new(Some(actor), EventKind::InvitationCreated, "invitation", invitation_id, summary);
+            Ok(FirstSerJoin::Invited { id: invitation_id, party_id, event })
+        }
+    }
 }
 
 /// What a relationship's row becomes.
@@ -98,7 +167,7 @@ pub fn add_member(
     current: &[CurrentMember], user: &User, party_id: Option<Uuid>, role: Role, actor: Option<Uuid>,
 ) -> StoreResult<MemberChanges> {
     let party_id = party_id.ok_or_else(|| {
-        StoreError::invalid("user", format!("belongs to {}, which is not a party to this relationship", user.organisation_name))
+        StoreError::invalid("user", format!("belongs to {}, which is not a party to this relationship", organisation_of(user)))
     })?;
     membership::check_join(current, user.id, party_id, role).map_err(membership_refused)?;
     let summary = json!({"user": user.id, "party": party_id, "role": role});
@@ -175,7 +244,7 @@ pub fn create_invitation(
 ) -> StoreResult<Draft> {
     party_write(current, actor, new.party_id, false)?;
     if let Some(user) = existing {
-        if user.organisation_id != party_organisation {
+        if user.organisation_id != Some(party_organisation) {
             return Err(other_organisation(user));
         }
         if current.iter().any(|m| m.user_id == user.id) {
@@ -189,8 +258,13 @@ pub fn create_invitation(
     Ok(Draft::new(Some(actor), EventKind::InvitationCreated, "invitation", id, summary))
 }
 
+/// The organisation an account belongs to, in words.
+fn organisation_of(user: &User) -> &str {
+    user.organisation_name.as_deref().unwrap_or("no organisation")
+}
+
 fn other_organisation(user: &User) -> StoreError {
-    StoreError::invalid("email", format!("belongs to an account of {}, not of this party", user.organisation_name))
+    StoreError::invalid("email", format!("belongs to an account of {}, not of this party", organisation_of(user)))
 }
 
 /// Who accepts `invitation`: an account of its address and its party's organisation, or a new one.
@@ -210,7 +284,7 @@ pub fn accepting(invitation: &Invitation, account: InvitationAccount, existing: 
                 return Err(StoreError::invalid("email", message));
             }
             // An account made for the address since, in another organisation, would join its own party.
-            if user.organisation_id != invitation.organisation_id {
+            if user.organisation_id != Some(invitation.organisation_id) {
                 return Err(other_organisation(user));
             }
             Ok(Accepting::Existing(user.id))
@@ -218,7 +292,7 @@ pub fn accepting(invitation: &Invitation, account: InvitationAccount, existing: 
         (InvitationAccount::Existing(_), None) => Err(StoreError::NotFound("user")),
         (InvitationAccount::New { name, password_hash }, _) => {
             let email = Email::parse(&invitation.email).map_err(|m| StoreError::invalid("email", m))?;
-            let organisation_id = invitation.organisation_id;
+            let organisation_id = Some(invitation.organisation_id);
             Ok(Accepting::New(NewUser { email, name, organisation_id, is_admin: false, password_hash: Some(password_hash) }))
         }
     }
@@ -265,8 +339,8 @@ mod tests {
             id: Uuid::from_u128(id),
             email: format!("u{id}@example.org"),
             name: format!("U{id}"),
-            organisation_id: Uuid::from_u128(organisation),
-            organisation_name: format!("Org {organisation}"),
+            organisation_id: Some(Uuid::from_u128(organisation)),
+            organisation_name: Some(format!("Org {organisation}")),
             is_admin: false,
             disabled: false,
             created_at: Timestamp::UNIX_EPOCH,
@@ -370,7 +444,30 @@ mod tests {
         assert!(matches!(accepting(&invitation("u2@example.org", 7), account(), Some(&user(2, 7))), Ok(Accepting::Existing(_))));
         let new = InvitationAccount::New { name: Name::parse("New").unwrap(), password_hash: "h".into() };
         let Ok(Accepting::New(made)) = accepting(&invitation("n@example.org", 7), new, None) else { panic!() };
-        assert_eq!((made.organisation_id, made.is_admin), (Uuid::from_u128(7), false));
+        assert_eq!((made.organisation_id, made.is_admin), (Some(Uuid::from_u128(7)), false));
+    }
+
+    #[test]
+    fn a_first_ser_joins_if_of_the_party_else_is_invited_and_errors_name_the_party() {
+        let (org, party, inv, admin) = (Uuid::from_u128(7), A, Uuid::from_u128(50), Some(Uuid::from_u128(1)));
+        let Ok(FirstSerJoin::Member { member: joined, event }) = first_ser(1, Some(&user(2, 7)), org, party, &[], inv, admin) else {
+            panic!()
+        };
+        assert_eq!((joined.role, joined.party_id, event.kind), (Role::Ser, party, EventKind::MemberAdded));
+        let Ok(FirstSerJoin::Invited { id, party_id, event }) = first_ser(1, None, org, party, &[], inv, admin) else { panic!() };
+        assert_eq!((id, party_id, event.kind, event.actor), (inv, party, EventKind::InvitationCreated, admin));
+        let field = |r: StoreResult<FirstSerJoin>| match r {
+            Err(StoreError::Invalid(e)) => (e.0[0].field.clone(), e.0[0].message.clone()),
+            other => panic!("{other:?}"),
+        };
+        let (name, message) = field(first_ser(1, Some(&user(2, 8)), org, party, &[], inv, admin));
+        assert_eq!(name, "parties[1].ser");
+        assert!(message.contains("Org 8"), "{message}");
+        let disabled = User { disabled: true, ..user(2, 7) };
+        assert_eq!(field(first_ser(0, Some(&disabled), org, party, &[], inv, admin)).0, "parties[0].ser");
+        assert_eq!(field(first_ser(0, None, org, party, &[], inv, None)).0, "parties[0].ser");
+        let taken = [member(3, party, Role::Ser)];
+        assert_eq!(field(first_ser(0, Some(&user(2, 7)), org, party, &taken, inv, admin)).0, "parties[0].ser");
     }
 
     proptest! {

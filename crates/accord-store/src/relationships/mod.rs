@@ -109,10 +109,67 @@ pub enum InvitationAccount {
     New { name: Name, password_hash: String },
 }
 
+/// What a party of a relationship being founded is: an organisation that exists, or one made
+/// with the relationship.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FoundingOrganisation {
+    Existing(Uuid),
+    New(Name),
+}
+
+/// A party's first SER: the account with this address (of the party's organisation) joins as SER
+/// at once; an address without an account is invited as SER with this token (its hash).
+#[derive(Debug, Clone)]
+pub struct FirstSer {
+    pub email: Email,
+    pub token_hash: String,
+    pub expires_at: Timestamp,
+}
+
+/// A party of a relationship being founded, and its first SER if one is named.
+#[derive(Debug, Clone)]
+pub struct FoundingParty {
+    pub organisation: FoundingOrganisation,
+    pub ser: Option<FirstSer>,
+}
+
+/// Two parties are the same when they name the same organisation, whoever their SERs are
+/// (`check_parties` refuses that). New names alike in look are refused by the store.
+impl PartialEq for FoundingParty {
+    fn eq(&self, other: &FoundingParty) -> bool {
+        self.organisation == other.organisation
+    }
+}
+
+/// A relationship founded with its parties (some organisations new) and their first SERs.
+pub type Founding = NewRelationship<FoundingParty>;
+
+/// A relationship between organisations that exist, founded without SERs.
+pub fn founding(new: NewRelationship) -> Founding {
+    let parties = new.parties.iter().map(|id| FoundingParty { organisation: FoundingOrganisation::Existing(*id), ser: None }).collect();
+    Founding { name: new.name, purpose: new.purpose, start_date: new.start_date, time_zone: new.time_zone, parties }
+}
+
+/// What founding a relationship made.
+#[derive(Debug, Clone)]
+pub struct Founded {
+    pub relationship: Relationship,
+    /// The addresses invited as SER (no account had them), in the order of their parties: their
+    /// links are the caller's to pass on.
+    pub invited: Vec<String>,
+}
+
 /// Relationships, their parties and members, and invitations to join them.
 #[async_trait]
 pub trait RelationshipStore: Send + Sync + 'static {
-    async fn create_relationship(&self, new: NewRelationship, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Relationship>;
+    /// Creates the relationship, the organisations of its new parties, and its first SERs (members
+    /// or invitations), all or nothing.
+    async fn found_relationship(&self, new: Founding, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Founded>;
+
+    /// A relationship between organisations that exist, without members yet.
+    async fn create_relationship(&self, new: NewRelationship, actor: Option<Uuid>, now: Timestamp) -> StoreResult<Relationship> {
+        Ok(self.found_relationship(founding(new), actor, now).await?.relationship)
+    }
 
     async fn relationship(&self, id: Uuid) -> StoreResult<Relationship>;
 

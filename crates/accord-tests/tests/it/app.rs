@@ -70,7 +70,7 @@ impl App {
         let new = NewUser {
             email: Email::parse(email).unwrap(),
             name: Name::parse(email.split('@').next().unwrap()).unwrap(),
-            organisation_id: organisation.id,
+            organisation_id: Some(organisation.id),
             is_admin: admin,
             password_hash: Some(TEST_PASSWORD_HASH.with(|h| h.clone())),
         };

@@ -95,6 +95,10 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("post", "/reset/{token}", [303; 8]),
     ("get", "/invitations/{token}", [200; 8]),
     ("post", "/invitations/{token}", [303, 422, 422, 422, 422, 422, 422, 422]),
+    // The setup link opens to anyone who has it while the site has no administrator; this site has
+    // one, so its link is dead (the live link: `first_run`).
+    ("get", "/setup/{secret}", [404; 8]),
+    ("post", "/setup/{secret}", [404; 8]),
     // Pages for anyone signed in; anonymous callers are sent to sign in (303).
     ("get", "/", [303, 200, 200, 200, 200, 200, 200, 200]),
     ("get", "/account", [303, 200, 200, 200, 200, 200, 200, 200]),
@@ -109,6 +113,9 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("post", "/admin/users/{user_id}/disable", [303, 403, 403, 403, 403, 403, 403, 303]),
     ("post", "/admin/users/{user_id}/enable", [303, 403, 403, 403, 403, 403, 403, 303]),
     ("post", "/admin/users/{user_id}/reset-link", [303, 403, 403, 403, 403, 403, 403, 200]),
+    // Founding a relationship: site administrators only.
+    ("get", "/relationships/new", [303, 403, 403, 403, 403, 403, 403, 200]),
+    ("post", "/relationships/new", [303, 403, 403, 403, 403, 403, 403, 200]),
     // Relationship pages.
     ("get", "/relationships/{relationship_id}", [303, 404, 404, 200, 200, 200, 200, 200]),
     ("get", "/relationships/{relationship_id}/members", [303, 404, 404, 200, 200, 200, 200, 200]),
@@ -255,6 +262,12 @@ fn body(method: &str, path: &str) -> Option<(&'static str, String)> {
         (_, "/admin/users") if method == "post" => {
             form("email=brand.new%40northshore.example&name=Brand+New&organisation={organisation_id}")
         }
+        (_, "/setup/{secret}") if method == "post" => {
+            form("name=Root&email=root%40site.example&password=a+long+password&confirm=a+long+password")
+        }
+        (_, "/relationships/new") if method == "post" => form(
+            "rows=2&name=Brand+new&start_date=2026-01-01&time_zone=UTC&organisation_0={organisation_id}&new_1=Brand+New+Ltd&ser_1=boss%40brand.example",
+        ),
         (_, "/relationships/{relationship_id}/invitations") => form("email=another%40northshore.example&role=contributor"),
         (_, "/relationships/{relationship_id}/members/{user_id}/role") => form("role=observer"),
         // Confirmed, so that the cell exercises the change itself, not only its confirmation step.
@@ -372,6 +385,9 @@ async fn prepare(dir: &Path) -> World {
     let now = at(0);
     let org = |name: &str| store.create_organisation(Name::parse(name).unwrap(), None, now);
     let (a, b, d) = (org("Northshore").await.unwrap(), org("Keystone").await.unwrap(), org("Distant").await.unwrap());
+    // A setup link made before the first administrator, dead once they exist.
+    let setup_secret = secrets::random_hex::<32>();
+    assert!(store.open_setup(&secrets::token_hash(&setup_secret), now).await.unwrap());
     let hash = secrets::hash_password("a long password").unwrap();
     let mut users = HashMap::new();
     for (key, email, org_id, admin) in [
@@ -390,7 +406,7 @@ async fn prepare(dir: &Path) -> World {
         let new = NewUser {
             email: Email::parse(email).unwrap(),
             name: Name::parse(key).unwrap(),
-            organisation_id: org_id,
+            organisation_id: Some(org_id),
             is_admin: admin,
             password_hash: Some(hash.clone()),
         };
@@ -523,6 +539,7 @@ async fn prepare(dir: &Path) -> World {
     let mut world = World { file, callers, params };
     world.params.insert("{invitation_token}", invitation_token);
     world.params.insert("{reset_token}", reset_token);
+    world.params.insert("{secret}", setup_secret);
     world
 }
 

@@ -697,8 +697,10 @@ const DESKTOP_WIDTH: u32 = 1400;
 
 /// Page routes no link leads to: downloads (nothing to lay out) and links with a secret token sent
 /// by email (the test opens an invitation's from the link the members page gives; not a reset's).
-const NOT_PAGES: [&str; 6] = [
+const NOT_PAGES: [&str; 7] = [
     "/static/style.css",
+    // Live only on a site without an administrator: `first_run_on_the_web` opens it at 390 px.
+    "/setup/{secret}",
     "/relationships/{relationship_id}/{file}",
     "/relationships/{relationship_id}/kpis/{kpi_id}/{file}",
     "/relationships/{relationship_id}/audit/export.jsonl",
@@ -862,4 +864,99 @@ async fn every_page_fits_a_phone_and_passes_axe(db: TestDb) {
     assert!(missed.is_empty(), "no link led to {missed:?}; opened {:#?}", sweep.opened);
     assert!(sweep.violations.is_empty(), "axe-core found {} violations:\n{}", sweep.violations.len(), sweep.violations.join("\n"));
     browser.close().await;
+}
+
+on_both_backends!(first_run_on_the_web);
+
+/// A new install as its first person meets it, on a phone: the setup link `accord serve` prints
+/// makes the site administrator (a refused form keeps what was typed), who founds a relationship
+/// with two new organisations and their SERs; an invited SER joins through their link, and the
+/// relationship's page shows both SERs. Every page fits 390 px.
+async fn first_run_on_the_web(db: TestDb) {
+    let backend = db.backend();
+    let app = spawn_app(db).await;
+    let link = accord_web::people::open_setup(app.store(), &app.base, app.now()).await.unwrap().expect("an empty site gets a setup link");
+    let mut driver = Chromedriver::start().await;
+    let shots = Shots::named(&format!("first_run_on_the_web-{backend}"));
+    let admin = driver.browser(&app, shots.clone()).await;
+    admin.client.set_window_size(PHONE_WIDTH, 900).await.expect("a phone-sized window");
+
+    // The setup page: a mistyped confirmation is refused beside its field, the rest kept.
+    admin.client.goto(&link).await.unwrap();
+    assert_eq!(admin.text("main h1").await, "Create the site administrator");
+    admin.assert_fits_phone("/setup/{secret}").await;
+    admin.fill("#name", "Priya Raman").await;
+    admin.fill("#email", "priya.raman@host.example").await;
+    admin.fill("#password", "a neutral host's password").await;
+    admin.fill("#confirm", "a neutral host's passwort").await;
+    admin.click("main form button[type='submit']").await;
+    assert_eq!(admin.wait_for("#confirm-error").await.text().await.unwrap(), "is not the same as the password");
+    assert_eq!(admin.find("#name").await.prop("value").await.unwrap().as_deref(), Some("Priya Raman"));
+    assert_eq!(admin.find("#email").await.prop("value").await.unwrap().as_deref(), Some("priya.raman@host.example"));
+    admin.assert_fits_phone("the refused setup page").await;
+    admin.screenshot("01-setup-refused").await;
+    admin.fill("#password", "a neutral host's password").await;
+    admin.fill("#confirm", "a neutral host's password").await;
+    admin.click("main form button[type='submit']").await;
+    admin.wait_for_path("/?saved=set-up").await;
+    assert!(admin.text("#saved").await.contains("you are the site administrator"));
+    assert_eq!(admin.signed_in_as().await, "Priya Raman");
+    assert!(admin.text("main .empty").await.contains("No relationship yet"), "a fresh site says what to do next");
+    admin.assert_fits_phone("/").await;
+    admin.screenshot("02-home").await;
+
+    // A new relationship: two new organisations, each with its first SER by e-mail.
+    admin.click("main .page-head a[href='/relationships/new']").await;
+    admin.wait_for_path("/relationships/new").await;
+    admin.assert_fits_phone("/relationships/new").await;
+    admin.fill("#r-name", "Harbour Renewal").await;
+    admin.fill("#r-purpose", "Renew the northern quays together").await;
+    admin.fill("#r-time_zone", "Europe/London").await;
+    admin.fill("#new_0", "Northshore Port Authority").await;
+    admin.fill("#ser_0", "morgan.ellis@northshore.example").await;
+    admin.fill("#new_1", "Keystone Construction").await;
+    admin.fill("#ser_1", "sam.reyes@keystone.example").await;
+    admin.screenshot("03-new-relationship").await;
+    admin.click("#new-relationship button.primary").await;
+    admin.wait_for(".invitation-links").await;
+    assert!(admin.text("#saved").await.starts_with("Saved: the relationship was created"));
+    let mut links = Vec::new();
+    for item in admin.client.find_all(Locator::Css(".invitation-links li")).await.unwrap() {
+        let text = item.text().await.unwrap();
+        let (email, link) = text.split_once('\n').unwrap_or_else(|| panic!("an address and its link: {text}"));
+        links.push((email.to_owned(), link.to_owned()));
+    }
+    let emails: Vec<&str> = links.iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(emails, ["morgan.ellis@northshore.example", "sam.reyes@keystone.example"]);
+    admin.assert_fits_phone("the founded relationship's invitation links").await;
+    admin.screenshot("04-founded").await;
+
+    // Morgan joins as SER through their link, in a browser of their own.
+    let morgan = driver.browser(&app, shots.clone()).await;
+    morgan.client.goto(&links[0].1).await.unwrap();
+    morgan.fill("#name", "Morgan Ellis").await;
+    morgan.fill("#password", "harbour lights at dusk").await;
+    morgan.fill("#confirm", "harbour lights at dusk").await;
+    morgan.click("main form button[type='submit']").await;
+    morgan.wait_for("#saved").await;
+    assert_eq!(morgan.text("p.you strong").await, "SER");
+    morgan.close().await;
+
+    // The relationship's page: both parties, Morgan as SER, Sam invited.
+    admin.click("main a.button.primary").await;
+    let relationship = app.store().find_relationship("Harbour Renewal").await.unwrap();
+    admin.wait_for_path(&format!("/relationships/{}", relationship.id)).await;
+    let mut cards = Vec::new();
+    for card in admin.client.find_all(Locator::Css("main .cards article.card")).await.unwrap() {
+        cards.push(card.text().await.unwrap());
+    }
+    assert_eq!(cards.len(), 2, "{cards:?}");
+    assert!(cards[0].starts_with("Northshore Port Authority") && cards[0].contains("SER\nMorgan Ellis"), "{cards:?}");
+    assert!(
+        cards[1].starts_with("Keystone Construction") && cards[1].to_lowercase().contains("sam.reyes@keystone.example invited"),
+        "{cards:?}"
+    );
+    admin.assert_fits_phone("/relationships/{relationship_id}").await;
+    admin.screenshot("05-relationship").await;
+    admin.close().await;
 }

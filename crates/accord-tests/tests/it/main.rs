@@ -4,6 +4,7 @@ mod audit;
 mod authz;
 mod backends;
 mod browser;
+mod first_run;
 mod frame;
 mod history;
 mod idempotency;

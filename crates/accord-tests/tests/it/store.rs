@@ -84,7 +84,7 @@ fn new_user(email: &str, full_name: &str, organisation: &Organisation) -> NewUse
     NewUser {
         email: Email::parse(email).unwrap(),
         name: name(full_name),
-        organisation_id: organisation.id,
+        organisation_id: Some(organisation.id),
         is_admin: false,
         password_hash: None,
     }
@@ -181,7 +181,7 @@ async fn story(db: TestDb) {
         ("out@outsider.example", "Otto Out", outsider),
     ] {
         let user = store.create_user(new_user(email, full_name, organisation), actor, clock.tick()).await.unwrap();
-        assert_eq!(user.organisation_name, organisation.name);
+        assert_eq!(user.organisation_name, Some(organisation.name.clone()));
         users.push(user);
     }
     let [_, bob, cat, dan, eve, fay, out] = &users[..] else { unreachable!() };
@@ -788,7 +788,7 @@ async fn invitations(db: TestDb) {
     let accepted_at = clock.tick();
     let member = store.accept_invitation("inv-nia", new_account("Nia New"), accepted_at).await.unwrap();
     let nia_user = store.user_by_email(&Email::parse("nia@northwind.example").unwrap()).await.unwrap();
-    assert_eq!((nia_user.name.as_str(), nia_user.organisation_id, nia_user.is_admin), ("Nia New", s.north.organisation_id, false));
+    assert_eq!((nia_user.name.as_str(), nia_user.organisation_id, nia_user.is_admin), ("Nia New", Some(s.north.organisation_id), false));
     assert_eq!(store.password_hash(nia_user.id).await.unwrap().as_deref(), Some("$argon2id$Nia New"));
     assert_eq!((member.user_id, member.party_id, member.role, member.left_at), (nia_user.id, s.north.id, Role::Jmt, None));
     assert_eq!((member.name.as_str(), member.organisation_name.as_str()), ("Nia New", "Northwind"));

@@ -144,7 +144,11 @@ pub async fn create_user(
         let mut invalid = Invalid::default();
         let email = invalid.check("email", Email::parse(&form.email));
         let name = invalid.check("name", Name::parse(&form.name));
-        let organisation = invalid.check("organisation", parse_id(&form.organisation).ok_or_else(|| "choose an organisation".to_owned()));
+        // None only for a site administrator (the store holds the rule too).
+        let organisation = match (form.organisation.as_str(), form.admin == "on") {
+            ("", true) => Some(None),
+            (id, _) => invalid.check("organisation", parse_id(id).map(Some).ok_or_else(|| "choose an organisation".to_owned())),
+        };
         invalid.finish()?;
         let (Some(email), Some(name), Some(organisation_id)) = (email, name, organisation) else {
             return Err(ApiError::BadRequest("form".into()));

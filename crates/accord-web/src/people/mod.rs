@@ -6,9 +6,11 @@ mod admin;
 pub mod api;
 mod invitation;
 pub mod pages;
+mod setup;
 mod sign_in;
 
 pub use admin::RESET_VALID;
+pub use setup::open_setup;
 
 use crate::AppState;
 use crate::auth::CurrentUser;

@@ -1,8 +1,10 @@
 //! The people module's page routes.
 
-use super::{account, admin, invitation, sign_in};
+use super::{account, admin, invitation, setup, sign_in};
 
 pages! { ROUTES, router;
+    get "/setup/{secret}" => setup::form;
+    post "/setup/{secret}" => setup::submit;
     get "/login" => sign_in::form;
     post "/login" => sign_in::submit;
     post "/logout" => sign_in::logout;

@@ -7,7 +7,7 @@ use crate::json::{ApiJson, ApiQuery};
 use crate::list::PageQuery;
 use accord_domain::Invalid;
 use accord_domain::audit::ChainHead;
-use accord_domain::relationship::{NewRelationship, RelationshipInput, Status};
+use accord_domain::relationship::{RelationshipInput, Status};
 use accord_domain::text::Email;
 use accord_domain::text::{Name, parse_long_text};
 use accord_store::{Page, Party, Relationship, RelationshipChange, StoreError};
@@ -48,10 +48,55 @@ pub struct CreateRelationship {
     #[serde(default)]
     #[schema(required)]
     pub time_zone: String,
-    /// Two or more organisations, each by id or name.
+    /// Two or more parties: each an organisation by id or name, or an object naming it (or a new
+    /// one) and its first SER.
     #[serde(default)]
     #[schema(required, min_items = 2)]
-    pub parties: Vec<String>,
+    pub parties: Vec<PartyInput>,
+}
+
+/// A party of a new relationship: an organisation by id or name, or the object form.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum PartyInput {
+    Organisation(String),
+    WithSer(PartyWithSer),
+}
+
+/// A party with its first SER, and perhaps a new organisation.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartyWithSer {
+    /// An organisation by id or name; with `new`, the name of an organisation to create with the
+    /// relationship (refused if it looks like an existing one's).
+    #[schema(min_length = 1)]
+    pub organisation: String,
+    #[serde(default)]
+    pub new: bool,
+    /// The first SER's e-mail address: an account of that organisation joins as SER at once; an
+    /// address without an account is invited as SER (its link is in the answer's `invitations`).
+    #[serde(default)]
+    #[schema(format = Email)]
+    pub ser: Option<String>,
+}
+
+impl PartyInput {
+    fn request(&self) -> PartyRequest {
+        match self {
+            PartyInput::Organisation(organisation) => PartyRequest { organisation: organisation.clone(), ..PartyRequest::default() },
+            PartyInput::WithSer(p) => {
+                PartyRequest { organisation: p.organisation.clone(), new: p.new, ser: p.ser.clone().unwrap_or_default() }
+            }
+        }
+    }
+}
+
+/// A relationship just created, and the invitation links of the SERs invited (shown once).
+#[derive(Serialize, ToSchema)]
+pub struct CreatedRelationship {
+    #[serde(flatten)]
+    pub view: RelationshipView,
+    pub invitations: Vec<InvitationLink>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -92,30 +137,17 @@ pub async fn list(
     Ok(Json(state.store.list_relationships(member, q.request()?).await?))
 }
 
-/// Create a relationship between two or more organisations (site administrators only).
+/// Create a relationship between two or more organisations (site administrators only), with new
+/// organisations and each party's first SER if given: all or nothing.
 #[utoipa::path(post, path = "/api/v1/relationships", tag = "relationships", request_body = CreateRelationship,
-    responses((status = 201, body = RelationshipView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = CreatedRelationship), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>, user: CurrentUser, ApiJson(body): ApiJson<CreateRelationship>,
-) -> ApiResult<(StatusCode, Json<RelationshipView>)> {
-    user.require_admin()?;
-    let mut invalid = Invalid::default();
-    let mut parties = Vec::new();
-    for (i, party) in body.parties.iter().enumerate() {
-        match state.store.find_organisation(party).await {
-            Ok(o) => parties.push(o.id),
-            Err(StoreError::NotFound(_)) => invalid.0.push(accord_domain::FieldError {
-                field: format!("parties[{i}]"),
-                message: format!("no organisation has the name or id {party:?}"),
-            }),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let resolved = invalid.0.is_empty().then_some(parties);
+) -> ApiResult<(StatusCode, Json<CreatedRelationship>)> {
     let input = RelationshipInput { name: &body.name, purpose: &body.purpose, start_date: &body.start_date, time_zone: &body.time_zone };
-    let new = NewRelationship::parse(input, resolved, invalid)?;
-    let relationship = state.store.create_relationship(new, Some(user.0.id), state.now()).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, relationship).await?)))
+    let parties: Vec<PartyRequest> = body.parties.iter().map(PartyInput::request).collect();
+    let (founded, invitations) = super::found(&state, &user.0, input, &parties).await?;
+    Ok((StatusCode::CREATED, Json(CreatedRelationship { view: view(&state, founded.relationship).await?, invitations })))
 }
 
 async fn view(state: &AppState, relationship: Relationship) -> ApiResult<RelationshipView> {
@@ -191,11 +223,11 @@ pub async fn members(State(state): State<AppState>, access: Access) -> ApiResult
     Ok(Json(MemberList { items: state.store.members(access.id()).await?, next_cursor: None }))
 }
 
-async fn party_of(state: &AppState, access: &Access, organisation_id: uuid::Uuid) -> ApiResult<uuid::Uuid> {
+async fn party_of(state: &AppState, access: &Access, organisation_id: Option<uuid::Uuid>) -> ApiResult<uuid::Uuid> {
     let parties = state.store.parties(access.id()).await?;
     parties
         .iter()
-        .find(|p| p.organisation_id == organisation_id)
+        .find(|p| Some(p.organisation_id) == organisation_id)
         .map(|p| p.id)
         .ok_or_else(|| ApiError::invalid("email", "this person's organisation is not a party to the relationship"))
 }

@@ -1,6 +1,6 @@
 //! "My relationships" and a relationship's overview; the module's page routes.
 
-use super::members;
+use super::{create, members};
 use crate::AppState;
 use crate::activity::{Activity, activities};
 use crate::auth::{CurrentUser, PageView, Viewed};
@@ -18,6 +18,8 @@ use std::collections::HashMap;
 
 pages! { ROUTES, router;
     get "/" => my_relationships;
+    get "/relationships/new" => create::form;
+    post "/relationships/new" => create::submit;
     get "/relationships/{relationship_id}" => relationship;
     get "/relationships/{relationship_id}/members" => members::show;
     post "/relationships/{relationship_id}/invitations" => members::invite;
@@ -38,13 +40,17 @@ struct HomePage {
 pub async fn my_relationships(
     State(state): State<AppState>, CurrentUser(user): CurrentUser, Extension(csrf): Extension<CsrfToken>,
 ) -> PageResult {
-    let relationships = state.store.list_relationships(Some(user.id), PageRequest::first(PageRequest::MAX)).await?.items;
+    // A site administrator sees every relationship (each opens on its frame), members theirs.
+    let member = if user.is_admin { None } else { Some(user.id) };
+    let relationships = state.store.list_relationships(member, PageRequest::first(PageRequest::MAX)).await?.items;
     ok(&HomePage { shell: Shell::new(Some(&user), &csrf, "relationships"), relationships, is_admin: user.is_admin })
 }
 
 pub struct PartyCard {
     pub party: Party,
     pub ser: Option<Member>,
+    /// Without an SER: the address invited as SER, if one is.
+    pub invited_ser: Option<String>,
     pub jmt: Vec<Member>,
     pub members: i64,
 }
@@ -57,6 +63,7 @@ pub fn party_cards(parties: Vec<Party>, leads: &[Member], counts: &[(uuid::Uuid,
             let of_party = || leads.iter().filter(move |m| m.party_id == party.id);
             PartyCard {
                 ser: of_party().find(|m| m.role == Role::Ser).cloned(),
+                invited_ser: None,
                 jmt: of_party().filter(|m| m.role == Role::Jmt).cloned().collect(),
                 members: counts.iter().find(|(p, _)| *p == party.id).map_or(0, |(_, n)| *n),
                 party,
@@ -88,7 +95,9 @@ impl PageView for OverviewView {
     }
 }
 
-pub async fn relationship(Viewed { access, view }: Viewed<OverviewView>, Extension(csrf): Extension<CsrfToken>) -> PageResult {
+pub async fn relationship(
+    State(state): State<AppState>, Viewed { access, view }: Viewed<OverviewView>, Extension(csrf): Extension<CsrfToken>,
+) -> PageResult {
     // Recent activity, the chain head and the figures are relationship content: members only (a
     // site admin sees the frame: parties and their people).
     let member = access.member.is_some();
@@ -101,11 +110,20 @@ pub async fn relationship(Viewed { access, view }: Viewed<OverviewView>, Extensi
     } else {
         (0, None, None)
     };
+    let mut parties = party_cards(parties, &leads, &counts);
+    // A party still without an SER shows the address invited as one (read only then: a
+    // relationship's first days, so the busy page pays nothing).
+    if parties.iter().any(|card| card.ser.is_none()) {
+        let invitations = state.store.pending_invitations(access.id(), state.now()).await?;
+        for card in parties.iter_mut().filter(|card| card.ser.is_none()) {
+            card.invited_ser = invitations.iter().find(|i| i.party_id == card.party.id && i.role == Role::Ser).map(|i| i.email.clone());
+        }
+    }
     let page = RelationshipPage {
         open_issues,
         first_level_share,
         shell: Shell::new(Some(&access.user), &csrf, "overview").within_frame(&access.relationship, member),
-        parties: party_cards(parties, &leads, &counts),
+        parties,
         me: access.member.clone(),
         activity: activities(events, &names),
         head,

@@ -17,7 +17,7 @@ pub(super) async fn bench_relationship(
             let user = NewUser {
                 email: Email::parse(&email).map_err(|m| anyhow!(m))?,
                 name: Name::parse(&format!("{} {}", FIRST_NAMES[i * 2 + n], LAST_NAMES[i * 2 + n])).map_err(|m| anyhow!(m))?,
-                organisation_id: o.id,
+                organisation_id: Some(o.id),
                 is_admin: false,
                 password_hash: Some(password_hash.to_owned()),
             };

@@ -323,7 +323,7 @@ pub(super) async fn people(
             let user = NewUser {
                 email: Email::parse(&email).map_err(|m| anyhow!("{email}: {m}"))?,
                 name: Name::parse(&format!("{first} {last}")).map_err(|m| anyhow!(m))?,
-                organisation_id: org.id,
+                organisation_id: Some(org.id),
                 is_admin: false,
                 password_hash: Some(password_hash.to_owned()),
             };
