@@ -4,6 +4,7 @@ mod audit;
 mod authz;
 mod backends;
 mod browser;
+mod forms;
 mod frame;
 mod issues;
 mod measures;

@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::auth::MaybeUser;
 use crate::error::{ApiError, PageResult};
-use crate::forms::{CsrfForm, Empty};
+use crate::forms::{CsrfForm, Empty, SentForm};
 use crate::layout::{Shell, local_path, ok, render};
 use crate::secrets::{check_password, hash_password, token_hash, verify_password};
 use crate::session::{self, CsrfToken};
@@ -61,7 +61,7 @@ pub struct LoginForm {
 
 pub async fn submit(
     State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Extension(csrf): Extension<CsrfToken>, headers: HeaderMap,
-    CsrfForm(form): CsrfForm<LoginForm>,
+    SentForm(form, fresh): SentForm<LoginForm>,
 ) -> PageResult {
     let refuse = |status: StatusCode, message: String| {
         let page = LoginPage {
@@ -73,6 +73,16 @@ pub async fn submit(
         };
         Ok(render(status, &page))
     };
+    if !fresh.matched() {
+        // An old sign-in page (or one whose cookie is gone): the address comes back with a
+        // fresh token, and nothing is tried or counted.
+        let mut response = refuse(
+            StatusCode::FORBIDDEN,
+            "This sign-in form had expired. Your e-mail address is kept: enter your password and sign in again.".into(),
+        )?;
+        response.extensions_mut().insert(crate::layout::SendAgain);
+        return Ok(response);
+    }
     let now = state.now();
     if let Err(wait) = state.sign_in_limiter.attempt(peer.ip(), now) {
         let minutes = (wait.as_secs() + 59) / 60;
