@@ -235,6 +235,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_refusal_names_each_field_in_its_labels_words_and_each_row_as_the_page_counts() {
+        const LABELS: Labels =
+            &[("title", "i-title", "What is the issue?"), ("levels[].limit", "level-{i}-amount", "Level {n}'s time limit")];
+        let mut invalid = accord_domain::Invalid::default();
+        invalid.check::<()>("levels[4].limit", Err("must be between 1 and 10000".into()));
+        invalid.check::<()>("title", Err("must not be empty".into()));
+        invalid.check::<()>("levels[4].limit", Err("too long".into()));
+        invalid.check::<()>("source_id", Err("is not a KPI".into()));
+        let errors = FormErrors::new(&ApiError::Invalid(invalid), LABELS);
+        let limit = errors.get(errors.key("levels", 4, "limit")).unwrap();
+        assert_eq!(
+            (limit.id.as_str(), limit.text.as_str()),
+            ("level-4-amount", "Level 5's time limit: must be between 1 and 10000; too long")
+        );
+        assert_eq!(errors.get("title").unwrap().text, "What is the issue?: must not be empty");
+        let unknown = errors.get("source_id").unwrap();
+        assert_eq!((unknown.id.as_str(), unknown.text.as_str()), ("", "source id: is not a KPI"), "no link, but still said");
+        assert_eq!(errors.fields.len(), 3, "one message a field, in the order refused");
+        assert!(errors.general.is_none() && errors.get("levels[3].limit").is_none());
+
+        let scoped = FormErrors::scoped(&ApiError::invalid("date", "bad"), &[("date", "h-{s}-date", "Date")], "p1");
+        assert_eq!(scoped.get("date").unwrap().id, "h-p1-date");
+        let conflict = FormErrors::new(&ApiError::Conflict("changed".into()), LABELS);
+        assert_eq!((conflict.general.as_deref(), conflict.fields.len()), (Some("changed"), 0));
+        assert_eq!(FormErrors::new(&ApiError::Expired, LABELS).general.as_deref(), Some(EXPIRED));
+    }
+
+    #[test]
     fn cross_site_posts_are_refused() {
         let mut h = HeaderMap::new();
         h.insert(HOST, "accord.example:8080".parse().unwrap());

@@ -581,6 +581,66 @@ async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: 
     browser.close().await;
 }
 
+on_both_backends!(a_refused_form_keeps_what_was_typed_and_says_why_beside_each_field);
+
+/// The ladder's form filled wrongly in two rows: the page comes back with each message beside
+/// its field, in the label's words and counted as the page counts, and with every row as typed;
+/// fixed and sent again, the new version is saved and shown.
+async fn a_refused_form_keeps_what_was_typed_and_says_why_beside_each_field(db: TestDb) {
+    let backend = db.backend();
+    let app = spawn_app(db).await;
+    let port = app.organisation("Northshore Port Authority").await;
+    let contractor = app.organisation("Keystone Construction").await;
+    let (ser, _) = app.user("morgan.ellis@northshore.example", &port, false).await;
+    let relationship = app.relationship("Northshore Harbour Renewal", &[&port, &contractor]).await;
+    app.member(&relationship, &ser, Role::Ser).await;
+    let mut driver = Chromedriver::start().await;
+    let browser = driver.browser(&app, Shots::named(&format!("refused_form_keeps_text-{backend}"))).await;
+    browser.sign_in(&ser.email, TEST_PASSWORD).await;
+    let ladder = format!("/relationships/{}/ladder", relationship.id);
+
+    // The default ladder's four levels, then blank rows: the first level's name wiped, a fifth
+    // level added with a time limit of 0.
+    browser.open(&ladder).await;
+    browser.click("#change-ladder summary").await;
+    browser.fill("#level-0-name", "").await;
+    browser.fill("#level-4-name", "Board review").await;
+    browser.fill("#level-4-amount", "0").await;
+    browser.click("#level-4 input[value='ser']").await;
+    browser.screenshot("01-filled").await;
+    browser.click("#ladder-form button").await;
+
+    let first = browser.wait_for("#level-0-name-error").await.text().await.unwrap();
+    // (Screen readers hear "Error: " before each message; it is visually hidden.)
+    assert!(first.ends_with("Level 1's name: must not be empty"), "{first}");
+    let fifth = browser.text("#level-4-amount-error").await;
+    assert!(fifth.ends_with("Level 5's time limit: must be between 1 and 10000"), "{fifth}");
+    let summary = browser.text(".error-summary").await;
+    assert!(summary.contains("Level 1's name") && summary.contains("Level 5's time limit"), "{summary}");
+    assert_eq!(browser.find("#level-4-name").await.attr("value").await.unwrap().as_deref(), Some("Board review"));
+    assert!(browser.find("#level-4 input[value='ser']").await.is_selected().await.unwrap(), "the box ticked stays ticked");
+    assert_eq!(browser.find("#level-0-name").await.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+    browser.screenshot("02-refused").await;
+    assert_eq!(app.store().ladder(relationship.id).await.unwrap().version, 0, "nothing saved");
+
+    // The summary's link leads to the field; fixed, the form is saved as a new version.
+    browser.click(".error-summary a[href='#level-0-name']").await;
+    browser.fill("#level-0-name", "Site team").await;
+    browser.fill("#level-4-amount", "3").await;
+    browser.click("#ladder-form button").await;
+    let notice = browser.wait_for("#saved[role='status']").await.text().await.unwrap();
+    assert_eq!(notice, "Saved: the escalation ladder.");
+    let saved = app.store().ladder(relationship.id).await.unwrap();
+    assert_eq!(saved.version, 1);
+    let names: Vec<&str> = saved.levels.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names.first().copied(), Some("Site team"));
+    assert_eq!(names.last().copied(), Some("Board review"));
+    assert!(browser.text("ol.ladder").await.contains("Board review"), "the new version is shown");
+    browser.screenshot("03-saved").await;
+
+    browser.close().await;
+}
+
 on_both_backends!(raise_an_issue_propose_a_resolution_and_accept_it_as_the_other_party);
 
 async fn raise_an_issue_propose_a_resolution_and_accept_it_as_the_other_party(db: TestDb) {

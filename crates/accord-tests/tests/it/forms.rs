@@ -98,6 +98,16 @@ async fn a_refused_form_says_every_problem_beside_its_field_and_keeps_the_text(d
     assert!(beside(&answer.body, "k-red").starts_with("Red below/above:"));
     assert!(answer.body.contains("value=\"92,5\"") && answer.body.contains("value=\"Berth availability\""));
 
+    // Changing a password: a wrong current one and a bad new one, all said at once (no
+    // password ever comes back).
+    let form = [("current", "not my password"), ("password", "short"), ("confirm", "shorter")];
+    let answer = browser.post("/account/password", &form).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(beside(&answer.body, "current"), "Current password: is not right");
+    assert!(beside(&answer.body, "password").starts_with("New password: "), "{}", answer.body);
+    assert!(beside(&answer.body, "confirm").starts_with("The same password again: differs"));
+    assert!(!answer.body.contains("not my password") && !answer.body.contains("shorter"));
+
     // An action due in the past, with its title kept.
     let answer = browser.post(&format!("{base}/actions"), &[("title", "Re-baseline the dredging plan"), ("due_date", "2026-02-30")]).await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -170,6 +180,12 @@ async fn the_ladder_and_holidays_are_saved_from_their_rows(db: TestDb) {
     assert_eq!(beside(&answer.body, &format!("h-{party}-1-date")), "Holiday 2's date: \"2026-12-32\" is not a date in the form YYYY-MM-DD");
     assert!(answer.body.contains("value=\"Boxing Day\"") && answer.body.contains("value=\"2026-12-32\""));
     assert!(app.store().holidays(r).await.unwrap().is_empty(), "nothing saved");
+    // A row with a name but no date is refused, not dropped.
+    let undated = [("party", party.as_str()), ("days[0].date", ""), ("days[0].name", "Founders' Day")];
+    let answer = browser.post(&format!("{base}/holidays"), &undated).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(beside(&answer.body, &format!("h-{party}-0-date")).starts_with("Holiday 1's date: "), "{}", answer.body);
+    assert!(text(&answer.body).contains("value=\"Founders' Day\""));
     let saved = browser.post(&format!("{base}/holidays"), &as_refs(&days("2026-12-28"))).await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let stored: Vec<(String, String)> = app.store().holidays(r).await.unwrap().into_iter().map(|h| (h.date.to_string(), h.name)).collect();

@@ -362,7 +362,7 @@ async fn a_password_change_ends_the_other_sessions(db: TestDb) {
     for _ in 0..5 {
         let wrong = here.post("/account/password", &change("a guess")).await;
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(wrong.body.contains("current password is not right"));
+        assert!(wrong.body.contains("Current password: is not right"));
     }
     let throttled = here.post("/account/password", &change(TEST_PASSWORD)).await;
     assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits");

@@ -165,7 +165,7 @@ pub struct LadderInput {
     /// Levels, lowest first (the API).
     #[schema(required, min_items = 1)]
     pub levels: Vec<LevelInput>,
-    /// Levels as lines `NAME | ROLES | LIMIT`, lowest first (the page's form).
+    /// Levels as lines `NAME | ROLES | LIMIT`, lowest first, when `levels` is empty.
     pub lines: String,
 }
 

@@ -651,7 +651,7 @@ fn renumber(field: &str, kept: &[usize]) -> String {
     }
 }
 
-/// Saves a party's holidays from its rows: a row without a date, or marked to remove, is none.
+/// Saves a party's holidays from its rows: a blank row, or one marked to remove, is none.
 pub async fn save_holidays(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>,
     SentForm(form, fresh): SentForm<HashMap<String, String>>,
@@ -661,7 +661,8 @@ pub async fn save_holidays(
     let rows: Vec<HolidayRow> = posted
         .iter()
         .enumerate()
-        .filter(|(_, r)| !r.contains_key("remove") && !r.get("date").is_none_or(|d| d.trim().is_empty()))
+        // A row with neither date nor name is a blank one; with a name only, its date is missing.
+        .filter(|(_, r)| !r.contains_key("remove") && r.values().any(|v| !v.trim().is_empty()))
         .map(|(i, r)| HolidayRow {
             field: format!("days[{i}].date"),
             prefix: String::new(),

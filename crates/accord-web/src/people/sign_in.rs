@@ -3,10 +3,11 @@
 use crate::AppState;
 use crate::auth::MaybeUser;
 use crate::error::{ApiError, PageResult};
-use crate::forms::{CsrfForm, Empty, SentForm};
+use crate::forms::{CsrfForm, Empty, FormErrors, Labels, SentForm};
 use crate::layout::{Shell, local_path, ok, render};
 use crate::secrets::{check_password, hash_password, token_hash, verify_password};
 use crate::session::{self, CsrfToken};
+use accord_domain::Invalid;
 use accord_domain::text::Email;
 use accord_store::StoreError;
 use askama::Template;
@@ -148,12 +149,12 @@ struct ResetPage {
     shell: Shell,
     name: String,
     email: String,
-    error: Option<String>,
+    errors: FormErrors,
 }
 
 pub async fn reset_form(State(state): State<AppState>, Extension(csrf): Extension<CsrfToken>, Path(token): Path<String>) -> PageResult {
     let user = state.store.password_reset_user(&token_hash(&token), state.now()).await?;
-    ok(&ResetPage { shell: Shell::new(None, &csrf, "login"), name: user.name, email: user.email, error: None })
+    ok(&ResetPage { shell: Shell::new(None, &csrf, "login"), name: user.name, email: user.email, errors: FormErrors::default() })
 }
 
 #[derive(Deserialize)]
@@ -168,8 +169,9 @@ pub async fn reset_submit(
     State(state): State<AppState>, Extension(csrf): Extension<CsrfToken>, Path(token): Path<String>, CsrfForm(form): CsrfForm<ResetForm>,
 ) -> PageResult<Response> {
     let user = state.store.password_reset_user(&token_hash(&token), state.now()).await?;
-    if let Err(message) = check_new_password(&form.password, &form.confirm) {
-        let page = ResetPage { shell: Shell::new(None, &csrf, "login"), name: user.name, email: user.email, error: Some(message) };
+    if let Err(invalid) = check_new_password(&form.password, &form.confirm) {
+        let errors = FormErrors::new(&ApiError::Invalid(invalid), PASSWORD_LABELS);
+        let page = ResetPage { shell: Shell::new(None, &csrf, "login"), name: user.name, email: user.email, errors };
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     let hash = hash_off_runtime(form.password).await?;
@@ -177,13 +179,22 @@ pub async fn reset_submit(
     Ok(Redirect::to("/login?done=password").into_response())
 }
 
-/// A new password and its confirmation.
-pub fn check_new_password(password: &str, confirm: &str) -> Result<(), String> {
-    check_password(password).map_err(|m| format!("The password {m}."))?;
+/// The fields of the forms that set a password, as their labels name them.
+pub const PASSWORD_LABELS: Labels = &[
+    ("current", "current", "Current password"),
+    ("password", "password", "New password"),
+    ("confirm", "confirm", "The same password again"),
+    ("name", "name", "Your full name"),
+];
+
+/// A new password and its confirmation, both checked.
+pub fn check_new_password(password: &str, confirm: &str) -> Result<(), Invalid> {
+    let mut invalid = Invalid::default();
+    invalid.check("password", check_password(password));
     if password != confirm {
-        return Err("The two passwords differ; type the same one twice.".into());
+        invalid.check::<()>("confirm", Err("differs from the new password: type the same one twice".into()));
     }
-    Ok(())
+    invalid.finish()
 }
 
 /// argon2 is slow on purpose: it runs on the blocking pool, never on the async workers.
