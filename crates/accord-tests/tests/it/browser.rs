@@ -476,8 +476,9 @@ async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: 
     browser.find("#k-reporter").await.select_by_label("morgan.ellis (Northshore Port Authority)").await.unwrap();
     browser.fill("#k-from", "2025-12").await;
     browser.click("#kpi-form button").await;
-    let error = browser.wait_for(".panel .error[role=alert]").await.text().await.unwrap();
-    assert!(error.contains("red"), "the thresholds out of order are named: {error}");
+    let error = browser.wait_for(".panel .error-summary[role=alert]").await.text().await.unwrap();
+    assert!(error.contains("Amber below/above: thresholds must be ordered"), "the thresholds out of order are named: {error}");
+    assert!(browser.text("#k-amber-error").await.contains("thresholds must be ordered"), "beside the field too");
     assert_eq!(browser.find("#k-name").await.prop("value").await.unwrap().as_deref(), Some("Berth availability"), "nothing typed is lost");
     browser.screenshot("00-kpi-form-error").await;
     browser.fill("#k-amber", "95").await;
@@ -538,8 +539,8 @@ async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: 
     browser.find("#u-owner").await.select_by_label("dana.okafor (Keystone Construction)").await.unwrap();
     browser.fill("#u-due", "next week").await;
     browser.click("#action-update button").await;
-    let error = browser.wait_for(".error").await.text().await.unwrap();
-    assert!(error.contains("due date"), "{error}");
+    let error = browser.wait_for("#u-due-error").await.text().await.unwrap();
+    assert!(error.contains("Due: \"next week\" is not a date"), "{error}");
     assert_eq!(browser.find("#u-due").await.prop("value").await.unwrap().as_deref(), Some("next week"), "nothing typed is lost");
     assert_eq!(browser.find("#u-owner").await.prop("value").await.unwrap(), Some(dana.id.to_string()), "nor chosen");
     browser.fill("#u-due", "2026-03-20").await;
@@ -567,7 +568,7 @@ async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: 
     browser.find("#a-owner").await.select_by_label("dana.okafor (Keystone Construction)").await.unwrap();
     browser.fill("#a-due", "soon").await;
     browser.click("#action-form button").await;
-    assert!(browser.wait_for(".panel .error").await.text().await.unwrap().contains("due date"));
+    assert!(browser.wait_for("#a-due-error").await.text().await.unwrap().contains("Due: \"soon\" is not a date"));
     assert_eq!(browser.find("#a-title").await.prop("value").await.unwrap().as_deref(), Some("Weekly berth forecast to the contractor"));
     assert_eq!(browser.find("#a-owner").await.prop("value").await.unwrap(), Some(dana.id.to_string()));
     browser.screenshot("05-raise-refused").await;
