@@ -229,7 +229,8 @@ async fn a_stale_save_comes_back_with_what_was_typed(db: TestDb) {
     let row = answer.body.split(&format!("id=\"obligation-{id}\"")).nth(1).unwrap().split("</form>").next().unwrap();
     assert!(row.contains(&format!("value=\"{typed}\"")) && row.contains("value=\"delivered\" selected"), "{row}");
     assert!(row.contains("name=\"version\" value=\"2\""), "at the version now read: {row}");
-    assert!(text(&answer.body).contains("Deliver the crane: Someone else changed this"), "{}", answer.body);
+    let says = "Deliver the crane: someone else changed it since you opened the page (now On track, evidence “Order placed”)";
+    assert!(text(&answer.body).contains(says), "what it is now: {}", answer.body);
     // Sent again as it came back, it is saved.
     let again = browser.post(&format!("{base}/obligations/{id}"), &[("version", "2"), ("status", "delivered"), ("evidence", typed)]).await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);

@@ -745,20 +745,24 @@ pub async fn update_obligation(
         Err(e) if e.refuses_form() => {
             let mut page = obligations_page(&state, &access, &csrf).await?;
             let scope = obligation.id.to_string();
-            let mut errors = match e {
-                ApiError::Conflict(_) => FormErrors::general(SENT_AGAIN_BELOW),
-                _ => FormErrors::scoped(&e, OBLIGATION_UPDATE_LABELS, &scope),
+            let Some(row) = page.rows.iter_mut().find(|r| r.obligation.id == obligation.id) else { return Err(ApiError::NotFound.into()) };
+            // Which row: the page holds several such forms; a stale save says what it is now,
+            // since the row shows what was typed.
+            let current = &row.obligation;
+            let general = match &e {
+                ApiError::Conflict(_) => format!(
+                    "{}: someone else changed it since you opened the page (now {}{}). What you typed is in its row, not saved: check it and save again.",
+                    current.title,
+                    current.status.label(),
+                    if current.evidence.is_empty() { String::new() } else { format!(", evidence “{}”", current.evidence) },
+                ),
+                _ => format!("{}: not saved.", current.title),
             };
-            // Which row: the page holds several such forms.
-            errors.general = Some(match errors.general.take() {
-                Some(general) => format!("{}: {general}", obligation.title),
-                None => format!("{}: not saved.", obligation.title),
-            });
+            let mut errors = FormErrors::scoped(&e, OBLIGATION_UPDATE_LABELS, &scope);
+            errors.general = Some(general);
             // What was typed, at the version now read: sending it again applies it.
-            if let Some(row) = page.rows.iter_mut().find(|r| r.obligation.id == obligation.id) {
-                row.form = ObligationUpdate { version: row.obligation.version.to_string(), ..form };
-                row.errors = errors;
-            }
+            row.form = ObligationUpdate { version: current.version.to_string(), ..form };
+            row.errors = errors;
             Ok(refused(&e, &page))
         }
         Err(e) => Err(e.into()),
