@@ -252,7 +252,8 @@ pub fn parse_holidays(party: &str, rows: &[HolidayRow], parties: &[Uuid]) -> Res
         .check("party", parse_id(party).filter(|p| parties.contains(p)).ok_or_else(|| "is not a party to this relationship".to_owned()));
     let mut days = Vec::new();
     for row in rows {
-        let day = parse_date(&row.date).map_err(|m| format!("{}{m}", row.prefix));
+        let day = if row.date.trim().is_empty() { Err("is missing".to_owned()) } else { parse_date(&row.date) }
+            .map_err(|m| format!("{}{m}", row.prefix));
         let name = parse_long_text(&row.name, 200).map_err(|m| format!("{}{m}", row.prefix));
         if let (Some(d), Some(n)) = (invalid.check(&row.field, day), invalid.check(&row.field.replace(".date", ".name"), name)) {
             days.push((d, n));
