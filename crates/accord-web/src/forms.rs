@@ -237,7 +237,7 @@ mod tests {
     #[test]
     fn a_refusal_names_each_field_in_its_labels_words_and_each_row_as_the_page_counts() {
         const LABELS: Labels =
-            &[("title", "i-title", "What is the issue?"), ("levels[].limit", "level-{i}-amount", "Level {n}'s time limit")];
+            &[("title", "i-title", "What is the issue"), ("levels[].limit", "level-{i}-amount", "Level {n}'s time limit")];
         let mut invalid = accord_domain::Invalid::default();
         invalid.check::<()>("levels[4].limit", Err("must be between 1 and 10000".into()));
         invalid.check::<()>("title", Err("must not be empty".into()));
@@ -249,7 +249,7 @@ mod tests {
             (limit.id.as_str(), limit.text.as_str()),
             ("level-4-amount", "Level 5's time limit: must be between 1 and 10000; too long")
         );
-        assert_eq!(errors.get("title").unwrap().text, "What is the issue?: must not be empty");
+        assert_eq!(errors.get("title").unwrap().text, "What is the issue: must not be empty");
         let unknown = errors.get("source_id").unwrap();
         assert_eq!((unknown.id.as_str(), unknown.text.as_str()), ("", "source id: is not a KPI"), "no link, but still said");
         assert_eq!(errors.fields.len(), 3, "one message a field, in the order refused");

@@ -57,7 +57,7 @@ async fn a_refused_form_says_every_problem_beside_its_field_and_keeps_the_text(d
     let description = "Gate 3 has been closed since Monday <night>";
     let answer = browser.post(&format!("{base}/issues"), &[("title", "  "), ("description", description), ("category", "weather")]).await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.body);
-    assert_eq!(beside(&answer.body, "i-title"), "What is the issue?: must not be empty");
+    assert_eq!(beside(&answer.body, "i-title"), "What is the issue: must not be empty");
     assert!(beside(&answer.body, "i-category").starts_with("Category: must be one of commercial"), "{}", answer.body);
     assert!(text(&answer.body).contains(&format!(">{description}</textarea>")), "the description comes back");
     // The summary at the top links to each field.

@@ -80,7 +80,7 @@ struct NewIssuePage {
 
 /// The new issue form's fields, as its labels name them.
 const ISSUE_LABELS: Labels = &[
-    ("title", "i-title", "What is the issue?"),
+    ("title", "i-title", "What is the issue"),
     ("description", "i-description", "Details"),
     ("category", "i-category", "Category"),
     ("severity", "i-severity", "Severity"),
