@@ -32,6 +32,7 @@ fn beside(html: &str, id: &str) -> String {
 
 struct Setup {
     app: crate::app::App,
+    ser: uuid::Uuid,
     base: String,
     token: String,
     browser: Browser,
@@ -47,7 +48,7 @@ async fn setup(db: TestDb) -> Setup {
     let party = app.store().parties(r.id).await.unwrap().into_iter().find(|p| p.organisation_id == a.id).unwrap().id.to_string();
     let mut browser = Browser::new(&app);
     browser.sign_in("ser@northshore.example", TEST_PASSWORD).await;
-    Setup { base: format!("/relationships/{}", r.id), app, token, browser, party }
+    Setup { base: format!("/relationships/{}", r.id), app, ser: ser.id, token, browser, party }
 }
 
 async fn a_refused_form_says_every_problem_beside_its_field_and_keeps_the_text(db: TestDb) {
@@ -83,6 +84,7 @@ async fn a_refused_form_says_every_problem_beside_its_field_and_keeps_the_text(d
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(beside(&answer.body, "level-1-name"), "Level 2's name: must not be empty");
     assert_eq!(beside(&answer.body, "level-2-amount"), "Level 3's time limit: must be between 1 and 10000");
+    assert_eq!(beside(&answer.body, "level-2-roles"), "Level 3's handlers: name the roles or the members who handle this level");
     assert!(!text(&answer.body).contains("levels[1].name:") && !text(&answer.body).contains("levels[2].limit"), "no internal names");
     assert!(answer.body.contains("value=\"Board of directors\""), "the typed rows come back");
     let level_1 = answer.body.split("id=\"level-1\"").nth(1).unwrap().split("id=\"level-2\"").next().unwrap();
@@ -116,7 +118,7 @@ async fn a_refused_form_says_every_problem_beside_its_field_and_keeps_the_text(d
 }
 
 async fn the_ladder_and_holidays_are_saved_from_their_rows(db: TestDb) {
-    let Setup { app, base, mut browser, party, .. } = setup(db).await;
+    let Setup { app, ser, token, base, mut browser, party } = setup(db).await;
     let page = browser.get(&format!("{base}/ladder")).await.body;
     // The default ladder as rows, with blank rows to add levels.
     assert!(page.contains("name=\"levels[0].name\" value=\"Working level\"") && page.contains("name=\"levels[4].name\" value=\"\""));
@@ -159,6 +161,22 @@ async fn the_ladder_and_holidays_are_saved_from_their_rows(db: TestDb) {
     let page = browser.get(&format!("{base}/ladder?saved=ladder")).await.body;
     assert!(page.contains("Version 1") && page.contains("Saved: the escalation ladder."), "the new version is shown");
     assert!(page.contains("value=\"Senior Executives\"") && page.contains("<option value=\"hours\" selected>"));
+
+    // A level the API gave a named handler shows them as a ticked box: untick, and they are gone.
+    let levels = json!([{"name": "Site team", "roles": [], "members": [ser], "limit": "2 working days"}]);
+    let (status, _) =
+        app.call(Method::PUT, &format!("/api/v1{base}/ladder"), Some(&token), Some(json!({"version": 1, "levels": levels}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = browser.get(&format!("{base}/ladder")).await.body;
+    assert!(page.contains(&format!("name=\"levels[0].members\" value=\"{ser}\" checked> ser")), "{page}");
+    let unticked = [("version", "2"), ("levels[0].name", "Site team"), ("levels[0].amount", "2"), ("levels[0].unit", "working days")];
+    let answer = browser.post(&format!("{base}/ladder"), &unticked).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "a level needs handlers");
+    assert_eq!(beside(&answer.body, "level-0-roles"), "Level 1's handlers: name the roles or the members who handle this level");
+    let ticked = [&unticked[..], &[("levels[0].roles", "jmt")]].concat();
+    assert_eq!(browser.post(&format!("{base}/ladder"), &ticked).await.status, StatusCode::SEE_OTHER);
+    let level = app.store().ladder(r).await.unwrap().levels.remove(0);
+    assert!(level.members.is_empty() && level.roles.len() == 1);
 
     // Holidays: a bad row is named and kept; fixed, the rows are saved.
     let days = |second: &'static str| {
@@ -206,7 +224,7 @@ async fn the_ladder_and_holidays_are_saved_from_their_rows(db: TestDb) {
 }
 
 async fn a_stale_save_comes_back_with_what_was_typed(db: TestDb) {
-    let Setup { app, base, token, mut browser, party } = setup(db).await;
+    let Setup { app, base, token, mut browser, party, .. } = setup(db).await;
     let api = format!("/api/v1{base}");
     let call = |method: Method, path: String, body: Value| {
         let (app, token) = (&app, token.clone());

@@ -11,7 +11,7 @@ use crate::fields::{self, flag, whole};
 use crate::list::page_limit;
 use accord_domain::Invalid;
 use accord_domain::escalation::Limit;
-use accord_domain::escalation::overdue_at_top;
+use accord_domain::escalation::{check_handlers, overdue_at_top};
 use accord_domain::id::parse_id;
 use accord_domain::membership::Role;
 use accord_domain::relationship::parse_date;
@@ -201,6 +201,7 @@ impl LadderInput {
                     invalid.check(&format!("levels[{i}].members"), parse_id(m).ok_or_else(|| format!("{m:?} is not a user id")))
                 })
                 .collect();
+            invalid.check(&format!("levels[{i}].handlers"), check_handlers(&level.roles, &level.members));
             let limit = invalid.check(&format!("levels[{i}].limit"), Limit::parse(&level.limit));
             if let (Some(name), Some(limit)) = (name, limit) {
                 levels.push(LadderLevel { name, roles, members, limit });

@@ -443,6 +443,14 @@ struct LadderPage {
     holidays: Vec<HolidayForm>,
     can_edit: bool,
     errors: FormErrors,
+    /// The names of current members, for the handlers a level names.
+    member_names: HashMap<String, String>,
+}
+
+impl LadderPage {
+    fn member_name<'a>(&'a self, id: &str) -> &'a str {
+        self.member_names.get(id).map_or("someone no longer a member", String::as_str)
+    }
 }
 
 /// A level as the ladder's form shows it.
@@ -450,7 +458,7 @@ struct LadderPage {
 pub struct LevelRow {
     pub name: String,
     pub roles: Vec<String>,
-    /// Named handlers (the API names them; the form keeps them).
+    /// Named handlers (the API names them; the form offers to keep them or not).
     pub members: Vec<String>,
     pub amount: String,
     pub unit: String,
@@ -487,7 +495,8 @@ const LADDER_LABELS: Labels = &[
     ("levels", "level-0-name", "The ladder"),
     ("levels[].name", "level-{i}-name", "Level {n}'s name"),
     ("levels[].roles", "level-{i}-roles", "Level {n}'s handlers"),
-    ("levels[].members", "level-{i}-roles", "Level {n}'s named handlers"),
+    ("levels[].handlers", "level-{i}-roles", "Level {n}'s handlers"),
+    ("levels[].members", "level-{i}-members", "Level {n}'s named handlers"),
     ("levels[].limit", "level-{i}-amount", "Level {n}'s time limit"),
 ];
 
@@ -567,6 +576,7 @@ async fn ladder_page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Res
         holidays,
         can_edit: access.manager().is_ok(),
         errors: FormErrors::default(),
+        member_names: state.store.members(id).await?.into_iter().map(|m| (m.user_id.to_string(), m.name)).collect(),
     })
 }
 
@@ -597,7 +607,8 @@ pub async fn save_ladder(
     let kept: Vec<usize> = (0..rows.len())
         .filter(|&i| {
             let r = &rows[i];
-            !r.remove && !(r.name.trim().is_empty() && r.roles.is_empty() && r.members.is_empty() && r.amount.trim().is_empty())
+            let blank = r.name.trim().is_empty() && r.roles.is_empty() && r.members.is_empty() && r.amount.trim().is_empty();
+            !r.remove && !blank
         })
         .collect();
     let input = LadderInput {
