@@ -45,6 +45,11 @@ impl Limit {
     }
 }
 
+/// A level is handled by someone: roles from every party, or named members, or both.
+pub fn check_handlers<R, M>(roles: &[R], members: &[M]) -> Result<(), String> {
+    if roles.is_empty() && members.is_empty() { Err("name the roles or the members who handle this level".into()) } else { Ok(()) }
+}
+
 /// Which days are working days: weekdays in the zone, less the holidays of the parties involved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calendar {

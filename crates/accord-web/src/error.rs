@@ -21,6 +21,8 @@ pub enum ApiError {
     Invalid(Invalid),
     /// The record changed since the caller read it.
     Conflict(String),
+    /// A form of this site whose CSRF token had expired: shown again to be sent again.
+    Expired,
     /// The request itself could not be read.
     BadRequest(String),
     PayloadTooLarge,
@@ -48,10 +50,15 @@ impl ApiError {
         ApiError::Invalid(Invalid::one(field, message))
     }
 
+    /// A refusal a form's page answers by showing the form again, with what was typed and why.
+    pub fn refuses_form(&self) -> bool {
+        matches!(self, ApiError::Invalid(_) | ApiError::Conflict(_) | ApiError::Expired)
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::Expired => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -71,6 +78,7 @@ impl ApiError {
             ApiError::NotFound => ("not_found", "Nothing here: the address is wrong, or it is not shared with you.".into(), vec![]),
             ApiError::Invalid(invalid) => ("invalid", format!("Please correct: {invalid}."), invalid.0.clone()),
             ApiError::Conflict(message) => ("conflict", message.clone(), vec![]),
+            ApiError::Expired => ("forbidden", crate::forms::EXPIRED.to_owned(), vec![]),
             ApiError::BadRequest(message) => ("bad_request", message.clone(), vec![]),
             ApiError::PayloadTooLarge => ("payload_too_large", "The request body is too large.".into(), vec![]),
             ApiError::TooLarge(invalid) => ("payload_too_large", format!("Too large: {invalid}."), invalid.0.clone()),
@@ -174,7 +182,7 @@ impl IntoResponse for PageError {
         }
         let title = match &self.0 {
             ApiError::NotFound => "Not found",
-            ApiError::Forbidden(_) => "Not allowed",
+            ApiError::Forbidden(_) | ApiError::Expired => "Not allowed",
             ApiError::Unauthorized => "Please sign in",
             ApiError::Internal(_) => "Something went wrong",
             ApiError::Conflict(_) => "Changed by someone else",

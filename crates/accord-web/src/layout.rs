@@ -248,22 +248,27 @@ pub fn render<T: Template>(status: StatusCode, template: &T) -> Response {
     }
 }
 
+/// A form's page shown again after `error` refused it (see `ApiError::refuses_form`). An expired
+/// form's page carries a fresh token whose cookie must reach the browser, though the answer is
+/// an error: `session::csrf_cookie` sets that one cookie for a page marked [`SendAgain`].
+pub fn refused<T: Template>(error: &ApiError, template: &T) -> Response {
+    let mut response = render(error.status(), template);
+    if matches!(error, ApiError::Expired) {
+        response.extensions_mut().insert(SendAgain);
+    }
+    response
+}
+
+/// Marks the page of an expired form, shown again to be sent again.
+#[derive(Clone, Copy)]
+pub struct SendAgain;
+
 pub fn ok(template: &impl Template) -> Result<Response, PageError> {
     Ok(render(StatusCode::OK, template))
 }
 
 pub async fn not_found(uri: Uri) -> Response {
     if uri.path().starts_with("/api/") { ApiError::NotFound.into_response() } else { PageError(ApiError::NotFound).into_response() }
-}
-
-/// A field's error message for a form, from a refusal that names fields.
-pub fn field_message(error: &ApiError) -> String {
-    match error {
-        ApiError::Invalid(invalid) => {
-            invalid.0.iter().map(|f| format!("{}: {}", f.field.replace('_', " "), f.message)).collect::<Vec<_>>().join("; ")
-        }
-        other => other.body().message,
-    }
 }
 
 /// Local paths only, so that `?next=` cannot send anyone to another site. Browsers drop tabs and

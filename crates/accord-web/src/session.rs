@@ -83,6 +83,11 @@ pub async fn csrf_cookie(axum::extract::State(state): axum::extract::State<AppSt
     // out with the failure, and an error page has no form that needs the CSRF cookie.
     if response.status().is_client_error() || response.status().is_server_error() {
         response.headers_mut().remove(SET_COOKIE);
+        // But an expired form shown again to be sent again needs the token it carries.
+        let send_again = response.extensions().get::<crate::layout::SendAgain>().is_some();
+        if send_again && existing.is_none() {
+            response.headers_mut().append(SET_COOKIE, state.cookies.set_csrf(&token));
+        }
         return response;
     }
     if existing.is_none() {

@@ -432,14 +432,15 @@ pub fn save_ladder(
     if levels.is_empty() {
         return Err(StoreError::invalid("levels", "a ladder needs at least one level"));
     }
+    // Every level's problems at once, so that one answer says all of them.
+    let mut invalid = accord_domain::Invalid::default();
     for (i, level) in levels.iter().enumerate() {
-        if level.roles.is_empty() && level.members.is_empty() {
-            return Err(StoreError::invalid(&format!("levels[{i}].handlers"), "name the roles or the members who handle this level"));
-        }
+        invalid.check(&format!("levels[{i}].handlers"), accord_domain::escalation::check_handlers(&level.roles, &level.members));
         if let Some(m) = level.members.iter().find(|m| !members.contains(m)) {
-            return Err(StoreError::invalid(&format!("levels[{i}].members"), format!("{m} is not a current member")));
+            invalid.check::<()>(&format!("levels[{i}].members"), Err(format!("{m} is not a current member")));
         }
     }
+    invalid.finish().map_err(StoreError::Invalid)?;
     let version = current.version.max(0) + 1;
     let summary = json!({"version": version, "levels": levels.iter().map(|l| json!({"name": l.name, "roles": role_list(&l.roles), "members": l.members, "limit": l.limit.label()})).collect::<Vec<_>>()});
     Ok((version, Draft::new(Some(actor), EventKind::LadderSaved, "ladder", relationship_id, summary)))

@@ -308,10 +308,10 @@ fn body(method: &str, path: &str) -> Option<(&'static str, String)> {
         (_, "/relationships/{relationship_id}/issues") if method == "post" => form("title=Gate+3+closed&severity=high"),
         (_, "/relationships/{relationship_id}/issues/{issue_id}/responses") => form("answer=accept"),
         (_, p) if p.starts_with("/relationships/{relationship_id}/issues/{issue_id}/") => form("body=Because"),
-        (_, "/relationships/{relationship_id}/ladder") if method == "post" => {
-            form("version=1&lines=Working+level+%7C+jmt+%7C+5+working+days")
-        }
-        (_, "/relationships/{relationship_id}/holidays") => form("party={party_id}&lines=2026-12-25+Christmas"),
+        (_, "/relationships/{relationship_id}/ladder") if method == "post" => form(
+            "version=1&levels%5B0%5D.name=Working+level&levels%5B0%5D.roles=jmt&levels%5B0%5D.amount=5&levels%5B0%5D.unit=working+days",
+        ),
+        (_, "/relationships/{relationship_id}/holidays") => form("party={party_id}&days%5B0%5D.date=2026-12-25&days%5B0%5D.name=Christmas"),
         ("post", "/api/v1/relationships/{relationship_id}/obligations") => {
             json(serde_json::json!({"party": "{party_id}", "title": "Deliver", "due_date": "2026-06-01"}))
         }

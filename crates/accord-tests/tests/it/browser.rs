@@ -476,8 +476,9 @@ async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: 
     browser.find("#k-reporter").await.select_by_label("morgan.ellis (Northshore Port Authority)").await.unwrap();
     browser.fill("#k-from", "2025-12").await;
     browser.click("#kpi-form button").await;
-    let error = browser.wait_for(".panel .error[role=alert]").await.text().await.unwrap();
-    assert!(error.contains("red"), "the thresholds out of order are named: {error}");
+    let error = browser.wait_for(".panel .error-summary[role=alert]").await.text().await.unwrap();
+    assert!(error.contains("Amber below/above: thresholds must be ordered"), "the thresholds out of order are named: {error}");
+    assert!(browser.text("#k-amber-error").await.contains("thresholds must be ordered"), "beside the field too");
     assert_eq!(browser.find("#k-name").await.prop("value").await.unwrap().as_deref(), Some("Berth availability"), "nothing typed is lost");
     browser.screenshot("00-kpi-form-error").await;
     browser.fill("#k-amber", "95").await;
@@ -538,8 +539,8 @@ async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: 
     browser.find("#u-owner").await.select_by_label("dana.okafor (Keystone Construction)").await.unwrap();
     browser.fill("#u-due", "next week").await;
     browser.click("#action-update button").await;
-    let error = browser.wait_for(".error").await.text().await.unwrap();
-    assert!(error.contains("due date"), "{error}");
+    let error = browser.wait_for("#u-due-error").await.text().await.unwrap();
+    assert!(error.contains("Due: \"next week\" is not a date"), "{error}");
     assert_eq!(browser.find("#u-due").await.prop("value").await.unwrap().as_deref(), Some("next week"), "nothing typed is lost");
     assert_eq!(browser.find("#u-owner").await.prop("value").await.unwrap(), Some(dana.id.to_string()), "nor chosen");
     browser.fill("#u-due", "2026-03-20").await;
@@ -567,7 +568,7 @@ async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: 
     browser.find("#a-owner").await.select_by_label("dana.okafor (Keystone Construction)").await.unwrap();
     browser.fill("#a-due", "soon").await;
     browser.click("#action-form button").await;
-    assert!(browser.wait_for(".panel .error").await.text().await.unwrap().contains("due date"));
+    assert!(browser.wait_for("#a-due-error").await.text().await.unwrap().contains("Due: \"soon\" is not a date"));
     assert_eq!(browser.find("#a-title").await.prop("value").await.unwrap().as_deref(), Some("Weekly berth forecast to the contractor"));
     assert_eq!(browser.find("#a-owner").await.prop("value").await.unwrap(), Some(dana.id.to_string()));
     browser.screenshot("05-raise-refused").await;
@@ -578,6 +579,66 @@ async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: 
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert!(rows[0][0].contains("Weekly berth forecast to the contractor") && rows[0][2].contains("dana.okafor"), "{rows:?}");
     browser.screenshot("06-action-log").await;
+    browser.close().await;
+}
+
+on_both_backends!(a_refused_form_keeps_what_was_typed_and_says_why_beside_each_field);
+
+/// The ladder's form filled wrongly in two rows: the page comes back with each message beside
+/// its field, in the label's words and counted as the page counts, and with every row as typed;
+/// fixed and sent again, the new version is saved and shown.
+async fn a_refused_form_keeps_what_was_typed_and_says_why_beside_each_field(db: TestDb) {
+    let backend = db.backend();
+    let app = spawn_app(db).await;
+    let port = app.organisation("Northshore Port Authority").await;
+    let contractor = app.organisation("Keystone Construction").await;
+    let (ser, _) = app.user("morgan.ellis@northshore.example", &port, false).await;
+    let relationship = app.relationship("Northshore Harbour Renewal", &[&port, &contractor]).await;
+    app.member(&relationship, &ser, Role::Ser).await;
+    let mut driver = Chromedriver::start().await;
+    let browser = driver.browser(&app, Shots::named(&format!("refused_form_keeps_text-{backend}"))).await;
+    browser.sign_in(&ser.email, TEST_PASSWORD).await;
+    let ladder = format!("/relationships/{}/ladder", relationship.id);
+
+    // The default ladder's four levels, then blank rows: the first level's name wiped, a fifth
+    // level added with a time limit of 0.
+    browser.open(&ladder).await;
+    browser.click("#change-ladder summary").await;
+    browser.fill("#level-0-name", "").await;
+    browser.fill("#level-4-name", "Board review").await;
+    browser.fill("#level-4-amount", "0").await;
+    browser.click("#level-4 input[value='ser']").await;
+    browser.screenshot("01-filled").await;
+    browser.click("#ladder-form button").await;
+
+    let first = browser.wait_for("#level-0-name-error").await.text().await.unwrap();
+    // (Screen readers hear "Error: " before each message; it is visually hidden.)
+    assert!(first.ends_with("Level 1's name: must not be empty"), "{first}");
+    let fifth = browser.text("#level-4-amount-error").await;
+    assert!(fifth.ends_with("Level 5's time limit: must be between 1 and 10000"), "{fifth}");
+    let summary = browser.text(".error-summary").await;
+    assert!(summary.contains("Level 1's name") && summary.contains("Level 5's time limit"), "{summary}");
+    assert_eq!(browser.find("#level-4-name").await.attr("value").await.unwrap().as_deref(), Some("Board review"));
+    assert!(browser.find("#level-4 input[value='ser']").await.is_selected().await.unwrap(), "the box ticked stays ticked");
+    assert_eq!(browser.find("#level-0-name").await.attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+    browser.screenshot("02-refused").await;
+    assert_eq!(app.store().ladder(relationship.id).await.unwrap().version, 0, "nothing saved");
+
+    // The summary's link leads to the field; fixed, the form is saved as a new version.
+    browser.click(".error-summary a[href='#level-0-name']").await;
+    browser.fill("#level-0-name", "Site team").await;
+    browser.fill("#level-4-amount", "3").await;
+    browser.click("#ladder-form button").await;
+    let notice = browser.wait_for("#saved[role='status']").await.text().await.unwrap();
+    assert_eq!(notice, "Saved: the escalation ladder.");
+    let saved = app.store().ladder(relationship.id).await.unwrap();
+    assert_eq!(saved.version, 1);
+    let names: Vec<&str> = saved.levels.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names.first().copied(), Some("Site team"));
+    assert_eq!(names.last().copied(), Some("Board review"));
+    assert!(browser.text("ol.ladder").await.contains("Board review"), "the new version is shown");
+    browser.screenshot("03-saved").await;
+
     browser.close().await;
 }
 

@@ -5,6 +5,7 @@ mod authz;
 mod backends;
 mod browser;
 mod first_run;
+mod forms;
 mod frame;
 mod history;
 mod idempotency;

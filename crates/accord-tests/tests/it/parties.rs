@@ -62,8 +62,12 @@ async fn a_party_writes_only_for_itself_and_events_name_the_actors_party(db: Tes
     );
     let mut b_browser = Browser::new(&app);
     b_browser.sign_in("jmt@keystone.example", TEST_PASSWORD).await;
-    let lines = "2026-12-26 Boxing Day";
-    let refused = b_browser.post(&format!("/relationships/{}/holidays", r.id), &[("party", &party_a.to_string()), ("lines", lines)]).await;
+    let refused = b_browser
+        .post(
+            &format!("/relationships/{}/holidays", r.id),
+            &[("party", &party_a.to_string()), ("days[0].date", "2026-12-26"), ("days[0].name", "Boxing Day")],
+        )
+        .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(app.store().holidays(r.id).await.unwrap().is_empty(), "a refused write changes nothing");
     assert_eq!(events(&app, r.id).await.len(), before, "and records nothing");
@@ -71,7 +75,7 @@ async fn a_party_writes_only_for_itself_and_events_name_the_actors_party(db: Tes
     let page = b_browser.get(&format!("/relationships/{}/ladder", r.id)).await.body;
     let form_of = |party: Uuid| page.split(&format!("value=\"{party}\"")).nth(1).unwrap().split("</form>").next().unwrap().to_owned();
     assert!(form_of(party_b).contains("<button"), "B's own form can be saved");
-    assert!(!form_of(party_a).contains("<button") && form_of(party_a).contains("readonly"), "A's is read only to B");
+    assert!(!form_of(party_a).contains("<button") && !form_of(party_a).contains("days[0].date"), "A's is read only to B");
 
     // A's own JMT sets them; the event is A's, naming the party acted on.
     assert_eq!(app.call(Method::PUT, &format!("{base}/holidays"), Some(&a_jmt_token), holidays(party_a)).await.0, StatusCode::NO_CONTENT);
@@ -79,7 +83,13 @@ async fn a_party_writes_only_for_itself_and_events_name_the_actors_party(db: Tes
     assert_eq!((event.kind.as_str(), event.actor, event.party), ("holidays.set", Some(a_jmt.id), Some(party_a)));
     assert_eq!(event.summary["party"], json!(party_a));
     assert_eq!(
-        b_browser.post(&format!("/relationships/{}/holidays", r.id), &[("party", &party_b.to_string()), ("lines", lines)]).await.status,
+        b_browser
+            .post(
+                &format!("/relationships/{}/holidays", r.id),
+                &[("party", &party_b.to_string()), ("days[0].date", "2026-12-26"), ("days[0].name", "Boxing Day")]
+            )
+            .await
+            .status,
         StatusCode::SEE_OTHER
     );
     let event = events(&app, r.id).await.pop().unwrap();
@@ -104,10 +114,21 @@ async fn a_party_writes_only_for_itself_and_events_name_the_actors_party(db: Tes
     a_browser.sign_in("ser@northshore.example", TEST_PASSWORD).await;
     assert!(a_browser.get(&format!("/relationships/{}/members", r.id)).await.body.contains(&revoke));
     // A refused holidays form comes back with what was typed, and the reason.
-    let typo = "2026-12-25 Christmas Day\n2026-13-01 Nowhere Day";
-    let answer = a_browser.post(&format!("/relationships/{}/holidays", r.id), &[("party", &party_a.to_string()), ("lines", typo)]).await;
+    let typo = [
+        ("party", party_a.to_string().leak() as &str),
+        ("days[0].date", "2026-12-25"),
+        ("days[0].name", "Christmas Day"),
+        ("days[1].date", "2026-13-01"),
+        ("days[1].name", "Nowhere Day"),
+    ];
+    let answer = a_browser.post(&format!("/relationships/{}/holidays", r.id), &typo).await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(answer.body.contains("2026-13-01 Nowhere Day") && answer.body.contains("lines: line 2"), "{}", answer.body);
+    assert!(
+        answer.body.contains("value=\"Nowhere Day\"")
+            && crate::forms::text(&answer.body).contains("Holiday 2's date: \"2026-13-01\" is not a date"),
+        "{}",
+        answer.body
+    );
     assert_eq!(a_browser.post(&revoke, &[]).await.status, StatusCode::SEE_OTHER);
     assert!(app.store().pending_invitations(r.id, app.now()).await.unwrap().is_empty());
     let event = events(&app, r.id).await.pop().unwrap();
@@ -363,6 +384,6 @@ async fn references_must_be_of_the_same_relationship(db: TestDb) {
     ];
     let answer = browser.post(&format!("/relationships/{}/actions", r.id), &form).await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(answer.body.contains("source id: is not a KPI of this relationship"), "{}", answer.body);
+    assert!(answer.body.contains("What raised it: is not a KPI of this relationship"), "{}", answer.body);
     assert!(answer.body.contains(&format!("name=\"source_id\" value=\"{foreign}\"")), "the form keeps its source");
 }

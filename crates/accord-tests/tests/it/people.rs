@@ -76,6 +76,20 @@ impl Browser {
         self.send(request).await
     }
 
+    /// Posts exactly `fields` (no CSRF token added) with extra `headers`: a stale or forged form.
+    pub async fn post_as_sent(&mut self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Answer {
+        let mut request = self.http.post(format!("{}{path}", self.base)).form(fields);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
+    /// The CSRF cookie's token, if the browser holds one.
+    pub fn csrf(&self) -> Option<String> {
+        self.cookies.iter().find(|(k, _)| k.ends_with("accord_csrf")).map(|(_, v)| v.clone())
+    }
+
     pub async fn sign_in(&mut self, email: &str, password: &str) -> Answer {
         self.post("/login", &[("email", email), ("password", password), ("next", "/")]).await
     }
@@ -243,7 +257,7 @@ async fn an_admin_issued_link_sets_a_password_once() {
     let bad = admin.post("/admin/users", &[("email", "not-an-address"), ("name", "X"), ("organisation", "")]).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        bad.body.contains("email: must be an e-mail address") && bad.body.contains("organisation: choose an organisation"),
+        bad.body.contains("E-mail: must be an e-mail address") && bad.body.contains("Organisation: choose an organisation"),
         "{}",
         bad.body
     );
@@ -348,7 +362,7 @@ async fn a_password_change_ends_the_other_sessions(db: TestDb) {
     for _ in 0..5 {
         let wrong = here.post("/account/password", &change("a guess")).await;
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(wrong.body.contains("current password is not right"));
+        assert!(wrong.body.contains("Current password: is not right"));
     }
     let throttled = here.post("/account/password", &change(TEST_PASSWORD)).await;
     assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits");

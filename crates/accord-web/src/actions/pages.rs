@@ -4,8 +4,8 @@ use super::*;
 use crate::auth::{PageView, Viewed};
 use crate::dates::today;
 use crate::error::PageResult;
-use crate::forms::CsrfForm;
-use crate::layout::{Saved, Shell, field_message, render, saved};
+use crate::forms::{FormErrors, Labels, SentForm};
+use crate::layout::{Saved, Shell, refused, render, saved};
 use crate::session::CsrfToken;
 use accord_domain::measure::Period;
 use askama::Template;
@@ -128,18 +128,39 @@ struct NewActionPage {
     shell: Shell,
     relationship_id: Uuid,
     members: Vec<Member>,
-    error: Option<String>,
+    errors: FormErrors,
     form: ActionInput,
 }
 
+/// The fields of the form that raises an action, as its labels name them (what raised it is
+/// not typed: a refusal of it is named in words).
+const NEW_ACTION_LABELS: Labels = &[
+    ("title", "a-title", "What needs doing"),
+    ("description", "a-description", "Details"),
+    ("owner", "a-owner", "Owner"),
+    ("due_date", "a-due", "Due"),
+    ("party", "", "The owning party"),
+    ("source_kind", "", "What raised it"),
+    ("source_id", "", "What raised it"),
+    ("source_period", "", "The period that raised it"),
+];
+
+/// The fields of an action's update form.
+const UPDATE_LABELS: Labels = &[
+    ("status", "u-status", "Status"),
+    ("owner", "u-owner", "Owner"),
+    ("due_date", "u-due", "Due"),
+    ("version", "", "The version you read"),
+];
+
 async fn new_action_page(
-    state: &AppState, access: &Access, csrf: &CsrfToken, form: ActionInput, error: Option<String>,
+    state: &AppState, access: &Access, csrf: &CsrfToken, form: ActionInput, errors: FormErrors,
 ) -> Result<NewActionPage, ApiError> {
     Ok(NewActionPage {
         shell: Shell::new(Some(&access.user), csrf, "actions").within(&access.relationship),
         relationship_id: access.id(),
         members: state.store.members(access.id()).await?,
-        error,
+        errors,
         form,
     })
 }
@@ -148,19 +169,19 @@ pub async fn new_action(State(state): State<AppState>, access: Access, Extension
     access.writer()?;
     let due = today(&state, &access.relationship).checked_add(jiff::Span::new().days(14)).ok();
     let form = ActionInput { due_date: due.map(|d| d.to_string()).unwrap_or_default(), ..ActionInput::default() };
-    Ok(render(StatusCode::OK, &new_action_page(&state, &access, &csrf, form, None).await?))
+    Ok(render(StatusCode::OK, &new_action_page(&state, &access, &csrf, form, FormErrors::default()).await?))
 }
 
 /// Raises an action (from its form, or in one click from a red KPI period).
 pub async fn create_action(
-    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<ActionInput>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, SentForm(form, fresh): SentForm<ActionInput>,
 ) -> PageResult {
-    let result = super::create_action(&state, &access, &form).await;
+    let result = fresh.then(super::create_action(&state, &access, &form)).await;
     match result {
         Ok(action) => Ok(saved(&format!("/relationships/{}/actions#action-{}", access.id(), action.id), Saved::Action)),
-        Err(e @ ApiError::Invalid(_)) => {
-            let message = field_message(&e);
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_action_page(&state, &access, &csrf, form, Some(message)).await?))
+        Err(e) if e.refuses_form() => {
+            let errors = FormErrors::new(&e, NEW_ACTION_LABELS);
+            Ok(refused(&e, &new_action_page(&state, &access, &csrf, form, errors).await?))
         }
         Err(e) => Err(e.into()),
     }
@@ -176,12 +197,12 @@ struct ActionPage {
     row: ActionRow,
     members: Vec<Member>,
     statuses: [ActionStatus; 4],
-    error: Option<String>,
+    errors: FormErrors,
     form: ActionUpdate,
 }
 
 async fn action_page(
-    state: &AppState, access: &Access, csrf: &CsrfToken, action: Action, form: Option<ActionUpdate>, error: Option<String>,
+    state: &AppState, access: &Access, csrf: &CsrfToken, action: Action, form: Option<ActionUpdate>, errors: FormErrors,
 ) -> Result<ActionPage, ApiError> {
     let id = access.id();
     let kpis: HashMap<Uuid, KpiLabel> = match &action.source {
@@ -206,7 +227,7 @@ async fn action_page(
         row,
         members,
         statuses: ActionStatus::ALL,
-        error,
+        errors,
         form,
     })
 }
@@ -215,7 +236,7 @@ pub async fn action(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, action_id)): Path<(String, String)>,
 ) -> PageResult {
     let action = super::action(&state, &access, parse_id(&action_id).ok_or(ApiError::NotFound)?).await?;
-    Ok(render(StatusCode::OK, &action_page(&state, &access, &csrf, action, None, None).await?))
+    Ok(render(StatusCode::OK, &action_page(&state, &access, &csrf, action, None, FormErrors::default()).await?))
 }
 
 /// Where a change of an action came from: its page (`?from=action`) or the log.
@@ -227,22 +248,27 @@ pub struct ChangedFrom {
 
 pub async fn update_action(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, action_id)): Path<(String, String)>,
-    Query(from): Query<ChangedFrom>, CsrfForm(form): CsrfForm<ActionUpdate>,
+    Query(from): Query<ChangedFrom>, SentForm(form, fresh): SentForm<ActionUpdate>,
 ) -> PageResult {
     let action = super::action(&state, &access, parse_id(&action_id).ok_or(ApiError::NotFound)?).await?;
-    let result = super::update_action(&state, &access, &action, &form).await;
+    let result = fresh.then(super::update_action(&state, &access, &action, &form)).await;
     match result {
         Ok(_) if from.from == "action" => Ok(saved(&format!("/relationships/{}/actions/{}", access.id(), action.id), Saved::Action)),
         Ok(_) => Ok(saved(&format!("/relationships/{}/actions#action-{}", access.id(), action.id), Saved::Action)),
-        // Refused: the action's page with the message, and what was sent to correct it.
-        Err(e @ ApiError::Invalid(_)) => {
-            let message = field_message(&e);
-            Ok(render(e.status(), &action_page(&state, &access, &csrf, action, Some(form), Some(message)).await?))
-        }
-        // Changed meanwhile: the action as it is now, to decide again.
+        // Changed meanwhile: the action as it is now above, what was sent below (at the version
+        // now read), to decide and save again.
         Err(e @ ApiError::Conflict(_)) => {
             let current = state.store.action(access.id(), action.id).await?;
-            Ok(render(e.status(), &action_page(&state, &access, &csrf, current, None, Some(field_message(&e))).await?))
+            let form = ActionUpdate { version: current.version.to_string(), ..form };
+            let errors = FormErrors::general(
+                "Someone else changed this action since you opened it; it now reads as shown above. Your changes are in the form below, not saved: check them and save again.",
+            );
+            Ok(refused(&e, &action_page(&state, &access, &csrf, current, Some(form), errors).await?))
+        }
+        // Refused: the action's page with the messages, and what was sent to correct it.
+        Err(e) if e.refuses_form() => {
+            let errors = FormErrors::new(&e, UPDATE_LABELS);
+            Ok(refused(&e, &action_page(&state, &access, &csrf, action, Some(form), errors).await?))
         }
         Err(e) => Err(e.into()),
     }

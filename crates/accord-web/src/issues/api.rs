@@ -143,6 +143,6 @@ pub async fn put_ladder(State(state): State<AppState>, access: Access, ApiJson(b
 #[utoipa::path(put, path = "/api/v1/relationships/{relationship_id}/holidays", tag = "issues", request_body = HolidaysInput,
     params(("relationship_id" = String, Path)), responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_holidays(State(state): State<AppState>, access: Access, ApiJson(body): ApiJson<HolidaysInput>) -> ApiResult<StatusCode> {
-    set_holidays(&state, &access, &body).await?;
+    set_holidays(&state, &access, &body.party, &body.rows()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,7 +11,7 @@ use crate::fields::{self, flag, whole};
 use crate::list::page_limit;
 use accord_domain::Invalid;
 use accord_domain::escalation::Limit;
-use accord_domain::escalation::overdue_at_top;
+use accord_domain::escalation::{check_handlers, overdue_at_top};
 use accord_domain::id::parse_id;
 use accord_domain::membership::Role;
 use accord_domain::relationship::parse_date;
@@ -110,15 +110,17 @@ pub struct TextInput {
 impl TextInput {
     /// The text, required (`field` names it in errors) unless `optional`.
     pub fn body(&self, field: &str, optional: bool) -> Result<String, Invalid> {
+        let mut invalid = Invalid::default();
         // Only a response reads `answer`, but it is checked wherever it is sent, as documented.
         if !self.answer.is_empty() {
-            self.accept()?;
+            invalid.check("answer", self.accept().map_err(|i| i.0[0].message.clone()));
         }
-        let body = parse_long_text(&self.body, 8000).map_err(|m| Invalid::one(field, m))?;
-        if body.is_empty() && !optional {
-            return Err(Invalid::one(field, "must not be empty"));
-        }
-        Ok(body)
+        let body = invalid.check(
+            field,
+            parse_long_text(&self.body, 8000).and_then(|b| if b.is_empty() && !optional { Err("must not be empty".into()) } else { Ok(b) }),
+        );
+        invalid.finish()?;
+        Ok(body.unwrap_or_default())
     }
 
     pub fn private(&self) -> bool {
@@ -163,7 +165,7 @@ pub struct LadderInput {
     /// Levels, lowest first (the API).
     #[schema(required, min_items = 1)]
     pub levels: Vec<LevelInput>,
-    /// Levels as lines `NAME | ROLES | LIMIT`, lowest first (the page's form).
+    /// Levels as lines `NAME | ROLES | LIMIT`, lowest first, when `levels` is empty.
     pub lines: String,
 }
 
@@ -199,6 +201,7 @@ impl LadderInput {
                     invalid.check(&format!("levels[{i}].members"), parse_id(m).ok_or_else(|| format!("{m:?} is not a user id")))
                 })
                 .collect();
+            invalid.check(&format!("levels[{i}].handlers"), check_handlers(&level.roles, &level.members));
             let limit = invalid.check(&format!("levels[{i}].limit"), Limit::parse(&level.limit));
             if let (Some(name), Some(limit)) = (name, limit) {
                 levels.push(LadderLevel { name, roles, members, limit });
@@ -219,23 +222,46 @@ pub struct HolidaysInput {
     pub lines: String,
 }
 
+/// A holiday as sent: its date's text and its name, with how a refusal names it (the API's
+/// `lines` with the line's number, the page's row).
+pub struct HolidayRow {
+    pub field: String,
+    pub prefix: String,
+    pub date: String,
+    pub name: String,
+}
+
 impl HolidaysInput {
-    pub fn parse(&self, parties: &[Uuid]) -> Result<(Uuid, Vec<(jiff::civil::Date, String)>), Invalid> {
-        let mut invalid = Invalid::default();
-        let party = invalid.check(
-            "party",
-            parse_id(&self.party).filter(|p| parties.contains(p)).ok_or_else(|| "is not a party to this relationship".to_owned()),
-        );
-        let mut days = Vec::new();
-        for (i, line) in self.lines.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let (day, name) = line.trim().split_once(char::is_whitespace).unwrap_or((line.trim(), ""));
-            if let Some(d) = invalid.check("lines", parse_date(day).map_err(|m| format!("line {}: {m}", i + 1))) {
-                days.push((d, name.trim().to_owned()));
-            }
-        }
-        invalid.finish()?;
-        Ok((party.unwrap_or_default(), days))
+    /// The API's lines as rows (`YYYY-MM-DD name`).
+    pub fn rows(&self) -> Vec<HolidayRow> {
+        self.lines
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, line)| {
+                let (day, name) = line.trim().split_once(char::is_whitespace).unwrap_or((line.trim(), ""));
+                HolidayRow { field: "lines".into(), prefix: format!("line {}: ", i + 1), date: day.into(), name: name.trim().into() }
+            })
+            .collect()
     }
+}
+
+/// A party's holidays from rows, every bad row named.
+pub fn parse_holidays(party: &str, rows: &[HolidayRow], parties: &[Uuid]) -> Result<(Uuid, Vec<(jiff::civil::Date, String)>), Invalid> {
+    let mut invalid = Invalid::default();
+    let party = invalid
+        .check("party", parse_id(party).filter(|p| parties.contains(p)).ok_or_else(|| "is not a party to this relationship".to_owned()));
+    let mut days = Vec::new();
+    for row in rows {
+        let day = if row.date.trim().is_empty() { Err("is missing".to_owned()) } else { parse_date(&row.date) }
+            .map_err(|m| format!("{}{m}", row.prefix));
+        let name = parse_long_text(&row.name, 200).map_err(|m| format!("{}{m}", row.prefix));
+        if let (Some(d), Some(n)) = (invalid.check(&row.field, day), invalid.check(&row.field.replace(".date", ".name"), name)) {
+            days.push((d, n));
+        }
+    }
+    invalid.finish()?;
+    Ok((party.unwrap_or_default(), days))
 }
 
 /// A handler of the issue's current level may escalate early.
@@ -394,8 +420,10 @@ pub async fn propose(state: &AppState, access: &Access, issue: &Issue, input: &T
 /// Accepts or rejects (with a reason) the pending proposal for the caller's party.
 pub async fn respond(state: &AppState, access: &Access, issue: &Issue, input: &TextInput, field: &str) -> ApiResult<Issue> {
     let me = access.writer()?;
+    // An unanswered response still has its reason checked, so both come back at once.
+    let reason = input.body(field, input.accept().unwrap_or(true));
     let accept = input.accept()?;
-    let reason = input.body(field, accept)?;
+    let reason = reason?;
     Ok(state.store.respond_to_proposal(access.id(), issue.id, accept, reason, me.user_id, state.now()).await?)
 }
 
@@ -422,10 +450,10 @@ pub async fn save_ladder(state: &AppState, access: &Access, input: &LadderInput)
 }
 
 /// Replaces one party's holidays (that party's own SERs and JMT members).
-pub async fn set_holidays(state: &AppState, access: &Access, input: &HolidaysInput) -> ApiResult<()> {
+pub async fn set_holidays(state: &AppState, access: &Access, party: &str, rows: &[HolidayRow]) -> ApiResult<()> {
     access.manager()?;
     let parties: Vec<Uuid> = state.store.parties(access.id()).await?.iter().map(|p| p.id).collect();
-    let (party, days) = input.parse(&parties)?;
+    let (party, days) = parse_holidays(party, rows, &parties)?;
     let me = access.party_manager(party)?;
     Ok(state.store.set_holidays(access.id(), party, days, me.user_id, state.now()).await?)
 }

@@ -5,10 +5,10 @@ use crate::auth::{PageView, Viewed};
 use crate::charts::level_bars;
 use crate::dates::{hours_text, when};
 use crate::error::PageResult;
-use crate::forms::CsrfForm;
-use crate::layout::{Saved, Shell, field_message, render, saved};
+use crate::forms::{FormErrors, Labels, SentForm};
+use crate::layout::{Saved, Shell, refused, render, saved};
 use crate::session::CsrfToken;
-use accord_domain::escalation::{IssueStatus, median_hours};
+use accord_domain::escalation::{IssueStatus, Limit, median_hours};
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
@@ -74,9 +74,18 @@ struct NewIssuePage {
     severities: [&'static str; 4],
     /// What a new issue may touch: (`kind:id`, label).
     link_options: Vec<(String, String)>,
-    error: Option<String>,
+    errors: FormErrors,
     form: IssueInput,
 }
+
+/// The new issue form's fields, as its labels name them.
+const ISSUE_LABELS: Labels = &[
+    ("title", "i-title", "What is the issue"),
+    ("description", "i-description", "Details"),
+    ("category", "i-category", "Category"),
+    ("severity", "i-severity", "Severity"),
+    ("links", "i-links", "What it touches"),
+];
 
 /// The issue log's filters, as they came (for the form to show them again).
 #[derive(serde::Deserialize, Default, Clone)]
@@ -200,14 +209,14 @@ fn to_issue(access: &Access, issue: Uuid, what: Saved) -> Response {
     saved(&format!("/relationships/{}/issues/{issue}", access.id()), what)
 }
 
-fn new_issue_page(access: &Access, csrf: &CsrfToken, targets: &[LinkTarget], form: IssueInput, error: Option<String>) -> NewIssuePage {
+fn new_issue_page(access: &Access, csrf: &CsrfToken, targets: &[LinkTarget], form: IssueInput, errors: FormErrors) -> NewIssuePage {
     NewIssuePage {
         shell: Shell::new(Some(&access.user), csrf, "issues").within(&access.relationship),
         relationship_id: access.id(),
         categories: CATEGORIES,
         severities: SEVERITIES,
         link_options: link_options(targets),
-        error,
+        errors,
         form,
     }
 }
@@ -216,17 +225,18 @@ pub async fn new_issue(State(state): State<AppState>, access: Access, Extension(
     access.writer()?;
     let targets = state.store.link_targets(access.id()).await?;
     let form = IssueInput { severity: "medium".into(), category: "delivery".into(), ..IssueInput::default() };
-    Ok(render(StatusCode::OK, &new_issue_page(&access, &csrf, &targets, form, None)))
+    Ok(render(StatusCode::OK, &new_issue_page(&access, &csrf, &targets, form, FormErrors::default())))
 }
 
 pub async fn raise(
-    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<IssueInput>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, SentForm(form, fresh): SentForm<IssueInput>,
 ) -> PageResult {
-    match raise_issue(&state, &access, &form).await {
+    match fresh.then(raise_issue(&state, &access, &form)).await {
         Ok(issue) => Ok(to_issue(&access, issue.id, Saved::Issue)),
-        Err(e @ ApiError::Invalid(_)) => {
+        Err(e) if e.refuses_form() => {
             let targets = state.store.link_targets(access.id()).await?;
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_issue_page(&access, &csrf, &targets, form, Some(field_message(&e)))))
+            let errors = FormErrors::new(&e, ISSUE_LABELS);
+            Ok(refused(&e, &new_issue_page(&access, &csrf, &targets, form, errors)))
         }
         Err(e) => Err(e.into()),
     }
@@ -255,8 +265,21 @@ struct IssuePage {
     can_escalate: bool,
     can_withdraw: bool,
     can_answer: bool,
-    error: Option<String>,
+    errors: FormErrors,
+    /// Which of its forms was refused (its field's name below), and what it sent.
+    posted: &'static str,
+    form: TextInput,
 }
+
+/// The issue page's forms' fields, each named as its step names it.
+const STEP_LABELS: Labels = &[
+    ("comment", "c-body", "Comment"),
+    ("proposal", "p-body", "Propose a resolution"),
+    ("answer", "accept", "Your answer"),
+    ("response", "r-body", "Reason"),
+    ("escalation", "e-body", "Why escalate now"),
+    ("withdrawal", "w-body", "Why withdraw"),
+];
 
 impl IssuePage {
     fn level_name(&self, level: &Option<i32>) -> &str {
@@ -321,7 +344,9 @@ async fn issue_page(state: &AppState, access: &Access, csrf: &CsrfToken, issue_i
             && may_escalate(access, &ladder.levels[issue.level as usize]).is_ok(),
         can_withdraw: live && may_withdraw(access, issue).is_ok(),
         can_answer,
-        error: None,
+        errors: FormErrors::default(),
+        posted: "",
+        form: TextInput::default(),
         view,
     })
 }
@@ -332,17 +357,21 @@ pub async fn show_issue(
     Ok(render(StatusCode::OK, &issue_page(&state, &access, &csrf, &issue_id).await?))
 }
 
-/// Every form on the issue page: the step, then the page again (or the refusal on it).
+/// Every form on the issue page: the step, then the page again (or the refusal on it, with what
+/// was typed in the form `field` names).
 async fn step(
-    state: &AppState, access: &Access, csrf: &CsrfToken, issue_id: &str, done: Saved, act: impl AsyncFnOnce(Issue) -> Result<(), ApiError>,
+    state: &AppState, access: &Access, csrf: &CsrfToken, issue_id: &str, done: Saved, field: &'static str,
+    SentForm(form, fresh): SentForm<TextInput>, act: impl AsyncFnOnce(Issue, &TextInput) -> Result<(), ApiError>,
 ) -> PageResult {
     let issue = issue(state, access, parse_id(issue_id).ok_or(ApiError::NotFound)?).await?;
-    match act(issue.clone()).await {
+    match fresh.then(act(issue.clone(), &form)).await {
         Ok(()) => Ok(to_issue(access, issue.id, done)),
-        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+        Err(e) if e.refuses_form() => {
             let mut page = issue_page(state, access, csrf, issue_id).await?;
-            page.error = Some(field_message(&e));
-            Ok(render(e.status(), &page))
+            page.errors = FormErrors::new(&e, STEP_LABELS);
+            page.posted = field;
+            page.form = form;
+            Ok(refused(&e, &page))
         }
         Err(e) => Err(e.into()),
     }
@@ -350,50 +379,50 @@ async fn step(
 
 pub async fn comment(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
-    CsrfForm(form): CsrfForm<TextInput>,
+    form: SentForm<TextInput>,
 ) -> PageResult {
-    step(&state, &access, &csrf, &id, Saved::Comment, async |issue| {
-        super::comment(&state, &access, &issue, &form, "comment").await.map(drop)
+    step(&state, &access, &csrf, &id, Saved::Comment, "comment", form, async |issue, form| {
+        super::comment(&state, &access, &issue, form, "comment").await.map(drop)
     })
     .await
 }
 
 pub async fn propose(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
-    CsrfForm(form): CsrfForm<TextInput>,
+    form: SentForm<TextInput>,
 ) -> PageResult {
-    step(&state, &access, &csrf, &id, Saved::Proposal, async |issue| {
-        super::propose(&state, &access, &issue, &form, "proposal").await.map(drop)
+    step(&state, &access, &csrf, &id, Saved::Proposal, "proposal", form, async |issue, form| {
+        super::propose(&state, &access, &issue, form, "proposal").await.map(drop)
     })
     .await
 }
 
 pub async fn respond(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
-    CsrfForm(form): CsrfForm<TextInput>,
+    form: SentForm<TextInput>,
 ) -> PageResult {
-    step(&state, &access, &csrf, &id, Saved::Response, async |issue| {
-        super::respond(&state, &access, &issue, &form, "reason").await.map(drop)
+    step(&state, &access, &csrf, &id, Saved::Response, "response", form, async |issue, form| {
+        super::respond(&state, &access, &issue, form, "response").await.map(drop)
     })
     .await
 }
 
 pub async fn escalate(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
-    CsrfForm(form): CsrfForm<TextInput>,
+    form: SentForm<TextInput>,
 ) -> PageResult {
-    step(&state, &access, &csrf, &id, Saved::Escalated, async |issue| {
-        super::escalate(&state, &access, &issue, &form, "reason").await.map(drop)
+    step(&state, &access, &csrf, &id, Saved::Escalated, "escalation", form, async |issue, form| {
+        super::escalate(&state, &access, &issue, form, "escalation").await.map(drop)
     })
     .await
 }
 
 pub async fn withdraw(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, id)): Path<(String, String)>,
-    CsrfForm(form): CsrfForm<TextInput>,
+    form: SentForm<TextInput>,
 ) -> PageResult {
-    step(&state, &access, &csrf, &id, Saved::IssueWithdrawn, async |issue| {
-        super::withdraw(&state, &access, &issue, &form, "reason").await.map(drop)
+    step(&state, &access, &csrf, &id, Saved::IssueWithdrawn, "withdrawal", form, async |issue, form| {
+        super::withdraw(&state, &access, &issue, form, "withdrawal").await.map(drop)
     })
     .await
 }
@@ -404,42 +433,150 @@ struct LadderPage {
     shell: Shell,
     relationship_id: Uuid,
     ladder: Ladder,
-    lines: String,
-    /// Each party's holidays, and whether the caller may change them (its own SER and JMT only).
-    holidays: Vec<(Party, String, bool)>,
+    /// The ladder's form: its levels as rows, and blank rows to add levels.
+    rows: Vec<LevelRow>,
+    /// The version the form was read at (the posted one, on a refusal).
+    version: String,
+    roles: [Role; 4],
+    units: [&'static str; 3],
+    /// Each party's holidays, as its form shows them.
+    holidays: Vec<HolidayForm>,
     can_edit: bool,
-    error: Option<String>,
+    errors: FormErrors,
+    /// The names of current members, for the handlers a level names.
+    member_names: HashMap<String, String>,
+}
+
+impl LadderPage {
+    fn member_name<'a>(&'a self, id: &str) -> &'a str {
+        self.member_names.get(id).map_or("someone no longer a member", String::as_str)
+    }
+}
+
+/// A level as the ladder's form shows it.
+#[derive(Default)]
+pub struct LevelRow {
+    pub name: String,
+    pub roles: Vec<String>,
+    /// Named handlers (the API names them; the form offers to keep them or not).
+    pub members: Vec<String>,
+    pub amount: String,
+    pub unit: String,
+    pub remove: bool,
+    /// A stored level (it may be removed), not a blank row to add one.
+    pub existing: bool,
+}
+
+/// A party's holidays as its form shows them.
+pub struct HolidayForm {
+    pub party: Party,
+    pub rows: Vec<HolidayRowView>,
+    /// Only the party's own SER and JMT members change them.
+    pub editable: bool,
+    pub errors: FormErrors,
+}
+
+#[derive(Default)]
+pub struct HolidayRowView {
+    pub date: String,
+    pub name: String,
+    pub existing: bool,
+}
+
+/// Blank rows a form offers to add levels or holidays, without JavaScript.
+const BLANK_LEVELS: usize = 2;
+const BLANK_HOLIDAYS: usize = 3;
+/// Rows a form is read up to: more than a page would ever show.
+const MAX_ROWS: usize = 100;
+
+const UNITS: [&str; 3] = ["working days", "hours", "minutes"];
+
+const LADDER_LABELS: Labels = &[
+    ("levels", "level-0-name", "The ladder"),
+    ("levels[].name", "level-{i}-name", "Level {n}'s name"),
+    ("levels[].roles", "level-{i}-roles", "Level {n}'s handlers"),
+    ("levels[].handlers", "level-{i}-roles", "Level {n}'s handlers"),
+    ("levels[].members", "level-{i}-members", "Level {n}'s named handlers"),
+    ("levels[].limit", "level-{i}-amount", "Level {n}'s time limit"),
+];
+
+const HOLIDAY_LABELS: Labels = &[
+    ("party", "", "The party"),
+    ("days[].date", "h-{s}-{i}-date", "Holiday {n}'s date"),
+    ("days[].name", "h-{s}-{i}-name", "Holiday {n}'s name"),
+];
+
+fn level_row(level: &LadderLevel) -> LevelRow {
+    let (amount, unit) = match level.limit {
+        Limit::WorkingDays(n) => (n, UNITS[0]),
+        Limit::Hours(n) => (n, UNITS[1]),
+        Limit::Minutes(n) => (n, UNITS[2]),
+    };
+    LevelRow {
+        name: level.name.clone(),
+        roles: level.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        members: level.members.iter().map(Uuid::to_string).collect(),
+        amount: amount.to_string(),
+        unit: unit.to_owned(),
+        remove: false,
+        existing: true,
+    }
+}
+
+/// A posted form's rows: `{list}[i].{field}`, in order of `i`.
+fn posted_rows(form: &HashMap<String, String>, list: &str) -> Vec<HashMap<String, String>> {
+    let mut rows: Vec<HashMap<String, String>> = Vec::new();
+    for (key, value) in form {
+        let Some(rest) = key.strip_prefix(list).and_then(|r| r.strip_prefix('[')) else { continue };
+        let Some((index, field)) = rest.split_once("].") else { continue };
+        let Some(i) = index.parse::<usize>().ok().filter(|i| *i < MAX_ROWS) else { continue };
+        if rows.len() <= i {
+            rows.resize_with(i + 1, HashMap::new);
+        }
+        rows[i].insert(field.to_owned(), value.clone());
+    }
+    rows
+}
+
+fn listed(text: Option<&String>) -> Vec<String> {
+    text.map_or(Vec::new(), |t| t.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
 }
 
 async fn ladder_page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<LadderPage, ApiError> {
     access.member()?;
     let id = access.id();
     let ladder = state.store.ladder(id).await?;
-    let lines = ladder
-        .levels
-        .iter()
-        .map(|l| format!("{} | {} | {}", l.name, l.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "), l.limit.label()))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let mut rows: Vec<LevelRow> = ladder.levels.iter().map(level_row).collect();
+    rows.extend((0..BLANK_LEVELS).map(|_| LevelRow { unit: UNITS[0].to_owned(), ..LevelRow::default() }));
     let holidays = state.store.holidays(id).await?;
     let parties = state.store.parties(id).await?;
     let holidays = parties
         .into_iter()
-        .map(|p| {
-            let text =
-                holidays.iter().filter(|h| h.party_id == p.id).map(|h| format!("{} {}", h.date, h.name)).collect::<Vec<_>>().join("\n");
-            let editable = access.party_manager(p.id).is_ok();
-            (p, text, editable)
+        .map(|party| {
+            let mut rows: Vec<HolidayRowView> = holidays
+                .iter()
+                .filter(|h| h.party_id == party.id)
+                .map(|h| HolidayRowView { date: h.date.to_string(), name: h.name.clone(), existing: true })
+                .collect();
+            let editable = access.party_manager(party.id).is_ok();
+            if editable {
+                rows.extend((0..BLANK_HOLIDAYS).map(|_| HolidayRowView::default()));
+            }
+            HolidayForm { party, rows, editable, errors: FormErrors::default() }
         })
         .collect();
     Ok(LadderPage {
         shell: Shell::new(Some(&access.user), csrf, "issues").within(&access.relationship),
         relationship_id: id,
-        lines,
+        version: ladder.version.to_string(),
+        rows,
         ladder,
+        roles: Role::ALL,
+        units: UNITS,
         holidays,
         can_edit: access.manager().is_ok(),
-        error: None,
+        errors: FormErrors::default(),
+        member_names: state.store.members(id).await?.into_iter().map(|m| (m.user_id.to_string(), m.name)).collect(),
     })
 }
 
@@ -447,40 +584,122 @@ pub async fn ladder(State(state): State<AppState>, access: Access, Extension(csr
     Ok(render(StatusCode::OK, &ladder_page(&state, &access, &csrf).await?))
 }
 
-async fn ladder_refused(state: &AppState, access: &Access, csrf: &CsrfToken, e: ApiError) -> PageResult {
-    match e {
-        ApiError::Invalid(_) | ApiError::Conflict(_) => {
-            let mut page = ladder_page(state, access, csrf).await?;
-            page.error = Some(field_message(&e));
-            Ok(render(e.status(), &page))
-        }
-        e => Err(e.into()),
-    }
-}
-
+/// Saves the ladder from its rows: a row left blank or marked to remove is no level; the
+/// others, in order, are the new version's levels (the API's `LadderInput`, so both save alike).
 pub async fn save_ladder(
-    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<LadderInput>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>,
+    SentForm(form, fresh): SentForm<HashMap<String, String>>,
 ) -> PageResult {
     access.manager()?;
-    match super::save_ladder(&state, &access, &form).await {
+    let rows: Vec<LevelRow> = posted_rows(&form, "levels")
+        .into_iter()
+        .map(|r| LevelRow {
+            name: r.get("name").cloned().unwrap_or_default(),
+            roles: listed(r.get("roles")),
+            members: listed(r.get("members")),
+            amount: r.get("amount").cloned().unwrap_or_default(),
+            unit: r.get("unit").cloned().unwrap_or_default(),
+            remove: r.contains_key("remove"),
+            existing: r.contains_key("existing"),
+        })
+        .collect();
+    // Which row each level came from, so that a refusal names the row as the page shows it.
+    let kept: Vec<usize> = (0..rows.len())
+        .filter(|&i| {
+            let r = &rows[i];
+            let blank = r.name.trim().is_empty() && r.roles.is_empty() && r.members.is_empty() && r.amount.trim().is_empty();
+            !r.remove && !blank
+        })
+        .collect();
+    let input = LadderInput {
+        version: form.get("version").cloned().unwrap_or_default(),
+        levels: kept
+            .iter()
+            .map(|&i| {
+                let r = &rows[i];
+                LevelInput {
+                    name: r.name.clone(),
+                    roles: r.roles.clone(),
+                    members: r.members.clone(),
+                    limit: format!("{} {}", r.amount.trim(), r.unit),
+                }
+            })
+            .collect(),
+        lines: String::new(),
+    };
+    match fresh.then(super::save_ladder(&state, &access, &input)).await {
         Ok(_) => Ok(saved(&format!("/relationships/{}/ladder", access.id()), Saved::Ladder)),
-        Err(e) => ladder_refused(&state, &access, &csrf, e).await,
+        Err(e) if e.refuses_form() => {
+            let e = match e {
+                ApiError::Invalid(invalid) => ApiError::Invalid(accord_domain::Invalid(
+                    invalid
+                        .0
+                        .into_iter()
+                        .map(|mut f| {
+                            f.field = renumber(&f.field, &kept);
+                            f
+                        })
+                        .collect(),
+                )),
+                e => e,
+            };
+            let mut page = ladder_page(&state, &access, &csrf).await?;
+            page.errors = FormErrors::new(&e, LADDER_LABELS);
+            page.rows = rows;
+            page.version = input.version;
+            Ok(refused(&e, &page))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
+/// `levels[k].x` of the `k`th level kept, as `levels[row].x` of the row it came from.
+fn renumber(field: &str, kept: &[usize]) -> String {
+    let Some(rest) = field.strip_prefix("levels[") else { return field.to_owned() };
+    match rest.split_once(']').and_then(|(k, tail)| Some((kept.get(k.parse::<usize>().ok()?)?, tail))) {
+        Some((row, tail)) => format!("levels[{row}]{tail}"),
+        None => field.to_owned(),
+    }
+}
+
+/// Saves a party's holidays from its rows: a blank row, or one marked to remove, is none.
 pub async fn save_holidays(
-    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<HolidaysInput>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>,
+    SentForm(form, fresh): SentForm<HashMap<String, String>>,
 ) -> PageResult {
-    match set_holidays(&state, &access, &form).await {
+    let party = form.get("party").cloned().unwrap_or_default();
+    let posted = posted_rows(&form, "days");
+    let rows: Vec<HolidayRow> = posted
+        .iter()
+        .enumerate()
+        // A row with neither date nor name is a blank one; with a name only, its date is missing.
+        .filter(|(_, r)| !r.contains_key("remove") && r.values().any(|v| !v.trim().is_empty()))
+        .map(|(i, r)| HolidayRow {
+            field: format!("days[{i}].date"),
+            prefix: String::new(),
+            date: r.get("date").cloned().unwrap_or_default(),
+            name: r.get("name").cloned().unwrap_or_default(),
+        })
+        .collect();
+    match fresh.then(set_holidays(&state, &access, &party, &rows)).await {
         Ok(()) => Ok(saved(&format!("/relationships/{}/ladder", access.id()), Saved::Holidays)),
-        Err(e @ ApiError::Invalid(_)) => {
-            // The refused lines come back in their party's form, not the stored ones.
+        Err(e) if e.refuses_form() => {
+            // The refused rows come back in their party's form, not the stored ones.
             let mut page = ladder_page(&state, &access, &csrf).await?;
-            if let Some((_, text, _)) = page.holidays.iter_mut().find(|(p, _, _)| p.id.to_string() == form.party.trim()) {
-                text.clone_from(&form.lines);
+            if let Some(holidays) = page.holidays.iter_mut().find(|h| h.party.id.to_string() == party.trim()) {
+                holidays.rows = posted
+                    .iter()
+                    .map(|r| HolidayRowView {
+                        date: r.get("date").cloned().unwrap_or_default(),
+                        name: r.get("name").cloned().unwrap_or_default(),
+                        existing: r.contains_key("existing"),
+                    })
+                    .collect();
+                holidays.errors = FormErrors::scoped(&e, HOLIDAY_LABELS, &party);
+            } else {
+                page.errors = FormErrors::new(&e, HOLIDAY_LABELS);
             }
-            page.error = Some(field_message(&e));
-            Ok(render(e.status(), &page))
+            Ok(refused(&e, &page))
         }
         Err(e) => Err(e.into()),
     }

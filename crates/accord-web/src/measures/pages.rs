@@ -4,8 +4,8 @@ use super::*;
 use crate::auth::{PageView, Viewed, read_view};
 use crate::charts::{ChartPoint, Sparklines, kpi_chart};
 use crate::error::PageResult;
-use crate::forms::{Confirm, CsrfForm};
-use crate::layout::{ConfirmPage, ConfirmReason, Saved, Shell, field_message, render, saved};
+use crate::forms::{Confirm, CsrfForm, FormErrors, Labels, SentForm};
+use crate::layout::{ConfirmPage, ConfirmReason, Saved, Shell, refused, render, saved};
 use crate::session::CsrfToken;
 use accord_domain::id::parse_id;
 use accord_domain::measure::{Period, Rag, Trend, trend, version_in_force};
@@ -208,12 +208,28 @@ struct NewKpiPage {
     parties: Vec<Party>,
     members: Vec<Member>,
     objectives: Vec<Objective>,
-    error: Option<String>,
+    errors: FormErrors,
     form: KpiInput,
 }
 
+/// The fields of the form that defines a KPI, as its labels name them.
+const KPI_LABELS: Labels = &[
+    ("name", "k-name", "Name"),
+    ("definition", "k-definition", "Definition"),
+    ("unit", "k-unit", "Unit"),
+    ("direction", "k-direction", "Better is"),
+    ("cadence", "k-cadence", "Cadence"),
+    ("target", "k-target", "Target"),
+    ("amber", "k-amber", "Amber below/above"),
+    ("red", "k-red", "Red below/above"),
+    ("party", "k-party", "Responsible party"),
+    ("reporter", "k-reporter", "Reported by"),
+    ("effective_from", "k-from", "From period"),
+    ("objectives", "k-objectives", "Objectives it measures"),
+];
+
 async fn new_kpi_page(
-    state: &AppState, access: &Access, csrf: &CsrfToken, form: KpiInput, error: Option<String>,
+    state: &AppState, access: &Access, csrf: &CsrfToken, form: KpiInput, errors: FormErrors,
 ) -> Result<NewKpiPage, ApiError> {
     let id = access.id();
     Ok(NewKpiPage {
@@ -222,7 +238,7 @@ async fn new_kpi_page(
         parties: state.store.parties(id).await?,
         members: state.store.members(id).await?,
         objectives: state.store.objectives(id).await?,
-        error,
+        errors,
         form,
     })
 }
@@ -230,17 +246,17 @@ async fn new_kpi_page(
 pub async fn new_kpi(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
     access.manager()?;
     let form = KpiInput { direction: "higher".into(), cadence: "monthly".into(), ..KpiInput::default() };
-    Ok(render(StatusCode::OK, &new_kpi_page(&state, &access, &csrf, form, None).await?))
+    Ok(render(StatusCode::OK, &new_kpi_page(&state, &access, &csrf, form, FormErrors::default()).await?))
 }
 
 pub async fn create_kpi(
-    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<KpiInput>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, SentForm(form, fresh): SentForm<KpiInput>,
 ) -> PageResult {
-    match super::create_kpi(&state, &access, &form).await {
+    match fresh.then(super::create_kpi(&state, &access, &form)).await {
         Ok(kpi) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), kpi.id), Saved::Kpi)),
-        Err(e @ ApiError::Invalid(_)) => {
-            let message = field_message(&e);
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &new_kpi_page(&state, &access, &csrf, form, Some(message)).await?))
+        Err(e) if e.refuses_form() => {
+            let errors = FormErrors::new(&e, KPI_LABELS);
+            Ok(refused(&e, &new_kpi_page(&state, &access, &csrf, form, errors).await?))
         }
         Err(e) => Err(e.into()),
     }
@@ -278,12 +294,25 @@ struct KpiPage {
     can_define: bool,
     can_raise: bool,
     current_period: String,
-    next_period: String,
     action_due: Date,
     owner: Option<Uuid>,
-    error: Option<String>,
+    errors: FormErrors,
+    /// The value's form and the thresholds' form as typed (after a refusal) or offered.
     form: MeasurementBody,
+    thresholds_form: VersionInput,
 }
+
+/// The KPI page's two forms' fields (their names differ, so one set of errors serves both).
+const KPI_PAGE_LABELS: Labels = &[
+    ("period", "m-period", "Period"),
+    ("value", "m-value", "Value"),
+    ("comment", "m-comment", "Comment"),
+    ("effective_from", "v-from", "From period"),
+    ("target", "v-target", "Target"),
+    ("amber", "v-amber", "Amber"),
+    ("red", "v-red", "Red"),
+    ("version", "", "The version you read"),
+];
 
 #[derive(Deserialize, Default)]
 pub struct KpiQuery {
@@ -376,11 +405,17 @@ async fn kpi_page(state: &AppState, access: &Access, csrf: &CsrfToken, view: Kpi
             let due = due_period(kpi.cadence, today);
             if by_period.contains_key(&due.start) { due.next().label() } else { due.label() }
         },
-        next_period: current.next().label(),
         action_due: today.checked_add(jiff::Span::new().days(14)).unwrap_or(today),
         owner: kpi.reporter_id.or(Some(me.user_id)),
-        error: None,
+        errors: FormErrors::default(),
         form: MeasurementBody::default(),
+        thresholds_form: VersionInput {
+            version: kpi.version.to_string(),
+            effective_from: current.next().label(),
+            target: kpi.thresholds.target.to_string(),
+            amber: kpi.thresholds.amber.to_string(),
+            red: kpi.thresholds.red.to_string(),
+        },
         kpi,
     })
 }
@@ -394,15 +429,15 @@ pub async fn kpi(
 
 pub async fn record(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, kpi_id)): Path<(String, String)>,
-    CsrfForm(form): CsrfForm<MeasurementBody>,
+    SentForm(form, fresh): SentForm<MeasurementBody>,
 ) -> PageResult {
     let mut page = kpi_page(&state, &access, &csrf, kpi_detail(&state, &access, &kpi_id).await?, &KpiQuery::default()).await?;
-    match record_measurement(&state, &access, &page.kpi, &form).await {
+    match fresh.then(record_measurement(&state, &access, &page.kpi, &form)).await {
         Ok(_) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), page.kpi.id), Saved::Measurement)),
-        Err(e @ ApiError::Invalid(_)) => {
-            page.error = Some(field_message(&e));
+        Err(e) if e.refuses_form() => {
+            page.errors = FormErrors::new(&e, KPI_PAGE_LABELS);
             page.form = form;
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+            Ok(refused(&e, &page))
         }
         Err(e) => Err(e.into()),
     }
@@ -458,15 +493,21 @@ pub async fn retract(
 
 pub async fn change_thresholds(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, kpi_id)): Path<(String, String)>,
-    CsrfForm(form): CsrfForm<VersionInput>,
+    SentForm(form, fresh): SentForm<VersionInput>,
 ) -> PageResult {
     access.manager()?;
     let mut page = kpi_page(&state, &access, &csrf, kpi_detail(&state, &access, &kpi_id).await?, &KpiQuery::default()).await?;
-    match add_kpi_version(&state, &access, &page.kpi, &form).await {
+    match fresh.then(add_kpi_version(&state, &access, &page.kpi, &form)).await {
         Ok(_) => Ok(back_to(format!("/relationships/{}/kpis/{}", access.id(), page.kpi.id), Saved::Thresholds)),
-        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
-            page.error = Some(field_message(&e));
-            Ok(render(e.status(), &page))
+        Err(e) if e.refuses_form() => {
+            page.errors = if matches!(e, ApiError::Conflict(_)) {
+                FormErrors::general(SENT_AGAIN_BELOW)
+            } else {
+                FormErrors::new(&e, KPI_PAGE_LABELS)
+            };
+            // What was typed, at the version now read: sending it again applies it.
+            page.thresholds_form = VersionInput { version: page.kpi.version.to_string(), ..form };
+            Ok(refused(&e, &page))
         }
         Err(e) => Err(e.into()),
     }
@@ -489,9 +530,18 @@ struct ObjectivesPage {
     rows: Vec<ObjectiveRow>,
     parties: Vec<Party>,
     can_define: bool,
-    error: Option<String>,
+    errors: FormErrors,
     form: ObjectiveInput,
 }
+
+/// The fields of the form that adds an objective.
+const OBJECTIVE_LABELS: Labels = &[
+    ("title", "o-title", "Title"),
+    ("description", "o-description", "Description"),
+    ("review_months", "o-months", "Review every (months)"),
+    ("next_review", "o-next", "First review"),
+    ("parties", "o-parties", "Owned by"),
+];
 
 async fn objectives_page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<ObjectivesPage, ApiError> {
     access.member()?;
@@ -517,7 +567,7 @@ async fn objectives_page(state: &AppState, access: &Access, csrf: &CsrfToken) ->
         rows,
         parties: names.parties,
         can_define: access.manager().is_ok(),
-        error: None,
+        errors: FormErrors::default(),
         form: ObjectiveInput::default(),
     })
 }
@@ -527,15 +577,15 @@ pub async fn objectives(State(state): State<AppState>, access: Access, Extension
 }
 
 pub async fn create_objective(
-    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<ObjectiveInput>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, SentForm(form, fresh): SentForm<ObjectiveInput>,
 ) -> PageResult {
-    match super::create_objective(&state, &access, &form).await {
+    match fresh.then(super::create_objective(&state, &access, &form)).await {
         Ok(_) => Ok(back_to(format!("/relationships/{}/objectives", access.id()), Saved::Objective)),
-        Err(e @ ApiError::Invalid(_)) => {
+        Err(e) if e.refuses_form() => {
             let mut page = objectives_page(&state, &access, &csrf).await?;
-            page.error = Some(field_message(&e));
+            page.errors = FormErrors::new(&e, OBJECTIVE_LABELS);
             page.form = form;
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+            Ok(refused(&e, &page))
         }
         Err(e) => Err(e.into()),
     }
@@ -552,8 +602,23 @@ struct ObjectivePage {
     kpis: Vec<Kpi>,
     reviews: Vec<ObjectiveReviewRecord>,
     can_review: bool,
-    error: Option<String>,
+    errors: FormErrors,
+    /// The review's form as typed (after a refusal) or offered.
+    form: ReviewInput,
 }
+
+/// The fields of an objective's review form.
+const REVIEW_LABELS: Labels = &[
+    ("verdict", "r-verdict", "Verdict"),
+    ("reason", "r-reason", "Why"),
+    ("title", "r-title", "New title"),
+    ("description", "r-description", "New description"),
+    ("next_review", "r-next", "Next review"),
+    ("version", "", "The version you read"),
+];
+
+/// What a page says when its record changed since the form was opened.
+const SENT_AGAIN_BELOW: &str = "Someone else changed this since you opened the page; it now reads as shown. What you typed is in the form, not saved: check it and send it again.";
 
 async fn objective_page(state: &AppState, access: &Access, csrf: &CsrfToken, objective_id: &str) -> Result<ObjectivePage, ApiError> {
     access.member()?;
@@ -568,7 +633,14 @@ async fn objective_page(state: &AppState, access: &Access, csrf: &CsrfToken, obj
         kpis: state.store.kpis(id).await?.into_iter().filter(|k| k.objectives.contains(&objective.id)).collect(),
         reviews,
         can_review: access.manager().is_ok(),
-        error: None,
+        errors: FormErrors::default(),
+        form: ReviewInput {
+            version: objective.version.to_string(),
+            verdict: "relevant".into(),
+            title: objective.title.clone(),
+            description: objective.description.clone(),
+            ..ReviewInput::default()
+        },
         objective,
     })
 }
@@ -581,15 +653,17 @@ pub async fn objective(
 
 pub async fn review_objective(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, objective_id)): Path<(String, String)>,
-    CsrfForm(form): CsrfForm<ReviewInput>,
+    SentForm(form, fresh): SentForm<ReviewInput>,
 ) -> PageResult {
     access.manager()?;
     let mut page = objective_page(&state, &access, &csrf, &objective_id).await?;
-    match super::review_objective(&state, &access, &page.objective, &form).await {
+    match fresh.then(super::review_objective(&state, &access, &page.objective, &form)).await {
         Ok(_) => Ok(back_to(format!("/relationships/{}/objectives/{}", access.id(), page.objective.id), Saved::Review)),
-        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
-            page.error = Some(field_message(&e));
-            Ok(render(e.status(), &page))
+        Err(e) if e.refuses_form() => {
+            page.errors =
+                if matches!(e, ApiError::Conflict(_)) { FormErrors::general(SENT_AGAIN_BELOW) } else { FormErrors::new(&e, REVIEW_LABELS) };
+            page.form = ReviewInput { version: page.objective.version.to_string(), ..form };
+            Ok(refused(&e, &page))
         }
         Err(e) => Err(e.into()),
     }
@@ -610,6 +684,9 @@ pub struct ObligationRow {
     pub obligation: Obligation,
     pub overdue: bool,
     pub can_update: bool,
+    /// Its form: as stored, or as typed after a refusal with the messages.
+    pub form: ObligationUpdate,
+    pub errors: FormErrors,
 }
 
 #[derive(Template)]
@@ -623,9 +700,22 @@ struct ObligationsPage {
     statuses: [ObligationStatus; 5],
     recurrences: [&'static str; 5],
     can_define: bool,
-    error: Option<String>,
+    errors: FormErrors,
     form: ObligationInput,
 }
+
+/// The fields of the form that records an obligation.
+const OBLIGATION_LABELS: Labels = &[
+    ("party", "b-party", "Party"),
+    ("title", "b-title", "What was committed"),
+    ("description", "b-description", "Details"),
+    ("recurrence", "b-recurrence", "Recurs"),
+    ("due_date", "b-due", "Due"),
+];
+
+/// The fields of an obligation's row (its id is the scope).
+const OBLIGATION_UPDATE_LABELS: Labels =
+    &[("status", "s-{s}", "Status"), ("evidence", "e-{s}", "Evidence"), ("due_date", "", "Due"), ("version", "", "The version you read")];
 
 async fn obligations_page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<ObligationsPage, ApiError> {
     access.member()?;
@@ -653,6 +743,13 @@ async fn obligations_page(state: &AppState, access: &Access, csrf: &CsrfToken) -
         .map(|o| ObligationRow {
             overdue: o.status.open() && o.due_date < today,
             can_update: may_update_obligation(access, &o).is_ok(),
+            form: ObligationUpdate {
+                version: o.version.to_string(),
+                status: o.status.as_str().to_owned(),
+                evidence: o.evidence.clone(),
+                due_date: String::new(),
+            },
+            errors: FormErrors::default(),
             obligation: o,
         })
         .collect();
@@ -666,7 +763,7 @@ async fn obligations_page(state: &AppState, access: &Access, csrf: &CsrfToken) -
         statuses: ObligationStatus::ALL,
         recurrences: RECURRENCES,
         can_define: access.manager().is_ok(),
-        error: None,
+        errors: FormErrors::default(),
         form: ObligationInput::default(),
     })
 }
@@ -676,15 +773,15 @@ pub async fn obligations(State(state): State<AppState>, access: Access, Extensio
 }
 
 pub async fn create_obligation(
-    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<ObligationInput>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, SentForm(form, fresh): SentForm<ObligationInput>,
 ) -> PageResult {
-    match super::create_obligation(&state, &access, &form).await {
+    match fresh.then(super::create_obligation(&state, &access, &form)).await {
         Ok(_) => Ok(back_to(format!("/relationships/{}/obligations", access.id()), Saved::Obligation)),
-        Err(e @ ApiError::Invalid(_)) => {
+        Err(e) if e.refuses_form() => {
             let mut page = obligations_page(&state, &access, &csrf).await?;
-            page.error = Some(field_message(&e));
+            page.errors = FormErrors::new(&e, OBLIGATION_LABELS);
             page.form = form;
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+            Ok(refused(&e, &page))
         }
         Err(e) => Err(e.into()),
     }
@@ -692,15 +789,33 @@ pub async fn create_obligation(
 
 pub async fn update_obligation(
     State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, Path((_, obligation_id)): Path<(String, String)>,
-    CsrfForm(form): CsrfForm<ObligationUpdate>,
+    SentForm(form, fresh): SentForm<ObligationUpdate>,
 ) -> PageResult {
     let obligation = super::obligation(&state, &access, parse_id(&obligation_id).ok_or(ApiError::NotFound)?).await?;
-    match super::update_obligation(&state, &access, &obligation, &form).await {
+    match fresh.then(super::update_obligation(&state, &access, &obligation, &form)).await {
         Ok(_) => Ok(back_to(format!("/relationships/{}/obligations", access.id()), Saved::Obligation)),
-        Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
+        Err(e) if e.refuses_form() => {
             let mut page = obligations_page(&state, &access, &csrf).await?;
-            page.error = Some(format!("{}: {}", obligation.title, field_message(&e)));
-            Ok(render(e.status(), &page))
+            let scope = obligation.id.to_string();
+            let Some(row) = page.rows.iter_mut().find(|r| r.obligation.id == obligation.id) else { return Err(ApiError::NotFound.into()) };
+            // Which row: the page holds several such forms; a stale save says what it is now,
+            // since the row shows what was typed.
+            let current = &row.obligation;
+            let general = match &e {
+                ApiError::Conflict(_) => format!(
+                    "{}: someone else changed it since you opened the page (now {}{}). What you typed is in its row, not saved: check it and save again.",
+                    current.title,
+                    current.status.label(),
+                    if current.evidence.is_empty() { String::new() } else { format!(", evidence “{}”", current.evidence) },
+                ),
+                _ => format!("{}: not saved.", current.title),
+            };
+            let mut errors = FormErrors::scoped(&e, OBLIGATION_UPDATE_LABELS, &scope);
+            errors.general = Some(general);
+            // What was typed, at the version now read: sending it again applies it.
+            row.form = ObligationUpdate { version: current.version.to_string(), ..form };
+            row.errors = errors;
+            Ok(refused(&e, &page))
         }
         Err(e) => Err(e.into()),
     }

@@ -1,10 +1,10 @@
 //! My account: password and personal API tokens.
 
-use super::sign_in::{ACCOUNT_LIMIT, ACCOUNT_WINDOW, check_new_password, hash_off_runtime};
+use super::sign_in::{ACCOUNT_LIMIT, ACCOUNT_WINDOW, PASSWORD_LABELS, check_new_password, hash_off_runtime};
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, PageResult};
-use crate::forms::{CsrfForm, Empty};
+use crate::forms::{CsrfForm, Empty, FormErrors, Labels};
 use crate::layout::{Saved, Shell, render, saved};
 use crate::secrets::{new_token, verify_password};
 use crate::session::{self, CsrfToken};
@@ -25,12 +25,27 @@ struct AccountPage {
     tokens: Vec<ApiToken>,
     new_token: Option<String>,
     notice: Option<&'static str>,
-    error: Option<String>,
+    /// The password form's refusal (passwords are never sent back).
+    errors: FormErrors,
+    /// The token form's refusal, and the name typed.
+    token_errors: FormErrors,
+    token_name: String,
 }
+
+const TOKEN_LABELS: Labels = &[("name", "token-name", "The token's name")];
 
 async fn page(state: &AppState, user: User, csrf: &CsrfToken) -> Result<AccountPage, ApiError> {
     let tokens = state.store.list_tokens(user.id).await?;
-    Ok(AccountPage { shell: Shell::new(Some(&user), csrf, "account"), user, tokens, new_token: None, notice: None, error: None })
+    Ok(AccountPage {
+        shell: Shell::new(Some(&user), csrf, "account"),
+        user,
+        tokens,
+        new_token: None,
+        notice: None,
+        errors: FormErrors::default(),
+        token_errors: FormErrors::default(),
+        token_name: String::new(),
+    })
 }
 
 pub async fn show(State(state): State<AppState>, CurrentUser(user): CurrentUser, Extension(csrf): Extension<CsrfToken>) -> PageResult {
@@ -57,7 +72,7 @@ pub async fn change_password(
     let (user_id, email) = (user.id, user.email.clone());
     let mut page = page(&state, user, &csrf).await?;
     if state.store.sign_in_failures(&email, now - ACCOUNT_WINDOW).await? >= ACCOUNT_LIMIT {
-        page.error = Some(format!(
+        page.errors = FormErrors::general(format!(
             "Too many wrong passwords for this account. Try again in {} minutes, or ask your administrator for a reset link.",
             ACCOUNT_WINDOW.as_mins()
         ));
@@ -69,12 +84,17 @@ pub async fn change_password(
         tokio::task::spawn_blocking(move || verify_password(&current, &stored)).await.map_err(|e| ApiError::Internal(e.to_string()))?;
     if !current_ok {
         state.store.record_sign_in_failure(&email, now, now - ACCOUNT_WINDOW).await?;
-        page.error = Some("Your current password is not right.".to_owned());
+        // The new password's problems too, so that one answer says everything.
+        let mut invalid = accord_domain::Invalid::one("current", "is not right");
+        if let Err(more) = check_new_password(&form.password, &form.confirm) {
+            invalid.0.extend(more.0);
+        }
+        page.errors = FormErrors::new(&ApiError::Invalid(invalid), PASSWORD_LABELS);
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     state.store.clear_sign_in_failures(&email).await?;
-    if let Err(message) = check_new_password(&form.password, &form.confirm) {
-        page.error = Some(message);
+    if let Err(invalid) = check_new_password(&form.password, &form.confirm) {
+        page.errors = FormErrors::new(&ApiError::Invalid(invalid), PASSWORD_LABELS);
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     let hash = hash_off_runtime(form.password).await?;
@@ -107,13 +127,14 @@ pub async fn create_token(
             state.store.create_token(user_id, name, &hash, state.now()).await?;
             Ok(token)
         }
-        Err(m) => Err(format!("The token's name {m}.")),
+        Err(m) => Err(m),
     };
     let mut page = page(&state, user, &csrf).await?;
     match created {
         Ok(token) => page.new_token = Some(token),
         Err(message) => {
-            page.error = Some(message);
+            page.token_errors = FormErrors::one(TOKEN_LABELS, "name", &message);
+            page.token_name = form.name;
             return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
         }
     }

@@ -3,8 +3,8 @@
 use crate::AppState;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, PageResult};
-use crate::forms::{Confirm, CsrfForm, Empty};
-use crate::layout::{ConfirmPage, Saved, Shell, field_message, render, saved};
+use crate::forms::{Confirm, CsrfForm, Empty, FormErrors, Labels, SentForm};
+use crate::layout::{ConfirmPage, Saved, Shell, refused, render, saved};
 use crate::secrets::new_token;
 use crate::session::CsrfToken;
 use accord_domain::Invalid;
@@ -40,8 +40,12 @@ struct OrganisationsPage {
     organisations: Vec<Organisation>,
     next: Option<uuid::Uuid>,
     name: String,
-    error: Option<String>,
+    errors: FormErrors,
 }
+
+const ORGANISATION_LABELS: Labels = &[("name", "org-name", "New organisation")];
+
+const USER_LABELS: Labels = &[("email", "u-email", "E-mail"), ("name", "u-name", "Name"), ("organisation", "u-org", "Organisation")];
 
 async fn organisations_page(state: &AppState, user: &User, csrf: &CsrfToken, after: &After) -> Result<OrganisationsPage, ApiError> {
     let page = state.store.list_organisations(Visibility::All, after.page()).await?;
@@ -50,7 +54,7 @@ async fn organisations_page(state: &AppState, user: &User, csrf: &CsrfToken, aft
         organisations: page.items,
         next: page.next_cursor,
         name: String::new(),
-        error: None,
+        errors: FormErrors::default(),
     })
 }
 
@@ -68,15 +72,17 @@ pub struct OrganisationForm {
 }
 
 pub async fn create_organisation(
-    State(state): State<AppState>, user: CurrentUser, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<OrganisationForm>,
+    State(state): State<AppState>, user: CurrentUser, Extension(csrf): Extension<CsrfToken>,
+    SentForm(form, fresh): SentForm<OrganisationForm>,
 ) -> PageResult {
-    match super::create_organisation(&state, &user, &form.name).await {
+    user.require_admin()?;
+    match fresh.then(super::create_organisation(&state, &user, &form.name)).await {
         Ok(_) => Ok(saved("/admin/organisations", Saved::Organisation)),
-        Err(e @ ApiError::Invalid(_)) => {
+        Err(e) if e.refuses_form() => {
             let mut page = organisations_page(&state, &user.0, &csrf, &After::default()).await?;
-            page.error = Some(field_message(&e));
+            page.errors = FormErrors::new(&e, ORGANISATION_LABELS);
             page.name = form.name;
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+            Ok(refused(&e, &page))
         }
         Err(e) => Err(e.into()),
     }
@@ -90,7 +96,7 @@ struct UsersPage {
     next: Option<uuid::Uuid>,
     organisations: Vec<Organisation>,
     link: Option<(String, String)>,
-    error: Option<String>,
+    errors: FormErrors,
     form: UserForm,
 }
 
@@ -115,7 +121,7 @@ async fn users_page(state: &AppState, user: &User, csrf: &CsrfToken, after: &Aft
         next: page.next_cursor,
         organisations,
         link: None,
-        error: None,
+        errors: FormErrors::default(),
         form: UserForm::default(),
     })
 }
@@ -137,7 +143,7 @@ async fn issue_reset_link(state: &AppState, admin: &User, user_id: uuid::Uuid) -
 
 /// Creates an account without a password, and shows the link with which its owner sets one.
 pub async fn create_user(
-    State(state): State<AppState>, user: CurrentUser, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<UserForm>,
+    State(state): State<AppState>, user: CurrentUser, Extension(csrf): Extension<CsrfToken>, SentForm(form, fresh): SentForm<UserForm>,
 ) -> PageResult {
     user.require_admin()?;
     let attempt = async {
@@ -158,17 +164,17 @@ pub async fn create_user(
         let link = issue_reset_link(&state, &user.0, created.id).await?;
         Ok::<_, ApiError>((created.email, link))
     };
-    let result = attempt.await;
+    let result = fresh.then(attempt).await;
     let mut page = users_page(&state, &user.0, &csrf, &After::default()).await?;
     match result {
         Ok(link) => {
             page.link = Some(link);
             Ok(render(StatusCode::OK, &page))
         }
-        Err(e @ ApiError::Invalid(_)) => {
-            page.error = Some(field_message(&e));
+        Err(e) if e.refuses_form() => {
+            page.errors = FormErrors::new(&e, USER_LABELS);
             page.form = form;
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+            Ok(refused(&e, &page))
         }
         Err(e) => Err(e.into()),
     }

@@ -1,11 +1,11 @@
 //! Accepting an invitation: a new person sets their name and password; a person with an account
 //! signs in first.
 
-use super::sign_in::{check_new_password, hash_off_runtime};
+use super::sign_in::{PASSWORD_LABELS, check_new_password, hash_off_runtime};
 use crate::AppState;
 use crate::auth::MaybeUser;
 use crate::error::{ApiError, PageResult};
-use crate::forms::CsrfForm;
+use crate::forms::{CsrfForm, FormErrors};
 use crate::layout::{Saved, Shell, render, saved};
 use crate::secrets::token_hash;
 use crate::session::{self, CsrfToken};
@@ -27,7 +27,7 @@ struct InvitationPage {
     signed_in: Option<User>,
     has_account: bool,
     name: String,
-    error: Option<String>,
+    errors: FormErrors,
 }
 
 async fn load(state: &AppState, token: &str, user: Option<User>, csrf: &CsrfToken) -> Result<InvitationPage, ApiError> {
@@ -45,7 +45,7 @@ async fn load(state: &AppState, token: &str, user: Option<User>, csrf: &CsrfToke
         signed_in: user,
         has_account,
         name: String::new(),
-        error: None,
+        errors: FormErrors::default(),
     })
 }
 
@@ -72,19 +72,27 @@ pub async fn accept(
     let mut page = load(&state, &token, user.clone(), &csrf).await?;
     let account = match &user {
         Some(user) => Ok(InvitationAccount::Existing(user.id)),
-        None if page.has_account => Err("An account with this address exists already: sign in first, then accept.".to_owned()),
-        None => match (Name::parse(&form.name), check_new_password(&form.password, &form.confirm)) {
-            (Ok(name), Ok(())) => Ok(InvitationAccount::New { name, password_hash: hash_off_runtime(form.password).await? }),
-            (Err(m), _) => Err(format!("Your name {m}.")),
-            (_, Err(m)) => Err(m),
-        },
+        None if page.has_account => Err(FormErrors::general("An account with this address exists already: sign in first, then accept.")),
+        None => {
+            // The name and both passwords are checked together, so every problem shows at once.
+            let mut invalid = accord_domain::Invalid::default();
+            let name = invalid.check("name", Name::parse(&form.name));
+            if let Err(refused) = check_new_password(&form.password, &form.confirm) {
+                invalid.0.extend(refused.0);
+            }
+            match (invalid.finish(), name) {
+                (Ok(()), Some(name)) => Ok(InvitationAccount::New { name, password_hash: hash_off_runtime(form.password).await? }),
+                (Err(invalid), _) => Err(FormErrors::new(&ApiError::Invalid(invalid), PASSWORD_LABELS)),
+                (Ok(()), None) => Err(FormErrors::general("Your name is missing.")),
+            }
+        }
     };
     let accepted = match account {
         Ok(account) => state.store.accept_invitation(&token_hash(&token), account, state.now()).await.map_err(|e| match e {
-            StoreError::Invalid(i) => i.to_string(),
-            e => e.to_string(),
+            StoreError::Invalid(invalid) => FormErrors::new(&ApiError::Invalid(invalid), PASSWORD_LABELS),
+            e => FormErrors::general(e.to_string()),
         }),
-        Err(message) => Err(message),
+        Err(errors) => Err(errors),
     };
     match accepted {
         Ok(member) => {
@@ -95,8 +103,8 @@ pub async fn accept(
             }
             Ok(response)
         }
-        Err(message) => {
-            page.error = Some(message);
+        Err(errors) => {
+            page.errors = errors;
             page.name = form.name;
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }

@@ -3,10 +3,11 @@
 use crate::AppState;
 use crate::auth::MaybeUser;
 use crate::error::{ApiError, PageResult};
-use crate::forms::{CsrfForm, Empty};
+use crate::forms::{CsrfForm, Empty, FormErrors, Labels, SentForm};
 use crate::layout::{Shell, local_path, ok, render};
 use crate::secrets::{check_password, hash_password, token_hash, verify_password};
 use crate::session::{self, CsrfToken};
+use accord_domain::Invalid;
 use accord_domain::text::Email;
 use accord_store::StoreError;
 use askama::Template;
@@ -61,7 +62,7 @@ pub struct LoginForm {
 
 pub async fn submit(
     State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Extension(csrf): Extension<CsrfToken>, headers: HeaderMap,
-    CsrfForm(form): CsrfForm<LoginForm>,
+    SentForm(form, fresh): SentForm<LoginForm>,
 ) -> PageResult {
     let refuse = |status: StatusCode, message: String| {
         let page = LoginPage {
@@ -73,6 +74,16 @@ pub async fn submit(
         };
         Ok(render(status, &page))
     };
+    if !fresh.matched() {
+        // An old sign-in page (or one whose cookie is gone): the address comes back with a
+        // fresh token, and nothing is tried or counted.
+        let mut response = refuse(
+            StatusCode::FORBIDDEN,
+            "This sign-in form had expired. Your e-mail address is kept: enter your password and sign in again.".into(),
+        )?;
+        response.extensions_mut().insert(crate::layout::SendAgain);
+        return Ok(response);
+    }
     let now = state.now();
     if let Err(wait) = state.sign_in_limiter.attempt(peer.ip(), now) {
         let minutes = (wait.as_secs() + 59) / 60;
@@ -138,12 +149,12 @@ struct ResetPage {
     shell: Shell,
     name: String,
     email: String,
-    error: Option<String>,
+    errors: FormErrors,
 }
 
 pub async fn reset_form(State(state): State<AppState>, Extension(csrf): Extension<CsrfToken>, Path(token): Path<String>) -> PageResult {
     let user = state.store.password_reset_user(&token_hash(&token), state.now()).await?;
-    ok(&ResetPage { shell: Shell::new(None, &csrf, "login"), name: user.name, email: user.email, error: None })
+    ok(&ResetPage { shell: Shell::new(None, &csrf, "login"), name: user.name, email: user.email, errors: FormErrors::default() })
 }
 
 #[derive(Deserialize)]
@@ -158,8 +169,9 @@ pub async fn reset_submit(
     State(state): State<AppState>, Extension(csrf): Extension<CsrfToken>, Path(token): Path<String>, CsrfForm(form): CsrfForm<ResetForm>,
 ) -> PageResult<Response> {
     let user = state.store.password_reset_user(&token_hash(&token), state.now()).await?;
-    if let Err(message) = check_new_password(&form.password, &form.confirm) {
-        let page = ResetPage { shell: Shell::new(None, &csrf, "login"), name: user.name, email: user.email, error: Some(message) };
+    if let Err(invalid) = check_new_password(&form.password, &form.confirm) {
+        let errors = FormErrors::new(&ApiError::Invalid(invalid), PASSWORD_LABELS);
+        let page = ResetPage { shell: Shell::new(None, &csrf, "login"), name: user.name, email: user.email, errors };
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     let hash = hash_off_runtime(form.password).await?;
@@ -167,13 +179,22 @@ pub async fn reset_submit(
     Ok(Redirect::to("/login?done=password").into_response())
 }
 
-/// A new password and its confirmation.
-pub fn check_new_password(password: &str, confirm: &str) -> Result<(), String> {
-    check_password(password).map_err(|m| format!("The password {m}."))?;
+/// The fields of the forms that set a password, as their labels name them.
+pub const PASSWORD_LABELS: Labels = &[
+    ("current", "current", "Current password"),
+    ("password", "password", "New password"),
+    ("confirm", "confirm", "The same password again"),
+    ("name", "name", "Your full name"),
+];
+
+/// A new password and its confirmation, both checked.
+pub fn check_new_password(password: &str, confirm: &str) -> Result<(), Invalid> {
+    let mut invalid = Invalid::default();
+    invalid.check("password", check_password(password));
     if password != confirm {
-        return Err("The two passwords differ; type the same one twice.".into());
+        invalid.check::<()>("confirm", Err("differs from the new password: type the same one twice".into()));
     }
-    Ok(())
+    invalid.finish()
 }
 
 /// argon2 is slow on purpose: it runs on the blocking pool, never on the async workers.

@@ -3,8 +3,8 @@
 use crate::AppState;
 use crate::auth::Access;
 use crate::error::{ApiError, PageResult};
-use crate::forms::{Confirm, CsrfForm, Empty};
-use crate::layout::{ConfirmPage, Saved, Shell, field_message, render, saved};
+use crate::forms::{Confirm, CsrfForm, Empty, FormErrors, Labels, SentForm};
+use crate::layout::{ConfirmPage, Saved, Shell, refused, render, saved};
 use crate::secrets::new_token;
 use crate::session::CsrfToken;
 use accord_domain::id::parse_id;
@@ -41,8 +41,11 @@ struct MembersPage {
     invite_email: String,
     invite_role: String,
     invited_link: Option<String>,
-    error: Option<String>,
+    errors: FormErrors,
 }
+
+/// The invitation form's fields, as its labels name them.
+const INVITE_LABELS: Labels = &[("email", "invite-email", "E-mail address"), ("role", "invite-role", "Role")];
 
 async fn page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<MembersPage, ApiError> {
     let id = access.id();
@@ -79,7 +82,7 @@ async fn page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<Mem
         invite_email: String::new(),
         invite_role: "contributor".into(),
         invited_link: None,
-        error: None,
+        errors: FormErrors::default(),
     })
 }
 
@@ -97,12 +100,15 @@ pub struct InviteForm {
 
 /// Invites a person of the inviter's own party; the link is shown once, to pass on.
 pub async fn invite(
-    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, CsrfForm(form): CsrfForm<InviteForm>,
+    State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>, SentForm(form, fresh): SentForm<InviteForm>,
 ) -> PageResult {
     let me = access.manager()?.clone();
     let attempt = async {
-        let email = Email::parse(&form.email).map_err(|m| ApiError::invalid("email", m))?;
-        let role = Role::parse(&form.role).map_err(|m| ApiError::invalid("role", m))?;
+        let mut invalid = accord_domain::Invalid::default();
+        let email = invalid.check("email", Email::parse(&form.email));
+        let role = invalid.check("role", Role::parse(&form.role));
+        invalid.finish()?;
+        let (Some(email), Some(role)) = (email, role) else { return Err(ApiError::BadRequest("form".into())) };
         let (token, token_hash) = new_token();
         let now = state.now();
         let new = NewInvitation {
@@ -116,18 +122,18 @@ pub async fn invite(
         state.store.create_invitation(new, access.user.id, now).await?;
         Ok::<_, ApiError>(format!("{}/invitations/{token}", state.public_url))
     };
-    let result = attempt.await;
+    let result = fresh.then(attempt).await;
     let mut page = page(&state, &access, &csrf).await?;
     match result {
         Ok(link) => {
             page.invited_link = Some(link);
             Ok(render(StatusCode::OK, &page))
         }
-        Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_))) => {
-            page.error = Some(field_message(&e));
+        Err(e @ (ApiError::Invalid(_) | ApiError::Forbidden(_) | ApiError::Conflict(_) | ApiError::Expired)) => {
+            page.errors = FormErrors::new(&e, INVITE_LABELS);
             page.invite_email = form.email;
             page.invite_role = form.role;
-            Ok(render(e.status(), &page))
+            Ok(refused(&e, &page))
         }
         Err(e) => Err(e.into()),
     }
