@@ -32,6 +32,8 @@ WORK = OUT / "work"
 P99_SQLITE_MS = 10.0
 P99_POSTGRES_MS = 20.0
 RSS_MIB = 64.0
+# The site administrator the harness adds for the administration pages.
+ADMIN = "bench-admin@accord.example"
 SHARE = {"issues": 0.40, "issue": 0.40, "home": 0.25, "scorecard": 0.25}
 DEEP_WITHIN = 0.20
 SEED_LARGE_S = 120.0
@@ -51,11 +53,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def accord(database, *args, check=True):
-    """Runs the accord command; returns (stdout, seconds)."""
+def accord(database, *args, check=True, stdin=None):
+    """Runs the accord command (with `stdin` as its input, if given); returns (stdout, seconds)."""
     started = time.monotonic()
     done = subprocess.run(
         [str(ACCORD), "--database", database, *args],
+        input=stdin,
         stdout=subprocess.PIPE,
         stderr=None,  # progress bars go straight to the terminal
         text=True,
@@ -255,6 +258,8 @@ def bench_backend(backend, database, profile, seconds, reuse=False):
     rid = heavy["id"]
     out, _ = accord(database, "token", "create", "--email", heavy["login"], "--name", "bench")
     token = out.strip().splitlines()[-1]
+    # A site administrator of no party, for the administration pages (already there on --reuse).
+    accord(database, "user", "create", "--admin", "--email", ADMIN, "--name", "Bench Administrator", check=False, stdin=seeded["password"] + "\n")
 
     say(f"==> {backend}: serving")
     server = Server(database, WORK / f"serve-{backend}.log")
@@ -273,6 +278,7 @@ def bench_backend(backend, database, profile, seconds, reuse=False):
     }
     try:
         cookie = sign_in(server.port, heavy["login"], seeded["password"])
+        admin_cookie = sign_in(server.port, ADMIN, seeded["password"])
         server.watch_memory()
         depth = 9_000 if heavy["issues"] >= 10_000 else int(heavy["issues"] * 0.9)
         cursor, seen = deep_cursor(server.port, rid, token, depth)
@@ -287,11 +293,13 @@ def bench_backend(backend, database, profile, seconds, reuse=False):
             ("issue", "issue page", f"{r}/issues/{heavy['issue']}", "cookie"),
             ("actions", "action log", f"{r}/actions", "cookie"),
             ("audit", "audit trail page", f"{r}/audit", "cookie"),
+            ("ladder", "escalation ladder and holidays", f"{r}/ladder", "cookie"),
+            ("new_relationship", "new relationship form (administrator)", "/relationships/new", "admin"),
             ("api_issues", "API issue list", f"/api/v1{r}/issues", "bearer"),
         ]
         rows = []
         for key, label, path, auth in endpoints:
-            header = f"Cookie: {cookie}" if auth == "cookie" else f"Authorization: Bearer {token}"
+            header = {"cookie": f"Cookie: {cookie}", "admin": f"Cookie: {admin_cookie}"}.get(auth, f"Authorization: Bearer {token}")
             name, value = header.split(": ", 1)
             status, _, body = request(server.port, "GET", path, {name: value})
             if status != 200:

@@ -263,6 +263,14 @@ impl Browser {
     }
 }
 
+/// The relationship most stories play in: the port authority and its contractor.
+async fn harbour(app: &App) -> (accord_store::Organisation, accord_store::Organisation, accord_store::Relationship) {
+    let port = app.organisation("Northshore Port Authority").await;
+    let contractor = app.organisation("Keystone Construction").await;
+    let relationship = app.relationship("Northshore Harbour Renewal", &[&port, &contractor]).await;
+    (port, contractor, relationship)
+}
+
 /// The texts of a table's body cells, row by row.
 async fn table_rows(browser: &Browser, css: &str) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
@@ -455,10 +463,8 @@ on_both_backends!(a_red_value_turns_the_scorecard_red_and_raises_a_corrective_ac
 async fn a_red_value_turns_the_scorecard_red_and_raises_a_corrective_action(db: TestDb) {
     use accord_store::MeasurementInput;
     let app = spawn_app(db).await;
-    let port = app.organisation("Northshore Port Authority").await;
-    let contractor = app.organisation("Keystone Construction").await;
+    let (port, contractor, relationship) = harbour(&app).await;
     let (ser, _) = app.user("morgan.ellis@northshore.example", &port, false).await;
-    let relationship = app.relationship("Northshore Harbour Renewal", &[&port, &contractor]).await;
     app.member(&relationship, &ser, Role::Ser).await;
     let (dana, _) = app.user("dana.okafor@keystone.example", &contractor, false).await;
     app.member(&relationship, &dana, Role::Jmt).await;
@@ -594,10 +600,8 @@ on_both_backends!(a_refused_form_keeps_what_was_typed_and_says_why_beside_each_f
 async fn a_refused_form_keeps_what_was_typed_and_says_why_beside_each_field(db: TestDb) {
     let backend = db.backend();
     let app = spawn_app(db).await;
-    let port = app.organisation("Northshore Port Authority").await;
-    let contractor = app.organisation("Keystone Construction").await;
+    let (port, _, relationship) = harbour(&app).await;
     let (ser, _) = app.user("morgan.ellis@northshore.example", &port, false).await;
-    let relationship = app.relationship("Northshore Harbour Renewal", &[&port, &contractor]).await;
     app.member(&relationship, &ser, Role::Ser).await;
     let mut driver = Chromedriver::start().await;
     let browser = driver.browser(&app, Shots::named(&format!("refused_form_keeps_text-{backend}"))).await;
@@ -650,11 +654,9 @@ on_both_backends!(raise_an_issue_propose_a_resolution_and_accept_it_as_the_other
 
 async fn raise_an_issue_propose_a_resolution_and_accept_it_as_the_other_party(db: TestDb) {
     let app = spawn_app(db).await;
-    let port = app.organisation("Northshore Port Authority").await;
-    let contractor = app.organisation("Keystone Construction").await;
+    let (port, contractor, relationship) = harbour(&app).await;
     let (jmt_port, _) = app.user("priya.raman@northshore.example", &port, false).await;
     let (ser_contractor, _) = app.user("sofia.marquez@keystone.example", &contractor, false).await;
-    let relationship = app.relationship("Northshore Harbour Renewal", &[&port, &contractor]).await;
     app.member(&relationship, &jmt_port, Role::Jmt).await;
     app.member(&relationship, &ser_contractor, Role::Ser).await;
 
@@ -719,10 +721,8 @@ on_both_backends!(a_form_sent_again_after_back_shows_the_first_issue);
 async fn a_form_sent_again_after_back_shows_the_first_issue(db: TestDb) {
     let backend = db.backend();
     let app = spawn_app(db).await;
-    let port = app.organisation("Northshore Port Authority").await;
-    let contractor = app.organisation("Keystone Construction").await;
+    let (port, _, relationship) = harbour(&app).await;
     let (priya, _) = app.user("priya.raman@northshore.example", &port, false).await;
-    let relationship = app.relationship("Northshore Harbour Renewal", &[&port, &contractor]).await;
     app.member(&relationship, &priya, Role::Jmt).await;
 
     let mut driver = Chromedriver::start().await;
