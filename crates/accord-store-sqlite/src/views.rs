@@ -107,6 +107,8 @@ fn user_map(c: &Connection, ids: &[Uuid]) -> R<HashMap<Uuid, String>> {
 }
 
 /// The names of what `events` touch: one statement per kind of thing named (see `EventRefs`).
+/// Each reads its ids one by one on the key (`CROSS JOIN` keeps the id list outermost): left to
+/// itself, the planner may scan the relationship's rows in a covering index instead.
 fn event_names(c: &Connection, relationship_id: Uuid, events: &[EventLine], parties: &[Party]) -> R<EventNames> {
     let refs = EventRefs::of(events);
     let r = Some(relationship_id);
@@ -115,7 +117,7 @@ fn event_names(c: &Connection, relationship_id: Uuid, events: &[EventLine], part
         users: user_map(c, &refs.users)?,
         kpis: by_ids(
             c,
-            "SELECT kpi_id, name, cadence, unit FROM kpi WHERE relationship_id = ?1 AND kpi_id IN (SELECT unhex(value) FROM json_each(?2))",
+            "SELECT t.kpi_id, t.name, t.cadence, t.unit FROM json_each(?2) AS want CROSS JOIN kpi t WHERE t.relationship_id = ?1 AND t.kpi_id = unhex(want.value)",
             r,
             &refs.kpis,
             |row| {
@@ -124,15 +126,15 @@ fn event_names(c: &Connection, relationship_id: Uuid, events: &[EventLine], part
             },
         )?,
         objectives: titles(
-            "SELECT objective_id, title FROM objective WHERE relationship_id = ?1 AND objective_id IN (SELECT unhex(value) FROM json_each(?2))",
+            "SELECT t.objective_id, t.title FROM json_each(?2) AS want CROSS JOIN objective t WHERE t.relationship_id = ?1 AND t.objective_id = unhex(want.value)",
             &refs.objectives,
         )?,
         obligations: titles(
-            "SELECT obligation_id, title FROM obligation WHERE relationship_id = ?1 AND obligation_id IN (SELECT unhex(value) FROM json_each(?2))",
+            "SELECT t.obligation_id, t.title FROM json_each(?2) AS want CROSS JOIN obligation t WHERE t.relationship_id = ?1 AND t.obligation_id = unhex(want.value)",
             &refs.obligations,
         )?,
         actions: titles(
-            "SELECT action_id, title FROM action WHERE relationship_id = ?1 AND action_id IN (SELECT unhex(value) FROM json_each(?2))",
+            "SELECT t.action_id, t.title FROM json_each(?2) AS want CROSS JOIN action t WHERE t.relationship_id = ?1 AND t.action_id = unhex(want.value)",
             &refs.actions,
         )?,
         // Each issue with the level names of the ladder it was raised under, joined by a unit separator.
@@ -141,7 +143,7 @@ fn event_names(c: &Connection, relationship_id: Uuid, events: &[EventLine], part
             "SELECT i.issue_id, i.number, i.title,
                     (SELECT group_concat(l.name, char(31) ORDER BY l.level) FROM ladder_level l
                      WHERE l.relationship_id = i.relationship_id AND l.ladder_version = i.ladder_version)
-             FROM issue i WHERE i.relationship_id = ?1 AND i.issue_id IN (SELECT unhex(value) FROM json_each(?2))",
+             FROM json_each(?2) AS want CROSS JOIN issue i WHERE i.relationship_id = ?1 AND i.issue_id = unhex(want.value)",
             r,
             &refs.issues,
             |row| {
