@@ -107,18 +107,12 @@ impl RelationshipStore for SqliteStore {
             }
             let id = new_id(now);
             let party_ids: Vec<Uuid> = new.parties.iter().map(|_| new_id(now)).collect();
-            let (mut current, mut joins) = (Vec::new(), Vec::new());
+            let mut sers = Vec::new();
             for (i, party) in new.parties.iter().enumerate() {
                 let Some(ser) = &party.ser else { continue };
-                let existing = tx.prepare_cached(&format!("{USER} WHERE u.email = ?1"))?.query_row([ser.email.as_str()], user_row).optional()?;
-                let join = decide::first_ser(i, existing.as_ref(), organisations[i], party_ids[i], &current, new_id(now), actor);
-                if let Some(join) = gather(&mut invalid, join)? {
-                    if let FirstSerJoin::Member { member, .. } = &join {
-                        current.push(*member);
-                    }
-                    joins.push((ser, join));
-                }
+                sers.push((i, ser, tx.prepare_cached(&format!("{USER} WHERE u.email = ?1"))?.query_row([ser.email.as_str()], user_row).optional()?));
             }
+            let joins = decide::first_sers(sers, &organisations, &party_ids, || new_id(now), actor, &mut invalid)?;
             let event = decide::create_relationship(&new, &organisations, missing, id, actor)?;
             invalid.finish().map_err(StoreError::Invalid)?;
             tx.execute(

@@ -85,6 +85,26 @@ pub enum FirstSerJoin {
     Invited { id: Uuid, party_id: Uuid, event: Draft },
 }
 
+/// Every party's first SER, in party order, so that each sees who joined before it: `sers` holds
+/// each party that names one (its index, its SER, the account with their address if any). A
+/// refusal is gathered into `invalid` and the rest still decided.
+pub fn first_sers<'a, S>(
+    sers: Vec<(usize, &'a S, Option<User>)>, organisations: &[Uuid], party_ids: &[Uuid], mut new_id: impl FnMut() -> Uuid,
+    actor: Option<Uuid>, invalid: &mut accord_domain::Invalid,
+) -> StoreResult<Vec<(&'a S, FirstSerJoin)>> {
+    let (mut current, mut joins) = (Vec::new(), Vec::new());
+    for (i, ser, existing) in sers {
+        let join = first_ser(i, existing.as_ref(), organisations[i], party_ids[i], &current, new_id(), actor);
+        if let Some(join) = gather(invalid, join)? {
+            if let FirstSerJoin::Member { member, .. } = &join {
+                current.push(*member);
+            }
+            joins.push((ser, join));
+        }
+    }
+    Ok(joins)
+}
+
 /// The first SER of party `i` (`party_id`, of `organisation`): the account with their address
 /// (`existing`) joins at once if it is of that organisation and enabled; an address without an
 /// account is invited by `actor` (someone must invite). `current`: who joined before.
