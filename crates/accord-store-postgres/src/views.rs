@@ -35,6 +35,7 @@ pub(crate) async fn view(c: &impl GenericClient, relationship_id: Uuid, request:
         ViewRequest::Scorecard => View::Scorecard(scorecard(c, relationship_id).await?),
         ViewRequest::Kpi(request) => View::Kpi(kpi_detail(c, relationship_id, request).await?),
         ViewRequest::IssueLog(request) => View::IssueLog(issue_log(c, relationship_id, &request).await?),
+        ViewRequest::Ladder => View::Ladder(ladder_view(c, relationship_id).await?),
         ViewRequest::ActionLog(request) => View::ActionLog(action_log(c, relationship_id, &request).await?),
         ViewRequest::Audit { before_position, limit } => View::Audit(audit(c, relationship_id, before_position, limit).await?),
         ViewRequest::Issues { filter, after, limit } => View::Issues(issues::issues(c, relationship_id, &filter, after, limit).await?),
@@ -49,6 +50,21 @@ pub(crate) async fn issue_log(c: &impl GenericClient, relationship_id: Uuid, req
         issues::issue_lines(c, relationship_id, &request.filter, request.after, request.limit),
     )?;
     Ok(IssueLogView { ladder, stats, parties, issues })
+}
+
+/// The ladder's page, pipelined: the handlers' names are read beside the ladder, for the levels of
+/// its latest version.
+async fn ladder_view(c: &impl GenericClient, relationship_id: Uuid) -> R<LadderView> {
+    let handlers = async {
+        let sql = "SELECT u.user_id, u.name FROM membership m JOIN user_account u ON u.user_id = m.user_id
+                   WHERE m.relationship_id = $1 AND m.left_at IS NULL AND m.user_id IN (
+                       SELECT unnest(l.handler_members) FROM ladder_level l WHERE l.relationship_id = $1
+                       AND l.ladder_version = (SELECT max(ladder_version) FROM ladder_level WHERE relationship_id = $1))";
+        Ok(query_all(c, sql, &[&relationship_id], |r| Ok((r.try_get(0)?, r.try_get(1)?))).await?.into_iter().collect())
+    };
+    let (ladder, holidays, parties, handlers) =
+        try_join!(issues::ladder(c, relationship_id, None), issues::holidays(c, relationship_id), parties(c, relationship_id), handlers)?;
+    Ok(LadderView { ladder, holidays, parties, handlers })
 }
 
 pub(crate) async fn issue_detail(

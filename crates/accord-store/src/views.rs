@@ -3,8 +3,8 @@
 //! pipelined. A page that asked for each part in turn paid a hop or a checkout per part.
 
 use crate::{
-    Action, ActionFilter, Credential, Issue, IssueEvent, IssueFilter, IssueLine, Kpi, KpiVersion, Ladder, LevelStat, Measurement, Member,
-    Objective, Party, Proposal, StoreResult, Viewer,
+    Action, ActionFilter, Credential, Holiday, Issue, IssueEvent, IssueFilter, IssueLine, Kpi, KpiVersion, Ladder, LevelStat, Measurement,
+    Member, Objective, Party, Proposal, StoreResult, Viewer,
 };
 use accord_domain::audit::{ChainHead, Event};
 use accord_domain::measure::{Cadence, Rag};
@@ -166,6 +166,16 @@ pub struct LinkTarget {
     pub id: Uuid,
     /// Its title or name; an obligation's with its party's, e.g. `Monthly report (Keystone)`.
     pub label: String,
+}
+
+/// The escalation ladder's page: the current ladder, the parties and their holidays, and the
+/// names of the current members its levels name as handlers (one who left is not named).
+#[derive(Debug, Clone)]
+pub struct LadderView {
+    pub ladder: Ladder,
+    pub holidays: Vec<Holiday>,
+    pub parties: Vec<Party>,
+    pub handlers: HashMap<Uuid, String>,
 }
 
 /// A page of the issue log, with its figures.
@@ -341,6 +351,7 @@ pub enum ViewRequest {
     },
     Scorecard,
     Kpi(KpiRequest),
+    Ladder,
     IssueLog(IssueLogRequest),
     ActionLog(ActionLogRequest),
     Audit {
@@ -379,6 +390,7 @@ views! {
     Scorecard(ScorecardView),
     Kpi(KpiDetail),
     IssueLog(IssueLogView),
+    Ladder(LadderView),
     ActionLog(ActionLogView),
     Audit(AuditView),
     Issues(Vec<Issue>),

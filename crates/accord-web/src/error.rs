@@ -185,7 +185,8 @@ impl IntoResponse for PageError {
             ApiError::Forbidden(_) | ApiError::Expired => "Not allowed",
             ApiError::Unauthorized => "Please sign in",
             ApiError::Internal(_) => "Something went wrong",
-            ApiError::Conflict(_) => "Changed by someone else",
+            // A stale version, a request still under way, a sealed record: the message says which.
+            ApiError::Conflict(_) => "Not saved",
             _ => "That did not work",
         };
         ErrorPageText { status, title, message: self.0.body().message }.render(crate::layout::Shell::plain())

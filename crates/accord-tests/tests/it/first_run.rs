@@ -165,6 +165,13 @@ async fn the_setup_page_makes_the_administrator_once_and_keeps_what_was_typed(db
     assert!(form.body.contains("Create the site administrator"), "{}", form.body);
     assert!(app.store().list_users(PageRequest::first(10)).await.unwrap().items.is_empty(), "a GET creates nothing");
 
+    // A forged (or expired) token creates nothing, and the form comes back with what was typed.
+    let typed = [("name", "Root Admin"), ("email", "root@host.example"), ("password", "a long password"), ("confirm", "a long password")];
+    let forged = browser.post_as_sent(&path, &[&[("csrf", "forged")], &typed[..]].concat(), &[]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.body.contains("value=\"Root Admin\"") && forged.body.contains("nothing was saved"), "{}", forged.body);
+    assert!(app.store().list_users(PageRequest::first(10)).await.unwrap().items.is_empty());
+
     // Every fault at once, each beside its field; the name and address come back, passwords not.
     let refused = browser.post(&path, &[("name", "Root Admin"), ("email", "root@host"), ("password", "short"), ("confirm", "other")]).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -1,7 +1,7 @@
 //! The issue log, an issue, the ladder.
 
 use super::*;
-use crate::auth::{PageView, Viewed};
+use crate::auth::{PageView, Viewed, read_view};
 use crate::charts::level_bars;
 use crate::dates::{hours_text, when};
 use crate::error::PageResult;
@@ -443,7 +443,7 @@ struct LadderPage {
     holidays: Vec<HolidayForm>,
     can_edit: bool,
     errors: FormErrors,
-    /// The names of current members, for the handlers a level names.
+    /// The names of the current members the levels name as handlers.
     member_names: HashMap<String, String>,
 }
 
@@ -542,14 +542,16 @@ fn listed(text: Option<&String>) -> Vec<String> {
     text.map_or(Vec::new(), |t| t.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
 }
 
-async fn ladder_page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<LadderPage, ApiError> {
-    access.member()?;
-    let id = access.id();
-    let ladder = state.store.ladder(id).await?;
+impl PageView for LadderView {
+    fn request(_: &HashMap<String, String>, _: &Uri) -> Result<ViewRequest, ApiError> {
+        Ok(ViewRequest::Ladder)
+    }
+}
+
+fn ladder_page(access: &Access, csrf: &CsrfToken, view: LadderView) -> LadderPage {
+    let LadderView { ladder, holidays, parties, handlers } = view;
     let mut rows: Vec<LevelRow> = ladder.levels.iter().map(level_row).collect();
     rows.extend((0..BLANK_LEVELS).map(|_| LevelRow { unit: UNITS[0].to_owned(), ..LevelRow::default() }));
-    let holidays = state.store.holidays(id).await?;
-    let parties = state.store.parties(id).await?;
     let holidays = parties
         .into_iter()
         .map(|party| {
@@ -565,9 +567,9 @@ async fn ladder_page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Res
             HolidayForm { party, rows, editable, errors: FormErrors::default() }
         })
         .collect();
-    Ok(LadderPage {
+    LadderPage {
         shell: Shell::new(Some(&access.user), csrf, "issues").within(&access.relationship),
-        relationship_id: id,
+        relationship_id: access.id(),
         version: ladder.version.to_string(),
         rows,
         ladder,
@@ -576,12 +578,18 @@ async fn ladder_page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Res
         holidays,
         can_edit: access.manager().is_ok(),
         errors: FormErrors::default(),
-        member_names: state.store.members(id).await?.into_iter().map(|m| (m.user_id.to_string(), m.name)).collect(),
-    })
+        member_names: handlers.into_iter().map(|(id, name)| (id.to_string(), name)).collect(),
+    }
 }
 
-pub async fn ladder(State(state): State<AppState>, access: Access, Extension(csrf): Extension<CsrfToken>) -> PageResult {
-    Ok(render(StatusCode::OK, &ladder_page(&state, &access, &csrf).await?))
+/// The ladder's page again, after a refused form.
+async fn ladder_again(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<LadderPage, ApiError> {
+    Ok(ladder_page(access, csrf, read_view(state, access, ViewRequest::Ladder).await?))
+}
+
+pub async fn ladder(Viewed { access, view }: Viewed<LadderView>, Extension(csrf): Extension<CsrfToken>) -> PageResult {
+    access.member()?;
+    Ok(render(StatusCode::OK, &ladder_page(&access, &csrf, view)))
 }
 
 /// Saves the ladder from its rows: a row left blank or marked to remove is no level; the
@@ -643,7 +651,7 @@ pub async fn save_ladder(
                 )),
                 e => e,
             };
-            let mut page = ladder_page(&state, &access, &csrf).await?;
+            let mut page = ladder_again(&state, &access, &csrf).await?;
             page.errors = FormErrors::new(&e, LADDER_LABELS);
             page.rows = rows;
             page.version = input.version;
@@ -685,7 +693,7 @@ pub async fn save_holidays(
         Ok(()) => Ok(saved(&format!("/relationships/{}/ladder", access.id()), Saved::Holidays)),
         Err(e) if e.refuses_form() => {
             // The refused rows come back in their party's form, not the stored ones.
-            let mut page = ladder_page(&state, &access, &csrf).await?;
+            let mut page = ladder_again(&state, &access, &csrf).await?;
             if let Some(holidays) = page.holidays.iter_mut().find(|h| h.party.id.to_string() == party.trim()) {
                 holidays.rows = posted
                     .iter()

@@ -4,8 +4,8 @@
 use super::sign_in::hash_off_runtime;
 use crate::AppState;
 use crate::error::{ApiError, PageResult};
-use crate::forms::CsrfForm;
-use crate::layout::{Saved, Shell, render, saved};
+use crate::forms::{FormErrors, Labels, SentForm};
+use crate::layout::{Saved, Shell, refused, render, saved};
 use crate::secrets::{check_password, random_hex, token_hash};
 use crate::session::{self, CsrfToken};
 use accord_domain::Invalid;
@@ -45,18 +45,20 @@ pub struct SetupForm {
 struct SetupPage {
     shell: Shell,
     form: SetupForm,
-    errors: Invalid,
+    errors: FormErrors,
 }
+
+const LABELS: Labels = &[
+    ("name", "name", "Your full name"),
+    ("email", "email", "E-mail address"),
+    ("password", "password", "Password"),
+    ("confirm", "confirm", "The same password again"),
+];
 
 /// A field of the form: its name, label, input type, the value it shows and its autocomplete.
 struct Field<'a>(&'static str, &'static str, &'static str, &'a str, &'static str);
 
 impl SetupPage {
-    /// The message beside `field`, if it was refused.
-    fn error(&self, field: &str) -> Option<&str> {
-        self.errors.0.iter().find(|f| f.field == field).map(|f| f.message.as_str())
-    }
-
     /// The form's fields in order; passwords never come back.
     fn fields(&self) -> [Field<'_>; 4] {
         [
@@ -70,14 +72,15 @@ impl SetupPage {
 
 pub async fn form(State(state): State<AppState>, Extension(csrf): Extension<CsrfToken>, Path(secret): Path<String>) -> PageResult {
     state.store.setup_link(&token_hash(&secret)).await?;
-    let page = SetupPage { shell: Shell::new(None, &csrf, ""), form: SetupForm::default(), errors: Invalid::default() };
+    let page = SetupPage { shell: Shell::new(None, &csrf, ""), form: SetupForm::default(), errors: FormErrors::default() };
     Ok(render(StatusCode::OK, &page))
 }
 
 /// Creates the site administrator and signs them in; every field's fault is said beside it, and
 /// what was typed (but the passwords) comes back.
 pub async fn submit(
-    State(state): State<AppState>, Extension(csrf): Extension<CsrfToken>, Path(secret): Path<String>, CsrfForm(form): CsrfForm<SetupForm>,
+    State(state): State<AppState>, Extension(csrf): Extension<CsrfToken>, Path(secret): Path<String>,
+    SentForm(form, fresh): SentForm<SetupForm>,
 ) -> PageResult {
     let hash = token_hash(&secret);
     state.store.setup_link(&hash).await?;
@@ -88,14 +91,18 @@ pub async fn submit(
     if form.password != form.confirm {
         invalid.0.push(accord_domain::FieldError { field: "confirm".into(), message: "is not the same as the password".into() });
     }
-    let made = match (name, email, invalid.0.is_empty()) {
-        (Some(name), Some(email), true) => {
-            let password_hash = Some(hash_off_runtime(form.password.clone()).await?);
-            let new = NewUser { email, name, organisation_id: None, is_admin: true, password_hash };
-            state.store.complete_setup(&hash, new, state.now()).await.map_err(ApiError::from)
-        }
-        _ => Err(ApiError::Invalid(invalid)),
-    };
+    let made = fresh
+        .then(async {
+            match (name, email, invalid.0.is_empty()) {
+                (Some(name), Some(email), true) => {
+                    let password_hash = Some(hash_off_runtime(form.password.clone()).await?);
+                    let new = NewUser { email, name, organisation_id: None, is_admin: true, password_hash };
+                    Ok(state.store.complete_setup(&hash, new, state.now()).await?)
+                }
+                _ => Err(ApiError::Invalid(invalid)),
+            }
+        })
+        .await;
     match made {
         Ok(admin) => {
             let mut response = saved("/", Saved::SetUp);
@@ -103,9 +110,9 @@ pub async fn submit(
             response.headers_mut().append(SET_COOKIE, state.cookies.set_session(&id));
             Ok(response)
         }
-        Err(ApiError::Invalid(errors)) => {
+        Err(e) if e.refuses_form() => {
             let form = SetupForm { password: String::new(), confirm: String::new(), ..form };
-            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &SetupPage { shell: Shell::new(None, &csrf, ""), form, errors }))
+            Ok(refused(&e, &SetupPage { shell: Shell::new(None, &csrf, ""), form, errors: FormErrors::new(&e, LABELS) }))
         }
         Err(e) => Err(e.into()),
     }

@@ -779,7 +779,9 @@ async fn first_run_on_the_web(db: TestDb) {
     admin.fill("#password", "a neutral host's password").await;
     admin.fill("#confirm", "a neutral host's passwort").await;
     admin.click("main form button[type='submit']").await;
-    assert_eq!(admin.wait_for("#confirm-error").await.text().await.unwrap(), "is not the same as the password");
+    let said = admin.wait_for("#confirm-error").await.text().await.unwrap();
+    assert!(said.ends_with("The same password again: is not the same as the password"), "{said}");
+    assert!(admin.text(".error-summary").await.contains("The same password again"), "the summary names it too");
     assert_eq!(admin.find("#name").await.prop("value").await.unwrap().as_deref(), Some("Priya Raman"));
     assert_eq!(admin.find("#email").await.prop("value").await.unwrap().as_deref(), Some("priya.raman@host.example"));
     admin.assert_fits_phone("the refused setup page").await;
