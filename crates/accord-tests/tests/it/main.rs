@@ -11,6 +11,7 @@ mod history;
 mod idempotency;
 mod issues;
 mod measures;
+mod oversight;
 mod parties;
 mod people;
 mod store;
