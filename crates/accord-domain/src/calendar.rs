@@ -63,7 +63,9 @@ pub fn write_calendar(name: &str, events: &[CalendarEvent], now: Timestamp) -> S
     out.line("PRODID:-//Accord//Accord joint reviews//EN");
     out.line("CALSCALE:GREGORIAN");
     out.line("METHOD:PUBLISH");
-    out.line(&format!("X-WR-CALNAME:{}", escape_text(name)));
+    // Not a standard property: readers take its value as it stands (Python's icalendar, Apple's
+    // and Google's clients show `\,` as typed), so it is written unescaped, on one line.
+    out.line(&format!("X-WR-CALNAME:{}", one_line(name)));
     // Each named zone once, over the span of all its events.
     let mut spans: BTreeMap<&str, (TimeZone, Timestamp, Timestamp)> = BTreeMap::new();
     for e in events {
@@ -193,6 +195,11 @@ fn without_controls(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).collect()
 }
 
+/// `text` with each line break (and any other control character) made a space.
+fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
 /// Longest a content line may be, in octets, without its CRLF.
 const FOLD_AT: usize = 75;
 
@@ -273,7 +280,7 @@ mod tests {
         assert!(text.contains("DTSTART;TZID=Europe/London:20260709T093000\r\n"), "{text}");
         assert!(text.contains("DTEND;TZID=Europe/London:20260709T110000\r\n"));
         assert!(text.contains("DTSTART;TZID=Europe/London:20270114T093000\r\n"));
-        assert!(text.contains("X-WR-CALNAME:Harbour\\, joint reviews\r\n"));
+        assert!(text.contains("X-WR-CALNAME:Harbour, joint reviews\r\n"));
         assert!(text.contains("SUMMARY:JMT\\, July\\; \"monthly\"\\nsecond line\r\n"));
         assert!(text.contains("DTSTAMP:20260601T120000Z\r\n"));
         // In force at the first meeting: BST since 29 March 2026 01:00 UTC; then GMT from 25 October.

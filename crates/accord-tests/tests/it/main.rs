@@ -4,6 +4,7 @@ mod audit;
 mod authz;
 mod backends;
 mod browser;
+mod calendar;
 mod first_run;
 mod forms;
 mod frame;
