@@ -4,6 +4,7 @@
 //! [`id::new_id`], so every rule here can be tested with values a test chooses.
 
 pub mod audit;
+pub mod calendar;
 pub mod clock;
 pub mod escalation;
 pub mod event_kind;

@@ -303,6 +303,17 @@ pub enum Trend {
     Level,
 }
 
+impl Trend {
+    /// The scorecard's arrow, and the word that reads it.
+    pub fn arrow(self) -> (&'static str, &'static str) {
+        match self {
+            Trend::Better => ("▲", "improving"),
+            Trend::Worse => ("▼", "worsening"),
+            Trend::Level => ("▶", "level"),
+        }
+    }
+}
+
 pub fn trend(direction: Direction, previous: f64, latest: f64) -> Trend {
     if direction.better(latest, previous) {
         Trend::Better
@@ -385,6 +396,18 @@ impl Thresholds {
 }
 
 /// A value as text, without float noise (`12.5`, `3`, `0.3333`).
+/// A value with its unit, as people write it: `97.5%`, `12 days`.
+pub fn with_unit(value: impl std::borrow::Borrow<f64>, unit: &str) -> String {
+    let mut text = format_value(*value.borrow());
+    if !unit.is_empty() {
+        if unit != "%" {
+            text.push(' ');
+        }
+        text.push_str(unit);
+    }
+    text
+}
+
 pub fn format_value(value: f64) -> String {
     let mut text = String::with_capacity(24);
     if value == value.trunc() && value.abs() < 1e15 {

@@ -43,6 +43,19 @@ pub(crate) async fn actions(
     query_all(c, &sql, &[&relationship_id, &due, &id, &i64::from(limit)], |r| action_row(&RowCells(r))).await
 }
 
+/// One party's open actions by due date (overdue first), at most `limit`, and how many it has
+/// open (`action_open_by_party`, V17): both in flight together.
+pub(crate) async fn party_open_actions(c: &impl GenericClient, relationship_id: Uuid, party_id: Uuid, limit: u32) -> R<(Vec<Action>, i64)> {
+    const OPEN: &str = "WHERE a.relationship_id = $1 AND a.party_id = $2 AND a.status IN ('open', 'in_progress')";
+    let sql = format!("{ACTION} {OPEN} ORDER BY a.due_date, a.action_id LIMIT $3");
+    let count = format!("SELECT count(*) FROM action a {OPEN}");
+    let (actions, count) = tokio::try_join!(
+        async { query_all(c, &sql, &[&relationship_id, &party_id, &i64::from(limit)], |r| action_row(&RowCells(r))).await },
+        async { query_opt(c, &count, &[&relationship_id, &party_id], |r| Ok(r.try_get::<_, i64>(0)?)).await },
+    )?;
+    Ok((actions, count.unwrap_or(0)))
+}
+
 #[async_trait]
 impl ActionStore for PostgresStore {
     async fn create_action(&self, new: NewAction, actor: Uuid, now: Timestamp) -> StoreResult<Action> {

@@ -3,7 +3,7 @@
 //! one round trip instead of one per part (see `accord_store::views`).
 
 use crate::{Fail, PostgresStore, R, chain_head, issues, measures, member_row, parties, party_row, query_all, recent_event_lines, viewer};
-use accord_domain::membership::Role;
+use accord_domain::membership::{CurrentMember, Role};
 use accord_store::*;
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
@@ -39,6 +39,48 @@ pub(crate) async fn view(c: &impl GenericClient, relationship_id: Uuid, request:
         ViewRequest::ActionLog(request) => View::ActionLog(action_log(c, relationship_id, &request).await?),
         ViewRequest::Audit { before_position, limit } => View::Audit(audit(c, relationship_id, before_position, limit).await?),
         ViewRequest::Issues { filter, after, limit } => View::Issues(issues::issues(c, relationship_id, &filter, after, limit).await?),
+        ViewRequest::Oversight { party_id } => View::Oversight(oversight(c, relationship_id, party_id).await?),
+    })
+}
+
+/// One party's oversight: its lists in flight together, then the issues at the levels its
+/// members handle (which the ladder and the members read first decide).
+pub(crate) async fn oversight(c: &impl GenericClient, relationship_id: Uuid, party_id: Uuid) -> R<OversightView> {
+    use accord_store::oversight::{OVERSIGHT_ROWS, handled_levels, level_name};
+    let members = async {
+        let sql = "SELECT user_id, party_id, role FROM membership WHERE relationship_id = $1 AND party_id = $2 AND left_at IS NULL";
+        query_all(c, sql, &[&relationship_id, &party_id], |r| {
+            Ok(CurrentMember { user_id: r.try_get(0)?, party_id: r.try_get(1)?, role: crate::text_as(r, 2, Role::parse)? })
+        })
+        .await
+    };
+    let (parties, levels, members, obligations, (actions, open_actions), (kpis, recent)) = try_join!(
+        parties(c, relationship_id),
+        issues::all_levels(c, relationship_id),
+        members,
+        measures::party_obligations(c, relationship_id, party_id),
+        crate::actions::party_open_actions(c, relationship_id, party_id, OVERSIGHT_ROWS),
+        measures::kpis_with_recent(c, relationship_id),
+    )?;
+    let party = parties.iter().find(|p| p.id == party_id).cloned().ok_or(crate::not_found("party"))?;
+    let handled = handled_levels(&levels, &members, party_id);
+    let (waiting, waiting_issues) = issues::waiting_issues(c, relationship_id, &handled, OVERSIGHT_ROWS).await?;
+    let kpis: Vec<Kpi> = kpis.into_iter().filter(|k| k.party_id == Some(party_id)).collect();
+    let recent = recent.into_iter().filter(|v| kpis.iter().any(|k| k.id == v.kpi_id)).collect();
+    Ok(OversightView {
+        issues: waiting
+            .into_iter()
+            .map(|(line, version)| WaitingIssue { level_name: level_name(&levels, version, line.level), line })
+            .collect(),
+        waiting_issues,
+        party,
+        parties,
+        obligations,
+        actions,
+        open_actions,
+        kpis,
+        recent,
+        interventions: Vec::new(),
     })
 }
 

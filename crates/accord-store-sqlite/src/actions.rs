@@ -65,6 +65,21 @@ pub(crate) fn actions(
     with_party_names(c, relationship_id, actions)
 }
 
+/// One party's open actions by due date (overdue first), at most `limit`, and how many it has
+/// open (`action_open_by_party`, V18).
+pub(crate) fn party_open_actions(c: &Connection, relationship_id: Uuid, party_id: Uuid, limit: u32) -> R<(Vec<Action>, i64)> {
+    let open = "WHERE a.relationship_id = ?1 AND a.party_id = ?2 AND a.status IN ('open', 'in_progress')";
+    let mut stmt = c.prepare_cached(&format!(
+        "{} {open} ORDER BY a.due_date, a.action_id LIMIT ?3",
+        action_from!("action a INDEXED BY action_open_by_party")
+    ))?;
+    let actions = stmt.query_map(params![relationship_id, party_id, limit], |r| action_row(&RowCells(r)))?.collect::<Result<_, _>>()?;
+    let count = c
+        .prepare_cached(&format!("SELECT count(*) FROM action a INDEXED BY action_open_by_party {open}"))?
+        .query_row(params![relationship_id, party_id], |r| r.get(0))?;
+    Ok((with_party_names(c, relationship_id, actions)?, count))
+}
+
 #[async_trait]
 impl ActionStore for SqliteStore {
     async fn create_action(&self, new: NewAction, actor: Uuid, now: Timestamp) -> StoreResult<Action> {

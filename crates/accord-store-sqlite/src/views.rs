@@ -32,6 +32,36 @@ pub(crate) fn view(c: &Connection, relationship_id: Uuid, request: ViewRequest) 
         ViewRequest::ActionLog(request) => View::ActionLog(action_log(c, relationship_id, &request)?),
         ViewRequest::Audit { before_position, limit } => View::Audit(audit(c, relationship_id, before_position, limit)?),
         ViewRequest::Issues { filter, after, limit } => View::Issues(issues::issues(c, relationship_id, &filter, after, limit)?),
+        ViewRequest::Oversight { party_id } => View::Oversight(oversight(c, relationship_id, party_id)?),
+    })
+}
+
+/// One party's oversight: each list from an index of its own, in the one read transaction.
+pub(crate) fn oversight(c: &Connection, relationship_id: Uuid, party_id: Uuid) -> R<OversightView> {
+    use accord_store::oversight::{OVERSIGHT_ROWS, handled_levels, level_name};
+    let parties = parties(c, relationship_id)?;
+    let party = parties.iter().find(|p| p.id == party_id).cloned().ok_or(crate::not_found("party"))?;
+    let levels = issues::all_levels(c, relationship_id)?;
+    let handled = handled_levels(&levels, &crate::current_members(c, relationship_id)?, party_id);
+    let (waiting, waiting_issues) = issues::waiting_issues(c, relationship_id, &handled, OVERSIGHT_ROWS)?;
+    let (actions, open_actions) = crate::actions::party_open_actions(c, relationship_id, party_id, OVERSIGHT_ROWS)?;
+    let kpis: Vec<Kpi> = measures::kpis(c, relationship_id)?.into_iter().filter(|k| k.party_id == Some(party_id)).collect();
+    let mut recent = recent_values(c, relationship_id)?;
+    recent.retain(|v| kpis.iter().any(|k| k.id == v.kpi_id));
+    Ok(OversightView {
+        obligations: measures::party_obligations(c, relationship_id, party_id)?,
+        actions,
+        open_actions,
+        kpis,
+        recent,
+        issues: waiting
+            .into_iter()
+            .map(|(line, version)| WaitingIssue { level_name: level_name(&levels, version, line.level), line })
+            .collect(),
+        waiting_issues,
+        interventions: Vec::new(),
+        party,
+        parties,
     })
 }
 

@@ -14,6 +14,7 @@ mod idempotency;
 pub mod issues;
 pub mod measures;
 mod notifications;
+pub mod oversight;
 pub mod people;
 pub mod relationships;
 mod rows;
@@ -32,6 +33,7 @@ pub use idempotency::*;
 pub use issues::*;
 pub use measures::*;
 pub use notifications::*;
+pub use oversight::{Intervention, OversightView, WaitingIssue};
 // Each module's `decide` is reached by its path (`people::decide`), never from the root.
 #[allow(ambiguous_glob_reexports)]
 pub use people::*;

@@ -440,6 +440,10 @@ pub enum ViewRequest {
         before_position: Option<i64>,
         limit: u32,
     },
+    /// One party's oversight page.
+    Oversight {
+        party_id: Uuid,
+    },
     /// The API's issue list: whole issues.
     Issues {
         filter: IssueFilter,
@@ -476,6 +480,7 @@ views! {
     ActionLog(ActionLogView),
     Audit(AuditView),
     Issues(Vec<Issue>),
+    Oversight(crate::OversightView),
 }
 
 /// May this viewer be shown anything of the relationship? Its members may, and a site admin may

@@ -1,6 +1,7 @@
 //! Ladders (their versions and levels) and the parties' holidays that their working days skip.
 
 use super::*;
+use accord_store::oversight::VersionLevel;
 
 pub(super) fn limit_parts(limit: Limit) -> (&'static str, i32) {
     let (unit, n) = match limit {
@@ -70,6 +71,14 @@ pub(crate) async fn issue_ladder(
         query_all(c, sql, &[&relationship_id, &issue_id], |r| Ok((r.try_get(0)?, r.try_get(1)?))).await
     };
     tokio::try_join!(levels, handlers)
+}
+
+/// Every level of every saved version of the ladder, in one statement (a few rows a version).
+pub(crate) async fn all_levels(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<VersionLevel>> {
+    let sql = "SELECT l.name, l.handler_roles, l.handler_members, l.limit_unit, l.limit_amount, l.created_at, l.ladder_version, l.level
+         FROM ladder_level l WHERE l.relationship_id = $1";
+    query_all(c, sql, &[&relationship_id], |r| Ok(VersionLevel { version: r.try_get(6)?, level: r.try_get(7)?, rung: level_row(r)?.0 }))
+        .await
 }
 
 pub(super) fn level_row(r: &Row) -> R<(LadderLevel, Timestamp)> {

@@ -89,21 +89,61 @@ const LINE: &str =
 pub(crate) async fn issue_lines(
     c: &impl GenericClient, relationship_id: Uuid, filter: &IssueFilter, after: Option<(Timestamp, Uuid)>, limit: u32,
 ) -> R<Vec<IssueLine>> {
-    issue_list(c, LINE, relationship_id, filter, after, limit, |r| {
-        Ok(IssueLine {
-            id: r.try_get(0)?,
-            number: r.try_get(1)?,
-            title: r.try_get(2)?,
-            category: r.try_get(3)?,
-            severity: r.try_get(4)?,
-            raising_party_id: r.try_get(5)?,
-            level: r.try_get(6)?,
-            deadline: r.try_get(7)?,
-            status: text_as(r, 8, IssueStatus::parse)?,
-            resolved_at: r.try_get(9)?,
-        })
+    issue_list(c, LINE, relationship_id, filter, after, limit, line_row).await
+}
+
+/// A line as [`LINE`]'s columns give it.
+fn line_row(r: &Row) -> R<IssueLine> {
+    Ok(IssueLine {
+        id: r.try_get(0)?,
+        number: r.try_get(1)?,
+        title: r.try_get(2)?,
+        category: r.try_get(3)?,
+        severity: r.try_get(4)?,
+        raising_party_id: r.try_get(5)?,
+        level: r.try_get(6)?,
+        deadline: r.try_get(7)?,
+        status: text_as(r, 8, IssueStatus::parse)?,
+        resolved_at: r.try_get(9)?,
     })
-    .await
+}
+
+/// Live issues at any of `levels` (ladder version, level), by deadline, at most `limit`, each with
+/// its ladder version; and how many there are. Each pair is a range of `issue_waiting` (V17),
+/// read by a `LATERAL` of its own, so that a cached generic plan still seeks pair by pair.
+pub(crate) async fn waiting_issues(
+    c: &impl GenericClient, relationship_id: Uuid, levels: &[(i32, i32)], limit: u32,
+) -> R<(Vec<(IssueLine, i32)>, i64)> {
+    if levels.is_empty() {
+        return Ok((Vec::new(), 0));
+    }
+    let (versions, rungs): (Vec<i32>, Vec<i32>) = levels.iter().copied().unzip();
+    let limit = i64::from(limit);
+    let lines = async {
+        query_all(
+        c,
+        "SELECT i.issue_id, i.number, i.title, i.category, i.severity, i.raising_party_id, i.level, i.deadline, i.status, i.resolved_at, i.ladder_version
+         FROM unnest($2::int4[], $3::int4[]) AS want(version, level)
+         CROSS JOIN LATERAL (SELECT * FROM issue WHERE relationship_id = $1 AND ladder_version = want.version AND level = want.level
+                             AND status IN ('open', 'resolution_proposed') ORDER BY deadline, issue_id LIMIT $4) i
+         ORDER BY i.deadline, i.issue_id LIMIT $4",
+        &[&relationship_id, &versions, &rungs, &limit],
+        |r| Ok((line_row(r)?, r.try_get(10)?)),
+    ).await
+    };
+    let count = async {
+        query_opt(
+            c,
+            "SELECT count(*) FROM unnest($2::int4[], $3::int4[]) AS want(version, level)
+         JOIN issue i ON i.relationship_id = $1 AND i.ladder_version = want.version AND i.level = want.level
+         WHERE i.status IN ('open', 'resolution_proposed')",
+            &[&relationship_id, &versions, &rungs],
+            |r| Ok(r.try_get::<_, i64>(0)?),
+        )
+        .await
+    };
+    let (lines, count) = tokio::try_join!(lines, count)?;
+    Ok((lines, count.unwrap_or(0)))
 }
 
 /// A page of issues in `filter`'s order, after the cursor, each read by `row` from `select`.

@@ -18,3 +18,9 @@ pub(crate) async fn obligations(c: &impl GenericClient, relationship_id: Uuid) -
     );
     query_all(c, &sql, &[&relationship_id], |r| obligation_row(&RowCells(r))).await
 }
+
+/// One party's obligations, by due date (`obligation_by_party`, V17).
+pub(crate) async fn party_obligations(c: &impl GenericClient, relationship_id: Uuid, party_id: Uuid) -> R<Vec<Obligation>> {
+    let sql = format!("{OBLIGATION} WHERE b.relationship_id = $1 AND b.party_id = $2 ORDER BY b.due_date, b.obligation_id");
+    query_all(c, &sql, &[&relationship_id, &party_id], |r| obligation_row(&RowCells(r))).await
+}

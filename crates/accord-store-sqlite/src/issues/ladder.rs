@@ -1,6 +1,7 @@
 //! Ladders (their versions and levels) and the parties' holidays that their working days skip.
 
 use super::*;
+use accord_store::oversight::VersionLevel;
 
 fn limit_parts(limit: Limit) -> (&'static str, u32) {
     match limit {
@@ -53,6 +54,28 @@ pub(crate) fn ladder(c: &Connection, relationship_id: Uuid, version: Option<i32>
         return Err(not_found("ladder version"));
     }
     Ok(Ladder { version, levels, created_at })
+}
+
+/// Every level of every saved version of the ladder, in one statement (a few rows a version).
+pub(crate) fn all_levels(c: &Connection, relationship_id: Uuid) -> R<Vec<VersionLevel>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT ladder_version, level, name, handler_roles, handler_members, limit_unit, limit_amount FROM ladder_level WHERE relationship_id = ?1",
+    )?;
+    let rows = stmt.query_map([relationship_id], |r| {
+        let roles: String = r.get(3)?;
+        let members: String = r.get(4)?;
+        Ok(VersionLevel {
+            version: r.get(0)?,
+            level: r.get(1)?,
+            rung: LadderLevel {
+                name: r.get(2)?,
+                roles: roles.split(',').filter_map(|s| Role::parse(s).ok()).collect(),
+                members: members.split(',').filter_map(parse_id).collect(),
+                limit: limit_of(&r.get::<_, String>(5)?, r.get(6)?),
+            },
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub(super) fn insert_ladder(

@@ -70,20 +70,44 @@ const LINE: &str =
 pub(crate) fn issue_lines(
     c: &Connection, relationship_id: Uuid, filter: &IssueFilter, after: Option<(Timestamp, Uuid)>, limit: u32,
 ) -> R<Vec<IssueLine>> {
-    issue_list(c, LINE, relationship_id, filter, after, limit, |r| {
-        Ok(IssueLine {
-            id: r.get(0)?,
-            number: r.get(1)?,
-            title: r.get(2)?,
-            category: r.get(3)?,
-            severity: r.get(4)?,
-            raising_party_id: r.get(5)?,
-            level: r.get(6)?,
-            deadline: ts(r.get(7)?),
-            status: text_as(r, 8, IssueStatus::parse)?,
-            resolved_at: r.get::<_, Option<i64>>(9)?.map(ts),
-        })
+    issue_list(c, LINE, relationship_id, filter, after, limit, line_row)
+}
+
+/// A line as [`LINE`]'s columns give it.
+fn line_row(r: &Row) -> rusqlite::Result<IssueLine> {
+    Ok(IssueLine {
+        id: r.get(0)?,
+        number: r.get(1)?,
+        title: r.get(2)?,
+        category: r.get(3)?,
+        severity: r.get(4)?,
+        raising_party_id: r.get(5)?,
+        level: r.get(6)?,
+        deadline: ts(r.get(7)?),
+        status: text_as(r, 8, IssueStatus::parse)?,
+        resolved_at: r.get::<_, Option<i64>>(9)?.map(ts),
     })
+}
+
+/// Live issues at any of `levels` (ladder version, level), by deadline, at most `limit`, each with
+/// its ladder version; and how many there are. Each pair is a range of `issue_waiting` (V18).
+pub(crate) fn waiting_issues(c: &Connection, relationship_id: Uuid, levels: &[(i32, i32)], limit: u32) -> R<(Vec<(IssueLine, i32)>, i64)> {
+    if levels.is_empty() {
+        return Ok((Vec::new(), 0));
+    }
+    let pairs = serde_json::to_string(levels).map_err(|e| Fail(StoreError::Backend(e.to_string())))?;
+    let at = "FROM json_each(?2) AS want CROSS JOIN issue i INDEXED BY issue_waiting
+         WHERE i.relationship_id = ?1 AND i.ladder_version = want.value ->> 0 AND i.level = want.value ->> 1
+           AND i.status IN ('open', 'resolution_proposed')";
+    let lines = c
+        .prepare_cached(&format!(
+            "SELECT i.issue_id, i.number, i.title, i.category, i.severity, i.raising_party_id, i.level, i.deadline, i.status, i.resolved_at, i.ladder_version
+             {at} ORDER BY i.deadline, i.issue_id LIMIT ?3"
+        ))?
+        .query_map(params![relationship_id, pairs, limit], |r| Ok((line_row(r)?, r.get(10)?)))?
+        .collect::<Result<_, _>>()?;
+    let count = c.prepare_cached(&format!("SELECT count(*) {at}"))?.query_row(params![relationship_id, pairs], |r| r.get(0))?;
+    Ok((lines, count))
 }
 
 /// A page of issues in `filter`'s order, after the cursor, each read by `row` from `select`.

@@ -20,3 +20,10 @@ pub(crate) fn obligations(c: &Connection, relationship_id: Uuid) -> R<Vec<Obliga
     ))?;
     Ok(stmt.query_map([relationship_id], |r| obligation_row(&RowCells(r)))?.collect::<Result<_, _>>()?)
 }
+
+/// One party's obligations, by due date (`obligation_by_party`, V18).
+pub(crate) fn party_obligations(c: &Connection, relationship_id: Uuid, party_id: Uuid) -> R<Vec<Obligation>> {
+    let mut stmt =
+        c.prepare_cached(&format!("{OBLIGATION} WHERE b.relationship_id = ?1 AND b.party_id = ?2 ORDER BY b.due_date, b.obligation_id"))?;
+    Ok(stmt.query_map([relationship_id, party_id], |r| obligation_row(&RowCells(r)))?.collect::<Result<_, _>>()?)
+}

@@ -50,6 +50,8 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("delete", "/api/v1/relationships/{relationship_id}/members/{user_id}", [401, 404, 404, 403, 403, 204, 204, 204]),
     ("post", "/api/v1/relationships/{relationship_id}/members/{user_id}/succession", [401, 404, 404, 403, 403, 403, 200, 200]),
     ("get", "/api/v1/relationships/{relationship_id}/audit-events", [401, 404, 404, 200, 200, 200, 200, 404]),
+    // A party's oversight: every member reads it (the joint picture), observers too.
+    ("get", "/api/v1/relationships/{relationship_id}/parties/{party_id}/oversight", [401, 404, 404, 200, 200, 200, 200, 404]),
     // API: measures. Contributors record their own party's KPIs (this one is another party's).
     ("get", "/api/v1/relationships/{relationship_id}/objectives", [401, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/api/v1/relationships/{relationship_id}/objectives", [401, 404, 404, 403, 403, 201, 201, 404]),
@@ -118,6 +120,7 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("post", "/relationships/new", [303, 403, 403, 403, 403, 403, 403, 200]),
     // Relationship pages.
     ("get", "/relationships/{relationship_id}", [303, 404, 404, 200, 200, 200, 200, 200]),
+    ("get", "/relationships/{relationship_id}/parties/{party_id}/oversight", [303, 404, 404, 200, 200, 200, 200, 404]),
     ("get", "/relationships/{relationship_id}/members", [303, 404, 404, 200, 200, 200, 200, 200]),
     ("post", "/relationships/{relationship_id}/invitations", [303, 404, 404, 403, 403, 200, 200, 404]),
     ("post", "/relationships/{relationship_id}/invitations/{invitation_id}/revoke", [303, 404, 404, 403, 403, 303, 303, 404]),

@@ -13,7 +13,7 @@ use crate::auth::Access;
 use crate::dates::today;
 use crate::error::{ApiError, ApiResult, stale};
 use crate::input::known;
-use accord_domain::measure::format_value;
+pub use accord_domain::measure::with_unit;
 use accord_store::*;
 use uuid::Uuid;
 
@@ -36,18 +36,6 @@ pub fn may_update_obligation(access: &Access, obligation: &Obligation) -> Result
     } else {
         Err(ApiError::Forbidden("Only the committed party or the JMT updates this obligation."))
     }
-}
-
-/// A value with its unit, as people write it: `97.5%`, `12 days`.
-pub fn with_unit(value: impl std::borrow::Borrow<f64>, unit: &str) -> String {
-    let mut text = format_value(*value.borrow());
-    if !unit.is_empty() {
-        if unit != "%" {
-            text.push(' ');
-        }
-        text.push_str(unit);
-    }
-    text
 }
 
 pub async fn create_objective(state: &AppState, access: &Access, input: &ObjectiveInput) -> ApiResult<Objective> {

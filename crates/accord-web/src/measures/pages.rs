@@ -8,7 +8,7 @@ use crate::forms::{Confirm, CsrfForm, FormErrors, Labels, SentForm};
 use crate::layout::{ConfirmPage, ConfirmReason, Saved, Shell, refused, render, saved};
 use crate::session::CsrfToken;
 use accord_domain::id::parse_id;
-use accord_domain::measure::{Period, Rag, Trend, trend, version_in_force};
+use accord_domain::measure::{Period, Rag, trend, version_in_force};
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
@@ -148,13 +148,8 @@ fn scorecard_page(
             let at = |start: Date| values.iter().find(|m| m.period_start == start);
             let spark = sparks.draw(&due.last_n(12).iter().map(|p| at(p.start).map(|m| (m.value, m.rag))).collect::<Vec<_>>());
             let latest = values.last().copied();
-            let (arrow, arrow_label) = match values.len().checked_sub(2).map(|i| trend(kpi.direction, values[i].value, values[i + 1].value))
-            {
-                Some(Trend::Better) => ("▲", "improving"),
-                Some(Trend::Worse) => ("▼", "worsening"),
-                Some(Trend::Level) => ("▶", "level"),
-                None => ("", ""),
-            };
+            let (arrow, arrow_label) =
+                values.len().checked_sub(2).map_or(("", ""), |i| trend(kpi.direction, values[i].value, values[i + 1].value).arrow());
             let missing = at(due.start).is_none().then(|| due.label());
             let rag = rag_label(latest.as_ref().map(|m| m.rag));
             let short = latest.is_some_and(|m| short_of_target(m.rag, &kpi.thresholds, m.value));

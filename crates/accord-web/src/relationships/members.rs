@@ -42,6 +42,9 @@ struct MembersPage {
     invite_role: String,
     invited_link: Option<String>,
     errors: FormErrors,
+    /// A member sees each party's name as a link to its oversight page (a site administrator
+    /// who is not one sees the relationship's frame only).
+    is_member: bool,
 }
 
 /// The invitation form's fields, as its labels name them.
@@ -64,6 +67,7 @@ async fn page(state: &AppState, access: &Access, csrf: &CsrfToken) -> Result<Mem
         .collect();
     let history = state.store.membership_history(id).await?.into_iter().filter(|m| m.left_at.is_some()).collect();
     Ok(MembersPage {
+        is_member: access.member.is_some(),
         shell: Shell::new(Some(&access.user), csrf, "members").within_frame(&access.relationship, access.member.is_some()),
         relationship_id: id,
         rows,
