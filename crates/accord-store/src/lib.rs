@@ -15,6 +15,7 @@ pub mod issues;
 pub mod measures;
 mod notifications;
 pub mod people;
+pub mod records;
 pub mod relationships;
 mod rows;
 pub mod sql;
@@ -35,6 +36,8 @@ pub use notifications::*;
 // Each module's `decide` is reached by its path (`people::decide`), never from the root.
 #[allow(ambiguous_glob_reexports)]
 pub use people::*;
+#[allow(ambiguous_glob_reexports)]
+pub use records::*;
 #[allow(ambiguous_glob_reexports)]
 pub use relationships::*;
 pub use rows::*;
@@ -58,6 +61,7 @@ pub trait Store:
     + ViewStore
     + AuditStore
     + IdempotencyStore
+    + RecordStore
 {
 }
 
@@ -71,7 +75,8 @@ impl<
         + NotificationStore
         + ViewStore
         + AuditStore
-        + IdempotencyStore,
+        + IdempotencyStore
+        + RecordStore,
 > Store for T
 {
 }
@@ -79,7 +84,7 @@ impl<
 /// The module traits, so that their methods can be called on a `dyn Store`.
 pub mod prelude {
     pub use crate::{
-        ActionStore, AuditStore, DatabaseStore, IdempotencyStore, IssueStore, MeasureStore, NotificationStore, PeopleStore,
+        ActionStore, AuditStore, DatabaseStore, IdempotencyStore, IssueStore, MeasureStore, NotificationStore, PeopleStore, RecordStore,
         RelationshipStore, Store, ViewStore,
     };
 }

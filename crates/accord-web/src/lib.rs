@@ -35,6 +35,7 @@ pub mod pages;
 pub mod secrets;
 pub mod session;
 pub mod sheets;
+pub mod signatures;
 
 // The modules, a folder each: inputs and operations (mod.rs), pages, API.
 pub mod actions;
@@ -43,6 +44,7 @@ pub mod issues;
 pub mod measures;
 pub mod notifications;
 pub mod people;
+pub mod records;
 pub mod relationships;
 
 use accord_domain::clock::Clock;
@@ -173,7 +175,7 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io
 mod tests {
     /// The module folders. Each imports the shared modules, `accord_store` and `accord_domain`,
     /// never another module: what two modules need is shared.
-    const MODULES: &[&str] = &["actions", "audit", "issues", "measures", "notifications", "people", "relationships"];
+    const MODULES: &[&str] = &["actions", "audit", "issues", "measures", "notifications", "people", "records", "relationships"];
 
     #[test]
     fn no_module_folder_names_another() {

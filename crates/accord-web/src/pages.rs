@@ -2,7 +2,7 @@
 //! JavaScript; authorization comes from the extractors in `auth`, never from templates.
 
 use crate::AppState;
-use crate::{actions, audit, issues, measures, notifications, people, relationships};
+use crate::{actions, audit, issues, measures, notifications, people, records, relationships};
 use axum::Router;
 
 pub use crate::people::RESET_VALID;
@@ -23,6 +23,7 @@ const MODULES: &[&[(&str, &str)]] = &[
     issues::pages::ROUTES,
     notifications::pages::ROUTES,
     audit::pages::ROUTES,
+    records::pages::ROUTES,
 ];
 
 /// Every page route as (method, path), for the authorization matrix.
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(issues::pages::router())
         .merge(notifications::pages::router())
         .merge(audit::pages::router())
+        .merge(records::pages::router())
 }
 
 #[cfg(test)]
