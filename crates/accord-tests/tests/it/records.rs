@@ -5,7 +5,7 @@
 
 use crate::app::spawn_app;
 use crate::backends::{TestDb, on_both_backends};
-use accord_domain::audit::{ChainVerifier, Event, claim_line};
+use accord_domain::audit::{ChainHead, ChainVerifier, Event, claim_line};
 use accord_domain::membership::Role;
 use accord_domain::records::{Document, SubjectKind};
 use accord_domain::relationship::NewRelationship;
@@ -370,7 +370,9 @@ async fn the_api_signs_seals_and_the_exported_chain_proves_it(db: TestDb) {
     // The exported chain verifies, and proves what was signed and sealed.
     let response = app.request(Method::GET, &format!("/relationships/{}/audit/export.jsonl", r.id), Some(&obi_t)).send().await.unwrap();
     let export = response.bytes().await.unwrap();
+    // The seal's POSITION:HASH, as a party kept it, witnesses the chain (`accord audit verify --witness`).
     let mut verifier = ChainVerifier::new();
+    verifier.witness(ChainHead::parse(&format!("{position}:{event_hash}")).unwrap());
     let mut lines: Vec<Value> = Vec::new();
     for line in export.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         verifier.push_claim(claim_line(line)).unwrap();
