@@ -67,8 +67,11 @@ impl SignaturesPanel {
                 .map(|p| {
                     let mut signers: Vec<String> =
                         members.iter().filter(|m| m.party_id == p.id && m.role == Role::Ser).map(|m| format!("{} (SER)", m.name)).collect();
-                    signers.extend(record.signers.iter().filter(|s| s.party_id == p.id).map(|s| s.name.clone()));
-                    signers.dedup();
+                    // Named signers who are still members of the party and not its SER (named above).
+                    let may_sign = |s: &&accord_store::Signer| {
+                        s.party_id == p.id && members.iter().any(|m| m.user_id == s.user_id && m.party_id == p.id && m.role != Role::Ser)
+                    };
+                    signers.extend(record.signers.iter().filter(may_sign).map(|s| s.name.clone()));
                     let signed = record.signature_of(p.id).map(line);
                     let can_sign = !sealed
                         && signed.is_none()

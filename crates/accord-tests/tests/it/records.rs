@@ -160,6 +160,16 @@ async fn a_record_is_signed_by_every_party_then_sealed_and_corrected_only_by_add
     for user in [&s.jim, &s.bob, &s.obi] {
         assert!(!inbox_kinds(store, user).await.contains(&told), "{}", user.email);
     }
+    // And by e-mail, linking to the page, where signing is a deliberate step.
+    let mails = store.lease_mail("test", at(1), at(60), 100).await.unwrap();
+    let mut to: Vec<&str> = mails.iter().filter(|m| m.link == record.path()).map(|m| m.to.as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["ann@n.example", "cat@h.example", "kay@h.example"]);
+    assert!(
+        mails
+            .iter()
+            .all(|m| m.subject == "Waiting on your signature: JMT, January 2027" && m.body.contains("Opening this link signs nothing"))
+    );
     // The same put again changes nothing and tells no one again.
     let before = head(store, r).await;
     assert_eq!(store.put_record(put.clone(), Some(s.jim.id), at(2)).await.unwrap(), record);
