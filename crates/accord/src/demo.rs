@@ -754,7 +754,7 @@ async fn seed_records(store: &dyn Store, clock: &dyn Clock, relationship_id: uui
             },
             "review_due": "2027-03-31",
         }),
-        signers: signers.clone(),
+        signers,
     };
     let charter = store.put_record(charter, Some(people[1]), day(80)).await?;
     for (signer, at) in [(people[1], 79), (people[6], 78), (people[10], 77)] {
@@ -771,7 +771,8 @@ async fn seed_records(store: &dyn Store, clock: &dyn Clock, relationship_id: uui
             "conditions": ["Temporary berth accepted by the harbour master", "Dredging volumes confirmed by Tidewater's survey"],
             "budget_share": {"northshore": "55%", "keystone": "30%", "tidewater": "15%"},
         }),
-        signers,
+        // Northshore's SER is named too: they sign it whatever their role by then.
+        signers: vec![(parties[0], people[0]), (parties[1], people[6]), (parties[2], people[11])],
     };
     let intent = store.put_record(intent, Some(people[1]), day(6)).await?;
     for (signer, at) in [(people[6], 5), (people[10], 4)] {
