@@ -79,6 +79,14 @@ kinds! {
         IssueWithdrawn = "issue.withdrawn",
         LadderSaved = "ladder.saved",
         HolidaysSet = "holidays.set",
+        /// A record put for every party's signature (or an addendum added to a sealed one).
+        RecordCreated = "record.created",
+        /// Its content changed: the summary lists the signatures it voided.
+        RecordChanged = "record.changed",
+        /// The summary carries the record's hash: what was signed.
+        RecordSigned = "record.signed",
+        /// Every party signed (recorded by the server); the summary carries the hash.
+        RecordSealed = "record.sealed",
         // The site chain's kinds.
         UserCreated = "user.created",
         UserPasswordSet = "user.password_set",
@@ -104,6 +112,8 @@ kinds! {
         /// One party accepted; others still have to answer.
         ResolutionAccepted = "issue.accepted",
         IssueResolved = "issue.resolved",
+        /// A record waits on the recipient's signature.
+        RecordAwaitingSignature = "record.awaiting_signature",
     }
 }
 

@@ -12,6 +12,7 @@ pub mod id;
 pub mod invalid;
 pub mod measure;
 pub mod membership;
+pub mod records;
 pub mod relationship;
 pub mod text;
 

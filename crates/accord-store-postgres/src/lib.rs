@@ -16,6 +16,7 @@ mod issues;
 mod measures;
 mod notifications;
 mod people;
+mod records;
 mod relationships;
 mod views;
 

@@ -14,6 +14,7 @@ mod measures;
 mod notifications;
 mod people;
 mod pool;
+mod records;
 mod relationships;
 pub use pool::Workload;
 mod views;

@@ -17,6 +17,10 @@ pub enum StoreError {
     /// The record changed since the caller read it.
     #[error("changed by someone else since you read it (now at version {current})")]
     Stale { current: i64 },
+    /// The write no longer fits the record's state (a sealed record, a hash that is no longer
+    /// current): a sentence for the person, answered 409.
+    #[error("{0}")]
+    Conflict(String),
     /// The database failed; not the user's fault.
     #[error("database: {0}")]
     Backend(String),

@@ -16,6 +16,7 @@ pub mod measures;
 mod notifications;
 pub mod oversight;
 pub mod people;
+pub mod records;
 pub mod relationships;
 mod rows;
 pub mod sql;
@@ -37,6 +38,8 @@ pub use oversight::{Intervention, OversightView, WaitingIssue};
 // Each module's `decide` is reached by its path (`people::decide`), never from the root.
 #[allow(ambiguous_glob_reexports)]
 pub use people::*;
+#[allow(ambiguous_glob_reexports)]
+pub use records::*;
 #[allow(ambiguous_glob_reexports)]
 pub use relationships::*;
 pub use rows::*;
@@ -60,6 +63,7 @@ pub trait Store:
     + ViewStore
     + AuditStore
     + IdempotencyStore
+    + RecordStore
 {
 }
 
@@ -73,7 +77,8 @@ impl<
         + NotificationStore
         + ViewStore
         + AuditStore
-        + IdempotencyStore,
+        + IdempotencyStore
+        + RecordStore,
 > Store for T
 {
 }
@@ -81,7 +86,7 @@ impl<
 /// The module traits, so that their methods can be called on a `dyn Store`.
 pub mod prelude {
     pub use crate::{
-        ActionStore, AuditStore, DatabaseStore, IdempotencyStore, IssueStore, MeasureStore, NotificationStore, PeopleStore,
+        ActionStore, AuditStore, DatabaseStore, IdempotencyStore, IssueStore, MeasureStore, NotificationStore, PeopleStore, RecordStore,
         RelationshipStore, Store, ViewStore,
     };
 }

@@ -238,6 +238,24 @@ impl Told<'_> {
                     n => format!("set {party} holidays ({n} days)"),
                 }
             }
+            EventKind::RecordCreated if !s["parent"].is_null() => {
+                format!("added the addendum {} to a sealed record, for every party's signature", quoted(text(&s["title"]), ""))
+            }
+            EventKind::RecordCreated => format!("put {} for every party's signature", quoted(text(&s["title"]), "a record")),
+            EventKind::RecordChanged => {
+                let voided = match s["voided"].as_array().map_or(0, Vec::len) {
+                    0 => String::new(),
+                    1 => ": 1 signature voided, to be given again".to_owned(),
+                    n => format!(": {n} signatures voided, to be given again"),
+                };
+                format!("changed the record {}{voided}", quoted(text(&s["title"]), ""))
+            }
+            EventKind::RecordSigned => {
+                format!("signed {} for {}", quoted(text(&s["title"]), "a record"), self.party(&s["party"]))
+            }
+            EventKind::RecordSealed => {
+                format!("sealed {}: every party signed it", quoted(text(&s["title"]), "a record"))
+            }
             // The site chain's kinds: their subject is the account, token or organisation.
             EventKind::UserCreated => {
                 let organisation = id(&s["organisation"]).and_then(|o| self.names.organisations.get(&o));

@@ -317,6 +317,56 @@ fn cases() -> Vec<(EventLine, &'static str)> {
             "Sam Lee set Keystone Construction's holidays (2 days)",
         ),
         (
+            event(
+                K::RecordCreated,
+                p,
+                Some(NORTH),
+                &subject("record", 80),
+                json!({"kind": "review", "subject": id(81), "title": "JMT, March 2026", "hash": "ab", "parent": null, "signers": []}),
+            ),
+            "Priya Raman put 'JMT, March 2026' for every party's signature",
+        ),
+        (
+            event(
+                K::RecordCreated,
+                p,
+                Some(NORTH),
+                &subject("record", 82),
+                json!({"kind": "addendum", "subject": id(82), "title": "Correction", "hash": "ab", "parent": id(80), "signers": []}),
+            ),
+            "Priya Raman added the addendum 'Correction' to a sealed record, for every party's signature",
+        ),
+        (
+            event(
+                K::RecordChanged,
+                p,
+                Some(NORTH),
+                &subject("record", 80),
+                json!({"title": "JMT, March 2026", "before": "ab", "hash": "cd", "signers": [], "voided": [{"signature": id(83), "party": id(KEY), "user": id(SAM)}]}),
+            ),
+            "Priya Raman changed the record 'JMT, March 2026': 1 signature voided, to be given again",
+        ),
+        (
+            event(
+                K::RecordSigned,
+                s,
+                Some(KEY),
+                &subject("record", 80),
+                json!({"party": id(KEY), "hash": "0123456789abcdef0123", "signature": id(84), "title": "JMT, March 2026"}),
+            ),
+            "Sam Lee signed 'JMT, March 2026' for Keystone Construction",
+        ),
+        (
+            event(
+                K::RecordSealed,
+                None,
+                None,
+                &subject("record", 80),
+                json!({"hash": "0123456789abcdef0123", "title": "JMT, March 2026", "signatures": []}),
+            ),
+            "Accord sealed 'JMT, March 2026': every party signed it",
+        ),
+        (
             event(K::UserCreated, None, None, &subject("user", ANN), json!({"organisation": id(KEY_ORG), "admin": true})),
             "Accord created an account for Ann Lee (Keystone Construction) as a site administrator",
         ),

@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::error::ErrorBody;
-use crate::{actions, audit, issues, measures, notifications, oversight, people, relationships};
+use crate::{actions, audit, issues, measures, notifications, oversight, people, records, relationships};
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -127,4 +127,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(issues::api::routes())
         .merge(notifications::api::routes())
         .merge(oversight::api::routes())
+        .merge(records::api::routes())
 }

@@ -96,6 +96,7 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(invalid) => ApiError::Invalid(invalid),
             StoreError::Forbidden(why) => ApiError::Forbidden(why),
             StoreError::Stale { .. } => ApiError::Conflict(e.to_string()),
+            StoreError::Conflict(message) => ApiError::Conflict(message),
             StoreError::Backend(message) => ApiError::Internal(message),
         }
     }

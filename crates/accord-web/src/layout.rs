@@ -63,6 +63,7 @@ pub const RELATIONSHIP_MENU: &[MenuItem] = &[
     MenuItem { label: "Obligations", path: "/obligations", section: "obligations", frame: false },
     MenuItem { label: "Actions", path: "/actions", section: "actions", frame: false },
     MenuItem { label: "Issues", path: "/issues", section: "issues", frame: false },
+    MenuItem { label: "Records", path: "/records", section: "records", frame: false },
     MenuItem { label: "Members", path: "/members", section: "members", frame: true },
     MenuItem { label: "Audit trail", path: "/audit", section: "audit", frame: false },
 ];
@@ -169,6 +170,9 @@ saved_notices! {
     Resent "resent" => "Already done: this form was sent before, and nothing was made twice.";
     SetUp "set-up" => "Welcome: you are the site administrator. Next, create the first relationship.";
     Founded "founded" => "Saved: the relationship was created with its parties and their SERs.";
+    Signed "signed" => "Signed: your party's signature is recorded with the record's hash.";
+    Sealed "sealed" => "Signed and sealed: every party has signed, and the record no longer changes.";
+    Addendum "addendum" => "Saved: the addendum, now waiting on every party's signature.";
 }
 
 impl Saved {

@@ -35,6 +35,7 @@ pub mod pages;
 pub mod secrets;
 pub mod session;
 pub mod sheets;
+pub mod signatures;
 
 // The modules, a folder each: inputs and operations (mod.rs), pages, API.
 pub mod actions;
@@ -44,6 +45,7 @@ pub mod measures;
 pub mod notifications;
 pub mod oversight;
 pub mod people;
+pub mod records;
 pub mod relationships;
 
 use accord_domain::clock::Clock;
@@ -174,7 +176,7 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io
 mod tests {
     /// The module folders. Each imports the shared modules, `accord_store` and `accord_domain`,
     /// never another module: what two modules need is shared.
-    const MODULES: &[&str] = &["actions", "audit", "issues", "measures", "notifications", "oversight", "people", "relationships"];
+    const MODULES: &[&str] = &["actions", "audit", "issues", "measures", "notifications", "oversight", "people", "records", "relationships"];
 
     #[test]
     fn no_module_folder_names_another() {

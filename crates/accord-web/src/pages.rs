@@ -2,7 +2,7 @@
 //! JavaScript; authorization comes from the extractors in `auth`, never from templates.
 
 use crate::AppState;
-use crate::{actions, audit, issues, measures, notifications, oversight, people, relationships};
+use crate::{actions, audit, issues, measures, notifications, oversight, people, records, relationships};
 use axum::Router;
 
 pub use crate::people::RESET_VALID;
@@ -24,6 +24,7 @@ const MODULES: &[&[(&str, &str)]] = &[
     notifications::pages::ROUTES,
     audit::pages::ROUTES,
     oversight::pages::ROUTES,
+    records::pages::ROUTES,
 ];
 
 /// Every page route as (method, path), for the authorization matrix.
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(notifications::pages::router())
         .merge(audit::pages::router())
         .merge(oversight::pages::router())
+        .merge(records::pages::router())
 }
 
 #[cfg(test)]

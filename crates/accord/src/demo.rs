@@ -139,6 +139,7 @@ pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resu
     let people: Vec<uuid::Uuid> = users.iter().map(|(u, _)| u.id).collect();
     seed_issues(store, clock, relationship.id, &people).await?;
     seed_measures(store, clock, relationship.id, &people).await?;
+    seed_records(store, clock, relationship.id, &people).await?;
     Ok(Some(DemoLogin { email: PARTIES[0].1[0].email.to_owned(), password }))
 }
 
@@ -721,5 +722,61 @@ async fn seed_issues(store: &dyn Store, clock: &dyn Clock, relationship_id: uuid
     }
     // The server's sweep, as it would have run: whatever ran out of time has climbed.
     store.sweep(now).await?;
+    Ok(())
+}
+
+/// Two signed records: the joint charter, signed by every party's chair and sealed; a statement
+/// of intent that Keystone and Tidewater have signed and that waits on Northshore (whose SER the
+/// demo signs in as, so the Sign button shows).
+async fn seed_records(store: &dyn Store, clock: &dyn Clock, relationship_id: uuid::Uuid, people: &[uuid::Uuid]) -> anyhow::Result<()> {
+    use accord_domain::records::SubjectKind;
+    use serde_json::json;
+    let parties: Vec<uuid::Uuid> = store.parties(relationship_id).await?.into_iter().map(|p| p.id).collect();
+    let day = |days: i64| clock.now() - jiff::SignedDuration::from_hours(24 * days);
+    // The JMT chairs sign for Northshore (Priya) and Keystone (Daniel); Tidewater's SER signs for it.
+    let signers = vec![(parties[0], people[1]), (parties[1], people[6]), (parties[2], people[11])];
+    let charter = accord_store::PutRecord {
+        relationship_id,
+        kind: SubjectKind::Statement,
+        subject_id: uuid::Uuid::now_v7(),
+        title: "Joint relationship charter".into(),
+        link: format!("/relationships/{relationship_id}"),
+        content: json!({
+            "purpose": "Renew the northern quays, the ferry terminal and the marine works of Northshore harbour by 2029, as one team.",
+            "principles": [
+                "One programme, one plan: no party optimises its own part at another's expense.",
+                "Problems are raised early, at the lowest level that can solve them, and escalated on time.",
+                "Every review is minuted, signed by each party's chair and kept unchanged.",
+            ],
+            "governance": {
+                "joint_management_team": "Meets monthly; chaired in turn by each party.",
+                "senior_executive_review": "Quarterly, with every party's SER.",
+            },
+            "review_due": "2027-03-31",
+        }),
+        signers,
+    };
+    let charter = store.put_record(charter, Some(people[1]), day(80)).await?;
+    for (signer, at) in [(people[1], 79), (people[6], 78), (people[10], 77)] {
+        store.sign_record(relationship_id, charter.id, charter.hash.clone(), signer, day(at)).await?;
+    }
+    let intent = accord_store::PutRecord {
+        relationship_id,
+        kind: SubjectKind::Statement,
+        subject_id: uuid::Uuid::now_v7(),
+        title: "Statement of intent: ferry terminal phase 2".into(),
+        link: format!("/relationships/{relationship_id}"),
+        content: json!({
+            "intent": "Start the ferry terminal's second phase in the spring, once the temporary berth is in service.",
+            "conditions": ["Temporary berth accepted by the harbour master", "Dredging volumes confirmed by Tidewater's survey"],
+            "budget_share": {"northshore": "55%", "keystone": "30%", "tidewater": "15%"},
+        }),
+        // Northshore's SER is named too: they sign it whatever their role by then.
+        signers: vec![(parties[0], people[0]), (parties[1], people[6]), (parties[2], people[11])],
+    };
+    let intent = store.put_record(intent, Some(people[1]), day(6)).await?;
+    for (signer, at) in [(people[6], 5), (people[10], 4)] {
+        store.sign_record(relationship_id, intent.id, intent.hash.clone(), signer, day(at)).await?;
+    }
     Ok(())
 }

@@ -88,6 +88,12 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("put", "/api/v1/relationships/{relationship_id}/ladder", [401, 404, 404, 403, 403, 200, 200, 404]),
     ("put", "/api/v1/relationships/{relationship_id}/holidays", [401, 404, 404, 403, 403, 204, 204, 404]),
     ("get", "/api/v1/notifications", [401, 200, 200, 200, 200, 200, 200, 200]),
+    // API: signed records. Observers read; a party's SER or named signer signs (for their own
+    // party); SERs and JMT members add an addendum to a sealed record.
+    ("get", "/api/v1/relationships/{relationship_id}/records", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/records/{record_id}", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/records/{record_id}/signatures", [401, 404, 404, 403, 403, 201, 201, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/records/{record_id}/addenda", [401, 404, 404, 403, 403, 201, 201, 404]),
     ("patch", "/api/v1/relationships/{relationship_id}/actions/{action_id}", [401, 404, 404, 403, 403, 200, 200, 404]),
     // Pages open to anyone (a signed-in person on /login goes home).
     ("get", "/login", [200, 303, 303, 303, 303, 303, 303, 303]),
@@ -168,6 +174,11 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("get", "/relationships/{relationship_id}/ladder", [303, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/relationships/{relationship_id}/ladder", [303, 404, 404, 403, 403, 303, 303, 404]),
     ("post", "/relationships/{relationship_id}/holidays", [303, 404, 404, 403, 403, 303, 303, 404]),
+    // Signed records' pages.
+    ("get", "/relationships/{relationship_id}/records", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("get", "/relationships/{relationship_id}/records/{record_id}", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/records/{record_id}/sign", [303, 404, 404, 403, 403, 303, 303, 404]),
+    ("post", "/relationships/{relationship_id}/records/{record_id}/addenda", [303, 404, 404, 403, 403, 303, 303, 404]),
     ("get", "/inbox", [303, 200, 200, 200, 200, 200, 200, 200]),
     ("post", "/inbox/read", [303; 8]),
     ("get", "/inbox/{notification_id}", [303, 404, 404, 404, 404, 404, 404, 404]),
@@ -238,6 +249,11 @@ const OTHER_PARTY: &[(&str, &str, [u16; 2])] = &[
     ("post", "/relationships/{relationship_id}/issues/{issue_id}/escalations", [303, 403]),
     ("post", "/relationships/{relationship_id}/issues/{issue_id}/withdrawals", [403, 403]),
     ("post", "/relationships/{relationship_id}/ladder", [303, 303]),
+    // A signature is always for the signer's own party: B's SER and B's named signer sign for B.
+    ("post", "/api/v1/relationships/{relationship_id}/records/{record_id}/signatures", [201, 201]),
+    ("post", "/relationships/{relationship_id}/records/{record_id}/sign", [303, 303]),
+    ("post", "/api/v1/relationships/{relationship_id}/records/{record_id}/addenda", [201, 201]),
+    ("post", "/relationships/{relationship_id}/records/{record_id}/addenda", [303, 303]),
 ];
 
 /// A measurements file for the import routes.
@@ -315,6 +331,14 @@ fn body(method: &str, path: &str) -> Option<(&'static str, String)> {
             "version=1&levels%5B0%5D.name=Working+level&levels%5B0%5D.roles=jmt&levels%5B0%5D.amount=5&levels%5B0%5D.unit=working+days",
         ),
         (_, "/relationships/{relationship_id}/holidays") => form("party={party_id}&days%5B0%5D.date=2026-12-25&days%5B0%5D.name=Christmas"),
+        ("post", "/api/v1/relationships/{relationship_id}/records/{record_id}/signatures") => {
+            json(serde_json::json!({"hash": "{record_hash}"}))
+        }
+        ("post", "/api/v1/relationships/{relationship_id}/records/{record_id}/addenda") => {
+            json(serde_json::json!({"title": "Correction", "text": "The berth is 4, not 3"}))
+        }
+        (_, "/relationships/{relationship_id}/records/{record_id}/sign") => form("hash={record_hash}"),
+        (_, "/relationships/{relationship_id}/records/{record_id}/addenda") => form("title=Correction&text=The+berth+is+4%2C+not+3"),
         ("post", "/api/v1/relationships/{relationship_id}/obligations") => {
             json(serde_json::json!({"party": "{party_id}", "title": "Deliver", "due_date": "2026-06-01"}))
         }
@@ -520,6 +544,21 @@ async fn prepare(dir: &Path) -> World {
     let open_issue = store.create_issue(issue("Berth 4 fenders damaged"), users["target"].id, now).await.unwrap();
     let proposed = store.create_issue(issue("Crane double-booked"), users["target"].id, now).await.unwrap();
     store.propose_resolution(harbour.id, proposed.id, "Book through the port".into(), users["ser b"].id, now).await.unwrap();
+    // A record waiting on both parties (A's JMT and B's JMT named to sign), and a sealed one.
+    let statement = |title: &str, subject: u128| accord_store::PutRecord {
+        relationship_id: harbour.id,
+        kind: accord_domain::records::SubjectKind::Statement,
+        subject_id: Uuid::from_u128(subject),
+        title: title.into(),
+        link: format!("/relationships/{}", harbour.id),
+        content: serde_json::json!({"intent": title}),
+        signers: vec![(party_a, jmt), (party_b, users["jmt b"].id)],
+    };
+    let record = store.put_record(statement("Statement of intent", 1), Some(jmt), now).await.unwrap();
+    let sealed = store.put_record(statement("Joint charter", 2), Some(jmt), now).await.unwrap();
+    for signer in [users["ser"].id, users["ser b"].id] {
+        store.sign_record(harbour.id, sealed.id, sealed.hash.clone(), signer, now).await.unwrap();
+    }
     drop(store);
     // Fold the write-ahead log into the file, so that a copy of the file alone is complete.
     rusqlite::Connection::open(&file).unwrap().execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;").unwrap();
@@ -538,6 +577,9 @@ async fn prepare(dir: &Path) -> World {
         ("{issue_id}", open_issue.id.to_string()),
         ("{proposed_issue_id}", proposed.id.to_string()),
         ("{notification_id}", Uuid::now_v7().to_string()),
+        ("{record_id}", record.id.to_string()),
+        ("{record_hash}", record.hash.clone()),
+        ("{sealed_record_id}", sealed.id.to_string()),
     ]);
     let mut world = World { file, callers, params };
     world.params.insert("{invitation_token}", invitation_token);
@@ -562,6 +604,10 @@ async fn status(world: &World, dir: &Path, cell: usize, who: usize, method: &str
     // Answering needs an issue with a proposal waiting.
     if path.ends_with("/responses") {
         url = url.replace("{issue_id}", "{proposed_issue_id}");
+    }
+    // An addendum is added to a sealed record.
+    if path.ends_with("/addenda") {
+        url = url.replace("{record_id}", "{sealed_record_id}");
     }
     for (key, value) in &world.params {
         url = url.replace(key, value);

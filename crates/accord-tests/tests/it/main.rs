@@ -15,4 +15,5 @@ mod measures;
 mod oversight;
 mod parties;
 mod people;
+mod records;
 mod store;
