@@ -12,6 +12,7 @@ pub mod invalid;
 pub mod measure;
 pub mod membership;
 pub mod relationship;
+pub mod review;
 pub mod text;
 
 pub use event_kind::{EventKind, NotificationKind};

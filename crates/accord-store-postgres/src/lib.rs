@@ -17,6 +17,7 @@ mod measures;
 mod notifications;
 mod people;
 mod relationships;
+mod reviews;
 mod views;
 
 use people::viewer;

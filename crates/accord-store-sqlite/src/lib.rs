@@ -15,6 +15,7 @@ mod notifications;
 mod people;
 mod pool;
 mod relationships;
+mod reviews;
 pub use pool::Workload;
 mod views;
 

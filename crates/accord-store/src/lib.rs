@@ -16,6 +16,7 @@ pub mod measures;
 mod notifications;
 pub mod people;
 pub mod relationships;
+pub mod reviews;
 mod rows;
 pub mod sql;
 mod views;
@@ -37,6 +38,8 @@ pub use notifications::*;
 pub use people::*;
 #[allow(ambiguous_glob_reexports)]
 pub use relationships::*;
+#[allow(ambiguous_glob_reexports)]
+pub use reviews::*;
 pub use rows::*;
 pub use views::*;
 
@@ -54,6 +57,7 @@ pub trait Store:
     + MeasureStore
     + ActionStore
     + IssueStore
+    + ReviewStore
     + NotificationStore
     + ViewStore
     + AuditStore
@@ -68,6 +72,7 @@ impl<
         + MeasureStore
         + ActionStore
         + IssueStore
+        + ReviewStore
         + NotificationStore
         + ViewStore
         + AuditStore
@@ -80,6 +85,6 @@ impl<
 pub mod prelude {
     pub use crate::{
         ActionStore, AuditStore, DatabaseStore, IdempotencyStore, IssueStore, MeasureStore, NotificationStore, PeopleStore,
-        RelationshipStore, Store, ViewStore,
+        RelationshipStore, ReviewStore, Store, ViewStore,
     };
 }
