@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::error::ErrorBody;
-use crate::{actions, audit, issues, measures, notifications, people, relationships};
+use crate::{actions, audit, issues, measures, notifications, people, relationships, reviews};
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -125,5 +125,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(measures::api::routes())
         .merge(actions::api::routes())
         .merge(issues::api::routes())
+        .merge(reviews::api::routes())
         .merge(notifications::api::routes())
 }

@@ -44,6 +44,7 @@ pub mod measures;
 pub mod notifications;
 pub mod people;
 pub mod relationships;
+pub mod reviews;
 
 use accord_domain::clock::Clock;
 use accord_store::Store;
@@ -173,7 +174,7 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io
 mod tests {
     /// The module folders. Each imports the shared modules, `accord_store` and `accord_domain`,
     /// never another module: what two modules need is shared.
-    const MODULES: &[&str] = &["actions", "audit", "issues", "measures", "notifications", "people", "relationships"];
+    const MODULES: &[&str] = &["actions", "audit", "issues", "measures", "notifications", "people", "relationships", "reviews"];
 
     #[test]
     fn no_module_folder_names_another() {
