@@ -40,6 +40,11 @@ async fn agenda_facts(c: &Transaction<'_>, m: &Meeting) -> R<AgendaFacts> {
     })
 }
 
+/// The series list (the reviews page, and the overview in its one round trip).
+pub(crate) async fn series_lines(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<SeriesLine>> {
+    query_all(c, SERIES_LIST, &[&relationship_id], |r| Ok(series_line_row(&RowCells(r))?)).await
+}
+
 async fn save_series(tx: &Transaction<'_>, input: &SeriesInput, before: Option<(Uuid, i64)>, actor: Uuid, now: Timestamp) -> R<Series> {
     let r = input.relationship_id;
     get_relationship(tx, r).await?;

@@ -86,12 +86,13 @@ pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, even
              WHERE m.relationship_id = $1 AND m.left_at IS NULL AND m.role IN ('ser', 'jmt')";
         query_all(c, sql, &[&relationship_id], member_row).await
     };
-    let ((parties, counts), mut leads, events, head, stats) = try_join!(
+    let ((parties, counts), mut leads, events, head, stats, series) = try_join!(
         parties,
         leads,
         recent_event_lines(c, relationship_id, None, events),
         chain_head(c, relationship_id),
         issues::issue_stats(c, relationship_id),
+        crate::reviews::series_lines(c, relationship_id),
     )?;
     let party = |id: Uuid| parties.iter().position(|p| p.id == id);
     for m in &mut leads {
@@ -102,7 +103,7 @@ pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, even
     // As MEMBER_ORDER orders them: by party, the SER first, then by name.
     leads.sort_by(|a, b| (party(a.party_id), a.role != Role::Ser, &a.name).cmp(&(party(b.party_id), b.role != Role::Ser, &b.name)));
     let names = event_names(c, relationship_id, &events, &parties).await?;
-    Ok(OverviewView { parties, leads, counts, events, names, head, stats })
+    Ok(OverviewView { parties, leads, counts, events, names, head, stats, series })
 }
 
 pub(crate) async fn scorecard(c: &impl GenericClient, relationship_id: Uuid) -> R<ScorecardView> {

@@ -52,6 +52,12 @@ fn agenda_facts(c: &Connection, m: &Meeting) -> R<AgendaFacts> {
     })
 }
 
+/// The series list (the reviews page, and the overview in its one read).
+pub(crate) fn series_lines(c: &Connection, relationship_id: Uuid) -> R<Vec<SeriesLine>> {
+    let mut stmt = c.prepare_cached(&native(SERIES_LIST))?;
+    Ok(stmt.query_map([relationship_id], |r| series_line_row(&RowCells(r)))?.collect::<Result<_, _>>()?)
+}
+
 fn write_series(tx: &Connection, s: &Series, actor: Uuid, now: Timestamp) -> R<()> {
     let roles: Vec<&str> = s.invited_roles.iter().map(|r| r.as_str()).collect();
     tx.prepare_cached(
@@ -153,11 +159,7 @@ impl ReviewStore for SqliteStore {
     }
 
     async fn series_list(&self, relationship_id: Uuid) -> StoreResult<Vec<SeriesLine>> {
-        self.run(move |c| {
-            let mut stmt = c.prepare_cached(&native(SERIES_LIST))?;
-            Ok(stmt.query_map([relationship_id], |r| series_line_row(&RowCells(r)))?.collect::<Result<_, _>>()?)
-        })
-        .await
+        self.run(move |c| series_lines(c, relationship_id)).await
     }
 
     async fn meetings(

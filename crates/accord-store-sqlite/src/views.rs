@@ -176,6 +176,7 @@ pub(crate) fn overview(c: &Connection, relationship_id: Uuid, events: u32) -> R<
         events,
         head: chain_head(c, relationship_id)?,
         stats: issues::issue_stats(c, relationship_id)?,
+        series: crate::reviews::series_lines(c, relationship_id)?,
     })
 }
 

@@ -646,7 +646,7 @@ async fn seed_reviews(store: &dyn Store, clock: &dyn Clock, relationship_id: uui
         if n == 0 {
             let decide = MeetingCommand::Decide {
                 item_id: *item,
-                text: format!("Keystone delivers its recovery plan for this {} before the next meeting", source.label().to_lowercase()),
+                text: format!("Keystone delivers its recovery plan for this {} before the next meeting", source.label()),
                 agreed: vec![people[1], people[6], people[11]],
                 intervention_party: Some(contractor),
             };

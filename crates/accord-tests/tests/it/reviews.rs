@@ -13,7 +13,11 @@ use jiff::civil::date;
 use std::cell::Cell;
 use uuid::Uuid;
 
-on_both_backends!(a_series_meets_prepares_minutes_and_carries_over, two_minute_takers_cannot_both_write_one_version);
+on_both_backends!(
+    a_series_meets_prepares_minutes_and_carries_over,
+    two_minute_takers_cannot_both_write_one_version,
+    the_api_and_the_pages_prepare_and_minute_a_meeting,
+);
 
 struct Clock(Cell<i64>);
 
@@ -446,4 +450,129 @@ async fn two_minute_takers_cannot_both_write_one_version(db: TestDb) {
     assert!(a.is_ok() != b.is_ok(), "{a:?} {b:?}");
     assert!(matches!(a.err().or(b.err()), Some(StoreError::Stale { current: 2 })));
     assert_eq!(store.meeting(s.r, m.line.id).await.unwrap().minutes.items.len(), 1);
+}
+
+/// The API and the pages over the real server: who may do what, refusals naming their fields,
+/// stale versions, and a meeting prepared, minuted and read back as its record.
+async fn the_api_and_the_pages_prepare_and_minute_a_meeting(db: TestDb) {
+    use crate::app::{TEST_PASSWORD, spawn_app};
+    use crate::people::Browser;
+    use reqwest::{Method, StatusCode};
+    use serde_json::{Value, json};
+
+    let app = spawn_app(db).await;
+    let (a, b, d) = (app.organisation("Northshore").await, app.organisation("Keystone").await, app.organisation("Distant").await);
+    let (ser_a_user, ser_a) = app.user("ser@northshore.example", &a, false).await;
+    let (jmt_a_user, jmt_a) = app.user("jmt@northshore.example", &a, false).await;
+    let (observer_user, observer) = app.user("observer@northshore.example", &a, false).await;
+    let (ser_b_user, _) = app.user("ser@keystone.example", &b, false).await;
+    let (outsider_user, outsider) = app.user("someone@distant.example", &d, false).await;
+    let harbour = app.relationship("Harbour", &[&a, &b]).await;
+    let elsewhere = app.relationship("Elsewhere", &[&b, &d]).await;
+    for (user, role) in [(&ser_a_user, Role::Ser), (&jmt_a_user, Role::Jmt), (&observer_user, Role::Observer), (&ser_b_user, Role::Ser)] {
+        app.member(&harbour, user, role).await;
+    }
+    app.member(&elsewhere, &outsider_user, Role::Ser).await;
+    let base = format!("/api/v1/relationships/{}", harbour.id);
+    let fields = |body: &Value| -> Vec<String> {
+        body["fields"].as_array().into_iter().flatten().map(|f| f["field"].as_str().unwrap_or("").to_owned()).collect()
+    };
+
+    // Series: managers set them up; a chair of each party, or the field says why.
+    let series = json!({"name": "JMT", "kind": "jmt", "cadence": "monthly", "chairs": [ser_a_user.id, ser_b_user.id], "invited_roles": ["jmt", "ser"]});
+    let (status, _) = app.call(Method::POST, &format!("{base}/reviews"), Some(&observer), Some(series.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let one_chair = json!({"name": "JMT", "kind": "jmt", "cadence": "fortnightly", "chairs": [ser_a_user.id]});
+    let (status, body) = app.call(Method::POST, &format!("{base}/reviews"), Some(&jmt_a), Some(one_chair)).await;
+    assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["cadence".to_owned()]));
+    let (status, created) = app.call(Method::POST, &format!("{base}/reviews"), Some(&jmt_a), Some(series)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let series_id = created["id"].as_str().unwrap().to_owned();
+    let (status, body) =
+        app.call(Method::GET, &format!("/api/v1/relationships/{}/reviews/{series_id}", elsewhere.id), Some(&outsider), None).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+
+    // A meeting in the relationship's zone; a bad time and zone are named.
+    let meetings = format!("{base}/reviews/{series_id}/meetings");
+    let (status, body) = app
+        .call(Method::POST, &meetings, Some(&jmt_a), Some(json!({"date": "2026-04-01", "time": "25:00", "time_zone": "Mars/Base"})))
+        .await;
+    assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["time".to_owned(), "time_zone".to_owned()]));
+    let (status, meeting) = app.call(Method::POST, &meetings, Some(&jmt_a), Some(json!({"date": "2026-04-01", "time": "10:00"}))).await;
+    assert_eq!((status, meeting["starts_at"].as_str()), (StatusCode::CREATED, Some("2026-04-01T09:00:00Z")), "{meeting}");
+    let meeting_id = meeting["id"].as_str().unwrap().to_owned();
+    let changes = format!("{base}/meetings/{meeting_id}/changes");
+    let change = |body: Value| app.call(Method::POST, &changes, Some(&jmt_a), Some(body));
+    let (status, _) = app.call(Method::POST, &changes, Some(&observer), Some(json!({"change": "prepare", "version": 1}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, m) = change(json!({"change": "add_item", "version": 1, "title": "Winter timetable"})).await;
+    assert_eq!((status, m["version"].as_i64()), (StatusCode::OK, Some(2)));
+    let (status, _) = change(json!({"change": "prepare", "version": 1})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, body) = change(json!({"change": "minute_item", "version": 2, "item": m["minutes"]["items"][0]["id"], "notes": "x"})).await;
+    assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["status".to_owned()]));
+    let (status, body) = change(json!({"change": "sign", "version": 2})).await;
+    assert_eq!((status, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["change".to_owned()]));
+    let (status, m) = change(json!({"change": "start_minutes", "version": 2})).await;
+    assert_eq!(
+        (status, m["status"].as_str(), m["minutes"]["attendance"].as_array().map(|a| a.len())),
+        (StatusCode::OK, Some("minuting"), Some(3))
+    );
+    let item = m["minutes"]["items"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) =
+        change(json!({"change": "minute_item", "version": 3, "item": item, "notes": "Agreed to trial it", "closed": true})).await;
+    assert_eq!(status, StatusCode::OK);
+    let parties = app.store().parties(harbour.id).await.unwrap();
+    let decide = json!({"change": "decide", "version": 4, "item": item, "text": "Keystone delivers the winter plan", "agreed": [ser_a_user.id, ser_b_user.id], "intervention_party": parties[1].id});
+    let (status, _) = change(decide).await;
+    assert_eq!(status, StatusCode::OK);
+    let raise = json!({"change": "raise_action", "version": 5, "item": item, "title": "Draft the winter plan", "owner": "ser@keystone.example", "due_date": "2026-04-30"});
+    let (status, m) = change(raise).await;
+    assert_eq!(
+        (status, m["minutes"]["actions"][0]["party_id"].as_str()),
+        (StatusCode::OK, Some(parties[1].id.to_string().as_str())),
+        "{m}"
+    );
+    let (status, record) = app.call(Method::GET, &format!("{base}/meetings/{meeting_id}/record"), Some(&observer), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(record["agenda"][0]["notes"], "Agreed to trial it");
+    assert_eq!(record["agenda"][0]["decisions"][0]["agreed"].as_array().map(|a| a.len()), Some(2));
+    assert_eq!(record["agenda"][0]["actions"][0]["title"], "Draft the winter plan");
+    let (status, interventions) =
+        app.call(Method::GET, &format!("{base}/parties/{}/interventions", parties[1].id), Some(&ser_a), None).await;
+    assert_eq!((status, interventions[0]["text"].as_str()), (StatusCode::OK, Some("Keystone delivers the winter plan")));
+    let (status, _) = app.call(Method::GET, &format!("{base}/parties/{}/interventions", Uuid::nil()), Some(&ser_a), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The pages: the list, the meeting, a refused form that keeps what was typed, the overview.
+    let mut browser = Browser::new(&app);
+    browser.sign_in("jmt@northshore.example", TEST_PASSWORD).await;
+    let r = harbour.id;
+    let list = browser.get(&format!("/relationships/{r}/reviews")).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("JMT") && list.body.contains("none scheduled"), "{}", list.body);
+    let page = browser.get(&format!("/relationships/{r}/meetings/{meeting_id}")).await;
+    assert!(page.body.contains("Winter timetable") && page.body.contains("Keystone delivers the winter plan"), "{}", page.body);
+    let refused = browser
+        .post(&format!("/relationships/{r}/meetings/{meeting_id}"), &[("change", "add_item"), ("version", "7"), ("title", "   ")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("Title"), "{}", refused.body);
+    let added = browser
+        .post(
+            &format!("/relationships/{r}/meetings/{meeting_id}"),
+            &[("change", "add_item"), ("version", "6"), ("title", "Any other business")],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let form = browser
+        .post(
+            &format!("/relationships/{r}/reviews/{series_id}/meetings"),
+            &[("date", "2026-13-01"), ("time", "10:00"), ("place", "Room 4")],
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(form.body.contains("value=\"Room 4\"") && form.body.contains("m-date-error"), "{}", form.body);
+    let overview = browser.get(&format!("/relationships/{r}")).await;
+    assert!(overview.body.contains("id=\"reviews\"") && overview.body.contains(&format!("/reviews/{series_id}")), "{}", overview.body);
 }

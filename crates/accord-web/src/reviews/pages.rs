@@ -2,12 +2,12 @@
 //! meetings, the form that sets one up, and a meeting: its agenda and its minutes.
 
 use super::*;
-use crate::dates::today;
+use crate::dates::{SeriesRow, meeting_start as when, series_rows, today};
 use crate::error::PageResult;
 use crate::forms::{FormErrors, Labels, SentForm};
 use crate::layout::{Saved, Shell, refused, render, saved};
 use crate::session::CsrfToken;
-use accord_domain::review::{MeetingStatus, overdue};
+use accord_domain::review::MeetingStatus;
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, State};
@@ -24,29 +24,6 @@ pages! { ROUTES, router;
     post "/relationships/{relationship_id}/reviews/{series_id}/meetings" => schedule_meeting;
     get "/relationships/{relationship_id}/meetings/{meeting_id}" => meeting_page;
     post "/relationships/{relationship_id}/meetings/{meeting_id}" => change_meeting;
-}
-
-/// A meeting's start as people read it: `3 April 2026, 10:00 (Europe/London)`.
-pub fn when(m: &MeetingLine) -> String {
-    format!("{} {}, {} ({})", m.local_start.day(), m.local_start.strftime("%B %Y"), m.local_start.strftime("%H:%M"), m.time_zone)
-}
-
-pub struct SeriesRow {
-    pub line: SeriesLine,
-    pub next: Option<String>,
-    pub overdue: bool,
-}
-
-/// A list of series as the reviews page and the overview show them: each one's next meeting,
-/// and whether it is overdue (its cadence passed since it last met, with nothing scheduled).
-pub fn series_rows(lines: Vec<SeriesLine>, today: jiff::civil::Date, zone: &jiff::tz::TimeZone) -> Vec<SeriesRow> {
-    lines
-        .into_iter()
-        .map(|line| {
-            let last = line.last_held.map(|t| t.to_zoned(zone.clone()).date());
-            SeriesRow { next: line.next.as_ref().map(when), overdue: overdue(line.cadence, last, line.next.is_some(), today), line }
-        })
-        .collect()
 }
 
 #[derive(Template)]
@@ -252,28 +229,52 @@ pub struct ItemView {
     pub item: AgendaItem,
     pub number: usize,
     pub link: Option<String>,
-    pub data: Vec<(String, String)>,
+    /// What the data said of it (as frozen once minuting started).
+    pub data: String,
     pub decisions: Vec<Decision>,
     pub actions: Vec<RaisedAction>,
 }
 
-/// An item's data as `label: value` lines, in the order stored (empty values left out).
-fn data_lines(data: &Value) -> Vec<(String, String)> {
-    let Value::Object(fields) = data else { return Vec::new() };
-    fields
-        .iter()
-        .filter_map(|(key, value)| {
-            let text = match value {
-                Value::Null => return None,
-                Value::String(s) if s.is_empty() => return None,
-                Value::String(s) => s.clone(),
-                Value::Bool(true) => "yes".into(),
-                Value::Bool(false) => return None,
-                other => other.to_string(),
+/// What an item's data said, in a line: `94.6% (amber), worsening from 97.2; 2026-11; Keystone`.
+fn data_summary(source: AgendaSource, d: &Value) -> String {
+    let t = |key: &str| match &d[key] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let with_unit = |key: &str| match t("unit").as_str() {
+        "" => t(key),
+        "%" => format!("{}%", t(key)),
+        unit => format!("{} {unit}", t(key)),
+    };
+    let parts: Vec<String> = match source {
+        AgendaSource::Kpi => {
+            let trend = match (t("trend").as_str(), t("previous").is_empty()) {
+                ("worsening", false) => format!(", worsening from {}", with_unit("previous")),
+                _ => String::new(),
             };
-            Some((key.replace('_', " "), text))
-        })
-        .collect()
+            vec![format!("{} ({}){trend}", with_unit("value"), t("rag")), t("period"), t("party")]
+        }
+        AgendaSource::Obligation => {
+            let late = if d["past_due"] == true { ", past due" } else { "" };
+            vec![t("party"), format!("{}, due {}{late}", t("status").replace('_', " "), t("due_date"))]
+        }
+        AgendaSource::Issue => {
+            let escalated = if d["escalated_since"] == true { ", escalated since the last meeting" } else { "" };
+            vec![
+                format!("at {}{escalated}", t("level_name")),
+                format!("{} severity", t("severity")),
+                format!("raised by {}", t("raised_by")),
+            ]
+        }
+        AgendaSource::Action => {
+            let late = if d["overdue"] == true { ", overdue" } else { "" };
+            vec![t("party"), t("owner"), format!("due {}{late}", t("due_date")), t("status").replace('_', " ")]
+        }
+        AgendaSource::Objective => vec![format!("relevance review due {}", t("next_review"))],
+        AgendaSource::Member => Vec::new(),
+    };
+    parts.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join("; ")
 }
 
 #[derive(Template)]
@@ -323,11 +324,9 @@ async fn meeting_view(
 ) -> Result<MeetingPage, ApiError> {
     let meeting = super::meeting(state, access, parse_id(meeting_id).ok_or(ApiError::NotFound)?).await?;
     let can_manage = access.manager().is_ok();
-    let (members, parties) = if can_manage {
-        (state.store.members(access.id()).await?, state.store.parties(access.id()).await?)
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    // Members fill the minute-taker's forms; parties name an intervention's party for everyone.
+    let members = if can_manage { state.store.members(access.id()).await? } else { Vec::new() };
+    let parties = state.store.parties(access.id()).await?;
     let m = &meeting.minutes;
     let items = m
         .items
@@ -336,7 +335,7 @@ async fn meeting_view(
         .map(|(n, item)| ItemView {
             number: n + 1,
             link: source_link(access.id(), item),
-            data: data_lines(&item.data),
+            data: data_summary(item.source, &item.data),
             decisions: m.decisions.iter().filter(|d| d.item_id == item.id).cloned().collect(),
             actions: m.actions.iter().filter(|a| a.item_id == item.id).cloned().collect(),
             item: item.clone(),
