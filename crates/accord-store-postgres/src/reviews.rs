@@ -11,19 +11,18 @@ use accord_store::reviews::decide::{self, MeetingPlan, MeetingState};
 use accord_store::reviews::{INTERVENTIONS, MEETING, MEETINGS, PREVIOUS_MEETING, SERIES, SERIES_LIST, json_text as json};
 
 async fn series(c: &impl GenericClient, relationship_id: Uuid, series_id: Uuid) -> R<Series> {
-    query_opt(c, SERIES, &[&relationship_id, &series_id], |r| Ok(series_row(&RowCells(r))?)).await?.ok_or(not_found("review series"))
+    query_opt(c, SERIES, &[&relationship_id, &series_id], |r| series_row(&RowCells(r))).await?.ok_or(not_found("review series"))
 }
 
 async fn meeting(c: &impl GenericClient, relationship_id: Uuid, meeting_id: Uuid) -> R<Meeting> {
-    query_opt(c, MEETING, &[&relationship_id, &meeting_id], |r| Ok(meeting_row(&RowCells(r))?)).await?.ok_or(not_found("meeting"))
+    query_opt(c, MEETING, &[&relationship_id, &meeting_id], |r| meeting_row(&RowCells(r))).await?.ok_or(not_found("meeting"))
 }
 
 /// What an agenda is chosen from, read with the reads the scorecard, the obligations, the issue
 /// and action logs and the objectives use: a statement or two each, none per item.
 async fn agenda_facts(c: &Transaction<'_>, m: &Meeting) -> R<AgendaFacts> {
     let r = m.relationship_id;
-    let previous =
-        query_opt(c, PREVIOUS_MEETING, &[&r, &m.line.series_id, &m.line.starts_at], |row| Ok(meeting_row(&RowCells(row))?)).await?;
+    let previous = query_opt(c, PREVIOUS_MEETING, &[&r, &m.line.series_id, &m.line.starts_at], |row| meeting_row(&RowCells(row))).await?;
     let live = IssueFilter { state: Some(IssueState::Live), ..IssueFilter::default() };
     Ok(AgendaFacts {
         on: m.line.local_date(),
@@ -42,7 +41,7 @@ async fn agenda_facts(c: &Transaction<'_>, m: &Meeting) -> R<AgendaFacts> {
 
 /// The series list (the reviews page, and the overview in its one round trip).
 pub(crate) async fn series_lines(c: &impl GenericClient, relationship_id: Uuid) -> R<Vec<SeriesLine>> {
-    query_all(c, SERIES_LIST, &[&relationship_id], |r| Ok(series_line_row(&RowCells(r))?)).await
+    query_all(c, SERIES_LIST, &[&relationship_id], |r| series_line_row(&RowCells(r))).await
 }
 
 async fn save_series(tx: &Transaction<'_>, input: &SeriesInput, before: Option<(Uuid, i64)>, actor: Uuid, now: Timestamp) -> R<Series> {
@@ -158,10 +157,7 @@ impl ReviewStore for PostgresStore {
     }
 
     async fn series_list(&self, relationship_id: Uuid) -> StoreResult<Vec<SeriesLine>> {
-        self.read(move |c| {
-            Box::pin(async move { query_all(c, SERIES_LIST, &[&relationship_id], |r| Ok(series_line_row(&RowCells(r))?)).await })
-        })
-        .await
+        self.read(move |c| Box::pin(series_lines(c, relationship_id))).await
     }
 
     async fn meetings(
@@ -170,10 +166,8 @@ impl ReviewStore for PostgresStore {
         let (at, id) = before.unwrap_or((Timestamp::MAX, Uuid::max()));
         self.read(move |c| {
             Box::pin(async move {
-                query_all(c, MEETINGS, &[&relationship_id, &series_id, &at, &id, &i64::from(limit)], |r| {
-                    Ok(meeting_line_row(&RowCells(r), 0)?)
-                })
-                .await
+                query_all(c, MEETINGS, &[&relationship_id, &series_id, &at, &id, &i64::from(limit)], |r| meeting_line_row(&RowCells(r), 0))
+                    .await
             })
         })
         .await
@@ -243,8 +237,7 @@ impl ReviewStore for PostgresStore {
     async fn interventions_for_party(&self, relationship_id: Uuid, party_id: Uuid, limit: u32) -> StoreResult<Vec<Intervention>> {
         self.read(move |c| {
             Box::pin(async move {
-                query_all(c, INTERVENTIONS, &[&relationship_id, &party_id, &i64::from(limit)], |r| Ok(intervention_row(&RowCells(r))?))
-                    .await
+                query_all(c, INTERVENTIONS, &[&relationship_id, &party_id, &i64::from(limit)], |r| intervention_row(&RowCells(r))).await
             })
         })
         .await

@@ -30,27 +30,6 @@ pub fn when(zone: &jiff::tz::TimeZone, at: &Timestamp) -> String {
     format!("{day} {} {month} {}, {:02}:{:02}", t.day(), t.year(), t.hour(), t.minute())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn moments_read_as_strftime_writes_them() {
-        for name in ["UTC", "Europe/London", "America/Los_Angeles", "Asia/Kolkata"] {
-            let zone = jiff::tz::TimeZone::get(name).unwrap();
-            for i in 0..2000i64 {
-                let at = Timestamp::from_second(1_600_000_000 + i * 7_919_311).unwrap();
-                assert_eq!(when(&zone, &at), at.to_zoned(zone.clone()).strftime("%a %-d %b %Y, %H:%M").to_string(), "{at} in {name}");
-            }
-        }
-    }
-}
-
-/// The periods the relationship may record values for: from its start to today's.
-pub fn recordable(state: &AppState, relationship: &Relationship) -> accord_domain::measure::Recordable {
-    relationship.recordable(state.now())
-}
-
 /// A meeting's start as people read it: `3 April 2026, 10:00 (Europe/London)`.
 pub fn meeting_start(m: &accord_store::MeetingLine) -> String {
     format!("{} {}, {} ({})", m.local_start.day(), m.local_start.strftime("%B %Y"), m.local_start.strftime("%H:%M"), m.time_zone)
@@ -73,4 +52,25 @@ pub fn series_rows(lines: Vec<accord_store::SeriesLine>, today: Date, zone: &jif
             SeriesRow { next: line.next.as_ref().map(meeting_start), overdue, line }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_read_as_strftime_writes_them() {
+        for name in ["UTC", "Europe/London", "America/Los_Angeles", "Asia/Kolkata"] {
+            let zone = jiff::tz::TimeZone::get(name).unwrap();
+            for i in 0..2000i64 {
+                let at = Timestamp::from_second(1_600_000_000 + i * 7_919_311).unwrap();
+                assert_eq!(when(&zone, &at), at.to_zoned(zone.clone()).strftime("%a %-d %b %Y, %H:%M").to_string(), "{at} in {name}");
+            }
+        }
+    }
+}
+
+/// The periods the relationship may record values for: from its start to today's.
+pub fn recordable(state: &AppState, relationship: &Relationship) -> accord_domain::measure::Recordable {
+    relationship.recordable(state.now())
 }

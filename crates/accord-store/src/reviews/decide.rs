@@ -285,10 +285,10 @@ pub fn change_meeting(
                 }
                 agreements.push(Agreement { party_id: mem.party_id, user_id: mem.user_id, name: mem.name.clone() });
             }
-            if let Some(party) = intervention_party {
-                if !state.parties.iter().any(|p| p.id == party) {
-                    return Err(StoreError::invalid("intervention_party", "is not a party of this relationship"));
-                }
+            if let Some(party) = intervention_party
+                && !state.parties.iter().any(|p| p.id == party)
+            {
+                return Err(StoreError::invalid("intervention_party", "is not a party of this relationship"));
             }
             let decision = Decision { id: id(), item_id, text, agreed: agreements, intervention_party, decided_by: actor, decided_at: now };
             intervention = intervention_party.map(|party_id| Intervention {
@@ -339,7 +339,7 @@ pub fn change_meeting(
 
 #[cfg(test)]
 mod tests {
-    use super::agenda::tests::meeting;
+    use super::agenda::tests::{fresh, meeting};
     use super::*;
     use accord_domain::membership::Role;
     use proptest::prelude::*;
@@ -420,7 +420,7 @@ mod tests {
                 .unwrap();
         let mut m = meeting(vec![]);
         m.line.status = MeetingStatus::Scheduled;
-        let ids = crate::reviews::agenda::tests::fresh;
+        let ids = fresh;
         let now = Timestamp::UNIX_EPOCH;
         let note = MeetingCommand::MinuteItem { item_id: Uuid::nil(), notes: "x".into(), closed: true };
         assert_eq!(
@@ -483,34 +483,16 @@ mod tests {
             agreed: agreed.into_iter().map(Uuid::from_u128).collect(),
             intervention_party: party.map(Uuid::from_u128),
         };
-        let plan = change_meeting(
-            state(&m, &s, &members, &parties),
-            decide(vec![11, 12], Some(2)),
-            1,
-            crate::reviews::agenda::tests::fresh,
-            Uuid::nil(),
-            Timestamp::UNIX_EPOCH,
-        )
-        .unwrap();
+        let plan =
+            change_meeting(state(&m, &s, &members, &parties), decide(vec![11, 12], Some(2)), 1, fresh, Uuid::nil(), Timestamp::UNIX_EPOCH)
+                .unwrap();
         assert_eq!(plan.intervention.unwrap().party_id, Uuid::from_u128(2));
         assert_eq!(plan.meeting.minutes.decisions[0].agreed.len(), 2);
-        let twice = change_meeting(
-            state(&m, &s, &members, &parties),
-            decide(vec![12, 14], None),
-            1,
-            crate::reviews::agenda::tests::fresh,
-            Uuid::nil(),
-            Timestamp::UNIX_EPOCH,
-        );
+        let twice =
+            change_meeting(state(&m, &s, &members, &parties), decide(vec![12, 14], None), 1, fresh, Uuid::nil(), Timestamp::UNIX_EPOCH);
         assert_eq!(fields(twice.unwrap_err()), ["agreed: names one member per party"]);
-        let stranger = change_meeting(
-            state(&m, &s, &members, &parties),
-            decide(vec![11], Some(3)),
-            1,
-            crate::reviews::agenda::tests::fresh,
-            Uuid::nil(),
-            Timestamp::UNIX_EPOCH,
-        );
+        let stranger =
+            change_meeting(state(&m, &s, &members, &parties), decide(vec![11], Some(3)), 1, fresh, Uuid::nil(), Timestamp::UNIX_EPOCH);
         assert_eq!(fields(stranger.unwrap_err()), ["intervention_party: is not a party of this relationship"]);
     }
 
@@ -528,9 +510,15 @@ mod tests {
             m.line.status = MeetingStatus::Scheduled;
             for (at, up) in moves {
                 let item_id = m.minutes.items[at].id;
-                match change_meeting(state(&m, &s, &members, &parties), MeetingCommand::MoveItem { item_id, up }, m.version, crate::reviews::agenda::tests::fresh, Uuid::nil(), Timestamp::UNIX_EPOCH) {
-                    Ok(plan) => { prop_assert!(!(up && at == 0) && !(!up && at == 4)); m = plan.meeting; }
-                    Err(_) => prop_assert!((up && at == 0) || (!up && at == 4)),
+                // The first item cannot move up, the last down.
+                let edge = if up { at == 0 } else { at == 4 };
+                let command = MeetingCommand::MoveItem { item_id, up };
+                match change_meeting(state(&m, &s, &members, &parties), command, m.version, fresh, Uuid::nil(), Timestamp::UNIX_EPOCH) {
+                    Ok(plan) => {
+                        prop_assert!(!edge);
+                        m = plan.meeting;
+                    }
+                    Err(_) => prop_assert!(edge),
                 }
             }
             let mut ids: Vec<u128> = m.minutes.items.iter().map(|i| i.id.as_u128()).collect();

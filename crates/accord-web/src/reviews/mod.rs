@@ -245,7 +245,10 @@ impl MeetingChange {
                 Some(MeetingCommand::Attendance(entries))
             }
             "decide" => {
-                let text = invalid.check("text", title(&self.text).and_then(|_| long(&self.text)));
+                // A decision may run long, but says something.
+                let said =
+                    long(&self.text).and_then(|t| if t.trim().is_empty() { Err("must say what was decided".to_owned()) } else { Ok(t) });
+                let text = invalid.check("text", said);
                 let agreed: Vec<Uuid> = self
                     .agreed
                     .iter()
