@@ -638,8 +638,9 @@ async fn seed_reviews(store: &dyn Store, clock: &dyn Clock, relationship_id: uui
     let apologies = MeetingCommand::Attendance(vec![(people[7], Presence::Apologies), (people[2], Presence::Absent)]);
     let mut past = store.change_meeting(relationship_id, past.line.id, apologies, past.version, who, now).await?;
     let items: Vec<_> = past.minutes.items.iter().map(|i| (i.id, i.source)).collect();
-    for (n, (item, source)) in items.iter().enumerate() {
-        // The first items are closed; the rest carry over to the next meeting.
+    // The first two items are closed, the next two minuted and left open; the rest, left open
+    // without notes, carry over to the next meeting too.
+    for (n, (item, source)) in items.iter().enumerate().take(4) {
         let notes = if n < 2 { "Discussed; the owners report back by e-mail." } else { "Reviewed; still open." };
         let minute = MeetingCommand::MinuteItem { item_id: *item, notes: notes.into(), closed: n < 2 };
         past = store.change_meeting(relationship_id, past.line.id, minute, past.version, who, now).await?;
