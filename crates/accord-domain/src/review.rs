@@ -108,6 +108,7 @@ named! {
 
 /// How often a series meets: every `count` weeks or months.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReviewCadence)]
 pub struct Cadence {
     pub count: u8,
     pub unit: CadenceUnit,

@@ -19,13 +19,21 @@ pub fn save_series(
     let mut invalid = accord_domain::Invalid::default();
     let mut chairs = Vec::new();
     for party in parties {
+        // A party that names no chair is chaired by its SER.
+        let ser = || members.iter().find(|m| m.party_id == party.id && m.role == accord_domain::membership::Role::Ser);
         match input.chairs.iter().find(|(p, _)| *p == party.id) {
-            None => invalid.0.push(field("chairs", format!("needs a chair for {}", party.organisation_name))),
+            None => match ser() {
+                Some(m) => chairs.push(Chair { party_id: party.id, user_id: m.user_id, name: m.name.clone() }),
+                None => invalid.0.push(field("chairs", format!("needs a chair for {}, which has no SER", party.organisation_name))),
+            },
             Some((_, user)) => match members.iter().find(|m| m.user_id == *user && m.party_id == party.id) {
                 Some(m) => chairs.push(Chair { party_id: party.id, user_id: m.user_id, name: m.name.clone() }),
                 None => invalid.0.push(field("chairs", format!("the chair for {} must be one of its members", party.organisation_name))),
             },
         }
+    }
+    if input.chairs.iter().enumerate().any(|(i, (p, _))| input.chairs[..i].iter().any(|(q, _)| q == p)) {
+        invalid.0.push(field("chairs", "names two chairs for one party".into()));
     }
     if input.chairs.iter().any(|(p, _)| !parties.iter().any(|party| party.id == *p)) {
         invalid.0.push(field("chairs", "names a party not in this relationship".into()));
@@ -399,9 +407,17 @@ mod tests {
         assert_eq!(draft.summary["cadence"], "1 months");
         // Invited: the JMT role (nobody here), the chairs and the one named.
         assert_eq!(s.invited(&members).len(), 3);
-        let refused =
-            save_series(&series(vec![(1, 12)]), &parties, &members, None, Uuid::nil(), Uuid::nil(), Timestamp::UNIX_EPOCH).unwrap_err();
-        assert_eq!(fields(refused), ["chairs: the chair for Org 1 must be one of its members", "chairs: needs a chair for Org 2"]);
+        let no_ser = [member(12, 2, Role::Jmt)];
+        let refused = save_series(&series(vec![(1, 12)]), &parties, &no_ser, None, Uuid::nil(), Uuid::nil(), Timestamp::UNIX_EPOCH);
+        assert_eq!(
+            fields(refused.unwrap_err()),
+            ["chairs: the chair for Org 1 must be one of its members", "chairs: needs a chair for Org 2, which has no SER"]
+        );
+        // A party that names no chair is chaired by its SER; a party named twice is refused.
+        let (by_ser, _) = save_series(&series(vec![]), &parties, &members, None, Uuid::nil(), Uuid::nil(), Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!(by_ser.chairs.iter().map(|c| c.user_id.as_u128()).collect::<Vec<_>>(), [11, 12]);
+        let twice = save_series(&series(vec![(1, 11), (1, 11)]), &parties, &members, None, Uuid::nil(), Uuid::nil(), Timestamp::UNIX_EPOCH);
+        assert_eq!(fields(twice.unwrap_err()), ["chairs: names two chairs for one party"]);
         let stale =
             save_series(&series(vec![(1, 11), (2, 12)]), &parties, &members, Some((&s, 3)), s.id, Uuid::nil(), Timestamp::UNIX_EPOCH);
         assert!(matches!(stale, Err(StoreError::Stale { current: 1 })));

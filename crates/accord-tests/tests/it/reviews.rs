@@ -118,8 +118,8 @@ async fn a_series_meets_prepares_minutes_and_carries_over(db: TestDb) {
     let start = head(store, r).await;
 
     // A series needs a chair of each party, from that party; names are unique.
-    let one_chair = SeriesInput { chairs: vec![(s.north.id, s.ann)], ..jmt(&s) };
-    assert_eq!(refused(store.create_series(one_chair, s.ann, clock.tick()).await), "chairs");
+    let twice = SeriesInput { chairs: vec![(s.north.id, s.ann), (s.north.id, s.bob)], ..jmt(&s) };
+    assert_eq!(refused(store.create_series(twice, s.ann, clock.tick()).await), "chairs");
     let wrong_party = SeriesInput { chairs: vec![(s.north.id, s.cat), (s.harbour.id, s.cat)], ..jmt(&s) };
     assert_eq!(refused(store.create_series(wrong_party, s.ann, clock.tick()).await), "chairs");
     let series = store.create_series(jmt(&s), s.ann, clock.tick()).await.unwrap();

@@ -32,11 +32,10 @@ pub struct SeriesForm {
     /// `weekly`, `monthly`, `quarterly`, or a number of weeks or months (`2 weeks`, `6 months`).
     #[schema(required)]
     pub cadence: String,
-    /// The chairs' user ids: one member of each party.
-    #[schema(required, value_type = Vec<uuid::Uuid>, min_items = 1)]
+    /// The chairs' user ids, a member of each party; a party not named is chaired by its SER.
+    #[schema(value_type = Vec<uuid::Uuid>)]
     pub chairs: Vec<String>,
-    /// Every current member in these roles is invited: `ser`, `jmt`, `contributor`, `observer`.
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = invited_roles)]
     pub invited_roles: Vec<String>,
     /// Members invited by name (user ids).
     #[schema(value_type = Vec<uuid::Uuid>)]
@@ -175,6 +174,12 @@ const CHANGES: [&str; 10] =
 fn one_of(values: &[&str], description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     use utoipa::openapi::schema::{ObjectBuilder, Type};
     ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values.iter().copied())).description(Some(description)).into()
+}
+
+fn invited_roles() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::ArrayBuilder;
+    let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+    ArrayBuilder::new().items(one_of(&roles, "A role.")).description(Some("Every current member in these roles is invited.")).into()
 }
 
 fn review_kind() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
