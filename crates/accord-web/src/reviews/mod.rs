@@ -29,8 +29,7 @@ pub struct SeriesForm {
     pub name: String,
     #[schema(required, schema_with = review_kind)]
     pub kind: String,
-    /// `weekly`, `monthly`, `quarterly`, or a number of weeks or months (`2 weeks`, `6 months`).
-    #[schema(required)]
+    #[schema(required, schema_with = cadence)]
     pub cadence: String,
     /// The chairs' user ids, a member of each party; a party not named is chaired by its SER.
     #[schema(value_type = Vec<uuid::Uuid>)]
@@ -180,6 +179,15 @@ fn invited_roles() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
     use utoipa::openapi::schema::ArrayBuilder;
     let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
     ArrayBuilder::new().items(one_of(&roles, "A role.")).description(Some("Every current member in these roles is invited.")).into()
+}
+
+fn cadence() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^(weekly|monthly|quarterly|([1-9]|1[0-9]|2[0-4]) (weeks?|months?))$"))
+        .description(Some("`weekly`, `monthly`, `quarterly`, or 1 to 24 weeks or months (`2 weeks`, `6 months`)."))
+        .into()
 }
 
 fn review_kind() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
