@@ -87,6 +87,21 @@ kinds! {
         RecordSigned = "record.signed",
         /// Every party signed (recorded by the server); the summary carries the hash.
         RecordSealed = "record.sealed",
+        ReviewSeriesCreated = "review_series.created",
+        ReviewSeriesUpdated = "review_series.updated",
+        MeetingScheduled = "meeting.scheduled",
+        /// Its date, time, zone or length changed (its calendar SEQUENCE rose).
+        MeetingMoved = "meeting.moved",
+        MeetingCancelled = "meeting.cancelled",
+        /// Its draft agenda was built from the relationship's data.
+        MeetingPrepared = "meeting.prepared",
+        MeetingItemAdded = "meeting.item_added",
+        MeetingItemsReordered = "meeting.items_reordered",
+        /// Minuting started: the data each item shows is frozen from here on.
+        MeetingMinutingStarted = "meeting.minuting_started",
+        MeetingAttendanceRecorded = "meeting.attendance_recorded",
+        MeetingItemMinuted = "meeting.item_minuted",
+        MeetingDecisionRecorded = "meeting.decision_recorded",
         // The site chain's kinds.
         UserCreated = "user.created",
         UserPasswordSet = "user.password_set",

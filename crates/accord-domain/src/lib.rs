@@ -14,6 +14,7 @@ pub mod measure;
 pub mod membership;
 pub mod records;
 pub mod relationship;
+pub mod review;
 pub mod text;
 
 pub use event_kind::{EventKind, NotificationKind};

@@ -56,6 +56,22 @@ pub(crate) async fn party_open_actions(c: &impl GenericClient, relationship_id: 
     Ok((actions, count.unwrap_or(0)))
 }
 
+/// Writes a new action, decided already (by the action log or by a module raising it).
+pub(crate) async fn insert_action(tx: &Transaction<'_>, new: &NewAction, id: Uuid, actor: Uuid, now: Timestamp) -> R<()> {
+    let (kind, source_id, period) = match &new.source {
+        Some(s) => (Some(s.kind.as_str()), Some(s.id), s.period),
+        None => (None, None, None),
+    };
+    execute(
+        tx,
+        "INSERT INTO action (relationship_id, action_id, title, description, owner_id, party_id, due_date, status, source_kind, source_id, source_period, created_by, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, 1, $12, $12)",
+        &[&new.relationship_id, &id, &new.title, &new.description, &new.owner_id, &new.party_id, &new.due_date, &kind, &source_id, &period, &actor, &now],
+    )
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl ActionStore for PostgresStore {
     async fn create_action(&self, new: NewAction, actor: Uuid, now: Timestamp) -> StoreResult<Action> {
@@ -72,17 +88,7 @@ impl ActionStore for PostgresStore {
                 };
                 let id = new_id(now);
                 let draft = decide::create_action(&new, decide::ActionReferences { party, owner, source }, id, actor)?;
-                let (kind, source_id, period) = match &new.source {
-                    Some(s) => (Some(s.kind.as_str()), Some(s.id), s.period),
-                    None => (None, None, None),
-                };
-                execute(
-                    tx,
-                    "INSERT INTO action (relationship_id, action_id, title, description, owner_id, party_id, due_date, status, source_kind, source_id, source_period, created_by, version, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, 1, $12, $12)",
-                    &[&r, &id, &new.title, &new.description, &new.owner_id, &new.party_id, &new.due_date, &kind, &source_id, &period, &actor, &now],
-                )
-                .await?;
+                insert_action(tx, &new, id, actor, now).await?;
                 append(tx, r, draft, now).await?;
                 action(tx, r, id).await
             })

@@ -18,6 +18,7 @@ mod notifications;
 mod people;
 mod records;
 mod relationships;
+mod reviews;
 mod views;
 
 use people::viewer;

@@ -54,13 +54,14 @@ pub(crate) async fn oversight(c: &impl GenericClient, relationship_id: Uuid, par
         })
         .await
     };
-    let (parties, levels, members, obligations, (actions, open_actions), (kpis, recent)) = try_join!(
+    let (parties, levels, members, obligations, (actions, open_actions), (kpis, recent), interventions) = try_join!(
         parties(c, relationship_id),
         issues::all_levels(c, relationship_id),
         members,
         measures::party_obligations(c, relationship_id, party_id),
         crate::actions::party_open_actions(c, relationship_id, party_id, OVERSIGHT_ROWS),
         measures::kpis_with_recent(c, relationship_id),
+        crate::reviews::interventions(c, relationship_id, party_id, OVERSIGHT_ROWS),
     )?;
     let party = parties.iter().find(|p| p.id == party_id).cloned().ok_or(crate::not_found("party"))?;
     let handled = handled_levels(&levels, &members, party_id);
@@ -80,7 +81,7 @@ pub(crate) async fn oversight(c: &impl GenericClient, relationship_id: Uuid, par
         open_actions,
         kpis,
         recent,
-        interventions: Vec::new(),
+        interventions,
     })
 }
 
@@ -144,12 +145,13 @@ pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, even
              WHERE m.relationship_id = $1 AND m.left_at IS NULL AND m.role IN ('ser', 'jmt')";
         query_all(c, sql, &[&relationship_id], member_row).await
     };
-    let ((parties, counts), mut leads, events, head, stats) = try_join!(
+    let ((parties, counts), mut leads, events, head, stats, series) = try_join!(
         parties,
         leads,
         recent_event_lines(c, relationship_id, None, events),
         chain_head(c, relationship_id),
         issues::issue_stats(c, relationship_id),
+        crate::reviews::series_lines(c, relationship_id),
     )?;
     let party = |id: Uuid| parties.iter().position(|p| p.id == id);
     for m in &mut leads {
@@ -160,7 +162,7 @@ pub(crate) async fn overview(c: &impl GenericClient, relationship_id: Uuid, even
     // As MEMBER_ORDER orders them: by party, the SER first, then by name.
     leads.sort_by(|a, b| (party(a.party_id), a.role != Role::Ser, &a.name).cmp(&(party(b.party_id), b.role != Role::Ser, &b.name)));
     let names = event_names(c, relationship_id, &events, &parties).await?;
-    Ok(OverviewView { parties, leads, counts, events, names, head, stats })
+    Ok(OverviewView { parties, leads, counts, events, names, head, stats, series })
 }
 
 pub(crate) async fn scorecard(c: &impl GenericClient, relationship_id: Uuid) -> R<ScorecardView> {

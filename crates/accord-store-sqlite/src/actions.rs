@@ -80,6 +80,20 @@ pub(crate) fn party_open_actions(c: &Connection, relationship_id: Uuid, party_id
     Ok((with_party_names(c, relationship_id, actions)?, count))
 }
 
+/// Writes a new action, decided already (by the action log or by a module raising it).
+pub(crate) fn insert_action(tx: &Connection, new: &NewAction, id: Uuid, actor: Uuid, now: Timestamp) -> R<()> {
+    let (kind, source_id, period) = match &new.source {
+        Some(s) => (Some(s.kind.as_str()), Some(s.id), s.period.map(|p| p.to_string())),
+        None => (None, None, None),
+    };
+    tx.prepare_cached(
+        "INSERT INTO action (relationship_id, action_id, title, description, owner_id, party_id, due_date, status, source_kind, source_id, source_period, created_by, version, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?9, ?10, ?11, 1, ?12, ?12)",
+    )?
+    .execute(params![new.relationship_id, id, new.title, new.description, new.owner_id, new.party_id, new.due_date.to_string(), kind, source_id, period, actor, micros(now)])?;
+    Ok(())
+}
+
 #[async_trait]
 impl ActionStore for SqliteStore {
     async fn create_action(&self, new: NewAction, actor: Uuid, now: Timestamp) -> StoreResult<Action> {
@@ -93,15 +107,7 @@ impl ActionStore for SqliteStore {
             };
             let id = new_id(now);
             let draft = decide::create_action(&new, found, id, actor)?;
-            let (kind, source_id, period) = match &new.source {
-                Some(s) => (Some(s.kind.as_str()), Some(s.id), s.period.map(|p| p.to_string())),
-                None => (None, None, None),
-            };
-            tx.prepare_cached(
-                "INSERT INTO action (relationship_id, action_id, title, description, owner_id, party_id, due_date, status, source_kind, source_id, source_period, created_by, version, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'open', ?8, ?9, ?10, ?11, 1, ?12, ?12)",
-            )?
-            .execute(params![r, id, new.title, new.description, new.owner_id, new.party_id, new.due_date.to_string(), kind, source_id, period, actor, micros(now)])?;
+            insert_action(tx, &new, id, actor, now)?;
             append(tx, r, draft, now)?;
             action(tx, r, id)
         })

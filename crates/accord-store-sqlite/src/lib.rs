@@ -16,6 +16,7 @@ mod people;
 mod pool;
 mod records;
 mod relationships;
+mod reviews;
 pub use pool::Workload;
 mod views;
 

@@ -59,7 +59,7 @@ pub(crate) fn oversight(c: &Connection, relationship_id: Uuid, party_id: Uuid) -
             .map(|(line, version)| WaitingIssue { level_name: level_name(&levels, version, line.level), line })
             .collect(),
         waiting_issues,
-        interventions: Vec::new(),
+        interventions: crate::reviews::interventions(c, relationship_id, party_id, OVERSIGHT_ROWS)?,
         party,
         parties,
     })
@@ -243,6 +243,7 @@ pub(crate) fn overview(c: &Connection, relationship_id: Uuid, events: u32) -> R<
         events,
         head: chain_head(c, relationship_id)?,
         stats: issues::issue_stats(c, relationship_id)?,
+        series: crate::reviews::series_lines(c, relationship_id)?,
     })
 }
 

@@ -18,6 +18,7 @@ pub mod oversight;
 pub mod people;
 pub mod records;
 pub mod relationships;
+pub mod reviews;
 mod rows;
 pub mod sql;
 mod views;
@@ -34,7 +35,7 @@ pub use idempotency::*;
 pub use issues::*;
 pub use measures::*;
 pub use notifications::*;
-pub use oversight::{Intervention, OversightView, WaitingIssue};
+pub use oversight::{OversightView, WaitingIssue};
 // Each module's `decide` is reached by its path (`people::decide`), never from the root.
 #[allow(ambiguous_glob_reexports)]
 pub use people::*;
@@ -42,6 +43,8 @@ pub use people::*;
 pub use records::*;
 #[allow(ambiguous_glob_reexports)]
 pub use relationships::*;
+#[allow(ambiguous_glob_reexports)]
+pub use reviews::*;
 pub use rows::*;
 pub use views::*;
 
@@ -59,6 +62,7 @@ pub trait Store:
     + MeasureStore
     + ActionStore
     + IssueStore
+    + ReviewStore
     + NotificationStore
     + ViewStore
     + AuditStore
@@ -74,6 +78,7 @@ impl<
         + MeasureStore
         + ActionStore
         + IssueStore
+        + ReviewStore
         + NotificationStore
         + ViewStore
         + AuditStore
@@ -87,6 +92,6 @@ impl<
 pub mod prelude {
     pub use crate::{
         ActionStore, AuditStore, DatabaseStore, IdempotencyStore, IssueStore, MeasureStore, NotificationStore, PeopleStore, RecordStore,
-        RelationshipStore, Store, ViewStore,
+        RelationshipStore, ReviewStore, Store, ViewStore,
     };
 }

@@ -3,10 +3,10 @@
 //! trip; what it shows is ordered here, once for both backends.
 
 use crate::issues::decide::handles;
+use crate::reviews::Intervention;
 use crate::{Action, IssueLine, Kpi, LadderLevel, Obligation, ObligationStatus, Party, RecentValue};
 use accord_domain::measure::{Trend, trend};
 use accord_domain::membership::CurrentMember;
-use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -42,17 +42,6 @@ pub struct OversightView {
 pub struct WaitingIssue {
     pub line: IssueLine,
     pub level_name: String,
-}
-
-/// A review's decision aimed at one party.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Intervention {
-    pub id: Uuid,
-    pub text: String,
-    pub meeting_id: Uuid,
-    pub meeting_title: String,
-    #[schema(value_type = String, format = DateTime)]
-    pub decided_at: Timestamp,
 }
 
 /// One level of one version of the relationship's ladder, as the backends read them all.
@@ -136,6 +125,7 @@ mod tests {
     use accord_domain::escalation::Limit;
     use accord_domain::measure::{Cadence, Direction, Rag, Thresholds};
     use accord_domain::membership::Role;
+    use jiff::Timestamp;
 
     fn obligation(n: u128, status: ObligationStatus, due: &str) -> Obligation {
         Obligation {

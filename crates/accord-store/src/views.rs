@@ -304,6 +304,8 @@ pub struct OverviewView {
     pub names: EventNames,
     pub head: Option<ChainHead>,
     pub stats: Vec<LevelStat>,
+    /// The review series, each with its last held and next scheduled meeting.
+    pub series: Vec<crate::SeriesLine>,
 }
 
 /// The scorecard: every KPI with its recent values.

@@ -10,6 +10,7 @@
 use accord_domain::EventKind;
 use accord_domain::measure::{Cadence, Period};
 use accord_domain::membership::Role;
+use accord_domain::review::Cadence as ReviewCadence;
 use accord_store::{EventLine, EventNames, KpiName, ObligationStatus};
 use jiff::civil::Date;
 use serde_json::Value;
@@ -256,6 +257,42 @@ impl Told<'_> {
             EventKind::RecordSealed => {
                 format!("sealed {}: every party signed it", quoted(text(&s["title"]), "a record"))
             }
+            EventKind::ReviewSeriesCreated => {
+                let cadence = ReviewCadence::parse(text(&s["cadence"]))
+                    .map_or_else(|_| String::new(), |c| format!(" ({})", c.label().to_lowercase()));
+                format!("set up the review series {}{cadence}", quoted(text(&s["name"]), "a review series"))
+            }
+            EventKind::ReviewSeriesUpdated => format!("changed the review series {}", quoted(text(&s["name"]), "a review series")),
+            EventKind::MeetingScheduled => format!("scheduled a review meeting for {}", when(s)),
+            EventKind::MeetingMoved if s["before"] == s["after"] => "changed where a review meeting takes place".to_owned(),
+            EventKind::MeetingMoved => format!("moved a review meeting to {}", when(&s["after"])),
+            EventKind::MeetingCancelled => "cancelled a review meeting".to_owned(),
+            EventKind::MeetingPrepared => {
+                let items: u64 = s["items"].as_object().into_iter().flatten().filter_map(|(_, n)| n.as_u64()).sum();
+                format!("prepared a review meeting's agenda from the data ({})", counted(items, "item"))
+            }
+            EventKind::MeetingItemAdded => format!("added {} to a review meeting's agenda", quoted(text(&s["title"]), "an item")),
+            EventKind::MeetingItemsReordered => "reordered a review meeting's agenda".to_owned(),
+            EventKind::MeetingMinutingStarted => "started the minutes of a review meeting, its data as it then stood".to_owned(),
+            EventKind::MeetingAttendanceRecorded => {
+                let count = |p: &str| s["attendance"].as_array().into_iter().flatten().filter(|a| text(&a["presence"]) == p).count() as u64;
+                format!(
+                    "recorded attendance at a review meeting: {} present, {} with apologies, {} absent",
+                    count("present"),
+                    count("apologies"),
+                    count("absent")
+                )
+            }
+            EventKind::MeetingItemMinuted if s["closed"] == true => "minuted an item of a review meeting and closed it".to_owned(),
+            EventKind::MeetingItemMinuted => "minuted an item of a review meeting, left open to carry over".to_owned(),
+            EventKind::MeetingDecisionRecorded => {
+                let aimed = if s["intervention_party"].is_null() {
+                    String::new()
+                } else {
+                    format!(", an intervention aimed at {}", self.party(&s["intervention_party"]))
+                };
+                format!("recorded the decision {}{aimed}", quoted(text(&s["text"]), "of a review meeting"))
+            }
             // The site chain's kinds: their subject is the account, token or organisation.
             EventKind::UserCreated => {
                 let organisation = id(&s["organisation"]).and_then(|o| self.names.organisations.get(&o));
@@ -355,9 +392,23 @@ impl Told<'_> {
                 self.names.obligations.get(&source_id).map_or_else(String::new, |o| format!(" (from obligation {})", quoted(o, "")))
             }
             "issue" => self.names.issues.get(&source_id).map_or_else(String::new, |i| format!(" (from issue #{})", i.number)),
+            "review" => " (from a review meeting's agenda)".to_owned(),
             _ => String::new(),
         }
     }
+}
+
+/// A meeting's start as its summary holds it: `3 April 2026 at 10:00 (Europe/London)`.
+fn when(holder: &Value) -> String {
+    match text(&holder["local_start"]).parse::<jiff::civil::DateTime>() {
+        Ok(start) => format!("{} at {} ({})", day(start.date()), start.strftime("%H:%M"), text(&holder["time_zone"])),
+        Err(_) => "a new time".to_owned(),
+    }
+}
+
+/// `1 item`, `3 items`.
+fn counted(n: u64, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
 fn text(value: &Value) -> &str {

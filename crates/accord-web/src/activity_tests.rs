@@ -383,6 +383,90 @@ fn cases() -> Vec<(EventLine, &'static str)> {
         ),
         (event(K::TokenCreated, a, None, &subject("token", 74), json!({"name": "ci"})), "Ann Lee created the API token 'ci'"),
         (event(K::TokenRevoked, a, None, &subject("token", 74), json!({})), "Ann Lee revoked an API token"),
+        (
+            event(
+                K::ReviewSeriesCreated,
+                p,
+                Some(NORTH),
+                &subject("review_series", 80),
+                json!({"name": "JMT", "kind": "jmt", "cadence": "3 months", "chairs": [{"party": id(NORTH), "user": id(PRIYA)}], "roles": ["jmt"], "members": [id(SAM)]}),
+            ),
+            "Priya Raman set up the review series 'JMT' (quarterly)",
+        ),
+        (
+            event(K::ReviewSeriesUpdated, p, Some(NORTH), &subject("review_series", 80), json!({"name": "JMT", "cadence": "1 months"})),
+            "Priya Raman changed the review series 'JMT'",
+        ),
+        (
+            event(
+                K::MeetingScheduled,
+                p,
+                Some(NORTH),
+                &subject("meeting", 81),
+                json!({"local_start": "2026-04-03T10:00:00", "time_zone": "Europe/London", "duration_minutes": 60, "series": id(80), "place": ""}),
+            ),
+            "Priya Raman scheduled a review meeting for 3 April 2026 at 10:00 (Europe/London)",
+        ),
+        (
+            event(
+                K::MeetingMoved,
+                p,
+                Some(NORTH),
+                &subject("meeting", 81),
+                json!({"before": {"local_start": "2026-04-03T10:00:00", "time_zone": "Europe/London"}, "after": {"local_start": "2026-04-07T09:30:00", "time_zone": "Europe/Paris"}, "sequence": 1}),
+            ),
+            "Priya Raman moved a review meeting to 7 April 2026 at 09:30 (Europe/Paris)",
+        ),
+        (
+            event(K::MeetingCancelled, p, Some(NORTH), &subject("meeting", 81), json!({"series": id(80), "sequence": 2})),
+            "Priya Raman cancelled a review meeting",
+        ),
+        (
+            event(
+                K::MeetingPrepared,
+                p,
+                Some(NORTH),
+                &subject("meeting", 81),
+                json!({"items": {"kpi": 2, "issue": 1, "member": 0}, "previous": null}),
+            ),
+            "Priya Raman prepared a review meeting's agenda from the data (3 items)",
+        ),
+        (
+            event(K::MeetingItemAdded, s, Some(KEY), &subject("meeting", 81), json!({"item": id(82), "title": "Winter timetable"})),
+            "Sam Lee added 'Winter timetable' to a review meeting's agenda",
+        ),
+        (
+            event(K::MeetingItemsReordered, s, Some(KEY), &subject("meeting", 81), json!({"order": [id(82)]})),
+            "Sam Lee reordered a review meeting's agenda",
+        ),
+        (
+            event(K::MeetingMinutingStarted, s, Some(KEY), &subject("meeting", 81), json!({"series": id(80), "items": 4})),
+            "Sam Lee started the minutes of a review meeting, its data as it then stood",
+        ),
+        (
+            event(
+                K::MeetingAttendanceRecorded,
+                s,
+                Some(KEY),
+                &subject("meeting", 81),
+                json!({"attendance": [{"user": id(PRIYA), "presence": "present"}, {"user": id(ANN), "presence": "apologies"}]}),
+            ),
+            "Sam Lee recorded attendance at a review meeting: 1 present, 1 with apologies, 0 absent",
+        ),
+        (
+            event(K::MeetingItemMinuted, s, Some(KEY), &subject("meeting", 81), json!({"item": id(82), "closed": true})),
+            "Sam Lee minuted an item of a review meeting and closed it",
+        ),
+        (
+            event(
+                K::MeetingDecisionRecorded,
+                p,
+                Some(NORTH),
+                &subject("meeting", 81),
+                json!({"decision": id(83), "item": id(82), "text": "Deliver the berth report", "agreed": [{"party": id(NORTH), "user": id(PRIYA)}], "intervention_party": id(KEY)}),
+            ),
+            "Priya Raman recorded the decision 'Deliver the berth report', an intervention aimed at Keystone Construction",
+        ),
     ]
 }
 

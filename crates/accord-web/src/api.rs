@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::error::ErrorBody;
-use crate::{actions, audit, issues, measures, notifications, oversight, people, records, relationships};
+use crate::{actions, audit, issues, measures, notifications, oversight, people, records, relationships, reviews};
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -125,6 +125,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(measures::api::routes())
         .merge(actions::api::routes())
         .merge(issues::api::routes())
+        .merge(reviews::api::routes())
         .merge(notifications::api::routes())
         .merge(oversight::api::routes())
         .merge(records::api::routes())

@@ -30,6 +30,30 @@ pub fn when(zone: &jiff::tz::TimeZone, at: &Timestamp) -> String {
     format!("{day} {} {month} {}, {:02}:{:02}", t.day(), t.year(), t.hour(), t.minute())
 }
 
+/// A meeting's start as people read it: `3 April 2026, 10:00 (Europe/London)`.
+pub fn meeting_start(m: &accord_store::MeetingLine) -> String {
+    format!("{} {}, {} ({})", m.local_start.day(), m.local_start.strftime("%B %Y"), m.local_start.strftime("%H:%M"), m.time_zone)
+}
+
+/// A review series as the reviews page and the overview list it: its next meeting, and whether
+/// it is overdue (its cadence passed since it last met, with nothing scheduled).
+pub struct SeriesRow {
+    pub line: accord_store::SeriesLine,
+    pub next: Option<String>,
+    pub overdue: bool,
+}
+
+pub fn series_rows(lines: Vec<accord_store::SeriesLine>, today: Date, zone: &jiff::tz::TimeZone) -> Vec<SeriesRow> {
+    lines
+        .into_iter()
+        .map(|line| {
+            let last = line.last_held.map(|t| t.to_zoned(zone.clone()).date());
+            let overdue = accord_domain::review::overdue(line.cadence, last, line.next.is_some(), today);
+            SeriesRow { next: line.next.as_ref().map(meeting_start), overdue, line }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,6 +63,7 @@ pub const RELATIONSHIP_MENU: &[MenuItem] = &[
     MenuItem { label: "Obligations", path: "/obligations", section: "obligations", frame: false },
     MenuItem { label: "Actions", path: "/actions", section: "actions", frame: false },
     MenuItem { label: "Issues", path: "/issues", section: "issues", frame: false },
+    MenuItem { label: "Reviews", path: "/reviews", section: "reviews", frame: false },
     MenuItem { label: "Records", path: "/records", section: "records", frame: false },
     MenuItem { label: "Members", path: "/members", section: "members", frame: true },
     MenuItem { label: "Audit trail", path: "/audit", section: "audit", frame: false },
@@ -144,6 +145,8 @@ saved_notices! {
     Retracted "retracted" => "Done: the value was retracted. It stays in the history, marked so; its period shows as missing until a value is recorded again.";
     Issue "issue" => "Saved: the issue is recorded.";
     Action "action" => "Saved: the action.";
+    Series "series" => "Saved: the review series.";
+    Meeting "meeting" => "Saved: the meeting.";
     Ladder "ladder" => "Saved: the escalation ladder.";
     Holidays "holidays" => "Saved: your party's holidays.";
     Role "role" => "Saved: the member's new role.";

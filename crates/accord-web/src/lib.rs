@@ -47,6 +47,7 @@ pub mod oversight;
 pub mod people;
 pub mod records;
 pub mod relationships;
+pub mod reviews;
 
 use accord_domain::clock::Clock;
 use accord_store::Store;
@@ -176,7 +177,8 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io
 mod tests {
     /// The module folders. Each imports the shared modules, `accord_store` and `accord_domain`,
     /// never another module: what two modules need is shared.
-    const MODULES: &[&str] = &["actions", "audit", "issues", "measures", "notifications", "oversight", "people", "records", "relationships"];
+    const MODULES: &[&str] =
+        &["actions", "audit", "issues", "measures", "notifications", "oversight", "people", "records", "relationships", "reviews"];
 
     #[test]
     fn no_module_folder_names_another() {

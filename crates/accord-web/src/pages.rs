@@ -2,7 +2,7 @@
 //! JavaScript; authorization comes from the extractors in `auth`, never from templates.
 
 use crate::AppState;
-use crate::{actions, audit, issues, measures, notifications, oversight, people, records, relationships};
+use crate::{actions, audit, issues, measures, notifications, oversight, people, records, relationships, reviews};
 use axum::Router;
 
 pub use crate::people::RESET_VALID;
@@ -21,6 +21,7 @@ const MODULES: &[&[(&str, &str)]] = &[
     measures::sheets::UPLOAD_ROUTES,
     actions::pages::ROUTES,
     issues::pages::ROUTES,
+    reviews::pages::ROUTES,
     notifications::pages::ROUTES,
     audit::pages::ROUTES,
     oversight::pages::ROUTES,
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(measures::sheets::router())
         .merge(actions::pages::router())
         .merge(issues::pages::router())
+        .merge(reviews::pages::router())
         .merge(notifications::pages::router())
         .merge(audit::pages::router())
         .merge(oversight::pages::router())

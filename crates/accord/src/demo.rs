@@ -140,6 +140,7 @@ pub async fn seed_if_empty(store: &dyn Store, clock: &dyn Clock) -> anyhow::Resu
     seed_issues(store, clock, relationship.id, &people).await?;
     seed_measures(store, clock, relationship.id, &people).await?;
     seed_records(store, clock, relationship.id, &people).await?;
+    seed_reviews(store, clock, relationship.id, &people).await?;
     Ok(Some(DemoLogin { email: PARTIES[0].1[0].email.to_owned(), password }))
 }
 
@@ -599,6 +600,77 @@ async fn seed_measures(store: &dyn Store, clock: &dyn Clock, relationship_id: uu
     for new in actions {
         store.create_action(new, people[1], clock.now()).await?;
     }
+    Ok(())
+}
+
+/// Two review series: the JMT monthly, the SERs quarterly. The JMT met three weeks ago (its
+/// minutes with attendance, notes, a decision aimed at one party and an action raised) and meets
+/// again in nine days, its agenda prepared from the data; the SERs meet in five weeks.
+async fn seed_reviews(store: &dyn Store, clock: &dyn Clock, relationship_id: uuid::Uuid, people: &[uuid::Uuid]) -> anyhow::Result<()> {
+    use accord_domain::review::{Cadence as Every, MeetingTime, Presence, ReviewKind};
+    use accord_store::{MeetingCommand, NewAction, NewMeeting, Place, SeriesInput};
+    use jiff::ToSpan;
+    let parties = store.parties(relationship_id).await?;
+    let contractor = parties[1].id;
+    let series = |name: &str, kind, cadence, chairs: [usize; 3], role| SeriesInput {
+        relationship_id,
+        name: name.into(),
+        kind,
+        cadence,
+        chairs: parties.iter().zip(chairs).map(|(p, c)| (p.id, people[c])).collect(),
+        invited_roles: vec![role],
+        invitees: vec![],
+    };
+    let jmt = series("Joint management team", ReviewKind::Jmt, Every::MONTHLY, [1, 6, 11], Role::Jmt);
+    let jmt = store.create_series(jmt, people[1], clock.now()).await?;
+    let ser = series("SER review", ReviewKind::Ser, Every::QUARTERLY, [0, 5, 10], Role::Ser);
+    let ser = store.create_series(ser, people[0], clock.now()).await?;
+    let today = clock.now().to_zoned(jiff::tz::TimeZone::get("Europe/London")?).date();
+    let at = |days: i64, time: &str| {
+        MeetingTime::parse(&today.checked_add(days.days())?.to_string(), time, "", "90", "Europe/London").map_err(|e| anyhow!("{e}"))
+    };
+    let place = Place { place: "Harbour House, meeting room 2".into(), call_link: "https://meet.example/harbour-jmt".into() };
+    let meeting = |series_id, time| NewMeeting { relationship_id, series_id, time, place: place.clone() };
+    let (who, now) = (people[1], clock.now());
+
+    let past = store.schedule_meeting(meeting(jmt.id, at(-21, "10:00")?), who, now).await?;
+    let past = store.change_meeting(relationship_id, past.line.id, MeetingCommand::Prepare, past.version, who, now).await?;
+    let past = store.change_meeting(relationship_id, past.line.id, MeetingCommand::StartMinuting, past.version, who, now).await?;
+    let apologies = MeetingCommand::Attendance(vec![(people[7], Presence::Apologies), (people[2], Presence::Absent)]);
+    let mut past = store.change_meeting(relationship_id, past.line.id, apologies, past.version, who, now).await?;
+    let items: Vec<_> = past.minutes.items.iter().map(|i| (i.id, i.source)).collect();
+    // The first two items are closed, the next two minuted and left open; the rest, left open
+    // without notes, carry over to the next meeting too.
+    for (n, (item, source)) in items.iter().enumerate().take(4) {
+        let notes = if n < 2 { "Discussed; the owners report back by e-mail." } else { "Reviewed; still open." };
+        let minute = MeetingCommand::MinuteItem { item_id: *item, notes: notes.into(), closed: n < 2 };
+        past = store.change_meeting(relationship_id, past.line.id, minute, past.version, who, now).await?;
+        if n == 0 {
+            let decide = MeetingCommand::Decide {
+                item_id: *item,
+                text: format!("Keystone delivers its recovery plan for this {} before the next meeting", source.label()),
+                agreed: vec![people[1], people[6], people[11]],
+                intervention_party: Some(contractor),
+            };
+            past = store.change_meeting(relationship_id, past.line.id, decide, past.version, who, now).await?;
+            let action = NewAction {
+                relationship_id,
+                title: "Circulate the recovery plan to every party".into(),
+                description: String::new(),
+                owner_id: Some(people[6]),
+                party_id: contractor,
+                due_date: today.checked_add(5.days())?,
+                source: None,
+            };
+            let raise = MeetingCommand::RaiseAction { item_id: *item, action };
+            past = store.change_meeting(relationship_id, past.line.id, raise, past.version, who, now).await?;
+        }
+    }
+    let next = store.schedule_meeting(meeting(jmt.id, at(9, "10:00")?), who, now).await?;
+    let next = store.change_meeting(relationship_id, next.line.id, MeetingCommand::Prepare, next.version, who, now).await?;
+    let add = MeetingCommand::AddItem { title: "Winter ferry timetable and the crane works".into() };
+    store.change_meeting(relationship_id, next.line.id, add, next.version, people[0], now).await?;
+    store.schedule_meeting(meeting(ser.id, at(35, "14:00")?), people[0], now).await?;
     Ok(())
 }
 

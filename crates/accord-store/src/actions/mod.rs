@@ -77,16 +77,20 @@ pub enum SourceKind {
     /// One period of a KPI (`period` is its first day).
     KpiPeriod,
     Obligation,
+    /// An item of a review meeting's agenda (stored as `review`, the name the action table's
+    /// check has allowed since V3).
+    MeetingItem,
 }
 
 impl SourceKind {
-    pub const ALL: [SourceKind; 2] = [SourceKind::KpiPeriod, SourceKind::Obligation];
+    pub const ALL: [SourceKind; 3] = [SourceKind::KpiPeriod, SourceKind::Obligation, SourceKind::MeetingItem];
 
     /// The string stored in `action.source_kind` and hashed into the chain: never changes.
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::KpiPeriod => "kpi_period",
             SourceKind::Obligation => "obligation",
+            SourceKind::MeetingItem => "review",
         }
     }
 
@@ -101,6 +105,7 @@ impl SourceKind {
         match self {
             SourceKind::KpiPeriod => "SELECT cadence FROM kpi WHERE relationship_id = $1 AND kpi_id = $2",
             SourceKind::Obligation => "SELECT '' FROM obligation WHERE relationship_id = $1 AND obligation_id = $2",
+            SourceKind::MeetingItem => "SELECT '' FROM meeting_item WHERE relationship_id = $1 AND item_id = $2",
         }
     }
 
@@ -110,6 +115,7 @@ impl SourceKind {
             (_, None) => SourceFound::Nothing,
             (SourceKind::KpiPeriod, Some(cadence)) => SourceFound::Kpi(Cadence::parse(cadence)?),
             (SourceKind::Obligation, Some(_)) => SourceFound::Obligation,
+            (SourceKind::MeetingItem, Some(_)) => SourceFound::MeetingItem,
         })
     }
 }
@@ -117,7 +123,7 @@ impl SourceKind {
 /// What raised an action: a KPI's period, an obligation (later: an issue, a review).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ActionSource {
-    /// `kpi_period`, `obligation`, `issue` or `review`. Kept as sent (an unknown kind is refused
+    /// `kpi_period`, `obligation` or `review` (a meeting's agenda item). Kept as sent (an unknown kind is refused
     /// by [`ActionSource::check`], naming the field); [`SourceKind`] is what a known one means.
     pub kind: String,
     pub id: Uuid,
@@ -132,6 +138,7 @@ pub enum SourceFound {
     /// A KPI, with its cadence (its periods).
     Kpi(Cadence),
     Obligation,
+    MeetingItem,
     /// Nothing of this relationship: another relationship's, or nothing at all.
     Nothing,
 }
@@ -157,7 +164,9 @@ impl ActionSource {
             (Some(SourceKind::KpiPeriod), _, _) => Err(Invalid::one("source_id", "is not a KPI of this relationship")),
             (Some(SourceKind::Obligation), SourceFound::Obligation, _) => Ok(()),
             (Some(SourceKind::Obligation), _, _) => Err(Invalid::one("source_id", "is not an obligation of this relationship")),
-            (None, _, _) => Err(Invalid::one("source_kind", "must be kpi_period or obligation")),
+            (Some(SourceKind::MeetingItem), SourceFound::MeetingItem, _) => Ok(()),
+            (Some(SourceKind::MeetingItem), _, _) => Err(Invalid::one("source_id", "is not an agenda item of this relationship")),
+            (None, _, _) => Err(Invalid::one("source_kind", "must be kpi_period, obligation or review")),
         }
     }
 }
@@ -256,7 +265,9 @@ mod tests {
         assert_eq!(source("obligation", None).check(SourceFound::Obligation), Ok(()));
         assert_eq!(refused(source("obligation", None).check(SourceFound::Nothing)), "source_id");
         assert_eq!(refused(source("obligation", None).check(SourceFound::Kpi(Cadence::Daily))), "source_id");
-        assert_eq!(refused(source("review", None).check(SourceFound::Obligation)), "source_kind");
+        assert_eq!(refused(source("review", None).check(SourceFound::Obligation)), "source_id");
+        assert_eq!(source("review", None).check(SourceFound::MeetingItem), Ok(()));
+        assert_eq!(refused(source("meeting", None).check(SourceFound::Obligation)), "source_kind");
     }
 
     #[test]
@@ -266,7 +277,8 @@ mod tests {
             assert!(kind.lookup().contains("relationship_id = $1") && kind.lookup().ends_with("_id = $2"), "{}", kind.lookup());
             assert_eq!(kind.found(None), Ok(SourceFound::Nothing));
         }
-        assert_eq!(SourceKind::parse("review"), None);
+        assert_eq!(SourceKind::parse("review"), Some(SourceKind::MeetingItem));
+        assert_eq!(SourceKind::parse("meeting"), None);
         assert_eq!(SourceKind::KpiPeriod.found(Some("quarterly")), Ok(SourceFound::Kpi(Cadence::Quarterly)));
         assert!(SourceKind::KpiPeriod.found(Some("hourly")).is_err());
         assert_eq!(SourceKind::Obligation.found(Some("")), Ok(SourceFound::Obligation));

@@ -72,6 +72,17 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("get", "/api/v1/relationships/{relationship_id}/obligations", [401, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/api/v1/relationships/{relationship_id}/obligations", [401, 404, 404, 403, 403, 201, 201, 404]),
     ("patch", "/api/v1/relationships/{relationship_id}/obligations/{obligation_id}", [401, 404, 404, 403, 200, 200, 200, 404]),
+    // API: reviews.
+    ("get", "/api/v1/relationships/{relationship_id}/reviews", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/reviews", [401, 404, 404, 403, 403, 201, 201, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/reviews/{series_id}", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("put", "/api/v1/relationships/{relationship_id}/reviews/{series_id}", [401, 404, 404, 403, 403, 200, 200, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/reviews/{series_id}/meetings", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/reviews/{series_id}/meetings", [401, 404, 404, 403, 403, 201, 201, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/meetings/{meeting_id}", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/api/v1/relationships/{relationship_id}/meetings/{meeting_id}/changes", [401, 404, 404, 403, 403, 200, 200, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/meetings/{meeting_id}/record", [401, 404, 404, 200, 200, 200, 200, 404]),
+    ("get", "/api/v1/relationships/{relationship_id}/parties/{party_id}/interventions", [401, 404, 404, 200, 200, 200, 200, 404]),
     ("get", "/api/v1/relationships/{relationship_id}/actions", [401, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/api/v1/relationships/{relationship_id}/actions", [401, 404, 404, 403, 201, 201, 201, 404]),
     ("get", "/api/v1/relationships/{relationship_id}/actions/{action_id}", [401, 404, 404, 200, 200, 200, 200, 404]),
@@ -152,6 +163,16 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("get", "/relationships/{relationship_id}/obligations", [303, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/relationships/{relationship_id}/obligations", [303, 404, 404, 403, 403, 303, 303, 404]),
     ("post", "/relationships/{relationship_id}/obligations/{obligation_id}", [303, 404, 404, 403, 303, 303, 303, 404]),
+    // Reviews: members read; SERs and JMT members of any party set up, schedule, prepare and minute.
+    ("get", "/relationships/{relationship_id}/reviews", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/reviews", [303, 404, 404, 403, 403, 303, 303, 404]),
+    ("get", "/relationships/{relationship_id}/reviews/new", [303, 404, 404, 403, 403, 200, 200, 404]),
+    ("get", "/relationships/{relationship_id}/reviews/{series_id}", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/reviews/{series_id}", [303, 404, 404, 403, 403, 303, 303, 404]),
+    ("get", "/relationships/{relationship_id}/reviews/{series_id}/edit", [303, 404, 404, 403, 403, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/reviews/{series_id}/meetings", [303, 404, 404, 403, 403, 303, 303, 404]),
+    ("get", "/relationships/{relationship_id}/meetings/{meeting_id}", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("post", "/relationships/{relationship_id}/meetings/{meeting_id}", [303, 404, 404, 403, 403, 303, 303, 404]),
     ("get", "/relationships/{relationship_id}/actions", [303, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/relationships/{relationship_id}/actions", [303, 404, 404, 403, 303, 303, 303, 404]),
     ("get", "/relationships/{relationship_id}/actions/new", [303, 404, 404, 403, 200, 200, 200, 404]),
@@ -240,6 +261,14 @@ const OTHER_PARTY: &[(&str, &str, [u16; 2])] = &[
     ("post", "/relationships/{relationship_id}/obligations/{obligation_id}", [303, 303]),
     ("post", "/relationships/{relationship_id}/actions", [303, 303]),
     ("post", "/relationships/{relationship_id}/actions/{action_id}", [303, 303]),
+    ("post", "/api/v1/relationships/{relationship_id}/reviews", [201, 201]),
+    ("put", "/api/v1/relationships/{relationship_id}/reviews/{series_id}", [200, 200]),
+    ("post", "/api/v1/relationships/{relationship_id}/reviews/{series_id}/meetings", [201, 201]),
+    ("post", "/api/v1/relationships/{relationship_id}/meetings/{meeting_id}/changes", [200, 200]),
+    ("post", "/relationships/{relationship_id}/reviews", [303, 303]),
+    ("post", "/relationships/{relationship_id}/reviews/{series_id}", [303, 303]),
+    ("post", "/relationships/{relationship_id}/reviews/{series_id}/meetings", [303, 303]),
+    ("post", "/relationships/{relationship_id}/meetings/{meeting_id}", [303, 303]),
     ("post", "/relationships/{relationship_id}/import", [200, 200]),
     ("post", "/relationships/{relationship_id}/import/apply", [303, 303]),
     ("post", "/relationships/{relationship_id}/issues", [303, 303]),
@@ -380,6 +409,25 @@ fn body(method: &str, path: &str) -> Option<(&'static str, String)> {
             let query = [("file_name", "m.csv"), ("content", content.as_str()), ("sha256", &accord_sheets::sha256(IMPORT_CSV.as_bytes()))];
             form(reqwest::Url::parse_with_params("http://x/", query).unwrap().query().unwrap_or_default())
         }
+        ("post", "/api/v1/relationships/{relationship_id}/reviews") => json(
+            serde_json::json!({"name": "Commercial review", "kind": "ser", "cadence": "quarterly", "chairs": ["{chair_a}", "{chair_b}"]}),
+        ),
+        ("put", "/api/v1/relationships/{relationship_id}/reviews/{series_id}") => json(serde_json::json!({
+            "version": 1, "name": "JMT", "kind": "jmt", "cadence": "2 weeks", "chairs": ["{chair_a}", "{chair_b}"], "invited_roles": ["jmt"]})),
+        ("post", "/api/v1/relationships/{relationship_id}/reviews/{series_id}/meetings") => {
+            json(serde_json::json!({"date": "2026-05-01", "time": "10:00"}))
+        }
+        ("post", "/api/v1/relationships/{relationship_id}/meetings/{meeting_id}/changes") => {
+            json(serde_json::json!({"change": "add_item", "version": 1, "title": "Winter timetable"}))
+        }
+        (_, "/relationships/{relationship_id}/reviews") if method == "post" => {
+            form("name=Commercial+review&kind=ser&cadence=quarterly&chairs={chair_a}&chairs={chair_b}")
+        }
+        (_, "/relationships/{relationship_id}/reviews/{series_id}") => {
+            form("version=1&name=JMT&kind=jmt&cadence=monthly&chairs={chair_a}&chairs={chair_b}&invited_roles=jmt")
+        }
+        (_, "/relationships/{relationship_id}/reviews/{series_id}/meetings") => form("date=2026-05-01&time=10%3A00"),
+        (_, "/relationships/{relationship_id}/meetings/{meeting_id}") => form("change=add_item&version=1&title=Winter+timetable"),
         ("post", _) if !path.starts_with("/api/") => form(""),
         _ => None,
     }
@@ -559,6 +607,19 @@ async fn prepare(dir: &Path) -> World {
     for signer in [users["ser"].id, users["ser b"].id] {
         store.sign_record(harbour.id, sealed.id, sealed.hash.clone(), signer, now).await.unwrap();
     }
+    let series = accord_store::SeriesInput {
+        relationship_id: harbour.id,
+        name: "JMT".into(),
+        kind: accord_domain::review::ReviewKind::Jmt,
+        cadence: accord_domain::review::Cadence::MONTHLY,
+        chairs: vec![(party_a, users["ser"].id), (party_b, users["ser b"].id)],
+        invited_roles: vec![Role::Jmt],
+        invitees: vec![],
+    };
+    let series = store.create_series(series, jmt, now).await.unwrap();
+    let time = accord_domain::review::MeetingTime::parse("2026-04-02", "10:00", "", "60", "Europe/London").unwrap();
+    let meeting = accord_store::NewMeeting { relationship_id: harbour.id, series_id: series.id, time, place: Default::default() };
+    let meeting = store.schedule_meeting(meeting, jmt, now).await.unwrap();
     drop(store);
     // Fold the write-ahead log into the file, so that a copy of the file alone is complete.
     rusqlite::Connection::open(&file).unwrap().execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;").unwrap();
@@ -580,6 +641,10 @@ async fn prepare(dir: &Path) -> World {
         ("{record_id}", record.id.to_string()),
         ("{record_hash}", record.hash.clone()),
         ("{sealed_record_id}", sealed.id.to_string()),
+        ("{series_id}", series.id.to_string()),
+        ("{meeting_id}", meeting.line.id.to_string()),
+        ("{chair_a}", users["ser"].id.to_string()),
+        ("{chair_b}", users["ser b"].id.to_string()),
     ]);
     let mut world = World { file, callers, params };
     world.params.insert("{invitation_token}", invitation_token);

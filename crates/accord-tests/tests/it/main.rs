@@ -16,4 +16,5 @@ mod oversight;
 mod parties;
 mod people;
 mod records;
+mod reviews;
 mod store;

@@ -84,6 +84,8 @@ struct RelationshipPage {
     /// Open issues, and the share of resolved ones settled at the first level (from the summary table).
     open_issues: i64,
     first_level_share: Option<i64>,
+    /// The review series: each one's next meeting, and any overdue.
+    reviews: Vec<crate::dates::SeriesRow>,
 }
 
 /// The latest events the home page shows.
@@ -101,7 +103,7 @@ pub async fn relationship(
     // Recent activity, the chain head and the figures are relationship content: members only (a
     // site admin sees the frame: parties and their people).
     let member = access.member.is_some();
-    let OverviewView { parties, leads, counts, events, names, head, stats } = view;
+    let OverviewView { parties, leads, counts, events, names, head, stats, series } = view;
     let events = if member { events } else { Vec::new() };
     let resolved: i64 = stats.iter().map(|s| s.resolved).sum();
     let (open_issues, first_level_share, head) = if member {
@@ -119,7 +121,13 @@ pub async fn relationship(
             card.invited_ser = invitations.iter().find(|i| i.party_id == card.party.id && i.role == Role::Ser).map(|i| i.email.clone());
         }
     }
+    let reviews = if member {
+        crate::dates::series_rows(series, crate::dates::today(&state, &access.relationship), &access.relationship.zone())
+    } else {
+        Vec::new()
+    };
     let page = RelationshipPage {
+        reviews,
         open_issues,
         first_level_share,
         shell: Shell::new(Some(&access.user), &csrf, "overview").within_frame(&access.relationship, member),
