@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod document;
 pub mod escalation;
 pub mod event_kind;
 pub mod id;
