@@ -13,4 +13,5 @@ mod issues;
 mod measures;
 mod parties;
 mod people;
+mod print;
 mod store;
