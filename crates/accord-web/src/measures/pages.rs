@@ -229,7 +229,7 @@ fn scorecard_document(state: &AppState, access: &Access, page: &ScorecardPage) -
             Column::text("Responsible"),
             Column::text("Status"),
             Column::figure("Last value"),
-            Column::text("Period"),
+            Column::figure("Period"),
             Column::figure("Target"),
             Column::text("Trend"),
         ],
