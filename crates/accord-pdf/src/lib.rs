@@ -19,8 +19,9 @@ use typst_layout::PagedDocument;
 
 /// Text in a document, all strings counted: about 600 pages of dense prose.
 pub const MAX_TEXT_BYTES: usize = 2 << 20;
-/// Paragraphs, fields and table cells: a table of 5,000 rows of 8 columns fits.
-pub const MAX_BOXES: usize = 40_000;
+/// Paragraphs, fields and table cells: a table of 2,500 rows of 8 columns fits (about 60 pages;
+/// a debug build lays out some 250 cells a second, a release build many times that).
+pub const MAX_BOXES: usize = 20_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PdfError {

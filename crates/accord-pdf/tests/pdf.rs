@@ -57,6 +57,7 @@ fn every_title_paragraph_field_and_cell_appears_the_same_each_time() {
         "Minutes",
         vec![
             Block::Paragraph { text: "The parties agreed the winter maintenance plan.".into() },
+            Block::Paragraph { text: "A line typed on its own\nstays on its own.".into() },
             Block::Fields { fields: vec![Field::new("Decision", "Northshore delivers the survey by April.")] },
             Block::Table(table(&["KPI", "Value", "Target"], &[&["Invoices paid on time", "92.5%", "95%"], &["Site incidents", "3", "0"]])),
             Block::Table(table(&["Action", "Due"], &[])),
@@ -64,6 +65,7 @@ fn every_title_paragraph_field_and_cell_appears_the_same_each_time() {
     );
     let pdf = accord_pdf::render(&doc).unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
+    assert!(poppler("pdftotext", &[], &pdf).contains("A line typed on its own\nstays on its own."), "a typed line break is kept");
     let text = text(&pdf);
     for expected in [
         "Joint Management Team, March 2026",
@@ -142,22 +144,22 @@ fn a_long_table_spans_pages_with_its_header_footer_and_page_numbers_on_each() {
     let mut doc = Document::new("Every action");
     doc.footer = Some("Chain head 88:abc123".into());
     let mut t = table(&["Action", "Owner", "Due"], &[]);
-    for i in 1..=400 {
+    for i in 1..=150 {
         t.row([format!("Action number {i}"), "Priya Raman".into(), format!("{i} April 2026")]);
     }
     doc.section("Action log", vec![Block::Table(t)]);
     let started = std::time::Instant::now();
     let pdf = accord_pdf::render(&doc).unwrap();
-    eprintln!("400 rows rendered in {:?}, {} bytes", started.elapsed(), pdf.len());
+    eprintln!("150 rows rendered in {:?}, {} bytes", started.elapsed(), pdf.len());
     let pages: Vec<String> = poppler("pdftotext", &[], &pdf).split('\u{c}').map(squash).filter(|p| !p.is_empty()).collect();
     let count = pages.len();
-    assert!(count >= 3, "400 rows take several pages, not {count}");
+    assert!(count >= 3, "150 rows take several pages, not {count}");
     for (i, page) in pages.iter().enumerate() {
         assert!(page.contains(&format!("Page {} of {count}", i + 1)), "page {} has no page number: {page}", i + 1);
         assert!(page.contains("Chain head 88:abc123"), "page {} has no footer", i + 1);
         assert!(page.contains("Action Owner Due"), "page {} does not repeat the header", i + 1);
     }
-    for i in [1, 200, 400] {
+    for i in [1, 75, 150] {
         assert!(pages.iter().any(|p| p.contains(&format!("Action number {i} Priya Raman {i} April 2026"))), "row {i} is missing");
     }
 }

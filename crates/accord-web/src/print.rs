@@ -9,6 +9,7 @@ use accord_domain::{FieldError, Invalid};
 use askama::Template;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use tokio::sync::Semaphore;
 
 #[derive(Template)]
 #[template(path = "print/document.html")]
@@ -26,8 +27,13 @@ pub fn page(shell: Shell, doc: &Document, back: (&str, &str), pdf_href: &str) ->
     render(StatusCode::OK, &PrintPage { shell, doc, back, pdf_href })
 }
 
+/// PDFs laid out at once on this server: a layout holds a core for up to seconds, so a burst of
+/// requests for PDFs waits here rather than taking every core from the pages.
+pub static RENDERS: Semaphore = Semaphore::const_new(2);
+
 /// The document as a PDF download named `{file_stem}.pdf`, laid out off the async workers.
 pub async fn pdf(doc: Document, file_stem: &str) -> Result<Response, ApiError> {
+    let _turn = RENDERS.acquire().await.map_err(|e| ApiError::Internal(format!("pdf: {e}")))?;
     let pdf = tokio::task::spawn_blocking(move || accord_pdf::render(&doc))
         .await
         .map_err(|e| ApiError::Internal(format!("pdf: {e}")))?
