@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod clock;
+pub mod document;
 pub mod escalation;
 pub mod event_kind;
 pub mod id;

@@ -32,6 +32,7 @@ pub mod layout;
 mod limiter;
 pub mod list;
 pub mod pages;
+pub mod print;
 pub mod secrets;
 pub mod session;
 pub mod sheets;

@@ -146,6 +146,8 @@ const MATRIX: &[(&str, &str, [u16; 8])] = &[
     ("post", "/relationships/{relationship_id}/members/{user_id}/succession", [303, 404, 404, 403, 403, 403, 303, 303]),
     // Measures pages.
     ("get", "/relationships/{relationship_id}/scorecard", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("get", "/relationships/{relationship_id}/scorecard/print", [303, 404, 404, 200, 200, 200, 200, 404]),
+    ("get", "/relationships/{relationship_id}/scorecard.pdf", [303, 404, 404, 200, 200, 200, 200, 404]),
     ("post", "/relationships/{relationship_id}/kpis", [303, 404, 404, 403, 403, 303, 303, 404]),
     ("get", "/relationships/{relationship_id}/kpis/new", [303, 404, 404, 403, 403, 200, 200, 404]),
     ("get", "/relationships/{relationship_id}/kpis/{kpi_id}", [303, 404, 404, 200, 200, 200, 200, 404]),

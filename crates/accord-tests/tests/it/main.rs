@@ -17,4 +17,5 @@ mod parties;
 mod people;
 mod records;
 mod reviews;
+mod print;
 mod store;

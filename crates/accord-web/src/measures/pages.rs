@@ -7,6 +7,7 @@ use crate::error::PageResult;
 use crate::forms::{Confirm, CsrfForm, FormErrors, Labels, SentForm};
 use crate::layout::{ConfirmPage, ConfirmReason, Saved, Shell, refused, render, saved};
 use crate::session::CsrfToken;
+use accord_domain::document::{Block, Column, Document, Field, Table};
 use accord_domain::id::parse_id;
 use accord_domain::measure::{Period, Rag, trend, version_in_force};
 use askama::Template;
@@ -20,6 +21,8 @@ use std::collections::HashMap;
 
 pages! { ROUTES, router;
     get "/relationships/{relationship_id}/scorecard" => scorecard;
+    get "/relationships/{relationship_id}/scorecard/print" => scorecard_print;
+    get "/relationships/{relationship_id}/scorecard.pdf" => scorecard_pdf;
     post "/relationships/{relationship_id}/kpis" => create_kpi;
     get "/relationships/{relationship_id}/kpis/new" => new_kpi;
     get "/relationships/{relationship_id}/kpis/{kpi_id}" => kpi;
@@ -101,6 +104,8 @@ struct ScorecardPage {
     counts: (usize, usize, usize, usize),
     can_define: bool,
     imported: Option<(String, String)>,
+    /// The page's filters as a query string (`?objective=...`), for its print and PDF links.
+    filters: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -184,6 +189,7 @@ fn scorecard_page(
         counts: (counts[0], counts[1], counts[2], counts[3]),
         can_define: access.manager().is_ok(),
         imported: q.imported.clone().map(|a| (a, q.corrected.clone().unwrap_or_default())),
+        filters: scorecard_filters(q),
     })
 }
 
@@ -192,6 +198,94 @@ pub async fn scorecard(
     Query(q): Query<ScorecardQuery>,
 ) -> PageResult {
     Ok(render(StatusCode::OK, &scorecard_page(&state, &access, &csrf, view, &q)?))
+}
+
+/// The scorecard as a printable document, filtered as the page was: what its print page and its
+/// PDF show.
+fn scorecard_document(state: &AppState, access: &Access, page: &ScorecardPage) -> Document {
+    let relationship = &access.relationship;
+    let as_of = format!("{} ({})", crate::dates::when(&relationship.zone(), &state.now()), relationship.time_zone);
+    let mut doc = Document::new("Scorecard");
+    doc.subtitle = Some(relationship.name.clone());
+    doc.meta.push(Field::new("As of", as_of.clone()));
+    let objective = page.objectives.iter().find(|o| page.objective == o.id.to_string());
+    let party = page.parties.iter().find(|p| page.party == p.id.to_string()).map(|p| p.organisation_name.as_str());
+    if let Some(objective) = objective {
+        doc.meta.push(Field::new("Objective", objective.title.clone()));
+    }
+    if let Some(party) = party.or((page.party == "joint").then_some("Joint")) {
+        doc.meta.push(Field::new("Responsible", party));
+    }
+    let (green, amber, red, none) = page.counts;
+    doc.meta.push(Field::new("Status", format!("{green} green, {amber} amber, {red} red, {none} without a value")));
+    let mut table = Table::new(
+        vec![
+            Column::text("KPI"),
+            Column::text("Responsible"),
+            Column::text("Status"),
+            Column::figure("Last value"),
+            Column::figure("Period"),
+            Column::figure("Target"),
+            Column::text("Trend"),
+        ],
+        "No KPIs match this filter.",
+    );
+    for row in &page.rows {
+        let mut status = if row.rag == "none" { "no value".to_owned() } else { row.rag.to_owned() };
+        if row.short {
+            status.push_str(", worse than target");
+        }
+        if let Some(missing) = &row.missing {
+            status.push_str(&format!(", {missing} missing"));
+        }
+        table.row([
+            format!("{} ({})", row.kpi.name, row.kpi.cadence.as_str()),
+            row.party.clone(),
+            status,
+            row.latest.as_ref().map_or_else(|| "—".to_owned(), |m| super::with_unit(m.value, &row.kpi.unit)),
+            row.latest_label.clone(),
+            super::with_unit(row.kpi.thresholds.target, &row.kpi.unit),
+            row.arrow_label.to_owned(),
+        ]);
+    }
+    doc.section("KPIs", vec![Block::Table(table)]);
+    doc.footer = Some(format!("{} · scorecard as of {as_of}", relationship.name));
+    doc
+}
+
+/// The scorecard's filters, carried from the page to its print page and PDF.
+fn scorecard_filters(q: &ScorecardQuery) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in [("objective", &q.objective), ("party", &q.party)] {
+        if !value.is_empty() {
+            query.append_pair(key, value);
+        }
+    }
+    let query = query.finish();
+    if query.is_empty() { query } else { format!("?{query}") }
+}
+
+/// The scorecard to print: the document its PDF holds, as a page.
+pub async fn scorecard_print(
+    State(state): State<AppState>, Viewed { access, view }: Viewed<ScorecardView>, Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<ScorecardQuery>,
+) -> PageResult {
+    let page = scorecard_page(&state, &access, &csrf, view, &q)?;
+    let doc = scorecard_document(&state, &access, &page);
+    let base = format!("/relationships/{}/scorecard", access.id());
+    let filters = scorecard_filters(&q);
+    Ok(crate::print::page(page.shell, &doc, (&format!("{base}{filters}"), "the scorecard"), &format!("{base}.pdf{filters}")))
+}
+
+/// The scorecard as PDF (`scorecard.pdf`, beside its `.xlsx` and `.csv`).
+pub async fn scorecard_pdf(
+    State(state): State<AppState>, Viewed { access, view }: Viewed<ScorecardView>, Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<ScorecardQuery>,
+) -> PageResult {
+    let page = scorecard_page(&state, &access, &csrf, view, &q)?;
+    let doc = scorecard_document(&state, &access, &page);
+    let stem = format!("{}-scorecard", crate::print::file_stem(&access.relationship.name));
+    Ok(crate::print::pdf(doc, &stem).await?)
 }
 
 /// The form that defines a KPI, on a page of its own.

@@ -6,6 +6,7 @@ use crate::auth::Access;
 use crate::error::{ApiError, PageResult};
 use crate::forms::{CsrfForm, check_form_origin};
 use crate::layout::{Shell, render};
+use crate::print::file_stem;
 use crate::session::CsrfToken;
 use crate::sheets::check_sheet;
 use accord_domain::id::parse_id;
@@ -281,16 +282,6 @@ fn download(format: &str, name: &str, tables: &[Table]) -> Result<Response, ApiE
     };
     let disposition = format!("attachment; filename=\"{name}.{format}\"");
     Ok(([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
-}
-
-fn file_stem(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
-        .collect::<String>()
-        .split('-')
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 /// The scorecard as a spreadsheet: `/scorecard.csv` or `/scorecard.xlsx`.

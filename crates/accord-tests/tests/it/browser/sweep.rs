@@ -11,11 +11,12 @@ const DESKTOP_WIDTH: u32 = 1400;
 
 /// Page routes no link leads to: downloads (nothing to lay out) and links with a secret token sent
 /// by email (the test opens an invitation's from the link the members page gives; not a reset's).
-const NOT_PAGES: [&str; 7] = [
+const NOT_PAGES: [&str; 8] = [
     "/static/style.css",
     // Live only on a site without an administrator: `first_run_on_the_web` opens it at 390 px.
     "/setup/{secret}",
     "/relationships/{relationship_id}/{file}",
+    "/relationships/{relationship_id}/scorecard.pdf",
     "/relationships/{relationship_id}/kpis/{kpi_id}/{file}",
     "/relationships/{relationship_id}/audit/export.jsonl",
     "/reset/{token}",
