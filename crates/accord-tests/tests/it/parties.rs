@@ -355,7 +355,9 @@ async fn references_must_be_of_the_same_relationship(db: TestDb) {
         due_date: "2026-04-01".parse().unwrap(),
         source: Some(ActionSource { kind: kind.into(), id, period: period.map(|p| p.parse().unwrap()) }),
     };
-    for (kind, id, field) in [("kpi_period", foreign_kpi, "source_id"), ("review", own_obligation, "source_kind")] {
+    // A kind this version does not know ("risk", for now), and a meeting item that is no item.
+    let kinds = [("kpi_period", foreign_kpi, "source_id"), ("risk", own_obligation, "source_kind"), ("review", own_obligation, "source_id")];
+    for (kind, id, field) in kinds {
         match store.create_action(sourced(kind, id, Some("2026-02-01")), jmt.id, app.now()).await {
             Err(StoreError::Invalid(invalid)) => assert_eq!(invalid.0[0].field, field, "{kind}:{id}"),
             other => panic!("{kind}:{id} was not refused: {other:?}"),
