@@ -34,7 +34,7 @@ P99_POSTGRES_MS = 20.0
 RSS_MIB = 64.0
 # The site administrator the harness adds for the administration pages.
 ADMIN = "bench-admin@accord.example"
-SHARE = {"issues": 0.40, "issue": 0.40, "home": 0.25, "scorecard": 0.25}
+SHARE = {"issues": 0.40, "issue": 0.40, "home": 0.25, "scorecard": 0.25, "ladder": 0.25, "oversight": 0.25}
 DEEP_WITHIN = 0.20
 SEED_LARGE_S = 120.0
 IMPORT_1M_S = 10.0
@@ -283,6 +283,10 @@ def bench_backend(backend, database, profile, seconds, reuse=False):
         depth = 9_000 if heavy["issues"] >= 10_000 else int(heavy["issues"] * 0.9)
         cursor, seen = deep_cursor(server.port, rid, token, depth)
         r = f"/relationships/{rid}"
+        status, _, body = request(server.port, "GET", f"/api/v1{r}/parties", {"Authorization": f"Bearer {token}"})
+        if status != 200:
+            raise SystemExit(f"GET the heavy relationship's parties answered {status}")
+        party = json.loads(body)["items"][0]["id"]
         endpoints = [
             ("home", "relationship home", r, "cookie"),
             ("scorecard", "scorecard", f"{r}/scorecard", "cookie"),
@@ -294,6 +298,7 @@ def bench_backend(backend, database, profile, seconds, reuse=False):
             ("actions", "action log", f"{r}/actions", "cookie"),
             ("audit", "audit trail page", f"{r}/audit", "cookie"),
             ("ladder", "escalation ladder and holidays", f"{r}/ladder", "cookie"),
+            ("oversight", "a party's oversight", f"{r}/parties/{party}/oversight", "cookie"),
             ("new_relationship", "new relationship form (administrator)", "/relationships/new", "admin"),
             ("api_issues", "API issue list", f"/api/v1{r}/issues", "bearer"),
         ]
