@@ -15,7 +15,7 @@ mod measures;
 mod oversight;
 mod parties;
 mod people;
+mod print;
 mod records;
 mod reviews;
-mod print;
 mod store;

@@ -356,7 +356,8 @@ async fn references_must_be_of_the_same_relationship(db: TestDb) {
         source: Some(ActionSource { kind: kind.into(), id, period: period.map(|p| p.parse().unwrap()) }),
     };
     // A kind this version does not know ("risk", for now), and a meeting item that is no item.
-    let kinds = [("kpi_period", foreign_kpi, "source_id"), ("risk", own_obligation, "source_kind"), ("review", own_obligation, "source_id")];
+    let kinds =
+        [("kpi_period", foreign_kpi, "source_id"), ("risk", own_obligation, "source_kind"), ("review", own_obligation, "source_id")];
     for (kind, id, field) in kinds {
         match store.create_action(sourced(kind, id, Some("2026-02-01")), jmt.id, app.now()).await {
             Err(StoreError::Invalid(invalid)) => assert_eq!(invalid.0[0].field, field, "{kind}:{id}"),
